@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as m001 from './001_event_pipeline';
+
+/**
+ * Every migration, in order. Listed by hand rather than read from the directory so the same
+ * code runs compiled (dist/) and under ts-jest, and a stray file can never run by accident.
+ */
+export const migrations: Record<string, Migration> = {
+  '001_event_pipeline': m001,
+};

@@ -1,0 +1,196 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { StatsApplier } from './analytics/apply';
+import { StatsMaintenance } from './analytics/maintenance';
+import { analyticsRoutes } from './analytics/routes';
+import { AnalyticsService } from './analytics/service';
+import { StatsRepository } from './analytics/stats-repository';
+import { ApiKeyAuth, resolveApiKey } from './auth/api-key';
+import type { Config } from './config';
+import { DatasetsRepository } from './datasets/repository';
+import { datasetRoutes } from './datasets/routes';
+import { DatasetsService } from './datasets/service';
+import { Database } from './db/database';
+import { DatasetResolver } from './ingest/dataset-resolver';
+import { ingestRoutes } from './ingest/routes';
+import { IngestService } from './ingest/service';
+import { systemClock, type Clock } from './platform/clock';
+import { createLogger, type Logger } from './platform/logger';
+import { EMBEDDED_TOPIC, EmbeddedBus } from './stream/embedded-bus';
+import { OffsetsRepository } from './stream/offsets-repository';
+import { streamRoutes } from './stream/routes';
+import type { EventBus } from './stream/types';
+import { errorHandler, notFound } from './web/errors';
+import { healthRoutes } from './web/health-routes';
+
+export interface AppDeps {
+  logger?: Logger;
+  clock?: Clock;
+}
+
+/**
+ * The composition root: builds every part from the config, starts them in order and stops
+ * them in reverse. It never exits the process; main.ts does.
+ */
+export class App {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly database: Database;
+  private parts: Parts | undefined;
+  private server: http.Server | undefined;
+  private stopping = false;
+  private stopped: Promise<void> | undefined;
+
+  constructor(config: Config, deps: AppDeps = {}) {
+    this.config = config;
+    this.logger = deps.logger ?? createLogger(config.logLevel);
+    this.clock = deps.clock ?? systemClock;
+    this.database = new Database({ path: config.databasePath, synchronous: config.sqliteSynchronous, logger: this.logger });
+  }
+
+  /** The Express app, for in-process tests (supertest) once start() has resolved. */
+  get http(): express.Express {
+    if (!this.parts) throw new Error('app not started');
+    return this.parts.express;
+  }
+
+  get bus(): EventBus {
+    if (!this.parts) throw new Error('app not started');
+    return this.parts.bus;
+  }
+
+  get applier(): StatsApplier {
+    if (!this.parts) throw new Error('app not started');
+    return this.parts.applier;
+  }
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? this.config.port;
+  }
+
+  async start({ listen = true }: { listen?: boolean } = {}): Promise<void> {
+    const { config, logger, clock } = this;
+    await this.database.start();
+    const db = this.database.db;
+    const apiKey = resolveApiKey(config.apiKey, config.dataDir, logger);
+    const auth = new ApiKeyAuth(apiKey);
+
+    const datasetsRepo = new DatasetsRepository(db);
+    const resolver = new DatasetResolver(datasetsRepo);
+    const datasets = new DatasetsService(datasetsRepo, clock, resolver);
+    const statsRepo = new StatsRepository(db);
+    const analytics = new AnalyticsService(statsRepo, datasets, clock, {
+      m: config.stats.minuteRetentionMs,
+      h: config.stats.hourRetentionMs,
+      d: config.stats.dayRetentionMs,
+    });
+    const offsets = new OffsetsRepository(db, config.kafka?.groupId ?? EMBEDDED_TOPIC);
+    const bus = await this.createBus(offsets);
+    const applier = new StatsApplier(db, offsets, clock, logger);
+    const ingest = new IngestService(resolver, bus.publisher, clock, config.ingest);
+    const maintenance = new StatsMaintenance(statsRepo, clock, logger, {
+      buckets: { m: config.stats.minuteRetentionMs, h: config.stats.hourRetentionMs, d: config.stats.dayRetentionMs },
+      idempotencyWindowMs: config.stats.idempotencyWindowMs,
+      intervalMs: config.stats.pruneIntervalMs,
+    });
+
+    const app = express();
+    app.disable('x-powered-by');
+    app.set('query parser', 'simple');
+    app.use(healthRoutes(this.database, bus, () => this.stopping));
+    app.use(ingestRoutes(ingest, auth.require, config.ingest.maxBodyBytes));
+    app.use('/api', express.json({ limit: '1mb' }));
+    app.get('/api/auth/validate', (req, res) => {
+      if (auth.valid(req.get('x-api-key'), req.get('authorization'))) res.json({ ok: true });
+      else res.status(401).json({ detail: 'Invalid API key' });
+    });
+    app.use(datasetRoutes(datasets, auth.require));
+    app.use(analyticsRoutes(analytics, statsRepo));
+    app.use(streamRoutes(bus));
+    app.use(notFound);
+    app.use(errorHandler(logger));
+
+    this.parts = { express: app, bus, applier, maintenance };
+    await bus.start(applier.handler);
+    await maintenance.start();
+    if (listen) await this.listen(app);
+    logger.info('app.started', { port: this.port, bus: bus.kind, data_dir: config.dataDir });
+  }
+
+  private async createBus(offsets: OffsetsRepository): Promise<EventBus> {
+    const { config } = this;
+    if (config.kafka) {
+      // Loaded only when configured: the native client is not needed on the embedded default.
+      const { KafkaBus } = await import('./stream/kafka-bus');
+      return new KafkaBus(config.kafka, this.logger.child({ bus: 'kafka' }), offsets);
+    }
+    return new EmbeddedBus(this.database.db, offsets, this.clock, this.logger.child({ bus: 'embedded' }), {
+      maxBatch: config.consumer.maxBatchEvents,
+      maxPending: 10 * config.ingest.maxBatchEvents,
+      retentionMs: config.embedded.retentionMs,
+      pruneIntervalMs: config.stats.pruneIntervalMs,
+    });
+  }
+
+  private listen(app: express.Express): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const server = http.createServer(app);
+      server.keepAliveTimeout = 65_000;
+      server.once('error', reject);
+      server.listen(this.config.port, this.config.host, () => {
+        server.off('error', reject);
+        this.server = server;
+        resolve();
+      });
+    });
+  }
+
+  /** Reverse order, each step best-effort; safe to call more than once. */
+  stop(): Promise<void> {
+    this.stopped ??= this.doStop();
+    return this.stopped;
+  }
+
+  private async doStop(): Promise<void> {
+    this.stopping = true;
+    const step = async (name: string, fn: () => Promise<void>): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        this.logger.error('app.stop_step_failed', { step: name, error: err as Error });
+      }
+    };
+    await step('http', () => this.closeHttp());
+    if (this.parts) {
+      const { maintenance, bus } = this.parts;
+      await step('maintenance', () => maintenance.stop());
+      await step('bus', () => bus.stop());
+    }
+    await step('database', () => this.database.stop());
+    this.logger.info('app.stopped', {});
+  }
+
+  /** Stops taking requests, lets in-flight ones finish (their events reach the bus), then closes. */
+  private closeHttp(): Promise<void> {
+    const server = this.server;
+    if (!server) return Promise.resolve();
+    return new Promise((resolve) => {
+      const force = setTimeout(() => server.closeAllConnections(), this.config.shutdownTimeoutMs);
+      force.unref();
+      server.close(() => {
+        clearTimeout(force);
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
+  }
+}
+
+interface Parts {
+  express: express.Express;
+  bus: EventBus;
+  applier: StatsApplier;
+  maintenance: StatsMaintenance;
+}

@@ -1,0 +1,234 @@
+import path from 'node:path';
+import dotenv from 'dotenv';
+
+/**
+ * Everything the process reads from its environment, validated once at start.
+ * A bad value throws ConfigError naming the variable; main() prints it and exits.
+ */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly databasePath: string;
+  /** Bootstrap admin key for write routes; undefined means "generate one into the data dir". */
+  readonly apiKey: string | undefined;
+  readonly baseUrl: string;
+  readonly logLevel: LogLevel;
+  readonly sqliteSynchronous: 'FULL' | 'NORMAL';
+  readonly ingest: {
+    /** Largest accepted request body, in bytes. */
+    readonly maxBodyBytes: number;
+    /** Largest number of events in one request. */
+    readonly maxBatchEvents: number;
+    /** How far in the future an event's ts may lie (clock skew allowance), ms. */
+    readonly maxFutureSkewMs: number;
+  };
+  readonly kafka: KafkaConfig | undefined;
+  readonly embedded: {
+    /** Events kept in the embedded log after they are applied, for replay. */
+    readonly retentionMs: number;
+  };
+  readonly consumer: {
+    /** Most events applied in one SQLite transaction. */
+    readonly maxBatchEvents: number;
+  };
+  readonly stats: {
+    readonly minuteRetentionMs: number;
+    readonly hourRetentionMs: number;
+    readonly dayRetentionMs: number;
+    /** How long an event id is remembered for de-duplication. */
+    readonly idempotencyWindowMs: number;
+    /** How often old buckets, event ids and log entries are pruned. */
+    readonly pruneIntervalMs: number;
+  };
+  readonly shutdownTimeoutMs: number;
+}
+
+export interface KafkaConfig {
+  readonly bootstrap: string;
+  readonly topic: string;
+  readonly groupId: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly groupProtocol: 'classic' | 'consumer';
+  readonly clientId: string;
+  /** How long a produce may wait for the broker before the request gets 503, ms. */
+  readonly deliveryTimeoutMs: number;
+  /** Extra librdkafka properties as `key=value,key=value` (for TLS, SASL, tuning). */
+  readonly extra: Readonly<Record<string, string>>;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** Loads `.env` (without overriding the real environment) and validates. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  if (env === process.env) dotenv.config({ path: path.join(cwd, '.env'), quiet: true } as dotenv.DotenvConfigOptions);
+  return parseConfig(env, cwd);
+}
+
+export function parseConfig(env: Env, cwd = process.cwd()): Config {
+  const r = new Reader(env);
+  const dataDir = path.resolve(cwd, r.str('DATA_DIR', './data'));
+  const port = r.int('PORT', 8000, 0, 65535);
+  const bootstrap = r.optStr('KAFKA_BOOTSTRAP');
+  const config: Config = {
+    port,
+    host: r.str('HOST', '0.0.0.0'),
+    dataDir,
+    databasePath: path.resolve(dataDir, r.str('DATABASE_PATH', 'data-in-motion.sqlite')),
+    apiKey: r.optSecret('API_KEY', 8),
+    baseUrl: r.url('BASE_URL', `http://localhost:${port}`),
+    logLevel: r.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+    sqliteSynchronous: r.oneOf('SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, 'FULL'),
+    ingest: {
+      maxBodyBytes: r.bytes('INGEST_MAX_BODY', 16 * 1024 * 1024),
+      maxBatchEvents: r.int('INGEST_MAX_BATCH', 50_000, 1, 1_000_000),
+      maxFutureSkewMs: r.int('INGEST_MAX_FUTURE_SKEW_MS', 5 * 60_000, 0, 7 * DAY),
+    },
+    kafka: bootstrap
+      ? {
+          bootstrap,
+          topic: r.topic('KAFKA_TOPIC', 'dataset-events'),
+          groupId: r.str('KAFKA_GROUP_ID', 'data-in-motion'),
+          partitions: r.int('KAFKA_PARTITIONS', 6, 1, 10_000),
+          replicationFactor: r.int('KAFKA_REPLICATION_FACTOR', 1, 1, 100),
+          groupProtocol: r.oneOf('KAFKA_GROUP_PROTOCOL', ['classic', 'consumer'] as const, 'classic'),
+          clientId: r.str('KAFKA_CLIENT_ID', 'data-in-motion'),
+          deliveryTimeoutMs: r.int('KAFKA_DELIVERY_TIMEOUT_MS', 10_000, 1_000, 600_000),
+          extra: r.keyValues('KAFKA_EXTRA_CONFIG'),
+        }
+      : undefined,
+    embedded: {
+      retentionMs: r.duration('EMBEDDED_LOG_RETENTION', 7 * DAY),
+    },
+    consumer: {
+      maxBatchEvents: r.int('CONSUMER_MAX_BATCH', 5_000, 1, 100_000),
+    },
+    stats: {
+      minuteRetentionMs: r.duration('STATS_MINUTE_RETENTION', 2 * DAY),
+      hourRetentionMs: r.duration('STATS_HOUR_RETENTION', 90 * DAY),
+      dayRetentionMs: r.duration('STATS_DAY_RETENTION', 3 * 365 * DAY),
+      idempotencyWindowMs: r.duration('IDEMPOTENCY_WINDOW', 7 * DAY),
+      pruneIntervalMs: r.duration('PRUNE_INTERVAL', 10 * 60_000),
+    },
+    shutdownTimeoutMs: r.duration('SHUTDOWN_TIMEOUT', 30_000),
+  };
+  if (config.stats.hourRetentionMs < config.stats.minuteRetentionMs) {
+    throw new ConfigError('STATS_HOUR_RETENTION', 'must be at least STATS_MINUTE_RETENTION');
+  }
+  if (config.stats.dayRetentionMs < config.stats.hourRetentionMs) {
+    throw new ConfigError('STATS_DAY_RETENTION', 'must be at least STATS_HOUR_RETENTION');
+  }
+  return Object.freeze(config);
+}
+
+class Reader {
+  constructor(private readonly env: Env) {}
+
+  private raw(name: string): string | undefined {
+    const v = this.env[name];
+    if (v === undefined) return undefined;
+    const t = v.trim();
+    return t === '' ? undefined : t;
+  }
+
+  str(name: string, def: string): string {
+    return this.raw(name) ?? def;
+  }
+
+  optStr(name: string): string | undefined {
+    return this.raw(name);
+  }
+
+  optSecret(name: string, minLength: number): string | undefined {
+    const v = this.raw(name);
+    if (v !== undefined && v.length < minLength) {
+      throw new ConfigError(name, `must be at least ${minLength} characters long`);
+    }
+    return v;
+  }
+
+  int(name: string, def: number, min: number, max: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    if (!/^-?\d+$/.test(v)) throw new ConfigError(name, `must be a whole number, got "${v}"`);
+    const n = Number(v);
+    if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+    return n;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], def: T): T {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    const match = allowed.find((a) => a.toLowerCase() === v.toLowerCase());
+    if (!match) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${v}"`);
+    return match;
+  }
+
+  url(name: string, def: string): string {
+    const v = this.raw(name) ?? def;
+    try {
+      const u = new URL(v);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+    } catch {
+      throw new ConfigError(name, `must be an http(s) URL, got "${v}"`);
+    }
+    return v.replace(/\/+$/, '');
+  }
+
+  topic(name: string, def: string): string {
+    const v = this.raw(name) ?? def;
+    if (!/^[A-Za-z0-9._-]{1,249}$/.test(v)) {
+      throw new ConfigError(name, `must be a Kafka topic name (letters, digits, ".", "_", "-"), got "${v}"`);
+    }
+    return v;
+  }
+
+  /** `512k`, `16mb`, `1g` or plain bytes. */
+  bytes(name: string, def: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    const m = /^(\d+)\s*(b|k|kb|m|mb|g|gb)?$/i.exec(v);
+    if (!m) throw new ConfigError(name, `must be a size such as 16mb or 1048576, got "${v}"`);
+    const mult: Record<string, number> = { b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
+    const n = Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]!;
+    if (n < 1024) throw new ConfigError(name, `must be at least 1kb, got "${v}"`);
+    return n;
+  }
+
+  /** `500ms`, `30s`, `10m`, `6h`, `7d` or plain milliseconds. */
+  duration(name: string, def: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    const m = /^(\d+)\s*(ms|s|m|h|d)?$/.exec(v);
+    if (!m) throw new ConfigError(name, `must be a duration such as 500ms, 30s, 10m, 6h or 7d, got "${v}"`);
+    const mult: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: HOUR, d: DAY };
+    const n = Number(m[1]) * mult[m[2] ?? 'ms']!;
+    if (n <= 0) throw new ConfigError(name, `must be greater than zero, got "${v}"`);
+    return n;
+  }
+
+  keyValues(name: string): Record<string, string> {
+    const v = this.raw(name);
+    const out: Record<string, string> = {};
+    if (v === undefined) return out;
+    for (const part of v.split(',')) {
+      const eq = part.indexOf('=');
+      if (eq <= 0) throw new ConfigError(name, `must be key=value pairs separated by commas, got "${part}"`);
+      out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+    }
+    return out;
+  }
+}

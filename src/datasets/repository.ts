@@ -1,0 +1,110 @@
+import { sql, type Kysely } from 'kysely';
+import type { DB, DatasetRow, Location, NewDataset, Tier } from '../db/schema';
+import { chunks } from '../platform/collections';
+
+export interface DatasetWithStats extends DatasetRow {
+  access_count: number;
+  last_access: number | null;
+}
+
+export type DatasetSort = 'id' | 'name' | 'created_at' | 'size_gb' | 'access_count' | 'last_access';
+
+export interface ListFilter {
+  name?: string;
+  tier?: Tier;
+  location?: Location;
+  sort: DatasetSort;
+  order: 'asc' | 'desc';
+  limit: number;
+  offset: number;
+}
+
+export type DatasetPatch = Partial<Pick<DatasetRow, 'name' | 'description' | 'tags' | 'size_gb' | 'updated_at'>>;
+
+/** SQLite's message for a UNIQUE violation; the service turns it into 409. */
+export function isUniqueViolation(err: unknown): boolean {
+  // Duck-typed: errors from the native driver may come from another realm (jest's sandbox).
+  const message = (err as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && /UNIQUE constraint failed/.test(message);
+}
+
+export class DatasetsRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  private withStats() {
+    return this.db
+      .selectFrom('datasets')
+      .leftJoin('dataset_stats', 'dataset_stats.dataset_id', 'datasets.id')
+      .selectAll('datasets')
+      .select((eb) => [
+        eb.fn.coalesce(eb('dataset_stats.reads', '+', eb.ref('dataset_stats.writes')), eb.lit(0)).as('access_count'),
+        'dataset_stats.last_access as last_access',
+      ]);
+  }
+
+  async insert(row: NewDataset): Promise<number> {
+    const r = await this.db.insertInto('datasets').values(row).executeTakeFirstOrThrow();
+    return Number(r.insertId);
+  }
+
+  async get(id: number): Promise<DatasetWithStats | undefined> {
+    return this.withStats().where('datasets.id', '=', id).executeTakeFirst();
+  }
+
+  async list(f: ListFilter): Promise<{ rows: DatasetWithStats[]; total: number }> {
+    let q = this.withStats();
+    let c = this.db.selectFrom('datasets').select((eb) => eb.fn.countAll<number>().as('n'));
+    if (f.name !== undefined) {
+      const pattern = `%${f.name.replace(/[\\%_]/g, (m) => '\\' + m)}%`;
+      q = q.where(sql<boolean>`datasets.name like ${pattern} escape '\\'`);
+      c = c.where(sql<boolean>`datasets.name like ${pattern} escape '\\'`);
+    }
+    if (f.tier !== undefined) {
+      q = q.where('datasets.tier', '=', f.tier);
+      c = c.where('datasets.tier', '=', f.tier);
+    }
+    if (f.location !== undefined) {
+      q = q.where('datasets.location', '=', f.location);
+      c = c.where('datasets.location', '=', f.location);
+    }
+    const sortColumn = {
+      id: 'datasets.id',
+      name: 'datasets.name',
+      created_at: 'datasets.created_at',
+      size_gb: 'datasets.size_gb',
+      access_count: 'access_count',
+      last_access: 'last_access',
+    } as const;
+    const rows = await q
+      .orderBy(sortColumn[f.sort], f.order)
+      .orderBy('datasets.id', f.order)
+      .limit(f.limit)
+      .offset(f.offset)
+      .execute();
+    const { n } = await c.executeTakeFirstOrThrow();
+    return { rows, total: Number(n) };
+  }
+
+  async update(id: number, patch: DatasetPatch): Promise<boolean> {
+    const r = await this.db.updateTable('datasets').set(patch).where('id', '=', id).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async delete(id: number): Promise<boolean> {
+    const r = await this.db.deleteFrom('datasets').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  /** Which of these ids exist, and the ids of these names. */
+  async resolve(ids: readonly number[], names: readonly string[]): Promise<{ ids: Set<number>; byName: Map<string, number> }> {
+    const found = new Set<number>();
+    const byName = new Map<string, number>();
+    for (const part of chunks(ids, 2_000)) {
+      for (const r of await this.db.selectFrom('datasets').select('id').where('id', 'in', part).execute()) found.add(r.id);
+    }
+    for (const part of chunks(names, 2_000)) {
+      for (const r of await this.db.selectFrom('datasets').select(['id', 'name']).where('name', 'in', part).execute()) byName.set(r.name, r.id);
+    }
+    return { ids: found, byName };
+  }
+}

@@ -1,0 +1,29 @@
+import type { DatasetWithStats } from './repository';
+
+export const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+
+/**
+ * The dataset as the API shows it: every field of the original demo's dataset object
+ * (id, name, size_gb, current_tier, access_count, last_access, created_at, migrating,
+ * storage_type, location_uri, last_storage_migration) plus the product's own.
+ */
+export function datasetView(d: DatasetWithStats): Record<string, unknown> {
+  return {
+    id: d.id,
+    name: d.name,
+    description: d.description,
+    tags: JSON.parse(d.tags) as string[],
+    size_gb: d.size_gb,
+    current_tier: d.tier,
+    storage_type: d.location,
+    tier: d.tier,
+    location: d.location,
+    location_uri: d.location_uri,
+    access_count: Number(d.access_count),
+    last_access: iso(d.last_access),
+    created_at: iso(d.created_at),
+    updated_at: iso(d.updated_at),
+    migrating: false,
+    last_storage_migration: iso(d.last_storage_migration),
+  };
+}

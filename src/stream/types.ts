@@ -1,0 +1,88 @@
+/**
+ * The event bus: what ingest publishes into and what the consumer loop reads from. Two
+ * implementations share these semantics: Kafka (KAFKA_BOOTSTRAP set) and the embedded,
+ * durable log in SQLite (the default).
+ */
+
+export const EVENT_TYPES = ['read', 'write'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** One access event as it travels on the bus (JSON). Validated at ingest. */
+export interface BusEvent {
+  /** Schema version of this record. */
+  v: 1;
+  /** The producer's idempotency key, if it gave one. */
+  id?: string;
+  dataset_id: number;
+  type: EventType;
+  bytes: number;
+  /** When the access happened, ms since the epoch (the producer's, or the receive time). */
+  ts: number;
+  /** A full sequential read or write (backup, antivirus pass): counted, but never warms a dataset. */
+  scan: boolean;
+  /** When this process accepted it, ms since the epoch. */
+  received_at: number;
+}
+
+/** A record read back from the bus, not yet parsed: parsing failures must reach the dead letters. */
+export interface BusMessage {
+  topic: string;
+  partition: number;
+  offset: number;
+  value: string;
+}
+
+/**
+ * Applies a batch. Contract: in the same SQLite transaction as its effects, the handler stores
+ * `next_offset = offset + 1` for every (topic, partition) it saw, and it skips any message whose
+ * offset is below the stored next_offset. So a batch delivered twice (replay after a crash, a
+ * rebalance, a lost Kafka commit) counts once. When it resolves, the batch is durable. When it
+ * rejects, the bus must not move past the batch: it delivers the same messages again later.
+ */
+export type BatchHandler = (messages: BusMessage[]) => Promise<void>;
+
+export interface EventPublisher {
+  /**
+   * Resolves once every event is durable (Kafka acks=all, or committed to the embedded log).
+   * Rejects with BusUnavailableError when the bus cannot take them (broker down, queue full).
+   * Concurrent calls share batches: never one round trip per call.
+   */
+  publish(events: readonly BusEvent[]): Promise<void>;
+}
+
+export interface BusStatus {
+  /** The producer side can take events now. */
+  connected: boolean;
+  /** The consumer loop is running (and, for Kafka, in its group). */
+  consumerRunning: boolean;
+  /** Why not, when one of the above is false. */
+  detail?: string;
+}
+
+export interface EventBus {
+  readonly kind: 'embedded' | 'kafka';
+  readonly topic: string;
+  readonly publisher: EventPublisher;
+  /** Connects the producer and starts the consumer loop, which calls `handler` with batches. */
+  start(handler: BatchHandler): Promise<void>;
+  /**
+   * Stops in order: no new publishes; waits for in-flight publishes (flush); lets the consumer
+   * finish the batch it is applying; disconnects. Idempotent, best-effort.
+   */
+  stop(): Promise<void>;
+  status(): BusStatus;
+  /** Messages on the bus not yet applied (sum over partitions), if it can be known now. */
+  lag(): Promise<number | undefined>;
+}
+
+export class BusUnavailableError extends Error {
+  constructor(message: string, readonly retryAfterSeconds = 1) {
+    super(message);
+    this.name = 'BusUnavailableError';
+  }
+}
+
+/** Where the handler stores applied offsets; a bus may read it to report lag. */
+export interface OffsetReader {
+  nextOffsets(topic: string): Promise<Map<number, number>>;
+}

@@ -1,0 +1,44 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { App } from '../../src/app';
+import { parseConfig } from '../../src/config';
+import type { Clock } from '../../src/platform/clock';
+
+export const API_KEY = 'test-api-key-0123';
+
+export function tempDir(prefix = 'dim-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** An app on a temporary database and data directory, in this process, not listening. */
+export async function startApp(env: Record<string, string> = {}, clock?: Clock): Promise<{ app: App; dir: string; stop(): Promise<void> }> {
+  const dir = env.DATA_DIR ?? tempDir();
+  const config = parseConfig({ DATA_DIR: dir, API_KEY, LOG_LEVEL: 'silent', PORT: '0', ...env });
+  const app = new App(config, clock ? { clock } : {});
+  await app.start({ listen: false });
+  return {
+    app,
+    dir,
+    async stop() {
+      await app.stop();
+    },
+  };
+}
+
+/** Polls until `fn` returns a truthy value; never a fixed sleep. */
+export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 15_000, everyMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
