@@ -1,0 +1,43 @@
+import { ConfigError, parseConfig } from '../../src/config';
+
+describe('config', () => {
+  test('when nothing is set, then the defaults are the original demo port and the embedded bus', () => {
+    const c = parseConfig({}, '/srv/app');
+    expect(c.port).toBe(8000);
+    expect(c.dataDir).toBe('/srv/app/data');
+    expect(c.kafka).toBeUndefined();
+    expect(c.apiKey).toBeUndefined();
+  });
+
+  test('when KAFKA_BOOTSTRAP is set, then Kafka settings are read with their defaults', () => {
+    const c = parseConfig({ KAFKA_BOOTSTRAP: 'b1:9092,b2:9092', KAFKA_PARTITIONS: '12', KAFKA_EXTRA_CONFIG: 'security.protocol=ssl, ssl.ca.location=/ca.pem' });
+    expect(c.kafka).toMatchObject({ bootstrap: 'b1:9092,b2:9092', topic: 'dataset-events', groupId: 'data-in-motion', partitions: 12 });
+    expect(c.kafka!.extra).toEqual({ 'security.protocol': 'ssl', 'ssl.ca.location': '/ca.pem' });
+  });
+
+  test.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['LOG_LEVEL', 'loud'],
+    ['API_KEY', 'short'],
+    ['BASE_URL', 'ftp://x'],
+    ['INGEST_MAX_BODY', '12 parsecs'],
+    ['STATS_MINUTE_RETENTION', 'forever'],
+    ['SQLITE_SYNCHRONOUS', 'OFF'],
+  ])('when %s is %p, then loading fails naming the variable', (name, value) => {
+    const env: Record<string, string> = { [name]: value };
+    expect(() => parseConfig(env)).toThrow(ConfigError);
+    expect(() => parseConfig(env)).toThrow(new RegExp(`^${name}: `));
+  });
+
+  test('when KAFKA_TOPIC is invalid, then loading fails naming it', () => {
+    expect(() => parseConfig({ KAFKA_BOOTSTRAP: 'x:1', KAFKA_TOPIC: 'bad topic!' })).toThrow(/^KAFKA_TOPIC: /);
+  });
+
+  test('when sizes and durations carry units, then they are converted', () => {
+    const c = parseConfig({ INGEST_MAX_BODY: '2mb', STATS_MINUTE_RETENTION: '6h', IDEMPOTENCY_WINDOW: '1d' });
+    expect(c.ingest.maxBodyBytes).toBe(2 * 1024 * 1024);
+    expect(c.stats.minuteRetentionMs).toBe(6 * 3_600_000);
+    expect(c.stats.idempotencyWindowMs).toBe(86_400_000);
+  });
+});
