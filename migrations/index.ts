@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as m001 from './001_event_pipeline';
+import * as m002 from './002_bucket_rollup';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -7,4 +8,5 @@ import * as m001 from './001_event_pipeline';
  */
 export const migrations: Record<string, Migration> = {
   '001_event_pipeline': m001,
+  '002_bucket_rollup': m002,
 };

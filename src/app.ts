@@ -94,6 +94,7 @@ export class App {
       buckets: { m: config.stats.minuteRetentionMs, h: config.stats.hourRetentionMs, d: config.stats.dayRetentionMs },
       idempotencyWindowMs: config.stats.idempotencyWindowMs,
       intervalMs: config.stats.pruneIntervalMs,
+      rollupIntervalMs: config.stats.rollupIntervalMs,
     });
 
     const app = express();

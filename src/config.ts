@@ -40,6 +40,8 @@ export interface Config {
     readonly idempotencyWindowMs: number;
     /** How often old buckets, event ids and log entries are pruned. */
     readonly pruneIntervalMs: number;
+    /** How often closed minute buckets are rolled up into hour and day buckets. */
+    readonly rollupIntervalMs: number;
   };
   readonly shutdownTimeoutMs: number;
 }
@@ -122,6 +124,7 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       dayRetentionMs: r.duration('STATS_DAY_RETENTION', 3 * 365 * DAY),
       idempotencyWindowMs: r.duration('IDEMPOTENCY_WINDOW', 7 * DAY),
       pruneIntervalMs: r.duration('PRUNE_INTERVAL', 10 * 60_000),
+      rollupIntervalMs: r.duration('ROLLUP_INTERVAL', 30_000),
     },
     shutdownTimeoutMs: r.duration('SHUTDOWN_TIMEOUT', 30_000),
   };

@@ -1,15 +1,16 @@
 import { EventEmitter } from 'node:events';
 import type { Kysely } from 'kysely';
 import type { Db } from '../db/database';
-import type { AccessBucketsTable, DB, DatasetStatsTable } from '../db/schema';
+import { bulkWrite } from '../db/bulk';
+import type { BucketResolution, DB, DatasetStatsTable } from '../db/schema';
 import type { Clock } from '../platform/clock';
 import type { Logger } from '../platform/logger';
 import { chunks, groupBy } from '../platform/collections';
 import { decodeEvent } from '../stream/event-codec';
 import type { OffsetsRepository } from '../stream/offsets-repository';
 import type { BatchHandler, BusEvent, BusMessage } from '../stream/types';
-import { RESOLUTIONS, bucketStart } from './buckets';
-import { HALF_LIVES, mergeDecayed, type DecayedSum } from './decay';
+import { bucketStart } from './buckets';
+import { HALF_LIVES } from './decay';
 
 /** Rows per multi-row statement: well under SQLite's 32,766 bound parameters. */
 const CHUNK = 500;
@@ -18,8 +19,8 @@ export interface AppliedBatch {
   applied: number;
   duplicates: number;
   deadLettered: number;
-  /** received_at of every applied event, for visibility-latency measurements. */
-  receivedAt: number[];
+  /** ts of every applied event, for visibility-latency measurements. */
+  eventTs: number[];
   appliedAt: number;
 }
 
@@ -130,9 +131,10 @@ export class StatsApplier {
       events.push(event);
     }
 
+    const { rolled_until } = await trx.selectFrom('bucket_rollup').select('rolled_until').where('id', '=', 1).executeTakeFirstOrThrow();
     await this.writeStats(trx, events);
-    await this.writeBuckets(trx, events);
-    for (const part of chunks(newIds, CHUNK)) await trx.insertInto('event_ids').values(part).execute();
+    await this.writeBuckets(trx, events, rolled_until);
+    await bulkWrite(trx, 'insert into event_ids (id, dataset_id, seen_at)', '', 3, newIds.map((r) => [r.id, r.dataset_id, r.seen_at]));
     for (const part of chunks(dead, CHUNK)) {
       await trx
         .insertInto('dead_letters')
@@ -151,96 +153,94 @@ export class StatsApplier {
     for (const d of dead) {
       this.logger.warn('stream.dead_letter', { topic: d.msg.topic, partition: d.msg.partition, offset: d.msg.offset, reason: d.reason });
     }
-    return { applied: events.length, duplicates, deadLettered: dead.length, receivedAt: events.map((e) => e.received_at) };
+    return { applied: events.length, duplicates, deadLettered: dead.length, eventTs: events.map((e) => e.ts) };
   }
 
   private async writeStats(trx: Kysely<DB>, events: BusEvent[]): Promise<void> {
-    const perDataset = groupBy(events, (e) => e.dataset_id);
-    const ids = [...perDataset.keys()];
-    const existing = new Map<number, DatasetStatsTable>();
-    for (const part of chunks(ids, CHUNK * 4)) {
-      const rows = await trx.selectFrom('dataset_stats').selectAll().where('dataset_id', 'in', part).execute();
-      for (const r of rows) existing.set(r.dataset_id, r);
+    const rows: unknown[][] = [];
+    for (const [datasetId, evs] of groupBy(events, (e) => e.dataset_id)) {
+      const a = aggregate(datasetId, evs);
+      rows.push([a.dataset_id, a.reads, a.writes, a.scans, a.bytes_read, a.bytes_written, a.first_access, a.last_access, a.decay_at, a.decay_1h, a.decay_1d, a.decay_1w]);
     }
-    const rows: DatasetStatsTable[] = [];
-    for (const [datasetId, evs] of perDataset) {
-      rows.push(accumulate(existing.get(datasetId), datasetId, evs));
-    }
-    for (const part of chunks(rows, CHUNK)) {
-      await trx
-        .insertInto('dataset_stats')
-        .values(part)
-        .onConflict((oc) =>
-          oc.column('dataset_id').doUpdateSet((eb) => ({
-            reads: eb.ref('excluded.reads'),
-            writes: eb.ref('excluded.writes'),
-            scans: eb.ref('excluded.scans'),
-            bytes_read: eb.ref('excluded.bytes_read'),
-            bytes_written: eb.ref('excluded.bytes_written'),
-            first_access: eb.ref('excluded.first_access'),
-            last_access: eb.ref('excluded.last_access'),
-            decay_at: eb.ref('excluded.decay_at'),
-            decay_1h: eb.ref('excluded.decay_1h'),
-            decay_1d: eb.ref('excluded.decay_1d'),
-            decay_1w: eb.ref('excluded.decay_1w'),
-          })),
-        )
-        .execute();
-    }
+    await bulkWrite(trx, STATS_HEAD, STATS_TAIL, 12, rows);
   }
 
-  private async writeBuckets(trx: Kysely<DB>, events: BusEvent[]): Promise<void> {
-    const buckets = new Map<string, AccessBucketsTable>();
+  /**
+   * Minute buckets always; hour and day buckets only for events whose minute the rollup has
+   * already passed (late events), since the rollup adds every other minute to them later.
+   */
+  private async writeBuckets(trx: Kysely<DB>, events: BusEvent[], rolledUntil: number): Promise<void> {
+    const buckets = new Map<string, unknown[]>();
+    const add = (e: BusEvent, res: BucketResolution): void => {
+      const start = bucketStart(e.ts, res);
+      const key = `${e.dataset_id}:${res}:${start}`;
+      let b = buckets.get(key);
+      if (!b) {
+        b = [e.dataset_id, res, start, 0, 0, 0, 0];
+        buckets.set(key, b);
+      }
+      if (e.type === 'read') (b[3] as number)++;
+      else (b[4] as number)++;
+      if (e.scan) (b[5] as number)++;
+      (b[6] as number) += e.bytes;
+    };
     for (const e of events) {
-      for (const res of RESOLUTIONS) {
-        const start = bucketStart(e.ts, res);
-        const key = `${e.dataset_id}:${res}:${start}`;
-        let b = buckets.get(key);
-        if (!b) {
-          b = { dataset_id: e.dataset_id, res, bucket_start: start, reads: 0, writes: 0, scans: 0, bytes: 0 };
-          buckets.set(key, b);
-        }
-        if (e.type === 'read') b.reads++;
-        else b.writes++;
-        if (e.scan) b.scans++;
-        b.bytes += e.bytes;
+      add(e, 'm');
+      if (bucketStart(e.ts, 'm') < rolledUntil) {
+        add(e, 'h');
+        add(e, 'd');
       }
     }
-    for (const part of chunks([...buckets.values()], CHUNK)) {
-      await trx
-        .insertInto('access_buckets')
-        .values(part)
-        .onConflict((oc) =>
-          oc.columns(['dataset_id', 'res', 'bucket_start']).doUpdateSet((eb) => ({
-            reads: eb('access_buckets.reads', '+', eb.ref('excluded.reads')),
-            writes: eb('access_buckets.writes', '+', eb.ref('excluded.writes')),
-            scans: eb('access_buckets.scans', '+', eb.ref('excluded.scans')),
-            bytes: eb('access_buckets.bytes', '+', eb.ref('excluded.bytes')),
-          })),
-        )
-        .execute();
-    }
+    await bulkWrite(trx, BUCKETS_HEAD, BUCKETS_TAIL, 7, [...buckets.values()]);
   }
 }
 
-/** Folds a dataset's events of one batch into its statistics row. Pure; exported for tests. */
-export function accumulate(prev: DatasetStatsTable | undefined, datasetId: number, events: BusEvent[]): DatasetStatsTable {
-  const row: DatasetStatsTable = prev
-    ? { ...prev }
-    : {
-        dataset_id: datasetId,
-        reads: 0,
-        writes: 0,
-        scans: 0,
-        bytes_read: 0,
-        bytes_written: 0,
-        first_access: null,
-        last_access: null,
-        decay_at: events[0]!.ts,
-        decay_1h: 0,
-        decay_1d: 0,
-        decay_1w: 0,
-      };
+const STATS_HEAD =
+  'insert into dataset_stats (dataset_id, reads, writes, scans, bytes_read, bytes_written, first_access, last_access, decay_at, decay_1h, decay_1d, decay_1w)';
+/** The merge of decayed sums (see decay.ts) done in SQL: no read of the old row needed. */
+const decayMerge = (col: string, halfLifeMs: number): string =>
+  `${col} = ${col} * pow(2, (decay_at - max(decay_at, excluded.decay_at)) / ${halfLifeMs}.0)` +
+  ` + excluded.${col} * pow(2, (excluded.decay_at - max(decay_at, excluded.decay_at)) / ${halfLifeMs}.0)`;
+const STATS_TAIL = `on conflict (dataset_id) do update set
+  reads = reads + excluded.reads,
+  writes = writes + excluded.writes,
+  scans = scans + excluded.scans,
+  bytes_read = bytes_read + excluded.bytes_read,
+  bytes_written = bytes_written + excluded.bytes_written,
+  first_access = min(coalesce(first_access, excluded.first_access), excluded.first_access),
+  last_access = max(coalesce(last_access, excluded.last_access), excluded.last_access),
+  ${decayMerge('decay_1h', HALF_LIVES['1h'])},
+  ${decayMerge('decay_1d', HALF_LIVES['1d'])},
+  ${decayMerge('decay_1w', HALF_LIVES['1w'])},
+  decay_at = max(decay_at, excluded.decay_at)`;
+
+const BUCKETS_HEAD = 'insert into access_buckets (dataset_id, res, bucket_start, reads, writes, scans, bytes)';
+const BUCKETS_TAIL = `on conflict (dataset_id, res, bucket_start) do update set
+  reads = reads + excluded.reads,
+  writes = writes + excluded.writes,
+  scans = scans + excluded.scans,
+  bytes = bytes + excluded.bytes`;
+
+/**
+ * One dataset's events of one batch as a statistics delta: counts, first and last access, and
+ * the batch's decayed sums referenced at its latest non-scan event. Scans never warm a dataset:
+ * a batch of scans only carries decay_at 0 and sums 0, which the merge leaves without effect.
+ */
+export function aggregate(datasetId: number, events: readonly BusEvent[]): DatasetStatsTable {
+  const row: DatasetStatsTable = {
+    dataset_id: datasetId,
+    reads: 0,
+    writes: 0,
+    scans: 0,
+    bytes_read: 0,
+    bytes_written: 0,
+    first_access: null,
+    last_access: null,
+    decay_at: 0,
+    decay_1h: 0,
+    decay_1d: 0,
+    decay_1w: 0,
+  };
   let warmAt = -Infinity;
   for (const e of events) {
     if (e.type === 'read') {
@@ -251,26 +251,18 @@ export function accumulate(prev: DatasetStatsTable | undefined, datasetId: numbe
       row.bytes_written += e.bytes;
     }
     if (e.scan) row.scans++;
-    else warmAt = Math.max(warmAt, e.ts);
+    else if (e.ts > warmAt) warmAt = e.ts;
     row.first_access = row.first_access === null ? e.ts : Math.min(row.first_access, e.ts);
     row.last_access = row.last_access === null ? e.ts : Math.max(row.last_access, e.ts);
   }
-  if (warmAt === -Infinity) return row; // only scans: they never warm a dataset
-  const batch: Record<keyof typeof HALF_LIVES, number> = { '1h': 0, '1d': 0, '1w': 0 };
+  if (warmAt === -Infinity) return row;
+  row.decay_at = warmAt;
   for (const e of events) {
     if (e.scan) continue;
-    for (const name of Object.keys(HALF_LIVES) as Array<keyof typeof HALF_LIVES>) {
-      batch[name] += Math.pow(2, -(warmAt - e.ts) / HALF_LIVES[name]);
-    }
+    const age = warmAt - e.ts;
+    row.decay_1h += Math.pow(2, -age / HALF_LIVES['1h']);
+    row.decay_1d += Math.pow(2, -age / HALF_LIVES['1d']);
+    row.decay_1w += Math.pow(2, -age / HALF_LIVES['1w']);
   }
-  const merge = (old: number, name: keyof typeof HALF_LIVES): DecayedSum =>
-    mergeDecayed({ at: row.decay_at, value: old }, { at: warmAt, value: batch[name] }, HALF_LIVES[name]);
-  const h = merge(row.decay_1h, '1h');
-  const d = merge(row.decay_1d, '1d');
-  const w = merge(row.decay_1w, '1w');
-  row.decay_at = h.at;
-  row.decay_1h = h.value;
-  row.decay_1d = d.value;
-  row.decay_1w = w.value;
   return row;
 }

@@ -67,6 +67,11 @@ export class AnalyticsService {
     const start = end - count * bucketMs;
     const res = resolutionFor(bucketMs);
     const rows = await this.stats.buckets(datasetId, res, start, end);
+    if (res !== 'm') {
+      // Minutes the rollup has not reached yet are not in their hour or day: add them here.
+      const rolledUntil = await this.stats.rolledUntil();
+      if (rolledUntil < end) rows.push(...(await this.stats.buckets(datasetId, 'm', Math.max(start, rolledUntil), end)));
+    }
     const points: SeriesPoint[] = [];
     for (let t = start; t < end; t += bucketMs) {
       points.push({ bucket_start: new Date(t).toISOString(), count: 0, reads: 0, writes: 0, scans: 0, bytes: 0 });

@@ -83,7 +83,13 @@ export interface DeadLettersTable {
   reason: string;
 }
 
+export interface BucketRollupTable {
+  id: number;
+  rolled_until: number;
+}
+
 export interface DB {
+  bucket_rollup: BucketRollupTable;
   datasets: DatasetsTable;
   dataset_stats: DatasetStatsTable;
   access_buckets: AccessBucketsTable;

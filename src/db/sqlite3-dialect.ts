@@ -58,26 +58,60 @@ class Sqlite3Driver implements Driver {
     this.mutex.unlock();
   }
   async destroy(): Promise<void> {
-    // The owner of the sqlite3.Database closes it (see db/database.ts).
+    // Statements must be finalized before the owner (db/database.ts) can close the handle.
+    await this.connection.finalizeAll();
   }
 }
 
 const READER = /^\s*(select|with|pragma|values|explain)\b/i;
 const RETURNING = /\breturning\b/i;
 
+/** Prepared statements kept per SQL text: parsing a 1,000-row VALUES list costs as much as running it. */
+const STATEMENT_CACHE = 128;
+
 class Sqlite3Connection implements DatabaseConnection {
+  private readonly statements = new Map<string, sqlite3.Statement>();
+
   constructor(private readonly db: sqlite3.Database) {}
 
-  executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+  private prepare(sql: string): Promise<sqlite3.Statement> {
+    const cached = this.statements.get(sql);
+    if (cached) {
+      this.statements.delete(sql);
+      this.statements.set(sql, cached);
+      return Promise.resolve(cached);
+    }
+    return new Promise((resolve, reject) => {
+      const stmt = this.db.prepare(sql, (err: Error | null) => {
+        if (err) return reject(err);
+        this.statements.set(sql, stmt);
+        if (this.statements.size > STATEMENT_CACHE) {
+          const [oldest, old] = this.statements.entries().next().value as [string, sqlite3.Statement];
+          this.statements.delete(oldest);
+          old.finalize();
+        }
+        resolve(stmt);
+      });
+    });
+  }
+
+  async finalizeAll(): Promise<void> {
+    const all = [...this.statements.values()];
+    this.statements.clear();
+    await Promise.all(all.map((s) => new Promise<void>((resolve) => s.finalize(() => resolve()))));
+  }
+
+  async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     const { sql, parameters } = compiled;
     const params = parameters as unknown[];
+    const stmt = await this.prepare(sql);
     if (READER.test(sql) || RETURNING.test(sql)) {
       return new Promise((resolve, reject) => {
-        this.db.all(sql, params, (err: Error | null, rows: R[]) => (err ? reject(err) : resolve({ rows })));
+        stmt.all(params, (err: Error | null, rows: R[]) => (err ? reject(err) : resolve({ rows })));
       });
     }
     return new Promise((resolve, reject) => {
-      this.db.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
+      stmt.run(params, function (this: sqlite3.RunResult, err: Error | null) {
         if (err) return reject(err);
         resolve({
           rows: [],

@@ -27,13 +27,13 @@ export async function startApp(env: Record<string, string> = {}, clock?: Clock):
 }
 
 /** Polls until `fn` returns a truthy value; never a fixed sleep. */
-export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 15_000, everyMs = 20): Promise<T> {
+export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 15_000, everyMs = 20): Promise<Exclude<T, undefined | null | false | 0 | ''>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v;
+      if (v) return v as Exclude<T, undefined | null | false | 0 | ''>;
       last = v;
     } catch (err) {
       last = err;

@@ -1,4 +1,4 @@
-import { accumulate } from '../../src/analytics/apply';
+import { aggregate } from '../../src/analytics/apply';
 import { HALF_LIVES, decayTo, mergeDecayed, ratePerHour } from '../../src/analytics/decay';
 import type { BusEvent } from '../../src/stream/types';
 
@@ -14,23 +14,15 @@ describe('decayed access rates', () => {
     expect(decayTo(s, -H, HALF_LIVES['1h'])).toBe(8);
   });
 
-  test('when batches arrive out of order, then the merged sum is the same', () => {
-    const t = [0, 10 * 60_000, 2 * H, 2 * H + 1, 5 * H];
-    const whole = accumulate(undefined, 1, t.map((x) => ev(x)));
-    const late = accumulate(accumulate(undefined, 1, [ev(t[4]!), ev(t[2]!)]), 1, [ev(t[0]!), ev(t[1]!), ev(t[3]!)]);
-    for (const k of ['decay_1h', 'decay_1d', 'decay_1w'] as const) expect(late[k]).toBeCloseTo(whole[k], 9);
-    expect(late.decay_at).toBe(whole.decay_at);
-    expect(whole).toMatchObject({ reads: 5, first_access: 0, last_access: 5 * H });
-    const exact = t.reduce((s, x) => s + Math.pow(2, -(5 * H - x) / H), 0);
-    expect(whole.decay_1h).toBeCloseTo(exact, 9);
+  test('when a batch is aggregated, then its sums are referenced at its latest non-scan event', () => {
+    const a = aggregate(7, [ev(0), ev(H), ev(2 * H, { type: 'write', bytes: 5 }), ev(3 * H, { scan: true })]);
+    expect(a).toMatchObject({ dataset_id: 7, reads: 3, writes: 1, scans: 1, bytes_read: 3, bytes_written: 5, first_access: 0, last_access: 3 * H, decay_at: 2 * H });
+    expect(a.decay_1h).toBeCloseTo(1 + 0.5 + 0.25, 12);
   });
 
-  test('when events are scans, then they are counted but never warm the dataset', () => {
-    const warm = accumulate(undefined, 1, [ev(0)]);
-    const after = accumulate(warm, 1, [ev(H, { scan: true }), ev(H, { scan: true, type: 'write', bytes: 100 })]);
-    expect(after).toMatchObject({ reads: 2, writes: 1, scans: 2, bytes_written: 100, last_access: H });
-    expect(after.decay_1h).toBe(warm.decay_1h);
-    expect(after.decay_at).toBe(warm.decay_at);
+  test('when a batch holds only scans, then it carries no warmth', () => {
+    const a = aggregate(1, [ev(H, { scan: true }), ev(2 * H, { scan: true, type: 'write' })]);
+    expect(a).toMatchObject({ reads: 1, writes: 1, scans: 2, decay_at: 0, decay_1h: 0, decay_1d: 0, decay_1w: 0 });
   });
 
   test('when steady traffic runs for many half-lives, then the rate converges to the true rate', () => {

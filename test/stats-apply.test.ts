@@ -1,0 +1,82 @@
+import path from 'node:path';
+import { StatsApplier } from '../src/analytics/apply';
+import { StatsRepository } from '../src/analytics/stats-repository';
+import { Database } from '../src/db/database';
+import { ManualClock } from '../src/platform/clock';
+import { createLogger } from '../src/platform/logger';
+import { OffsetsRepository } from '../src/stream/offsets-repository';
+import type { BusEvent, BusMessage } from '../src/stream/types';
+import { tempDir } from './support/harness';
+
+const H = 3_600_000;
+const T0 = Date.UTC(2026, 2, 1, 10, 0, 0);
+
+describe('applying batches to statistics in SQLite', () => {
+  let database: Database;
+  let applier: StatsApplier;
+  let stats: StatsRepository;
+  let offset = 0;
+  const clock = new ManualClock(T0);
+  const logger = createLogger('silent');
+
+  beforeEach(async () => {
+    database = new Database({ path: path.join(tempDir(), 'db.sqlite'), synchronous: 'NORMAL', logger });
+    await database.start();
+    const now = Date.now();
+    await database.db.insertInto('datasets').values([1, 2].map((id) => ({ id, name: `d${id}`, tags: '[]', size_gb: 1, tier: 'WARM' as const, location: 'PRIVATE' as const, created_at: now, updated_at: now }))).execute();
+    applier = new StatsApplier(database.db, new OffsetsRepository(database.db, 'g'), clock, logger);
+    stats = new StatsRepository(database.db);
+  });
+  afterEach(async () => {
+    await database.stop();
+  });
+
+  const msg = (e: Partial<BusEvent> & { ts: number }): BusMessage => ({
+    topic: 't',
+    partition: 0,
+    offset: offset++,
+    value: JSON.stringify({ v: 1, dataset_id: 1, type: 'read', bytes: 1, scan: false, received_at: e.ts, ...e }),
+  });
+
+  test('when batches arrive out of order, then the decayed sums equal the exact sum over all events', async () => {
+    const times = [T0, T0 + 10 * 60_000, T0 + 2 * H, T0 + 2 * H + 1, T0 + 5 * H];
+    await applier.apply([msg({ ts: times[4]! }), msg({ ts: times[2]! })]);
+    await applier.apply([msg({ ts: times[0]! }), msg({ ts: times[1]! })]);
+    await applier.apply([msg({ ts: times[3]! }), msg({ ts: T0 + 6 * H, scan: true })]);
+    const s = (await stats.get(1))!;
+    const exact = (hl: number) => times.reduce((sum, t) => sum + Math.pow(2, -(T0 + 5 * H - t) / hl), 0);
+    expect(s.decay_at).toBe(T0 + 5 * H);
+    expect(s.decay_1h).toBeCloseTo(exact(H), 9);
+    expect(s.decay_1d).toBeCloseTo(exact(24 * H), 9);
+    expect(s.decay_1w).toBeCloseTo(exact(168 * H), 9);
+    expect(s).toMatchObject({ reads: 6, scans: 1, first_access: T0, last_access: T0 + 6 * H });
+  });
+
+  test('when the same offsets are delivered again, then nothing counts twice', async () => {
+    const batch = [msg({ ts: T0 }), msg({ ts: T0 + 1 })];
+    await applier.apply(batch);
+    await applier.apply(batch);
+    await applier.apply([batch[1]!, msg({ ts: T0 + 2 })]);
+    expect((await stats.get(1))!.reads).toBe(3);
+  });
+
+  test('when minutes are rolled up, then hour and day buckets hold every event, late ones included', async () => {
+    const m = (min: number, extra: Partial<BusEvent> = {}) => msg({ ts: T0 + min * 60_000, ...extra });
+    await applier.apply([m(0), m(1), m(1, { dataset_id: 2 }), m(61)]);
+    expect(await stats.buckets(1, 'h', T0, T0 + 2 * H)).toEqual([]);
+    await stats.rollUp(T0 + 60 * 60_000);
+    await applier.apply([m(2, { type: 'write', bytes: 9 }), m(62), m(125)]); // minute 2 is late: its hour was rolled
+    await stats.rollUp(T0 + 2 * H);
+    const hours = await stats.buckets(1, 'h', T0, T0 + 2 * H);
+    expect(hours.map((b) => [b.bucket_start, b.reads, b.writes, b.bytes])).toEqual([
+      [T0, 2, 1, 11],
+      [T0 + H, 2, 0, 2],
+    ]);
+    const days = await stats.buckets(1, 'd', T0 - 10 * H, T0 + 20 * H);
+    expect(days.map((b) => b.reads + b.writes)).toEqual([5]); // minute 125 is not rolled up yet
+    expect((await stats.buckets(2, 'h', T0, T0 + H)).map((b) => b.reads)).toEqual([1]);
+    // Minute buckets past their retention go, but only once rolled up.
+    expect(await stats.pruneBuckets('m', T0 + 3 * H)).toBe(6);
+    expect((await stats.buckets(1, 'm', T0, T0 + 3 * H)).map((b) => b.bucket_start)).toEqual([T0 + 125 * 60_000]);
+  });
+});
