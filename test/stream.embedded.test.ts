@@ -75,3 +75,30 @@ describe('embedded bus and statistics', () => {
     }
   });
 });
+
+describe('embedded bus under pressure', () => {
+  test('when the log queue is full, then requests get 503 with Retry-After and every 202 is counted exactly', async () => {
+    // INGEST_MAX_BATCH=10 bounds the embedded queue at 100 events waiting for a commit.
+    const s = await startApp({ INGEST_MAX_BATCH: '10' });
+    try {
+      const http = s.app.http;
+      const id = (await request(http).post('/api/datasets').set(key).send({ name: 'pressure' }).expect(201)).body.id as number;
+      const batch = Array.from({ length: 10 }, () => ({ dataset_id: id, type: 'read' }));
+      const results = await Promise.all(Array.from({ length: 60 }, () => request(http).post('/api/events').set(key).send(batch)));
+      const accepted = results.filter((r) => r.status === 202).length;
+      const refused = results.filter((r) => r.status === 503);
+      expect(accepted + refused.length).toBe(60);
+      expect(refused.length).toBeGreaterThan(0);
+      expect(refused[0]!.headers['retry-after']).toMatch(/^\d+$/);
+      expect(refused[0]!.body.detail).toMatch(/queue is full/);
+      await request(http).post('/api/events').set(key).send({ dataset_id: id, type: 'write' }).expect(202);
+      const stats = await waitFor(async () => {
+        const b = (await request(http).get(`/api/datasets/${id}/stats`)).body;
+        return b.writes === 1 ? b : undefined;
+      }, 'the marker');
+      expect(stats.reads).toBe(accepted * 10);
+    } finally {
+      await s.stop();
+    }
+  });
+});
