@@ -80,3 +80,34 @@ describe('applying batches to statistics in SQLite', () => {
     expect((await stats.buckets(1, 'm', T0, T0 + 3 * H)).map((b) => b.bucket_start)).toEqual([T0 + 125 * 60_000]);
   });
 });
+
+describe('a poison event', () => {
+  test('when one event of a batch makes SQLite refuse the transaction, then it alone goes to the dead letters', async () => {
+    const logger = createLogger('silent');
+    const database = new Database({ path: path.join(tempDir(), 'db.sqlite'), synchronous: 'NORMAL', logger });
+    await database.start();
+    try {
+      const db = database.db;
+      await db.insertInto('datasets').values({ id: 1, name: 'd', tags: '[]', size_gb: 1, tier: 'WARM', location: 'PRIVATE', created_at: 0, updated_at: 0 }).execute();
+      const { sql } = await import('kysely');
+      await sql`create trigger poison before insert on event_ids when new.id = 'poison' begin select raise(abort, 'poisoned row'); end`.execute(db);
+      const applier = new StatsApplier(db, new OffsetsRepository(db, 'g'), new ManualClock(T0), logger);
+      const messages = Array.from({ length: 9 }, (_, i) => ({
+        topic: 't',
+        partition: 0,
+        offset: i,
+        value: JSON.stringify({ v: 1, id: i === 6 ? 'poison' : `ok-${i}`, dataset_id: 1, type: 'read', bytes: 0, ts: T0, scan: false, received_at: T0 }),
+      }));
+      await applier.apply(messages);
+      expect((await new StatsRepository(db).get(1))!.reads).toBe(8);
+      const dead = await db.selectFrom('dead_letters').selectAll().execute();
+      expect(dead).toHaveLength(1);
+      expect(dead[0]).toMatchObject({ offset: 6, reason: expect.stringMatching(/could not be applied: .*poisoned row/) });
+      await applier.apply(messages); // a replay changes nothing
+      expect((await new StatsRepository(db).get(1))!.reads).toBe(8);
+      expect(await db.selectFrom('dead_letters').selectAll().execute()).toHaveLength(1);
+    } finally {
+      await database.stop();
+    }
+  });
+});

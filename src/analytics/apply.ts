@@ -55,8 +55,45 @@ export class StatsApplier {
     return () => this.emitter.off('applied', listener);
   }
 
+  /**
+   * Applies a batch in one transaction. When SQLite refuses it for something in the data (a
+   * constraint, a type), the batch is split in halves until the offending message stands alone,
+   * and that one goes to the dead letters: one bad event never blocks the others. Any other
+   * error (disk full, I/O) propagates, and the bus delivers the batch again later.
+   */
   async apply(messages: BusMessage[]): Promise<void> {
     if (messages.length === 0) return;
+    try {
+      await this.applyBatch(messages);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      if (messages.length === 1) {
+        await this.deadLetterAlone(messages[0]!, err);
+        return;
+      }
+      const mid = messages.length >> 1;
+      await this.apply(messages.slice(0, mid));
+      await this.apply(messages.slice(mid));
+    }
+  }
+
+  private async deadLetterAlone(msg: BusMessage, err: unknown): Promise<void> {
+    const now = this.clock.now();
+    const reason = `could not be applied: ${(err as { message?: string }).message ?? String(err)}`;
+    await this.db.transaction().execute(async (trx) => {
+      const stored = (await this.offsets.nextOffsets(msg.topic, trx)).get(msg.partition) ?? 0;
+      if (msg.offset < stored) return;
+      await this.offsets.store(trx, msg.topic, new Map([[msg.partition, msg.offset + 1]]), now);
+      await trx
+        .insertInto('dead_letters')
+        .values({ created_at: now, topic: msg.topic, partition: msg.partition, offset: msg.offset, payload: msg.value.slice(0, 65_536), reason })
+        .execute();
+    });
+    this.logger.warn('stream.dead_letter', { topic: msg.topic, partition: msg.partition, offset: msg.offset, reason });
+    this.emitter.emit('applied', { applied: 0, duplicates: 0, deadLettered: 1, eventTs: [], appliedAt: now });
+  }
+
+  private async applyBatch(messages: BusMessage[]): Promise<void> {
     const started = Date.now();
     const result = await this.db.transaction().execute(async (trx) => this.applyIn(trx, messages));
     const appliedAt = this.clock.now();
@@ -193,6 +230,12 @@ export class StatsApplier {
     }
     await bulkWrite(trx, BUCKETS_HEAD, BUCKETS_TAIL, 7, [...buckets.values()]);
   }
+}
+
+/** Errors caused by the data of a statement, as opposed to the database's state (busy, full, I/O). */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
 }
 
 const STATS_HEAD =
