@@ -34,18 +34,19 @@ function presented(header: string | undefined, authorization: string | undefined
   return m?.[1]?.trim();
 }
 
-function same(a: string, b: string): boolean {
-  const ha = crypto.createHash('sha256').update(a).digest();
-  const hb = crypto.createHash('sha256').update(b).digest();
-  return crypto.timingSafeEqual(ha, hb);
-}
+const sha256 = (s: string): Buffer => crypto.createHash('sha256').update(s).digest();
 
 export class ApiKeyAuth {
-  constructor(private readonly key: string) {}
+  private readonly keyHash: Buffer;
 
+  constructor(key: string) {
+    this.keyHash = sha256(key);
+  }
+
+  /** Compares digests in constant time, so neither the key nor its length leaks through timing. */
   valid(header: string | undefined, authorization: string | undefined): boolean {
     const p = presented(header, authorization);
-    return p !== undefined && same(p, this.key);
+    return p !== undefined && crypto.timingSafeEqual(sha256(p), this.keyHash);
   }
 
   /** Write routes: `x-api-key: KEY` (the original demo's header) or `Authorization: Bearer KEY`. */

@@ -139,12 +139,13 @@ async function main(): Promise<void> {
     { name: 'single-http-50-clients', mode: 'single' as const, batchSize: 1, concurrency: 50, rate: 0 },
     { name: 'single-http-1000-events-per-s', mode: 'single' as const, batchSize: 1, concurrency: 20, rate: 1000 },
   ];
-  if (!only || only === 'embedded') await scenario('embedded', {}, runs, bare);
+  const selected = process.env.BENCH_SCENARIO ? runs.filter((r) => r.name === process.env.BENCH_SCENARIO) : runs;
+  if (!only || only === 'embedded') await scenario('embedded', {}, selected, bare);
   if (!only || only === 'kafka') {
     let mock: MockKafka | undefined;
     try {
       mock = await startMockKafka();
-      await scenario('kafka', { KAFKA_BOOTSTRAP: mock.bootstrap, KAFKA_TOPIC: `bench-${Date.now()}`, KAFKA_GROUP_ID: `bench-${Date.now()}` }, runs, bare);
+      await scenario('kafka', { KAFKA_BOOTSTRAP: mock.bootstrap, KAFKA_TOPIC: `bench-${Date.now()}`, KAFKA_GROUP_ID: `bench-${Date.now()}` }, selected, bare);
     } finally {
       await mock?.stop();
     }
