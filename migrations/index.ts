@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as m001 from './001_event_pipeline';
 import * as m002 from './002_bucket_rollup';
+import * as m003 from './003_storage';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -9,4 +10,5 @@ import * as m002 from './002_bucket_rollup';
 export const migrations: Record<string, Migration> = {
   '001_event_pipeline': m001,
   '002_bucket_rollup': m002,
+  '003_storage': m003,
 };

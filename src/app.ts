@@ -16,11 +16,21 @@ import { DatasetResolver } from './ingest/dataset-resolver';
 import { ingestRoutes } from './ingest/routes';
 import { IngestService } from './ingest/service';
 import { systemClock, type Clock } from './platform/clock';
+import { KeyedLock } from './platform/lifecycle';
 import { createLogger, type Logger } from './platform/logger';
 import { EMBEDDED_TOPIC, EmbeddedBus } from './stream/embedded-bus';
 import { OffsetsRepository } from './stream/offsets-repository';
 import { streamRoutes } from './stream/routes';
 import type { EventBus } from './stream/types';
+import { ContentService } from './storage/content-service';
+import { StorageDatasetHooks } from './storage/dataset-hooks';
+import { Faults } from './storage/faults';
+import { Keyring } from './storage/keyring';
+import { MoveService } from './storage/moves';
+import { StorageRepository } from './storage/repository';
+import { storageRoutes, uploadRoutes } from './storage/routes';
+import { Bandwidth } from './storage/throttle';
+import { TierTree } from './storage/tier-tree';
 import { errorHandler, notFound } from './web/errors';
 import { healthRoutes } from './web/health-routes';
 
@@ -77,9 +87,28 @@ export class App {
     const apiKey = resolveApiKey(config.apiKey, config.dataDir, logger);
     const auth = new ApiKeyAuth(apiKey);
 
+    const keyring = new Keyring(db, { encryptionKey: config.storage.encryptionKey, encryptionKeyFile: config.storage.encryptionKeyFile, dataDir: config.dataDir }, clock, logger);
+    await keyring.start();
+    const tree = new TierTree(config.dataDir);
+    tree.ensure();
+    const storageRepo = new StorageRepository(db);
+    const locks = new KeyedLock<number>();
+    const moves = new MoveService(
+      db,
+      tree,
+      keyring,
+      locks,
+      new Bandwidth(config.storage.moveBandwidth),
+      new Faults(config.storage.faultPause, logger),
+      clock,
+      logger.child({ part: 'moves' }),
+      config.storage.moveConcurrency,
+    );
+    await moves.recover();
+
     const datasetsRepo = new DatasetsRepository(db);
     const resolver = new DatasetResolver(datasetsRepo);
-    const datasets = new DatasetsService(datasetsRepo, clock, resolver);
+    const datasets = new DatasetsService(datasetsRepo, clock, [resolver, new StorageDatasetHooks(storageRepo, tree)]);
     const statsRepo = new StatsRepository(db);
     const analytics = new AnalyticsService(statsRepo, datasets, clock, {
       m: config.stats.minuteRetentionMs,
@@ -90,6 +119,7 @@ export class App {
     const bus = await this.createBus(offsets);
     const applier = new StatsApplier(db, offsets, clock, logger);
     const ingest = new IngestService(resolver, bus.publisher, clock, config.ingest);
+    const content = new ContentService(storageRepo, tree, keyring, locks, bus.publisher, clock, logger, config.storage.chunkSize);
     const maintenance = new StatsMaintenance(statsRepo, clock, logger, {
       buckets: { m: config.stats.minuteRetentionMs, h: config.stats.hourRetentionMs, d: config.stats.dayRetentionMs },
       idempotencyWindowMs: config.stats.idempotencyWindowMs,
@@ -100,23 +130,34 @@ export class App {
     const app = express();
     app.disable('x-powered-by');
     app.set('query parser', 'simple');
+    // Once stopping: requests already running finish; new ones (on kept-alive connections) are
+    // refused with 503 so clients retry elsewhere, and every answer closes its connection.
+    app.use((_req, res, next) => {
+      if (!this.stopping) return next();
+      res.setHeader('Connection', 'close');
+      res.setHeader('Retry-After', '5');
+      res.status(503).json({ detail: 'shutting down: nothing was accepted, retry shortly' });
+    });
     app.use(healthRoutes(this.database, bus, () => this.stopping));
     app.use(ingestRoutes(ingest, auth.require, config.ingest.maxBodyBytes));
+    app.use(uploadRoutes({ content, datasets, requireWrite: auth.require }));
     app.use('/api', express.json({ limit: '1mb' }));
     app.get('/api/auth/validate', (req, res) => {
       if (auth.valid(req.get('x-api-key'), req.get('authorization'))) res.json({ ok: true });
       else res.status(401).json({ detail: 'Invalid API key' });
     });
+    app.use(storageRoutes({ content, moves, repo: storageRepo, datasets, keyring, requireWrite: auth.require }));
     app.use(datasetRoutes(datasets, auth.require));
     app.use(analyticsRoutes(analytics, statsRepo));
     app.use(streamRoutes(bus));
     app.use(notFound);
     app.use(errorHandler(logger));
 
-    this.parts = { express: app, bus, applier, maintenance };
+    this.parts = { express: app, bus, applier, maintenance, moves };
     await bus.start(applier.handler);
     await maintenance.start();
     if (listen) await this.listen(app);
+    await moves.start();
     logger.info('app.started', { port: this.port, bus: bus.kind, data_dir: config.dataDir });
   }
 
@@ -165,7 +206,8 @@ export class App {
     };
     await step('http', () => this.closeHttp());
     if (this.parts) {
-      const { maintenance, bus } = this.parts;
+      const { maintenance, bus, moves } = this.parts;
+      await step('moves', () => moves.stop());
       await step('maintenance', () => maintenance.stop());
       await step('bus', () => bus.stop());
     }
@@ -194,4 +236,5 @@ interface Parts {
   bus: EventBus;
   applier: StatsApplier;
   maintenance: StatsMaintenance;
+  moves: MoveService;
 }

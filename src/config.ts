@@ -43,6 +43,17 @@ export interface Config {
     /** How often closed minute buckets are rolled up into hour and day buckets. */
     readonly rollupIntervalMs: number;
   };
+  readonly storage: {
+    /** Master key material (Fernet, hex or base64 of 32 bytes); undefined: ENCRYPTION_KEY_FILE or a generated key file. */
+    readonly encryptionKey: string | undefined;
+    readonly encryptionKeyFile: string | undefined;
+    readonly chunkSize: number;
+    readonly moveConcurrency: number;
+    /** Total bytes/s for all moves together; 0 = unlimited. */
+    readonly moveBandwidth: number;
+    /** Test-only fault points (see storage/faults.ts). */
+    readonly faultPause: string | undefined;
+  };
   readonly shutdownTimeoutMs: number;
 }
 
@@ -126,8 +137,19 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       pruneIntervalMs: r.duration('PRUNE_INTERVAL', 10 * 60_000),
       rollupIntervalMs: r.duration('ROLLUP_INTERVAL', 30_000),
     },
+    storage: {
+      encryptionKey: r.optSecret('ENCRYPTION_KEY', 32),
+      encryptionKeyFile: r.optStr('ENCRYPTION_KEY_FILE'),
+      chunkSize: r.bytes('STORAGE_CHUNK_SIZE', 1024 * 1024),
+      moveConcurrency: r.int('MOVE_CONCURRENCY', 2, 1, 64),
+      moveBandwidth: r.bytesOrZero('MOVE_BANDWIDTH', 0),
+      faultPause: r.optStr('DIM_FAULT_PAUSE'),
+    },
     shutdownTimeoutMs: r.duration('SHUTDOWN_TIMEOUT', 30_000),
   };
+  if (config.storage.chunkSize < 4096 || config.storage.chunkSize > 16 * 1024 * 1024) {
+    throw new ConfigError('STORAGE_CHUNK_SIZE', 'must be between 4kb and 16mb');
+  }
   if (config.stats.hourRetentionMs < config.stats.minuteRetentionMs) {
     throw new ConfigError('STATS_HOUR_RETENTION', 'must be at least STATS_MINUTE_RETENTION');
   }
@@ -209,6 +231,14 @@ class Reader {
     const n = Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]!;
     if (n < 1024) throw new ConfigError(name, `must be at least 1kb, got "${v}"`);
     return n;
+  }
+
+  /** Like bytes(), but 0 is allowed and means "no limit". */
+  bytesOrZero(name: string, def: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    if (/^0+\s*(b|k|kb|m|mb|g|gb)?$/i.test(v)) return 0;
+    return this.bytes(name, def);
   }
 
   /** `500ms`, `30s`, `10m`, `6h`, `7d` or plain milliseconds. */

@@ -1,10 +1,12 @@
 import { sql, type Kysely } from 'kysely';
-import type { DB, DatasetRow, Location, NewDataset, Tier } from '../db/schema';
+import { ACTIVE_MOVE_STATES, type DB, type DatasetRow, type Location, type NewDataset, type Tier } from '../db/schema';
 import { chunks } from '../platform/collections';
 
 export interface DatasetWithStats extends DatasetRow {
   access_count: number;
   last_access: number | null;
+  /** 1 while a move of this dataset has not finished. */
+  migrating: number;
 }
 
 export type DatasetSort = 'id' | 'name' | 'created_at' | 'size_gb' | 'access_count' | 'last_access';
@@ -39,6 +41,16 @@ export class DatasetsRepository {
       .select((eb) => [
         eb.fn.coalesce(eb('dataset_stats.reads', '+', eb.ref('dataset_stats.writes')), eb.lit(0)).as('access_count'),
         'dataset_stats.last_access as last_access',
+        eb
+          .exists(
+            eb
+              .selectFrom('moves')
+              .select('moves.id')
+              .whereRef('moves.dataset_id', '=', 'datasets.id')
+              .where('moves.state', 'in', ACTIVE_MOVE_STATES),
+          )
+          .$castTo<number>()
+          .as('migrating'),
       ]);
   }
 

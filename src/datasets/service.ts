@@ -10,9 +10,11 @@ export const DEFAULT_LOCATION: Record<Tier, Location> = { HOT: 'ONPREM', WARM: '
 const NAME = { min: 1, max: 200 };
 const MAX_SIZE_GB = 1e9; // an exabyte: anything larger is a typo
 
+/** What other capabilities learn of dataset changes (narrow hooks, no reach into their internals). */
 export interface DatasetChanges {
-  onCreated?(id: number): void;
-  onDeleted?(id: number, name: string): void;
+  /** May refuse the delete by throwing (an AppError). */
+  beforeDelete?(dataset: DatasetWithStats): Promise<void>;
+  onDeleted?(dataset: DatasetWithStats): void | Promise<void>;
   onRenamed?(id: number, oldName: string): void;
 }
 
@@ -20,7 +22,7 @@ export class DatasetsService {
   constructor(
     private readonly repo: DatasetsRepository,
     private readonly clock: Clock,
-    private readonly listeners: DatasetChanges = {},
+    private readonly listeners: DatasetChanges[] = [],
   ) {}
 
   async create(body: unknown): Promise<DatasetWithStats> {
@@ -51,7 +53,6 @@ export class DatasetsService {
       if (isUniqueViolation(err)) throw AppError.conflict(`a dataset named "${name}" already exists`, { field: 'name' });
       throw err;
     }
-    this.listeners.onCreated?.(id);
     return this.get(id);
   }
 
@@ -86,14 +87,15 @@ export class DatasetsService {
       if (isUniqueViolation(err)) throw AppError.conflict(`a dataset named "${patch.name}" already exists`, { field: 'name' });
       throw err;
     }
-    if (patch.name !== undefined && patch.name !== before.name) this.listeners.onRenamed?.(id, before.name);
+    if (patch.name !== undefined && patch.name !== before.name) for (const l of this.listeners) l.onRenamed?.(id, before.name);
     return this.get(id);
   }
 
   async delete(id: number): Promise<void> {
     const before = await this.get(id);
+    for (const l of this.listeners) await l.beforeDelete?.(before);
     if (!(await this.repo.delete(id))) throw AppError.notFound('dataset not found', { dataset_id: id });
-    this.listeners.onDeleted?.(id, before.name);
+    for (const l of this.listeners) await l.onDeleted?.(before);
   }
 }
 

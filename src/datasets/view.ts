@@ -18,12 +18,15 @@ export function datasetView(d: DatasetWithStats): Record<string, unknown> {
     storage_type: d.location,
     tier: d.tier,
     location: d.location,
-    location_uri: d.location_uri,
+    // Where the current copy lives, as a logical address (never a file-system path).
+    location_uri: d.object_id ? `dim://${d.location}/${d.tier}/${d.object_id}` : null,
+    catalog_only: d.object_id === null,
+    content: d.object_id ? { bytes: d.content_bytes, sha256: d.content_sha256, updated_at: iso(d.content_updated_at) } : null,
     access_count: Number(d.access_count),
     last_access: iso(d.last_access),
     created_at: iso(d.created_at),
     updated_at: iso(d.updated_at),
-    migrating: false,
+    migrating: Boolean(d.migrating),
     last_storage_migration: iso(d.last_storage_migration),
   };
 }

@@ -20,6 +20,14 @@ export interface DatasetsTable {
   created_at: number;
   updated_at: number;
   last_storage_migration: number | null;
+  /** The current encrypted copy: DATA_DIR/tiers/<location>/<tier>/<object_id>.enc; null when catalog-only. */
+  object_id: string | null;
+  content_bytes: number | null;
+  content_sha256: string | null;
+  /** The object's data key, wrapped by the KEK named in kek_id. */
+  wrapped_key: Buffer | null;
+  kek_id: string | null;
+  content_updated_at: number | null;
 }
 
 export interface DatasetStatsTable {
@@ -88,7 +96,50 @@ export interface BucketRollupTable {
   rolled_until: number;
 }
 
+export const MOVE_STATES = ['planned', 'copying', 'verifying', 'switched', 'done', 'failed', 'cancelled'] as const;
+export type MoveState = (typeof MOVE_STATES)[number];
+export const ACTIVE_MOVE_STATES: readonly MoveState[] = ['planned', 'copying', 'verifying', 'switched'];
+
+export interface MovesTable {
+  id: Generated<number>;
+  dataset_id: number;
+  from_tier: Tier;
+  from_location: Location;
+  to_tier: Tier;
+  to_location: Location;
+  state: MoveState;
+  /** manual | policy | pin | seed */
+  reason: string;
+  reason_detail: string | null;
+  decision_id: number | null;
+  /** 1 when the dataset had no content: the move changes the placement record only. */
+  catalog_only: number;
+  object_id: string | null;
+  bytes_total: number;
+  bytes_done: number;
+  error: string | null;
+  created_at: number;
+  started_at: number | null;
+  switched_at: number | null;
+  finished_at: number | null;
+}
+
+export interface KeyMetaTable {
+  id: number;
+  master_fingerprint: string;
+  created_at: number;
+}
+
+export interface KekVersionsTable {
+  location: Location;
+  version: number;
+  created_at: number;
+}
+
 export interface DB {
+  moves: MovesTable;
+  key_meta: KeyMetaTable;
+  kek_versions: KekVersionsTable;
   bucket_rollup: BucketRollupTable;
   datasets: DatasetsTable;
   dataset_stats: DatasetStatsTable;
@@ -103,3 +154,4 @@ export type DatasetRow = Selectable<DatasetsTable>;
 export type NewDataset = Insertable<DatasetsTable>;
 export type DatasetStatsRow = Selectable<DatasetStatsTable>;
 export type DeadLetterRow = Selectable<DeadLettersTable>;
+export type MoveRow = Selectable<MovesTable>;

@@ -48,9 +48,9 @@ export class DatasetResolver implements DatasetChanges {
     }
   }
 
-  onDeleted(id: number, name: string): void {
-    this.ids.delete(id);
-    this.names.delete(name);
+  onDeleted(dataset: { id: number; name: string }): void {
+    this.ids.delete(dataset.id);
+    this.names.delete(dataset.name);
   }
 
   onRenamed(_id: number, oldName: string): void {

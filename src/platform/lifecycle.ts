@@ -40,3 +40,23 @@ export class Signal {
     for (const w of ws) w();
   }
 }
+
+/** One holder at a time per key (here: per dataset), FIFO. */
+export class KeyedLock<K> {
+  private readonly tails = new Map<K, Promise<void>>();
+
+  async run<T>(key: K, fn: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const tail = prev.then(() => mine);
+    this.tails.set(key, tail);
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+}

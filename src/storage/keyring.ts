@@ -1,0 +1,175 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import { LOCATIONS, type DB, type Location } from '../db/schema';
+import type { Clock } from '../platform/clock';
+import { AppError } from '../platform/errors';
+import type { Logger } from '../platform/logger';
+import { deriveKek, generateMasterKey, keyFingerprint, parseMasterKey, unwrapKey, wrapKey } from './crypto';
+
+export interface KeySource {
+  encryptionKey: string | undefined;
+  encryptionKeyFile: string | undefined;
+  dataDir: string;
+}
+
+export interface WrappedKey {
+  kekId: string;
+  wrapped: Buffer;
+}
+
+/** Thrown at start when the data directory was written under another master key. */
+export class KeyMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyMismatchError';
+  }
+}
+
+const KEK_ID = /^(ONPREM|PRIVATE|PUBLIC):v(\d+)$/;
+
+/**
+ * Envelope keys. The master key (ENCRYPTION_KEY, ENCRYPTION_KEY_FILE, or one generated into the
+ * data directory on a first start) derives one key-encryption key per (location, version);
+ * each object's data key is wrapped by its location's current KEK. Rotation adds a version and
+ * re-wraps data keys (32 bytes each): old versions stay derivable, so nothing is ever unreadable.
+ */
+export class Keyring {
+  private master: Buffer | undefined;
+  private readonly keks = new Map<string, Buffer>();
+
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly source: KeySource,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.master = this.loadMaster();
+    const fingerprint = keyFingerprint(this.master);
+    const meta = await this.db.selectFrom('key_meta').selectAll().where('id', '=', 1).executeTakeFirst();
+    if (!meta) {
+      await this.db.insertInto('key_meta').values({ id: 1, master_fingerprint: fingerprint, created_at: this.clock.now() }).execute();
+    } else if (meta.master_fingerprint !== fingerprint) {
+      throw new KeyMismatchError(
+        `the master key (fingerprint ${fingerprint}) is not the one this data directory was written with ` +
+          `(fingerprint ${meta.master_fingerprint}): set ENCRYPTION_KEY or ENCRYPTION_KEY_FILE to the original key`,
+      );
+    }
+    const now = this.clock.now();
+    await this.db
+      .insertInto('kek_versions')
+      .values(LOCATIONS.map((location) => ({ location, version: 1, created_at: now })))
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  private loadMaster(): Buffer {
+    const { encryptionKey, encryptionKeyFile, dataDir } = this.source;
+    if (encryptionKey) return parseMasterKey(encryptionKey);
+    if (encryptionKeyFile) return parseMasterKey(fs.readFileSync(encryptionKeyFile, 'utf8').trim());
+    const file = path.join(dataDir, 'master.key');
+    if (fs.existsSync(file)) return parseMasterKey(fs.readFileSync(file, 'utf8').trim());
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.writeFileSync(file, generateMasterKey() + '\n', { mode: 0o600, flag: 'wx' });
+    this.logger.warn('storage.master_key_generated', { file, hint: 'back this file up: without it the stored data cannot be decrypted' });
+    return parseMasterKey(fs.readFileSync(file, 'utf8').trim());
+  }
+
+  private kek(kekId: string): Buffer {
+    let k = this.keks.get(kekId);
+    if (!k) {
+      const m = KEK_ID.exec(kekId);
+      if (!m || !this.master) throw new Error(`unknown key id ${kekId}`);
+      const derived: Buffer = deriveKek(this.master, m[1]!, Number(m[2]));
+      this.keks.set(kekId, derived);
+      return derived;
+    }
+    return k;
+  }
+
+  async currentKekId(location: Location): Promise<string> {
+    const r = await this.db
+      .selectFrom('kek_versions')
+      .select((eb) => eb.fn.max('version').as('v'))
+      .where('location', '=', location)
+      .executeTakeFirst();
+    return `${location}:v${r?.v ?? 1}`;
+  }
+
+  async wrapFor(location: Location, dek: Buffer): Promise<WrappedKey> {
+    const kekId = await this.currentKekId(location);
+    return { kekId, wrapped: wrapKey(this.kek(kekId), kekId, dek) };
+  }
+
+  unwrap(kekId: string, wrapped: Buffer): Buffer {
+    return unwrapKey(this.kek(kekId), kekId, wrapped);
+  }
+
+  /**
+   * A new KEK version for each location given, then every data key at those locations is
+   * re-wrapped under it, a few hundred rows per transaction; reads keep working throughout.
+   */
+  async rotate(locations: readonly Location[] = LOCATIONS): Promise<{ versions: Record<string, number>; rewrapped: number }> {
+    const versions: Record<string, number> = {};
+    for (const location of locations) {
+      const next = Number((await this.currentKekId(location)).split(':v')[1]) + 1;
+      await this.db.insertInto('kek_versions').values({ location, version: next, created_at: this.clock.now() }).execute();
+      versions[location] = next;
+    }
+    let rewrapped = 0;
+    for (const location of locations) {
+      const target = `${location}:v${versions[location]}`;
+      for (;;) {
+        const rows = await this.db
+          .selectFrom('datasets')
+          .select(['id', 'kek_id', 'wrapped_key'])
+          .where('location', '=', location)
+          .where('kek_id', 'is not', null)
+          .where('kek_id', '!=', target)
+          .limit(500)
+          .execute();
+        if (rows.length === 0) break;
+        await this.db.transaction().execute(async (trx) => {
+          for (const r of rows) {
+            const dek = this.unwrap(r.kek_id!, r.wrapped_key!);
+            // Only if nothing changed the row meanwhile (an upload or a move re-wraps on its own).
+            await trx
+              .updateTable('datasets')
+              .set({ kek_id: target, wrapped_key: wrapKey(this.kek(target), target, dek) })
+              .where('id', '=', r.id)
+              .where('kek_id', '=', r.kek_id)
+              .where('location', '=', location)
+              .execute();
+          }
+        });
+        rewrapped += rows.length;
+      }
+    }
+    this.logger.info('storage.keys_rotated', { versions, rewrapped });
+    return { versions, rewrapped };
+  }
+
+  async status(): Promise<Array<{ location: Location; current_version: number; objects_by_key: Record<string, number> }>> {
+    const counts = await this.db
+      .selectFrom('datasets')
+      .select(['location', 'kek_id', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('kek_id', 'is not', null)
+      .groupBy(['location', 'kek_id'])
+      .execute();
+    const out = [];
+    for (const location of LOCATIONS) {
+      const current = Number((await this.currentKekId(location)).split(':v')[1]);
+      const objects: Record<string, number> = {};
+      for (const c of counts) if (c.location === location && c.kek_id) objects[c.kek_id] = Number(c.n);
+      out.push({ location, current_version: current, objects_by_key: objects });
+    }
+    return out;
+  }
+}
+
+/** For routes: a data key that will not unwrap is a server-side problem, named clearly. */
+export function keyError(err: unknown): AppError {
+  return new AppError(500, `the stored data key could not be unwrapped: ${(err as Error).message}`);
+}

@@ -1,0 +1,371 @@
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { ACTIVE_MOVE_STATES, type Location, type MoveRow, type Tier } from '../db/schema';
+import type { Db } from '../db/database';
+import type { Clock } from '../platform/clock';
+import { AppError } from '../platform/errors';
+import { Signal, type KeyedLock } from '../platform/lifecycle';
+import type { Logger } from '../platform/logger';
+import { plaintextSizeOfFile } from './crypto';
+import type { Faults } from './faults';
+import type { Keyring } from './keyring';
+import { StorageRepository, isActiveMoveConflict } from './repository';
+import type { Bandwidth } from './throttle';
+import { TierTree, exists, fsyncDir, removeIfExists } from './tier-tree';
+
+export interface MoveRequest {
+  tier: Tier;
+  location: Location;
+  /** manual | policy | pin | seed */
+  reason: string;
+  detail?: string | null;
+  decisionId?: number | null;
+}
+
+export interface MoveProgress {
+  bytesDone: number;
+  startedAt: number;
+  rate: number;
+}
+
+class Cancelled extends Error {
+  constructor() {
+    super('cancelled');
+  }
+}
+
+/**
+ * The journaled move of a dataset between placements. States, each persisted before the work
+ * it names: planned → copying → verifying → switched → done (or failed / cancelled). At every
+ * instant the database points at one complete, verified copy: the destination is written under
+ * a temporary name, fsynced, verified against the source's hash, renamed and its directory
+ * fsynced before the row switches; the source is removed only after the switch.
+ */
+export class MoveService {
+  readonly name = 'moves';
+  private readonly repo: StorageRepository;
+  private readonly running = new Map<number, { abort: AbortController; progress: MoveProgress }>();
+  private readonly wake = new Signal();
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  private readonly waiters = new Map<number, Array<(m: MoveRow) => void>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly tree: TierTree,
+    private readonly keyring: Keyring,
+    private readonly locks: KeyedLock<number>,
+    private readonly bandwidth: Bandwidth,
+    private readonly faults: Faults,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly concurrency: number,
+  ) {
+    this.repo = new StorageRepository(db);
+  }
+
+  async enqueue(datasetId: number, req: MoveRequest): Promise<MoveRow> {
+    const row = await this.repo.content(datasetId);
+    if (!row) throw AppError.notFound('dataset not found', { dataset_id: datasetId });
+    const active = await this.repo.activeMove(datasetId);
+    if (active) throw AppError.conflict(`dataset is already being moved (move ${active.id})`, { move_id: active.id });
+    if (row.tier === req.tier && row.location === req.location) {
+      throw AppError.conflict(`dataset is already at ${req.location}/${req.tier}`, { field: 'target' });
+    }
+    let id: number;
+    try {
+      id = await this.repo.insertMove({
+        dataset_id: datasetId,
+        from_tier: row.tier,
+        from_location: row.location,
+        to_tier: req.tier,
+        to_location: req.location,
+        reason: req.reason,
+        reason_detail: req.detail ?? null,
+        decision_id: req.decisionId ?? null,
+        catalog_only: row.object_id ? 0 : 1,
+        object_id: row.object_id,
+        bytes_total: row.content_bytes ?? 0,
+        created_at: this.clock.now(),
+      });
+    } catch (err) {
+      if (isActiveMoveConflict(err)) throw AppError.conflict('dataset is already being moved');
+      throw err;
+    }
+    this.logger.info('move.planned', { move_id: id, dataset_id: datasetId, to: `${req.location}/${req.tier}`, reason: req.reason });
+    this.wake.notify();
+    return (await this.repo.move(id))!;
+  }
+
+  /** Resolves when the move reaches done, failed or cancelled. */
+  waitFor(moveId: number): Promise<MoveRow> {
+    return new Promise((resolve) => {
+      const list = this.waiters.get(moveId) ?? [];
+      list.push(resolve);
+      this.waiters.set(moveId, list);
+      void this.repo.move(moveId).then((m) => {
+        if (m && !ACTIVE_MOVE_STATES.includes(m.state)) this.settle(m);
+      });
+    });
+  }
+
+  private settle(m: MoveRow): void {
+    const list = this.waiters.get(m.id);
+    this.waiters.delete(m.id);
+    for (const w of list ?? []) w(m);
+  }
+
+  progress(moveId: number): MoveProgress | undefined {
+    return this.running.get(moveId)?.progress;
+  }
+
+  async cancel(moveId: number): Promise<MoveRow> {
+    const m = await this.repo.move(moveId);
+    if (!m) throw AppError.notFound('move not found', { move_id: moveId });
+    if (m.state === 'planned' && !this.running.has(moveId)) {
+      await this.repo.setMove(moveId, { state: 'cancelled', finished_at: this.clock.now(), error: 'cancelled before it started' });
+      const done = (await this.repo.move(moveId))!;
+      this.settle(done);
+      return done;
+    }
+    if (m.state === 'copying' || m.state === 'verifying' || m.state === 'planned') {
+      this.running.get(moveId)?.abort.abort();
+      return this.waitFor(moveId);
+    }
+    throw AppError.conflict(`move ${moveId} is ${m.state}: only a move that has not switched can be cancelled`, { state: m.state });
+  }
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    this.loop = this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake.notify();
+    // Moves in flight are interrupted: recovery at the next start rolls them back and re-plans them.
+    for (const r of this.running.values()) r.abort.abort();
+    await this.loop;
+  }
+
+  private async schedule(): Promise<void> {
+    const inflight = new Set<Promise<void>>();
+    while (!this.stopping) {
+      if (inflight.size < this.concurrency) {
+        const planned = await this.repo.movesIn(['planned'], this.concurrency * 2).catch(() => [] as MoveRow[]);
+        const next = planned.find((m) => !this.running.has(m.id));
+        if (next) {
+          const p: Promise<void> = this.run(next).finally(() => inflight.delete(p));
+          inflight.add(p);
+          continue;
+        }
+      }
+      await this.wake.wait(inflight.size > 0 ? 200 : 1_000);
+    }
+    await Promise.all(inflight);
+  }
+
+  private async run(move: MoveRow): Promise<void> {
+    const abort = new AbortController();
+    const progress: MoveProgress = { bytesDone: 0, startedAt: this.clock.now(), rate: 0 };
+    this.running.set(move.id, { abort, progress });
+    try {
+      await this.locks.run(move.dataset_id, () => this.execute(move, abort.signal, progress));
+    } finally {
+      this.running.delete(move.id);
+      const final = await this.repo.move(move.id).catch(() => undefined);
+      if (final && !ACTIVE_MOVE_STATES.includes(final.state)) this.settle(final);
+      this.wake.notify();
+    }
+  }
+
+  private async execute(move: MoveRow, signal: AbortSignal, progress: MoveProgress): Promise<void> {
+    const log = this.logger.child({ move_id: move.id, dataset_id: move.dataset_id });
+    const current = await this.repo.content(move.dataset_id);
+    if (!current) {
+      await this.finish(move.id, 'failed', 'the dataset was deleted');
+      return;
+    }
+    if (current.tier !== move.from_tier || current.location !== move.from_location || current.object_id !== move.object_id) {
+      await this.finish(move.id, 'failed', 'the dataset changed since the move was planned');
+      return;
+    }
+    if (!current.object_id) {
+      // Catalog-only: the placement record is all there is to move.
+      await this.db.transaction().execute(async (trx) => {
+        const now = this.clock.now();
+        await trx.updateTable('datasets').set({ tier: move.to_tier, location: move.to_location, last_storage_migration: now, updated_at: now }).where('id', '=', move.dataset_id).execute();
+        await this.repo.setMove(move.id, { state: 'done', started_at: now, switched_at: now, finished_at: now }, trx);
+      });
+      log.info('move.done', { catalog_only: true });
+      return;
+    }
+
+    const objectId = current.object_id;
+    const src = this.tree.objectPath(move.from_location, move.from_tier, objectId);
+    const dest = this.tree.objectPath(move.to_location, move.to_tier, objectId);
+    const tmp = this.tree.tmpPath(move.to_location, move.to_tier, objectId);
+    try {
+      await this.faults.reach('move.before_copy', { move_id: move.id });
+      // What moves is the encrypted object: its size is the total the progress counts against.
+      const total = (await fsp.stat(src)).size;
+      await this.repo.setMove(move.id, { state: 'copying', started_at: this.clock.now(), bytes_done: 0, bytes_total: total, error: null });
+      await this.copy(src, tmp, total, signal, progress, move.id);
+      if (signal.aborted) throw new Cancelled();
+
+      await this.repo.setMove(move.id, { state: 'verifying', bytes_done: progress.bytesDone });
+      if (!(await sameBytes(src, tmp, total, signal))) throw new Error('verification failed: the copy differs from the source');
+      if (signal.aborted) throw new Cancelled();
+      if ((await plaintextSizeOfFile(tmp)) !== current.content_bytes) throw new Error('verification failed: the copy does not hold the recorded size');
+
+      await fsp.rename(tmp, dest);
+      await fsyncDir(path.dirname(dest));
+      await this.faults.reach('move.after_rename', { move_id: move.id });
+      if (signal.aborted) throw new Cancelled();
+
+      // The switch: the data key is re-wrapped for the destination's KEK; the bytes never decrypted.
+      const dek = this.keyring.unwrap(current.kek_id!, current.wrapped_key!);
+      const wrapped = await this.keyring.wrapFor(move.to_location, dek);
+      await this.db.transaction().execute(async (trx) => {
+        const now = this.clock.now();
+        await trx
+          .updateTable('datasets')
+          .set({ tier: move.to_tier, location: move.to_location, wrapped_key: wrapped.wrapped, kek_id: wrapped.kekId, last_storage_migration: now, updated_at: now })
+          .where('id', '=', move.dataset_id)
+          .execute();
+        await this.repo.setMove(move.id, { state: 'switched', switched_at: now, bytes_done: progress.bytesDone }, trx);
+      });
+      await this.faults.reach('move.after_switch', { move_id: move.id });
+
+      await removeIfExists(src);
+      await fsyncDir(path.dirname(src));
+      await this.finish(move.id, 'done', null);
+      log.info('move.done', { bytes: total, ms: this.clock.now() - progress.startedAt, to: `${move.to_location}/${move.to_tier}` });
+    } catch (err) {
+      await removeIfExists(tmp).catch(() => false);
+      const row = await this.repo.move(move.id);
+      if (row?.state === 'switched') throw err; // past the switch: recovery finishes it
+      if (await this.pointsAtSource(move.dataset_id, move)) await removeIfExists(dest).catch(() => false);
+      if (err instanceof Cancelled || signal.aborted) {
+        if (this.stopping) {
+          log.info('move.interrupted', { note: 'shutting down; it is re-planned at the next start' });
+          await this.repo.setMove(move.id, { state: 'planned', bytes_done: 0 });
+          return;
+        }
+        await this.finish(move.id, 'cancelled', 'cancelled');
+        log.info('move.cancelled', {});
+        return;
+      }
+      const message = (err as NodeJS.ErrnoException).code === 'ENOSPC' ? 'the destination is full' : (err as Error).message;
+      await this.finish(move.id, 'failed', message);
+      log.warn('move.failed', { error: message });
+    }
+  }
+
+  private async pointsAtSource(datasetId: number, move: MoveRow): Promise<boolean> {
+    const r = await this.repo.content(datasetId);
+    return !!r && r.location === move.from_location && r.tier === move.from_tier;
+  }
+
+  private async finish(id: number, state: 'done' | 'failed' | 'cancelled', error: string | null): Promise<void> {
+    await this.repo.setMove(id, { state, error, finished_at: this.clock.now() });
+  }
+
+  /**
+   * Copies the ciphertext as it is (never decrypted) in large blocks, throttled by the shared
+   * bandwidth budget, then fsyncs. Plain positional reads and writes: a stream pipeline with
+   * per-chunk hashing costs more than the disk.
+   */
+  private async copy(src: string, tmp: string, total: number, signal: AbortSignal, progress: MoveProgress, moveId: number): Promise<void> {
+    const buf = Buffer.allocUnsafe(COPY_BLOCK);
+    const input = await fsp.open(src, 'r');
+    const output = await fsp.open(tmp, 'wx', 0o600);
+    let lastPersist = Date.now();
+    let pausedMid = false;
+    try {
+      let pos = 0;
+      while (pos < total) {
+        if (signal.aborted) throw new Cancelled();
+        const { bytesRead } = await input.read(buf, 0, Math.min(buf.length, total - pos), pos);
+        if (bytesRead === 0) throw new Error(`the source ended at ${pos} of ${total} bytes`);
+        await this.bandwidth.take(bytesRead, signal);
+        await output.write(buf, 0, bytesRead, pos);
+        pos += bytesRead;
+        progress.bytesDone = pos;
+        const elapsed = (this.clock.now() - progress.startedAt) / 1000;
+        progress.rate = elapsed > 0 ? pos / elapsed : 0;
+        if (Date.now() - lastPersist > 1_000) {
+          lastPersist = Date.now();
+          await this.repo.setMove(moveId, { bytes_done: pos });
+        }
+        if (!pausedMid && pos >= total / 2) {
+          pausedMid = true;
+          await this.faults.reach('move.mid_copy', { move_id: moveId, bytes_done: pos });
+        }
+      }
+      await output.sync();
+    } finally {
+      await input.close().catch(() => undefined);
+      await output.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Start-up recovery, before the queue runs: interrupted moves that had not switched are rolled
+   * back (the partial copy removed) and planned again; switched ones are finished (the source
+   * removed). Then any temporary or unreferenced file in the tier tree is removed.
+   */
+  async recover(): Promise<void> {
+    for (const m of await this.repo.movesIn(['copying', 'verifying', 'switched'], 1_000_000)) {
+      const log = this.logger.child({ move_id: m.id, dataset_id: m.dataset_id });
+      if (m.catalog_only || !m.object_id) {
+        await this.repo.setMove(m.id, { state: 'planned' });
+        continue;
+      }
+      const src = this.tree.objectPath(m.from_location, m.from_tier, m.object_id);
+      const dest = this.tree.objectPath(m.to_location, m.to_tier, m.object_id);
+      if (m.state === 'switched') {
+        const removed = await removeIfExists(src);
+        if (removed) await fsyncDir(path.dirname(src));
+        await this.finish(m.id, 'done', null);
+        log.warn('move.recovered', { was: m.state, action: 'finished: source removed after the switch' });
+      } else {
+        const points = await this.pointsAtSource(m.dataset_id, m);
+        if (points && (await exists(dest))) {
+          await removeIfExists(dest);
+          await fsyncDir(path.dirname(dest));
+        }
+        await this.repo.setMove(m.id, { state: 'planned', bytes_done: 0, error: `interrupted while ${m.state}; rolled back and planned again` });
+        log.warn('move.recovered', { was: m.state, action: 'rolled back (partial copy removed) and planned again' });
+      }
+    }
+    const referenced = await this.repo.referencedObjects();
+    for (const f of await this.tree.list()) {
+      if (f.tmp || !f.objectId || !referenced.has(`${f.location}/${f.tier}/${f.objectId}`)) {
+        await removeIfExists(f.path);
+        this.logger.warn('storage.orphan_removed', { file: path.relative(this.tree.root, f.path), kind: f.tmp ? 'temporary' : 'unreferenced' });
+      }
+    }
+  }
+}
+
+const COPY_BLOCK = 8 * 1024 * 1024;
+
+/** Reads both files back and compares them block by block (cheaper than hashing either). */
+async function sameBytes(a: string, b: string, size: number, signal: AbortSignal): Promise<boolean> {
+  const [fa, fb] = await Promise.all([fsp.open(a, 'r'), fsp.open(b, 'r')]);
+  try {
+    if ((await fb.stat()).size !== size) return false;
+    const ba = Buffer.allocUnsafe(COPY_BLOCK);
+    const bb = Buffer.allocUnsafe(COPY_BLOCK);
+    for (let pos = 0; pos < size; pos += COPY_BLOCK) {
+      if (signal.aborted) throw new Cancelled();
+      const len = Math.min(COPY_BLOCK, size - pos);
+      const [ra, rb] = await Promise.all([fa.read(ba, 0, len, pos), fb.read(bb, 0, len, pos)]);
+      if (ra.bytesRead !== len || rb.bytesRead !== len || ba.compare(bb, 0, len, 0, len) !== 0) return false;
+    }
+    return true;
+  } finally {
+    await Promise.all([fa.close(), fb.close()]);
+  }
+}
