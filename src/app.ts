@@ -18,8 +18,8 @@ import { IngestService } from './ingest/service';
 import { systemClock, type Clock } from './platform/clock';
 import { KeyedLock } from './platform/lifecycle';
 import { createLogger, type Logger } from './platform/logger';
-import { EMBEDDED_TOPIC, EmbeddedBus } from './stream/embedded-bus';
-import { OffsetsRepository } from './stream/offsets-repository';
+import { EmbeddedBus } from './stream/embedded-bus';
+import { APPLIED_OFFSETS, OffsetsRepository } from './stream/offsets-repository';
 import { streamRoutes } from './stream/routes';
 import type { EventBus } from './stream/types';
 import { ContentService } from './storage/content-service';
@@ -115,7 +115,9 @@ export class App {
       h: config.stats.hourRetentionMs,
       d: config.stats.dayRetentionMs,
     });
-    const offsets = new OffsetsRepository(db, config.kafka?.groupId ?? EMBEDDED_TOPIC);
+    // Applied offsets belong to this database, not to a consumer group: a new KAFKA_GROUP_ID
+    // (or a restart under another one) must not apply events this database already holds.
+    const offsets = new OffsetsRepository(db, APPLIED_OFFSETS);
     const bus = await this.createBus(offsets);
     const applier = new StatsApplier(db, offsets, clock, logger);
     const ingest = new IngestService(resolver, bus.publisher, clock, config.ingest);

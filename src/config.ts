@@ -67,6 +67,8 @@ export interface KafkaConfig {
   readonly clientId: string;
   /** How long a produce may wait for the broker before the request gets 503, ms. */
   readonly deliveryTimeoutMs: number;
+  /** How long topic creation may take at start before the app relies on auto-creation, ms. */
+  readonly adminTimeoutMs: number;
   /** Extra librdkafka properties as `key=value,key=value` (for TLS, SASL, tuning). */
   readonly extra: Readonly<Record<string, string>>;
 }
@@ -117,9 +119,10 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
           groupId: r.str('KAFKA_GROUP_ID', 'data-in-motion'),
           partitions: r.int('KAFKA_PARTITIONS', 6, 1, 10_000),
           replicationFactor: r.int('KAFKA_REPLICATION_FACTOR', 1, 1, 100),
-          groupProtocol: r.oneOf('KAFKA_GROUP_PROTOCOL', ['classic', 'consumer'] as const, 'classic'),
+          groupProtocol: r.oneOf('KAFKA_GROUP_PROTOCOL', ['classic', 'consumer'] as const, 'consumer'),
           clientId: r.str('KAFKA_CLIENT_ID', 'data-in-motion'),
           deliveryTimeoutMs: r.int('KAFKA_DELIVERY_TIMEOUT_MS', 10_000, 1_000, 600_000),
+          adminTimeoutMs: r.int('KAFKA_ADMIN_TIMEOUT_MS', 10_000, 100, 600_000),
           extra: r.keyValues('KAFKA_EXTRA_CONFIG'),
         }
       : undefined,

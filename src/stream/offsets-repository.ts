@@ -2,6 +2,9 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema';
 import type { OffsetReader } from './types';
 
+/** The key under which this database keeps the offsets it has applied (see app.ts). */
+export const APPLIED_OFFSETS = 'applied';
+
 /** Applied offsets per (group, topic, partition). Written only inside the apply transaction. */
 export class OffsetsRepository implements OffsetReader {
   constructor(private readonly db: Kysely<DB>, readonly groupId: string) {}

@@ -12,7 +12,11 @@ const CONCURRENCY = 4;
  * event acknowledged before the crash survives it, and after the retries each event counts
  * exactly once.
  */
-export async function killMidStreamAndRestart(env: Record<string, string>, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
+export async function killMidStreamAndRestart(
+  env: Record<string, string>,
+  signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL',
+  restartEnv: Record<string, string> = {},
+): Promise<void> {
   const dir = tempDir('dim-crash-');
   let app: ChildApp | undefined = await spawnApp({ DATA_DIR: dir, ...env });
   try {
@@ -48,7 +52,7 @@ export async function killMidStreamAndRestart(env: Record<string, string>, signa
     expect(acked.size).toBeGreaterThanOrEqual(BATCHES / 3);
     expect(acked.size).toBeLessThan(BATCHES);
 
-    app = await spawnApp({ DATA_DIR: dir, ...env });
+    app = await spawnApp({ DATA_DIR: dir, ...env, ...restartEnv });
     const url = app.url;
     await waitFor(async () => (await call(url, 'GET', '/readyz')).status === 200, 'readiness after restart', 60_000, 100);
     const statsOf = async () => (await call(url, 'GET', `/api/datasets/${id}/stats`)).body as { access_count: number; bytes_read: number; bytes_written: number };
