@@ -1,3 +1,4 @@
+import net from 'node:net';
 import request from 'supertest';
 import { killMidStreamAndRestart } from './support/crash-scenario';
 import { API_KEY, startApp, waitFor } from './support/harness';
@@ -63,6 +64,39 @@ describe('the Kafka bus', () => {
       expect(r.headers['retry-after']).toBeDefined();
     } finally {
       await s.stop();
+    }
+  }, 60_000);
+
+  test('when the brokers become reachable after the app started, then it connects by itself and events flow', async () => {
+    // A port nothing listens on yet; later a proxy there leads to a fresh mock cluster.
+    const port = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as net.AddressInfo).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const s = await startApp({ ...kafkaEnv({ bootstrap: `127.0.0.1:${port}`, stop: async () => undefined }), KAFKA_DELIVERY_TIMEOUT_MS: '1000' });
+    const mock = await startMockKafka();
+    const [host, mockPort] = mock.bootstrap.split(':');
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(mockPort), host);
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    try {
+      const http = s.app.http;
+      expect((await request(http).get('/readyz')).status).toBe(503);
+      const id = (await request(http).post('/api/datasets').set(key).send({ name: 'late-broker' }).expect(201)).body.id as number;
+      await request(http).post('/api/events').set(key).send({ dataset_id: id, type: 'read' }).expect(503);
+      await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
+      await waitFor(async () => (await request(http).get('/readyz')).status === 200, 'readiness once the broker answers', 30_000, 100);
+      await request(http).post('/api/events').set(key).send([{ dataset_id: id, type: 'read' }, { dataset_id: id, type: 'write' }]).expect(202);
+      await waitFor(async () => (await request(http).get(`/api/datasets/${id}/stats`)).body.access_count === 2, 'the events to be applied', 30_000);
+    } finally {
+      await s.stop();
+      proxy.close();
+      await mock.stop();
     }
   }, 60_000);
 });

@@ -65,7 +65,7 @@ export class KafkaBus implements EventBus, EventPublisher {
       dr_cb: true,
       'enable.idempotence': true,
       acks: 'all',
-      'linger.ms': 5,
+      'linger.ms': 2,
       'message.timeout.ms': this.config.deliveryTimeoutMs,
       'queue.buffering.max.messages': 1_000_000,
       'allow.auto.create.topics': true,
@@ -74,16 +74,34 @@ export class KafkaBus implements EventBus, EventPublisher {
     producer.on('delivery-report', (err, report) => this.delivered(err as LibrdKafkaError | null, report.opaque as Delivery));
     producer.on('event.error', (err) => this.onClientError('producer', err as LibrdKafkaError));
     this.accepting = true;
-    try {
-      await this.connect(producer);
-      producer.setPollInterval(5);
-      this.markUp();
-      await this.ensureTopic(producer);
-    } catch (err) {
-      producer.setPollInterval(5);
-      this.markDown(`cannot reach ${this.config.bootstrap}: ${(err as Error).message}`);
+    // Start does not wait for the brokers: without them the app still serves (ingest answers 503,
+    // /readyz says why) and connects as soon as they answer.
+    let firstAttempt!: () => void;
+    const attempted = new Promise<void>((resolve) => (firstAttempt = resolve));
+    const ready = this.connectProducer(producer, firstAttempt).finally(firstAttempt);
+    await attempted;
+    this.loop = ready.then(() => this.consume(handler));
+  }
+
+  /** Connects (retrying every few seconds until it works or the bus stops), then makes sure the topic exists. */
+  private async connectProducer(producer: Kafka.Producer, firstAttempt: () => void): Promise<void> {
+    for (let attempt = 1; !this.stopping; attempt++) {
+      try {
+        await this.connect(producer);
+        break;
+      } catch (err) {
+        this.markDown(`cannot reach ${this.config.bootstrap}: ${(err as Error).message}`, false);
+        firstAttempt();
+        if (attempt === 1 || attempt % 10 === 0) this.logger.warn('kafka.connect_failed', { attempt, error: (err as Error).message });
+        await delay(PROBE_EVERY_MS, this.abort.signal);
+      }
     }
-    this.loop = this.consume(handler);
+    if (this.stopping) return;
+    // Delivery reports arrive from librdkafka's background thread as soon as the broker acks,
+    // not on the next tick of a JS poll timer: a request waits for its ack, nothing more.
+    producer.setPollInBackground(true);
+    this.markUp();
+    await this.ensureTopic(producer);
   }
 
   private connect(client: Kafka.Producer | Kafka.KafkaConsumer): Promise<void> {
@@ -168,10 +186,10 @@ export class KafkaBus implements EventBus, EventPublisher {
     else this.logger.warn('kafka.client_error', { client: who, code: err.code, error: err.message });
   }
 
-  private markDown(reason: string): void {
-    if (!this.down) this.logger.warn('kafka.unreachable', { reason });
+  private markDown(reason: string, probe = true): void {
+    if (!this.down || this.down === 'not connected yet') this.logger.warn('kafka.unreachable', { reason });
     this.down = reason;
-    if (!this.probe && !this.stopping) {
+    if (probe && !this.probe && !this.stopping) {
       // While down, publishes are refused at once; a metadata probe tells when the brokers are back.
       this.probe = setInterval(() => {
         this.producer?.getMetadata({ timeout: PROBE_EVERY_MS - 100 }, (err) => {
@@ -211,6 +229,9 @@ export class KafkaBus implements EventBus, EventPublisher {
       this.onClientError('consumer', e);
     });
     c.setDefaultConsumeTimeout(100);
+    // Wait (up to the timeout) for the first message only, then take what is ready: otherwise a
+    // trickle of events waits for a full batch and visibility suffers.
+    (c as unknown as { setDefaultIsTimeoutOnlyForFirstMessage(v: boolean): void }).setDefaultIsTimeoutOnlyForFirstMessage(true);
     return c;
   }
 
