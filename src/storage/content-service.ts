@@ -41,6 +41,9 @@ export class ContentService {
   ) {}
 
   async upload(datasetId: number, body: Readable): Promise<{ bytes: number; sha256: string }> {
+    // Refuse at once rather than hold the request open behind a move's lock for its whole copy.
+    const moving = await this.repo.activeMove(datasetId);
+    if (moving) throw AppError.conflict(`dataset is being moved (move ${moving.id}); upload once it has finished`, { move_id: moving.id });
     return this.locks.run(datasetId, async () => {
       const row = await this.repo.content(datasetId);
       if (!row) throw AppError.notFound('dataset not found', { dataset_id: datasetId });

@@ -277,7 +277,8 @@ export class MoveService {
    * per-chunk hashing costs more than the disk.
    */
   private async copy(src: string, tmp: string, total: number, signal: AbortSignal, progress: MoveProgress, moveId: number): Promise<void> {
-    const buf = Buffer.allocUnsafe(COPY_BLOCK);
+    // Under a bandwidth limit, blocks of about 1/8 s of budget keep the rate smooth and progress live.
+    const buf = Buffer.allocUnsafe(this.bandwidth.blockSize(COPY_BLOCK));
     const input = await fsp.open(src, 'r');
     const output = await fsp.open(tmp, 'wx', 0o600);
     let lastPersist = Date.now();

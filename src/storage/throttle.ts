@@ -16,6 +16,12 @@ export class Bandwidth {
     return this.bytesPerSecond > 0;
   }
 
+  /** The block size to copy in: `max` when unlimited, else about an eighth of a second's budget. */
+  blockSize(max: number): number {
+    if (!this.limited) return max;
+    return Math.max(64 * 1024, Math.min(max, Math.floor(this.bytesPerSecond / 8)));
+  }
+
   /** Resolves when `bytes` may pass. */
   async take(bytes: number, signal?: AbortSignal): Promise<void> {
     if (!this.limited) return;
