@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as m001 from './001_event_pipeline';
 import * as m002 from './002_bucket_rollup';
 import * as m003 from './003_storage';
+import * as m004 from './004_tiering';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '001_event_pipeline': m001,
   '002_bucket_rollup': m002,
   '003_storage': m003,
+  '004_tiering': m004,
 };

@@ -31,6 +31,10 @@ import { StorageRepository } from './storage/repository';
 import { storageRoutes, uploadRoutes } from './storage/routes';
 import { Bandwidth } from './storage/throttle';
 import { TierTree } from './storage/tier-tree';
+import { TieringRepository } from './tiering/repository';
+import { tieringRoutes } from './tiering/routes';
+import { TierScheduler } from './tiering/scheduler';
+import { TieringService } from './tiering/service';
 import { errorHandler, notFound } from './web/errors';
 import { healthRoutes } from './web/health-routes';
 
@@ -74,6 +78,16 @@ export class App {
   get applier(): StatsApplier {
     if (!this.parts) throw new Error('app not started');
     return this.parts.applier;
+  }
+
+  get scheduler(): TierScheduler {
+    if (!this.parts) throw new Error('app not started');
+    return this.parts.scheduler;
+  }
+
+  get tiering(): TieringService {
+    if (!this.parts) throw new Error('app not started');
+    return this.parts.tiering;
   }
 
   get port(): number {
@@ -129,6 +143,29 @@ export class App {
       rollupIntervalMs: config.stats.rollupIntervalMs,
     });
 
+    const t = config.tiering;
+    const tiering = new TieringService(
+      new TieringRepository(db),
+      moves,
+      clock,
+      logger.child({ part: 'tiering' }),
+      {
+        enabled: t.schedulerEnabled,
+        intervalMs: t.schedulerIntervalMs,
+        horizonDays: t.horizonDays,
+        hysteresis: t.hysteresis,
+        minSavingPerMonth: t.minSavingPerMonth,
+        cooldownMs: t.cooldownMs,
+        defaultMaxLatencyMs: t.maxLatencyMs,
+        budgetBytes: t.budgetBytes === 0 ? Number.MAX_SAFE_INTEGER : t.budgetBytes,
+        budgetMoves: t.budgetMoves,
+        observationsPerRun: t.observationsPerRun,
+      },
+      t.pricesFile,
+    );
+    await tiering.start();
+    const scheduler = new TierScheduler(tiering, moves, clock, logger.child({ part: 'scheduler' }));
+
     const app = express();
     app.disable('x-powered-by');
     app.set('query parser', 'simple');
@@ -149,17 +186,19 @@ export class App {
       else res.status(401).json({ detail: 'Invalid API key' });
     });
     app.use(storageRoutes({ content, moves, repo: storageRepo, datasets, keyring, requireWrite: auth.require }));
+    app.use(tieringRoutes({ tiering, scheduler, datasetExists: (id) => datasets.get(id), requireWrite: auth.require }));
     app.use(datasetRoutes(datasets, auth.require));
     app.use(analyticsRoutes(analytics, statsRepo));
     app.use(streamRoutes(bus));
     app.use(notFound);
     app.use(errorHandler(logger));
 
-    this.parts = { express: app, bus, applier, maintenance, moves };
+    this.parts = { express: app, bus, applier, maintenance, moves, scheduler, tiering };
     await bus.start(applier.handler);
     await maintenance.start();
     if (listen) await this.listen(app);
     await moves.start();
+    await scheduler.start();
     logger.info('app.started', { port: this.port, bus: bus.kind, data_dir: config.dataDir });
   }
 
@@ -208,7 +247,8 @@ export class App {
     };
     await step('http', () => this.closeHttp());
     if (this.parts) {
-      const { maintenance, bus, moves } = this.parts;
+      const { maintenance, bus, moves, scheduler } = this.parts;
+      await step('scheduler', () => scheduler.stop());
       await step('moves', () => moves.stop());
       await step('maintenance', () => maintenance.stop());
       await step('bus', () => bus.stop());
@@ -239,4 +279,6 @@ interface Parts {
   applier: StatsApplier;
   maintenance: StatsMaintenance;
   moves: MoveService;
+  scheduler: TierScheduler;
+  tiering: TieringService;
 }

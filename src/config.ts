@@ -54,6 +54,23 @@ export interface Config {
     /** Test-only fault points (see storage/faults.ts). */
     readonly faultPause: string | undefined;
   };
+  readonly tiering: {
+    /** Run the scheduler on a timer (POST /api/scheduler/run works either way). */
+    readonly schedulerEnabled: boolean;
+    readonly schedulerIntervalMs: number;
+    /** A price catalog file (JSON, partial allowed) used as the first catalog version. */
+    readonly pricesFile: string | undefined;
+    readonly horizonDays: number;
+    readonly hysteresis: number;
+    readonly minSavingPerMonth: number;
+    readonly cooldownMs: number;
+    /** null: no latency rule unless a dataset sets one. */
+    readonly maxLatencyMs: number | null;
+    readonly budgetBytes: number;
+    readonly budgetMoves: number;
+    /** Forecasts sampled per run to train and measure the model. */
+    readonly observationsPerRun: number;
+  };
   readonly shutdownTimeoutMs: number;
 }
 
@@ -148,6 +165,19 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       moveBandwidth: r.bytesOrZero('MOVE_BANDWIDTH', 0),
       faultPause: r.optStr('DIM_FAULT_PAUSE'),
     },
+    tiering: {
+      schedulerEnabled: r.bool('SCHEDULER_ENABLED', true),
+      schedulerIntervalMs: r.duration('SCHEDULER_INTERVAL', 5 * 60_000),
+      pricesFile: r.optStr('PRICES_FILE'),
+      horizonDays: r.int('POLICY_HORIZON_DAYS', 30, 1, 365),
+      hysteresis: r.number('POLICY_HYSTERESIS', 0.25, 0, 100),
+      minSavingPerMonth: r.number('POLICY_MIN_SAVING', 0.001, 0, 1e9),
+      cooldownMs: r.duration('POLICY_COOLDOWN', DAY),
+      maxLatencyMs: r.optNumber('POLICY_MAX_LATENCY_MS', 1_000, 0, 86_400_000),
+      budgetBytes: r.bytesOrZero('SCHEDULER_BUDGET_BYTES', 10 * 1024 ** 4),
+      budgetMoves: r.int('SCHEDULER_BUDGET_MOVES', 10_000, 0, 10_000_000),
+      observationsPerRun: r.int('FORECAST_SAMPLE', 500, 0, 100_000),
+    },
     shutdownTimeoutMs: r.duration('SHUTDOWN_TIMEOUT', 30_000),
   };
   if (config.storage.chunkSize < 4096 || config.storage.chunkSize > 16 * 1024 * 1024) {
@@ -195,6 +225,31 @@ class Reader {
     const n = Number(v);
     if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
     return n;
+  }
+
+  bool(name: string, def: boolean): boolean {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    if (/^(true|1|yes|on)$/i.test(v)) return true;
+    if (/^(false|0|no|off)$/i.test(v)) return false;
+    throw new ConfigError(name, `must be true or false, got "${v}"`);
+  }
+
+  number(name: string, def: number, min: number, max: number): number {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (!/^-?\d+(\.\d+)?$/.test(v) || !Number.isFinite(n)) throw new ConfigError(name, `must be a number, got "${v}"`);
+    if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+    return n;
+  }
+
+  /** A number, or `none` for no limit. */
+  optNumber(name: string, def: number | null, min: number, max: number): number | null {
+    const v = this.raw(name);
+    if (v === undefined) return def;
+    if (/^none$/i.test(v)) return null;
+    return this.number(name, 0, min, max);
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], def: T): T {

@@ -136,7 +136,108 @@ export interface KekVersionsTable {
   created_at: number;
 }
 
+export interface CatalogVersionsTable {
+  version: Generated<number>;
+  /** JSON PriceCatalog. */
+  catalog: string;
+  note: string | null;
+  created_at: number;
+}
+
+export interface DatasetPoliciesTable {
+  dataset_id: number;
+  mode: 'auto' | 'pinned' | 'never-tier';
+  pin_location: Location | null;
+  pin_tier: Tier | null;
+  max_latency_ms: number | null;
+  updated_at: number;
+}
+
+export interface DecisionsTable {
+  dataset_id: number;
+  run_id: number;
+  made_at: number;
+  action: 'stay' | 'move' | 'held';
+  rule: string | null;
+  from_location: Location;
+  from_tier: Tier;
+  to_location: Location;
+  to_tier: Tier;
+  forecast_accesses: number;
+  cost_now_month: number;
+  cost_target_month: number;
+  saving_month: number;
+  move_cost: number;
+  break_even_days: number | null;
+  catalog_version: number;
+  /** JSON: forecast, features, every candidate's costs. */
+  explanation: string;
+}
+
+export interface DecisionLogTable {
+  id: Generated<number>;
+  dataset_id: number;
+  run_id: number;
+  made_at: number;
+  from_location: Location;
+  from_tier: Tier;
+  to_location: Location;
+  to_tier: Tier;
+  rule: string | null;
+  saving_month: number;
+  catalog_version: number;
+  explanation: string;
+}
+
+export interface SchedulerRunsTable {
+  id: Generated<number>;
+  trigger: string;
+  started_at: number;
+  finished_at: number | null;
+  datasets: number;
+  moves: number;
+  /** JSON: held decisions counted by rule. */
+  held: string;
+  catalog_version: number | null;
+  error: string | null;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+  updated_at: number;
+}
+
+export interface PredictorStateTable {
+  id: number;
+  state: string;
+  updated_at: number;
+}
+
+export interface ForecastObservationsTable {
+  id: Generated<number>;
+  dataset_id: number;
+  observed_at: number;
+  due_at: number;
+  /** JSON array of the model's inputs. */
+  features: string;
+  warm_total: number;
+  predicted: number;
+  seed_regression: number;
+  seed_ewma: number;
+  actual: number | null;
+  matured_at: number | null;
+}
+
 export interface DB {
+  catalog_versions: CatalogVersionsTable;
+  dataset_policies: DatasetPoliciesTable;
+  decisions: DecisionsTable;
+  decision_log: DecisionLogTable;
+  scheduler_runs: SchedulerRunsTable;
+  settings: SettingsTable;
+  predictor_state: PredictorStateTable;
+  forecast_observations: ForecastObservationsTable;
   moves: MovesTable;
   key_meta: KeyMetaTable;
   kek_versions: KekVersionsTable;

@@ -1,0 +1,82 @@
+import { HALF_LIVES, decayTo, ratePerHour } from '../analytics/decay';
+
+const DAY = 86_400_000;
+
+/**
+ * What the predictor knows of one dataset at one instant: the statistics the pipeline keeps
+ * (src/analytics), read the same way live (from SQLite) and in a replay (from memory).
+ */
+export interface StatsSnapshot {
+  createdAt: number;
+  sizeBytes: number;
+  /** Totals since the dataset began; reads include scans. */
+  reads: number;
+  writes: number;
+  scans: number;
+  bytesRead: number;
+  /** Decayed sums of non-scan accesses, referenced at `decayAt` (the last non-scan access, 0 if none). */
+  decayAt: number;
+  decay1h: number;
+  decay1d: number;
+  decay1w: number;
+  /** First access of any kind (null if none). */
+  firstAccess: number | null;
+}
+
+/** Names of the model's inputs, in order (index 0 is the intercept). */
+export const FEATURE_NAMES = [
+  'bias',
+  'log_rate_1h',
+  'log_rate_1d',
+  'log_rate_1w',
+  'log_rate_lifetime',
+  'log_days_idle',
+  'log_age_days',
+] as const;
+export const N_FEATURES = FEATURE_NAMES.length;
+
+/** What the features say in plain units, for explanations. */
+export interface FeatureView {
+  /** Non-scan accesses per day implied by each decayed sum, as of now. */
+  rate_per_day_1h: number;
+  rate_per_day_1d: number;
+  rate_per_day_1w: number;
+  /** Non-scan accesses per day over the dataset's life. */
+  rate_per_day_lifetime: number;
+  days_idle: number;
+  age_days: number;
+  scans_per_day: number;
+}
+
+/**
+ * Fills `x` (length N_FEATURES) with the model's inputs for a forecast over `horizonDays`, and
+ * returns the same facts in plain units. Rates are scaled to the horizon before the log so a
+ * weight of 1 on one of them means "the horizon repeats that rate".
+ */
+export function features(s: StatsSnapshot, now: number, horizonDays: number, x: Float64Array): FeatureView {
+  const perDay = (sum: number, hl: number): number => (s.decayAt > 0 ? ratePerHour(decayTo({ at: s.decayAt, value: sum }, now, hl), hl) * 24 : 0);
+  const r1h = perDay(s.decay1h, HALF_LIVES['1h']);
+  const r1d = perDay(s.decay1d, HALF_LIVES['1d']);
+  const r1w = perDay(s.decay1w, HALF_LIVES['1w']);
+  const ageDays = Math.max(0, (now - s.createdAt) / DAY);
+  const warm = Math.max(0, s.reads + s.writes - s.scans);
+  const lifetime = warm / Math.max(1, ageDays);
+  const idle = s.decayAt > 0 ? Math.max(0, (now - s.decayAt) / DAY) : ageDays;
+  const observedDays = s.firstAccess === null ? 1 : Math.max(1, (now - Math.min(s.firstAccess, s.createdAt)) / DAY);
+  x[0] = 1;
+  x[1] = Math.log1p(r1h * horizonDays);
+  x[2] = Math.log1p(r1d * horizonDays);
+  x[3] = Math.log1p(r1w * horizonDays);
+  x[4] = Math.log1p(lifetime * horizonDays);
+  x[5] = Math.log1p(idle);
+  x[6] = Math.log1p(ageDays);
+  return {
+    rate_per_day_1h: r1h,
+    rate_per_day_1d: r1d,
+    rate_per_day_1w: r1w,
+    rate_per_day_lifetime: lifetime,
+    days_idle: idle,
+    age_days: ageDays,
+    scans_per_day: s.scans / observedDays,
+  };
+}

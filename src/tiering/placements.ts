@@ -1,0 +1,27 @@
+/** The nine placements: a location (where) × a tier (how fast). */
+import { LOCATIONS, TIERS, type Location, type Tier } from '../db/schema';
+
+export { LOCATIONS, TIERS, type Location, type Tier };
+
+export interface Placement {
+  location: Location;
+  tier: Tier;
+}
+
+/** Placements in a fixed order, so arrays indexed by placement line up everywhere. */
+export const PLACEMENTS: readonly Placement[] = LOCATIONS.flatMap((location) => TIERS.map((tier) => ({ location, tier })));
+
+export function placementIndex(p: Placement): number {
+  return LOCATIONS.indexOf(p.location) * TIERS.length + TIERS.indexOf(p.tier);
+}
+
+export function placementKey(p: Placement): string {
+  return `${p.location}/${p.tier}`;
+}
+
+export function samePlacement(a: Placement, b: Placement): boolean {
+  return a.location === b.location && a.tier === b.tier;
+}
+
+/** The product's default for a new dataset, as in the original demo. */
+export const DEFAULT_PLACEMENT: Placement = { location: 'PRIVATE', tier: 'WARM' };

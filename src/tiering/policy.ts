@@ -1,0 +1,280 @@
+import type { CostModel, HoldCost, MoveCost, Usage } from './cost';
+import { features, N_FEATURES, type FeatureView, type StatsSnapshot } from './features';
+import { PLACEMENTS, placementIndex, type Placement } from './placements';
+import type { Predictor } from './predictor';
+
+const DAY = 86_400_000;
+const MIB = 1024 * 1024;
+
+/** How the scheduler weighs a move. */
+export interface PolicySettings {
+  /** The forecast and the costs look this far ahead. */
+  horizonDays: number;
+  /** A move must save (1 + hysteresis) × its own cost over the horizon. */
+  hysteresis: number;
+  /** A move must save at least this much per month. */
+  minSavingPerMonth: number;
+  /** No move for a dataset within this long of its last one. */
+  cooldownMs: number;
+  /** Placements slower to the first byte are ruled out, unless a dataset says otherwise (null: none). */
+  defaultMaxLatencyMs: number | null;
+  /** Per run: at most this many bytes and moves handed to the queue. */
+  budgetBytes: number;
+  budgetMoves: number;
+}
+
+export const DEFAULT_POLICY: PolicySettings = {
+  horizonDays: 30,
+  hysteresis: 0.25,
+  minSavingPerMonth: 0.001,
+  cooldownMs: DAY,
+  defaultMaxLatencyMs: 1_000,
+  budgetBytes: 10 * 1024 ** 4,
+  budgetMoves: 10_000,
+};
+
+export type PolicyMode = 'auto' | 'pinned' | 'never-tier';
+
+/** A dataset's own policy. */
+export interface DatasetPolicy {
+  mode: PolicyMode;
+  /** With mode pinned: where it must stay. */
+  pin: Placement | null;
+  /** Rules out placements slower than this; null means the global default. */
+  maxLatencyMs: number | null;
+}
+
+export const AUTO: DatasetPolicy = { mode: 'auto', pin: null, maxLatencyMs: null };
+
+export interface DecisionInput {
+  datasetId: number;
+  current: Placement;
+  /** When the dataset arrived at its current placement (creation or its last move). */
+  placedAt: number;
+  /** Its last move (null if it never moved): the cooldown counts from here. */
+  lastMoveAt: number | null;
+  sizeBytes: number;
+  stats: StatsSnapshot;
+  policy: DatasetPolicy;
+  /** A move is already queued or running for it. */
+  moving: boolean;
+}
+
+/** Why a better placement was not taken now. */
+export type HoldRule = 'pin' | 'never-tier' | 'in-flight' | 'cooldown' | 'hysteresis' | 'min-saving' | 'budget';
+
+/** One placement's price for the dataset over the horizon, for explanations. */
+export interface Candidate {
+  placement: Placement;
+  /** Ruled out by latency or policy (the reason), or null when allowed. */
+  excluded: string | null;
+  hold: HoldCost;
+  move: MoveCost;
+  /** hold + move over the horizon. */
+  total: number;
+}
+
+export interface Forecast {
+  /** Non-scan accesses expected over the horizon, by the model. */
+  accesses: number;
+  reads: number;
+  writes: number;
+  scans: number;
+  read_bytes: number;
+}
+
+export interface Decision {
+  datasetId: number;
+  action: 'stay' | 'move' | 'held';
+  from: Placement;
+  /** The cheapest allowed placement (where a move would go). */
+  to: Placement;
+  rule: HoldRule | null;
+  horizonDays: number;
+  forecast: Forecast;
+  features: FeatureView;
+  /** Monthly cost where it is, and at the target (storage + use, without the move). */
+  costNowPerMonth: number;
+  costTargetPerMonth: number;
+  savingPerMonth: number;
+  moveCost: number;
+  /** Days for the saving to pay the move back (null when there is no saving). */
+  breakEvenDays: number | null;
+  /** A promotion (to a faster placement) of data in use goes before other moves. */
+  promotion: boolean;
+  /** What the costs were computed from, so the explanation can show every candidate. */
+  usage: Usage;
+  sizeBytes: number;
+  daysHere: number;
+  /** Bit i set: placement i was ruled out (see excludedReason). */
+  excludedMask: number;
+  maxLatencyMs: number | null;
+  policyMode: PolicyMode;
+}
+
+/**
+ * The product's policy: forecast the dataset's use, price every placement over the horizon
+ * (storage, requests, retrieval, egress, plus the move there), and pick the cheapest allowed one.
+ * A move is proposed only when it pays for itself with a margin; the caller applies the per-run
+ * budget (see applyBudget). Pure: the same inputs give the same decision, live or in a replay.
+ */
+export class TieringPolicy {
+  private readonly x = new Float64Array(N_FEATURES);
+
+  constructor(
+    readonly cost: CostModel,
+    readonly predictor: Predictor,
+    readonly settings: PolicySettings,
+  ) {}
+
+  /** The expected use over the horizon, from the model's forecast and the dataset's history. */
+  usage(stats: StatsSnapshot, sizeBytes: number, now: number): { forecast: Forecast; features: FeatureView; usage: Usage } {
+    const H = this.settings.horizonDays;
+    const view = features(stats, now, H, this.x);
+    const accesses = this.predictor.predict(this.x);
+    const warmReads = Math.max(0, stats.reads - stats.scans);
+    const warm = warmReads + stats.writes;
+    const readShare = warm > 0 ? warmReads / warm : 0.9;
+    const reads = accesses * readShare;
+    const writes = accesses - reads;
+    const scanBytes = stats.scans * sizeBytes;
+    const bytesPerRead = warmReads > 0 ? Math.min(sizeBytes, Math.max(0, stats.bytesRead - scanBytes) / warmReads) : Math.min(sizeBytes, 64 * MIB);
+    const scans = view.scans_per_day * H;
+    const readBytes = reads * bytesPerRead + scans * sizeBytes;
+    return {
+      forecast: { accesses, reads, writes, scans, read_bytes: readBytes },
+      features: view,
+      usage: { reads: reads + scans, readBytes, writes, writeBytes: 0 },
+    };
+  }
+
+  decide(input: DecisionInput, now: number): Decision {
+    const { settings, cost } = this;
+    const H = settings.horizonDays;
+    const { forecast, features: view, usage } = this.usage(input.stats, input.sizeBytes, now);
+    const cur = placementIndex(input.current);
+    const daysHere = Math.max(0, (now - input.placedAt) / DAY);
+    const maxLatency = input.policy.maxLatencyMs ?? settings.defaultMaxLatencyMs;
+    const pin = input.policy.mode === 'pinned' && input.policy.pin ? placementIndex(input.policy.pin) : -1;
+
+    // The hot path: totals only, no objects (a run prices nine placements of every dataset).
+    let best = cur;
+    let bestTotal = Infinity;
+    let excludedMask = 0;
+    const size = input.sizeBytes;
+    for (let i = 0; i < PLACEMENTS.length; i++) {
+      const hold = cost.hold(i, size, usage, H);
+      this.holdTotals[i] = hold;
+      if (excludedReason(i, cur, pin, input.policy.mode, maxLatency, cost.firstByteMs[i]!) !== null) {
+        excludedMask |= 1 << i;
+        continue;
+      }
+      const total = hold + cost.moveTotal(cur, i, size, daysHere);
+      if (total < bestTotal || (total === bestTotal && i === cur)) {
+        best = i;
+        bestTotal = total;
+      }
+    }
+    if (pin >= 0) best = pin;
+
+    const perMonth = 30 / H;
+    const saving = this.holdTotals[cur]! - this.holdTotals[best]!;
+    const moveCost = cost.moveTotal(cur, best, size, daysHere);
+    const decision: Decision = {
+      datasetId: input.datasetId,
+      action: 'stay',
+      from: input.current,
+      to: PLACEMENTS[best]!,
+      rule: null,
+      horizonDays: H,
+      forecast,
+      features: view,
+      costNowPerMonth: this.holdTotals[cur]! * perMonth,
+      costTargetPerMonth: this.holdTotals[best]! * perMonth,
+      savingPerMonth: saving * perMonth,
+      moveCost,
+      breakEvenDays: saving > 0 ? moveCost / (saving / H) : null,
+      promotion: cost.firstByteMs[best]! < cost.firstByteMs[cur]! && forecast.accesses >= 1,
+      usage,
+      sizeBytes: size,
+      daysHere,
+      excludedMask,
+      maxLatencyMs: maxLatency,
+      policyMode: input.policy.mode,
+    };
+    if (best === cur) {
+      if (input.policy.mode !== 'auto') decision.rule = input.policy.mode === 'pinned' ? 'pin' : 'never-tier';
+      return decision;
+    }
+    const held = (rule: HoldRule): Decision => {
+      decision.action = 'held';
+      decision.rule = rule;
+      return decision;
+    };
+    if (input.moving) return held('in-flight');
+    if (pin >= 0) {
+      decision.action = 'move';
+      decision.rule = 'pin';
+      return decision;
+    }
+    if (input.lastMoveAt !== null && now - input.lastMoveAt < settings.cooldownMs) return held('cooldown');
+    if (saving <= 0 || saving < (1 + settings.hysteresis) * moveCost) return held('hysteresis');
+    if (saving * perMonth < settings.minSavingPerMonth) return held('min-saving');
+    decision.action = 'move';
+    return decision;
+  }
+
+  private readonly holdTotals = new Float64Array(PLACEMENTS.length);
+
+  /** Every placement's price for a decision, as its explanation shows them. */
+  candidates(d: Decision): Candidate[] {
+    const cur = placementIndex(d.from);
+    return PLACEMENTS.map((placement, i) => {
+      const hold = this.cost.holdBreakdown(i, d.sizeBytes, d.usage, d.horizonDays);
+      const move = this.cost.move(cur, i, d.sizeBytes, d.daysHere);
+      const excluded = d.excludedMask & (1 << i) ? excludedText(i, cur, d, this.cost.firstByteMs[i]!) : null;
+      return { placement, excluded, hold, move, total: hold.total + move.total };
+    });
+  }
+}
+
+function excludedReason(i: number, cur: number, pin: number, mode: PolicyMode, maxLatency: number | null, firstByteMs: number): string | null {
+  if (i === cur) return null;
+  if (pin >= 0 && i !== pin) return 'pinned elsewhere';
+  if (mode === 'never-tier') return 'never-tier';
+  if (maxLatency !== null && firstByteMs > maxLatency) return 'latency';
+  return null;
+}
+
+function excludedText(i: number, cur: number, d: Decision, firstByteMs: number): string {
+  const r = excludedReason(i, cur, d.policyMode === 'pinned' ? placementIndex(d.to) : -1, d.policyMode, d.maxLatencyMs, firstByteMs);
+  return r === 'latency' ? `first byte in ${firstByteMs} ms, slower than the ${d.maxLatencyMs} ms required` : (r ?? 'ruled out');
+}
+
+/**
+ * Applies a run's budget to its proposed moves: promotions of data in use first (most expected
+ * accesses first), then the rest by saving per month. Moves beyond the budget are held with the
+ * rule 'budget'. Returns the moves to carry out, in order.
+ */
+export function applyBudget(decisions: Decision[], sizeOf: (d: Decision) => number, settings: Pick<PolicySettings, 'budgetBytes' | 'budgetMoves'>): Decision[] {
+  const proposed = decisions.filter((d) => d.action === 'move');
+  proposed.sort((a, b) => {
+    if (a.rule === 'pin' !== (b.rule === 'pin')) return a.rule === 'pin' ? -1 : 1;
+    if (a.promotion !== b.promotion) return a.promotion ? -1 : 1;
+    if (a.promotion) return b.forecast.accesses - a.forecast.accesses;
+    return b.savingPerMonth - a.savingPerMonth;
+  });
+  const out: Decision[] = [];
+  let bytes = 0;
+  for (const d of proposed) {
+    const size = sizeOf(d);
+    if (out.length >= settings.budgetMoves || bytes + size > settings.budgetBytes) {
+      d.action = 'held';
+      d.rule = 'budget';
+      continue;
+    }
+    bytes += size;
+    out.push(d);
+  }
+  return out;
+}
