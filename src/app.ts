@@ -145,7 +145,7 @@ export class App {
 
     const t = config.tiering;
     const tiering = new TieringService(
-      new TieringRepository(db),
+      new TieringRepository(db, this.database.reader),
       moves,
       clock,
       logger.child({ part: 'tiering' }),

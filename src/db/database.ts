@@ -20,12 +20,24 @@ export class Database {
   readonly name = 'database';
   private raw: sqlite3.Database | undefined;
   private kysely: Db | undefined;
+  private rawReader: sqlite3.Database | undefined;
+  private readerKysely: Db | undefined;
 
   constructor(private readonly opts: DatabaseOptions) {}
 
   get db(): Db {
     if (!this.kysely) throw new Error('database is not open');
     return this.kysely;
+  }
+
+  /**
+   * A second, read-only connection for long scans (the scheduler reads every dataset): in WAL
+   * mode it reads a consistent snapshot on its own thread while the main connection goes on
+   * writing, so a scan never holds up ingest, and its writes overlap its own reads.
+   */
+  get reader(): Db {
+    if (!this.readerKysely) throw new Error('database is not open');
+    return this.readerKysely;
   }
 
   get isOpen(): boolean {
@@ -44,6 +56,10 @@ export class Database {
     await sql`pragma temp_store = memory`.execute(this.kysely);
     await sql`pragma cache_size = -65536`.execute(this.kysely);
     await this.migrate();
+    this.rawReader = await open(this.opts.path, sqlite3.OPEN_READONLY);
+    this.rawReader.configure('busyTimeout', 10_000);
+    this.readerKysely = new Kysely<DB>({ dialect: new Sqlite3Dialect(this.rawReader) });
+    await sql`pragma cache_size = -65536`.execute(this.readerKysely);
   }
 
   private async migrate(): Promise<void> {
@@ -67,20 +83,22 @@ export class Database {
   }
 
   async stop(): Promise<void> {
-    const k = this.kysely;
-    const raw = this.raw;
-    this.kysely = undefined;
-    this.raw = undefined;
-    if (k) await k.destroy();
-    if (raw) {
-      await new Promise<void>((resolve, reject) => raw.close((err) => (err ? reject(err) : resolve())));
+    const handles: [Db | undefined, sqlite3.Database | undefined][] = [
+      [this.readerKysely, this.rawReader],
+      [this.kysely, this.raw],
+    ];
+    this.kysely = this.readerKysely = undefined;
+    this.raw = this.rawReader = undefined;
+    for (const [k, raw] of handles) {
+      if (k) await k.destroy();
+      if (raw) await new Promise<void>((resolve, reject) => raw.close((err) => (err ? reject(err) : resolve())));
     }
   }
 }
 
-function open(file: string): Promise<sqlite3.Database> {
+function open(file: string, mode = sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE): Promise<sqlite3.Database> {
   return new Promise((resolve, reject) => {
-    const db = new sqlite3.Database(file, sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE, (err) =>
+    const db = new sqlite3.Database(file, mode, (err) =>
       err ? reject(err) : resolve(db),
     );
   });

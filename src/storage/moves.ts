@@ -9,7 +9,7 @@ import type { Logger } from '../platform/logger';
 import { plaintextSizeOfFile } from './crypto';
 import type { Faults } from './faults';
 import type { Keyring } from './keyring';
-import { StorageRepository, isActiveMoveConflict } from './repository';
+import { type BatchMove, StorageRepository, isActiveMoveConflict } from './repository';
 import type { Bandwidth } from './throttle';
 import { TierTree, exists, fsyncDir, removeIfExists } from './tier-tree';
 
@@ -95,6 +95,20 @@ export class MoveService {
     this.logger.info('move.planned', { move_id: id, dataset_id: datasetId, to: `${req.location}/${req.tier}`, reason: req.reason });
     this.wake.notify();
     return (await this.repo.move(id))!;
+  }
+
+  /**
+   * Plans many moves at once (the scheduler's batch): one statement per thousand, each planned
+   * only if its dataset is still where the caller saw it and not already moving. Returns the
+   * moves created by dataset id; the others were skipped.
+   */
+  async enqueueBatch(items: readonly BatchMove[]): Promise<Map<number, number>> {
+    const created = await this.repo.insertMoves(items, this.clock.now());
+    if (created.length) {
+      this.logger.info('move.planned_batch', { moves: created.length, skipped: items.length - created.length });
+      this.wake.notify();
+    }
+    return new Map(created.map((m) => [m.dataset_id, m.id]));
   }
 
   /** Resolves when the move reaches done, failed or cancelled. */

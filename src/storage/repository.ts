@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import { ACTIVE_MOVE_STATES, type DB, type Location, type MoveRow, type MoveState, type Tier } from '../db/schema';
 
 export interface ContentRow {
@@ -26,6 +26,17 @@ export interface NewMove {
   object_id: string | null;
   bytes_total: number;
   created_at: number;
+}
+
+export interface BatchMove {
+  dataset_id: number;
+  from_tier: Tier;
+  from_location: Location;
+  to_tier: Tier;
+  to_location: Location;
+  reason: string;
+  reason_detail: string | null;
+  decision_id: number | null;
 }
 
 export function isActiveMoveConflict(err: unknown): boolean {
@@ -72,6 +83,38 @@ export class StorageRepository {
       .returning('id')
       .executeTakeFirstOrThrow()
       .then((r) => r.id);
+  }
+
+  /**
+   * Plans many moves in one statement per thousand. A move is planned only if the dataset is
+   * still where the caller saw it and has no unfinished move (the partial unique index turns a
+   * second one into an ignored row), so a batch built from a scan never races a manual move.
+   * Returns the moves created, by dataset.
+   */
+  async insertMoves(items: readonly BatchMove[], now: number): Promise<{ id: number; dataset_id: number }[]> {
+    const out: { id: number; dataset_id: number }[] = [];
+    for (let i = 0; i < items.length; i += 1_000) {
+      const part = items.slice(i, i + 1_000);
+      const values = part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+      // Parameters in text order: created_at in the select list, then the VALUES rows.
+      const params: unknown[] = [now, ...part.flatMap((m) => [m.dataset_id, m.from_tier, m.from_location, m.to_tier, m.to_location, m.reason, m.reason_detail, m.decision_id])];
+      // VALUES columns are named column1..column8 by SQLite.
+      const r = await this.db.executeQuery<{ id: number; dataset_id: number }>(
+        CompiledQuery.raw(
+          `insert or ignore into moves (dataset_id, from_tier, from_location, to_tier, to_location, reason, reason_detail, decision_id,
+                                        catalog_only, object_id, bytes_total, bytes_done, state, created_at)
+           select d.id, d.tier, d.location, v.column4, v.column5, v.column6, v.column7, v.column8,
+                  case when d.object_id is null then 1 else 0 end, d.object_id, coalesce(d.content_bytes, 0), 0, 'planned', ?
+           from (values ${values}) v
+           join datasets d on d.id = v.column1 and d.tier = v.column2 and d.location = v.column3
+           where v.column4 <> d.tier or v.column5 <> d.location
+           returning id, dataset_id`,
+          params,
+        ),
+      );
+      out.push(...r.rows);
+    }
+    return out;
   }
 
   move(id: number): Promise<MoveRow | undefined> {

@@ -58,7 +58,11 @@ const DECISIONS_TAIL = `on conflict (dataset_id) do update set ${DECISION_COLS.s
 
 /** Everything the tiering capability keeps in SQLite. */
 export class TieringRepository {
-  constructor(private readonly db: Kysely<DB>) {}
+  /** `reader`: a read-only connection for the scheduler's scans (see Database.reader). */
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly reader: Kysely<DB> = db,
+  ) {}
 
   // --- price catalogs -------------------------------------------------------------------------
 
@@ -117,6 +121,76 @@ export class TieringRepository {
     return r.rows;
   }
 
+  /**
+   * A page for the scheduler's scan over every dataset, from the read-only connection. Each row
+   * comes back as one text and is parsed here: the driver builds a JS object property by
+   * property, and twenty columns per row cost three times the query itself. Policies are not
+   * joined (they are few: see policies()).
+   */
+  async scanPage(afterId: number, limit: number, policies: ReadonlyMap<number, DatasetPolicy>): Promise<CandidateRow[]> {
+    const r = await sql<{ id: number; r: string }>`
+      select d.id as id,
+        d.tier || ',' || d.location || ',' || d.size_gb || ',' || ifnull(d.content_bytes, '') || ',' || d.created_at || ',' ||
+        ifnull(d.last_storage_migration, '') || ',' || ifnull(s.reads, '') || ',' || ifnull(s.writes, '') || ',' || ifnull(s.scans, '') || ',' ||
+        ifnull(s.bytes_read, '') || ',' || ifnull(s.first_access, '') || ',' || ifnull(s.decay_at, '') || ',' || ifnull(s.decay_1h, '') || ',' ||
+        ifnull(s.decay_1d, '') || ',' || ifnull(s.decay_1w, '') || ',' || ifnull(x.action, '') || ',' || ifnull(x.rule, '') || ',' ||
+        ifnull(x.to_location || '/' || x.to_tier, '') || ',' || ifnull(x.made_at, '') || ',' || ifnull(x.forecast_accesses, '') as r
+      from datasets d
+      left join dataset_stats s on s.dataset_id = d.id
+      left join decisions x on x.dataset_id = d.id
+      where d.id > ${afterId}
+      order by d.id
+      limit ${limit}`.execute(this.reader);
+    const out: CandidateRow[] = new Array(r.rows.length);
+    for (let i = 0; i < r.rows.length; i++) {
+      const { id, r: text } = r.rows[i]!;
+      const f = text.split(',');
+      const num = (k: number): number | null => (f[k] === '' ? null : Number(f[k]));
+      const str = (k: number): string | null => (f[k] === '' ? null : f[k]!);
+      const p = policies.get(id);
+      out[i] = {
+        id,
+        tier: f[0] as Tier,
+        location: f[1] as Location,
+        size_gb: Number(f[2]),
+        content_bytes: num(3),
+        created_at: Number(f[4]),
+        last_storage_migration: num(5),
+        reads: num(6),
+        writes: num(7),
+        scans: num(8),
+        bytes_read: num(9),
+        first_access: num(10),
+        decay_at: num(11),
+        decay_1h: num(12),
+        decay_1d: num(13),
+        decay_1w: num(14),
+        mode: p?.mode ?? null,
+        pin_location: p?.pin?.location ?? null,
+        pin_tier: p?.pin?.tier ?? null,
+        max_latency_ms: p?.maxLatencyMs ?? null,
+        prev_action: str(15),
+        prev_rule: str(16),
+        prev_to: str(17),
+        prev_made_at: num(18),
+        prev_forecast: num(19),
+      };
+    }
+    return out;
+  }
+
+  /** Every dataset's own policy that is not plain auto. */
+  async policies(): Promise<Map<number, DatasetPolicy>> {
+    const rows = await this.reader.selectFrom('dataset_policies').selectAll().execute();
+    return new Map(rows.map((r) => [r.dataset_id, toPolicy(r.mode, r.pin_location, r.pin_tier, r.max_latency_ms)]));
+  }
+
+  async deleteDecisions(datasetIds: readonly number[]): Promise<void> {
+    for (let i = 0; i < datasetIds.length; i += 5_000) {
+      await this.db.deleteFrom('decisions').where('dataset_id', 'in', datasetIds.slice(i, i + 5_000) as number[]).execute();
+    }
+  }
+
   /** One dataset, as candidates() reads it. */
   async candidate(datasetId: number): Promise<CandidateRow | undefined> {
     const rows = await this.candidates(datasetId - 1, 1);
@@ -132,7 +206,8 @@ export class TieringRepository {
 
   async saveDecisions(rows: readonly DecisionRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await bulkWrite(this.db, DECISIONS_HEAD, DECISIONS_TAIL, DECISION_COLS.length, rows.map((r) => DECISION_COLS.map((c) => r[c])));
+    // One transaction per call: one commit instead of one per statement.
+    await this.db.transaction().execute((trx) => bulkWrite(trx, DECISIONS_HEAD, DECISIONS_TAIL, DECISION_COLS.length, rows.map((r) => DECISION_COLS.map((c) => r[c]))));
   }
 
   async decision(datasetId: number): Promise<DecisionRow | undefined> {
@@ -165,6 +240,39 @@ export class TieringRepository {
       })
       .executeTakeFirstOrThrow();
     return Number(r.insertId);
+  }
+
+  /** Logs decisions about to be carried out; returns each one's id by dataset. */
+  async logDecisions(rows: readonly DecisionRow[]): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (let i = 0; i < rows.length; i += 1_000) {
+      const part = rows.slice(i, i + 1_000);
+      const ids = await this.db
+        .insertInto('decision_log')
+        .values(
+          part.map((d) => ({
+            dataset_id: d.dataset_id,
+            run_id: d.run_id,
+            made_at: d.made_at,
+            from_location: d.from_location,
+            from_tier: d.from_tier,
+            to_location: d.to_location,
+            to_tier: d.to_tier,
+            rule: d.rule,
+            saving_month: d.saving_month,
+            catalog_version: d.catalog_version,
+            explanation: d.explanation,
+          })),
+        )
+        .returning(['id', 'dataset_id'])
+        .execute();
+      for (const r of ids) out.set(r.dataset_id, r.id);
+    }
+    return out;
+  }
+
+  async unlogDecisions(ids: readonly number[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 5_000) await this.db.deleteFrom('decision_log').where('id', 'in', ids.slice(i, i + 5_000) as number[]).execute();
   }
 
   async loggedDecision(id: number) {

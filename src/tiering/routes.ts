@@ -4,7 +4,7 @@ import { Fields, parseId, Query } from '../platform/validate';
 import { LOCATIONS, TIERS, placementKey, type Placement } from './placements';
 import type { DatasetPolicy, PolicyMode } from './policy';
 import type { TierScheduler } from './scheduler';
-import type { SchedulerSettings, TieringService } from './service';
+import { decodeExplanation, type SchedulerSettings, type TieringService } from './service';
 
 export interface TieringRouteDeps {
   tiering: TieringService;
@@ -170,8 +170,7 @@ export function tieringRoutes(d: TieringRouteDeps): Router {
 }
 
 function fromExplanation(x: { explanation: string }): Record<string, number> {
-  const e = JSON.parse(x.explanation) as { forecast: { accesses: number } };
-  return { forecast_accesses: e.forecast.accesses };
+  return { forecast_accesses: decodeExplanation(x.explanation).forecast.accesses };
 }
 
 function policyView(id: number, p: DatasetPolicy): Record<string, unknown> {

@@ -3,7 +3,7 @@ import type { Clock } from '../platform/clock';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import { features, N_FEATURES } from './features';
-import { applyBudget, type Decision } from './policy';
+import { moveOrder, TopK, type Decision } from './policy';
 import { BASELINES } from './predictor';
 import type { CandidateRow, DecisionRow } from './repository';
 import { snapshotOf, type MoveEnqueuer, type TieringService } from './service';
@@ -22,6 +22,8 @@ export interface RunResult {
   held: Record<string, number>;
   catalog_version: number;
   observations: { matured: number; added: number };
+  /** Where the run's time went. */
+  phases_ms: { train: number; scan: number; plan: number; observe: number };
 }
 
 /**
@@ -100,59 +102,111 @@ export class TierScheduler {
     const runId = await repo.startRun(trigger, now);
     const log = this.logger.child({ run_id: runId });
     try {
+      const tTrain = Date.now();
       const matured = await this.train(now);
+      const tScan = Date.now();
       const policy = this.tiering.policyEngine();
       const catalogVersion = this.tiering.catalog.version;
       const moving = await repo.movingDatasetIds();
       const held: Record<string, number> = {};
-      const proposals: { d: Decision; size: number }[] = [];
+      // Only the moves the budget can take are kept (the best budgetMoves of them by moveOrder);
+      // a proposal that falls out is held for the budget at once, so memory stays bounded.
+      const settings = this.tiering.settings;
+      const best = new TopK<{ d: Decision; prev: CandidateRow }>(settings.budgetMoves, (a, b) => moveOrder(a.d, b.d));
+      const budgetHeld: DecisionRow[] = [];
+      const holdForBudget = (p: { d: Decision; prev: CandidateRow }): void => {
+        p.d.action = 'held';
+        p.d.rule = 'budget';
+        held.budget = (held.budget ?? 0) + 1;
+        if (changed(p.d, p.prev)) budgetHeld.push(this.tiering.toRow(p.d, runId, now));
+      };
       const sample = new Reservoir<CandidateRow>(this.tiering.settings.observationsPerRun);
       let datasets = 0;
       let written = 0;
-      for (let after = 0; ; ) {
-        const rows = await repo.candidates(after, PAGE);
+      const policies = await repo.policies();
+      const cleared: number[] = [];
+      // Writes go on the main connection while the next page is read on the reader, so
+      // reading, deciding and writing overlap.
+      let writes = Promise.resolve();
+      // The next page is read (on the reader's thread) while this one is decided.
+      let next: Promise<CandidateRow[]> | undefined = repo.scanPage(0, PAGE, policies);
+      while (next) {
+        const rows: CandidateRow[] = await next;
         if (rows.length === 0) break;
+        next = rows.length < PAGE ? undefined : repo.scanPage(rows[rows.length - 1]!.id, PAGE, policies);
         const out: DecisionRow[] = [];
         for (const row of rows) {
           datasets++;
           const d = this.tiering.decide(policy, row, moving.has(row.id), now);
           if (d.action === 'held') held[d.rule!] = (held[d.rule!] ?? 0) + 1;
-          if (d.action === 'move') proposals.push({ d, size: d.sizeBytes });
-          else if (changed(d, row, now)) out.push(this.tiering.toRow(d, runId, now));
+          if (d.action === 'move') {
+            const out = best.offer({ d, prev: row });
+            if (out) holdForBudget(out);
+          }
+          else if (d.action === 'stay' && d.rule === null) {
+            // Already at its cheapest allowed placement: nothing to store (its explanation is
+            // computed on request); a stored recommendation it no longer needs is cleared.
+            if (row.prev_action !== null) cleared.push(row.id);
+          } else if (changed(d, row)) out.push(this.tiering.toRow(d, runId, now));
           sample.offer(row);
         }
+        out.push(...budgetHeld.splice(0));
         written += out.length;
-        await repo.saveDecisions(out);
-        after = rows[rows.length - 1]!.id;
-        if (rows.length < PAGE) break;
+        // At most one page's writes in flight: decisions never pile up in memory.
+        await writes;
+        writes = repo.saveDecisions(out);
       }
+      await writes;
+      await repo.deleteDecisions(cleared);
+      const tPlan = Date.now();
 
-      // The budget picks which proposed moves go now; the rest are held until the next run.
-      const chosen = new Set(applyBudget(proposals.map((p) => p.d), (d) => d.sizeBytes, this.tiering.settings));
-      const moves: RunResult['moves'] = [];
+      // The byte budget, in move order over the kept proposals.
       const rows: DecisionRow[] = [];
-      for (const { d } of proposals) {
-        const row = this.tiering.toRow(d, runId, now);
-        if (!chosen.has(d)) {
-          held.budget = (held.budget ?? 0) + 1;
-          rows.push(row);
+      const go: { d: Decision; row: DecisionRow }[] = [];
+      let bytes = 0;
+      for (const p of best.sorted()) {
+        if (bytes + p.d.sizeBytes > settings.budgetBytes) {
+          holdForBudget(p);
           continue;
         }
-        const decisionId = await repo.logDecision(row);
-        try {
-          const reason = d.rule === 'pin' ? 'pin' : 'policy';
-          const m = await this.moves.enqueue(d.datasetId, { location: d.to.location, tier: d.to.tier, reason, detail: `decision #${decisionId}`, decisionId });
-          moves.push({ move_id: m.id, dataset_id: d.datasetId, from: `${d.from.location}/${d.from.tier}`, to: `${d.to.location}/${d.to.tier}`, decision_id: decisionId, reason });
-        } catch (err) {
-          // Deleted, or moved by hand since the page was read: the next run decides again.
-          if (!(err instanceof AppError) || (err.status !== 404 && err.status !== 409)) throw err;
+        bytes += p.d.sizeBytes;
+        const row = this.tiering.toRow(p.d, runId, now);
+        rows.push(row);
+        go.push({ d: p.d, row });
+      }
+      rows.push(...budgetHeld.splice(0));
+      // Log the decisions, then plan their moves in batches; a dataset moved or deleted since
+      // the scan is skipped, and its decision says so.
+      const logIds = await repo.logDecisions(go.map((g) => g.row));
+      const created = await this.moves.enqueueBatch(
+        go.map(({ d }) => ({
+          dataset_id: d.datasetId,
+          from_tier: d.from.tier,
+          from_location: d.from.location,
+          to_tier: d.to.tier,
+          to_location: d.to.location,
+          reason: d.rule === 'pin' ? 'pin' : 'policy',
+          reason_detail: `decision #${logIds.get(d.datasetId)}`,
+          decision_id: logIds.get(d.datasetId) ?? null,
+        })),
+      );
+      const moves: RunResult['moves'] = [];
+      const orphanLogs: number[] = [];
+      for (const { d, row } of go) {
+        const moveId = created.get(d.datasetId);
+        const decisionId = logIds.get(d.datasetId)!;
+        if (moveId === undefined) {
           row.action = 'held';
           row.rule = 'in-flight';
+          orphanLogs.push(decisionId);
+          continue;
         }
-        rows.push(row);
+        moves.push({ move_id: moveId, dataset_id: d.datasetId, from: `${d.from.location}/${d.from.tier}`, to: `${d.to.location}/${d.to.tier}`, decision_id: decisionId, reason: d.rule === 'pin' ? 'pin' : 'policy' });
       }
+      await repo.unlogDecisions(orphanLogs);
       await repo.saveDecisions(rows);
       written += rows.length;
+      const tObserve = Date.now();
       const added = await this.observe(sample.items, now);
       const result: RunResult = {
         run_id: runId,
@@ -165,6 +219,7 @@ export class TierScheduler {
         held,
         catalog_version: catalogVersion,
         observations: { matured, added },
+        phases_ms: { train: tScan - tTrain, scan: tPlan - tScan, plan: tObserve - tPlan, observe: Date.now() - tObserve },
       };
       await repo.finishRun(runId, { finished_at: this.clock.now(), datasets, moves: moves.length, held, catalog_version: catalogVersion, error: null });
       log.info('scheduler.run', { trigger, datasets, moves: moves.length, held, seconds: result.seconds, decisions_written: written });
@@ -226,13 +281,15 @@ export class TierScheduler {
   }
 }
 
-/** A decision is rewritten only when it says something new, or a day after it was made. */
-function changed(d: Decision, row: CandidateRow, now: number): boolean {
+/**
+ * A stored decision is rewritten only when it says something new: another action, rule or
+ * target, or a forecast that moved by more than a quarter (and one access). Its made_at therefore says since when.
+ */
+function changed(d: Decision, row: CandidateRow): boolean {
   if (row.prev_action === null) return true;
   if (row.prev_action !== d.action || row.prev_rule !== d.rule || row.prev_to !== `${d.to.location}/${d.to.tier}`) return true;
-  if (row.prev_made_at === null || now - row.prev_made_at >= DAY) return true;
   const before = row.prev_forecast ?? 0;
-  return Math.abs(d.forecast.accesses - before) > 0.5 + 0.1 * before;
+  return Math.abs(d.forecast.accesses - before) > 1 + 0.25 * before;
 }
 
 /** A uniform sample of k items from a stream (Algorithm R). */

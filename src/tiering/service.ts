@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { Location, Tier } from '../db/schema';
+import type { BatchMove } from '../storage/repository';
 import type { Clock } from '../platform/clock';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
@@ -22,6 +23,8 @@ export interface SchedulerSettings extends PolicySettings {
 /** What a move request needs from the storage capability (narrow on purpose). */
 export interface MoveEnqueuer {
   enqueue(datasetId: number, req: { tier: Tier; location: Location; reason: string; detail?: string | null; decisionId?: number | null }): Promise<{ id: number }>;
+  /** Plans many moves; returns the move id by dataset for those created (others are skipped). */
+  enqueueBatch(items: readonly BatchMove[]): Promise<Map<number, number>>;
 }
 
 /** The stored explanation: every input of the decision, so the API can show each candidate. */
@@ -180,19 +183,6 @@ export class TieringService {
   }
 
   toRow(d: Decision, runId: number, now: number): DecisionRow {
-    const explanation: StoredExplanation = {
-      v: 1,
-      size_bytes: d.sizeBytes,
-      days_here: round(d.daysHere, 4),
-      horizon_days: d.horizonDays,
-      usage: d.usage,
-      forecast: d.forecast,
-      features: d.features,
-      excluded_mask: d.excludedMask,
-      max_latency_ms: d.maxLatencyMs,
-      policy_mode: d.policyMode,
-      promotion: d.promotion,
-    };
     return {
       dataset_id: d.datasetId,
       run_id: runId,
@@ -210,13 +200,13 @@ export class TieringService {
       move_cost: d.moveCost,
       break_even_days: d.breakEvenDays,
       catalog_version: this.catalog.version,
-      explanation: JSON.stringify(explanation),
+      explanation: encodeExplanation(d),
     };
   }
 
   /** A stored decision as the API shows it: every candidate priced, the rule in words. */
   async explain(row: DecisionRow & { id?: number }): Promise<Record<string, unknown>> {
-    const e = JSON.parse(row.explanation) as StoredExplanation;
+    const e = decodeExplanation(row.explanation);
     const cost = await this.costModel(row.catalog_version);
     const d: Decision = {
       datasetId: row.dataset_id,
@@ -290,6 +280,39 @@ export class TieringService {
       model: { horizon_days: this.predictor.horizonDays, updates: this.predictor.updates, weights: Object.fromEntries(FEATURE_NAMES.map((n, i) => [n, round(w[i]!, 4)])) },
     };
   }
+}
+
+/**
+ * The stored explanation is every input of the decision as a compact JSON array in a fixed
+ * order (a million decisions are written on a first run: a keyed object is three times larger).
+ */
+const MODES: Decision['policyMode'][] = ['auto', 'pinned', 'never-tier'];
+
+export function encodeExplanation(d: Decision): string {
+  const f = d.forecast;
+  const v = d.features;
+  const u = d.usage;
+  const n = String; // V8's shortest round-trip form; toPrecision costs ten times more
+  return `[1,${n(d.sizeBytes)},${n(d.daysHere)},${d.horizonDays},${n(u.reads)},${n(u.readBytes)},${n(u.writes)},${n(f.accesses)},${n(f.reads)},${n(f.writes)},${n(f.scans)},${n(f.read_bytes)},${n(v.rate_per_day_1h)},${n(v.rate_per_day_1d)},${n(v.rate_per_day_1w)},${n(v.rate_per_day_lifetime)},${n(v.days_idle)},${n(v.age_days)},${n(v.scans_per_day)},${d.excludedMask},${d.maxLatencyMs === null ? 'null' : n(d.maxLatencyMs)},${MODES.indexOf(d.policyMode)},${d.promotion ? 1 : 0}]`;
+}
+
+export function decodeExplanation(text: string): StoredExplanation {
+  const a = JSON.parse(text) as (number | null)[];
+  if (a[0] !== 1 || a.length !== 23) throw new Error('unknown explanation format');
+  const x = (i: number): number => a[i] as number;
+  return {
+    v: 1,
+    size_bytes: x(1),
+    days_here: x(2),
+    horizon_days: x(3),
+    usage: { reads: x(4), readBytes: x(5), writes: x(6), writeBytes: 0 },
+    forecast: { accesses: x(7), reads: x(8), writes: x(9), scans: x(10), read_bytes: x(11) },
+    features: { rate_per_day_1h: x(12), rate_per_day_1d: x(13), rate_per_day_1w: x(14), rate_per_day_lifetime: x(15), days_idle: x(16), age_days: x(17), scans_per_day: x(18) },
+    excluded_mask: x(19),
+    max_latency_ms: a[20] ?? null,
+    policy_mode: MODES[x(21)]!,
+    promotion: x(22) === 1,
+  };
 }
 
 export function sizeBytesOf(row: { content_bytes: number | null; size_gb: number }): number {
