@@ -3,6 +3,7 @@ import * as m001 from './001_event_pipeline';
 import * as m002 from './002_bucket_rollup';
 import * as m003 from './003_storage';
 import * as m004 from './004_tiering';
+import * as m005 from './005_decay_30d';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '002_bucket_rollup': m002,
   '003_storage': m003,
   '004_tiering': m004,
+  '005_decay_30d': m005,
 };

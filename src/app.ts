@@ -160,6 +160,8 @@ export class App {
         budgetBytes: t.budgetBytes === 0 ? Number.MAX_SAFE_INTEGER : t.budgetBytes,
         budgetMoves: t.budgetMoves,
         observationsPerRun: t.observationsPerRun,
+        minModelUpdates: t.minModelUpdates,
+        demotionRisk: t.demotionRisk,
       },
       t.pricesFile,
     );

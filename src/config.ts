@@ -70,6 +70,10 @@ export interface Config {
     readonly budgetMoves: number;
     /** Forecasts sampled per run to train and measure the model. */
     readonly observationsPerRun: number;
+    /** No move to cheaper storage until the model has learnt from this many matured forecasts. */
+    readonly minModelUpdates: number;
+    /** Extra weight on forecast use where access is dearer (see TieringPolicy.decide). */
+    readonly demotionRisk: number;
   };
   readonly shutdownTimeoutMs: number;
 }
@@ -177,6 +181,8 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       budgetBytes: r.bytesOrZero('SCHEDULER_BUDGET_BYTES', 10 * 1024 ** 4),
       budgetMoves: r.int('SCHEDULER_BUDGET_MOVES', 10_000, 0, 10_000_000),
       observationsPerRun: r.int('FORECAST_SAMPLE', 500, 0, 100_000),
+      minModelUpdates: r.int('POLICY_MIN_MODEL_UPDATES', 1_000, 0, 100_000_000),
+      demotionRisk: r.number('POLICY_DEMOTION_RISK', 1, 0, 100),
     },
     shutdownTimeoutMs: r.duration('SHUTDOWN_TIMEOUT', 30_000),
   };

@@ -12,7 +12,7 @@ describe('tiering: decisions, explanations, policies, prices and the scheduler',
   const ids: Record<string, number> = {};
 
   beforeAll(async () => {
-    s = await startApp({ SCHEDULER_ENABLED: 'false', POLICY_COOLDOWN: '1d' }, clock);
+    s = await startApp({ SCHEDULER_ENABLED: 'false', POLICY_COOLDOWN: '1d', POLICY_MIN_MODEL_UPDATES: '0' }, clock);
     const http = s.app.http;
     for (const name of ['busy', 'idle', 'pinned', 'frozen', 'fast']) {
       ids[name] = (await request(http).post('/api/datasets').set(key).send({ name, size_gb: 500 }).expect(201)).body.id;

@@ -197,9 +197,9 @@ export class StatsApplier {
     const rows: unknown[][] = [];
     for (const [datasetId, evs] of groupBy(events, (e) => e.dataset_id)) {
       const a = aggregate(datasetId, evs);
-      rows.push([a.dataset_id, a.reads, a.writes, a.scans, a.bytes_read, a.bytes_written, a.first_access, a.last_access, a.decay_at, a.decay_1h, a.decay_1d, a.decay_1w]);
+      rows.push([a.dataset_id, a.reads, a.writes, a.scans, a.bytes_read, a.bytes_written, a.first_access, a.last_access, a.decay_at, a.decay_1h, a.decay_1d, a.decay_1w, a.decay_30d]);
     }
-    await bulkWrite(trx, STATS_HEAD, STATS_TAIL, 12, rows);
+    await bulkWrite(trx, STATS_HEAD, STATS_TAIL, 13, rows);
   }
 
   /**
@@ -239,7 +239,7 @@ function isDataError(err: unknown): boolean {
 }
 
 const STATS_HEAD =
-  'insert into dataset_stats (dataset_id, reads, writes, scans, bytes_read, bytes_written, first_access, last_access, decay_at, decay_1h, decay_1d, decay_1w)';
+  'insert into dataset_stats (dataset_id, reads, writes, scans, bytes_read, bytes_written, first_access, last_access, decay_at, decay_1h, decay_1d, decay_1w, decay_30d)';
 /** The merge of decayed sums (see decay.ts) done in SQL: no read of the old row needed. */
 const decayMerge = (col: string, halfLifeMs: number): string =>
   `${col} = ${col} * pow(2, (decay_at - max(decay_at, excluded.decay_at)) / ${halfLifeMs}.0)` +
@@ -255,6 +255,7 @@ const STATS_TAIL = `on conflict (dataset_id) do update set
   ${decayMerge('decay_1h', HALF_LIVES['1h'])},
   ${decayMerge('decay_1d', HALF_LIVES['1d'])},
   ${decayMerge('decay_1w', HALF_LIVES['1w'])},
+  ${decayMerge('decay_30d', HALF_LIVES['30d'])},
   decay_at = max(decay_at, excluded.decay_at)`;
 
 const BUCKETS_HEAD = 'insert into access_buckets (dataset_id, res, bucket_start, reads, writes, scans, bytes)';
@@ -283,6 +284,7 @@ export function aggregate(datasetId: number, events: readonly BusEvent[]): Datas
     decay_1h: 0,
     decay_1d: 0,
     decay_1w: 0,
+    decay_30d: 0,
   };
   let warmAt = -Infinity;
   for (const e of events) {
@@ -306,6 +308,7 @@ export function aggregate(datasetId: number, events: readonly BusEvent[]): Datas
     row.decay_1h += Math.pow(2, -age / HALF_LIVES['1h']);
     row.decay_1d += Math.pow(2, -age / HALF_LIVES['1d']);
     row.decay_1w += Math.pow(2, -age / HALF_LIVES['1w']);
+    row.decay_30d += Math.pow(2, -age / HALF_LIVES['30d']);
   }
   return row;
 }

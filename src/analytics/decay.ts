@@ -9,6 +9,7 @@ export const HALF_LIVES = {
   '1h': 3_600_000,
   '1d': 86_400_000,
   '1w': 604_800_000,
+  '30d': 2_592_000_000,
 } as const;
 export type HalfLifeName = keyof typeof HALF_LIVES;
 export const HALF_LIFE_NAMES = Object.keys(HALF_LIVES) as HalfLifeName[];

@@ -39,11 +39,11 @@ async function populate(app: App, n: number, now: number): Promise<void> {
       const reads = Math.floor(activity * 100_000);
       if (reads === 0) continue;
       const last = now - Math.floor(rand() * 60 * DAY);
-      stats.push([id, reads, Math.floor(reads / 10), 0, reads * 1_000_000, 0, created, last, last, activity * 50, activity * 500, activity * 3_000]);
+      stats.push([id, reads, Math.floor(reads / 10), 0, reads * 1_000_000, 0, created, last, last, activity * 50, activity * 500, activity * 3_000, activity * 12_000]);
     }
     await bulkWrite(db, 'insert into datasets (id, name, tags, size_gb, tier, location, created_at, updated_at)', '', 8, datasets);
     if (stats.length) {
-      await bulkWrite(db, 'insert into dataset_stats (dataset_id, reads, writes, scans, bytes_read, bytes_written, first_access, last_access, decay_at, decay_1h, decay_1d, decay_1w)', '', 12, stats);
+      await bulkWrite(db, 'insert into dataset_stats (dataset_id, reads, writes, scans, bytes_read, bytes_written, first_access, last_access, decay_at, decay_1h, decay_1d, decay_1w, decay_30d)', '', 13, stats);
     }
   }
 }

@@ -46,6 +46,7 @@ export interface DatasetStatsTable {
   decay_1h: number;
   decay_1d: number;
   decay_1w: number;
+  decay_30d: number;
 }
 
 export type BucketResolution = 'm' | 'h' | 'd';

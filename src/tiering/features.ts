@@ -19,6 +19,7 @@ export interface StatsSnapshot {
   decay1h: number;
   decay1d: number;
   decay1w: number;
+  decay30d: number;
   /** First access of any kind (null if none). */
   firstAccess: number | null;
 }
@@ -29,6 +30,7 @@ export const FEATURE_NAMES = [
   'log_rate_1h',
   'log_rate_1d',
   'log_rate_1w',
+  'log_rate_30d',
   'log_rate_lifetime',
   'log_days_idle',
   'log_age_days',
@@ -41,6 +43,7 @@ export interface FeatureView {
   rate_per_day_1h: number;
   rate_per_day_1d: number;
   rate_per_day_1w: number;
+  rate_per_day_30d: number;
   /** Non-scan accesses per day over the dataset's life. */
   rate_per_day_lifetime: number;
   days_idle: number;
@@ -58,6 +61,7 @@ export function features(s: StatsSnapshot, now: number, horizonDays: number, x: 
   const r1h = perDay(s.decay1h, HALF_LIVES['1h']);
   const r1d = perDay(s.decay1d, HALF_LIVES['1d']);
   const r1w = perDay(s.decay1w, HALF_LIVES['1w']);
+  const r30 = perDay(s.decay30d, HALF_LIVES['30d']);
   const ageDays = Math.max(0, (now - s.createdAt) / DAY);
   const warm = Math.max(0, s.reads + s.writes - s.scans);
   const lifetime = warm / Math.max(1, ageDays);
@@ -67,13 +71,15 @@ export function features(s: StatsSnapshot, now: number, horizonDays: number, x: 
   x[1] = Math.log1p(r1h * horizonDays);
   x[2] = Math.log1p(r1d * horizonDays);
   x[3] = Math.log1p(r1w * horizonDays);
-  x[4] = Math.log1p(lifetime * horizonDays);
-  x[5] = Math.log1p(idle);
-  x[6] = Math.log1p(ageDays);
+  x[4] = Math.log1p(r30 * horizonDays);
+  x[5] = Math.log1p(lifetime * horizonDays);
+  x[6] = Math.log1p(idle);
+  x[7] = Math.log1p(ageDays);
   return {
     rate_per_day_1h: r1h,
     rate_per_day_1d: r1d,
     rate_per_day_1w: r1w,
+    rate_per_day_30d: r30,
     rate_per_day_lifetime: lifetime,
     days_idle: idle,
     age_days: ageDays,

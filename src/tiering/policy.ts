@@ -21,16 +21,26 @@ export interface PolicySettings {
   /** Per run: at most this many bytes and moves handed to the queue. */
   budgetBytes: number;
   budgetMoves: number;
+  /**
+   * Until the model has learnt from this many matured forecasts, nothing is moved to cheaper
+   * storage (a demotion bets on the forecast; its minimum durations and retrieval fees make a
+   * wrong bet dear). Promotions and pins go ahead.
+   */
+  minModelUpdates: number;
+  /** See decide(): the extra weight on the use of a placement whose access is dearer. */
+  demotionRisk: number;
 }
 
 export const DEFAULT_POLICY: PolicySettings = {
-  horizonDays: 30,
   hysteresis: 0.25,
   minSavingPerMonth: 0.001,
   cooldownMs: DAY,
   defaultMaxLatencyMs: 1_000,
   budgetBytes: 10 * 1024 ** 4,
   budgetMoves: 10_000,
+  minModelUpdates: 1_000,
+  demotionRisk: 1,
+  horizonDays: 30,
 };
 
 export type PolicyMode = 'auto' | 'pinned' | 'never-tier';
@@ -61,7 +71,7 @@ export interface DecisionInput {
 }
 
 /** Why a better placement was not taken now. */
-export type HoldRule = 'pin' | 'never-tier' | 'in-flight' | 'cooldown' | 'hysteresis' | 'min-saving' | 'budget';
+export type HoldRule = 'pin' | 'never-tier' | 'in-flight' | 'cooldown' | 'learning' | 'hysteresis' | 'min-saving' | 'budget';
 
 /** One placement's price for the dataset over the horizon, for explanations. */
 export interface Candidate {
@@ -130,8 +140,11 @@ export class TieringPolicy {
   /** The expected use over the horizon, from the model's forecast and the dataset's history. */
   usage(stats: StatsSnapshot, sizeBytes: number, now: number): { forecast: Forecast; features: FeatureView; usage: Usage } {
     const H = this.settings.horizonDays;
-    const view = features(stats, now, H, this.x);
-    const accesses = this.predictor.predict(this.x);
+    // The model forecasts its own label window; the horizon repeats that window's rate (for
+    // data that keeps cooling this errs high, which only makes demotions more careful).
+    const L = this.predictor.horizonDays;
+    const view = features(stats, now, L, this.x);
+    const accesses = this.predictor.predict(this.x) * (H / L);
     const warmReads = Math.max(0, stats.reads - stats.scans);
     const warm = warmReads + stats.writes;
     const readShare = warm > 0 ? warmReads / warm : 0.9;
@@ -169,7 +182,12 @@ export class TieringPolicy {
         excludedMask |= 1 << i;
         continue;
       }
-      const total = hold + cost.moveTotal(cur, i, size, daysHere);
+      // A placement with dearer access than here is priced as if use came out (1 + risk) times
+      // the forecast: forecasts of rarely used data err low more often than high (a dataset
+      // predicted idle is read after all), and there a surprise costs retrieval fees.
+      const access = hold - cost.storage(i, size, H);
+      const dearer = cost.retrieval[i]! + cost.readEgress[i]! > cost.retrieval[cur]! + cost.readEgress[cur]!;
+      const total = hold + (dearer ? access * settings.demotionRisk : 0) + cost.moveTotal(cur, i, size, daysHere);
       if (total < bestTotal || (total === bestTotal && i === cur)) {
         best = i;
         bestTotal = total;
@@ -218,6 +236,7 @@ export class TieringPolicy {
       return decision;
     }
     if (input.lastMoveAt !== null && now - input.lastMoveAt < settings.cooldownMs) return held('cooldown');
+    if (this.predictor.updates < settings.minModelUpdates && cost.storageDay[best]! < cost.storageDay[cur]!) return held('learning');
     if (saving <= 0 || saving < (1 + settings.hysteresis) * moveCost) return held('hysteresis');
     if (saving * perMonth < settings.minSavingPerMonth) return held('min-saving');
     decision.action = 'move';

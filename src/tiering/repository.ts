@@ -23,6 +23,7 @@ export interface CandidateRow {
   decay_1h: number | null;
   decay_1d: number | null;
   decay_1w: number | null;
+  decay_30d: number | null;
   mode: DatasetPolicy['mode'] | null;
   pin_location: Location | null;
   pin_tier: Tier | null;
@@ -107,7 +108,7 @@ export class TieringRepository {
   async candidates(afterId: number, limit: number): Promise<CandidateRow[]> {
     const r = await sql<CandidateRow>`
       select d.id, d.tier, d.location, d.size_gb, d.content_bytes, d.created_at, d.last_storage_migration,
-             s.reads, s.writes, s.scans, s.bytes_read, s.first_access, s.decay_at, s.decay_1h, s.decay_1d, s.decay_1w,
+             s.reads, s.writes, s.scans, s.bytes_read, s.first_access, s.decay_at, s.decay_1h, s.decay_1d, s.decay_1w, s.decay_30d,
              p.mode, p.pin_location, p.pin_tier, p.max_latency_ms,
              x.action as prev_action, x.rule as prev_rule, x.to_location || '/' || x.to_tier as prev_to,
              x.made_at as prev_made_at, x.forecast_accesses as prev_forecast
@@ -133,7 +134,7 @@ export class TieringRepository {
         d.tier || ',' || d.location || ',' || d.size_gb || ',' || ifnull(d.content_bytes, '') || ',' || d.created_at || ',' ||
         ifnull(d.last_storage_migration, '') || ',' || ifnull(s.reads, '') || ',' || ifnull(s.writes, '') || ',' || ifnull(s.scans, '') || ',' ||
         ifnull(s.bytes_read, '') || ',' || ifnull(s.first_access, '') || ',' || ifnull(s.decay_at, '') || ',' || ifnull(s.decay_1h, '') || ',' ||
-        ifnull(s.decay_1d, '') || ',' || ifnull(s.decay_1w, '') || ',' || ifnull(x.action, '') || ',' || ifnull(x.rule, '') || ',' ||
+        ifnull(s.decay_1d, '') || ',' || ifnull(s.decay_1w, '') || ',' || ifnull(s.decay_30d, '') || ',' || ifnull(x.action, '') || ',' || ifnull(x.rule, '') || ',' ||
         ifnull(x.to_location || '/' || x.to_tier, '') || ',' || ifnull(x.made_at, '') || ',' || ifnull(x.forecast_accesses, '') as r
       from datasets d
       left join dataset_stats s on s.dataset_id = d.id
@@ -165,15 +166,16 @@ export class TieringRepository {
         decay_1h: num(12),
         decay_1d: num(13),
         decay_1w: num(14),
+        decay_30d: num(15),
         mode: p?.mode ?? null,
         pin_location: p?.pin?.location ?? null,
         pin_tier: p?.pin?.tier ?? null,
         max_latency_ms: p?.maxLatencyMs ?? null,
-        prev_action: str(15),
-        prev_rule: str(16),
-        prev_to: str(17),
-        prev_made_at: num(18),
-        prev_forecast: num(19),
+        prev_action: str(16),
+        prev_rule: str(17),
+        prev_to: str(18),
+        prev_made_at: num(19),
+        prev_forecast: num(20),
       };
     }
     return out;
@@ -207,7 +209,7 @@ export class TieringRepository {
   async saveDecisions(rows: readonly DecisionRow[]): Promise<void> {
     if (rows.length === 0) return;
     // One transaction per call: one commit instead of one per statement.
-    await this.db.transaction().execute((trx) => bulkWrite(trx, DECISIONS_HEAD, DECISIONS_TAIL, DECISION_COLS.length, rows.map((r) => DECISION_COLS.map((c) => r[c]))));
+    await this.db.transaction().execute((trx) => bulkWrite<DB>(trx, DECISIONS_HEAD, DECISIONS_TAIL, DECISION_COLS.length, rows.map((r) => DECISION_COLS.map((c) => r[c]))));
   }
 
   async decision(datasetId: number): Promise<DecisionRow | undefined> {

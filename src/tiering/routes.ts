@@ -216,12 +216,13 @@ function settingsView(s: SchedulerSettings): Record<string, unknown> {
     budget_bytes: s.budgetBytes,
     budget_moves: s.budgetMoves,
     observations_per_run: s.observationsPerRun,
+    min_model_updates: s.minModelUpdates,
   };
 }
 
 export function parseSettings(body: unknown): Partial<SchedulerSettings> {
   const f = Fields.of(body, 'body');
-  const names = ['enabled', 'interval_ms', 'horizon_days', 'hysteresis', 'min_saving_per_month', 'cooldown_ms', 'max_latency_ms', 'budget_bytes', 'budget_moves', 'observations_per_run'];
+  const names = ['enabled', 'interval_ms', 'horizon_days', 'hysteresis', 'min_saving_per_month', 'cooldown_ms', 'max_latency_ms', 'budget_bytes', 'budget_moves', 'observations_per_run', 'min_model_updates'];
   f.only(names);
   const out: Partial<SchedulerSettings> = {};
   const set = <K extends keyof SchedulerSettings>(k: K, v: SchedulerSettings[K] | undefined): void => {
@@ -237,6 +238,7 @@ export function parseSettings(body: unknown): Partial<SchedulerSettings> {
   set('budgetBytes', f.optNumber('budget_bytes', { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }));
   set('budgetMoves', f.optNumber('budget_moves', { min: 0, max: 10_000_000, integer: true }));
   set('observationsPerRun', f.optNumber('observations_per_run', { min: 0, max: 100_000, integer: true }));
+  set('minModelUpdates', f.optNumber('min_model_updates', { min: 0, max: 100_000_000, integer: true }));
   return out;
 }
 

@@ -258,7 +258,7 @@ export class TierScheduler {
   private async observe(rows: CandidateRow[], now: number): Promise<number> {
     if (rows.length === 0) return 0;
     const { repo } = this.tiering;
-    const H = this.tiering.settings.horizonDays;
+    const H = this.tiering.predictor.horizonDays;
     const hourly = await repo.hourlyCounts(rows.map((r) => r.id), now);
     const empty = new Float64Array(24);
     const x = new Float64Array(N_FEATURES);

@@ -9,7 +9,7 @@ import { CostModel } from './cost';
 import type { StatsSnapshot } from './features';
 import { placementKey, placementIndex } from './placements';
 import { AUTO, TieringPolicy, type Decision, type DatasetPolicy, type PolicySettings } from './policy';
-import { Predictor, QualityTracker, type QualityReport } from './predictor';
+import { LABEL_DAYS, Predictor, QualityTracker, type QualityReport } from './predictor';
 import { toPolicy, type CandidateRow, type DecisionRow, type TieringRepository } from './repository';
 
 const GB = 1024 ** 3;
@@ -42,7 +42,7 @@ interface StoredExplanation {
   promotion: boolean;
 }
 
-const SETTING_KEYS = ['enabled', 'intervalMs', 'horizonDays', 'hysteresis', 'minSavingPerMonth', 'cooldownMs', 'defaultMaxLatencyMs', 'budgetBytes', 'budgetMoves', 'observationsPerRun'] as const;
+const SETTING_KEYS = ['enabled', 'intervalMs', 'horizonDays', 'hysteresis', 'minSavingPerMonth', 'cooldownMs', 'defaultMaxLatencyMs', 'budgetBytes', 'budgetMoves', 'observationsPerRun', 'minModelUpdates'] as const;
 
 /**
  * Tiering as a capability: the versioned price catalog, per-dataset policies, the model, and
@@ -78,7 +78,7 @@ export class TieringService {
       if (v !== undefined) (this.settingsState as unknown as Record<string, unknown>)[key] = JSON.parse(v);
     }
     const state = await this.repo.predictorState();
-    this.predictor = new Predictor(this.settingsState.horizonDays, state);
+    this.predictor = new Predictor(LABEL_DAYS, state);
     await this.repo.closeAbandonedRuns(this.clock.now());
   }
 
@@ -121,7 +121,6 @@ export class TieringService {
     for (const key of SETTING_KEYS) {
       if (patch[key] !== undefined) await this.repo.setSetting(`scheduler.${key}`, JSON.stringify(patch[key]), this.clock.now());
     }
-    if (next.horizonDays !== this.settingsState.horizonDays) this.predictor = new Predictor(next.horizonDays);
     this.settingsState = next;
     return next;
   }
@@ -293,12 +292,12 @@ export function encodeExplanation(d: Decision): string {
   const v = d.features;
   const u = d.usage;
   const n = String; // V8's shortest round-trip form; toPrecision costs ten times more
-  return `[1,${n(d.sizeBytes)},${n(d.daysHere)},${d.horizonDays},${n(u.reads)},${n(u.readBytes)},${n(u.writes)},${n(f.accesses)},${n(f.reads)},${n(f.writes)},${n(f.scans)},${n(f.read_bytes)},${n(v.rate_per_day_1h)},${n(v.rate_per_day_1d)},${n(v.rate_per_day_1w)},${n(v.rate_per_day_lifetime)},${n(v.days_idle)},${n(v.age_days)},${n(v.scans_per_day)},${d.excludedMask},${d.maxLatencyMs === null ? 'null' : n(d.maxLatencyMs)},${MODES.indexOf(d.policyMode)},${d.promotion ? 1 : 0}]`;
+  return `[1,${n(d.sizeBytes)},${n(d.daysHere)},${d.horizonDays},${n(u.reads)},${n(u.readBytes)},${n(u.writes)},${n(f.accesses)},${n(f.reads)},${n(f.writes)},${n(f.scans)},${n(f.read_bytes)},${n(v.rate_per_day_1h)},${n(v.rate_per_day_1d)},${n(v.rate_per_day_1w)},${n(v.rate_per_day_30d)},${n(v.rate_per_day_lifetime)},${n(v.days_idle)},${n(v.age_days)},${n(v.scans_per_day)},${d.excludedMask},${d.maxLatencyMs === null ? 'null' : n(d.maxLatencyMs)},${MODES.indexOf(d.policyMode)},${d.promotion ? 1 : 0}]`;
 }
 
 export function decodeExplanation(text: string): StoredExplanation {
   const a = JSON.parse(text) as (number | null)[];
-  if (a[0] !== 1 || a.length !== 23) throw new Error('unknown explanation format');
+  if (a[0] !== 1 || a.length !== 24) throw new Error('unknown explanation format');
   const x = (i: number): number => a[i] as number;
   return {
     v: 1,
@@ -307,11 +306,11 @@ export function decodeExplanation(text: string): StoredExplanation {
     horizon_days: x(3),
     usage: { reads: x(4), readBytes: x(5), writes: x(6), writeBytes: 0 },
     forecast: { accesses: x(7), reads: x(8), writes: x(9), scans: x(10), read_bytes: x(11) },
-    features: { rate_per_day_1h: x(12), rate_per_day_1d: x(13), rate_per_day_1w: x(14), rate_per_day_lifetime: x(15), days_idle: x(16), age_days: x(17), scans_per_day: x(18) },
-    excluded_mask: x(19),
-    max_latency_ms: a[20] ?? null,
-    policy_mode: MODES[x(21)]!,
-    promotion: x(22) === 1,
+    features: { rate_per_day_1h: x(12), rate_per_day_1d: x(13), rate_per_day_1w: x(14), rate_per_day_30d: x(15), rate_per_day_lifetime: x(16), days_idle: x(17), age_days: x(18), scans_per_day: x(19) },
+    excluded_mask: x(20),
+    max_latency_ms: a[21] ?? null,
+    policy_mode: MODES[x(22)]!,
+    promotion: x(23) === 1,
   };
 }
 
@@ -331,6 +330,7 @@ export function snapshotOf(row: CandidateRow): StatsSnapshot {
     decay1h: row.decay_1h ?? 0,
     decay1d: row.decay_1d ?? 0,
     decay1w: row.decay_1w ?? 0,
+    decay30d: row.decay_30d ?? 0,
     firstAccess: row.first_access,
   };
 }
@@ -353,6 +353,7 @@ export function summarise(d: Decision): string {
     hysteresis: 'Held: the saving does not beat the cost of the move by the required margin (hysteresis).',
     'min-saving': 'Held: the saving is below the minimum worth a move.',
     budget: "Held: this run's move budget is spent; it goes first next run.",
+    learning: 'Held: the model has not yet learnt from enough matured forecasts to bet on cheaper storage.',
   };
   return `${head} ${here}; ${move} ${d.action === 'move' && d.rule === null ? 'Moving.' : (why[d.rule ?? ''] ?? '')}`.trim();
 }

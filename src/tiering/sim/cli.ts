@@ -81,7 +81,7 @@ export function runSimulation(trace: Trace, a: Pick<Args, 'policies' | 'prices'>
   const catalog = a.prices ? parseCatalog(JSON.parse(fs.readFileSync(a.prices, 'utf8'))) : DEFAULT_CATALOG;
   const cost = new CostModel(catalog);
   const settings = DEFAULT_POLICY;
-  const predictor = new Predictor(settings.horizonDays);
+  const predictor = new Predictor();
   const want = (p: string): boolean => a.policies.length === 0 || a.policies.includes(p);
   const policies = [
     ...(want('product') ? [productPolicy(new TieringPolicy(cost, predictor, settings))] : []),

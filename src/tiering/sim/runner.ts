@@ -124,7 +124,7 @@ export function simulate(trace: Trace, opts: SimOptions): SimResult {
   const start = cat.start;
   const end = start + D * DAY;
   const stepMs = opts.stepMs ?? DAY;
-  const H = settings.horizonDays;
+  const H = predictor.horizonDays;
   const index = new Map<string, number>();
   const size = new Float64Array(n);
   const createdAt = new Float64Array(n);
@@ -148,6 +148,7 @@ export function simulate(trace: Trace, opts: SimOptions): SimResult {
   const d1h = new Float64Array(n);
   const d1d = new Float64Array(n);
   const d1w = new Float64Array(n);
+  const d30 = new Float64Array(n);
   const hourCounts = new Float64Array(n * 24);
   const hourStamp = new Float64Array(n * 24).fill(-1);
   // Per dataset and day, for the offline optimum: reads, bytes read, writes.
@@ -156,7 +157,7 @@ export function simulate(trace: Trace, opts: SimOptions): SimResult {
   const dayWrites = opts.optimum ? new Float64Array(n * D) : undefined;
 
   const hourlyBuf = new Float64Array(24);
-  const snap: StatsSnapshot = { createdAt: 0, sizeBytes: 0, reads: 0, writes: 0, scans: 0, bytesRead: 0, decayAt: 0, decay1h: 0, decay1d: 0, decay1w: 0, firstAccess: null };
+  const snap: StatsSnapshot = { createdAt: 0, sizeBytes: 0, reads: 0, writes: 0, scans: 0, bytesRead: 0, decayAt: 0, decay1h: 0, decay1d: 0, decay1w: 0, decay30d: 0, firstAccess: null };
   let clockNow = start;
   const view: SimView = {
     n,
@@ -184,6 +185,7 @@ export function simulate(trace: Trace, opts: SimOptions): SimResult {
       snap.decay1h = d1h[i]!;
       snap.decay1d = d1d[i]!;
       snap.decay1w = d1w[i]!;
+      snap.decay30d = d30[i]!;
       snap.firstAccess = Number.isNaN(firstAccess[i]!) ? null : firstAccess[i]!;
       return snap;
     },
@@ -312,6 +314,7 @@ export function simulate(trace: Trace, opts: SimOptions): SimResult {
     d1h[i] = decayTo({ at: decayAt[i]!, value: d1h[i]! }, atNew, HALF_LIVES['1h']) + Math.pow(2, -(atNew - e.ts) / HALF_LIVES['1h']);
     d1d[i] = decayTo({ at: decayAt[i]!, value: d1d[i]! }, atNew, HALF_LIVES['1d']) + Math.pow(2, -(atNew - e.ts) / HALF_LIVES['1d']);
     d1w[i] = decayTo({ at: decayAt[i]!, value: d1w[i]! }, atNew, HALF_LIVES['1w']) + Math.pow(2, -(atNew - e.ts) / HALF_LIVES['1w']);
+    d30[i] = decayTo({ at: decayAt[i]!, value: d30[i]! }, atNew, HALF_LIVES['30d']) + Math.pow(2, -(atNew - e.ts) / HALF_LIVES['30d']);
     decayAt[i] = atNew;
     const h = Math.floor(e.ts / HOUR);
     const slot = i * 24 + (h % 24);
