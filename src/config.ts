@@ -174,7 +174,7 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       schedulerIntervalMs: r.duration('SCHEDULER_INTERVAL', 5 * 60_000),
       pricesFile: r.optStr('PRICES_FILE'),
       horizonDays: r.int('POLICY_HORIZON_DAYS', 30, 1, 365),
-      hysteresis: r.number('POLICY_HYSTERESIS', 0.25, 0, 100),
+      hysteresis: r.number('POLICY_HYSTERESIS', 1, 0, 100),
       minSavingPerMonth: r.number('POLICY_MIN_SAVING', 0.001, 0, 1e9),
       cooldownMs: r.duration('POLICY_COOLDOWN', DAY),
       maxLatencyMs: r.optNumber('POLICY_MAX_LATENCY_MS', 1_000, 0, 86_400_000),
@@ -182,7 +182,7 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       budgetMoves: r.int('SCHEDULER_BUDGET_MOVES', 10_000, 0, 10_000_000),
       observationsPerRun: r.int('FORECAST_SAMPLE', 500, 0, 100_000),
       minModelUpdates: r.int('POLICY_MIN_MODEL_UPDATES', 1_000, 0, 100_000_000),
-      demotionRisk: r.number('POLICY_DEMOTION_RISK', 1, 0, 100),
+      demotionRisk: r.number('POLICY_DEMOTION_RISK', 2, 0, 100),
     },
     shutdownTimeoutMs: r.duration('SHUTDOWN_TIMEOUT', 30_000),
   };

@@ -32,14 +32,14 @@ export interface PolicySettings {
 }
 
 export const DEFAULT_POLICY: PolicySettings = {
-  hysteresis: 0.25,
+  hysteresis: 1,
   minSavingPerMonth: 0.001,
   cooldownMs: DAY,
   defaultMaxLatencyMs: 1_000,
   budgetBytes: 10 * 1024 ** 4,
   budgetMoves: 10_000,
   minModelUpdates: 1_000,
-  demotionRisk: 1,
+  demotionRisk: 2,
   horizonDays: 30,
 };
 

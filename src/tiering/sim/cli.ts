@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { CostModel } from '../cost';
 import { DEFAULT_CATALOG, parseCatalog } from '../catalog';
-import { DEFAULT_POLICY } from '../policy';
+import { DEFAULT_POLICY, type PolicySettings } from '../policy';
 import { Predictor } from '../predictor';
 import { TieringPolicy } from '../policy';
 import { BASELINE_POLICIES, productPolicy } from './policies';
@@ -21,6 +21,7 @@ const USAGE = `usage: npm run simulate -- --workload <name|catalog.json> [option
   --policy NAME         a policy to compare (repeatable; default: all): product, ${Object.keys(BASELINE_POLICIES).join(', ')}, optimum
   --datasets N --days D --seed S   size of a generated workload (default 10000, 180, 1)
   --prices FILE         a price catalog (JSON, partial allowed) instead of the defaults
+  --set NAME=VALUE      a policy setting for the product's policy (repeatable): ${Object.keys(DEFAULT_POLICY).join(', ')}
   --json                print JSON (one object per workload) instead of a table
 `;
 
@@ -31,11 +32,12 @@ interface Args {
   days?: number;
   seed?: number;
   prices?: string;
+  settings: Partial<Record<keyof PolicySettings, number>>;
   json: boolean;
 }
 
 export function parseArgs(argv: string[]): Args {
-  const a: Args = { workloads: [], policies: [], json: false };
+  const a: Args = { workloads: [], policies: [], settings: {}, json: false };
   for (let k = 0; k < argv.length; k++) {
     const flag = argv[k]!;
     const value = (): string => {
@@ -55,6 +57,12 @@ export function parseArgs(argv: string[]): Args {
     else if (flag === '--seed') a.seed = int();
     else if (flag === '--prices') a.prices = value();
     else if (flag === '--json') a.json = true;
+    else if (flag === '--set') {
+      const v = value();
+      const m = /^([A-Za-z]+)=(-?[\d.]+(?:e-?\d+)?)$/.exec(v);
+      if (!m || !(m[1]! in DEFAULT_POLICY)) throw new Error(`--set: expected NAME=NUMBER with NAME one of ${Object.keys(DEFAULT_POLICY).join(', ')}, got "${v}"`);
+      a.settings[m[1] as keyof PolicySettings] = Number(m[2]);
+    }
     else if (flag === '--help' || flag === '-h') throw new HelpRequested();
     else throw new Error(`unknown option ${flag}`);
   }
@@ -77,10 +85,10 @@ function loadTrace(name: string, a: Args): Trace {
   throw new Error(`--workload: "${name}" is neither a named workload (${Object.keys(WORKLOADS).join(', ')}) nor a file`);
 }
 
-export function runSimulation(trace: Trace, a: Pick<Args, 'policies' | 'prices'>): SimResult {
+export function runSimulation(trace: Trace, a: Pick<Args, 'policies' | 'prices'> & Partial<Pick<Args, 'settings'>>): SimResult {
   const catalog = a.prices ? parseCatalog(JSON.parse(fs.readFileSync(a.prices, 'utf8'))) : DEFAULT_CATALOG;
   const cost = new CostModel(catalog);
-  const settings = DEFAULT_POLICY;
+  const settings: PolicySettings = { ...DEFAULT_POLICY, ...a.settings };
   const predictor = new Predictor();
   const want = (p: string): boolean => a.policies.length === 0 || a.policies.includes(p);
   const policies = [
