@@ -113,7 +113,7 @@ function table(r: SimResult): string {
   ].join('\n');
 }
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   let a: Args;
   try {
     a = parseArgs(process.argv.slice(2));
