@@ -22,9 +22,9 @@ export interface PolicySettings {
   budgetBytes: number;
   budgetMoves: number;
   /**
-   * Until the model has learnt from this many matured forecasts, nothing is moved to cheaper
-   * storage (a demotion bets on the forecast; its minimum durations and retrieval fees make a
-   * wrong bet dear). Promotions and pins go ahead.
+   * Until the model has learnt from this many matured forecasts, only data idle for a whole
+   * horizon is moved to cheaper storage (a demotion bets on the forecast; minimum durations and
+   * retrieval fees make a wrong bet dear). Promotions and pins go ahead.
    */
   minModelUpdates: number;
   /** See decide(): the extra weight on the use of a placement whose access is dearer. */
@@ -236,7 +236,9 @@ export class TieringPolicy {
       return decision;
     }
     if (input.lastMoveAt !== null && now - input.lastMoveAt < settings.cooldownMs) return held('cooldown');
-    if (this.predictor.updates < settings.minModelUpdates && cost.storageDay[best]! < cost.storageDay[cur]!) return held('learning');
+    // While the model is still learning, only data idle for a whole horizon is demoted: the
+    // rule the S3 Intelligent-Tiering and FabricPool baselines follow all the time.
+    if (this.predictor.updates < settings.minModelUpdates && cost.storageDay[best]! < cost.storageDay[cur]! && view.days_idle < H) return held('learning');
     if (saving <= 0 || saving < (1 + settings.hysteresis) * moveCost) return held('hysteresis');
     if (saving * perMonth < settings.minSavingPerMonth) return held('min-saving');
     decision.action = 'move';
