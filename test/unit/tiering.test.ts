@@ -69,8 +69,11 @@ describe('the policy', () => {
     expect(d.breakEvenDays).toBeGreaterThanOrEqual(0);
   });
 
-  test('when the model has not learnt enough yet, or the dataset moved yesterday, then the move is held and says why', () => {
-    expect(new TieringPolicy(cost, new Predictor(), DEFAULT_POLICY).decide(input, now)).toMatchObject({ action: 'held', rule: 'learning' });
+  test('when the model has not learnt enough yet and the data was used recently, or the dataset moved yesterday, then the move is held and says why', () => {
+    // While learning, a dataset idle for ten days is held; one idle for most of a year still goes.
+    const recent = { ...input, stats: { ...idle, decayAt: now - 10 * DAY, decay30d: 0.1, decay1w: 0.02 } };
+    expect(new TieringPolicy(cost, new Predictor(), DEFAULT_POLICY).decide(recent, now)).toMatchObject({ action: 'held', rule: 'learning' });
+    expect(new TieringPolicy(cost, new Predictor(), DEFAULT_POLICY).decide(input, now)).toMatchObject({ action: 'move' });
     expect(new TieringPolicy(cost, trained(), DEFAULT_POLICY).decide({ ...input, lastMoveAt: now - DAY / 2 }, now)).toMatchObject({ action: 'held', rule: 'cooldown' });
     expect(new TieringPolicy(cost, trained(), DEFAULT_POLICY).decide({ ...input, moving: true }, now)).toMatchObject({ action: 'held', rule: 'in-flight' });
   });
