@@ -79,6 +79,21 @@ describe('the CLI against a running instance', () => {
     expect((await res.arrayBuffer()).byteLength).toBe(3 * 1024 * 1024 + 7);
   });
 
+  test('when verify runs against the instance, then every step passes and it cleans up; with a wrong key it fails', async () => {
+    const VERIFY = path.resolve(__dirname, '../dist/src/cli/verify.js');
+    const run = (key: string): Promise<{ code: number; stdout: string }> =>
+      new Promise((resolve) => execFile(process.execPath, [VERIFY, '--url', app.url, '--key', key], (err, stdout) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout })));
+    const before = (await getJson(app, '/api/datasets?limit=1000')).length;
+    const ok = await run(API_KEY);
+    expect(ok.stdout.trim().split('\n').pop()).toBe('8 passed, 0 failed');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/ok +move the dataset to another location and download it intact/);
+    expect((await getJson(app, '/api/datasets?limit=1000')).length).toBe(before);
+    const bad = await run('wrong-key-123');
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/FAIL +auth/);
+  });
+
   test('when the CLI is misused or the server refuses, then it says why and exits non-zero', async () => {
     const usage = await cli(app, 'frobnicate');
     expect(usage.code).toBe(2);
