@@ -37,6 +37,7 @@ import { TierScheduler } from './tiering/scheduler';
 import { TieringService } from './tiering/service';
 import { errorHandler, notFound } from './web/errors';
 import { healthRoutes } from './web/health-routes';
+import { ProductMetrics } from './web/metrics';
 
 export interface AppDeps {
   logger?: Logger;
@@ -134,8 +135,10 @@ export class App {
     const offsets = new OffsetsRepository(db, APPLIED_OFFSETS);
     const bus = await this.createBus(offsets);
     const applier = new StatsApplier(db, offsets, clock, logger);
-    const ingest = new IngestService(resolver, bus.publisher, clock, config.ingest);
-    const content = new ContentService(storageRepo, tree, keyring, locks, bus.publisher, clock, logger, config.storage.chunkSize);
+    const metrics = new ProductMetrics(this.database.reader, bus, applier);
+    const publisher = metrics.countingPublisher(bus.publisher);
+    const ingest = new IngestService(resolver, publisher, clock, config.ingest);
+    const content = new ContentService(storageRepo, tree, keyring, locks, publisher, clock, logger, config.storage.chunkSize);
     const maintenance = new StatsMaintenance(statsRepo, clock, logger, {
       buckets: { m: config.stats.minuteRetentionMs, h: config.stats.hourRetentionMs, d: config.stats.dayRetentionMs },
       idempotencyWindowMs: config.stats.idempotencyWindowMs,
@@ -179,7 +182,9 @@ export class App {
       res.setHeader('Retry-After', '5');
       res.status(503).json({ detail: 'shutting down: nothing was accepted, retry shortly' });
     });
+    app.use(metrics.httpTimer());
     app.use(healthRoutes(this.database, bus, () => this.stopping));
+    app.use(metrics.routes());
     app.use(ingestRoutes(ingest, auth.require, config.ingest.maxBodyBytes));
     app.use(uploadRoutes({ content, datasets, requireWrite: auth.require }));
     app.use('/api', express.json({ limit: '1mb' }));

@@ -22,6 +22,8 @@ export interface AppliedBatch {
   /** ts of every applied event, for visibility-latency measurements. */
   eventTs: number[];
   appliedAt: number;
+  /** How long the batch's transaction took (0 for a dead-lettered poison message). */
+  ms?: number;
 }
 
 interface DeadLetter {
@@ -106,7 +108,7 @@ export class StatsApplier {
         ms: Date.now() - started,
       });
     }
-    this.emitter.emit('applied', { ...result, appliedAt });
+    this.emitter.emit('applied', { ...result, appliedAt, ms: Date.now() - started });
   }
 
   private async applyIn(trx: Kysely<DB>, messages: BusMessage[]): Promise<Omit<AppliedBatch, 'appliedAt'>> {

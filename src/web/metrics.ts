@@ -1,0 +1,99 @@
+import { sql, type Kysely } from 'kysely';
+import type { Request, RequestHandler, Router } from 'express';
+import express from 'express';
+import type { StatsApplier } from '../analytics/apply';
+import type { DB } from '../db/schema';
+import { Registry } from '../platform/metrics';
+import type { EventBus, EventPublisher } from '../stream/types';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * The product's Prometheus metrics: events received and applied, consumer lag, batch latency,
+ * moves by state, bytes moved, bytes per placement, decisions, scheduler runs, HTTP latency by
+ * route. Counters are fed as things happen; gauges read from the database and the bus at scrape.
+ */
+export class ProductMetrics {
+  readonly registry = new Registry();
+  private readonly received = this.registry.counter('dim_events_received_total', 'Events accepted by the API (durable on the bus).');
+  private readonly applied = this.registry.counter('dim_events_applied_total', 'Events applied to the statistics.');
+  private readonly duplicates = this.registry.counter('dim_events_duplicate_total', 'Events skipped as already applied (redelivery or a repeated id).');
+  private readonly dead = this.registry.counter('dim_events_dead_lettered_total', 'Events that could not be applied.');
+  private readonly batch = this.registry.histogram('dim_apply_batch_seconds', 'Time to apply one consumer batch.', LATENCY_BUCKETS);
+  private readonly lag = this.registry.gauge('dim_consumer_lag', 'Events on the bus not yet applied.');
+  private readonly connected = this.registry.gauge('dim_bus_connected', '1 when the bus takes events.');
+  private readonly moves = this.registry.gauge('dim_moves', 'Moves by state.');
+  private readonly moved = this.registry.gauge('dim_bytes_moved_total', 'Bytes of content carried by finished moves.');
+  private readonly placement = this.registry.gauge('dim_placement_bytes', 'Bytes per placement (content, or the declared size of catalog-only datasets).');
+  private readonly datasets = this.registry.gauge('dim_placement_datasets', 'Datasets per placement.');
+  private readonly decisions = this.registry.gauge('dim_decisions', 'Stored decisions by action and rule.');
+  private readonly runs = this.registry.gauge('dim_scheduler_runs_total', 'Scheduler runs, by outcome.');
+  private readonly http = this.registry.histogram('dim_http_request_seconds', 'HTTP request latency by route.', LATENCY_BUCKETS);
+
+  constructor(reader: Kysely<DB>, bus: EventBus, applier: StatsApplier) {
+    applier.onApplied((b) => {
+      this.applied.inc(b.applied);
+      if (b.duplicates) this.duplicates.inc(b.duplicates);
+      if (b.deadLettered) this.dead.inc(b.deadLettered);
+      if (b.ms !== undefined && b.applied + b.duplicates > 0) this.batch.observe(b.ms / 1000);
+    });
+    this.registry.collect(async () => {
+      const lag = await bus.lag().catch(() => undefined);
+      if (lag !== undefined) this.lag.set(lag);
+      this.connected.set(bus.status().connected ? 1 : 0);
+    });
+    this.registry.collect(async () => {
+      const moves = await reader.selectFrom('moves').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+      this.moves.replace(moves.map((m) => ({ labels: { state: m.state }, value: Number(m.n) })));
+      const done = await reader.selectFrom('moves').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('bytes_total'), eb.lit(0)).as('b')).where('state', '=', 'done').executeTakeFirst();
+      this.moved.set(Number(done?.b ?? 0));
+      const per = await sql<{ location: string; tier: string; bytes: number; n: number }>`
+        select location, tier, sum(coalesce(content_bytes, size_gb * 1073741824)) as bytes, count(*) as n
+        from datasets group by location, tier`.execute(reader);
+      this.placement.replace(per.rows.map((r) => ({ labels: { location: r.location, tier: r.tier }, value: Number(r.bytes) })));
+      this.datasets.replace(per.rows.map((r) => ({ labels: { location: r.location, tier: r.tier }, value: Number(r.n) })));
+      const dec = await reader.selectFrom('decisions').select(['action', 'rule', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['action', 'rule']).execute();
+      this.decisions.replace(dec.map((d) => ({ labels: { action: d.action, rule: d.rule ?? 'none' }, value: Number(d.n) })));
+      const runs = await sql<{ outcome: string; n: number }>`
+        select case when finished_at is null then 'running' when error is null then 'ok' else 'failed' end as outcome, count(*) as n
+        from scheduler_runs group by outcome`.execute(reader);
+      this.runs.replace(runs.rows.map((r) => ({ labels: { outcome: r.outcome }, value: Number(r.n) })));
+    });
+  }
+
+  /** Counts events as the bus accepts them (wraps the publisher the API and downloads use). */
+  countingPublisher(inner: EventPublisher): EventPublisher {
+    return {
+      publish: async (events) => {
+        await inner.publish(events);
+        this.received.inc(events.length);
+      },
+    };
+  }
+
+  /** Times every request, labelled by the route that matched (not the raw path: ids would explode the series). */
+  httpTimer(): RequestHandler {
+    return (req, res, next) => {
+      const start = process.hrtime.bigint();
+      res.on('finish', () => {
+        const route = routeOf(req);
+        this.http.observe(Number(process.hrtime.bigint() - start) / 1e9, { method: req.method, route, status: `${Math.floor(res.statusCode / 100)}xx` });
+      });
+      next();
+    };
+  }
+
+  routes(): Router {
+    const r = express.Router();
+    r.get('/metrics', async (_req, res) => {
+      res.type('text/plain; version=0.0.4').send(await this.registry.scrape());
+    });
+    return r;
+  }
+}
+
+function routeOf(req: Request): string {
+  const path = (req.route as { path?: unknown } | undefined)?.path;
+  if (typeof path === 'string') return (req.baseUrl ?? '') + path;
+  return 'unmatched';
+}
