@@ -76,6 +76,12 @@ export interface Config {
     readonly demotionRisk: number;
   };
   readonly shutdownTimeoutMs: number;
+  readonly session: {
+    /** Key that signs page sessions (JWT, HS256); undefined: generated into DATA_DIR/session.key (0600). */
+    readonly secret: string | undefined;
+    /** How long a login lasts. */
+    readonly ttlMs: number;
+  };
 }
 
 export interface KafkaConfig {
@@ -181,13 +187,20 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       budgetBytes: r.bytesOrZero('SCHEDULER_BUDGET_BYTES', 10 * 1024 ** 4),
       budgetMoves: r.int('SCHEDULER_BUDGET_MOVES', 10_000, 0, 10_000_000),
       observationsPerRun: r.int('FORECAST_SAMPLE', 500, 0, 100_000),
-      minModelUpdates: r.int('POLICY_MIN_MODEL_UPDATES', 1_000, 0, 100_000_000),
+      minModelUpdates: r.int('POLICY_MIN_MODEL_UPDATES', 4_000, 0, 100_000_000),
       demotionRisk: r.number('POLICY_DEMOTION_RISK', 2, 0, 100),
     },
     shutdownTimeoutMs: r.duration('SHUTDOWN_TIMEOUT', 30_000),
+    session: {
+      secret: r.optSecret('SESSION_SECRET', 32),
+      ttlMs: r.duration('SESSION_TTL', 12 * HOUR),
+    },
   };
   if (config.storage.chunkSize < 4096 || config.storage.chunkSize > 16 * 1024 * 1024) {
     throw new ConfigError('STORAGE_CHUNK_SIZE', 'must be between 4kb and 16mb');
+  }
+  if (config.session.ttlMs < 60_000 || config.session.ttlMs > 30 * DAY) {
+    throw new ConfigError('SESSION_TTL', 'must be between 1m and 30d');
   }
   if (config.stats.hourRetentionMs < config.stats.minuteRetentionMs) {
     throw new ConfigError('STATS_HOUR_RETENTION', 'must be at least STATS_MINUTE_RETENTION');

@@ -44,7 +44,7 @@ export interface FeatureView {
   rate_per_day_1d: number;
   rate_per_day_1w: number;
   rate_per_day_30d: number;
-  /** Non-scan accesses per day over the dataset's life. */
+  /** Non-scan accesses per day since its first access was seen. */
   rate_per_day_lifetime: number;
   days_idle: number;
   age_days: number;
@@ -64,7 +64,10 @@ export function features(s: StatsSnapshot, now: number, horizonDays: number, x: 
   const r30 = perDay(s.decay30d, HALF_LIVES['30d']);
   const ageDays = Math.max(0, (now - s.createdAt) / DAY);
   const warm = Math.max(0, s.reads + s.writes - s.scans);
-  const lifetime = warm / Math.max(1, ageDays);
+  // Over the time the statistics have seen it: a dataset older than its history (imported, or
+  // older than the product) is not diluted by the years nobody was counting.
+  const seenDays = s.firstAccess === null ? ageDays : Math.max(0, (now - s.firstAccess) / DAY);
+  const lifetime = warm / Math.max(1, seenDays);
   const idle = s.decayAt > 0 ? Math.max(0, (now - s.decayAt) / DAY) : ageDays;
   const observedDays = s.firstAccess === null ? 1 : Math.max(1, (now - Math.min(s.firstAccess, s.createdAt)) / DAY);
   x[0] = 1;
