@@ -4,6 +4,7 @@ import * as m002 from './002_bucket_rollup';
 import * as m003 from './003_storage';
 import * as m004 from './004_tiering';
 import * as m005 from './005_decay_30d';
+import * as m006 from './006_users';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '003_storage': m003,
   '004_tiering': m004,
   '005_decay_30d': m005,
+  '006_users': m006,
 };

@@ -7,6 +7,11 @@ import { analyticsRoutes } from './analytics/routes';
 import { AnalyticsService } from './analytics/service';
 import { StatsRepository } from './analytics/stats-repository';
 import { ApiKeyAuth, resolveApiKey } from './auth/api-key';
+import { resolveSessionKey } from './auth/session-key';
+import { SessionAuth } from './auth/sessions';
+import { UsersRepository } from './auth/users-repository';
+import { UsersService } from './auth/users-service';
+import { writeAccess } from './auth/write-access';
 import type { Config } from './config';
 import { DatasetsRepository } from './datasets/repository';
 import { datasetRoutes } from './datasets/routes';
@@ -37,6 +42,7 @@ import { TierScheduler } from './tiering/scheduler';
 import { TieringService } from './tiering/service';
 import { errorHandler, notFound } from './web/errors';
 import { healthRoutes } from './web/health-routes';
+import { PagesRepository, pageRoutes } from './web/pages';
 import { ProductMetrics } from './web/metrics';
 
 export interface AppDeps {
@@ -91,6 +97,12 @@ export class App {
     return this.parts.tiering;
   }
 
+  /** The pages' users (tests add viewers here). */
+  get users(): UsersService {
+    if (!this.parts) throw new Error('app not started');
+    return this.parts.users;
+  }
+
   get port(): number {
     return (this.server?.address() as AddressInfo | null)?.port ?? this.config.port;
   }
@@ -101,6 +113,14 @@ export class App {
     const db = this.database.db;
     const apiKey = resolveApiKey(config.apiKey, config.dataDir, logger);
     const auth = new ApiKeyAuth(apiKey);
+    // Page sign-in: users in SQLite (the first start creates `admin`), sessions as signed JWTs.
+    // Write routes take the API key or an operator's session with its CSRF token: one gate.
+    const authLog = logger.child({ part: 'auth' });
+    const users = new UsersService(new UsersRepository(db), clock, authLog);
+    await users.ensureFirstUser();
+    await users.pruneRevoked();
+    const sessions = new SessionAuth(users, resolveSessionKey(config.session.secret, config.dataDir, authLog), { ttlMs: config.session.ttlMs, baseUrl: config.baseUrl }, authLog);
+    const requireWrite = writeAccess(auth, sessions);
 
     const keyring = new Keyring(db, { encryptionKey: config.storage.encryptionKey, encryptionKeyFile: config.storage.encryptionKeyFile, dataDir: config.dataDir }, clock, logger);
     await keyring.start();
@@ -185,22 +205,38 @@ export class App {
     app.use(metrics.httpTimer());
     app.use(healthRoutes(this.database, bus, () => this.stopping));
     app.use(metrics.routes());
-    app.use(ingestRoutes(ingest, auth.require, config.ingest.maxBodyBytes));
-    app.use(uploadRoutes({ content, datasets, requireWrite: auth.require }));
+    app.use(ingestRoutes(ingest, requireWrite, config.ingest.maxBodyBytes));
+    app.use(uploadRoutes({ content, datasets, requireWrite }));
     app.use('/api', express.json({ limit: '1mb' }));
     app.get('/api/auth/validate', (req, res) => {
       if (auth.valid(req.get('x-api-key'), req.get('authorization'))) res.json({ ok: true });
       else res.status(401).json({ detail: 'Invalid API key' });
     });
-    app.use(storageRoutes({ content, moves, repo: storageRepo, datasets, keyring, requireWrite: auth.require }));
-    app.use(tieringRoutes({ tiering, scheduler, datasetExists: (id) => datasets.get(id), requireWrite: auth.require }));
-    app.use(datasetRoutes(datasets, auth.require));
+    app.use(storageRoutes({ content, moves, repo: storageRepo, datasets, keyring, requireWrite }));
+    app.use(tieringRoutes({ tiering, scheduler, datasetExists: (id) => datasets.get(id), requireWrite }));
+    app.use(datasetRoutes(datasets, requireWrite));
     app.use(analyticsRoutes(analytics, statsRepo));
     app.use(streamRoutes(bus));
+    app.use(
+      pageRoutes({
+        sessions,
+        users,
+        datasets,
+        analytics,
+        ingest,
+        moves,
+        tiering,
+        scheduler,
+        bus,
+        repo: new PagesRepository(this.database.reader),
+        clock,
+        logger: logger.child({ part: 'pages' }),
+      }),
+    );
     app.use(notFound);
     app.use(errorHandler(logger));
 
-    this.parts = { express: app, bus, applier, maintenance, moves, scheduler, tiering };
+    this.parts = { express: app, bus, applier, maintenance, moves, scheduler, tiering, users };
     await bus.start(applier.handler);
     await maintenance.start();
     if (listen) await this.listen(app);
@@ -288,4 +324,5 @@ interface Parts {
   moves: MoveService;
   scheduler: TierScheduler;
   tiering: TieringService;
+  users: UsersService;
 }

@@ -1,8 +1,12 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 
-/** The one place an error becomes an HTTP answer: `{detail, …}`, never a stack trace or a path. */
+/**
+ * The one place an error becomes an HTTP answer: `{detail, …}` for the API, and for the pages
+ * (routes that set res.locals.html) the same message as HTML — a fragment for HTMX requests,
+ * which swap it into their target, or a small page. Never a stack trace or a path.
+ */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (res.headersSent) {
@@ -11,36 +15,52 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     if (err instanceof AppError) {
       for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
-      res.status(err.status).json({ detail: err.message, ...err.extra });
-      return;
+      return send(req, res, err.status, { detail: err.message, ...err.extra });
     }
     const e = err as { type?: string; status?: number; limit?: number; message?: string };
     switch (e.type) {
       case 'entity.too.large':
-        res.status(413).json({ detail: `body: larger than the limit of ${formatBytes(e.limit ?? 0)}`, field: 'body', limit_bytes: e.limit });
-        return;
+        return send(req, res, 413, { detail: `body: larger than the limit of ${formatBytes(e.limit ?? 0)}`, field: 'body', limit_bytes: e.limit });
       case 'entity.parse.failed':
-        res.status(400).json({ detail: `body: invalid JSON (${sanitize(e.message)})`, field: 'body' });
-        return;
+        return send(req, res, 400, { detail: `body: invalid JSON (${sanitize(e.message)})`, field: 'body' });
       case 'encoding.unsupported':
       case 'charset.unsupported':
-        res.status(415).json({ detail: `body: ${sanitize(e.message)}`, field: 'body' });
-        return;
+        return send(req, res, 415, { detail: `body: ${sanitize(e.message)}`, field: 'body' });
       case 'request.aborted':
         return;
     }
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-      res.status(e.status).json({ detail: sanitize(e.message) });
-      return;
+      return send(req, res, e.status, { detail: sanitize(e.message) });
     }
     logger.error('http.unhandled_error', { method: req.method, path: req.path, error: err as Error, stack: (err as Error)?.stack });
-    res.status(500).json({ detail: 'internal error' });
+    send(req, res, 500, { detail: 'internal error' });
   };
 }
 
 export const notFound: RequestHandler = (req, res) => {
-  res.status(404).json({ detail: `no route for ${req.method} ${req.path}` });
+  send(req, res, 404, { detail: `no route for ${req.method} ${req.path}` });
 };
+
+function send(req: Request, res: Response, status: number, body: { detail: string } & Record<string, unknown>): void {
+  if (res.locals.html !== true) {
+    res.status(status).json(body);
+    return;
+  }
+  res.status(status).type('html').setHeader('Cache-Control', 'no-store');
+  const message = `<div class="alert alert-error" role="alert"><strong>${status === 403 ? 'Not allowed' : status >= 500 ? 'Error' : 'Could not do that'}:</strong> ${escapeHtml(body.detail)}</div>`;
+  if (req.get('hx-request')) {
+    res.send(message);
+    return;
+  }
+  res.send(
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${status} · Data in Motion</title><link rel="stylesheet" href="/assets/app.css"></head>` +
+      `<body><main id="main" class="narrow"><h1>${status}</h1>${message}<p><a href="/">Back to the overview</a></p></main></body></html>`,
+  );
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
 
 function formatBytes(n: number): string {
   if (n >= 1024 ** 2 && n % 1024 ** 2 === 0) return `${n / 1024 ** 2} MiB`;

@@ -1,0 +1,108 @@
+import type { Clock } from '../platform/clock';
+import { AppError } from '../platform/errors';
+import type { Logger } from '../platform/logger';
+import { Fields } from '../platform/validate';
+import { isUniqueViolation } from '../datasets/repository';
+import { generatePassword, hashPassword, verifyPassword } from './passwords';
+import type { UsersRepository } from './users-repository';
+import { ROLES, type Role, type UserRow } from './users.table';
+
+export interface SessionUser {
+  id: number;
+  username: string;
+  role: Role;
+}
+
+// A hash of a random password, verified against when the username is unknown, so a login for a
+// name that does not exist takes as long as one with a wrong password (no user enumeration).
+let decoyHash: Promise<string> | undefined;
+
+/** Users of the pages: the first operator, logins, and adding or removing people. */
+export class UsersService {
+  constructor(
+    private readonly repo: UsersRepository,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * On a first start with no user, creates the operator `admin` with a generated password and
+   * logs it once (`auth.first_user`): the one-time setup secret. It is never logged again.
+   */
+  async ensureFirstUser(): Promise<void> {
+    if ((await this.repo.count()) > 0) return;
+    const password = generatePassword();
+    await this.repo.insert({ username: 'admin', role: 'operator', password_hash: await hashPassword(password), now: this.clock.now() });
+    this.logger.warn('auth.first_user', {
+      username: 'admin',
+      password,
+      hint: 'sign in at /login with this password, then add people at /users; this line is shown once',
+    });
+  }
+
+  /** The user if the password matches, else undefined (same time either way, as far as scrypt goes). */
+  async authenticate(username: string, password: string): Promise<SessionUser | undefined> {
+    const u = await this.repo.byName(username);
+    if (!u) {
+      decoyHash ??= hashPassword(generatePassword());
+      await verifyPassword(password, await decoyHash);
+      return undefined;
+    }
+    return (await verifyPassword(password, u.password_hash)) ? toSessionUser(u) : undefined;
+  }
+
+  async byId(id: number): Promise<SessionUser | undefined> {
+    const u = await this.repo.byId(id);
+    return u && toSessionUser(u);
+  }
+
+  list() {
+    return this.repo.list();
+  }
+
+  /** `{username, role, password}`; 400 naming the field, 409 if the name is taken. */
+  async create(body: unknown): Promise<SessionUser> {
+    const f = Fields.of(body, 'body');
+    f.only(['username', 'role', 'password']);
+    const username = f.string('username', { min: 1, max: 64 });
+    if (!/^[A-Za-z0-9._@-]+$/.test(username)) f.fail('username', 'may hold letters, digits and . _ @ - only');
+    const role = f.optEnum('role', ROLES) ?? f.fail('role', `is required (${ROLES.join(' or ')})`);
+    const password = f.optString('password', { max: 200, trim: false }) ?? f.fail('password', 'is required');
+    if (password.length < 12) f.fail('password', 'must be at least 12 characters');
+    let id: number;
+    try {
+      id = await this.repo.insert({ username, role, password_hash: await hashPassword(password), now: this.clock.now() });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw AppError.conflict(`username: "${username}" is taken`, { field: 'username' });
+      throw err;
+    }
+    this.logger.info('auth.user_created', { user_id: id, username, role });
+    return { id, username, role };
+  }
+
+  /** Removes a user; the last operator stays, so the pages can always be administered. */
+  async delete(id: number, by: SessionUser): Promise<void> {
+    const u = await this.repo.byId(id);
+    if (!u) throw AppError.notFound('user not found', { user_id: id });
+    if (u.id === by.id) throw AppError.conflict('you cannot remove yourself', { field: 'id' });
+    if (u.role === 'operator' && (await this.repo.countRole('operator')) <= 1) throw AppError.conflict('the last operator cannot be removed', { field: 'id' });
+    await this.repo.delete(id);
+    this.logger.info('auth.user_deleted', { user_id: id, username: u.username, by: by.username });
+  }
+
+  revoke(jti: string, expiresAt: number): Promise<void> {
+    return this.repo.revoke(jti, expiresAt);
+  }
+
+  isRevoked(jti: string): Promise<boolean> {
+    return this.repo.isRevoked(jti);
+  }
+
+  pruneRevoked(): Promise<void> {
+    return this.repo.pruneRevoked(this.clock.now());
+  }
+}
+
+function toSessionUser(u: UserRow): SessionUser {
+  return { id: u.id, username: u.username, role: u.role };
+}

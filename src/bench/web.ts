@@ -1,0 +1,146 @@
+/**
+ * `npm run bench:web`: server time per page with 100,000 datasets (BENCH_WEB_DATASETS to change).
+ * The catalog is populated with multi-row inserts (datasets, statistics, a few policies, stored
+ * decisions, moves, minute buckets), then each page is requested over HTTP with a signed-in
+ * session, sequentially, and timed from request to the last byte. One JSON line per page with
+ * p50/p95 in ms (target: under 200 ms each).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { App } from '../app';
+import { parseConfig } from '../config';
+import { bulkWrite } from '../db/bulk';
+import { createLogger } from '../platform/logger';
+
+const N = Number(process.env.BENCH_WEB_DATASETS ?? 100_000);
+const RUNS = Number(process.env.BENCH_WEB_RUNS ?? 20);
+const DAY = 86_400_000;
+const MINUTE = 60_000;
+const emit = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(o) + '\n');
+const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
+
+async function populate(app: App, n: number, now: number): Promise<void> {
+  const db = app.database.db;
+  let seed = 7;
+  const rand = (): number => {
+    seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  const tiers = ['HOT', 'WARM', 'COLD'] as const;
+  const locations = ['ONPREM', 'PRIVATE', 'PUBLIC'] as const;
+  const CHUNK = 20_000;
+  for (let start = 1; start <= n; start += CHUNK) {
+    const datasets: unknown[][] = [];
+    const stats: unknown[][] = [];
+    const decisions: unknown[][] = [];
+    for (let id = start; id < Math.min(n + 1, start + CHUNK); id++) {
+      const created = now - Math.floor(rand() * 365 * DAY);
+      const tier = tiers[id % 3]!;
+      const location = locations[Math.floor(id / 3) % 3]!;
+      datasets.push([id, `ds-${id}`, '[]', round(Math.exp(rand() * 12) / 100, 3), tier, location, created, created]);
+      const activity = Math.pow(rand(), 4);
+      const reads = Math.floor(activity * 100_000);
+      if (reads > 0) {
+        const last = now - Math.floor(rand() * 60 * DAY);
+        stats.push([id, reads, Math.floor(reads / 10), 0, reads * 1_000_000, 0, created, last, last, activity * 50, activity * 500, activity * 3_000, activity * 12_000]);
+      }
+      if (id % 10 === 0) {
+        decisions.push([id, 1, now, 'move', null, location, tier, 'PUBLIC', 'COLD', 3, 1.5, 0.2, 1.3, 0.1, 2.3, 1, '[1,1,1,30,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,null,0,0]']);
+      }
+    }
+    await bulkWrite(db, 'insert into datasets (id, name, tags, size_gb, tier, location, created_at, updated_at)', '', 8, datasets);
+    if (stats.length) await bulkWrite(db, 'insert into dataset_stats (dataset_id, reads, writes, scans, bytes_read, bytes_written, first_access, last_access, decay_at, decay_1h, decay_1d, decay_1w, decay_30d)', '', 13, stats);
+    await bulkWrite(
+      db,
+      'insert into decisions (dataset_id, run_id, made_at, action, rule, from_location, from_tier, to_location, to_tier, forecast_accesses, cost_now_month, cost_target_month, saving_month, move_cost, break_even_days, catalog_version, explanation)',
+      '',
+      17,
+      decisions,
+    );
+  }
+  // Policies for 1%, finished moves for 2%, and the last 15 minutes of minute buckets for 2,000 busy datasets.
+  const policies: unknown[][] = [];
+  for (let id = 50; id <= n; id += 100) policies.push([id, id % 200 === 50 ? 'pinned' : 'never-tier', id % 200 === 50 ? 'ONPREM' : null, id % 200 === 50 ? 'HOT' : null, null, now]);
+  await bulkWrite(db, 'insert into dataset_policies (dataset_id, mode, pin_location, pin_tier, max_latency_ms, updated_at)', '', 6, policies);
+  const moves: unknown[][] = [];
+  for (let id = 7; id <= n; id += 50) {
+    const at = now - Math.floor(rand() * 20 * DAY);
+    moves.push([id, 'WARM', 'PRIVATE', 'COLD', 'PUBLIC', id % 700 === 7 ? 'failed' : 'done', 'policy', 1, 0, at, at, at + 1000]);
+  }
+  await bulkWrite(db, 'insert into moves (dataset_id, from_tier, from_location, to_tier, to_location, state, reason, catalog_only, bytes_total, created_at, started_at, finished_at)', '', 12, moves);
+  const buckets: unknown[][] = [];
+  const minute = Math.floor(now / MINUTE) * MINUTE;
+  for (let id = 1; id <= Math.min(n, 2_000); id++) for (let k = 0; k < 15; k++) buckets.push([id, 'm', minute - k * MINUTE, 1 + (id % 7), id % 3, 0, 4096]);
+  await bulkWrite(db, 'insert into access_buckets (dataset_id, res, bucket_start, reads, writes, scans, bytes)', '', 7, buckets);
+}
+
+async function main(): Promise<void> {
+  emit({ machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown cpu'}`, node: process.version, datasets: N, runs_per_page: RUNS });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dim-bench-web-'));
+  const logs: string[] = [];
+  const app = new App(
+    parseConfig({ DATA_DIR: dir, API_KEY: 'bench-web-key-0123', LOG_LEVEL: 'warn', PORT: '0', HOST: '127.0.0.1', SCHEDULER_ENABLED: 'false', SQLITE_SYNCHRONOUS: 'NORMAL' }),
+    { logger: createLogger('warn', {}, (l) => void logs.push(l)) },
+  );
+  await app.start({ listen: true });
+  try {
+    const t0 = Date.now();
+    await populate(app, N, Date.now());
+    emit({ populated_s: round((Date.now() - t0) / 1000, 2) });
+    const base = `http://127.0.0.1:${app.port}`;
+    const first = logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.event === 'auth.first_user')!;
+    const login = await fetch(`${base}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base },
+      body: new URLSearchParams({ username: String(first.username), password: String(first.password) }).toString(),
+    });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const mid = Math.floor(N / 2);
+    const pages = [
+      '/',
+      '/parts/overview/summary',
+      '/parts/overview/stream',
+      '/parts/overview/activity',
+      '/datasets',
+      '/datasets?sort=accesses&order=desc',
+      '/datasets?sort=size&order=desc&page=100',
+      '/datasets?q=ds-4242',
+      '/datasets?tier=HOT&location=PUBLIC&mode=never-tier',
+      `/datasets/${mid}`,
+      `/datasets/${mid}/parts/live`,
+      '/moves',
+      '/moves/parts/live',
+      '/policy',
+      '/model',
+    ];
+    for (const p of pages) {
+      const times: number[] = [];
+      let bytes = 0;
+      for (let i = 0; i < RUNS + 2; i++) {
+        const t = process.hrtime.bigint();
+        const res = await fetch(base + p, { headers: { cookie } });
+        const body = await res.text();
+        const ms = Number(process.hrtime.bigint() - t) / 1e6;
+        if (res.status !== 200) throw new Error(`${p}: HTTP ${res.status}: ${body.slice(0, 200)}`);
+        bytes = body.length;
+        if (i >= 2) times.push(ms); // the first two warm caches and compile templates
+      }
+      times.sort((a, b) => a - b);
+      const q = (f: number): number => times[Math.min(times.length - 1, Math.floor(f * times.length))]!;
+      emit({ page: p, p50_ms: round(q(0.5)), p95_ms: round(q(0.95)), max_ms: round(times[times.length - 1]!), html_kb: round(bytes / 1024), under_200ms: q(0.95) < 200 });
+    }
+  } finally {
+    await app.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,101 @@
+import express, { Router } from 'express';
+import type { AnalyticsService } from '../../analytics/service';
+import type { SessionAuth } from '../../auth/sessions';
+import type { UsersService } from '../../auth/users-service';
+import type { DatasetsService } from '../../datasets/service';
+import type { IngestService } from '../../ingest/service';
+import type { Clock } from '../../platform/clock';
+import type { Logger } from '../../platform/logger';
+import type { MoveService } from '../../storage/moves';
+import type { EventBus } from '../../stream/types';
+import type { TierScheduler } from '../../tiering/scheduler';
+import type { TieringService } from '../../tiering/service';
+import { assetRoutes } from '../assets';
+import { securityHeaders } from '../security';
+import { Views } from '../views';
+import { datasetPages } from './dataset-detail';
+import { datasetsPages } from './datasets';
+import { loginPages, usersPages } from './login';
+import { modelPages } from './model';
+import { movesPages } from './moves';
+import { activityModel, streamModel, summaryModel, EVENT_WINDOW_MINUTES } from './overview';
+import { policyPages } from './policy';
+import { PagesRepository } from './repository';
+
+export interface PageDeps {
+  sessions: SessionAuth;
+  users: UsersService;
+  datasets: Pick<DatasetsService, 'get'>;
+  analytics: Pick<AnalyticsService, 'series' | 'datasetStats'>;
+  ingest: Pick<IngestService, 'ingest'>;
+  moves: Pick<MoveService, 'enqueue' | 'cancel' | 'progress'>;
+  tiering: TieringService;
+  scheduler: TierScheduler;
+  bus: EventBus;
+  /** The pages' own queries; give it the read-only connection. */
+  repo: PagesRepository;
+  clock: Clock;
+  logger: Logger;
+  views?: Views;
+}
+
+/**
+ * The dashboard: server-rendered pages (EJS) whose live parts HTMX polls as fragments. Every
+ * page needs a session; every state-changing request also needs the operator role, this
+ * origin and the session's CSRF token (see SessionAuth), and goes through the same services
+ * as the JSON API. Errors render as HTML through web/errors.ts (res.locals.html).
+ */
+export function pageRoutes(deps: PageDeps): Router {
+  const views = deps.views ?? new Views();
+  const { sessions } = deps;
+  const r = Router();
+  r.use('/assets', securityHeaders);
+  r.use(assetRoutes());
+
+  const pages = Router();
+  pages.use(securityHeaders, (_req, res, next) => {
+    res.locals.html = true;
+    next();
+  });
+  pages.use(express.urlencoded({ extended: false, limit: '256kb', parameterLimit: 2_000 }));
+  pages.use(sessions.attach);
+  pages.use(loginPages({ views, sessions, users: deps.users, logger: deps.logger }));
+  pages.use(sessions.requirePage);
+  const requireOperator = sessions.requireRole('operator');
+  const requireViewer = sessions.requireRole('viewer');
+  const { repo, clock } = deps;
+
+  // --- overview -------------------------------------------------------------------------------
+  pages.get('/', async (_req, res) => {
+    const [summary, stream, activity] = await Promise.all([summaryModel({ repo, tiering: deps.tiering }), streamModel({ repo, bus: deps.bus, clock }), activityModel({ repo, moves: deps.moves })]);
+    views.render(res, 'overview', { summary, stream, activity, windowMinutes: EVENT_WINDOW_MINUTES, now: clock.now(), title: 'Overview · Data in Motion' });
+  });
+  pages.get('/parts/overview/summary', async (_req, res) => {
+    views.render(res, 'parts/overview-summary', { summary: await summaryModel({ repo, tiering: deps.tiering }) });
+  });
+  pages.get('/parts/overview/stream', async (_req, res) => {
+    views.render(res, 'parts/overview-stream', { stream: await streamModel({ repo, bus: deps.bus, clock }), windowMinutes: EVENT_WINDOW_MINUTES });
+  });
+  pages.get('/parts/overview/activity', async (_req, res) => {
+    views.render(res, 'parts/overview-activity', { activity: await activityModel({ repo, moves: deps.moves }), now: clock.now() });
+  });
+
+  pages.use(datasetsPages({ views, repo, ingest: deps.ingest, requireOperator }));
+  pages.use(datasetPages({ views, repo, datasets: deps.datasets, analytics: deps.analytics, tiering: deps.tiering, moves: deps.moves, ingest: deps.ingest, clock, requireOperator }));
+  pages.use(movesPages({ views, repo, moves: deps.moves, clock, requireOperator }));
+  pages.use(policyPages({ views, repo, tiering: deps.tiering, scheduler: deps.scheduler, clock, requireOperator, requireViewer }));
+  pages.use(modelPages({ views, repo, tiering: deps.tiering, clock }));
+  pages.use(usersPages({ views, users: deps.users, requireOperator }));
+
+  r.use((req, res, next) => (isPagePath(req.path) ? pages(req, res, next) : next()));
+  return r;
+}
+
+/** The paths the pages own; everything else (the API, health) passes by untouched. */
+const PAGE_PREFIXES = ['/login', '/logout', '/parts', '/datasets', '/moves', '/policy', '/model', '/users'];
+
+export function isPagePath(p: string): boolean {
+  return p === '/' || PAGE_PREFIXES.some((x) => p === x || p.startsWith(x + '/'));
+}
+
+export { PagesRepository };

@@ -1,0 +1,134 @@
+import type { BusStatus, EventBus } from '../../stream/types';
+import type { MoveService } from '../../storage/moves';
+import type { TieringService } from '../../tiering/service';
+import { LOCATIONS, PLACEMENTS, TIERS, placementIndex, placementKey, type Location, type Tier } from '../../tiering/placements';
+import type { Clock } from '../../platform/clock';
+import type { MoveWithName, PagesRepository, PlacementTotal } from './repository';
+import { moveProgress, type MoveProgressView } from './moves-view';
+
+const DAYS_PER_MONTH = 30;
+const MINUTE = 60_000;
+/** The events chart covers this many minutes. */
+export const EVENT_WINDOW_MINUTES = 15;
+
+export interface PlacementCell {
+  location: Location;
+  tier: Tier;
+  key: string;
+  datasets: number;
+  bytes: number;
+  cost_month: number;
+  share: number;
+}
+
+export interface CostSummary {
+  catalog_version: number;
+  now_month: number;
+  all_hot_month: number;
+  pending_datasets: number;
+  pending_saving_month: number;
+  after_month: number;
+}
+
+export interface SummaryModel {
+  grid: PlacementCell[][];
+  totals: { datasets: number; bytes: number };
+  cost: CostSummary;
+}
+
+/** The 3×3 grid of bytes and datasets, and what storage costs per month now, all HOT and after the pending recommendations. */
+export async function summaryModel(d: { repo: PagesRepository; tiering: TieringService }): Promise<SummaryModel> {
+  const { version, catalog, cost } = d.tiering.catalog;
+  const minBillable = Object.fromEntries(PLACEMENTS.map((p) => [placementKey(p), catalog.placements[placementKey(p)]!.min_billable_bytes]));
+  const [totals, pending] = await Promise.all([d.repo.placementTotals(minBillable), d.repo.pendingRecommendations()]);
+  const byKey = new Map<string, PlacementTotal>(totals.map((t) => [`${t.location}/${t.tier}`, t]));
+  let allBytes = 0;
+  let allDatasets = 0;
+  let nowMonth = 0;
+  let hotMonth = 0;
+  for (const t of totals) {
+    allBytes += t.bytes;
+    allDatasets += t.datasets;
+    // Billable bytes are summed per dataset with the minimum already applied, so the cost model's
+    // per-object minimum (max(size, min)) is a no-op here and the sum prices exactly.
+    nowMonth += cost.storage(placementIndex(t), t.billable_here, DAYS_PER_MONTH);
+    hotMonth += cost.storage(placementIndex({ location: t.location, tier: 'HOT' }), t.billable_hot, DAYS_PER_MONTH);
+  }
+  const grid = LOCATIONS.map((location) =>
+    TIERS.map((tier) => {
+      const t = byKey.get(`${location}/${tier}`);
+      const pi = placementIndex({ location, tier });
+      return {
+        location,
+        tier,
+        key: `${location}/${tier}`,
+        datasets: t?.datasets ?? 0,
+        bytes: t?.bytes ?? 0,
+        cost_month: t ? cost.storage(pi, t.billable_here, DAYS_PER_MONTH) : 0,
+        share: allBytes > 0 ? (t?.bytes ?? 0) / allBytes : 0,
+      };
+    }),
+  );
+  return {
+    grid,
+    totals: { datasets: allDatasets, bytes: allBytes },
+    cost: {
+      catalog_version: version,
+      now_month: nowMonth,
+      all_hot_month: hotMonth,
+      pending_datasets: pending.datasets,
+      pending_saving_month: pending.saving_month,
+      after_month: Math.max(0, nowMonth - pending.saving_month),
+    },
+  };
+}
+
+export interface StreamModel {
+  kind: string;
+  topic: string;
+  status: BusStatus;
+  lag: number | null;
+  total_accesses: number;
+  /** Events per second, per minute, the current (partial) minute last. */
+  chart: { labels: string[]; values: number[] };
+  current_rate: number;
+  last_minute_rate: number;
+}
+
+/** Events per second over the last minutes, and where the consumer is. */
+export async function streamModel(d: { repo: PagesRepository; bus: EventBus; clock: Clock }): Promise<StreamModel> {
+  const now = d.clock.now();
+  const currentMinute = Math.floor(now / MINUTE) * MINUTE;
+  const from = currentMinute - (EVENT_WINDOW_MINUTES - 1) * MINUTE;
+  const [rows, total, lag] = await Promise.all([d.repo.eventsPerMinute(from), d.repo.totalAccesses(), d.bus.lag().catch(() => undefined)]);
+  const counts = new Map(rows.map((r) => [r.bucket_start, Number(r.reads) + Number(r.writes)]));
+  const labels: string[] = [];
+  const values: number[] = [];
+  for (let t = from; t <= currentMinute; t += MINUTE) {
+    labels.push(new Date(t).toISOString().slice(11, 16));
+    // The current minute has only run for part of its length: its rate is over that part.
+    const span = t === currentMinute ? Math.max(1, (now - currentMinute) / 1000) : 60;
+    values.push(Math.round(((counts.get(t) ?? 0) / span) * 100) / 100);
+  }
+  return {
+    kind: d.bus.kind,
+    topic: d.bus.topic,
+    status: d.bus.status(),
+    lag: lag ?? null,
+    total_accesses: total,
+    chart: { labels, values },
+    current_rate: values[values.length - 1] ?? 0,
+    last_minute_rate: values[values.length - 2] ?? 0,
+  };
+}
+
+export interface ActivityModel {
+  inFlight: (MoveWithName & { p: MoveProgressView })[];
+  decisions: Awaited<ReturnType<PagesRepository['latestDecisions']>>;
+}
+
+/** Moves in flight with their progress, and the latest decisions that became moves. */
+export async function activityModel(d: { repo: PagesRepository; moves: Pick<MoveService, 'progress'> }): Promise<ActivityModel> {
+  const [active, decisions] = await Promise.all([d.repo.activeMoves(20), d.repo.latestDecisions(8)]);
+  return { inFlight: active.map((m) => ({ ...m, p: moveProgress(m, d.moves) })), decisions };
+}

@@ -1,0 +1,186 @@
+import { Router, type RequestHandler } from 'express';
+import type { Clock } from '../../platform/clock';
+import { ValidationError } from '../../platform/errors';
+import type { PriceCatalog } from '../../tiering/catalog';
+import { parseCatalog } from '../../tiering/catalog';
+import type { PolicySettings } from '../../tiering/policy';
+import { LOCATIONS, PLACEMENTS, placementKey } from '../../tiering/placements';
+import { parseSettings } from '../../tiering/routes';
+import type { TierScheduler } from '../../tiering/scheduler';
+import type { TieringService } from '../../tiering/service';
+import type { Views } from '../views';
+import { checked, formBody, num, optNum, str, type FormBody } from './forms';
+import { REPLAY_LIMITS, runReplay } from './replay';
+import type { PagesRepository } from './repository';
+
+export const PRICE_FIELDS = [
+  { key: 'storage_gb_month', label: 'Storage $/GB-month' },
+  { key: 'read_per_1k', label: 'Reads $/1k' },
+  { key: 'write_per_1k', label: 'Writes $/1k' },
+  { key: 'retrieval_per_gb', label: 'Retrieval $/GB' },
+  { key: 'min_storage_days', label: 'Minimum days' },
+  { key: 'min_billable_bytes', label: 'Min. billable bytes' },
+  { key: 'first_byte_ms', label: 'First byte ms' },
+] as const;
+
+export interface PolicyPageDeps {
+  views: Views;
+  repo: PagesRepository;
+  tiering: Pick<TieringService, 'catalog' | 'updateCatalog' | 'settings' | 'updateSettings' | 'repo'>;
+  scheduler: Pick<TierScheduler, 'run' | 'arm' | 'isRunning' | 'nextRunAt'>;
+  clock: Clock;
+  requireOperator: RequestHandler;
+  /** A POST any signed-in user may make (CSRF and origin checked): the replay changes nothing. */
+  requireViewer: RequestHandler;
+}
+
+/**
+ * The catalog form's fields (`p|ONPREM/HOT|storage_gb_month`, `e|FROM|TO`, `r|LOCATION`) as the
+ * partial catalog JSON that PUT /api/catalog takes. Empty fields are left out (unchanged).
+ */
+export function catalogFromForm(b: FormBody): Record<string, unknown> {
+  const placements: Record<string, Record<string, number>> = {};
+  for (const p of PLACEMENTS) {
+    const key = placementKey(p);
+    for (const f of PRICE_FIELDS) {
+      const v = optNum(b, `p|${key}|${f.key}`);
+      if (v !== undefined) (placements[key] ??= {})[f.key] = v;
+    }
+  }
+  const egress: Record<string, Record<string, number>> = {};
+  const read: Record<string, number> = {};
+  for (const from of LOCATIONS) {
+    for (const to of LOCATIONS) {
+      const v = optNum(b, `e|${from}|${to}`);
+      if (v !== undefined) (egress[from] ??= {})[to] = v;
+    }
+    const r = optNum(b, `r|${from}`);
+    if (r !== undefined) read[from] = r;
+  }
+  const out: Record<string, unknown> = {};
+  if (Object.keys(placements).length) out.placements = placements;
+  if (Object.keys(egress).length) out.egress_per_gb = egress;
+  if (Object.keys(read).length) out.read_egress_per_gb = read;
+  return out;
+}
+
+const MINUTE = 60_000;
+
+/** The scheduler form (minutes, dollars, GiB as a person types them) as PUT /api/scheduler/settings's body. */
+export function settingsFromForm(b: FormBody): Record<string, unknown> {
+  const out: Record<string, unknown> = { enabled: checked(b, 'enabled') };
+  const minutes = optNum(b, 'interval_minutes');
+  if (minutes !== undefined) out.interval_ms = Math.round(minutes * MINUTE);
+  const budgetGiB = optNum(b, 'budget_gib');
+  if (budgetGiB !== undefined) out.budget_bytes = Math.round(budgetGiB * 1024 ** 3);
+  const moves = optNum(b, 'budget_moves');
+  if (moves !== undefined) out.budget_moves = moves;
+  const hyst = optNum(b, 'hysteresis');
+  if (hyst !== undefined) out.hysteresis = hyst;
+  const minSaving = optNum(b, 'min_saving_per_month');
+  if (minSaving !== undefined) out.min_saving_per_month = minSaving;
+  const latency = str(b, 'max_latency_ms');
+  if (latency !== undefined) out.max_latency_ms = latency === 'none' ? null : optNum(b, 'max_latency_ms');
+  return out;
+}
+
+export function policyPages(d: PolicyPageDeps): Router {
+  const r = Router();
+
+  const model = async () => ({
+    catalog: d.tiering.catalog,
+    versions: await d.tiering.repo.catalogVersions(20),
+    settings: d.tiering.settings,
+    scheduler: { running: d.scheduler.isRunning, next_run_at: d.scheduler.nextRunAt },
+    runs: await d.tiering.repo.runs(10),
+    fields: PRICE_FIELDS,
+    placements: PLACEMENTS.map(placementKey),
+    locations: LOCATIONS,
+    limits: REPLAY_LIMITS,
+    datasetCount: await d.repo.datasetCount(),
+    now: d.clock.now(),
+  });
+
+  r.get('/policy', async (_req, res) => {
+    d.views.render(res, 'policy', { ...(await model()), title: 'Policy and costs · Data in Motion' });
+  });
+
+  r.get('/policy/parts/scheduler', async (_req, res) => {
+    d.views.render(res, 'parts/scheduler-runs', await model());
+  });
+
+  /** Prices: the same validation and versioning as PUT /api/catalog. */
+  r.post('/policy/catalog', d.requireOperator, async (req, res) => {
+    const b = formBody(req.body);
+    const partial = catalogFromForm(b);
+    if (Object.keys(partial).length === 0) throw new ValidationError('catalog', 'no price was given');
+    const v = await d.tiering.updateCatalog(partial, str(b, 'note') ?? null);
+    res.setHeader('HX-Trigger', 'catalog-changed');
+    d.views.render(res, 'parts/notice', { message: `Saved as price catalog version ${v.version}.` });
+  });
+
+  r.get('/policy/parts/catalog', async (_req, res) => {
+    d.views.render(res, 'parts/catalog-form', await model());
+  });
+
+  /** Scheduler settings: the same parser as PUT /api/scheduler/settings, then the timer re-armed. */
+  r.post('/policy/scheduler', d.requireOperator, async (req, res) => {
+    const patch = parseSettings(settingsFromForm(formBody(req.body)));
+    await d.tiering.updateSettings(patch);
+    d.scheduler.arm();
+    res.setHeader('HX-Trigger', 'scheduler-changed');
+    d.views.render(res, 'parts/notice', { message: 'Scheduler settings saved.' });
+  });
+
+  r.post('/policy/run', d.requireOperator, async (_req, res) => {
+    const run = await d.scheduler.run('pages');
+    res.setHeader('HX-Trigger', 'scheduler-changed');
+    d.views.render(res, 'parts/notice', {
+      message: `Run ${run.run_id}: ${run.datasets.toLocaleString('en-US')} datasets decided in ${run.seconds.toFixed(1)} s, ${run.moves.length} move${run.moves.length === 1 ? '' : 's'} queued${Object.keys(run.held).length ? `, held: ${Object.entries(run.held).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}.`,
+    });
+  });
+
+  /** What-if: the recorded history replayed under another catalog and settings (read-only: nothing is stored). */
+  r.post('/policy/replay', d.requireViewer, async (req, res) => {
+    const b = formBody(req.body);
+    const days = num(b, 'days', 14, 1, REPLAY_LIMITS.maxDays, true);
+    const datasets = num(b, 'datasets', 500, 1, REPLAY_LIMITS.maxDatasets, true);
+    const versionText = str(b, 'catalog_version');
+    let catalog: PriceCatalog = d.tiering.catalog.catalog;
+    let catalogLabel = `current (version ${d.tiering.catalog.version})`;
+    if (versionText !== undefined && versionText !== 'current') {
+      const version = num(b, 'catalog_version', 0, 1, Number.MAX_SAFE_INTEGER, true);
+      const v = await d.tiering.repo.catalogVersion(version);
+      if (!v) throw new ValidationError('catalog_version', `version ${version} does not exist`);
+      catalog = v.catalog;
+      catalogLabel = `version ${version}`;
+    }
+    const overrides = str(b, 'catalog_json');
+    if (overrides !== undefined) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(overrides);
+      } catch (err) {
+        throw new ValidationError('catalog_json', `invalid JSON (${(err as Error).message.slice(0, 100)})`);
+      }
+      catalog = parseCatalog(parsed, catalog);
+      catalogLabel += ' with changes';
+    }
+    const base = d.tiering.settings;
+    const settings: PolicySettings = {
+      horizonDays: base.horizonDays,
+      hysteresis: num(b, 'hysteresis', base.hysteresis, 0, 100),
+      minSavingPerMonth: num(b, 'min_saving_per_month', base.minSavingPerMonth, 0, 1e9),
+      cooldownMs: num(b, 'cooldown_hours', base.cooldownMs / 3_600_000, 0, 24 * 365) * 3_600_000,
+      defaultMaxLatencyMs: str(b, 'max_latency_ms') === 'none' ? null : num(b, 'max_latency_ms', base.defaultMaxLatencyMs ?? 1_000, 0, 86_400_000),
+      budgetBytes: base.budgetBytes,
+      budgetMoves: base.budgetMoves,
+      minModelUpdates: num(b, 'min_model_updates', base.minModelUpdates, 0, 100_000_000, true),
+      demotionRisk: base.demotionRisk,
+    };
+    const out = await runReplay(d.repo, d.clock.now(), { days, datasets, catalog, catalogLabel, settings });
+    d.views.render(res, 'parts/replay-result', { out });
+  });
+
+  return r;
+}

@@ -1,0 +1,117 @@
+import type { Location, Tier } from '../../db/schema';
+import { CostModel } from '../../tiering/cost';
+import type { PriceCatalog } from '../../tiering/catalog';
+import type { PolicySettings } from '../../tiering/policy';
+import { TieringPolicy } from '../../tiering/policy';
+import { LABEL_DAYS, Predictor } from '../../tiering/predictor';
+import { BASELINE_POLICIES, productPolicy } from '../../tiering/sim/policies';
+import { simulate, type SimResult } from '../../tiering/sim/runner';
+import type { Trace, TraceDataset, TraceEvent } from '../../tiering/sim/trace';
+import type { PagesRepository } from './repository';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** Bounds that keep a replay within a couple of seconds on two cores (the page says so). */
+export const REPLAY_LIMITS = { maxDays: 90, maxDatasets: 2_000, maxEvents: 300_000 } as const;
+
+export interface ReplayRequest {
+  days: number;
+  datasets: number;
+  catalog: PriceCatalog;
+  catalogLabel: string;
+  settings: PolicySettings;
+}
+
+export interface ReplayOutcome {
+  result: SimResult;
+  request: { days: number; datasets: number; datasets_total: number; catalog: string; settings: PolicySettings };
+  /** Events in the product's history over the window, and the share replayed (1 = all). */
+  history_events: number;
+  thinning: number;
+  start: number;
+}
+
+/**
+ * A trace from the product's own history: the largest datasets (they carry most of the cost),
+ * their hour buckets over the last `days` days (plus minute buckets the hourly rollup has not
+ * reached), each bucket expanded into events spread evenly over its hour. Scans stay scans.
+ * Datasets start where they were at the window's start (undoing later moves).
+ * Past REPLAY_LIMITS.maxEvents, each bucket keeps the same share of its events (thinning).
+ */
+export async function buildTrace(repo: PagesRepository, now: number, days: number, maxDatasets: number): Promise<{ trace: Trace; historyEvents: number; thinning: number; start: number }> {
+  const start = Math.floor(now / DAY) * DAY - days * DAY + DAY; // whole days, today included
+  const end = start + days * DAY;
+  const ds = await repo.largestDatasets(maxDatasets);
+  const ids = ds.map((x) => x.id);
+  const [placedAt, hours, rolledUntil] = await Promise.all([repo.placementsAt(ids, start), repo.buckets(ids, 'h', start, end), repo.rolledUntil()]);
+  const minutes = await repo.buckets(ids, 'm', Math.max(start, rolledUntil), end);
+  const nameOf = new Map(ds.map((x) => [x.id, `ds-${x.id}`]));
+  const buckets = [...hours.map((b) => ({ ...b, size: HOUR })), ...minutes.map((b) => ({ ...b, size: 60_000 }))].sort((a, b) => a.bucket_start - b.bucket_start);
+  const historyEvents = buckets.reduce((a, b) => a + b.reads + b.writes, 0);
+  const thinning = historyEvents > REPLAY_LIMITS.maxEvents ? REPLAY_LIMITS.maxEvents / historyEvents : 1;
+
+  const datasets: TraceDataset[] = ds.map((x) => {
+    const at = placedAt.get(x.id) ?? { location: x.location, tier: x.tier };
+    return { name: nameOf.get(x.id)!, size_bytes: Math.max(0, x.size_bytes), created_at: Math.max(start, x.created_at), location: at.location as Location, tier: at.tier as Tier };
+  });
+  const createdAt = new Map(datasets.map((x) => [x.name, x.created_at]));
+
+  const events = function* (): Generator<TraceEvent> {
+    // Buckets are in time order, but two buckets' spread events interleave: collect each
+    // hour's events and sort them before handing them out.
+    let hour = -1;
+    let pending: TraceEvent[] = [];
+    let carry = 0;
+    for (const b of buckets) {
+      const h = Math.floor(b.bucket_start / HOUR);
+      if (h !== hour) {
+        pending.sort((x, y) => x.ts - y.ts);
+        yield* pending;
+        pending = [];
+        hour = h;
+      }
+      const name = nameOf.get(b.dataset_id)!;
+      const total = b.reads + b.writes;
+      if (total === 0) continue;
+      const keepExact = total * thinning + carry;
+      const keep = Math.floor(keepExact);
+      carry = keepExact - keep;
+      if (keep === 0) continue;
+      const bytesEach = Math.round(b.bytes / total);
+      const readShare = b.reads / total;
+      const scanShare = b.scans / total;
+      const from = Math.max(b.bucket_start, createdAt.get(name)!);
+      const span = b.bucket_start + b.size - from;
+      for (let k = 0; k < keep; k++) {
+        const ts = from + Math.floor(((k + 0.5) * span) / keep);
+        pending.push({ ts, dataset: name, type: k / keep < readShare ? 'read' : 'write', bytes: bytesEach, scan: k / keep < scanShare });
+      }
+    }
+    pending.sort((x, y) => x.ts - y.ts);
+    yield* pending;
+  };
+  return {
+    trace: { catalog: { workload: `history (last ${days} days)`, description: 'this installation’s recorded accesses', start, days, datasets }, events },
+    historyEvents,
+    thinning,
+    start,
+  };
+}
+
+/** Replays the history under the requested catalog and settings, next to the baselines and the offline optimum. */
+export async function runReplay(repo: PagesRepository, now: number, req: ReplayRequest): Promise<ReplayOutcome> {
+  const { trace, historyEvents, thinning, start } = await buildTrace(repo, now, req.days, req.datasets);
+  const cost = new CostModel(req.catalog);
+  const predictor = new Predictor(LABEL_DAYS);
+  const policies = [productPolicy(new TieringPolicy(cost, predictor, req.settings)), ...Object.values(BASELINE_POLICIES)];
+  // simulate() is synchronous and CPU-bound; REPLAY_LIMITS keep it to a few seconds at most.
+  const result = simulate(trace, { cost, settings: req.settings, predictor, policies, optimum: true });
+  return {
+    result,
+    request: { days: req.days, datasets: trace.catalog.datasets.length, datasets_total: await repo.datasetCount(), catalog: req.catalogLabel, settings: req.settings },
+    history_events: historyEvents,
+    thinning,
+    start,
+  };
+}
