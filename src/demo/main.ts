@@ -58,7 +58,13 @@ function options(argv: string[]): DemoOptions {
 
 async function main(): Promise<void> {
   const o = options(process.argv.slice(2));
-  const logger = createLogger('warn');
+  // The first start's operator password is logged once; the demo shows it in its banner instead.
+  let signIn = '';
+  const logger = createLogger('warn', {}, (line) => {
+    const rec = JSON.parse(line) as { event?: string; username?: string; password?: string };
+    if (rec.event === 'auth.first_user') signIn = `sign in as ${rec.username} / ${rec.password}`;
+    else if (rec.event !== 'storage.master_key_generated') process.stderr.write(line);
+  });
   // A fresh demo each time: its data directory is its own, never the product's ./data.
   fs.rmSync(o.dataDir, { recursive: true, force: true });
   const start = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
@@ -104,7 +110,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       '',
-      `Data in Motion demo: ${url}   (API key: ${env.API_KEY})`,
+      `Data in Motion demo: ${url}   (${signIn || 'sign in with your existing user'}; API key: ${env.API_KEY})`,
       `bus: ${o.kafka ? `Kafka (librdkafka mock cluster at ${mock!.bootstrap})` : 'embedded log'}; workload "${o.workload}": ${trace.catalog.description}`,
       `time: one simulated day every ${o.secondsPerDay} s. Ctrl-C stops it (its data is in ${o.dataDir}).`,
       '',
