@@ -44,6 +44,7 @@ import { errorHandler, notFound } from './web/errors';
 import { healthRoutes } from './web/health-routes';
 import { PagesRepository, pageRoutes } from './web/pages';
 import { ProductMetrics } from './web/metrics';
+import { requestIds } from './platform/request-context';
 
 export interface AppDeps {
   logger?: Logger;
@@ -202,6 +203,7 @@ export class App {
       res.setHeader('Retry-After', '5');
       res.status(503).json({ detail: 'shutting down: nothing was accepted, retry shortly' });
     });
+    app.use(requestIds());
     app.use(metrics.httpTimer());
     app.use(healthRoutes(this.database, bus, () => this.stopping));
     app.use(metrics.routes());

@@ -33,7 +33,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return send(req, res, e.status, { detail: sanitize(e.message) });
     }
     logger.error('http.unhandled_error', { method: req.method, path: req.path, error: err as Error, stack: (err as Error)?.stack });
-    send(req, res, 500, { detail: 'internal error' });
+    // The request id lets an operator find the logged error; nothing else of it reaches the client.
+    const requestId = res.getHeader('X-Request-Id');
+    send(req, res, 500, { detail: 'internal error', ...(typeof requestId === 'string' ? { request_id: requestId } : {}) });
   };
 }
 
