@@ -1,5 +1,4 @@
 import type { LogLevel } from '../config';
-import { requestContext } from './request-context';
 
 export type LogFields = Record<string, unknown>;
 
@@ -13,13 +12,12 @@ export interface Logger {
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
-/** Structured JSON lines with stable event names; one line per call, naming the request being served. */
+/** Structured JSON lines with stable event names; one line per call. */
 export function createLogger(level: LogLevel, base: LogFields = {}, write: (line: string) => void = (l) => process.stdout.write(l)): Logger {
   const min = ORDER[level];
   const emit = (lvl: Exclude<LogLevel, 'silent'>, event: string, fields?: LogFields): void => {
     if (ORDER[lvl] < min) return;
-    const ctx = requestContext.getStore();
-    const rec: LogFields = { time: new Date().toISOString(), level: lvl, event, ...(ctx ? { request_id: ctx.requestId } : {}), ...base, ...fields };
+    const rec: LogFields = { time: new Date().toISOString(), level: lvl, event, ...base, ...fields };
     for (const [k, v] of Object.entries(rec)) if (v instanceof Error) rec[k] = { name: v.name, message: v.message };
     write(JSON.stringify(rec) + '\n');
   };

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { AppError } from '../platform/errors';
+import { requestIdOf } from '../platform/request-context';
 import type { Logger } from '../platform/logger';
 
 /**
@@ -32,10 +33,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
       return send(req, res, e.status, { detail: sanitize(e.message) });
     }
-    logger.error('http.unhandled_error', { method: req.method, path: req.path, error: err as Error, stack: (err as Error)?.stack });
     // The request id lets an operator find the logged error; nothing else of it reaches the client.
-    const requestId = res.getHeader('X-Request-Id');
-    send(req, res, 500, { detail: 'internal error', ...(typeof requestId === 'string' ? { request_id: requestId } : {}) });
+    const requestId = requestIdOf(res);
+    logger.error('http.unhandled_error', { request_id: requestId, method: req.method, path: req.path, error: err as Error, stack: (err as Error)?.stack });
+    send(req, res, 500, { detail: 'internal error', ...(requestId ? { request_id: requestId } : {}) });
   };
 }
 
