@@ -1,21 +1,21 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, type Readable } from 'node:stream';
 import type { Clock } from '../platform/clock';
 import { AppError } from '../platform/errors';
 import type { KeyedLock } from '../platform/lifecycle';
 import type { Logger } from '../platform/logger';
 import type { EventPublisher } from '../stream/types';
-import { createDecryptStream, createEncryptStream, createRangeDecryptStream, newDataKey } from './crypto';
+import { CryptoError, DecryptedFile, FileSealer, newDataKey } from './crypto';
+import { SyncPacer } from './sync-pacer';
 import type { Keyring } from './keyring';
 import type { StorageRepository } from './repository';
 import { TierTree, fsyncDir, removeIfExists } from './tier-tree';
 
 export interface Download {
-  stream: Readable;
+  /** Verified plaintext (whole or the range) to send with `sendTo(res)`, or `cancel()`. */
+  body: DecryptedFile;
   /** Bytes in this answer (the range's length for a range). */
   length: number;
   /** The whole content's size. */
@@ -54,25 +54,16 @@ export class ContentService {
       const tmp = this.tree.tmpPath(row.location, row.tier, objectId);
       const final = this.tree.objectPath(row.location, row.tier, objectId);
       const dek = newDataKey();
-      const hash = crypto.createHash('sha256');
-      let bytes = 0;
-      const measure = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          hash.update(chunk);
-          bytes += chunk.length;
-          cb(null, chunk);
-        },
-      });
+      let stored: { bytes: number; sha256: string };
       try {
-        // flush: the file is fsynced before it closes, so the rename below publishes durable bytes.
-        await pipeline(body, measure, createEncryptStream(dek, { chunkSize: this.chunkSize }), fs.createWriteStream(tmp, { flags: 'wx', mode: 0o600, flush: true }));
+        stored = await encryptToFile(body, tmp, dek, this.chunkSize);
       } catch (err) {
         await removeIfExists(tmp);
         throw storageError(err, 'upload');
       }
+      const { bytes, sha256 } = stored;
       await fsp.rename(tmp, final);
       await fsyncDir(path.dirname(final));
-      const sha256 = hash.digest('hex');
       const { kekId, wrapped } = await this.keyring.wrapFor(row.location, dek);
       const now = this.clock.now();
       const ok = await this.repo.setContent(datasetId, { object_id: objectId, content_bytes: bytes, content_sha256: sha256, wrapped_key: wrapped, kek_id: kekId, now });
@@ -100,19 +91,21 @@ export class ContentService {
       }
       const file = this.tree.objectPath(row.location, row.tier, row.object_id);
       const dek = this.keyring.unwrap(row.kek_id, row.wrapped_key);
+      let body: DecryptedFile;
       try {
-        if (range) {
-          const stream = await createRangeDecryptStream(file, dek, range.start, range.end);
-          return { stream, length: range.end - range.start + 1, size: row.content_bytes, sha256: row.content_sha256 };
-        }
-        const fh = await fsp.open(file, 'r');
-        const stream = fh.createReadStream().pipe(createDecryptStream(dek));
-        return { stream, length: row.content_bytes, size: row.content_bytes, sha256: row.content_sha256 };
+        body = await DecryptedFile.open(file, dek, range);
       } catch (err) {
         // A move switched the row and removed the old copy between our read and our open.
         if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
+        if (err instanceof CryptoError) throw damagedContent(datasetId, err.message);
         throw err;
       }
+      if (body.size !== row.content_bytes) {
+        // Caught before any header goes out, so the client gets an error rather than a cut body.
+        await body.cancel();
+        throw damagedContent(datasetId, `the stored object holds ${body.size} bytes, the record says ${row.content_bytes}`);
+      }
+      return { body, length: body.length, size: row.content_bytes, sha256: row.content_sha256 };
     }
   }
 
@@ -123,6 +116,92 @@ export class ContentService {
       .publish([{ v: 1, dataset_id: datasetId, type: 'read', bytes, ts: now, scan: false, received_at: now }])
       .catch((err: unknown) => this.logger.warn('storage.download_event_lost', { dataset_id: datasetId, error: err as Error }));
   }
+}
+
+/**
+ * The upload's data path. Each piece of the body is hashed as it arrives (while it is still in
+ * the CPU cache) and copied into the ring of a worker that seals full chunks and appends them to
+ * the file, which is synced in the background as it grows. The body pauses whenever the ring is
+ * full, so memory stays bounded whatever the size.
+ */
+async function encryptToFile(body: Readable, file: string, dek: Buffer, chunkSize: number): Promise<{ bytes: number; sha256: string }> {
+  const fh = await fsp.open(file, 'wx', 0o600);
+  const pacer = new SyncPacer(fh);
+  let sealer: FileSealer | undefined;
+  try {
+    const s = (sealer = FileSealer.create(fh.fd, dek, chunkSize));
+    const hash = crypto.createHash('sha256');
+    let bytes = 0;
+    await eachPiece(body, (piece) => {
+      bytes += piece.length;
+      hash.update(piece);
+      const ready = s.write(piece);
+      pacer.progress(s.sealedBytes);
+      return ready ? undefined : s.room();
+    });
+    await s.end();
+    sealer = undefined;
+    await pacer.finish();
+    return { bytes, sha256: hash.digest('hex') };
+  } catch (err) {
+    // The worker must be done with the descriptor before it is closed.
+    await sealer?.abort();
+    await pacer.settle();
+    throw err;
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Hands each piece of `body` to `take` as it arrives, pausing the body while a promise `take`
+ * returned is pending. 'data' events deliver the pieces as they came off the socket; async
+ * iteration would read() and concatenate whatever had queued up, a copy per batch for nothing.
+ * On failure the rest of the body is read and dropped (as Node does with a body nobody reads),
+ * so the error response can go out and the connection stays usable.
+ */
+function eachPiece(body: Readable, take: (piece: Buffer) => Promise<void> | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (err: unknown): void => {
+      if (settled) return;
+      settled = true;
+      stopWatching();
+      body.off('data', onData);
+      body.resume();
+      reject(err);
+    };
+    const onData = (piece: Buffer): void => {
+      let wait: Promise<void> | undefined;
+      try {
+        wait = take(piece);
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      if (!wait) return;
+      body.pause();
+      wait.then(() => {
+        if (!settled) body.resume();
+      }, fail);
+    };
+    // 'end' may come while the last piece's promise is pending: the caller's next steps wait on
+    // the same sealer and file, whose failures persist, so nothing is lost.
+    const stopWatching = finished(body, { writable: false }, (err) => {
+      if (err) fail(err);
+      else if (!settled) {
+        settled = true;
+        stopWatching();
+        body.off('data', onData);
+        resolve();
+      }
+    });
+    body.on('data', onData);
+  });
+}
+
+function damagedContent(datasetId: number, detail: string): AppError {
+  return new AppError(500, `the stored content failed verification: ${detail}`, { dataset_id: datasetId });
 }
 
 /** Disk full and friends become clear answers; anything else propagates. */

@@ -74,21 +74,18 @@ export function storageRoutes(d: StorageRouteDeps): Router {
     res.setHeader('Content-Length', String(dl.length));
     if (range) res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
     if (req.method === 'HEAD') {
-      dl.stream.destroy();
+      await dl.body.cancel();
       res.end();
       return;
     }
-    let sent = 0;
-    dl.stream.on('data', (c: Buffer) => (sent += c.length));
-    dl.stream.on('error', (err) => {
-      // Headers are gone: the only honest signal left is to cut the connection.
-      res.destroy(err);
-    });
     res.on('close', () => {
-      dl.stream.destroy();
-      if (sent > 0) content.recordRead(id, sent);
+      void dl.body.cancel();
+      if (dl.body.sent > 0) content.recordRead(id, dl.body.sent);
     });
-    dl.stream.pipe(res);
+    dl.body.sendTo(res).catch((err: unknown) => {
+      // Headers are gone: the only honest signal left is to cut the connection.
+      res.destroy(err as Error);
+    });
   });
 
   r.post('/api/datasets/:id/moves', requireWrite, async (req, res) => {

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { CryptoError } from './errors';
+import { CryptoError, chunkTampered, chunkTruncated } from './errors';
 
 /**
  * Chunked AES-256-GCM, so a file of any size streams in constant memory.
@@ -23,7 +23,7 @@ const TAG = 16;
 const MAGIC = Buffer.from('DIMENC01');
 const VERSION = 1;
 
-function makeHeader(chunkSize: number): Buffer {
+export function makeHeader(chunkSize: number): Buffer {
   const h = Buffer.alloc(HEADER_BYTES);
   MAGIC.copy(h, 0);
   h.writeUInt8(VERSION, 8);
@@ -40,14 +40,14 @@ function parseHeader(h: Buffer): number {
   return size;
 }
 
-function nonceOf(header: Buffer, index: number): Buffer {
+export function nonceOf(header: Buffer, index: number): Buffer {
   const n = Buffer.alloc(12);
   header.copy(n, 0, 16, 20);
   n.writeBigUInt64BE(BigInt(index), 4);
   return n;
 }
 
-function aadOf(header: Buffer, index: number, final: boolean): Buffer {
+export function aadOf(header: Buffer, index: number, final: boolean): Buffer {
   const a = Buffer.alloc(HEADER_BYTES + 9);
   header.copy(a, 0);
   a.writeBigUInt64BE(BigInt(index), HEADER_BYTES);
@@ -64,7 +64,7 @@ function sealChunk(dek: Buffer, header: Buffer, index: number, final: boolean, p
 }
 
 function openChunk(dek: Buffer, header: Buffer, index: number, final: boolean, sealed: Buffer): Buffer {
-  if (sealed.length < TAG) throw new CryptoError('TRUNCATED', `chunk ${index} is cut short: the file is truncated`);
+  if (sealed.length < TAG) throw chunkTruncated(index);
   const d = crypto.createDecipheriv('aes-256-gcm', dek, nonceOf(header, index));
   d.setAAD(aadOf(header, index, final));
   d.setAuthTag(sealed.subarray(sealed.length - TAG));
@@ -72,10 +72,7 @@ function openChunk(dek: Buffer, header: Buffer, index: number, final: boolean, s
   try {
     d.final();
   } catch {
-    throw new CryptoError(
-      'TAMPERED',
-      `chunk ${index} failed authentication: the file was changed, truncated or reordered, or the key is wrong`,
-    );
+    throw chunkTampered(index);
   }
   return out;
 }
@@ -209,38 +206,108 @@ export async function plaintextSizeOfFile(file: string): Promise<number> {
   }
 }
 
-/**
- * Plaintext bytes [start, endInclusive] of an encrypted file: only the chunks that cover the
- * range are read, each verified (its final flag known from the file's size) before its slice
- * is emitted.
- */
-export async function createRangeDecryptStream(file: string, dek: Buffer, start: number, endInclusive: number): Promise<Readable> {
+/** An encrypted object opened for reading: its header, chunk size and plaintext size. */
+export interface EncryptedFile {
+  fh: fsp.FileHandle;
+  header: Buffer;
+  chunkSize: number;
+  /** The plaintext size the file's length implies ('TRUNCATED' if no whole file has that length). */
+  size: number;
+}
+
+export async function openEncryptedFile(file: string): Promise<EncryptedFile> {
   const fh = await fsp.open(file, 'r');
   try {
     const { header, chunkSize } = await readHeader(fh);
-    const size = plaintextSize((await fh.stat()).size, chunkSize);
-    if (start < 0 || endInclusive >= size || endInclusive < start) throw new RangeError(`range ${start}-${endInclusive} is outside 0-${size - 1}`);
-    const last = size === 0 ? 0 : Math.ceil(size / chunkSize) - 1;
-    const first = Math.floor(start / chunkSize);
-    const lastNeeded = Math.floor(endInclusive / chunkSize);
+    return { fh, header, chunkSize, size: plaintextSize((await fh.stat()).size, chunkSize) };
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
+
+/**
+ * Which chunks a read of plaintext bytes [start, endInclusive] covers. The final chunk is known
+ * from the file's size, so a file cut at a chunk boundary fails authentication (its last chunk
+ * left is not flagged final). A whole read of an empty object still covers its one empty chunk,
+ * so that chunk is verified too.
+ */
+export class ReadPlan {
+  readonly first: number;
+  readonly lastNeeded: number;
+  /** The file's final chunk: opened with the final flag. */
+  readonly last: number;
+  readonly start: number;
+  readonly endInclusive: number;
+
+  constructor(
+    private readonly chunkSize: number,
+    private readonly size: number,
+    range?: { start: number; end: number },
+  ) {
+    this.start = range?.start ?? 0;
+    this.endInclusive = range?.end ?? size - 1;
+    if (range && (this.start < 0 || this.endInclusive >= size || this.endInclusive < this.start)) {
+      throw new RangeError(`range ${this.start}-${this.endInclusive} is outside 0-${size - 1}`);
+    }
+    this.last = size === 0 ? 0 : Math.ceil(size / chunkSize) - 1;
+    this.first = Math.floor(this.start / chunkSize);
+    this.lastNeeded = size === 0 ? 0 : Math.floor(this.endInclusive / chunkSize);
+  }
+
+  get length(): number {
+    return this.endInclusive - this.start + 1;
+  }
+
+  /** Plaintext bytes in chunk i. */
+  plainLength(i: number): number {
+    return Math.min(this.chunkSize, this.size - i * this.chunkSize);
+  }
+
+  /** Sealed bytes of chunk i, and where they are in the file. */
+  sealedLength(i: number): number {
+    return this.plainLength(i) + TAG;
+  }
+
+  sealedPosition(i: number): number {
+    return HEADER_BYTES + i * (this.chunkSize + TAG);
+  }
+
+  /** The part [from, to) of chunk i's plaintext that the read returns. */
+  slice(i: number): { from: number; to: number } {
+    const from = i === this.first ? this.start - i * this.chunkSize : 0;
+    const to = i === this.lastNeeded ? this.endInclusive - i * this.chunkSize + 1 : this.plainLength(i);
+    return { from, to };
+  }
+}
+
+/**
+ * Plaintext bytes [start, endInclusive] of an encrypted file, as a stream decrypted on the
+ * calling thread: only the chunks that cover the range are read, each verified (its final flag
+ * known from the file's size) before its slice is emitted. (HTTP downloads use DecryptedFile,
+ * off-thread.ts, which keeps the cipher and its allocations off the main thread.)
+ */
+export async function createRangeDecryptStream(file: string, dek: Buffer, start: number, endInclusive: number): Promise<Readable> {
+  const f = await openEncryptedFile(file);
+  try {
+    const plan = new ReadPlan(f.chunkSize, f.size, { start, end: endInclusive });
     async function* chunks(): AsyncGenerator<Buffer> {
-      const sealed = Buffer.allocUnsafe(chunkSize + TAG);
-      for (let i = first; i <= lastNeeded; i++) {
-        const len = Math.min(chunkSize, size - i * chunkSize) + TAG;
-        const { bytesRead } = await fh.read(sealed, 0, len, HEADER_BYTES + i * (chunkSize + TAG));
-        if (bytesRead !== len) throw new CryptoError('TRUNCATED', `chunk ${i} is cut short: the file is truncated`);
-        const plain = openChunk(dek, header, i, i === last, sealed.subarray(0, len));
-        const from = i === first ? start - i * chunkSize : 0;
-        const to = i === lastNeeded ? endInclusive - i * chunkSize + 1 : plain.length;
+      const sealed = Buffer.allocUnsafe(f.chunkSize + TAG);
+      for (let i = plan.first; i <= plan.lastNeeded; i++) {
+        const len = plan.sealedLength(i);
+        const { bytesRead } = await f.fh.read(sealed, 0, len, plan.sealedPosition(i));
+        if (bytesRead !== len) throw chunkTruncated(i);
+        const plain = openChunk(dek, f.header, i, i === plan.last, sealed.subarray(0, len));
+        const { from, to } = plan.slice(i);
         yield plain.subarray(from, to);
       }
     }
     const stream = Readable.from(chunks(), { objectMode: false });
     // Closed however the stream ends: read to the end, failed, or destroyed before its first read.
-    stream.once('close', () => void fh.close().catch(() => undefined));
+    stream.once('close', () => void f.fh.close().catch(() => undefined));
     return stream;
   } catch (err) {
-    await fh.close();
+    await f.fh.close();
     throw err;
   }
 }

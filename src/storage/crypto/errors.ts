@@ -7,3 +7,11 @@ export class CryptoError extends Error {
     this.name = 'CryptoError';
   }
 }
+
+export function chunkTampered(index: number): CryptoError {
+  return new CryptoError('TAMPERED', `chunk ${index} failed authentication: the file was changed, truncated or reordered, or the key is wrong`);
+}
+
+export function chunkTruncated(index: number): CryptoError {
+  return new CryptoError('TRUNCATED', `chunk ${index} is cut short: the file is truncated`);
+}

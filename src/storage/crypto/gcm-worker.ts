@@ -1,0 +1,418 @@
+import os from 'node:os';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { chunkTampered, chunkTruncated } from './errors';
+
+/**
+ * AES-256-GCM and its file I/O on worker threads, for the bulk paths (upload and download).
+ *
+ * Why: every Buffer the main thread allocates counts as "external memory", and V8 answers every
+ * few tens of MiB of it with a collection of the whole server heap, several threads' worth of CPU
+ * each time. Node's cipher allocates a new buffer for all it outputs, so sealing or opening on
+ * the main thread doubled the GC work of an upload and was nearly all of a download's. Here the
+ * plaintext lives in a ring of shared memory that the main thread fills (upload) or sends from
+ * (download) without allocating; a worker's own allocations are collected on its own, tiny heap;
+ * and the cipher runs on another core.
+ *
+ * A worker knows nothing of the file format: the main thread computes every nonce, AAD,
+ * position and length (off-thread.ts, with chunked.ts) and asks, per job, for one primitive per
+ * chunk, in order:
+ *   write  bytes to the file (the header)
+ *   seal   ring[at, at+len) with (nonce, aad); append ciphertext ‖ tag to the file
+ *   open   len sealed bytes at file position pos with (nonce, aad); only if the tag verifies,
+ *          copy the plaintext into ring[at, ...). Unverified plaintext never reaches the ring.
+ * Completed requests are counted in the job's shared control block (no message back per
+ * chunk); a failure is posted as a message and makes the job's waits reject.
+ *
+ * Jobs share a small pool of workers: each request takes a worker a millisecond or so, so a
+ * job whose client is slow never holds one, and any number of transfers can run at once.
+ */
+
+/** Words of a job's control block. */
+const DONE = 0;
+const FAILED = 1;
+const CONTROL_WORDS = 2;
+
+/** One worker per spare core (the main thread keeps one), at least one, at most four. */
+const WORKERS = Math.max(1, Math.min(4, os.availableParallelism() - 1));
+/** A worker with no job is kept this long for the next one (starting one takes ~30 ms). */
+const IDLE_MS = 1_000;
+/** Rings kept for reuse; a ring freed per job would wait for a main-thread GC to go. */
+const SPARE_RINGS = 2;
+
+/**
+ * The workers' program: passed as source (eval), so it runs the same from compiled JavaScript
+ * and from TypeScript under ts-jest.
+ *
+ * Every chunk the cipher outputs is a new buffer, dead once written (or copied to the ring), and
+ * V8 lets ~32 MiB of such garbage pile up before it collects: that would be a fifth of the
+ * server's memory. So the worker collects its young generation (a scavenge of a heap that holds
+ * almost nothing, well under a millisecond) every COLLECT_EVERY bytes of output. The collector
+ * comes from a context created inside this worker while --expose-gc is set; the flag is
+ * process-wide, so it is on only for the instant that takes (and left alone if the process was
+ * started with it). If any of that is refused, collection is left to V8.
+ */
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const TAG = 16;
+const COLLECT_EVERY = 1024 * 1024;
+const port = workerData.port;
+const jobs = new Map();
+let sealed = Buffer.alloc(0);
+const collect = (() => {
+  if (typeof globalThis.gc === 'function') return () => globalThis.gc({ type: 'minor' });
+  const v8 = require('node:v8');
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = require('node:vm').runInNewContext('gc');
+    return typeof gc === 'function' ? () => gc({ type: 'minor' }) : () => undefined;
+  } catch {
+    return () => undefined;
+  } finally {
+    v8.setFlagsFromString('--no-expose-gc');
+  }
+})();
+let garbage = 0;
+function discarded(bytes) {
+  garbage += bytes;
+  if (garbage < COLLECT_EVERY) return;
+  garbage = 0;
+  collect();
+}
+
+function ringParts(job, at, len) {
+  const first = Math.min(len, job.ring.length - at);
+  return first === len ? [job.ring.subarray(at, at + len)] : [job.ring.subarray(at), job.ring.subarray(0, len - first)];
+}
+
+function writeAll(job, buffers) {
+  let rest = buffers.filter((b) => b.length > 0);
+  while (rest.length > 0) {
+    let n = fs.writevSync(job.fd, rest);
+    if (n <= 0) throw new Error('the disk accepted no bytes');
+    while (rest.length > 0 && n >= rest[0].length) n -= rest.shift().length;
+    if (n > 0) rest[0] = rest[0].subarray(n);
+  }
+}
+
+function readAll(job, len, pos) {
+  if (sealed.length < len) sealed = Buffer.allocUnsafe(len);
+  let got = 0;
+  while (got < len) {
+    const n = fs.readSync(job.fd, sealed, got, len - got, pos + got);
+    if (n === 0) throw Object.assign(new Error('truncated'), { code: 'TRUNCATED' });
+    got += n;
+  }
+  return sealed.subarray(0, len);
+}
+
+function seal(job, m) {
+  const c = crypto.createCipheriv('aes-256-gcm', job.key, m.nonce);
+  c.setAAD(m.aad);
+  const out = ringParts(job, m.at, m.len).map((part) => c.update(part));
+  c.final();
+  out.push(c.getAuthTag());
+  writeAll(job, out);
+  discarded(m.len);
+}
+
+function open(job, m) {
+  const bytes = readAll(job, m.len, m.pos);
+  const d = crypto.createDecipheriv('aes-256-gcm', job.key, m.nonce);
+  d.setAAD(m.aad);
+  d.setAuthTag(bytes.subarray(m.len - TAG));
+  const plain = d.update(bytes.subarray(0, m.len - TAG));
+  try {
+    d.final();
+  } catch {
+    throw Object.assign(new Error('tampered'), { code: 'TAMPERED' });
+  }
+  let done = 0;
+  for (const part of ringParts(job, m.at, plain.length)) {
+    plain.copy(part, 0, done, done + part.length);
+    done += part.length;
+  }
+  discarded(plain.length);
+}
+
+const view = (u8) => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+
+port.on('message', (m) => {
+  if (m.op === 'begin') {
+    jobs.set(m.job, { ring: Buffer.from(m.ring), ctl: new Int32Array(m.control), fd: m.fd, key: view(m.key), failed: false });
+    return;
+  }
+  const job = jobs.get(m.job);
+  if (m.op === 'end') {
+    if (job) job.key.fill(0);
+    jobs.delete(m.job);
+    port.postMessage({ job: m.job, ended: true });
+    return;
+  }
+  if (!job || job.failed) return;
+  try {
+    if (m.op === 'write') writeAll(job, [view(m.bytes)]);
+    else if (m.op === 'seal') seal(job, m);
+    else if (m.op === 'open') open(job, m);
+    Atomics.add(job.ctl, ${DONE}, 1);
+  } catch (err) {
+    job.failed = true;
+    Atomics.store(job.ctl, ${FAILED}, 1);
+    port.postMessage({ job: m.job, error: { message: String(err && err.message), code: err && err.code, index: m.index } });
+  }
+  Atomics.notify(job.ctl, ${DONE});
+});
+`;
+
+type WaitAsync = (array: Int32Array, index: number, value: number) => { async: false; value: string } | { async: true; value: Promise<string> };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+interface WorkerError {
+  message: string;
+  code?: string;
+  /** The chunk the failed request was about (opens). */
+  index?: number;
+}
+
+interface WorkerMessage {
+  job: number;
+  ended?: boolean;
+  error?: WorkerError;
+}
+
+/** A worker thread and the jobs it serves. */
+class GcmWorker {
+  readonly port: MessagePort;
+  readonly worker: Worker;
+  /** Set once the worker has died. */
+  death: Error | undefined;
+  /** Message handlers of the jobs on this worker. */
+  readonly jobs = new Map<number, (m: WorkerMessage) => void>();
+  /**
+   * Told when the worker dies. (Not a promise that waits race against: every race would leave a
+   * reaction on it for the worker's whole life, a leak that grows with every chunk.)
+   */
+  readonly onDeath = new Set<(err: Error) => void>();
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly onExit: (w: GcmWorker) => void) {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      name: 'aes-gcm',
+      workerData: { port: port2 },
+      transferList: [port2],
+      // The worker's heap holds almost nothing; a small young generation keeps its footprint small.
+      resourceLimits: { maxYoungGenerationSizeMb: 2 },
+    });
+    this.port.on('message', (m: WorkerMessage) => this.jobs.get(m.job)?.(m));
+    const die = (err: Error): void => {
+      if (this.death) return;
+      this.death = err;
+      this.onExit(this);
+      for (const listener of this.onDeath) listener(err);
+    };
+    this.worker.once('error', die);
+    this.worker.once('exit', (code) => die(new Error(`the AES-GCM worker exited (code ${code})`)));
+    this.worker.unref();
+    this.port.unref();
+  }
+
+  attach(id: number, onMessage: (m: WorkerMessage) => void): void {
+    clearTimeout(this.idleTimer);
+    if (this.jobs.size === 0) {
+      this.worker.ref();
+      this.port.ref();
+    }
+    this.jobs.set(id, onMessage);
+  }
+
+  detach(id: number): void {
+    this.jobs.delete(id);
+    if (this.jobs.size > 0 || this.death) return;
+    // Unref'd: an idle worker never keeps the process alive.
+    this.worker.unref();
+    this.port.unref();
+    this.idleTimer = setTimeout(() => {
+      if (this.jobs.size === 0) void this.worker.terminate();
+    }, IDLE_MS).unref();
+  }
+}
+
+const workers: GcmWorker[] = [];
+
+/** The worker with the fewest jobs, started if the pool is not full. */
+function pickWorker(): GcmWorker {
+  const live = workers.filter((w) => !w.death);
+  const least = live.reduce<GcmWorker | undefined>((a, w) => (!a || w.jobs.size < a.jobs.size ? w : a), undefined);
+  if (least && (least.jobs.size === 0 || live.length >= WORKERS)) return least;
+  const w = new GcmWorker((gone) => {
+    const at = workers.indexOf(gone);
+    if (at >= 0) workers.splice(at, 1);
+  });
+  workers.push(w);
+  return w;
+}
+
+const spareRings: Buffer[] = [];
+
+function takeRing(bytes: number): Buffer {
+  const at = spareRings.findIndex((r) => r.length === bytes);
+  return at >= 0 ? spareRings.splice(at, 1)[0]! : Buffer.from(new SharedArrayBuffer(bytes));
+}
+
+function giveBackRing(ring: Buffer): void {
+  if (spareRings.length < SPARE_RINGS) spareRings.push(ring);
+}
+
+let nextJobId = 1;
+
+/**
+ * One upload's or download's use of a worker: its own ring of `ringBytes`, its own control block,
+ * and requests numbered from 0 in the order they are made. The caller must `end()` (or `abort()`)
+ * it whatever happens.
+ */
+export class GcmJob {
+  readonly ring: Buffer;
+  private readonly id = nextJobId++;
+  private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
+  private readonly w: GcmWorker;
+  private requests = 0;
+  private failure: Error | undefined;
+  private finished = false;
+  private ended: (() => void) | undefined;
+  /** Waits in progress; woken with an error if the worker dies or the job stops. */
+  private readonly interrupts = new Set<(err: Error) => void>();
+  private readonly onDeath = (err: Error): void => this.interrupt(err);
+
+  /** A job for the open file descriptor `fd`, which must outlive the job. */
+  constructor(fd: number, dek: Buffer, ringBytes: number) {
+    this.ring = takeRing(ringBytes);
+    this.w = pickWorker();
+    this.w.attach(this.id, (m) => {
+      if (m.error) this.failure ??= jobError(m.error);
+      if (m.ended) this.ended?.();
+    });
+    this.w.onDeath.add(this.onDeath);
+    this.post({ op: 'begin', ring: this.ring.buffer, control: this.control.buffer, fd, key: own(dek) });
+  }
+
+  /** Requests completed so far: request n is done once this exceeds n. */
+  get completed(): number {
+    return Atomics.load(this.control, DONE);
+  }
+
+  write(bytes: Buffer): number {
+    this.post({ op: 'write', bytes: own(bytes) });
+    return this.requests++;
+  }
+
+  seal(at: number, len: number, nonce: Buffer, aad: Buffer): number {
+    this.post({ op: 'seal', at, len, nonce: own(nonce), aad: own(aad) });
+    return this.requests++;
+  }
+
+  open(index: number, pos: number, len: number, nonce: Buffer, aad: Buffer, at: number): number {
+    this.post({ op: 'open', index, pos, len, nonce: own(nonce), aad: own(aad), at });
+    return this.requests++;
+  }
+
+  /** Resolves once request `n` has completed; rejects if any request failed or the worker died. */
+  async waitFor(n: number): Promise<void> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      if (this.finished) throw new Error('the AES-GCM job has ended');
+      if (this.w.death) throw this.w.death;
+      if (Atomics.load(this.control, FAILED)) {
+        // The message with the reason is on its way; it arrives on a later turn of the loop.
+        await this.interruptible(new Promise((resolve) => setImmediate(resolve)));
+        continue;
+      }
+      const done = this.completed;
+      if (done > n) return;
+      const wait = waitAsync(this.control, DONE, done);
+      if (wait.async) await this.interruptible(wait.value);
+    }
+  }
+
+  /** Waits for every request, then releases the worker. Rejects with the first failure. */
+  async end(): Promise<void> {
+    try {
+      if (this.requests > 0) await this.waitFor(this.requests - 1);
+    } finally {
+      await this.stop(true);
+    }
+  }
+
+  /**
+   * Gives up: the job's results are ignored. `ringInUse`: something outside the job may still
+   * read the ring (socket writes of a cancelled download), so it is not reused.
+   */
+  abort(opts: { ringInUse?: boolean } = {}): Promise<void> {
+    return this.stop(!opts.ringInUse);
+  }
+
+  private post(message: Record<string, unknown>): void {
+    this.w.port.postMessage({ job: this.id, ...message });
+  }
+
+  /** `p`, unless the worker dies or the job stops first. */
+  private interruptible<T>(p: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const interrupt = (err: Error): void => reject(err);
+      this.interrupts.add(interrupt);
+      p.then(
+        (value) => {
+          this.interrupts.delete(interrupt);
+          resolve(value);
+        },
+        (err: unknown) => {
+          this.interrupts.delete(interrupt);
+          reject(err as Error);
+        },
+      );
+    });
+  }
+
+  private interrupt(err: Error): void {
+    for (const interrupt of this.interrupts) interrupt(err);
+    this.interrupts.clear();
+  }
+
+  /** Resolves once the worker has dropped the job: it no longer touches the file or the ring. */
+  private async stop(ringReusable: boolean): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    this.interrupt(new Error('the AES-GCM job has ended'));
+    const dropped = await new Promise<boolean>((resolve) => {
+      if (this.w.death) return resolve(false);
+      const onDeath = (): void => resolve(false);
+      this.w.onDeath.add(onDeath);
+      this.ended = () => {
+        this.w.onDeath.delete(onDeath);
+        resolve(true);
+      };
+      this.post({ op: 'end' });
+    });
+    this.w.onDeath.delete(this.onDeath);
+    this.w.detach(this.id);
+    if (dropped && ringReusable) giveBackRing(this.ring);
+  }
+}
+
+/**
+ * `b`, or a copy of it with an ArrayBuffer of its own: posting a view clones its whole
+ * ArrayBuffer, which for a small Buffer can be Node's shared 8 KiB pool, other data included.
+ */
+function own(b: Buffer): Uint8Array {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
+}
+
+/** The worker's failure as the error the main thread would have thrown (errno codes kept). */
+function jobError(e: WorkerError): Error {
+  if (e.code === 'TAMPERED') return chunkTampered(e.index ?? -1);
+  if (e.code === 'TRUNCATED') return chunkTruncated(e.index ?? -1);
+  return Object.assign(new Error(e.message), e.code ? { code: e.code } : {});
+}
