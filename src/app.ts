@@ -7,6 +7,7 @@ import { analyticsRoutes } from './analytics/routes';
 import { AnalyticsService } from './analytics/service';
 import { StatsRepository } from './analytics/stats-repository';
 import { ApiKeyAuth, resolveApiKey } from './auth/api-key';
+import { RateLimiter } from './auth/rate-limit';
 import { resolveSessionKey } from './auth/session-key';
 import { SessionAuth } from './auth/sessions';
 import { UsersRepository } from './auth/users-repository';
@@ -121,7 +122,7 @@ export class App {
     await users.ensureFirstUser();
     await users.pruneRevoked();
     const sessions = new SessionAuth(users, resolveSessionKey(config.session.secret, config.dataDir, authLog), { ttlMs: config.session.ttlMs, baseUrl: config.baseUrl }, authLog);
-    const requireWrite = writeAccess(auth, sessions);
+    const requireWrite = writeAccess(auth, sessions, new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst));
 
     const keyring = new Keyring(db, { encryptionKey: config.storage.encryptionKey, encryptionKeyFile: config.storage.encryptionKeyFile, dataDir: config.dataDir }, clock, logger);
     await keyring.start();

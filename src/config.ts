@@ -76,6 +76,8 @@ export interface Config {
     readonly demotionRisk: number;
   };
   readonly shutdownTimeoutMs: number;
+  /** Write requests per second per API key or page user (0: no limit), and the burst allowed. */
+  readonly rateLimit: { readonly perSecond: number; readonly burst: number };
   readonly session: {
     /** Key that signs page sessions (JWT, HS256); undefined: generated into DATA_DIR/session.key (0600). */
     readonly secret: string | undefined;
@@ -191,6 +193,10 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       demotionRisk: r.number('POLICY_DEMOTION_RISK', 2, 0, 100),
     },
     shutdownTimeoutMs: r.duration('SHUTDOWN_TIMEOUT', 30_000),
+    rateLimit: {
+      perSecond: r.int('RATE_LIMIT', 10_000, 0, 10_000_000),
+      burst: r.int('RATE_LIMIT_BURST', 20_000, 1, 100_000_000),
+    },
     session: {
       secret: r.optSecret('SESSION_SECRET', 32),
       ttlMs: r.duration('SESSION_TTL', 12 * HOUR),

@@ -22,6 +22,9 @@ export class AppError extends Error {
   static conflict(message: string, extra?: Record<string, unknown>): AppError {
     return new AppError(409, message, extra);
   }
+  static tooMany(message: string, retryAfterSeconds: number): AppError {
+    return new AppError(429, message, { retry_after_seconds: retryAfterSeconds }, { 'Retry-After': String(retryAfterSeconds) });
+  }
   static unavailable(message: string, retryAfterSeconds: number): AppError {
     return new AppError(503, message, { retry_after_seconds: retryAfterSeconds }, { 'Retry-After': String(retryAfterSeconds) });
   }
