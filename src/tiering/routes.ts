@@ -59,7 +59,7 @@ export function tieringRoutes(d: TieringRouteDeps): Router {
     const fresh = new Query(req.query).optEnum('fresh', ['true', 'false'] as const) === 'true';
     const stored = fresh ? undefined : await tiering.repo.decision(id);
     if (stored) return void res.json({ stored: true, ...(await tiering.explain(stored)) });
-    const now = Date.now();
+    const now = tiering.now();
     const decision = await tiering.decideNow(id);
     res.json({ stored: false, ...(await tiering.explain(tiering.toRow(decision, 0, now))) });
   });

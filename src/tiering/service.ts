@@ -6,7 +6,7 @@ import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import { DEFAULT_CATALOG, parseCatalog, type PriceCatalog } from './catalog';
 import { CostModel } from './cost';
-import type { StatsSnapshot } from './features';
+import { FEATURE_NAMES, type StatsSnapshot } from './features';
 import { placementKey, placementIndex } from './placements';
 import { AUTO, TieringPolicy, type Decision, type DatasetPolicy, type PolicySettings } from './policy';
 import { LABEL_DAYS, Predictor, QualityTracker, type QualityReport } from './predictor';
@@ -80,6 +80,11 @@ export class TieringService {
     const state = await this.repo.predictorState();
     this.predictor = new Predictor(LABEL_DAYS, state);
     await this.repo.closeAbandonedRuns(this.clock.now());
+  }
+
+  /** The product's time (an accelerated clock in the demo). */
+  now(): number {
+    return this.clock.now();
   }
 
   // --- catalog --------------------------------------------------------------------------------
@@ -271,7 +276,6 @@ export class TieringService {
     const t = new QualityTracker();
     const rows = await this.repo.maturedObservations(limit);
     for (const r of rows) t.add(r.predicted, r.seed_regression, r.seed_ewma, r.actual);
-    const { FEATURE_NAMES } = await import('./features');
     const w = this.predictor.weights;
     return {
       ...t.report(),
