@@ -5,6 +5,7 @@ import * as m003 from './003_storage';
 import * as m004 from './004_tiering';
 import * as m005 from './005_decay_30d';
 import * as m006 from './006_users';
+import * as m007 from './007_api_keys';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '004_tiering': m004,
   '005_decay_30d': m005,
   '006_users': m006,
+  '007_api_keys': m007,
 };

@@ -8,11 +8,12 @@ import { AnalyticsService } from './analytics/service';
 import { StatsRepository } from './analytics/stats-repository';
 import { ApiKeyAuth, resolveApiKey } from './auth/api-key';
 import { RateLimiter } from './auth/rate-limit';
+import { ApiKeys, parseNewKey } from './auth/api-keys';
 import { resolveSessionKey } from './auth/session-key';
 import { SessionAuth } from './auth/sessions';
 import { UsersRepository } from './auth/users-repository';
 import { UsersService } from './auth/users-service';
-import { writeAccess } from './auth/write-access';
+import { readAccess, writeAccess } from './auth/write-access';
 import type { Config } from './config';
 import { DatasetsRepository } from './datasets/repository';
 import { datasetRoutes } from './datasets/routes';
@@ -24,6 +25,7 @@ import { IngestService } from './ingest/service';
 import { systemClock, type Clock } from './platform/clock';
 import { KeyedLock } from './platform/lifecycle';
 import { createLogger, type Logger } from './platform/logger';
+import { parseId } from './platform/validate';
 import { EmbeddedBus } from './stream/embedded-bus';
 import { APPLIED_OFFSETS, OffsetsRepository } from './stream/offsets-repository';
 import { streamRoutes } from './stream/routes';
@@ -122,7 +124,10 @@ export class App {
     await users.ensureFirstUser();
     await users.pruneRevoked();
     const sessions = new SessionAuth(users, resolveSessionKey(config.session.secret, config.dataDir, authLog), { ttlMs: config.session.ttlMs, baseUrl: config.baseUrl }, authLog);
-    const requireWrite = writeAccess(auth, sessions, new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst));
+    // API keys with scopes (API_KEY is the bootstrap admin key), checked by one gate per direction.
+    const apiKeys = new ApiKeys(db, auth, clock);
+    await apiKeys.start();
+    const requireWrite = writeAccess(apiKeys, sessions, new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst));
 
     const keyring = new Keyring(db, { encryptionKey: config.storage.encryptionKey, encryptionKeyFile: config.storage.encryptionKeyFile, dataDir: config.dataDir }, clock, logger);
     await keyring.start();
@@ -208,12 +213,26 @@ export class App {
     app.use(metrics.httpTimer());
     app.use(healthRoutes(this.database, bus, () => this.stopping));
     app.use(metrics.routes());
+    app.use('/api', readAccess(apiKeys, sessions, config.publicRead));
     app.use(ingestRoutes(ingest, requireWrite, config.ingest.maxBodyBytes));
     app.use(uploadRoutes({ content, datasets, requireWrite }));
     app.use('/api', express.json({ limit: '1mb' }));
     app.get('/api/auth/validate', (req, res) => {
-      if (auth.valid(req.get('x-api-key'), req.get('authorization'))) res.json({ ok: true });
+      const key = apiKeys.identify(req.get('x-api-key'), req.get('authorization'));
+      if (key) res.json({ ok: true });
       else res.status(401).json({ detail: 'Invalid API key' });
+    });
+    app.get('/api/api-keys', requireWrite, async (_req, res) => {
+      res.json(await apiKeys.list());
+    });
+    app.post('/api/api-keys', requireWrite, async (req, res) => {
+      const { name, scopes } = parseNewKey(req.body);
+      res.status(201).json({ ...(await apiKeys.create(name, scopes)), note: 'the key is shown once: store it now' });
+    });
+    app.delete('/api/api-keys/:id', requireWrite, async (req, res) => {
+      const id = parseId(req.params.id);
+      await apiKeys.revoke(id);
+      res.json({ id, revoked: true });
     });
     app.use(storageRoutes({ content, moves, repo: storageRepo, datasets, keyring, requireWrite }));
     app.use(tieringRoutes({ tiering, scheduler, datasetExists: (id) => datasets.get(id), requireWrite }));

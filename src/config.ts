@@ -76,6 +76,8 @@ export interface Config {
     readonly demotionRisk: number;
   };
   readonly shutdownTimeoutMs: number;
+  /** Reads of the JSON API without a key (the original demo's read routes had none). */
+  readonly publicRead: boolean;
   /** Write requests per second per API key or page user (0: no limit), and the burst allowed. */
   readonly rateLimit: { readonly perSecond: number; readonly burst: number };
   readonly session: {
@@ -193,6 +195,7 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       demotionRisk: r.number('POLICY_DEMOTION_RISK', 2, 0, 100),
     },
     shutdownTimeoutMs: r.duration('SHUTDOWN_TIMEOUT', 30_000),
+    publicRead: r.bool('PUBLIC_READ', true),
     rateLimit: {
       perSecond: r.int('RATE_LIMIT', 10_000, 0, 10_000_000),
       burst: r.int('RATE_LIMIT_BURST', 20_000, 1, 100_000_000),

@@ -230,7 +230,18 @@ export interface ForecastObservationsTable {
   matured_at: number | null;
 }
 
+export interface ApiKeysTable {
+  id: Generated<number>;
+  name: string;
+  secret_sha256: string;
+  /** JSON array of scopes. */
+  scopes: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
 export interface DB {
+  api_keys: ApiKeysTable;
   catalog_versions: CatalogVersionsTable;
   dataset_policies: DatasetPoliciesTable;
   decisions: DecisionsTable;

@@ -1,0 +1,113 @@
+import crypto from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/schema';
+import type { Clock } from '../platform/clock';
+import { AppError, ValidationError } from '../platform/errors';
+import type { ApiKeyAuth } from './api-key';
+
+export const SCOPES = ['read', 'events:write', 'datasets:write', 'moves:write', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** Who presented a key, and what it may do. `admin` may do everything. */
+export interface KeyIdentity {
+  keyId: string;
+  scopes: ReadonlySet<Scope>;
+}
+
+export function allowsScope(id: KeyIdentity, scope: Scope): boolean {
+  return id.scopes.has('admin') || id.scopes.has(scope);
+}
+
+const sha256 = (s: string): Buffer => crypto.createHash('sha256').update(s).digest();
+const KEY_FORMAT = /^dim_(\d{1,12})_([A-Za-z0-9_-]{43})$/;
+
+/** The key a request presents: `x-api-key` (the original demo's header) or `Authorization: Bearer`. */
+export function presentedKey(header: string | undefined, authorization: string | undefined): string | undefined {
+  if (header) return header;
+  const m = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
+  return m?.[1]?.trim();
+}
+
+/**
+ * API keys with scopes, created and revoked through the API. A key is `dim_<id>_<secret>`, shown
+ * once at creation; only the SHA-256 of its secret is stored, compared in constant time. The
+ * bootstrap `API_KEY` from the environment is an admin key. Live keys are held in memory, so
+ * checking one costs a hash, not a query.
+ */
+export class ApiKeys {
+  private readonly live = new Map<number, { hash: Buffer; scopes: ReadonlySet<Scope> }>();
+
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly bootstrap: ApiKeyAuth,
+    private readonly clock: Clock,
+  ) {}
+
+  async start(): Promise<void> {
+    const rows = await this.db.selectFrom('api_keys').select(['id', 'secret_sha256', 'scopes']).where('revoked_at', 'is', null).execute();
+    for (const r of rows) this.live.set(r.id, { hash: Buffer.from(r.secret_sha256, 'hex'), scopes: new Set(JSON.parse(r.scopes) as Scope[]) });
+  }
+
+  /** The identity behind a presented key, or undefined when it is not a live key. */
+  identify(header: string | undefined, authorization: string | undefined): KeyIdentity | undefined {
+    if (this.bootstrap.valid(header, authorization)) return { keyId: 'bootstrap', scopes: new Set(['admin']) };
+    const m = KEY_FORMAT.exec(presentedKey(header, authorization) ?? '');
+    if (!m) return undefined;
+    const k = this.live.get(Number(m[1]));
+    if (!k || !crypto.timingSafeEqual(sha256(m[2]!), k.hash)) return undefined;
+    return { keyId: m[1]!, scopes: k.scopes };
+  }
+
+  async create(name: string, scopes: Scope[]): Promise<{ id: number; key: string; name: string; scopes: Scope[] }> {
+    const secret = crypto.randomBytes(32).toString('base64url');
+    const r = await this.db
+      .insertInto('api_keys')
+      .values({ name, secret_sha256: sha256(secret).toString('hex'), scopes: JSON.stringify(scopes), created_at: this.clock.now() })
+      .executeTakeFirstOrThrow();
+    const id = Number(r.insertId);
+    this.live.set(id, { hash: sha256(secret), scopes: new Set(scopes) });
+    return { id, key: `dim_${id}_${secret}`, name, scopes };
+  }
+
+  async list(): Promise<{ id: number; name: string; scopes: Scope[]; created_at: string; revoked_at: string | null }[]> {
+    const rows = await this.db.selectFrom('api_keys').select(['id', 'name', 'scopes', 'created_at', 'revoked_at']).orderBy('id').execute();
+    return rows.map((r) => ({ id: r.id, name: r.name, scopes: JSON.parse(r.scopes) as Scope[], created_at: new Date(r.created_at).toISOString(), revoked_at: r.revoked_at === null ? null : new Date(r.revoked_at).toISOString() }));
+  }
+
+  async revoke(id: number): Promise<void> {
+    const r = await this.db.updateTable('api_keys').set({ revoked_at: this.clock.now() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    this.live.delete(id);
+    if (Number(r.numUpdatedRows) === 0) {
+      const exists = await this.db.selectFrom('api_keys').select('id').where('id', '=', id).executeTakeFirst();
+      if (!exists) throw AppError.notFound('API key not found', { id });
+    }
+  }
+}
+
+/** Validates `{name, scopes}` for a new key. */
+export function parseNewKey(body: unknown): { name: string; scopes: Scope[] } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('body', 'must be a JSON object');
+  const o = body as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (k !== 'name' && k !== 'scopes') throw new ValidationError(k, 'unknown field (expected one of: name, scopes)');
+  if (typeof o.name !== 'string' || o.name.trim() === '' || o.name.length > 100) throw new ValidationError('name', 'must be a non-empty string of at most 100 characters');
+  // eslint-disable-next-line no-control-regex -- the point is to refuse control characters
+  if (/[\u0000-\u001f\u007f]/.test(o.name)) throw new ValidationError('name', 'must not contain control characters');
+  if (!Array.isArray(o.scopes) || o.scopes.length === 0) throw new ValidationError('scopes', `must be a non-empty array of: ${SCOPES.join(', ')}`);
+  const scopes = o.scopes.map((s, i) => {
+    if (typeof s !== 'string' || !(SCOPES as readonly string[]).includes(s)) throw new ValidationError(`scopes[${i}]`, `must be one of ${SCOPES.join(', ')}`);
+    return s as Scope;
+  });
+  return { name: o.name.trim(), scopes: [...new Set(scopes)] };
+}
+
+/**
+ * The scope a write request needs, from its method and path: one table for every write route
+ * (an unknown write route needs admin, so a new route is never open by accident).
+ */
+export function requiredScope(method: string, path: string): Scope {
+  if (path === '/api/events' || path === '/api/stream/send') return 'events:write';
+  if (/^\/api\/datasets\/[^/]+\/(moves|migrate|policy)$/.test(path) || path.startsWith('/api/migrate_enqueue/') || path === '/api/scheduler/run') return 'moves:write';
+  if (method === 'DELETE' && path.startsWith('/api/migrations/')) return 'moves:write';
+  if (path === '/api/datasets' || /^\/api\/datasets\/[^/]+(\/content)?$/.test(path)) return 'datasets:write';
+  return 'admin';
+}
