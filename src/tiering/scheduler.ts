@@ -140,10 +140,9 @@ export class TierScheduler {
           const d = this.tiering.decide(policy, row, moving.has(row.id), now);
           if (d.action === 'held') held[d.rule!] = (held[d.rule!] ?? 0) + 1;
           if (d.action === 'move') {
-            const out = best.offer({ d, prev: row });
-            if (out) holdForBudget(out);
-          }
-          else if (d.action === 'stay' && d.rule === null) {
+            const dropped = best.offer({ d, prev: row });
+            if (dropped) holdForBudget(dropped);
+          } else if (d.action === 'stay' && d.rule === null) {
             // Already at its cheapest allowed placement: nothing to store (its explanation is
             // computed on request); a stored recommendation it no longer needs is cleared.
             if (row.prev_action !== null) cleared.push(row.id);
