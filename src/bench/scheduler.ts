@@ -10,43 +10,12 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { App } from '../app';
 import { parseConfig } from '../config';
-import { bulkWrite } from '../db/bulk';
+import { populateCatalog } from './catalog';
 import { ManualClock } from '../platform/clock';
 
-const DAY = 86_400_000;
 const SIZES = (process.env.BENCH_SCHEDULER_SIZES ?? '100000,300000,1000000').split(',').map(Number);
 const emit = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(o) + '\n');
 const round = (n: number, d = 2): number => Math.round(n * 10 ** d) / 10 ** d;
-
-/** A deterministic catalog of `n` datasets whose use ranges from untouched to busy. */
-async function populate(app: App, n: number, now: number): Promise<void> {
-  const db = app.database.db;
-  let seed = 42;
-  const rand = (): number => {
-    seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
-    return seed / 0x7fffffff;
-  };
-  const tiers = ['HOT', 'WARM', 'COLD'] as const;
-  const locations = ['ONPREM', 'PRIVATE', 'PUBLIC'] as const;
-  const CHUNK = 50_000;
-  for (let start = 1; start <= n; start += CHUNK) {
-    const datasets: unknown[][] = [];
-    const stats: unknown[][] = [];
-    for (let id = start; id < Math.min(n + 1, start + CHUNK); id++) {
-      const created = now - Math.floor(rand() * 365 * DAY);
-      datasets.push([id, `ds-${id}`, '[]', round(Math.exp(rand() * 12) / 100, 3), tiers[id % 3]!, locations[Math.floor(id / 3) % 3]!, created, created]);
-      const activity = Math.pow(rand(), 4); // most datasets quiet, a few busy
-      const reads = Math.floor(activity * 100_000);
-      if (reads === 0) continue;
-      const last = now - Math.floor(rand() * 60 * DAY);
-      stats.push([id, reads, Math.floor(reads / 10), 0, reads * 1_000_000, 0, created, last, last, activity * 50, activity * 500, activity * 3_000, activity * 12_000]);
-    }
-    await bulkWrite(db, 'insert into datasets (id, name, tags, size_gb, tier, location, created_at, updated_at)', '', 8, datasets);
-    if (stats.length) {
-      await bulkWrite(db, 'insert into dataset_stats (dataset_id, reads, writes, scans, bytes_read, bytes_written, first_access, last_access, decay_at, decay_1h, decay_1d, decay_1w, decay_30d)', '', 13, stats);
-    }
-  }
-}
 
 async function main(): Promise<void> {
   emit({ machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown cpu'}`, node: process.version });
@@ -57,7 +26,7 @@ async function main(): Promise<void> {
     const app = new App(parseConfig({ DATA_DIR: dir, API_KEY: 'bench-scheduler-key', LOG_LEVEL: 'warn', PORT: '0', SCHEDULER_ENABLED: 'false', SQLITE_SYNCHRONOUS: 'NORMAL' }), { clock });
     await app.start({ listen: false });
     try {
-      await populate(app, n, clock.now());
+      await populateCatalog(app.database.db, n, clock.now(), { seed: 42, chunk: 50_000 });
       const first = await app.scheduler.run('bench');
       clock.advance(3_600_000);
       const second = await app.scheduler.run('bench');

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { App } from '../app';
 import { parseConfig } from '../config';
 import { bulkWrite } from '../db/bulk';
+import { populateCatalog } from './catalog';
 import { createLogger } from '../platform/logger';
 
 const N = Number(process.env.BENCH_WEB_DATASETS ?? 100_000);
@@ -20,46 +21,31 @@ const MINUTE = 60_000;
 const emit = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(o) + '\n');
 const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
 
+/** The shared synthetic catalog, plus a stored recommendation for every tenth dataset. */
 async function populate(app: App, n: number, now: number): Promise<void> {
   const db = app.database.db;
-  let seed = 7;
+  await populateCatalog(db, n, now, {
+    seed: 7,
+    chunk: 20_000,
+    onChunk: async (rows) => {
+      const decisions = rows
+        .filter((r) => r.id % 10 === 0)
+        .map((r) => [r.id, 1, now, 'move', null, r.location, r.tier, 'PUBLIC', 'COLD', 3, 1.5, 0.2, 1.3, 0.1, 2.3, 1, '[1,1,1,30,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,null,0,0]']);
+      await bulkWrite(
+        db,
+        'insert into decisions (dataset_id, run_id, made_at, action, rule, from_location, from_tier, to_location, to_tier, forecast_accesses, cost_now_month, cost_target_month, saving_month, move_cost, break_even_days, catalog_version, explanation)',
+        '',
+        17,
+        decisions,
+      );
+    },
+  });
+  // Policies for 1%, finished moves for 2%, and the last 15 minutes of minute buckets for 2,000 busy datasets.
+  let seed = 11;
   const rand = (): number => {
     seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
     return seed / 0x7fffffff;
   };
-  const tiers = ['HOT', 'WARM', 'COLD'] as const;
-  const locations = ['ONPREM', 'PRIVATE', 'PUBLIC'] as const;
-  const CHUNK = 20_000;
-  for (let start = 1; start <= n; start += CHUNK) {
-    const datasets: unknown[][] = [];
-    const stats: unknown[][] = [];
-    const decisions: unknown[][] = [];
-    for (let id = start; id < Math.min(n + 1, start + CHUNK); id++) {
-      const created = now - Math.floor(rand() * 365 * DAY);
-      const tier = tiers[id % 3]!;
-      const location = locations[Math.floor(id / 3) % 3]!;
-      datasets.push([id, `ds-${id}`, '[]', round(Math.exp(rand() * 12) / 100, 3), tier, location, created, created]);
-      const activity = Math.pow(rand(), 4);
-      const reads = Math.floor(activity * 100_000);
-      if (reads > 0) {
-        const last = now - Math.floor(rand() * 60 * DAY);
-        stats.push([id, reads, Math.floor(reads / 10), 0, reads * 1_000_000, 0, created, last, last, activity * 50, activity * 500, activity * 3_000, activity * 12_000]);
-      }
-      if (id % 10 === 0) {
-        decisions.push([id, 1, now, 'move', null, location, tier, 'PUBLIC', 'COLD', 3, 1.5, 0.2, 1.3, 0.1, 2.3, 1, '[1,1,1,30,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,null,0,0]']);
-      }
-    }
-    await bulkWrite(db, 'insert into datasets (id, name, tags, size_gb, tier, location, created_at, updated_at)', '', 8, datasets);
-    if (stats.length) await bulkWrite(db, 'insert into dataset_stats (dataset_id, reads, writes, scans, bytes_read, bytes_written, first_access, last_access, decay_at, decay_1h, decay_1d, decay_1w, decay_30d)', '', 13, stats);
-    await bulkWrite(
-      db,
-      'insert into decisions (dataset_id, run_id, made_at, action, rule, from_location, from_tier, to_location, to_tier, forecast_accesses, cost_now_month, cost_target_month, saving_month, move_cost, break_even_days, catalog_version, explanation)',
-      '',
-      17,
-      decisions,
-    );
-  }
-  // Policies for 1%, finished moves for 2%, and the last 15 minutes of minute buckets for 2,000 busy datasets.
   const policies: unknown[][] = [];
   for (let id = 50; id <= n; id += 100) policies.push([id, id % 200 === 50 ? 'pinned' : 'never-tier', id % 200 === 50 ? 'ONPREM' : null, id % 200 === 50 ? 'HOT' : null, null, now]);
   await bulkWrite(db, 'insert into dataset_policies (dataset_id, mode, pin_location, pin_tier, max_latency_ms, updated_at)', '', 6, policies);

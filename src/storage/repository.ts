@@ -28,16 +28,8 @@ export interface NewMove {
   created_at: number;
 }
 
-export interface BatchMove {
-  dataset_id: number;
-  from_tier: Tier;
-  from_location: Location;
-  to_tier: Tier;
-  to_location: Location;
-  reason: string;
-  reason_detail: string | null;
-  decision_id: number | null;
-}
+/** A move planned by the scheduler's batch: the rest of NewMove is read from the dataset's row. */
+export type BatchMove = Pick<NewMove, 'dataset_id' | 'from_tier' | 'from_location' | 'to_tier' | 'to_location' | 'reason' | 'reason_detail' | 'decision_id'>;
 
 export function isActiveMoveConflict(err: unknown): boolean {
   const message = (err as { message?: unknown } | null)?.message;

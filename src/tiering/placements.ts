@@ -18,10 +18,3 @@ export function placementIndex(p: Placement): number {
 export function placementKey(p: Placement): string {
   return `${p.location}/${p.tier}`;
 }
-
-export function samePlacement(a: Placement, b: Placement): boolean {
-  return a.location === b.location && a.tier === b.tier;
-}
-
-/** The product's default for a new dataset, as in the original demo. */
-export const DEFAULT_PLACEMENT: Placement = { location: 'PRIVATE', tier: 'WARM' };

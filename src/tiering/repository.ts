@@ -224,26 +224,6 @@ export class TieringRepository {
     return { rows, total: Number(total.n) };
   }
 
-  async logDecision(d: DecisionRow): Promise<number> {
-    const r = await this.db
-      .insertInto('decision_log')
-      .values({
-        dataset_id: d.dataset_id,
-        run_id: d.run_id,
-        made_at: d.made_at,
-        from_location: d.from_location,
-        from_tier: d.from_tier,
-        to_location: d.to_location,
-        to_tier: d.to_tier,
-        rule: d.rule,
-        saving_month: d.saving_month,
-        catalog_version: d.catalog_version,
-        explanation: d.explanation,
-      })
-      .executeTakeFirstOrThrow();
-    return Number(r.insertId);
-  }
-
   /** Logs decisions about to be carried out; returns each one's id by dataset. */
   async logDecisions(rows: readonly DecisionRow[]): Promise<Map<number, number>> {
     const out = new Map<number, number>();
