@@ -200,4 +200,18 @@
       });
     }
   });
+
+  // --- copy buttons: <button data-copy="ID"> copies the text of the element ID ---------------
+
+  document.addEventListener('click', function (e) {
+    var btn = e.target && e.target.closest ? e.target.closest('button[data-copy]') : null;
+    if (!btn) return;
+    var el = document.getElementById(btn.getAttribute('data-copy'));
+    var status = btn.parentNode.querySelector('[data-copy-status]');
+    if (!el) return;
+    var text = el.textContent.trim();
+    var done = function (ok) { if (status) status.textContent = ok ? 'Copied.' : 'Select it and copy by hand.'; };
+    if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(text).then(function () { done(true); }, function () { done(false); });
+    else done(false);
+  });
 })();

@@ -8,12 +8,14 @@ import { AnalyticsService } from './analytics/service';
 import { StatsRepository } from './analytics/stats-repository';
 import { ApiKeyAuth, resolveApiKey } from './auth/api-key';
 import { RateLimiter } from './auth/rate-limit';
-import { ApiKeys, parseNewKey } from './auth/api-keys';
+import { ApiKeys } from './auth/api-keys';
+import { ApiTokens, apiTokenKey } from './auth/api-tokens';
+import { authRoutes } from './auth/routes';
 import { resolveSessionKey } from './auth/session-key';
 import { SessionAuth } from './auth/sessions';
 import { UsersRepository } from './auth/users-repository';
 import { UsersService } from './auth/users-service';
-import { readAccess, writeAccess } from './auth/write-access';
+import { readAccess, writeAccess, type ApiCallers } from './auth/write-access';
 import type { Config } from './config';
 import { DatasetsRepository } from './datasets/repository';
 import { datasetRoutes } from './datasets/routes';
@@ -24,8 +26,7 @@ import { ingestRoutes } from './ingest/routes';
 import { IngestService } from './ingest/service';
 import { systemClock, type Clock } from './platform/clock';
 import { KeyedLock } from './platform/lifecycle';
-import { createLogger, type Logger } from './platform/logger';
-import { parseId } from './platform/validate';
+import { createLogger, logsAt, type Logger } from './platform/logger';
 import { EmbeddedBus } from './stream/embedded-bus';
 import { APPLIED_OFFSETS, OffsetsRepository } from './stream/offsets-repository';
 import { streamRoutes } from './stream/routes';
@@ -45,6 +46,7 @@ import { TierScheduler } from './tiering/scheduler';
 import { TieringService } from './tiering/service';
 import { errorHandler, notFound } from './web/errors';
 import { healthRoutes } from './web/health-routes';
+import { createHttpServer } from './web/http-timeouts';
 import { PagesRepository, pageRoutes } from './web/pages';
 import { ProductMetrics } from './web/metrics';
 import { requestIds } from './platform/request-context';
@@ -123,11 +125,15 @@ export class App {
     const users = new UsersService(new UsersRepository(db), clock, authLog);
     await users.ensureFirstUser();
     await users.pruneRevoked();
-    const sessions = new SessionAuth(users, resolveSessionKey(config.session.secret, config.dataDir, authLog), { ttlMs: config.session.ttlMs, baseUrl: config.baseUrl }, authLog);
-    // API keys with scopes (API_KEY is the bootstrap admin key), checked by one gate per direction.
+    const sessionKey = resolveSessionKey(config.session.secret, config.dataDir, authLog);
+    const sessions = new SessionAuth(users, sessionKey, { ttlMs: config.session.ttlMs, baseUrl: config.baseUrl }, authLog);
+    // API keys with scopes (API_KEY is the bootstrap admin key) and short-lived tokens minted
+    // from them (signed with a key derived from the session key), checked by one gate per direction.
     const apiKeys = new ApiKeys(db, auth, clock);
     await apiKeys.start();
-    const requireWrite = writeAccess(apiKeys, sessions, new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst));
+    const callers: ApiCallers = { keys: apiKeys, tokens: new ApiTokens(apiTokenKey(sessionKey), apiKeys, config.apiTokens) };
+    const limiter = new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst);
+    const requireWrite = writeAccess(callers, sessions, limiter);
 
     const keyring = new Keyring(db, { encryptionKey: config.storage.encryptionKey, encryptionKeyFile: config.storage.encryptionKeyFile, dataDir: config.dataDir }, clock, logger);
     await keyring.start();
@@ -209,31 +215,18 @@ export class App {
       res.setHeader('Retry-After', '5');
       res.status(503).json({ detail: 'shutting down: nothing was accepted, retry shortly' });
     });
-    app.use(requestIds());
+    app.use(requestIds(config.accessLog !== 'off' && logsAt(config.logLevel, config.accessLog) ? { logger, level: config.accessLog } : undefined));
     app.use(metrics.httpTimer());
     app.use(healthRoutes(this.database, bus, () => this.stopping));
+    // With PUBLIC_READ=false, /metrics needs the read scope like the API (a scraper sends Bearer).
+    const requireRead = readAccess(callers, sessions, config.publicRead);
+    app.use('/metrics', requireRead);
     app.use(metrics.routes());
-    app.use('/api', readAccess(apiKeys, sessions, config.publicRead));
+    app.use('/api', requireRead);
     app.use(ingestRoutes(ingest, requireWrite, config.ingest.maxBodyBytes));
     app.use(uploadRoutes({ content, datasets, requireWrite }));
     app.use('/api', express.json({ limit: '1mb' }));
-    app.get('/api/auth/validate', (req, res) => {
-      const key = apiKeys.identify(req.get('x-api-key'), req.get('authorization'));
-      if (key) res.json({ ok: true });
-      else res.status(401).json({ detail: 'Invalid API key' });
-    });
-    app.get('/api/api-keys', requireWrite, async (_req, res) => {
-      res.json(await apiKeys.list());
-    });
-    app.post('/api/api-keys', requireWrite, async (req, res) => {
-      const { name, scopes } = parseNewKey(req.body);
-      res.status(201).json({ ...(await apiKeys.create(name, scopes)), note: 'the key is shown once: store it now' });
-    });
-    app.delete('/api/api-keys/:id', requireWrite, async (req, res) => {
-      const id = parseId(req.params.id);
-      await apiKeys.revoke(id);
-      res.json({ id, revoked: true });
-    });
+    app.use(authRoutes({ callers, requireWrite, limiter, logger: authLog }));
     app.use(storageRoutes({ content, moves, repo: storageRepo, datasets, keyring, requireWrite }));
     app.use(tieringRoutes({ tiering, scheduler, datasetExists: (id) => datasets.get(id), requireWrite }));
     app.use(datasetRoutes(datasets, requireWrite));
@@ -243,6 +236,7 @@ export class App {
       pageRoutes({
         sessions,
         users,
+        apiKeys,
         datasets,
         analytics,
         ingest,
@@ -284,7 +278,7 @@ export class App {
 
   private listen(app: express.Express): Promise<void> {
     return new Promise((resolve, reject) => {
-      const server = http.createServer(app);
+      const server = createHttpServer(app, this.config.http, this.logger.child({ part: 'http' }));
       server.keepAliveTimeout = 65_000;
       server.once('error', reject);
       server.listen(this.config.port, this.config.host, () => {

@@ -76,6 +76,16 @@ export interface Config {
     readonly demotionRisk: number;
   };
   readonly shutdownTimeoutMs: number;
+  readonly http: {
+    /** A client must have sent a request's whole head within this time, or it gets 408. */
+    readonly headersTimeoutMs: number;
+    /**
+     * A request whose body stops arriving, or a response the client stops reading, for this long
+     * is ended (408 if nothing was answered yet). Idle time, not total time: a large upload over
+     * a slow but steady link is never cut off.
+     */
+    readonly idleTimeoutMs: number;
+  };
   /** Reads of the JSON API without a key (the original demo's read routes had none). */
   readonly publicRead: boolean;
   /** Write requests per second per API key or page user (0: no limit), and the burst allowed. */
@@ -86,6 +96,10 @@ export interface Config {
     /** How long a login lasts. */
     readonly ttlMs: number;
   };
+  /** Short-lived JWTs for API clients (POST /api/tokens): default and longest lifetime. */
+  readonly apiTokens: { readonly ttlMs: number; readonly maxTtlMs: number };
+  /** One `http.request` log line per answered request at this level (`off`: none). */
+  readonly accessLog: 'off' | 'debug' | 'info';
 }
 
 export interface KafkaConfig {
@@ -195,6 +209,10 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       demotionRisk: r.number('POLICY_DEMOTION_RISK', 2, 0, 100),
     },
     shutdownTimeoutMs: r.duration('SHUTDOWN_TIMEOUT', 30_000),
+    http: {
+      headersTimeoutMs: r.duration('HEADERS_TIMEOUT', 60_000),
+      idleTimeoutMs: r.duration('REQUEST_IDLE_TIMEOUT', 60_000),
+    },
     publicRead: r.bool('PUBLIC_READ', true),
     rateLimit: {
       perSecond: r.int('RATE_LIMIT', 10_000, 0, 10_000_000),
@@ -204,12 +222,26 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       secret: r.optSecret('SESSION_SECRET', 32),
       ttlMs: r.duration('SESSION_TTL', 12 * HOUR),
     },
+    apiTokens: {
+      ttlMs: r.duration('API_TOKEN_TTL', 15 * 60_000),
+      maxTtlMs: r.duration('API_TOKEN_MAX_TTL', HOUR),
+    },
+    accessLog: r.oneOf('ACCESS_LOG', ['off', 'debug', 'info'] as const, 'debug'),
   };
   if (config.storage.chunkSize < 4096 || config.storage.chunkSize > 16 * 1024 * 1024) {
     throw new ConfigError('STORAGE_CHUNK_SIZE', 'must be between 4kb and 16mb');
   }
   if (config.session.ttlMs < 60_000 || config.session.ttlMs > 30 * DAY) {
     throw new ConfigError('SESSION_TTL', 'must be between 1m and 30d');
+  }
+  if (config.apiTokens.maxTtlMs < 60_000 || config.apiTokens.maxTtlMs > DAY) {
+    throw new ConfigError('API_TOKEN_MAX_TTL', 'must be between 1m and 1d');
+  }
+  if (config.apiTokens.ttlMs < 60_000 || config.apiTokens.ttlMs > config.apiTokens.maxTtlMs) {
+    throw new ConfigError('API_TOKEN_TTL', 'must be between 1m and API_TOKEN_MAX_TTL');
+  }
+  for (const [name, ms] of [['HEADERS_TIMEOUT', config.http.headersTimeoutMs], ['REQUEST_IDLE_TIMEOUT', config.http.idleTimeoutMs]] as const) {
+    if (ms < 100 || ms > HOUR) throw new ConfigError(name, 'must be between 100ms and 1h');
   }
   if (config.stats.hourRetentionMs < config.stats.minuteRetentionMs) {
     throw new ConfigError('STATS_HOUR_RETENTION', 'must be at least STATS_MINUTE_RETENTION');

@@ -57,3 +57,34 @@ describe('API keys with scopes', () => {
     expect((await request(http).post('/api/api-keys').set(admin).send({ name: 'x', scopes: [] }).expect(400)).body.detail).toMatch(/scopes/);
   });
 });
+
+describe('/metrics and PUBLIC_READ', () => {
+  test('when PUBLIC_READ is false, then /metrics needs a key or token with the read scope, as a scraper sends it', async () => {
+    const s = await startApp({ SCHEDULER_ENABLED: 'false', PUBLIC_READ: 'false' });
+    try {
+      const http = s.app.http;
+      expect((await request(http).get('/metrics').expect(401)).body.detail).toMatch(/read scope/);
+      const writer = (await request(http).post('/api/api-keys').set(admin).send({ name: 'w', scopes: ['events:write'] }).expect(201)).body.key as string;
+      expect((await request(http).get('/metrics').set('authorization', `Bearer ${writer}`).expect(403)).body).toMatchObject({ scope_needed: 'read' });
+      const scraper = (await request(http).post('/api/api-keys').set(admin).send({ name: 'prometheus', scopes: ['read'] }).expect(201)).body.key as string;
+      const m = await request(http).get('/metrics').set('authorization', `Bearer ${scraper}`).expect(200);
+      expect(m.text).toContain('dim_events_received_total');
+      const token = (await request(http).post('/api/tokens').set('x-api-key', scraper).expect(200)).body.token as string;
+      await request(http).get('/metrics').set('authorization', `Bearer ${token}`).expect(200);
+      await request(http).get('/metrics').set('authorization', 'Bearer not.a.token').expect(401);
+      // Health checks stay open for the orchestrator.
+      await request(http).get('/healthz').expect(200);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test('when PUBLIC_READ is true, then /metrics stays open', async () => {
+    const s = await startApp({ SCHEDULER_ENABLED: 'false', PUBLIC_READ: 'true' });
+    try {
+      expect((await request(s.app.http).get('/metrics').expect(200)).text).toContain('dim_events_received_total');
+    } finally {
+      await s.stop();
+    }
+  });
+});

@@ -8,11 +8,16 @@ import type { ApiKeyAuth } from './api-key';
 export const SCOPES = ['read', 'events:write', 'datasets:write', 'moves:write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
-/** Who presented a key, and what it may do. `admin` may do everything. */
+/** Who presented a key (or a token minted from one), and what it may do. `admin` may do everything. */
 export interface KeyIdentity {
+  /** The key's id, or `bootstrap` for API_KEY; a token carries its parent key's id. */
   keyId: string;
   scopes: ReadonlySet<Scope>;
+  /** A short-lived JWT (POST /api/tokens) rather than the key itself. */
+  token?: true;
 }
+
+const BOOTSTRAP: KeyIdentity = Object.freeze({ keyId: 'bootstrap', scopes: new Set<Scope>(['admin']) });
 
 export function allowsScope(id: KeyIdentity, scope: Scope): boolean {
   return id.scopes.has('admin') || id.scopes.has(scope);
@@ -35,7 +40,8 @@ export function presentedKey(header: string | undefined, authorization: string |
  * checking one costs a hash, not a query.
  */
 export class ApiKeys {
-  private readonly live = new Map<number, { hash: Buffer; scopes: ReadonlySet<Scope> }>();
+  /** `lastUsedAt` is kept in memory only (since this start): a write per request would cost ingest. */
+  private readonly live = new Map<number, { hash: Buffer; scopes: ReadonlySet<Scope>; lastUsedAt: number | null }>();
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -45,17 +51,26 @@ export class ApiKeys {
 
   async start(): Promise<void> {
     const rows = await this.db.selectFrom('api_keys').select(['id', 'secret_sha256', 'scopes']).where('revoked_at', 'is', null).execute();
-    for (const r of rows) this.live.set(r.id, { hash: Buffer.from(r.secret_sha256, 'hex'), scopes: new Set(JSON.parse(r.scopes) as Scope[]) });
+    for (const r of rows) this.live.set(r.id, { hash: Buffer.from(r.secret_sha256, 'hex'), scopes: new Set(JSON.parse(r.scopes) as Scope[]), lastUsedAt: null });
   }
 
   /** The identity behind a presented key, or undefined when it is not a live key. */
   identify(header: string | undefined, authorization: string | undefined): KeyIdentity | undefined {
-    if (this.bootstrap.valid(header, authorization)) return { keyId: 'bootstrap', scopes: new Set(['admin']) };
+    if (this.bootstrap.valid(header, authorization)) return BOOTSTRAP;
     const m = KEY_FORMAT.exec(presentedKey(header, authorization) ?? '');
     if (!m) return undefined;
     const k = this.live.get(Number(m[1]));
     if (!k || !crypto.timingSafeEqual(sha256(m[2]!), k.hash)) return undefined;
+    k.lastUsedAt = this.clock.now();
     return { keyId: m[1]!, scopes: k.scopes };
+  }
+
+  /** The scopes of a live key (`bootstrap` included), or undefined once it is revoked: tokens check this on every use. */
+  liveScopes(keyId: string): ReadonlySet<Scope> | undefined {
+    if (keyId === BOOTSTRAP.keyId) return BOOTSTRAP.scopes;
+    const k = this.live.get(Number(keyId));
+    if (k) k.lastUsedAt = this.clock.now();
+    return k?.scopes;
   }
 
   async create(name: string, scopes: Scope[]): Promise<{ id: number; key: string; name: string; scopes: Scope[] }> {
@@ -65,13 +80,24 @@ export class ApiKeys {
       .values({ name, secret_sha256: sha256(secret).toString('hex'), scopes: JSON.stringify(scopes), created_at: this.clock.now() })
       .executeTakeFirstOrThrow();
     const id = Number(r.insertId);
-    this.live.set(id, { hash: sha256(secret), scopes: new Set(scopes) });
+    this.live.set(id, { hash: sha256(secret), scopes: new Set(scopes), lastUsedAt: null });
     return { id, key: `dim_${id}_${secret}`, name, scopes };
   }
 
-  async list(): Promise<{ id: number; name: string; scopes: Scope[]; created_at: string; revoked_at: string | null }[]> {
+  /** Every key, revoked ones included; `last_used_at` counts since this process started (null: not used since). */
+  async list(): Promise<{ id: number; name: string; scopes: Scope[]; created_at: string; revoked_at: string | null; last_used_at: string | null }[]> {
     const rows = await this.db.selectFrom('api_keys').select(['id', 'name', 'scopes', 'created_at', 'revoked_at']).orderBy('id').execute();
-    return rows.map((r) => ({ id: r.id, name: r.name, scopes: JSON.parse(r.scopes) as Scope[], created_at: new Date(r.created_at).toISOString(), revoked_at: r.revoked_at === null ? null : new Date(r.revoked_at).toISOString() }));
+    return rows.map((r) => {
+      const used = this.live.get(r.id)?.lastUsedAt ?? null;
+      return {
+        id: r.id,
+        name: r.name,
+        scopes: JSON.parse(r.scopes) as Scope[],
+        created_at: new Date(r.created_at).toISOString(),
+        revoked_at: r.revoked_at === null ? null : new Date(r.revoked_at).toISOString(),
+        last_used_at: used === null ? null : new Date(used).toISOString(),
+      };
+    });
   }
 
   async revoke(id: number): Promise<void> {

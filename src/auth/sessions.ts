@@ -3,6 +3,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { SignJWT, jwtVerify } from 'jose';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
+import { requestLogger } from '../platform/request-context';
 import type { SessionUser, UsersService } from './users-service';
 import type { Role } from './users.table';
 
@@ -82,7 +83,7 @@ export class SessionAuth {
       if (!user) return undefined;
       return { user, jti: payload.jti, csrf: payload.csrf, expiresAt: payload.exp! * 1000 };
     } catch (err) {
-      this.logger.debug('auth.session_rejected', { reason: (err as Error).name });
+      (req.res ? requestLogger(req.res, this.logger) : this.logger).debug('auth.session_rejected', { reason: (err as Error).name });
       return undefined;
     }
   }
@@ -144,7 +145,7 @@ export class SessionAuth {
   async logout(req: Request, res: Response, s: Session | undefined): Promise<void> {
     if (s) await this.users.revoke(s.jti, s.expiresAt);
     res.append('Set-Cookie', this.cookie(req, '', 0));
-    if (s) this.logger.info('auth.logout', { user_id: s.user.id, username: s.user.username });
+    if (s) requestLogger(res, this.logger).info('auth.logout', { user_id: s.user.id, username: s.user.username });
   }
 
   // --- brute-force brake: five failures for a name (or from an address) pause it 5 minutes ---

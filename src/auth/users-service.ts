@@ -60,8 +60,8 @@ export class UsersService {
     return this.repo.list();
   }
 
-  /** `{username, role, password}`; 400 naming the field, 409 if the name is taken. */
-  async create(body: unknown): Promise<SessionUser> {
+  /** `{username, role, password}`; 400 naming the field, 409 if the name is taken. `log`: the request's logger. */
+  async create(body: unknown, log: Logger = this.logger): Promise<SessionUser> {
     const f = Fields.of(body, 'body');
     f.only(['username', 'role', 'password']);
     const username = f.string('username', { min: 1, max: 64 });
@@ -76,18 +76,18 @@ export class UsersService {
       if (isUniqueViolation(err)) throw AppError.conflict(`username: "${username}" is taken`, { field: 'username' });
       throw err;
     }
-    this.logger.info('auth.user_created', { user_id: id, username, role });
+    log.info('auth.user_created', { user_id: id, username, role });
     return { id, username, role };
   }
 
   /** Removes a user; the last operator stays, so the pages can always be administered. */
-  async delete(id: number, by: SessionUser): Promise<void> {
+  async delete(id: number, by: SessionUser, log: Logger = this.logger): Promise<void> {
     const u = await this.repo.byId(id);
     if (!u) throw AppError.notFound('user not found', { user_id: id });
     if (u.id === by.id) throw AppError.conflict('you cannot remove yourself', { field: 'id' });
     if (u.role === 'operator' && (await this.repo.countRole('operator')) <= 1) throw AppError.conflict('the last operator cannot be removed', { field: 'id' });
     await this.repo.delete(id);
-    this.logger.info('auth.user_deleted', { user_id: id, username: u.username, by: by.username });
+    log.info('auth.user_deleted', { user_id: id, username: u.username, by: by.username });
   }
 
   revoke(jti: string, expiresAt: number): Promise<void> {

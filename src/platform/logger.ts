@@ -12,6 +12,11 @@ export interface Logger {
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
+/** Whether a logger made with `configured` writes lines of `level`. */
+export function logsAt(configured: LogLevel, level: Exclude<LogLevel, 'silent'>): boolean {
+  return ORDER[level] >= ORDER[configured];
+}
+
 /** Structured JSON lines with stable event names; one line per call. */
 export function createLogger(level: LogLevel, base: LogFields = {}, write: (line: string) => void = (l) => process.stdout.write(l)): Logger {
   const min = ORDER[level];

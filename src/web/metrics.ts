@@ -1,9 +1,10 @@
 import { sql, type Kysely } from 'kysely';
-import type { Request, RequestHandler, Router } from 'express';
+import type { RequestHandler, Router } from 'express';
 import express from 'express';
 import type { StatsApplier } from '../analytics/apply';
 import type { DB } from '../db/schema';
 import { Registry } from '../platform/metrics';
+import { routeOf } from '../platform/request-context';
 import type { EventBus, EventPublisher } from '../stream/types';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -90,10 +91,4 @@ export class ProductMetrics {
     });
     return r;
   }
-}
-
-function routeOf(req: Request): string {
-  const path = (req.route as { path?: unknown } | undefined)?.path;
-  if (typeof path === 'string') return (req.baseUrl ?? '') + path;
-  return 'unmatched';
 }

@@ -1,5 +1,6 @@
 import express, { Router } from 'express';
 import type { AnalyticsService } from '../../analytics/service';
+import type { ApiKeys } from '../../auth/api-keys';
 import type { SessionAuth } from '../../auth/sessions';
 import type { UsersService } from '../../auth/users-service';
 import type { DatasetsService } from '../../datasets/service';
@@ -15,6 +16,7 @@ import { securityHeaders } from '../security';
 import { Views } from '../views';
 import { datasetPages } from './dataset-detail';
 import { datasetsPages } from './datasets';
+import { keysPages } from './keys';
 import { loginPages, usersPages } from './login';
 import { modelPages } from './model';
 import { movesPages } from './moves';
@@ -25,6 +27,7 @@ import { PagesRepository } from './repository';
 export interface PageDeps {
   sessions: SessionAuth;
   users: UsersService;
+  apiKeys: Pick<ApiKeys, 'list' | 'create' | 'revoke'>;
   datasets: Pick<DatasetsService, 'get'>;
   analytics: Pick<AnalyticsService, 'series' | 'datasetStats'>;
   ingest: Pick<IngestService, 'ingest'>;
@@ -85,14 +88,15 @@ export function pageRoutes(deps: PageDeps): Router {
   pages.use(movesPages({ views, repo, moves: deps.moves, clock, requireOperator }));
   pages.use(policyPages({ views, repo, tiering: deps.tiering, scheduler: deps.scheduler, clock, requireOperator, requireViewer }));
   pages.use(modelPages({ views, repo, tiering: deps.tiering, clock }));
-  pages.use(usersPages({ views, users: deps.users, requireOperator }));
+  pages.use(usersPages({ views, users: deps.users, requireOperator, logger: deps.logger }));
+  pages.use(keysPages({ views, keys: deps.apiKeys, requireOperator, logger: deps.logger }));
 
   r.use((req, res, next) => (isPagePath(req.path) ? pages(req, res, next) : next()));
   return r;
 }
 
 /** The paths the pages own; everything else (the API, health) passes by untouched. */
-const PAGE_PREFIXES = ['/login', '/logout', '/parts', '/datasets', '/moves', '/policy', '/model', '/users'];
+const PAGE_PREFIXES = ['/login', '/logout', '/parts', '/datasets', '/moves', '/policy', '/model', '/users', '/keys'];
 
 export function isPagePath(p: string): boolean {
   return p === '/' || PAGE_PREFIXES.some((x) => p === x || p.startsWith(x + '/'));

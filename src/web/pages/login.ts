@@ -3,6 +3,7 @@ import { sessionOf, type SessionAuth } from '../../auth/sessions';
 import type { UsersService } from '../../auth/users-service';
 import { AppError } from '../../platform/errors';
 import type { Logger } from '../../platform/logger';
+import { requestLogger } from '../../platform/request-context';
 import { parseId } from '../../platform/validate';
 import type { Views } from '../views';
 import { formBody, str } from './forms';
@@ -43,12 +44,12 @@ export function loginPages(d: LoginPageDeps): Router {
     const user = await d.users.authenticate(username, password);
     if (!user) {
       d.sessions.recordFailure(keys);
-      d.logger.warn('auth.login_failed', { username, ip: req.ip });
+      requestLogger(res, d.logger).warn('auth.login_failed', { username, ip: req.ip });
       return again(401, 'Wrong username or password.');
     }
     d.sessions.clearFailures(keys);
     await d.sessions.issue(req, res, user);
-    d.logger.info('auth.login', { user_id: user.id, username: user.username, role: user.role });
+    requestLogger(res, d.logger).info('auth.login', { user_id: user.id, username: user.username, role: user.role });
     res.redirect(303, next);
   });
 
@@ -68,7 +69,7 @@ export function loginPages(d: LoginPageDeps): Router {
 }
 
 /** People who may sign in: operators add and remove them. */
-export function usersPages(d: { views: Views; users: UsersService; requireOperator: express.RequestHandler }): Router {
+export function usersPages(d: { views: Views; users: UsersService; requireOperator: express.RequestHandler; logger: Logger }): Router {
   const r = Router();
   const list = async () => ({ users: await d.users.list() });
 
@@ -78,7 +79,7 @@ export function usersPages(d: { views: Views; users: UsersService; requireOperat
 
   r.post('/users', d.requireOperator, async (req, res) => {
     const b = formBody(req.body);
-    const u = await d.users.create({ username: str(b, 'username'), role: str(b, 'role'), password: typeof b.password === 'string' && b.password !== '' ? b.password : undefined });
+    const u = await d.users.create({ username: str(b, 'username'), role: str(b, 'role'), password: typeof b.password === 'string' && b.password !== '' ? b.password : undefined }, requestLogger(res, d.logger));
     res.setHeader('HX-Trigger', 'users-changed');
     d.views.render(res, 'parts/notice', { message: `Added ${u.username} (${u.role}).` });
   });
@@ -86,7 +87,7 @@ export function usersPages(d: { views: Views; users: UsersService; requireOperat
   r.post('/users/:id/delete', d.requireOperator, async (req, res) => {
     const s = sessionOf(res);
     if (!s) throw new AppError(401, 'sign in first');
-    await d.users.delete(parseId(req.params.id), s.user);
+    await d.users.delete(parseId(req.params.id), s.user, requestLogger(res, d.logger));
     res.setHeader('HX-Trigger', 'users-changed');
     d.views.render(res, 'parts/notice', { message: 'User removed.' });
   });
