@@ -188,6 +188,32 @@ describe('the dashboard in a browser', () => {
     await shot('09-policy-replay');
   });
 
+  test('when an operator creates an API key on the keys page, then its secret is shown once and works; revoked, it stops working', async () => {
+    await page.goto(`${w.base}/`);
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await page.waitForURL(`${w.base}/keys`);
+    await page.locator('#k-name').fill('browser-made');
+    await page.locator('#key-create').click();
+    await page.locator('#k-scopes-error').waitFor(); // no scope chosen: the error sits next to the boxes
+    await page.getByRole('checkbox', { name: /datasets:write/ }).check();
+    await page.locator('#key-create').click();
+    const key = (await page.locator('#new-key-secret').textContent())!.trim();
+    expect(key).toMatch(/^dim_\d+_[A-Za-z0-9_-]{43}$/);
+    await page.locator('#keys-table tr[data-state="live"] >> text=browser-made').waitFor();
+    await shot('12-api-key-created');
+    const use = () => fetch(`${w.base}/api/datasets`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: `via-key-${Date.now()}` }) });
+    expect((await use()).status).toBe(201);
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Revoke browser-made' }).click();
+    await page.getByText(/Key \d+ revoked/).waitFor();
+    await page.locator(`#keys-table tr[data-key-id="${key.split('_')[1]}"][data-state="revoked"]`).waitFor();
+    expect((await use()).status).toBe(401);
+    // Shown once: the page, opened again, does not hold the secret.
+    await page.goto(`${w.base}/keys`);
+    expect(await page.content()).not.toContain(key.split('_')[2]);
+    expect(await cspViolations()).toEqual([]);
+  });
+
   test('when the screen is 390 px wide, then the overview fits without sideways scrolling of the page', async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
     try {
