@@ -14,9 +14,11 @@ const tokenKey = apiTokenKey(sessionKey);
 describe('API tokens', () => {
   let s: Awaited<ReturnType<typeof startApp>>;
   let datasetId: number;
+  let readerId: string;
   beforeAll(async () => {
     s = await startApp({ SCHEDULER_ENABLED: 'false', PUBLIC_READ: 'false', SESSION_SECRET, API_TOKEN_TTL: '15m', API_TOKEN_MAX_TTL: '1h' });
     datasetId = (await request(s.app.http).post('/api/datasets').set(admin).send({ name: 'tokens-ds' }).expect(201)).body.id as number;
+    readerId = String((await request(s.app.http).post('/api/api-keys').set(admin).send({ name: 'reader', scopes: ['read'] }).expect(201)).body.id);
   });
   afterAll(async () => {
     await s?.stop();
@@ -30,7 +32,7 @@ describe('API tokens', () => {
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer('data-in-motion')
       .setAudience(opts.aud ?? 'data-in-motion/api')
-      .setSubject(opts.sub ?? 'bootstrap')
+      .setSubject(opts.sub ?? readerId)
       .setIssuedAt(now)
       .setExpirationTime(opts.exp ?? now + 600)
       .sign(opts.key ?? tokenKey);
@@ -98,7 +100,7 @@ describe('API tokens', () => {
     const good = await sign({});
     const [h, p] = good.split('.') as [string, string, string];
     const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${p}.`;
-    const hs512 = await new SignJWT({ scope: 'read' }).setProtectedHeader({ alg: 'HS512' }).setIssuer('data-in-motion').setAudience('data-in-motion/api').setSubject('bootstrap').setExpirationTime(now + 600).sign(new Uint8Array(64).fill(7));
+    const hs512 = await new SignJWT({ scope: 'read' }).setProtectedHeader({ alg: 'HS512' }).setIssuer('data-in-motion').setAudience('data-in-motion/api').setSubject(readerId).setExpirationTime(now + 600).sign(new Uint8Array(64).fill(7));
     const cases: [string, string, RegExp][] = [
       ['alg none', none, /algorithm not allowed/],
       ['another algorithm', hs512, /algorithm not allowed/],
@@ -109,6 +111,9 @@ describe('API tokens', () => {
       // A page session is signed with the session key itself, not the derived one.
       ['page session token', await sign({ csrf: 'x' }, { key: sessionKey, aud: 'data-in-motion/pages' }), /signature does not verify/],
       ['malformed', 'a.b.c', /malformed token/],
+      ['bootstrap without its binding', await sign({}, { sub: 'bootstrap' }), /API_KEY that is no longer configured/],
+      ['bootstrap with a forged binding', await sign({ bkf: 'é'.repeat(22) }, { sub: 'bootstrap' }), /API_KEY that is no longer configured/],
+      ['unknown key', await sign({}, { sub: '987654' }), /its API key was revoked/],
       ['not base64', 'x'.repeat(10) + '..' + 'y', /malformed token/],
     ];
     await request(s.app.http).get('/api/datasets').set(bearer(good)).expect(200);
@@ -121,5 +126,18 @@ describe('API tokens', () => {
         expect(JSON.stringify(r.body)).not.toMatch(/\/(src|dist|node_modules)\/|at .*\.js:\d+/);
       }
     }
+  });
+
+  test('when API_KEY changes, then tokens minted from the old bootstrap key are refused; other keys\' tokens live on', async () => {
+    const fromBootstrap = (await request(s.app.http).post('/api/tokens').set(admin).expect(200)).body.token as string;
+    const k = await newKey(['read']);
+    const fromKey = (await request(s.app.http).post('/api/tokens').set('x-api-key', k.key).expect(200)).body.token as string;
+    await request(s.app.http).get('/api/datasets').set(bearer(fromBootstrap)).expect(200);
+    await s.stop();
+    s = await startApp({ DATA_DIR: s.dir, SCHEDULER_ENABLED: 'false', PUBLIC_READ: 'false', SESSION_SECRET, API_KEY: 'a-new-bootstrap-key-456' });
+    expect((await request(s.app.http).get('/api/datasets').set(bearer(fromBootstrap)).expect(401)).body.detail).toMatch(/API_KEY that is no longer configured/);
+    await request(s.app.http).get('/api/datasets').set(bearer(fromKey)).expect(200);
+    const fresh = (await request(s.app.http).post('/api/tokens').set('x-api-key', 'a-new-bootstrap-key-456').expect(200)).body.token as string;
+    await request(s.app.http).get('/api/datasets').set(bearer(fresh)).expect(200);
   });
 });

@@ -1,6 +1,7 @@
 import { App } from '../src/app';
 import { parseConfig } from '../src/config';
-import { createLogger, type LogLevel } from '../src/platform/logger';
+import type { LogLevel } from '../src/config';
+import { createLogger } from '../src/platform/logger';
 import { API_KEY, tempDir } from './support/harness';
 import { signIn } from './support/web-harness';
 

@@ -43,6 +43,11 @@ export class ApiKeyAuth {
     this.keyHash = sha256(key);
   }
 
+  /** SHA-256 of the key: tokens minted from it are bound to it (see ApiTokens), never the key itself. */
+  get digest(): Buffer {
+    return this.keyHash;
+  }
+
   /** Compares digests in constant time, so neither the key nor its length leaks through timing. */
   valid(header: string | undefined, authorization: string | undefined): boolean {
     const p = presented(header, authorization);

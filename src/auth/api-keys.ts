@@ -65,6 +65,11 @@ export class ApiKeys {
     return { keyId: m[1]!, scopes: k.scopes };
   }
 
+  /** SHA-256 of the bootstrap key (API_KEY): a token minted from it is bound to it, so changing API_KEY ends them. */
+  get bootstrapDigest(): Buffer {
+    return this.bootstrap.digest;
+  }
+
   /** The scopes of a live key (`bootstrap` included), or undefined once it is revoked: tokens check this on every use. */
   liveScopes(keyId: string): ReadonlySet<Scope> | undefined {
     if (keyId === BOOTSTRAP.keyId) return BOOTSTRAP.scopes;

@@ -53,7 +53,9 @@ export class ApiTokens {
     // Token times are wall-clock seconds: clients and jose check `exp` against real time.
     const now = Math.floor(Date.now() / 1000);
     const ttl = req.ttlSeconds ?? Math.floor(this.opts.ttlMs / 1000);
-    const token = await new SignJWT({ scope: scopes.join(' ') })
+    const claims: Record<string, string> = { scope: scopes.join(' ') };
+    if (parent.keyId === BOOTSTRAP_ID) claims.bkf = this.bootstrapFingerprint();
+    const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(TOKEN_ISSUER)
       .setAudience(TOKEN_AUDIENCE)
@@ -64,6 +66,17 @@ export class ApiTokens {
       .sign(this.key);
     return { token, token_type: 'Bearer', expires_at: new Date((now + ttl) * 1000).toISOString(), expires_in: ttl, scopes };
   }
+
+  /**
+   * Binds a token minted from the bootstrap key to the current API_KEY: an HMAC (under the token
+   * key, so it says nothing about API_KEY to anyone without that key) of its digest.
+   */
+  private bootstrapFingerprint(): string {
+    this.bkf ??= crypto.createHmac('sha256', this.key).update('bootstrap-key:').update(this.keys.bootstrapDigest).digest('base64url').slice(0, 22);
+    return this.bkf;
+  }
+
+  private bkf: string | undefined;
 
   /** The identity a token stands for; 401 saying why for any token that is not good now. */
   async verify(token: string): Promise<KeyIdentity> {
@@ -78,10 +91,22 @@ export class ApiTokens {
     if (typeof payload.sub !== 'string' || typeof scopeClaim !== 'string') throw new AppError(401, 'bearer token refused: malformed claims', { field: 'authorization' });
     const live = this.keys.liveScopes(payload.sub);
     if (!live) throw new AppError(401, 'bearer token refused: its API key was revoked', { field: 'authorization' });
+    if (payload.sub === BOOTSTRAP_ID && !sameText(payload.bkf, this.bootstrapFingerprint())) {
+      throw new AppError(401, 'bearer token refused: it was minted from an API_KEY that is no longer configured', { field: 'authorization' });
+    }
     const scopes = new Set<Scope>();
     for (const s of scopeClaim.split(' ')) if ((SCOPES as readonly string[]).includes(s)) scopes.add(s as Scope);
     return { keyId: payload.sub, scopes, token: true };
   }
+}
+
+const BOOTSTRAP_ID = 'bootstrap';
+
+function sameText(a: unknown, b: string): boolean {
+  if (typeof a !== 'string') return false;
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
 }
 
 function reason(err: unknown): string {
