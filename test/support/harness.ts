@@ -42,3 +42,12 @@ export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeout
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Like startApp, but listening on a free port of 127.0.0.1: for tests that need real sockets. */
+export async function startServer(env: Record<string, string> = {}): Promise<{ app: App; dir: string; port: number; url: string; stop(): Promise<void> }> {
+  const dir = env.DATA_DIR ?? tempDir();
+  const config = parseConfig({ DATA_DIR: dir, API_KEY, LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', ...env });
+  const app = new App(config);
+  await app.start();
+  return { app, dir, port: app.port, url: `http://127.0.0.1:${app.port}`, stop: () => app.stop() };
+}
