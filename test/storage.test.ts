@@ -216,3 +216,44 @@ describe('the master key', () => {
     }
   });
 });
+
+describe('a move whose copy is damaged before it is verified', () => {
+  test('when a byte of the temporary copy flips before its verification, then the move fails, the source stays and downloads intact, and no copy is left', async () => {
+    // Large enough for several verification blocks; the fault flips a byte in the middle of the first one read.
+    const s = await startApp({ STORAGE_CHUNK_SIZE: String(CHUNK), MOVE_BANDWIDTH: '0', DIM_FAULT_PAUSE: 'move.before_verify:corrupt' });
+    try {
+      const http = s.app.http;
+      const id = (await request(http).post('/api/datasets').set(key).send({ name: 'corrupt-copy' }).expect(201)).body.id as number;
+      const data = crypto.randomBytes(9 * 1024 * 1024 + 333);
+      await request(http).put(`/api/datasets/${id}/content`).set(key).set('content-type', 'application/octet-stream').send(data).expect(200);
+      const before = treeFiles(s.dir);
+      const m = (await request(http).post(`/api/datasets/${id}/moves`).set(key).send({ tier: 'COLD', location: 'PUBLIC' }).expect(202)).body;
+      const done = await waitFor(async () => {
+        const r = (await request(http).get(`/api/migrations/${m.id}`).expect(200)).body;
+        return ['done', 'failed', 'cancelled'].includes(r.state) ? r : undefined;
+      }, 'the move to end');
+      expect(done).toMatchObject({ state: 'failed', error: 'verification failed: the copy differs from the source' });
+      expect((await request(http).get(`/api/datasets/${id}`)).body).toMatchObject({ current_tier: 'WARM', storage_type: 'PRIVATE', migrating: false });
+      expect(treeFiles(s.dir)).toEqual(before);
+      const dl = await request(http)
+        .get(`/api/datasets/${id}/content`)
+        .buffer(true)
+        .parse((res, cb) => {
+          const parts: Buffer[] = [];
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('end', () => cb(null, Buffer.concat(parts)));
+        })
+        .expect(200);
+      expect(sha(dl.body as Buffer)).toBe(sha(data));
+      // The same move, tried again without the fault, goes through.
+      const again = (await request(http).post(`/api/datasets/${id}/moves`).set(key).send({ tier: 'COLD', location: 'PUBLIC' }).expect(202)).body;
+      const ok = await waitFor(async () => {
+        const r = (await request(http).get(`/api/migrations/${again.id}`).expect(200)).body;
+        return ['done', 'failed', 'cancelled'].includes(r.state) ? r : undefined;
+      }, 'the second move to end');
+      expect(ok.state).toBe('done');
+    } finally {
+      await s.stop();
+    }
+  });
+});

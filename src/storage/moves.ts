@@ -39,7 +39,8 @@ class Cancelled extends Error {
  * The journaled move of a dataset between placements. States, each persisted before the work
  * it names: planned → copying → verifying → switched → done (or failed / cancelled). At every
  * instant the database points at one complete, verified copy: the destination is written under
- * a temporary name, fsynced, verified against the source's hash, renamed and its directory
+ * a temporary name, fsynced, read back and compared byte for byte with the source (as it lands,
+ * overlapping the copy), and only once all of that has finished renamed and its directory
  * fsynced before the row switches; the source is removed only after the switch.
  */
 export class MoveService {
@@ -225,14 +226,10 @@ export class MoveService {
       // What moves is the encrypted object: its size is the total the progress counts against.
       const total = (await fsp.stat(src)).size;
       await this.repo.setMove(move.id, { state: 'copying', started_at: this.clock.now(), bytes_done: 0, bytes_total: total, error: null });
-      // One pair of blocks serves the copy, then the comparison.
-      const blocks: [Buffer, Buffer] = [Buffer.allocUnsafe(COPY_BLOCK), Buffer.allocUnsafe(COPY_BLOCK)];
-      await this.copy(src, tmp, total, signal, progress, move.id, blocks);
+      // The copy is verified as it lands (see copyVerified); 'verifying' covers the tail of that and the fsync.
+      const same = await this.copyVerified(src, tmp, total, signal, progress, move.id, () => this.repo.setMove(move.id, { state: 'verifying', bytes_done: progress.bytesDone }));
       if (signal.aborted) throw new Cancelled();
-
-      await this.repo.setMove(move.id, { state: 'verifying', bytes_done: progress.bytesDone });
-      if (!(await sameBytes(src, tmp, total, signal, blocks))) throw new Error('verification failed: the copy differs from the source');
-      if (signal.aborted) throw new Cancelled();
+      if (!same) throw new Error('verification failed: the copy differs from the source');
       if ((await plaintextSizeOfFile(tmp)) !== current.content_bytes) throw new Error('verification failed: the copy does not hold the recorded size');
 
       await fsp.rename(tmp, dest);
@@ -289,21 +286,65 @@ export class MoveService {
   }
 
   /**
-   * Copies the ciphertext as it is (never decrypted) in large blocks, throttled by the shared
-   * bandwidth budget, then fsyncs. Plain positional reads and writes: a stream pipeline with
-   * per-chunk hashing costs more than the disk. Two buffers, so the next block is read while this
-   * one is written; and the file is synced in the background as it grows, so the final fsync
-   * waits for a short tail rather than the whole copy.
+   * Copies the ciphertext as it is (never decrypted) and verifies the copy as it lands: a
+   * verifier trails the copy, reading back each block of the destination once it is written and
+   * comparing it with the source, so the copy is read back while the rest is still being
+   * written instead of after it. Unthrottled, the copy is one fs.copyFile (the kernel's
+   * copy_file_range: one memory copy, no user-space buffers); a cancel then takes effect when
+   * it returns (about a second per GiB here). Throttled, blocks of about 1/8 s of budget, with
+   * background syncs as the file grows. Resolves once the copy is fsynced and every byte of it
+   * compared: true if all matched. `copied` is awaited when the last byte is written.
    */
-  private async copy(src: string, tmp: string, total: number, signal: AbortSignal, progress: MoveProgress, moveId: number, blocks: [Buffer, Buffer]): Promise<void> {
-    // Under a bandwidth limit, blocks of about 1/8 s of budget keep the rate smooth and progress live.
-    const size = this.bandwidth.blockSize(COPY_BLOCK);
-    const buffers = blocks.map((b) => b.subarray(0, size));
-    const input = await fsp.open(src, 'r');
+  private async copyVerified(src: string, tmp: string, total: number, signal: AbortSignal, progress: MoveProgress, moveId: number, copied: () => Promise<void>): Promise<boolean> {
     const output = await fsp.open(tmp, 'wx', 0o600);
-    const pacer = new SyncPacer(output);
+    const landing = new Landing();
+    const verifier = verifyAsItLands(src, tmp, total, landing, signal, (at, len) => this.faults.reach('move.before_verify', { move_id: moveId, file: tmp, at: at + (len >> 1) }));
+    // Settled below in every path; this only keeps an early rejection from being "unhandled".
+    verifier.catch(() => undefined);
     let lastPersist = Date.now();
     let pausedMid = false;
+    const landed = async (pos: number): Promise<void> => {
+      landing.advance(pos);
+      progress.bytesDone = pos;
+      const elapsed = (this.clock.now() - progress.startedAt) / 1000;
+      progress.rate = elapsed > 0 ? pos / elapsed : 0;
+      if (Date.now() - lastPersist > 1_000) {
+        lastPersist = Date.now();
+        await this.repo.setMove(moveId, { bytes_done: pos });
+      }
+      if (!pausedMid && pos >= total / 2) {
+        pausedMid = true;
+        await this.faults.reach('move.mid_copy', { move_id: moveId, bytes_done: pos });
+      }
+    };
+    try {
+      if (this.bandwidth.limited) await this.copyBlocks(src, output, total, signal, landing, landed);
+      else await copyWhole(src, tmp, output, total, landed);
+      landing.end();
+      if (signal.aborted) throw new Cancelled();
+      await copied();
+      // The fsync and the verifier's tail run together; the rename waits for both.
+      const [same] = await Promise.all([verifier, output.sync()]);
+      return same;
+    } catch (err) {
+      landing.end();
+      await verifier.catch(() => undefined);
+      throw err;
+    } finally {
+      await output.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * The throttled copy: positional reads and writes in blocks of about 1/8 s of budget (progress
+   * stays live and the rate smooth), the next block read while this one is written, the file
+   * synced in the background as it grows so the final fsync waits for a short tail.
+   */
+  private async copyBlocks(src: string, output: fsp.FileHandle, total: number, signal: AbortSignal, landing: Landing, landed: (pos: number) => Promise<void>): Promise<void> {
+    const size = this.bandwidth.blockSize(COPY_BLOCK);
+    const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+    const input = await fsp.open(src, 'r');
+    const pacer = new SyncPacer(output);
     let reading: Promise<number> | undefined;
     const readAhead = (buf: Buffer, at: number): Promise<number> => {
       const p = input.read(buf, 0, Math.min(buf.length, total - at), at).then((r) => r.bytesRead);
@@ -314,7 +355,8 @@ export class MoveService {
       let pos = 0;
       let turn = 0;
       if (total > 0) reading = readAhead(buffers[0]!, 0);
-      while (pos < total) {
+      // A verifier that found a difference has ended the landing: the rest would be copied for nothing.
+      while (pos < total && !landing.ended) {
         if (signal.aborted) throw new Cancelled();
         const buf = buffers[turn]!;
         const bytesRead = await reading!;
@@ -325,17 +367,7 @@ export class MoveService {
         await output.write(buf, 0, bytesRead, pos);
         pos += bytesRead;
         pacer.progress(pos);
-        progress.bytesDone = pos;
-        const elapsed = (this.clock.now() - progress.startedAt) / 1000;
-        progress.rate = elapsed > 0 ? pos / elapsed : 0;
-        if (Date.now() - lastPersist > 1_000) {
-          lastPersist = Date.now();
-          await this.repo.setMove(moveId, { bytes_done: pos });
-        }
-        if (!pausedMid && pos >= total / 2) {
-          pausedMid = true;
-          await this.faults.reach('move.mid_copy', { move_id: moveId, bytes_done: pos });
-        }
+        await landed(pos);
       }
       await pacer.finish();
     } catch (err) {
@@ -344,7 +376,6 @@ export class MoveService {
       throw err;
     } finally {
       await input.close().catch(() => undefined);
-      await output.close().catch(() => undefined);
     }
   }
 
@@ -387,21 +418,83 @@ export class MoveService {
   }
 }
 
-/** Copy and compare blocks: two of them in use at a time either way. */
+/** Copy and compare block size. */
 const COPY_BLOCK = 4 * 1024 * 1024;
+/** How often the size of a copy made by the kernel is looked at (progress, and what the verifier may read). */
+const LANDING_POLL_MS = 10;
 
-/** Reads both files back and compares them block by block (cheaper than hashing either). */
-async function sameBytes(a: string, b: string, size: number, signal: AbortSignal, [ba, bb]: [Buffer, Buffer]): Promise<boolean> {
-  const [fa, fb] = await Promise.all([fsp.open(a, 'r'), fsp.open(b, 'r')]);
+/** How far a copy has got: what a verifier may read, and a way to wait for more. */
+class Landing {
+  bytes = 0;
+  /** No more bytes will land: the copy finished or failed, or the verifier gave up. */
+  ended = false;
+  private readonly moved = new Signal();
+
+  advance(bytes: number): void {
+    this.bytes = bytes;
+    this.moved.notify();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.moved.notify();
+  }
+
+  /** Resolves once more than `have` bytes have landed, or the landing has ended. */
+  async beyond(have: number): Promise<void> {
+    while (this.bytes <= have && !this.ended) await this.moved.wait(1_000);
+  }
+}
+
+/**
+ * The whole file in one fs.copyFile into `tmp` (already created and open as `output`; copyFile
+ * truncates it and writes from the start). Its size is looked at while the kernel copies, so
+ * progress stays live and the verifier can follow.
+ */
+async function copyWhole(src: string, tmp: string, output: fsp.FileHandle, total: number, landed: (pos: number) => Promise<void>): Promise<void> {
+  let done = false;
+  const finished = new Signal();
+  const copy = fsp.copyFile(src, tmp).finally(() => {
+    done = true;
+    finished.notify();
+  });
+  copy.catch(() => undefined); // awaited below
+  let seen = 0;
+  while (!done) {
+    const { size } = await output.stat();
+    // Never past the source's size: a file longer than that is for the verifier to find.
+    if (size > seen) await landed((seen = Math.min(size, total)));
+    await finished.wait(LANDING_POLL_MS);
+  }
+  await copy;
+  const { size } = await output.stat();
+  await landed(Math.min(size, total));
+}
+
+/**
+ * Compares the copy with the source block by block, each block once the copy has written it.
+ * Resolves false at the first difference (ending the landing, so a block copy stops), or if the
+ * copy ends short of `size` or longer; true once every byte matched. `before(at, len)` is awaited
+ * before the block [at, at + len) is read.
+ */
+async function verifyAsItLands(src: string, copy: string, size: number, landing: Landing, signal: AbortSignal, before: (at: number, len: number) => Promise<void>): Promise<boolean> {
+  const [fa, fb] = await Promise.all([fsp.open(src, 'r'), fsp.open(copy, 'r')]);
   try {
-    if ((await fb.stat()).size !== size) return false;
+    const [ba, bb] = [Buffer.allocUnsafe(Math.min(COPY_BLOCK, size)), Buffer.allocUnsafe(Math.min(COPY_BLOCK, size))];
     for (let pos = 0; pos < size; pos += COPY_BLOCK) {
-      if (signal.aborted) throw new Cancelled();
       const len = Math.min(COPY_BLOCK, size - pos);
+      while (landing.bytes < pos + len && !landing.ended) await landing.beyond(landing.bytes);
+      if (signal.aborted) throw new Cancelled();
+      if (landing.bytes < pos + len) return false;
+      await before(pos, len);
       const [ra, rb] = await Promise.all([fa.read(ba, 0, len, pos), fb.read(bb, 0, len, pos)]);
-      if (ra.bytesRead !== len || rb.bytesRead !== len || ba.compare(bb, 0, len, 0, len) !== 0) return false;
+      if (ra.bytesRead !== len || rb.bytesRead !== len || ba.compare(bb, 0, len, 0, len) !== 0) {
+        landing.end();
+        return false;
+      }
     }
-    return true;
+    while (!landing.ended) await landing.beyond(landing.bytes);
+    return (await fb.stat()).size === size;
   } finally {
     await Promise.all([fa.close(), fb.close()]);
   }
