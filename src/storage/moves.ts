@@ -270,7 +270,11 @@ export class MoveService {
         log.info('move.cancelled', {});
         return;
       }
-      const message = (err as NodeJS.ErrnoException).code === 'ENOSPC' ? 'the destination is full' : (err as Error).message;
+      const code = (err as NodeJS.ErrnoException).code;
+      const message =
+        code === 'ENOSPC' || code === 'EDQUOT'
+          ? `the destination ${move.to_location}/${move.to_tier} is full (${code}: no space left for the copy); the source copy is unchanged and still in use`
+          : (err as Error).message;
       await this.finish(move.id, 'failed', message);
       log.warn('move.failed', { error: message });
     }
@@ -364,7 +368,13 @@ export class MoveService {
         turn ^= 1;
         reading = pos + bytesRead < total ? readAhead(buffers[turn]!, pos + bytesRead) : undefined;
         await this.bandwidth.take(bytesRead, signal);
-        await output.write(buf, 0, bytesRead, pos);
+        // A write can land short (a disk filling up does that before it says ENOSPC): the rest is
+        // written again, so a full disk fails with ENOSPC rather than leave a hole to be found later.
+        for (let done = 0; done < bytesRead; ) {
+          const { bytesWritten } = await output.write(buf, done, bytesRead - done, pos + done);
+          if (bytesWritten === 0) throw new Error(`the destination took no bytes at ${pos + done} of ${total}`);
+          done += bytesWritten;
+        }
         pos += bytesRead;
         pacer.progress(pos);
         await landed(pos);
