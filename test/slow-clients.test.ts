@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { parseConfig } from '../src/config';
 import { API_KEY, startServer, waitFor } from './support/harness';
 import { call } from './support/http-client';
 
@@ -41,6 +42,13 @@ describe('slow clients and request timeouts', () => {
   });
   afterAll(async () => {
     await s?.stop();
+  });
+
+  test('when HEADERS_TIMEOUT or REQUEST_IDLE_TIMEOUT is out of bounds, then the config is refused naming the variable; by default both are a minute', () => {
+    expect(() => parseConfig({ HEADERS_TIMEOUT: '50ms' })).toThrow(/^HEADERS_TIMEOUT: must be between 100ms and 1h/);
+    expect(() => parseConfig({ REQUEST_IDLE_TIMEOUT: '2h' })).toThrow(/^REQUEST_IDLE_TIMEOUT: must be between 100ms and 1h/);
+    expect(() => parseConfig({ REQUEST_IDLE_TIMEOUT: 'soon' })).toThrow(/^REQUEST_IDLE_TIMEOUT: must be a duration/);
+    expect(parseConfig({}).http).toEqual({ headersTimeoutMs: 60_000, idleTimeoutMs: 60_000 });
   });
 
   test('when a client trickles its request head (slowloris), then it gets 408 and the connection closes once the head timeout passes, however busy it keeps the line', async () => {

@@ -17,6 +17,12 @@ export interface KafkaProxy {
   cut(): Promise<void>;
   /** Listens again on the same port. */
   restore(): Promise<void>;
+  /**
+   * Keeps every connection open and carries requests to the broker, but drops its answers: the
+   * broker stores what it is sent and no acknowledgement arrives. `restore()` ends this (and
+   * drops the connections, whose answers are lost for good).
+   */
+  silence(): void;
   close(): Promise<void>;
 }
 
@@ -27,6 +33,7 @@ export async function startKafkaProxy(upstream: string): Promise<KafkaProxy> {
   let port = 0;
   let advertised: Buffer;
   let replacement: Buffer;
+  let silent = false;
 
   const server = net.createServer((client) => {
     const broker = net.connect(upstreamPort, host);
@@ -34,6 +41,7 @@ export async function startKafkaProxy(upstream: string): Promise<KafkaProxy> {
     sockets.add(broker);
     let pending: Buffer = Buffer.alloc(0);
     broker.on('data', (chunk: Buffer) => {
+      if (silent) return;
       // Kafka frames: int32 size, then the response. Rewrite whole frames only, so a pattern
       // split across TCP segments is still found.
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
@@ -94,7 +102,17 @@ export async function startKafkaProxy(upstream: string): Promise<KafkaProxy> {
       return sockets.size / 2;
     },
     cut: stopListening,
-    restore: listen,
+    async restore() {
+      if (silent) {
+        silent = false;
+        for (const s of sockets) s.destroy();
+        sockets.clear();
+      }
+      if (!server.listening) await listen();
+    },
+    silence() {
+      silent = true;
+    },
     close: stopListening,
   };
 }
