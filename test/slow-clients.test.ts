@@ -4,6 +4,8 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { parseConfig } from '../src/config';
+import { createLogger } from '../src/platform/logger';
+import { createHttpServer } from '../src/web/http-timeouts';
 import { API_KEY, startServer, waitFor } from './support/harness';
 import { call } from './support/http-client';
 
@@ -212,5 +214,44 @@ describe('slow clients and request timeouts', () => {
     expect((await call(s.url, 'GET', '/healthz')).status).toBe(200);
     const back = await fetch(`${s.url}/api/datasets/${id}/content`);
     expect(sha(Buffer.from(await back.arrayBuffer()))).toBe(sha(content));
+  });
+
+  test('when the server itself holds a body back for longer than the idle timeout, then the request is not cut off; when the client then stalls, it is', async () => {
+    // The product's server function around a handler that reads nothing for 2.5 idle timeouts
+    // (a disk or worker that is behind), then takes the body.
+    const server = createHttpServer(
+      (req, res) => {
+        req.pause();
+        setTimeout(() => {
+          let n = 0;
+          req.on('data', (d: Buffer) => (n += d.length));
+          req.on('end', () => res.end(`got ${n}`));
+          req.on('error', () => undefined);
+          req.resume();
+        }, 2.5 * IDLE_TIMEOUT_MS);
+      },
+      { headersTimeoutMs: HEADERS_TIMEOUT_MS, idleTimeoutMs: IDLE_TIMEOUT_MS },
+      createLogger('silent'),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const whole = connect(port);
+      whole.socket.write(head('PUT', '/held', { 'Content-Length': 8 * 1024 * 1024, Connection: 'close' }));
+      whole.socket.write(crypto.randomBytes(8 * 1024 * 1024));
+      const done = await whole.closed;
+      expect(done.text).toMatch(/^HTTP\/1\.1 200 /);
+      expect(done.text).toMatch(/got 8388608$/);
+
+      // Same, but the client sends only half and stops: once the server reads again, the idle
+      // time is the client's, and it gets its 408.
+      const half = connect(port);
+      half.socket.write(head('PUT', '/held', { 'Content-Length': 8 * 1024 * 1024 }));
+      half.socket.write(crypto.randomBytes(4 * 1024 * 1024));
+      expect((await half.closed).text).toMatch(/^HTTP\/1\.1 408 /);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

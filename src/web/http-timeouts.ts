@@ -56,7 +56,13 @@ export function createHttpServer(handler: http.RequestListener, t: HttpTimeouts,
       return;
     }
     const { req, res } = open;
-    if (req.complete && !res.headersSent) return; // the server is working on it
+    if (req.complete && !res.headersSent) return; // the server is working on it (a write re-arms the timer)
+    if (!req.complete && !res.headersSent && req.readableFlowing === false) {
+      // The server paused the body (its disk or a worker is behind): not the client's idleness.
+      // Nothing re-arms the timer if no byte comes once it resumes, so look again later.
+      socket.setTimeout(t.idleTimeoutMs);
+      return;
+    }
     // Once its answer has gone out, Node forgets a request: closing the socket would then never
     // tell a handler still reading the body. Destroying the request does (an 'aborted' body), so
     // the handler drops what it had (a half batch, a temporary file) and returns.
