@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { finished, type Readable } from 'node:stream';
@@ -119,9 +118,9 @@ export class ContentService {
 }
 
 /**
- * The upload's data path. Each piece of the body is hashed as it arrives (while it is still in
- * the CPU cache) and copied into the ring of a worker that seals full chunks and appends them to
- * the file, which is synced in the background as it grows. The body pauses whenever the ring is
+ * The upload's data path. Each piece of the body is copied into the ring of a worker that hashes
+ * (SHA-256) and seals full chunks and appends them to the file, which is synced in the background
+ * as it grows; the main thread only receives and copies. The body pauses whenever the ring is
  * full, so memory stays bounded whatever the size.
  */
 async function encryptToFile(body: Readable, file: string, dek: Buffer, chunkSize: number): Promise<{ bytes: number; sha256: string }> {
@@ -130,19 +129,17 @@ async function encryptToFile(body: Readable, file: string, dek: Buffer, chunkSiz
   let sealer: FileSealer | undefined;
   try {
     const s = (sealer = FileSealer.create(fh.fd, dek, chunkSize));
-    const hash = crypto.createHash('sha256');
     let bytes = 0;
     await eachPiece(body, (piece) => {
       bytes += piece.length;
-      hash.update(piece);
       const ready = s.write(piece);
       pacer.progress(s.sealedBytes);
       return ready ? undefined : s.room();
     });
-    await s.end();
+    const sha256 = await s.end();
     sealer = undefined;
     await pacer.finish();
-    return { bytes, sha256: hash.digest('hex') };
+    return { bytes, sha256 };
   } catch (err) {
     // The worker must be done with the descriptor before it is closed.
     await sealer?.abort();

@@ -176,7 +176,7 @@ describe('chunked AES-256-GCM on the worker thread (the HTTP upload and download
   const dir = tempDir();
   let n = 0;
 
-  /** Seals `data`, fed in pieces of `piece` bytes, into a new file with FileSealer. */
+  /** Seals `data`, fed in pieces of `piece` bytes, into a new file with FileSealer; checks the SHA-256 the worker computed. */
   async function sealToFile(key: Buffer, data: Buffer, piece: number, chunkSize = CHUNK): Promise<string> {
     const file = path.join(dir, `obj-${++n}.enc`);
     const fh = await fsp.open(file, 'wx');
@@ -185,7 +185,7 @@ describe('chunked AES-256-GCM on the worker thread (the HTTP upload and download
       for (let i = 0; i < data.length; i += piece) {
         if (!sealer.write(data.subarray(i, i + piece))) await sealer.room();
       }
-      await sealer.end();
+      expect(await sealer.end()).toBe(crypto.createHash('sha256').update(data).digest('hex'));
     } finally {
       await fh.close();
     }

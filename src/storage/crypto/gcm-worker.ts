@@ -17,7 +17,10 @@ import { chunkTampered, chunkTruncated } from './errors';
  * position and length (off-thread.ts, with chunked.ts) and asks, per job, for one primitive per
  * chunk, in order:
  *   write  bytes to the file (the header)
- *   seal   ring[at, at+len) with (nonce, aad); append ciphertext ‖ tag to the file
+ *   seal   ring[at, at+len) with (nonce, aad); append ciphertext ‖ tag to the file. A job
+ *          begun with a SHA-256 first adds those plaintext bytes to it (seals come in order),
+ *          so the upload's hash runs beside the main thread instead of on it; the digest comes
+ *          back with the job's end
  *   open   len sealed bytes at file position pos with (nonce, aad); only if the tag verifies,
  *          copy the plaintext into ring[at, ...). Unverified plaintext never reaches the ring.
  * Completed requests are counted in the job's shared control block (no message back per
@@ -110,9 +113,11 @@ function readAll(job, len, pos) {
 }
 
 function seal(job, m) {
+  const parts = ringParts(job, m.at, m.len);
+  if (job.hash) for (const part of parts) job.hash.update(part);
   const c = crypto.createCipheriv('aes-256-gcm', job.key, m.nonce);
   c.setAAD(m.aad);
-  const out = ringParts(job, m.at, m.len).map((part) => c.update(part));
+  const out = parts.map((part) => c.update(part));
   c.final();
   out.push(c.getAuthTag());
   writeAll(job, out);
@@ -142,14 +147,14 @@ const view = (u8) => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
 
 port.on('message', (m) => {
   if (m.op === 'begin') {
-    jobs.set(m.job, { ring: Buffer.from(m.ring), ctl: new Int32Array(m.control), fd: m.fd, key: view(m.key), failed: false });
+    jobs.set(m.job, { ring: Buffer.from(m.ring), ctl: new Int32Array(m.control), fd: m.fd, key: view(m.key), hash: m.sha256 ? crypto.createHash('sha256') : undefined, failed: false });
     return;
   }
   const job = jobs.get(m.job);
   if (m.op === 'end') {
     if (job) job.key.fill(0);
     jobs.delete(m.job);
-    port.postMessage({ job: m.job, ended: true });
+    port.postMessage({ job: m.job, ended: true, sha256: job && job.hash && !job.failed ? job.hash.digest('hex') : undefined });
     return;
   }
   if (!job || job.failed) return;
@@ -180,6 +185,8 @@ interface WorkerError {
 interface WorkerMessage {
   job: number;
   ended?: boolean;
+  /** With `ended`, for a job begun with a SHA-256 that did not fail: the hex digest of all it sealed. */
+  sha256?: string;
   error?: WorkerError;
 }
 
@@ -289,17 +296,26 @@ export class GcmJob {
   private readonly interrupts = new Set<(err: Error) => void>();
   private readonly onDeath = (err: Error): void => this.interrupt(err);
 
-  /** A job for the open file descriptor `fd`, which must outlive the job. */
-  constructor(fd: number, dek: Buffer, ringBytes: number) {
+  /**
+   * A job for the open file descriptor `fd`, which must outlive the job. `sha256`: the worker
+   * hashes the plaintext it seals; the digest is `sha256` once `end()` has resolved.
+   */
+  constructor(fd: number, dek: Buffer, ringBytes: number, opts: { sha256?: boolean } = {}) {
     this.ring = takeRing(ringBytes);
     this.w = pickWorker();
     this.w.attach(this.id, (m) => {
       if (m.error) this.failure ??= jobError(m.error);
-      if (m.ended) this.ended?.();
+      if (m.ended) {
+        this.sha256 = m.sha256;
+        this.ended?.();
+      }
     });
     this.w.onDeath.add(this.onDeath);
-    this.post({ op: 'begin', ring: this.ring.buffer, control: this.control.buffer, fd, key: own(dek) });
+    this.post({ op: 'begin', ring: this.ring.buffer, control: this.control.buffer, fd, key: own(dek), sha256: opts.sha256 === true });
   }
+
+  /** The hex SHA-256 of the plaintext sealed (a job begun with `sha256`), once `end()` has resolved. */
+  sha256: string | undefined;
 
   /** Requests completed so far: request n is done once this exceeds n. */
   get completed(): number {

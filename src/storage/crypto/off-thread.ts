@@ -17,9 +17,10 @@ function ringBytesFor(chunkSize: number): number {
 }
 
 /**
- * Writes an encrypted object into an open, empty file. Plaintext is copied into the worker's ring;
- * a full chunk is sealed once more data arrives (only the end says which chunk is final) and the
- * worker appends it to the file. Memory: the ring, whatever the size.
+ * Writes an encrypted object into an open, empty file and computes the plaintext's SHA-256.
+ * Plaintext is copied into the worker's ring; a full chunk is sealed once more data arrives (only
+ * the end says which chunk is final) and the worker hashes it, seals it and appends it to the
+ * file. Memory: the ring, whatever the size.
  */
 export class FileSealer {
   private readonly header: Buffer;
@@ -47,7 +48,7 @@ export class FileSealer {
   /** `fd` must stay open until `end()` or `abort()` has resolved. */
   static create(fd: number, dek: Buffer, chunkSize: number): FileSealer {
     checkChunkSize(chunkSize);
-    return new FileSealer(new GcmJob(fd, dek, ringBytesFor(chunkSize)), chunkSize);
+    return new FileSealer(new GcmJob(fd, dek, ringBytesFor(chunkSize), { sha256: true }), chunkSize);
   }
 
   /** Plaintext bytes whose ciphertext the worker has written (for pacing background syncs). */
@@ -74,11 +75,16 @@ export class FileSealer {
     }
   }
 
-  /** Seals the final chunk (short, or even empty); resolves once all is written and the worker is released. */
-  async end(): Promise<void> {
+  /**
+   * Seals the final chunk (short, or even empty); resolves once all is written and the worker is
+   * released, with the hex SHA-256 of all the plaintext written.
+   */
+  async end(): Promise<string> {
     await this.room();
     this.seal(true);
     await this.job.end();
+    if (this.job.sha256 === undefined) throw new Error('the AES-GCM worker returned no SHA-256');
+    return this.job.sha256;
   }
 
   /** Gives up; resolves once the worker no longer touches the file. */
