@@ -233,6 +233,10 @@ describe('slow clients and request timeouts', () => {
       { headersTimeoutMs: HEADERS_TIMEOUT_MS, idleTimeoutMs: IDLE_TIMEOUT_MS },
       createLogger('silent'),
     );
+    // No cap on a whole request (Node's default is 5 minutes): only the head and idleness are bounded.
+    expect(server.requestTimeout).toBe(0);
+    expect(server.headersTimeout).toBe(HEADERS_TIMEOUT_MS);
+    expect(server.timeout).toBe(IDLE_TIMEOUT_MS);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
     try {
