@@ -148,6 +148,21 @@ describe('dataset content and moves', () => {
     });
   });
 
+  test('when a large dataset moves, then its source is unlinked just after the move is done: one copy left, no temporary file', async () => {
+    // 64 MiB and more: the source leaves its name before "done" and is unlinked right after.
+    const data = Buffer.concat([crypto.randomBytes(1024 * 1024), Buffer.alloc(64 * 1024 * 1024, 7)]);
+    const id = await dataset();
+    await upload(id, data);
+    const m = await moveAndWait(id, { tier: 'HOT', location: 'ONPREM' });
+    expect(m).toMatchObject({ state: 'done', to: { tier: 'HOT', location: 'ONPREM' } });
+    const objectId = ((await request(http).get(`/api/datasets/${id}`)).body.location_uri as string).split('/').pop()!;
+    await waitFor(() => {
+      const files = treeFiles(s.dir).filter((f) => f.includes(objectId));
+      return files.length === 1 && files[0] === `ONPREM/HOT/${objectId}.enc`;
+    }, 'the moved source to be unlinked');
+    expect(sha((await download(id).expect(200)).body as Buffer)).toBe(sha(data));
+  });
+
   test("when the original demo's routes move a dataset, then they answer as it did", async () => {
     const id = await dataset();
     const data = crypto.randomBytes(50_000);
