@@ -241,16 +241,19 @@ async function main(): Promise<void> {
       uploaded = (JSON.parse(r.text) as { uploaded: { sha256: string } }).uploaded;
     });
     if (uploaded.sha256 !== sourceSha) throw new Error('upload: the server computed another SHA-256');
-    emit({ op: 'upload (HTTP PUT, SHA-256 + AES-256-GCM chunks, fsync)', mib_per_s: round(mibps(SIZE, upMs), 1), ratio_vs_bare_gcm: round(gcmMs / upMs) });
+    // The server's peak RSS so far is given with each step, so a peak can be told to its step.
+    const peak = (): number => round(peakRssMb(child.pid!), 1);
+    emit({ op: 'upload (HTTP PUT, SHA-256 + AES-256-GCM chunks, fsync)', mib_per_s: round(mibps(SIZE, upMs), 1), ratio_vs_bare_gcm: round(gcmMs / upMs), server_peak_rss_mib: peak() });
 
     const downMs = await timed(async () => {
       const r = await get(port, `/api/datasets/${ds.id}/content`);
       if (r.status !== 200 || r.bytes !== SIZE) throw new Error(`download: ${r.status}, ${r.bytes} bytes`);
     });
-    emit({ op: 'download (HTTP GET, verify + decrypt)', mib_per_s: round(mibps(SIZE, downMs), 1), ratio_vs_bare_gcm: round(gcmMs / downMs) });
+    emit({ op: 'download (HTTP GET, verify + decrypt)', mib_per_s: round(mibps(SIZE, downMs), 1), ratio_vs_bare_gcm: round(gcmMs / downMs), server_peak_rss_mib: peak() });
     // Untimed: the bytes that come back are the bytes that went in.
     const check = await get(port, `/api/datasets/${ds.id}/content`, { hash: true });
     if (check.sha256 !== sourceSha) throw new Error('download: the content differs from the input');
+    emit({ step: 'download again, hashed by the client (untimed)', server_peak_rss_mib: peak() });
 
     await freePages(work);
     const moveMs = await timed(async () => {
@@ -262,8 +265,8 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 20));
       }
     });
-    emit({ op: 'move PRIVATE/WARM → PUBLIC/COLD (copy, fsync, verify, rename, switch, remove)', mib_per_s: round(mibps(SIZE, moveMs), 1), ratio_vs_plain_copy: round(copyMs / moveMs) });
-    emit({ server_peak_rss_mib: round(peakRssMb(child.pid!), 1) });
+    emit({ op: 'move PRIVATE/WARM → PUBLIC/COLD (copy, fsync, verify, rename, switch, remove)', mib_per_s: round(mibps(SIZE, moveMs), 1), ratio_vs_plain_copy: round(copyMs / moveMs), server_peak_rss_mib: peak() });
+    emit({ server_peak_rss_mib: peak() });
   } finally {
     await stop(child);
     fs.rmSync(work, { recursive: true, force: true });
