@@ -3,6 +3,7 @@
  * `npm run cli -- <command>` (or `npx data-in-motion <command>` once built): operate a running
  * instance through its API. Long work shows a progress bar on stderr; results go to stdout.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -173,6 +174,24 @@ async function importPath(c: Client, p: Parsed): Promise<void> {
   if (failed) throw new Error(`${failed} of ${files.length} file(s) failed`);
 }
 
+/**
+ * An event without an `id` gets one, unique to this run, before its first send: the server
+ * skips an id it has seen, so a batch sent again after a 503 or a timeout is counted once.
+ * A line that is not a JSON object is sent as it is, for the server to name what is wrong.
+ */
+const runId = crypto.randomBytes(6).toString('hex');
+let nextSeq = 0;
+function withId(line: string): string {
+  let ev: unknown;
+  try {
+    ev = JSON.parse(line);
+  } catch {
+    return line;
+  }
+  if (ev === null || typeof ev !== 'object' || Array.isArray(ev) || 'id' in ev) return line;
+  return JSON.stringify({ ...ev, id: `cli-${runId}-${nextSeq++}` });
+}
+
 async function sendEvents(c: Client, p: Parsed): Promise<void> {
   const file = p.positional[2];
   if (!file) throw new UsageError('events send: FILE is required (NDJSON or a JSON array; - for stdin)');
@@ -188,7 +207,8 @@ async function sendEvents(c: Client, p: Parsed): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const a = await c.request('POST', '/api/events', body, { contentType: 'application/x-ndjson' });
       if (a.status === 202) break;
-      // 503 means nothing was accepted: the whole batch can be sent again safely.
+      // 503: not acknowledged, though some events may still have reached the log. Every event
+      // carries an id (see withId), so sending the same batch again never counts one twice.
       if (a.status === 503 && attempt < 20) {
         await new Promise((r) => setTimeout(r, 1_000 * Math.min(5, attempt + 1)));
         continue;
@@ -210,14 +230,14 @@ async function sendEvents(c: Client, p: Parsed): Promise<void> {
       continue;
     }
     if (line.trim() === '') continue;
-    batch.push(line);
+    batch.push(withId(line));
     if (batch.length >= batchSize) await flush();
   }
   if (arrayText !== undefined) {
     const items = JSON.parse(arrayText) as unknown[];
     if (!Array.isArray(items)) throw new UsageError(`${file}: expected a JSON array or NDJSON`);
     for (const it of items) {
-      batch.push(JSON.stringify(it));
+      batch.push(withId(JSON.stringify(it)));
       if (batch.length >= batchSize) await flush();
     }
   }

@@ -74,7 +74,7 @@ export class IngestService {
       await this.publisher.publish(events);
     } catch (err) {
       if (err instanceof BusUnavailableError) {
-        throw AppError.unavailable(`event stream unavailable: ${err.message}; nothing was accepted, retry later`, err.retryAfterSeconds);
+        throw AppError.unavailable(`event stream unavailable: ${err.message}; not acknowledged (some events may still be stored): retry later with the same event ids`, err.retryAfterSeconds);
       }
       throw err;
     }
