@@ -53,15 +53,16 @@ const SPARE_RINGS = 2;
  * comes from a context created inside this worker while --expose-gc is set; the flag is
  * process-wide, so it is on only for the instant that takes (and left alone if the process was
  * started with it). If any of that is refused, collection is left to V8. Measured at 1-2 GiB:
- * without it the server's peak RSS is ~170 MB instead of ~137 MB; collecting every 4 MiB rather
- * than every 1 MiB costs ~0.1 s less worker CPU per GiB each way for ~3 MB more peak RSS.
+ * without it the server's peak RSS is ~170 MB instead of ~137 MB. Collecting every 4 MiB
+ * instead saved ~0.1 s of worker CPU per GiB each way, but no measurable throughput, for ~3 MB
+ * more peak RSS (the budget is 150 MB): so every 1 MiB.
  */
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const TAG = 16;
-const COLLECT_EVERY = 4 * 1024 * 1024;
+const COLLECT_EVERY = 1024 * 1024;
 const port = workerData.port;
 const jobs = new Map();
 let sealed = Buffer.alloc(0);
