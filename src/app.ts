@@ -244,6 +244,7 @@ export class App {
         tiering,
         scheduler,
         bus,
+        eventRate: metrics.appliedRate,
         repo: new PagesRepository(this.database.reader),
         clock,
         logger: logger.child({ part: 'pages' }),

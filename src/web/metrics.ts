@@ -6,6 +6,7 @@ import type { DB } from '../db/schema';
 import { Registry } from '../platform/metrics';
 import { routeOf } from '../platform/request-context';
 import type { EventBus, EventPublisher } from '../stream/types';
+import { RateWindow } from './rate-window';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -31,9 +32,13 @@ export class ProductMetrics {
   private readonly runs = this.registry.gauge('dim_scheduler_runs_total', 'Scheduler runs, by outcome.');
   private readonly http = this.registry.histogram('dim_http_request_seconds', 'HTTP request latency by route.', LATENCY_BUCKETS);
 
+  /** Events applied per second of wall-clock time, for the overview's live chart. */
+  readonly appliedRate = new RateWindow();
+
   constructor(reader: Kysely<DB>, bus: EventBus, applier: StatsApplier) {
     applier.onApplied((b) => {
       this.applied.inc(b.applied);
+      this.appliedRate.add(b.applied);
       if (b.duplicates) this.duplicates.inc(b.duplicates);
       if (b.deadLettered) this.dead.inc(b.deadLettered);
       if (b.ms !== undefined && b.applied + b.duplicates > 0) this.batch.observe(b.ms / 1000);

@@ -23,6 +23,7 @@ import { movesPages } from './moves';
 import { activityModel, streamModel, summaryModel, EVENT_WINDOW_MINUTES } from './overview';
 import { policyPages } from './policy';
 import { PagesRepository } from './repository';
+import type { RateWindow } from '../rate-window';
 
 export interface PageDeps {
   sessions: SessionAuth;
@@ -35,6 +36,8 @@ export interface PageDeps {
   tiering: TieringService;
   scheduler: TierScheduler;
   bus: EventBus;
+  /** Events applied per second of wall-clock time (the overview's chart). */
+  eventRate: Pick<RateWindow, 'series'>;
   /** The pages' own queries; give it the read-only connection. */
   repo: PagesRepository;
   clock: Clock;
@@ -70,14 +73,14 @@ export function pageRoutes(deps: PageDeps): Router {
 
   // --- overview -------------------------------------------------------------------------------
   pages.get('/', async (_req, res) => {
-    const [summary, stream, activity] = await Promise.all([summaryModel({ repo, tiering: deps.tiering }), streamModel({ repo, bus: deps.bus, clock }), activityModel({ repo, moves: deps.moves })]);
+    const [summary, stream, activity] = await Promise.all([summaryModel({ repo, tiering: deps.tiering }), streamModel({ repo, bus: deps.bus, rate: deps.eventRate }), activityModel({ repo, moves: deps.moves })]);
     views.render(res, 'overview', { summary, stream, activity, windowMinutes: EVENT_WINDOW_MINUTES, now: clock.now(), title: 'Overview · Data in Motion' });
   });
   pages.get('/parts/overview/summary', async (_req, res) => {
     views.render(res, 'parts/overview-summary', { summary: await summaryModel({ repo, tiering: deps.tiering }) });
   });
   pages.get('/parts/overview/stream', async (_req, res) => {
-    views.render(res, 'parts/overview-stream', { stream: await streamModel({ repo, bus: deps.bus, clock }), windowMinutes: EVENT_WINDOW_MINUTES });
+    views.render(res, 'parts/overview-stream', { stream: await streamModel({ repo, bus: deps.bus, rate: deps.eventRate }), windowMinutes: EVENT_WINDOW_MINUTES });
   });
   pages.get('/parts/overview/activity', async (_req, res) => {
     views.render(res, 'parts/overview-activity', { activity: await activityModel({ repo, moves: deps.moves }), now: clock.now() });

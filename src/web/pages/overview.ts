@@ -2,14 +2,13 @@ import type { BusStatus, EventBus } from '../../stream/types';
 import type { MoveService } from '../../storage/moves';
 import type { TieringService } from '../../tiering/service';
 import { LOCATIONS, PLACEMENTS, TIERS, placementIndex, placementKey, type Location, type Tier } from '../../tiering/placements';
-import type { Clock } from '../../platform/clock';
+import { RATE_WINDOW_MINUTES, type RateWindow } from '../rate-window';
 import type { MoveWithName, PagesRepository, PlacementTotal } from './repository';
 import { moveProgress, type MoveProgressView } from './moves-view';
 
 const DAYS_PER_MONTH = 30;
-const MINUTE = 60_000;
 /** The events chart covers this many minutes. */
-export const EVENT_WINDOW_MINUTES = 15;
+export const EVENT_WINDOW_MINUTES = RATE_WINDOW_MINUTES;
 
 export interface PlacementCell {
   location: Location;
@@ -89,36 +88,25 @@ export interface StreamModel {
   status: BusStatus;
   lag: number | null;
   total_accesses: number;
-  /** Events per second, per minute, the current (partial) minute last. */
+  /** Events applied per second, per slot of wall-clock time (UTC labels), the current (partial) slot last. */
   chart: { labels: string[]; values: number[] };
   current_rate: number;
-  last_minute_rate: number;
+  last_slot_rate: number;
 }
 
-/** Events per second over the last minutes, and where the consumer is. */
-export async function streamModel(d: { repo: PagesRepository; bus: EventBus; clock: Clock }): Promise<StreamModel> {
-  const now = d.clock.now();
-  const currentMinute = Math.floor(now / MINUTE) * MINUTE;
-  const from = currentMinute - (EVENT_WINDOW_MINUTES - 1) * MINUTE;
-  const [rows, total, lag] = await Promise.all([d.repo.eventsPerMinute(from), d.repo.totalAccesses(), d.bus.lag().catch(() => undefined)]);
-  const counts = new Map(rows.map((r) => [r.bucket_start, Number(r.reads) + Number(r.writes)]));
-  const labels: string[] = [];
-  const values: number[] = [];
-  for (let t = from; t <= currentMinute; t += MINUTE) {
-    labels.push(new Date(t).toISOString().slice(11, 16));
-    // The current minute has only run for part of its length: its rate is over that part.
-    const span = t === currentMinute ? Math.max(1, (now - currentMinute) / 1000) : 60;
-    values.push(Math.round(((counts.get(t) ?? 0) / span) * 100) / 100);
-  }
+/** Events applied per second over the last minutes of wall-clock time, and where the consumer is. */
+export async function streamModel(d: { repo: PagesRepository; bus: EventBus; rate: Pick<RateWindow, 'series'> }): Promise<StreamModel> {
+  const [total, lag] = await Promise.all([d.repo.totalAccesses(), d.bus.lag().catch(() => undefined)]);
+  const { at, perSecond } = d.rate.series();
   return {
     kind: d.bus.kind,
     topic: d.bus.topic,
     status: d.bus.status(),
     lag: lag ?? null,
     total_accesses: total,
-    chart: { labels, values },
-    current_rate: values[values.length - 1] ?? 0,
-    last_minute_rate: values[values.length - 2] ?? 0,
+    chart: { labels: at.map((t) => new Date(t).toISOString().slice(11, 19)), values: perSecond },
+    current_rate: perSecond[perSecond.length - 1] ?? 0,
+    last_slot_rate: perSecond[perSecond.length - 2] ?? 0,
   };
 }
 

@@ -81,18 +81,6 @@ export class PagesRepository {
     return r.rows;
   }
 
-  /** Accesses per minute bucket from `from` on, over every dataset (the minute rollup's table). */
-  async eventsPerMinute(from: number): Promise<{ bucket_start: number; reads: number; writes: number; bytes: number }[]> {
-    return this.db
-      .selectFrom('access_buckets')
-      .select((eb) => ['bucket_start', eb.fn.sum<number>('reads').as('reads'), eb.fn.sum<number>('writes').as('writes'), eb.fn.sum<number>('bytes').as('bytes')])
-      .where('res', '=', 'm')
-      .where('bucket_start', '>=', from)
-      .groupBy('bucket_start')
-      .orderBy('bucket_start')
-      .execute();
-  }
-
   /** Every access ever counted (reads and writes). */
   async totalAccesses(): Promise<number> {
     const r = await this.db
