@@ -69,6 +69,21 @@ describe('the policy', () => {
     expect(d.breakEvenDays).toBeGreaterThanOrEqual(0);
   });
 
+  test('when a dataset was read only a few times in small parts, then its expected read size leans toward a share of its size, and many reads outweigh that prior', () => {
+    const policy = new TieringPolicy(cost, trained(), DEFAULT_POLICY);
+    const size = 100 * GB;
+    const bytesPerRead = (reads: number, bytesRead: number): number => {
+      const u = policy.usage({ ...idle, sizeBytes: size, reads, bytesRead, decayAt: now - DAY, decay1w: reads, decay30d: reads }, size, now);
+      return u.forecast.read_bytes / u.forecast.reads;
+    };
+    // Three reads of 1 MB each: not priced as 1 MB reads (a rare whole read carries most bytes).
+    const few = bytesPerRead(3, 3 * 1024 ** 2);
+    expect(few).toBeGreaterThan(0.08 * size);
+    expect(few).toBeLessThan(0.25 * size);
+    // A thousand reads of 1 MB: the dataset's own history decides.
+    expect(bytesPerRead(1_000, 1_000 * 1024 ** 2)).toBeLessThan(0.001 * size);
+  });
+
   test('when the model has not learnt enough yet and the data was used recently, or the dataset moved yesterday, then the move is held and says why', () => {
     // While learning, a dataset idle for ten days is held; one idle for most of a year still goes.
     const recent = { ...input, stats: { ...idle, decayAt: now - 10 * DAY, decay30d: 0.1, decay1w: 0.02 } };
