@@ -6,6 +6,7 @@ import path from 'node:path';
 import request from 'supertest';
 import type { App } from '../src/app';
 import { API_KEY, startApp, tempDir, waitFor } from './support/harness';
+import { binaryBody } from './support/http-client';
 
 /**
  * A move onto a placement whose disk fills up mid-copy. The destination directory is a small
@@ -66,11 +67,7 @@ describe.each([
     const r = await request(http)
       .get(`/api/datasets/${id}/content`)
       .buffer(true)
-      .parse((res, cb) => {
-        const parts: Buffer[] = [];
-        res.on('data', (c: Buffer) => parts.push(c));
-        res.on('end', () => cb(null, Buffer.concat(parts)));
-      })
+      .parse(binaryBody)
       .expect(200);
     return r.body as Buffer;
   }
@@ -136,11 +133,7 @@ describe('a full disk under an upload', () => {
     expect(r.status).toBe(507);
     expect(r.body.detail).toMatch(/full/);
     expect(fs.readdirSync(mounted!).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
-    const back = await request(http).get(`/api/datasets/${id}/content`).buffer(true).parse((res, cb) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => cb(null, Buffer.concat(parts)));
-    });
+    const back = await request(http).get(`/api/datasets/${id}/content`).buffer(true).parse(binaryBody);
     expect(sha(back.body as Buffer)).toBe(sha(old));
   });
 });
@@ -171,11 +164,7 @@ describe('the disk full during a move, without root (ENOSPC injected into the co
       const ds = (await request(http).get(`/api/datasets/${id}`).expect(200)).body;
       expect([ds.location, ds.tier]).toEqual(['PRIVATE', 'WARM']);
       expect(ds.content.sha256).toBe(sha(content));
-      const back = await request(http).get(`/api/datasets/${id}/content`).buffer(true).parse((res, cb) => {
-        const parts: Buffer[] = [];
-        res.on('data', (c: Buffer) => parts.push(c));
-        res.on('end', () => cb(null, Buffer.concat(parts)));
-      });
+      const back = await request(http).get(`/api/datasets/${id}/content`).buffer(true).parse(binaryBody);
       expect(sha(back.body as Buffer)).toBe(sha(content));
     } finally {
       copyFile.mockRestore();

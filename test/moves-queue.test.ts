@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { API_KEY, startApp, waitFor } from './support/harness';
+import { binaryBody } from './support/http-client';
 
 const key = { 'x-api-key': API_KEY };
 
@@ -41,11 +42,7 @@ describe('the move queue', () => {
     await request(http).post(`/api/datasets/${id}/migrate`).set(key).send({ target_tier: 'HOT' }).expect(409);
     await request(http).put(`/api/datasets/${id}/content`).set(key).set('content-type', 'application/octet-stream').send(Buffer.from('new')).expect(409);
     await request(http).delete(`/api/datasets/${id}`).set(key).expect(409);
-    const during = await request(http).get(`/api/datasets/${id}/content`).buffer(true).parse((res, cb) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => cb(null, Buffer.concat(parts)));
-    });
+    const during = await request(http).get(`/api/datasets/${id}/content`).buffer(true).parse(binaryBody);
     expect((during.body as Buffer).equals(data)).toBe(true);
 
     const cancelled = (await request(http).delete(`/api/migrations/${m.id}`).set(key).expect(200)).body;

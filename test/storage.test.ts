@@ -5,6 +5,7 @@ import request from 'supertest';
 import { App } from '../src/app';
 import { parseConfig } from '../src/config';
 import { API_KEY, startApp, tempDir, waitFor } from './support/harness';
+import { binaryBody } from './support/http-client';
 
 const key = { 'x-api-key': API_KEY };
 const CHUNK = 4096;
@@ -49,11 +50,7 @@ describe('dataset content and moves', () => {
       .get(`/api/datasets/${id}/content`)
       .set(headers)
       .buffer(true)
-      .parse((res, cb) => {
-        const parts: Buffer[] = [];
-        res.on('data', (c: Buffer) => parts.push(c));
-        res.on('end', () => cb(null, Buffer.concat(parts)));
-      });
+      .parse(binaryBody);
   }
   async function moveAndWait(id: number, body: Record<string, unknown>): Promise<Record<string, any>> {
     const m = await request(http).post(`/api/datasets/${id}/moves`).set(key).send(body).expect(202);
@@ -253,11 +250,7 @@ describe('a move whose copy is damaged before it is verified', () => {
       const dl = await request(http)
         .get(`/api/datasets/${id}/content`)
         .buffer(true)
-        .parse((res, cb) => {
-          const parts: Buffer[] = [];
-          res.on('data', (c: Buffer) => parts.push(c));
-          res.on('end', () => cb(null, Buffer.concat(parts)));
-        })
+        .parse(binaryBody)
         .expect(200);
       expect(sha(dl.body as Buffer)).toBe(sha(data));
       // The same move, tried again without the fault, goes through.

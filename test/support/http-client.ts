@@ -1,3 +1,4 @@
+import type { Response } from 'superagent';
 import { API_KEY } from './harness';
 
 /** A plain fetch client for a server in another process. */
@@ -16,4 +17,11 @@ export async function call(base: string, method: string, path: string, body?: un
   }
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test helper: callers assert the shape
   return { status: res.status, body: parsed as any, headers: res.headers };
+}
+
+/** A supertest parser that keeps a response body as one Buffer (`.buffer(true).parse(binaryBody)`). */
+export function binaryBody(res: Response, cb: (err: Error | null, body: Buffer) => void): void {
+  const parts: Buffer[] = [];
+  res.on('data', (c: Buffer) => parts.push(c));
+  res.on('end', () => cb(null, Buffer.concat(parts)));
 }
