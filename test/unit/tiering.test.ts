@@ -6,6 +6,7 @@ import { Predictor } from '../../src/tiering/predictor';
 import { optimum } from '../../src/tiering/sim/optimum';
 import { alwaysHot, s3IntelligentTiering, productPolicy } from '../../src/tiering/sim/policies';
 import { simulate } from '../../src/tiering/sim/runner';
+import { WORKLOADS } from '../../src/tiering/sim/workloads';
 import type { Trace, TraceEvent } from '../../src/tiering/sim/trace';
 import type { StatsSnapshot } from '../../src/tiering/features';
 
@@ -161,5 +162,17 @@ describe('the replay', () => {
     expect(by.product!.total).toBeLessThan(by['always-hot']!.total);
     expect(r.events).toBe(120 * 24);
     expect(r.forecast_quality.observations).toBeGreaterThan(0);
+  });
+
+  test('when the catalog grows during a replay, then the forecast sample is drawn from the datasets that exist, so the model trains at its full rate', () => {
+    // read-once creates its datasets uniformly over the trace: early on, few of them exist.
+    const t = WORKLOADS['read-once']!.generate({ datasets: 400, days: 60, seed: 3 });
+    const cost = new CostModel(DEFAULT_CATALOG);
+    const predictor = new Predictor();
+    const r = simulate(t, { cost, settings: DEFAULT_POLICY, predictor, policies: [alwaysHot], optimum: false, observationsPerStep: 20 });
+    // Observations are taken on the 30 days whose labels mature within the 60, 20 a day (a
+    // dataset exists from day 1: the first one is created within hours).
+    expect(r.forecast_quality.observations).toBeGreaterThanOrEqual(20 * 29);
+    expect(predictor.updates).toBe(r.forecast_quality.observations);
   });
 });

@@ -220,18 +220,25 @@ export function simulate(trace: Trace, opts: SimOptions): SimResult {
     }
     stepStart = now;
     // Labels that matured train the model, and score it against the baselines.
-    for (let k = pending.length - 1; k >= 0; k--) {
-      const o = pending[k]!;
-      if (o.due > now) continue;
+    // Observations are pushed in the order they fall due: the matured ones are a prefix.
+    let matured = 0;
+    while (matured < pending.length && pending[matured]!.due <= now) {
+      const o = pending[matured++]!;
       const actual = warmTotal(o.i) - o.warmAt;
       quality.add(o.model, o.reg, o.ewma, actual);
       predictor.update(o.x, actual);
-      pending.splice(k, 1);
     }
-    if (now + H * DAY <= end) {
-      for (let k = 0; k < perStep; k++) {
+    if (matured > 0) pending.splice(0, matured);
+    // A sample of the datasets that exist now, as the live scheduler's reservoir takes from its
+    // scan (drawing from all of them, datasets not yet created, would starve a young catalog).
+    let existing = 0;
+    for (let i = 0; i < n; i++) if (createdAt[i]! <= now) existing++;
+    if (now + H * DAY <= end && existing > 0) {
+      const want = Math.min(perStep, existing);
+      for (let k = 0, tries = 0; k < want && tries < want * 1_000; tries++) {
         const i = Math.floor(rand() * n);
         if (createdAt[i]! > now) continue;
+        k++;
         const x = new Float64Array(N_FEATURES);
         features(view.snapshot(i), now, H, x);
         const hourly = view.hourly(i);
