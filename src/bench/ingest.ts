@@ -16,6 +16,7 @@ import express from 'express';
 import { App } from '../app';
 import { parseConfig } from '../config';
 import { startMockKafka, type MockKafka } from '../stream/kafka-mock';
+import { emit, rounder, runBench } from './report';
 
 const API_KEY = 'bench-api-key-0000';
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
@@ -44,11 +45,7 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
-
-function emit(line: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify(line) + '\n');
-}
+const round = rounder(1);
 
 async function bareExpress(concurrency: number): Promise<number> {
   const app = express();
@@ -152,10 +149,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

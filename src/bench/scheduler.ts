@@ -12,10 +12,10 @@ import { App } from '../app';
 import { parseConfig } from '../config';
 import { populateCatalog } from './catalog';
 import { ManualClock } from '../platform/clock';
+import { emit, rounder, runBench } from './report';
 
 const SIZES = (process.env.BENCH_SCHEDULER_SIZES ?? '100000,300000,1000000').split(',').map(Number);
-const emit = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(o) + '\n');
-const round = (n: number, d = 2): number => Math.round(n * 10 ** d) / 10 ** d;
+const round = rounder(2);
 
 async function main(): Promise<void> {
   emit({ machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown cpu'}`, node: process.version });
@@ -52,10 +52,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -21,15 +21,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { emit, rounder, runBench } from './report';
 
 const MB = Number(process.env.BENCH_STORAGE_MB ?? 1024);
 const SIZE = MB * 1024 * 1024;
 const API_KEY = 'bench-storage-key-0000';
 const MAIN = path.join(__dirname, '..', 'main.js');
 
-const round = (n: number, d = 2): number => Math.round(n * 10 ** d) / 10 ** d;
+const round = rounder(2);
 const mibps = (bytes: number, ms: number): number => bytes / 1024 / 1024 / (ms / 1000);
-const emit = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(o) + '\n');
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t = process.hrtime.bigint();
@@ -273,10 +273,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -13,13 +13,13 @@ import { parseConfig } from '../config';
 import { bulkWrite } from '../db/bulk';
 import { populateCatalog } from './catalog';
 import { createLogger } from '../platform/logger';
+import { emit, rounder, runBench } from './report';
 
 const N = Number(process.env.BENCH_WEB_DATASETS ?? 100_000);
 const RUNS = Number(process.env.BENCH_WEB_RUNS ?? 20);
 const DAY = 86_400_000;
 const MINUTE = 60_000;
-const emit = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify(o) + '\n');
-const round = (n: number, d = 1): number => Math.round(n * 10 ** d) / 10 ** d;
+const round = rounder(1);
 
 /** The shared synthetic catalog, plus a stored recommendation for every tenth dataset. */
 async function populate(app: App, n: number, now: number): Promise<void> {
@@ -123,10 +123,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);
