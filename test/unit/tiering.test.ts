@@ -175,4 +175,49 @@ describe('the replay', () => {
     expect(r.forecast_quality.observations).toBeGreaterThanOrEqual(20 * 29);
     expect(predictor.updates).toBe(r.forecast_quality.observations);
   });
+
+  test("when a workload's expected use is summed, then it matches the reads, bytes and writes it generates, and read-once has none", () => {
+    for (const name of ['cooling', 'zipf', 'cycles', 'month-end', 'nightly-scan', 'mix']) {
+      const t = WORKLOADS[name]!.generate({ datasets: 2_000, days: 60, seed: 5 });
+      const use = t.expected!();
+      const D = t.catalog.days;
+      const row = new Map(t.catalog.datasets.map((d, i) => [d.name, i]));
+      const seen = { reads: 0, bytes: 0, writes: 0 };
+      const want = { reads: 0, bytes: 0, writes: 0 };
+      for (const e of t.events()) {
+        const i = row.get(e.dataset)!;
+        if (use.known[i] !== 1) continue;
+        if (e.type === 'read') {
+          seen.reads++;
+          seen.bytes += e.bytes;
+        } else seen.writes++;
+      }
+      for (let i = 0; i < t.catalog.datasets.length; i++) {
+        for (let d = 0; d < D; d++) {
+          want.reads += use.reads[i * D + d]!;
+          want.bytes += use.bytes[i * D + d]!;
+          want.writes += use.writes[i * D + d]!;
+        }
+      }
+      // Poisson counts: within 5 standard deviations. Bytes per read are heavy-tailed: within 10%.
+      expect({ name, reads: Math.abs(seen.reads - want.reads) <= 5 * Math.sqrt(want.reads) }).toEqual({ name, reads: true });
+      expect({ name, writes: Math.abs(seen.writes - want.writes) <= 5 * Math.sqrt(want.writes) }).toEqual({ name, writes: true });
+      expect({ name, bytes: Math.abs(seen.bytes / want.bytes - 1) < 0.1 }).toEqual({ name, bytes: true });
+    }
+    const once = WORKLOADS['read-once']!.generate({ datasets: 200, days: 30 });
+    expect(once.expected!().known.every((k) => k === 0)).toBe(true);
+  });
+
+  test('when the informed bound is computed, then it costs no less than the optimum and less than the policies that cannot see the future', () => {
+    const t = WORKLOADS['cooling']!.generate({ datasets: 2_000, days: 120, seed: 2 });
+    const cost = new CostModel(DEFAULT_CATALOG);
+    const predictor = new Predictor();
+    const r = simulate(t, { cost, settings: DEFAULT_POLICY, predictor, policies: [productPolicy(new TieringPolicy(cost, predictor, DEFAULT_POLICY)), alwaysHot, s3IntelligentTiering], optimum: true, informed: true });
+    const by = Object.fromEntries(r.policies.map((p) => [p.policy, p]));
+    expect(by.informed!.total).toBeGreaterThan(by.optimum!.total);
+    for (const p of ['product', 'always-hot', 's3-it']) expect({ p, below: by.informed!.total < by[p]!.total }).toEqual({ p, below: true });
+    // A recorded trace knows no expectation: the bound is left out rather than guessed.
+    const recorded = simulate({ catalog: t.catalog, events: () => t.events() }, { cost, settings: DEFAULT_POLICY, predictor: new Predictor(), policies: [alwaysHot], optimum: false, informed: true });
+    expect(recorded.policies.map((p) => p.policy)).toEqual(['always-hot']);
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * `npm run simulate -- --workload <name|file> [--policy <name>]… [--json]`: replays an access
  * trace through the real predictor, cost model and policy on a simulated clock, next to the
- * baseline policies and the offline optimum, and prints what each would have cost.
+ * baseline policies, the offline optimum and (for a named workload) the informed bound, and
+ * prints what each would have cost.
  */
 import fs from 'node:fs';
 import { CostModel } from '../cost';
@@ -18,7 +19,8 @@ const USAGE = `usage: npm run simulate -- --workload <name|catalog.json> [option
 
   --workload NAME|FILE  a named workload (below), or a trace's catalog file <name>.catalog.json
                         (its events are read from <name>.jsonl beside it); repeat for several
-  --policy NAME         a policy to compare (repeatable; default: all): product, ${Object.keys(BASELINE_POLICIES).join(', ')}, optimum
+  --policy NAME         a policy to compare (repeatable; default: all): product, ${Object.keys(BASELINE_POLICIES).join(', ')}, optimum,
+                        informed (named workloads only: the best expected cost without seeing the future)
   --datasets N --days D --seed S   size of a generated workload (default 10000, 180, 1)
   --prices FILE         a price catalog (JSON, partial allowed) instead of the defaults
   --set NAME=VALUE      a policy setting for the product's policy (repeatable): ${Object.keys(DEFAULT_POLICY).join(', ')}
@@ -67,7 +69,7 @@ export function parseArgs(argv: string[]): Args {
     else throw new Error(`unknown option ${flag}`);
   }
   if (a.workloads.length === 0) throw new Error('--workload is required');
-  const known = ['product', ...Object.keys(BASELINE_POLICIES), 'optimum'];
+  const known = ['product', ...Object.keys(BASELINE_POLICIES), 'optimum', 'informed'];
   for (const p of a.policies) if (!known.includes(p)) throw new Error(`--policy: unknown policy "${p}" (known: ${known.join(', ')})`);
   return a;
 }
@@ -91,11 +93,14 @@ export function runSimulation(trace: Trace, a: Pick<Args, 'policies' | 'prices'>
   const settings: PolicySettings = { ...DEFAULT_POLICY, ...a.settings };
   const predictor = new Predictor();
   const want = (p: string): boolean => a.policies.length === 0 || a.policies.includes(p);
+  if (a.policies.includes('informed') && !trace.expected) {
+    throw new Error(`--policy informed: workload "${trace.catalog.workload}" is a recorded trace with no expected use; the informed bound needs a named workload`);
+  }
   const policies = [
     ...(want('product') ? [productPolicy(new TieringPolicy(cost, predictor, settings))] : []),
     ...Object.values(BASELINE_POLICIES).filter((p) => want(p.name)),
   ];
-  return simulate(trace, { cost, settings, predictor, policies, optimum: want('optimum') });
+  return simulate(trace, { cost, settings, predictor, policies, optimum: want('optimum'), informed: want('informed') });
 }
 
 function table(r: SimResult): string {

@@ -36,8 +36,27 @@ export interface TraceEvent {
   scan?: boolean;
 }
 
+/**
+ * What a generator expects of each dataset day by day, from its own intensities (not from the
+ * events it drew). Arrays are per dataset and day, index i * days + d.
+ */
+export interface ExpectedUse {
+  reads: Float64Array;
+  /** Expected bytes read (reads times the expected bytes of one read). */
+  bytes: Float64Array;
+  writes: Float64Array;
+  /**
+   * 1 where the dataset's expectation is given: its accesses are Poisson processes with known
+   * rates or fixed schedules, so its past says nothing more about its future. 0 where the future
+   * depends on the past (a read-once dataset's second read follows its first); those rows are 0.
+   */
+  known: Uint8Array;
+}
+
 /** A workload held in memory: its catalog and its events in time order. */
 export interface Trace {
   catalog: TraceCatalog;
   events(): Iterable<TraceEvent>;
+  /** Only for generated workloads. */
+  expected?(): ExpectedUse;
 }

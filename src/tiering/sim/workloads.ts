@@ -20,7 +20,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LOCATIONS, TIERS } from '../placements';
-import type { Trace, TraceCatalog, TraceDataset, TraceEvent } from './trace';
+import type { ExpectedUse, Trace, TraceCatalog, TraceDataset, TraceEvent } from './trace';
 
 export const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -199,6 +199,12 @@ function partBytes(rng: Rng, size: number): number {
   return Math.round(rng.logUniform(MB, size));
 }
 
+/** The mean of partBytes: 5% the size, 95% the mean of log-uniform [1 MB, size), (size − 1 MB) / ln(size / 1 MB). */
+export function expectedPartBytes(size: number): number {
+  if (size <= MB) return size;
+  return WHOLE_ACCESS_FRACTION * size + ((1 - WHOLE_ACCESS_FRACTION) * (size - MB)) / Math.log(size / MB);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Populations: one behaviour each; a workload is one or more populations
 // ---------------------------------------------------------------------------------------------
@@ -210,10 +216,18 @@ interface DayWindow {
   end: number;
 }
 
+/** Adds expected reads, bytes read and writes for dataset i (its index in the population). */
+type AddExpected = (i: number, reads: number, bytesRead: number, writes: number) => void;
+
 interface Population {
   datasets: TraceDataset[];
   /** Appends the population's events with window.start <= ts < window.end (in any order). */
   emitDay(day: DayWindow, rng: Rng, out: TraceEvent[]): void;
+  /**
+   * The expected accesses of each dataset in the window, from the same intensities emitDay draws
+   * from. Only where the future does not depend on the past (see ExpectedUse.known).
+   */
+  expectDay?(day: DayWindow, add: AddExpected): void;
 }
 
 interface PopulationContext {
@@ -410,6 +424,23 @@ const buildCooling: PopulationBuilder = (ctx) => {
         for (let n = r.poisson(expected * COOLING.laterWriteRatio); n > 0; n--) out.push(writeEvent(at(), ds, r));
       }
     },
+    expectDay(day, add) {
+      for (let i = 0; i < count; i++) {
+        const ds = datasets[i]!;
+        if (ds.created_at >= day.end) break;
+        const lo = Math.max(0, (day.start - ds.created_at) / DAY_MS);
+        const hi = (day.end - ds.created_at) / DAY_MS;
+        const reads = amplitude[i]! * powerMass(lo, hi, c, k);
+        let writes = reads * COOLING.laterWriteRatio;
+        if (ds.created_at >= ctx.start) {
+          // The creation write, and the ingest writes spread uniformly over the window after it.
+          if (ds.created_at >= day.start) writes += 1;
+          const inDay = Math.min(day.end, ds.created_at + COOLING.ingestWindowMs) - Math.max(day.start, ds.created_at);
+          if (inDay > 0) writes += (COOLING.ingestExtraWritesMean * inDay) / COOLING.ingestWindowMs;
+        }
+        add(i, reads, reads * expectedPartBytes(ds.size_bytes), writes);
+      }
+    },
   };
 };
 
@@ -441,6 +472,9 @@ const buildZipf: PopulationBuilder = (ctx) => {
         for (let n = r.poisson(rate[i]!); n > 0; n--) out.push(readEvent(uniformTs(r, day.start, day.end), ds, r));
         for (let n = r.poisson(rate[i]! * ZIPF.writeRatio); n > 0; n--) out.push(writeEvent(uniformTs(r, day.start, day.end), ds, r));
       }
+    },
+    expectDay(_day, add) {
+      for (let i = 0; i < count; i++) add(i, rate[i]!, rate[i]! * expectedPartBytes(datasets[i]!.size_bytes), rate[i]! * ZIPF.writeRatio);
     },
   };
 };
@@ -488,6 +522,13 @@ const buildCycles: PopulationBuilder = (ctx) => {
         for (let n = r.poisson(expected * CYCLES.writeRatio); n > 0; n--) out.push(writeEvent(sampler.sample(r, day.start, day.end), ds, r));
       }
     },
+    expectDay(day, add) {
+      const totals = CYCLES.zones.map((z) => new HourSampler(hourWeights(day.start, z.offsetHours, true)).total);
+      for (let i = 0; i < count; i++) {
+        const reads = rate[i]! * totals[zone[i]!]!;
+        add(i, reads, reads * expectedPartBytes(datasets[i]!.size_bytes), reads * CYCLES.writeRatio);
+      }
+    },
   };
 };
 
@@ -530,6 +571,16 @@ const buildMonthEnd: PopulationBuilder = (ctx) => {
     peak[i] = rng.logNormal(MONTH_END.peakReadsPerDayMedian, MONTH_END.peakSigma);
     windowDays[i] = MONTH_END.windowDays[rng.below(MONTH_END.windowDays.length)]!;
   }
+  /** Dataset i's expected reads and writes on a day, and whether its reads keep working hours. */
+  const rates = (i: number, toMonthEnd: number, dayOfMonth: number): { reads: number; writes: number; busy: boolean } => {
+    const inWindow = toMonthEnd < windowDays[i]!;
+    let reads = background[i]!;
+    if (inWindow) reads = peak[i]!;
+    else if (dayOfMonth === 1) reads = peak[i]! * MONTH_END.stragglerFraction;
+    let writes = background[i]! * MONTH_END.backgroundWriteRatio;
+    if (toMonthEnd === windowDays[i]! - 1) writes += MONTH_END.loadWritesMean;
+    return { reads, writes, busy: inWindow || dayOfMonth === 1 };
+  };
   return {
     datasets,
     emitDay(day, r, out) {
@@ -538,16 +589,17 @@ const buildMonthEnd: PopulationBuilder = (ctx) => {
       const working = new HourSampler(hourWeights(day.start, 0, false));
       for (let i = 0; i < count; i++) {
         const ds = datasets[i]!;
-        const inWindow = toMonthEnd < windowDays[i]!;
-        let reads = background[i]!;
-        if (inWindow) reads = peak[i]!;
-        else if (dayOfMonth === 1) reads = peak[i]! * MONTH_END.stragglerFraction;
-        const busy = inWindow || dayOfMonth === 1;
+        const { reads, writes, busy } = rates(i, toMonthEnd, dayOfMonth);
         const at = (): number => (busy ? working.sample(r, day.start, day.end) : uniformTs(r, day.start, day.end));
         for (let n = r.poisson(reads); n > 0; n--) out.push(readEvent(at(), ds, r));
-        let writes = background[i]! * MONTH_END.backgroundWriteRatio;
-        if (toMonthEnd === windowDays[i]! - 1) writes += MONTH_END.loadWritesMean;
         for (let n = r.poisson(writes); n > 0; n--) out.push(writeEvent(at(), ds, r));
+      }
+    },
+    expectDay(day, add) {
+      const { toMonthEnd, dayOfMonth } = monthPosition(day.start + DAY_MS / 2);
+      for (let i = 0; i < count; i++) {
+        const { reads, writes } = rates(i, toMonthEnd, dayOfMonth);
+        add(i, reads, reads * expectedPartBytes(datasets[i]!.size_bytes), writes);
       }
     },
   };
@@ -624,6 +676,13 @@ const buildNightlyScan: PopulationBuilder = (ctx) => {
         for (let n = r.poisson(reads[i]! * NIGHTLY.writeRatio); n > 0; n--) out.push(writeEvent(uniformTs(r, day.start, day.end), ds, r));
       }
     },
+    expectDay(_day, add) {
+      // The night's scan (its whole size) and the real reads.
+      for (let i = 0; i < count; i++) {
+        const size = datasets[i]!.size_bytes;
+        add(i, 1 + reads[i]!, size + reads[i]! * expectedPartBytes(size), reads[i]! * NIGHTLY.writeRatio);
+      }
+    },
   };
 };
 
@@ -662,8 +721,30 @@ function assemble(name: string, description: string, opts: GenerateOptions | und
   const counts = apportion(datasets, parts.map((p) => p.share));
   const populations = parts.map((p, j) => p.build({ rng, count: counts[j]!, prefix: p.prefix, start, days, end }));
   const catalog: TraceCatalog = { workload: name, description, start, days, datasets: populations.flatMap((p) => p.datasets) };
+  const expected = (): ExpectedUse => {
+    const n = catalog.datasets.length;
+    const use: ExpectedUse = { reads: new Float64Array(n * days), bytes: new Float64Array(n * days), writes: new Float64Array(n * days), known: new Uint8Array(n) };
+    let first = 0;
+    for (const p of populations) {
+      if (p.expectDay) {
+        use.known.fill(1, first, first + p.datasets.length);
+        for (let d = 0; d < days; d++) {
+          const day: DayWindow = { index: d, start: start + d * DAY_MS, end: start + (d + 1) * DAY_MS };
+          p.expectDay(day, (i, reads, bytesRead, writes) => {
+            const at = (first + i) * days + d;
+            use.reads[at]! += reads;
+            use.bytes[at]! += bytesRead;
+            use.writes[at]! += writes;
+          });
+        }
+      }
+      first += p.datasets.length;
+    }
+    return use;
+  };
   return {
     catalog,
+    expected,
     *events(): Generator<TraceEvent> {
       for (let d = 0; d < days; d++) {
         const day: DayWindow = { index: d, start: start + d * DAY_MS, end: start + (d + 1) * DAY_MS };
