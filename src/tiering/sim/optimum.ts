@@ -25,6 +25,11 @@ export interface OptimumInput {
   dayWrites: Float64Array;
   /** Placements slower than this are ruled out, as for the product (null: none). */
   maxLatencyMs: number | null;
+  /**
+   * When given, the plan is made from dayReads/dayBytes/dayWrites but its costs are charged with
+   * these (the use that actually happened): how a plan made from expectations fares on the trace.
+   */
+  charge?: { dayReads: Float64Array; dayBytes: Float64Array; dayWrites: Float64Array };
 }
 
 /**
@@ -135,15 +140,16 @@ export function optimum(inp: OptimumInput): PolicyResult {
       [V, W] = [W, V];
     }
     // Backtrack from the cheapest final state to recover the path and its cost parts.
+    const charged = inp.charge ?? inp;
     let s = 0;
     for (let k = 1; k < S; k++) if (V[k]! < V[s]!) s = k;
     for (let d = D - 1; d >= c; d--) {
       const before = agedFrom[d * S + s]!; // the state during day d, after any move
       const p = stateP[before]!;
-      const r = inp.dayReads[i * D + d]!;
-      const b = inp.dayBytes[i * D + d]! / GB;
+      const r = charged.dayReads[i * D + d]!;
+      const b = charged.dayBytes[i * D + d]! / GB;
       tot.storage += cost.storage(p, sz, d === c ? firstFrac : 1);
-      tot.requests += r * cost.readReq[p]! + inp.dayWrites[i * D + d]! * cost.writeReq[p]!;
+      tot.requests += r * cost.readReq[p]! + charged.dayWrites[i * D + d]! * cost.writeReq[p]!;
       tot.retrieval += b * cost.retrieval[p]!;
       tot.egress += b * cost.readEgress[p]!;
       readsBy[p]! += r;
