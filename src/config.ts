@@ -205,7 +205,7 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       budgetBytes: r.bytesOrZero('SCHEDULER_BUDGET_BYTES', 10 * 1024 ** 4),
       budgetMoves: r.int('SCHEDULER_BUDGET_MOVES', 10_000, 0, 10_000_000),
       observationsPerRun: r.int('FORECAST_SAMPLE', 500, 0, 100_000),
-      minModelUpdates: r.int('POLICY_MIN_MODEL_UPDATES', 4_000, 0, 100_000_000),
+      minModelUpdates: r.int('POLICY_MIN_MODEL_UPDATES', 1_000, 0, 100_000_000),
       demotionRisk: r.number('POLICY_DEMOTION_RISK', 2, 0, 100),
     },
     shutdownTimeoutMs: r.duration('SHUTDOWN_TIMEOUT', 30_000),

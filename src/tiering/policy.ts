@@ -40,7 +40,7 @@ export const DEFAULT_POLICY: PolicySettings = {
   defaultMaxLatencyMs: 1_000,
   budgetBytes: 10 * 1024 ** 4,
   budgetMoves: 10_000,
-  minModelUpdates: 4_000,
+  minModelUpdates: 1_000,
   demotionRisk: 2,
   horizonDays: 30,
 };

@@ -176,6 +176,20 @@ describe('the replay', () => {
     expect(predictor.updates).toBe(r.forecast_quality.observations);
   });
 
+  test('when forecasts are scored, then those made once the model has learnt are reported apart, and on read-once they beat the original demo\'s', () => {
+    const t = WORKLOADS['read-once']!.generate({ datasets: 2_000, days: 90, seed: 4 });
+    const settings = { ...DEFAULT_POLICY, minModelUpdates: 1_000 };
+    const r = simulate(t, { cost: new CostModel(DEFAULT_CATALOG), settings, predictor: new Predictor(), policies: [alwaysHot], optimum: false });
+    const all = r.forecast_quality;
+    const trained = r.forecast_quality_trained;
+    // Labels mature after 30 days and 200 are taken a day: the gate opens on day 35, and
+    // observations stop 30 days before the end.
+    expect(trained.observations).toBeGreaterThan(0);
+    expect(trained.observations).toBeLessThan(all.observations);
+    expect(trained.mae_log.model).toBeLessThan(trained.mae_log.seed_regression);
+    expect(trained.mae_log.model).toBeLessThan(trained.mae_log.seed_ewma);
+  });
+
   test("when a workload's expected use is summed, then it matches the reads, bytes and writes it generates, and read-once has none", () => {
     for (const name of ['cooling', 'zipf', 'cycles', 'month-end', 'nightly-scan', 'mix']) {
       const t = WORKLOADS[name]!.generate({ datasets: 2_000, days: 60, seed: 5 });

@@ -109,11 +109,13 @@ function table(r: SimResult): string {
   const widths = cols.map((c, k) => Math.max(c.length, ...rows.map((row) => row[k]!.length)));
   const line = (cells: readonly string[]): string => cells.map((v, k) => (k === 0 ? v.padEnd(widths[k]!) : v.padStart(widths[k]!))).join('  ');
   const q = r.forecast_quality;
+  const t = r.forecast_quality_trained;
   return [
     `workload ${r.workload}: ${r.datasets.toLocaleString('en-US')} datasets, ${r.days} days, ${r.events.toLocaleString('en-US')} events, replayed in ${r.seconds.toFixed(1)} s (costs in US$)`,
     line(cols),
     ...rows.map(line),
     `forecast error over ${q.observations} matured observations (mean |log(1+predicted) - log(1+actual)|): model ${q.mae_log.model}, seed regression ${q.mae_log.seed_regression}, seed EWMA ${q.mae_log.seed_ewma}`,
+    `  of which ${t.observations} made once the model had learnt (the forecasts demotions rely on): model ${t.mae_log.model}, seed regression ${t.mae_log.seed_regression}, seed EWMA ${t.mae_log.seed_ewma}`,
     '',
   ].join('\n');
 }

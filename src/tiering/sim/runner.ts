@@ -67,6 +67,12 @@ export interface SimResult {
   events: number;
   policies: PolicyResult[];
   forecast_quality: QualityReport;
+  /**
+   * The same over the forecasts made once the model had learnt from settings.minModelUpdates
+   * matured ones: those the policy's demotions rely on. Before that, forecasts come from the
+   * untrained prior (the horizon repeats the 1-week rate), while labels take a horizon to mature.
+   */
+  forecast_quality_trained: QualityReport;
   seconds: number;
 }
 
@@ -206,7 +212,8 @@ export function simulate(trace: Trace, opts: SimOptions): SimResult {
 
   // Forecast observations awaiting their label: features now, accesses counted H days later.
   const quality = new QualityTracker();
-  const pending: { i: number; due: number; x: Float64Array; warmAt: number; model: number; reg: number; ewma: number }[] = [];
+  const qualityTrained = new QualityTracker();
+  const pending: { i: number; due: number; x: Float64Array; warmAt: number; model: number; reg: number; ewma: number; trained: boolean }[] = [];
   const perStep = opts.observationsPerStep ?? 200;
   let rng = 0x9e3779b9;
   const rand = (): number => {
@@ -237,6 +244,7 @@ export function simulate(trace: Trace, opts: SimOptions): SimResult {
       const o = pending[matured++]!;
       const actual = warmTotal(o.i) - o.warmAt;
       quality.add(o.model, o.reg, o.ewma, actual);
+      if (o.trained) qualityTrained.add(o.model, o.reg, o.ewma, actual);
       predictor.update(o.x, actual);
     }
     if (matured > 0) pending.splice(0, matured);
@@ -253,7 +261,7 @@ export function simulate(trace: Trace, opts: SimOptions): SimResult {
         const x = new Float64Array(N_FEATURES);
         features(view.snapshot(i), now, H, x);
         const hourly = view.hourly(i);
-        pending.push({ i, due: now + H * DAY, x, warmAt: warmTotal(i), model: predictor.predict(x), reg: BASELINES.seedRegression(hourly, H), ewma: BASELINES.seedEwma(hourly, H) });
+        pending.push({ i, due: now + H * DAY, x, warmAt: warmTotal(i), model: predictor.predict(x), reg: BASELINES.seedRegression(hourly, H), ewma: BASELINES.seedEwma(hourly, H), trained: predictor.updates >= settings.minModelUpdates });
       }
     }
     // Each policy decides for every dataset that exists.
@@ -371,7 +379,7 @@ export function simulate(trace: Trace, opts: SimOptions): SimResult {
       description: "informed bound: daily placements planned on the generator's true expected use (what a perfect forecast could know), charged with what happened",
     });
   }
-  return { workload: cat.workload, datasets: n, days: D, events, policies: results, forecast_quality: quality.report(), seconds: (Date.now() - t0) / 1000 };
+  return { workload: cat.workload, datasets: n, days: D, events, policies: results, forecast_quality: quality.report(), forecast_quality_trained: qualityTrained.report(), seconds: (Date.now() - t0) / 1000 };
 }
 
 function summarise(name: string, description: string, l: Ledger, cost: CostModel): PolicyResult {
