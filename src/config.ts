@@ -198,7 +198,7 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       schedulerIntervalMs: r.duration('SCHEDULER_INTERVAL', 5 * 60_000),
       pricesFile: r.optStr('PRICES_FILE'),
       horizonDays: r.int('POLICY_HORIZON_DAYS', 30, 1, 365),
-      hysteresis: r.number('POLICY_HYSTERESIS', 1, 0, 100),
+      hysteresis: r.number('POLICY_HYSTERESIS', 2, 0, 100),
       minSavingPerMonth: r.number('POLICY_MIN_SAVING', 0.001, 0, 1e9),
       cooldownMs: r.duration('POLICY_COOLDOWN', DAY),
       maxLatencyMs: r.optNumber('POLICY_MAX_LATENCY_MS', 1_000, 0, 86_400_000),

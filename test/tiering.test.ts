@@ -134,6 +134,8 @@ describe('tiering: decisions, explanations, policies, prices and the scheduler',
     const model = (await request(http).get('/api/model').expect(200)).body;
     expect(model.observations).toBeGreaterThan(0);
     expect(model.model.updates).toBeGreaterThan(model0.model.updates);
+    // The run's scan learnt the fleet's read share: "busy" read 200 MB at a time of its 500 GB.
+    expect(model.model.read_share).toBeCloseTo(200_000_000 / (500 * 1024 ** 3), 7);
     expect(model.mae_log).toEqual({ model: expect.any(Number), seed_regression: expect.any(Number), seed_ewma: expect.any(Number) });
     expect(model.calibration.reduce((n: number, b: { count: number }) => n + b.count, 0)).toBe(model.observations);
     const p = (await request(http).get(`/api/ml/predict/${ids.busy}?hours=24&bucket_minutes=60`).expect(200)).body;

@@ -5,8 +5,45 @@ import type { Predictor } from './predictor';
 
 const DAY = 86_400_000;
 const MIB = 1024 * 1024;
-/** See usage(): the prior that a dataset's mean bytes per read is shrunk toward. */
-export const BYTES_PER_READ_PRIOR = { reads: 2, share: 0.25 } as const;
+/**
+ * See usage(): the prior that a dataset's mean bytes per read is shrunk toward, weighted as this
+ * many reads. `share` is the share of the size a read is taken to touch until the fleet's own
+ * share has been learnt (ReadShareEstimator).
+ */
+export const BYTES_PER_READ_PRIOR = { reads: 20, share: 0.25 };
+/** The fleet's read share is trusted once this many non-scan reads have been seen. */
+export const READ_SHARE_MIN_READS = 1_000;
+
+/**
+ * The fleet's bytes per read as a share of the size, learnt from the statistics: Σ bytes read by
+ * non-scan reads / Σ (non-scan reads × size). Weighted by reads and size alike, as a wrong guess
+ * costs. One pass over the datasets (the scheduler's scan, a replay's step) feeds it.
+ */
+export class ReadShareEstimator {
+  private bytes = 0;
+  private readSize = 0;
+  private reads = 0;
+
+  /** One dataset's totals: reads (scans included), scans, bytes read, and its size. */
+  add(reads: number, scans: number, bytesRead: number, sizeBytes: number): void {
+    const warmReads = Math.max(0, reads - scans);
+    if (warmReads === 0 || !(sizeBytes > 0)) return;
+    const warmBytes = Math.max(0, bytesRead - scans * sizeBytes);
+    // Events may leave out their bytes (they then count 0): a dataset whose reads reported none
+    // says nothing about read sizes, and would drag the share toward zero.
+    if (warmBytes === 0) return;
+    const readSize = warmReads * sizeBytes;
+    this.bytes += Math.min(readSize, warmBytes);
+    this.readSize += readSize;
+    this.reads += warmReads;
+  }
+
+  /** The learnt share, or null while fewer than READ_SHARE_MIN_READS reads were seen. */
+  value(): number | null {
+    if (this.reads < READ_SHARE_MIN_READS) return null;
+    return Math.min(1, Math.max(1e-6, this.bytes / this.readSize));
+  }
+}
 
 /** How the scheduler weighs a move. */
 export interface PolicySettings {
@@ -34,7 +71,7 @@ export interface PolicySettings {
 }
 
 export const DEFAULT_POLICY: PolicySettings = {
-  hysteresis: 1,
+  hysteresis: 2,
   minSavingPerMonth: 0.001,
   cooldownMs: DAY,
   defaultMaxLatencyMs: 1_000,
@@ -137,6 +174,8 @@ export class TieringPolicy {
     readonly cost: CostModel,
     readonly predictor: Predictor,
     readonly settings: PolicySettings,
+    /** The share of its size a read is expected to touch, before a dataset's own reads say (see ReadShareEstimator). */
+    public readShare: number = BYTES_PER_READ_PRIOR.share,
   ) {}
 
   /** The expected use over the horizon, from the model's forecast and the dataset's history. */
@@ -156,14 +195,22 @@ export class TieringPolicy {
     // Reads touch parts of a dataset of very different sizes, and the rare whole read carries
     // most of the bytes: the mean of a few observed reads usually falls short of what reads
     // cost on average, and a demotion priced on it is then read back dear. The mean is shrunk
-    // toward a share of the size, as if PRIOR_READS reads of that share had been seen too.
-    // (Replay: month-end went from 1.006× to 1.000× the S3-IT-like rule, cooling 0.711 → 0.694,
-    // zipf 0.807 → 0.829; all six together 0.898 → 0.899.) Data never read keeps a small prior:
-    // its forecast reads are near zero anyway, and a whole-size prior there cost more in replay.
+    // toward the fleet's read share of the size (learnt, see ReadShareEstimator), as if
+    // BYTES_PER_READ_PRIOR.reads reads of that share had been seen too: a dataset's own mean
+    // decides once it has many more reads than that. (Replay: month-end went from 1.006× to
+    // 1.000× the S3-IT-like rule with a weight of 2; 20 with the learnt share, see BENCHMARKS.md.)
+    // Data never read keeps a small prior: its forecast reads are near zero anyway, and a
+    // whole-size prior there cost more in replay.
+    // Reads whose events left out their bytes count 0 bytes: when none reported any, the
+    // prior alone prices them.
+    const prior = BYTES_PER_READ_PRIOR.reads;
+    const warmBytes = Math.max(0, stats.bytesRead - scanBytes);
     const bytesPerRead =
-      warmReads > 0
-        ? Math.min(sizeBytes, (Math.max(0, stats.bytesRead - scanBytes) + BYTES_PER_READ_PRIOR.reads * BYTES_PER_READ_PRIOR.share * sizeBytes) / (warmReads + BYTES_PER_READ_PRIOR.reads))
-        : Math.min(sizeBytes, 64 * MIB);
+      warmReads === 0
+        ? Math.min(sizeBytes, 64 * MIB)
+        : warmBytes === 0
+          ? this.readShare * sizeBytes
+          : Math.min(sizeBytes, (warmBytes + prior * this.readShare * sizeBytes) / (warmReads + prior));
     const scans = view.scans_per_day * H;
     const readBytes = reads * bytesPerRead + scans * sizeBytes;
     return {
@@ -182,6 +229,16 @@ export class TieringPolicy {
     const maxLatency = input.policy.maxLatencyMs ?? settings.defaultMaxLatencyMs;
     const pin = input.policy.mode === 'pinned' && input.policy.pin ? placementIndex(input.policy.pin) : -1;
 
+    // A placement with dearer access than here is priced as if use came out (1 + risk) times
+    // the forecast: forecasts of rarely used data err low more often than high (a dataset
+    // predicted idle is read after all, a month-end report comes round again), and there a
+    // surprise costs retrieval fees. The surprise is at most a return to the dataset's long-run
+    // rate (its 30-day or lifetime rate, whichever is higher): where the forecast is already at
+    // that rate, as for steady use, the risk is the forecast's own and no margin is added.
+    // (Replay: zipf 0.825 → 0.786× S3-IT, cycles 0.964 → 0.952×, month-end still ≤ 1.)
+    const longRun = Math.max(view.rate_per_day_30d, view.rate_per_day_lifetime) * H;
+    const f = forecast.accesses;
+    const risk = f > 0 ? Math.min(settings.demotionRisk, Math.max(0, longRun / f - 1)) : longRun > 0 ? settings.demotionRisk : 0;
     // The hot path: totals only, no objects (a run prices nine placements of every dataset).
     let best = cur;
     let bestTotal = Infinity;
@@ -194,12 +251,9 @@ export class TieringPolicy {
         excludedMask |= 1 << i;
         continue;
       }
-      // A placement with dearer access than here is priced as if use came out (1 + risk) times
-      // the forecast: forecasts of rarely used data err low more often than high (a dataset
-      // predicted idle is read after all), and there a surprise costs retrieval fees.
       const access = hold - cost.storage(i, size, H);
       const dearer = cost.retrieval[i]! + cost.readEgress[i]! > cost.retrieval[cur]! + cost.readEgress[cur]!;
-      const total = hold + (dearer ? access * settings.demotionRisk : 0) + cost.moveTotal(cur, i, size, daysHere);
+      const total = hold + (dearer ? access * risk : 0) + cost.moveTotal(cur, i, size, daysHere);
       if (total < bestTotal || (total === bestTotal && i === cur)) {
         best = i;
         bestTotal = total;

@@ -3,10 +3,10 @@ import type { Clock } from '../platform/clock';
 import { AppError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import { features, N_FEATURES } from './features';
-import { moveOrder, TopK, type Decision } from './policy';
+import { moveOrder, ReadShareEstimator, TopK, type Decision } from './policy';
 import { BASELINES } from './predictor';
 import type { CandidateRow, DecisionRow } from './repository';
-import { snapshotOf, type MoveEnqueuer, type TieringService } from './service';
+import { sizeBytesOf, snapshotOf, type MoveEnqueuer, type TieringService } from './service';
 
 const DAY = 86_400_000;
 const PAGE = 20_000;
@@ -121,6 +121,7 @@ export class TierScheduler {
         if (changed(p.d, p.prev)) budgetHeld.push(this.tiering.toRow(p.d, runId, now));
       };
       const sample = new Reservoir<CandidateRow>(this.tiering.settings.observationsPerRun);
+      const readShare = new ReadShareEstimator();
       let datasets = 0;
       let written = 0;
       const policies = await repo.policies();
@@ -137,6 +138,7 @@ export class TierScheduler {
         const out: DecisionRow[] = [];
         for (const row of rows) {
           datasets++;
+          readShare.add(row.reads ?? 0, row.scans ?? 0, row.bytes_read ?? 0, sizeBytesOf(row));
           const d = this.tiering.decide(policy, row, moving.has(row.id), now);
           if (d.action === 'held') held[d.rule!] = (held[d.rule!] ?? 0) + 1;
           if (d.action === 'move') {
@@ -157,6 +159,8 @@ export class TierScheduler {
       }
       await writes;
       await repo.deleteDecisions(cleared);
+      // The next runs (and explanations asked for meanwhile) price reads with what this scan saw.
+      this.tiering.learnReadShare(readShare.value());
       const tPlan = Date.now();
 
       // The byte budget, in move order over the kept proposals.

@@ -8,7 +8,7 @@ import { DEFAULT_CATALOG, parseCatalog, type PriceCatalog } from './catalog';
 import { CostModel } from './cost';
 import { FEATURE_NAMES, type StatsSnapshot } from './features';
 import { placementKey, placementIndex } from './placements';
-import { AUTO, TieringPolicy, type Decision, type DatasetPolicy, type PolicySettings } from './policy';
+import { AUTO, BYTES_PER_READ_PRIOR, TieringPolicy, type Decision, type DatasetPolicy, type PolicySettings } from './policy';
 import { LABEL_DAYS, Predictor, QualityTracker, type QualityReport } from './predictor';
 import { toPolicy, type CandidateRow, type DecisionRow, type TieringRepository } from './repository';
 
@@ -131,7 +131,17 @@ export class TieringService {
   }
 
   policyEngine(cost: CostModel = this.catalog.cost): TieringPolicy {
-    return new TieringPolicy(cost, this.predictor, this.settingsState);
+    return new TieringPolicy(cost, this.predictor, this.settingsState, this.readShare ?? BYTES_PER_READ_PRIOR.share);
+  }
+
+  /**
+   * The fleet's read share of the size, learnt by the scheduler's last scan (ReadShareEstimator);
+   * null until a scan has seen enough reads (and after a restart, until the first run).
+   */
+  readShare: number | null = null;
+
+  learnReadShare(share: number | null): void {
+    if (share !== null) this.readShare = share;
   }
 
   // --- per-dataset policy ---------------------------------------------------------------------
@@ -272,7 +282,7 @@ export class TieringService {
   }
 
   /** Forecast quality over the latest labelled observations, against the original demo's forecasts. */
-  async quality(limit = 10_000): Promise<QualityReport & { pending: number; model: { horizon_days: number; updates: number; weights: Record<string, number> } }> {
+  async quality(limit = 10_000): Promise<QualityReport & { pending: number; model: { horizon_days: number; updates: number; read_share: number | null; weights: Record<string, number> } }> {
     const t = new QualityTracker();
     const rows = await this.repo.maturedObservations(limit);
     for (const r of rows) t.add(r.predicted, r.seed_regression, r.seed_ewma, r.actual);
@@ -280,7 +290,7 @@ export class TieringService {
     return {
       ...t.report(),
       pending: await this.repo.pendingObservations(),
-      model: { horizon_days: this.predictor.horizonDays, updates: this.predictor.updates, weights: Object.fromEntries(FEATURE_NAMES.map((n, i) => [n, round(w[i]!, 4)])) },
+      model: { horizon_days: this.predictor.horizonDays, updates: this.predictor.updates, read_share: this.readShare, weights: Object.fromEntries(FEATURE_NAMES.map((n, i) => [n, round(w[i]!, 4)])) },
     };
   }
 }

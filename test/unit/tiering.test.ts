@@ -1,7 +1,7 @@
 import { CostModel } from '../../src/tiering/cost';
 import { DEFAULT_CATALOG, parseCatalog } from '../../src/tiering/catalog';
 import { PLACEMENTS, placementIndex } from '../../src/tiering/placements';
-import { DEFAULT_POLICY, TieringPolicy, TopK, AUTO } from '../../src/tiering/policy';
+import { DEFAULT_POLICY, ReadShareEstimator, TieringPolicy, TopK, AUTO } from '../../src/tiering/policy';
 import { Predictor } from '../../src/tiering/predictor';
 import { optimum } from '../../src/tiering/sim/optimum';
 import { alwaysHot, s3IntelligentTiering, productPolicy } from '../../src/tiering/sim/policies';
@@ -81,8 +81,25 @@ describe('the policy', () => {
     const few = bytesPerRead(3, 3 * 1024 ** 2);
     expect(few).toBeGreaterThan(0.08 * size);
     expect(few).toBeLessThan(0.25 * size);
-    // A thousand reads of 1 MB: the dataset's own history decides.
-    expect(bytesPerRead(1_000, 1_000 * 1024 ** 2)).toBeLessThan(0.001 * size);
+    // Ten thousand reads of 1 MB: the dataset's own history decides.
+    expect(bytesPerRead(10_000, 10_000 * 1024 ** 2)).toBeLessThan(0.001 * size);
+    // Reads whose events carried no bytes say nothing about their size: the prior prices them,
+    // however many there were (averaging their zeros would make cold storage look free).
+    expect(bytesPerRead(10_000, 0)).toBeCloseTo(0.25 * size, -3);
+    // The prior is the fleet's share once learnt.
+    const learnt = new TieringPolicy(cost, trained(), DEFAULT_POLICY, 0.1);
+    const u = learnt.usage({ ...idle, sizeBytes: size, reads: 50, bytesRead: 0, decayAt: now - DAY, decay1w: 50, decay30d: 50 }, size, now);
+    expect(u.forecast.read_bytes / u.forecast.reads).toBeCloseTo(0.1 * size, -3);
+  });
+
+  test("when the fleet's reads are summed, then its read share is learnt from the datasets that reported bytes, once enough reads were seen", () => {
+    const est = new ReadShareEstimator();
+    est.add(10, 0, 10 * 2 * GB, 10 * GB); // reads of a fifth of the size
+    expect(est.value()).toBeNull(); // 10 reads: not enough to trust
+    est.add(990, 0, 990 * 1 * GB, 10 * GB); // reads of a tenth
+    est.add(5_000, 0, 0, 10 * GB); // no bytes reported: left out
+    est.add(40, 40, 40 * 10 * GB, 10 * GB); // only scans: left out
+    expect(est.value()).toBeCloseTo((10 * 2 + 990 * 1) / (1_000 * 10), 6);
   });
 
   test('when the model has not learnt enough yet and the data was used recently, or the dataset moved yesterday, then the move is held and says why', () => {

@@ -1,4 +1,4 @@
-import { AUTO, TieringPolicy } from '../policy';
+import { AUTO, BYTES_PER_READ_PRIOR, ReadShareEstimator, TieringPolicy } from '../policy';
 import { PLACEMENTS, placementIndex, type Location, type Tier } from '../placements';
 import type { SimPolicy } from './runner';
 
@@ -68,6 +68,16 @@ export function productPolicy(policy: TieringPolicy): SimPolicy {
     name: 'product',
     description: 'Data in Motion: forecast use, price all nine placements, move when it pays back with a margin',
     usesBudget: true,
+    // As the live scheduler learns it from its scan: the fleet's read share so far.
+    beginStep: (v, now) => {
+      const est = new ReadShareEstimator();
+      for (let i = 0; i < v.n; i++) {
+        if (v.createdAt[i]! > now) continue;
+        const s = v.snapshot(i);
+        est.add(s.reads, s.scans, s.bytesRead, v.size[i]!);
+      }
+      policy.readShare = est.value() ?? BYTES_PER_READ_PRIOR.share;
+    },
     decide: (v, i, current, now, state) => {
       const d = policy.decide(
         {

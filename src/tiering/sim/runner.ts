@@ -38,6 +38,8 @@ export interface SimPolicy {
   description: string;
   /** The product's policy applies its per-run budget to the moves it proposes. */
   usesBudget?: boolean;
+  /** Called at each step before the decisions, as the live scheduler begins a run. */
+  beginStep?(view: SimView, now: number): void;
   /** The placement index the dataset should be at from now on. */
   decide(view: SimView, i: number, current: number, now: number, state: PolicyState): number | { target: number; decision: Decision };
 }
@@ -268,6 +270,7 @@ export function simulate(trace: Trace, opts: SimOptions): SimResult {
     opts.policies.forEach((p, k) => {
       const l = ledgers[k]!;
       const st = l.state;
+      p.beginStep?.(view, now);
       const proposals: { i: number; target: number; decision: Decision }[] = [];
       for (let i = 0; i < n; i++) {
         if (createdAt[i]! > now) continue;
