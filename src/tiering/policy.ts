@@ -10,7 +10,7 @@ const MIB = 1024 * 1024;
  * many reads. `share` is the share of the size a read is taken to touch until the fleet's own
  * share has been learnt (ReadShareEstimator).
  */
-export const BYTES_PER_READ_PRIOR = { reads: 20, share: 0.25 };
+export const BYTES_PER_READ_PRIOR = { reads: 20, share: 0.25 } as const;
 /** The fleet's read share is trusted once this many non-scan reads have been seen. */
 export const READ_SHARE_MIN_READS = 1_000;
 
@@ -235,7 +235,8 @@ export class TieringPolicy {
     // surprise costs retrieval fees. The surprise is at most a return to the dataset's long-run
     // rate (its 30-day or lifetime rate, whichever is higher): where the forecast is already at
     // that rate, as for steady use, the risk is the forecast's own and no margin is added.
-    // (Replay: zipf 0.825 → 0.786× S3-IT, cycles 0.964 → 0.952×, month-end still ≤ 1.)
+    // (Replay, with the read-share prior and hysteresis 2: zipf 0.825 → 0.785× S3-IT, cycles
+    // 0.964 → 0.953×, month-end 1.000 → 0.999×; see BENCHMARKS.md.)
     const longRun = Math.max(view.rate_per_day_30d, view.rate_per_day_lifetime) * H;
     const f = forecast.accesses;
     const risk = f > 0 ? Math.min(settings.demotionRisk, Math.max(0, longRun / f - 1)) : longRun > 0 ? settings.demotionRisk : 0;

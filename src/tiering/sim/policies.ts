@@ -68,7 +68,8 @@ export function productPolicy(policy: TieringPolicy): SimPolicy {
     name: 'product',
     description: 'Data in Motion: forecast use, price all nine placements, move when it pays back with a margin',
     usesBudget: true,
-    // As the live scheduler learns it from its scan: the fleet's read share so far.
+    // The fleet's read share so far, as the live scheduler learns it from its scan (live, a run
+    // prices with what the previous run's scan learnt).
     beginStep: (v, now) => {
       const est = new ReadShareEstimator();
       for (let i = 0; i < v.n; i++) {
