@@ -7,6 +7,13 @@ import type { Clock } from '../../src/platform/clock';
 
 export const API_KEY = 'test-api-key-0123';
 
+/** The secret of a key `dim_<id>_<secret>` (base64url: it may itself hold '_'). */
+export function keySecret(key: string): string {
+  const secret = key.split('_').slice(2).join('_');
+  if (secret.length < 20) throw new Error(`not an API key: ${key}`);
+  return secret;
+}
+
 export function tempDir(prefix = 'dim-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
