@@ -134,8 +134,16 @@ describe('tiering: decisions, explanations, policies, prices and the scheduler',
     const model = (await request(http).get('/api/model').expect(200)).body;
     expect(model.observations).toBeGreaterThan(0);
     expect(model.model.updates).toBeGreaterThan(model0.model.updates);
-    // The run's scan learnt the fleet's read share: "busy" read 200 MB at a time of its 500 GB.
-    expect(model.model.read_share).toBeCloseTo(200_000_000 / (500 * 1024 ** 3), 7);
+    // The run learnt the fleet's read share: "busy" read 200 MB at a time of its 500 GB.
+    const share = 200_000_000 / (500 * 1024 ** 3);
+    expect(model.model.read_share).toBeCloseTo(share, 7);
+    // Reads sent without bytes say nothing of read sizes: they leave the share as it was.
+    const now = clock.now();
+    const blind = Array.from({ length: 2_000 }, (_, i) => ({ id: `frozen-${i}`, dataset_id: ids.frozen, type: 'read', ts: now - i * 1_000 }));
+    await request(http).post('/api/events').set(key).send(blind).expect(202);
+    await waitFor(async () => (await request(http).get(`/api/datasets/${ids.frozen}`)).body.access_count === 2_000, 'the events to be applied');
+    await request(http).post('/api/scheduler/run').set(key).expect(200);
+    expect((await request(http).get('/api/model').expect(200)).body.model.read_share).toBeCloseTo(share, 7);
     expect(model.mae_log).toEqual({ model: expect.any(Number), seed_regression: expect.any(Number), seed_ewma: expect.any(Number) });
     expect(model.calibration.reduce((n: number, b: { count: number }) => n + b.count, 0)).toBe(model.observations);
     const p = (await request(http).get(`/api/ml/predict/${ids.busy}?hours=24&bucket_minutes=60`).expect(200)).body;

@@ -19,10 +19,10 @@ export const READ_SHARE_MIN_READS = 1_000;
  * non-scan reads / Σ (non-scan reads × size). Weighted by reads and size alike, as a wrong guess
  * costs. One pass over the datasets (the scheduler's scan, a replay's step) feeds it.
  */
-export class ReadShareEstimator {
-  private bytes = 0;
-  private readSize = 0;
-  private reads = 0;
+export class ReadShareEstimator implements ReadShareTotals {
+  bytes = 0;
+  readSize = 0;
+  reads = 0;
 
   /** One dataset's totals: reads (scans included), scans, bytes read, and its size. */
   add(reads: number, scans: number, bytesRead: number, sizeBytes: number): void {
@@ -40,9 +40,21 @@ export class ReadShareEstimator {
 
   /** The learnt share, or null while fewer than READ_SHARE_MIN_READS reads were seen. */
   value(): number | null {
-    if (this.reads < READ_SHARE_MIN_READS) return null;
-    return Math.min(1, Math.max(1e-6, this.bytes / this.readSize));
+    return ReadShareEstimator.share(this);
   }
+
+  /** The same from totals summed elsewhere (the scheduler sums them in SQL, see TieringRepository.readShareTotals). */
+  static share(t: ReadShareTotals): number | null {
+    if (t.reads < READ_SHARE_MIN_READS || !(t.readSize > 0)) return null;
+    return Math.min(1, Math.max(1e-6, t.bytes / t.readSize));
+  }
+}
+
+/** Σ bytes of non-scan reads (each dataset's at most reads × size), Σ non-scan reads × size, Σ non-scan reads. */
+export interface ReadShareTotals {
+  bytes: number;
+  readSize: number;
+  reads: number;
 }
 
 /** How the scheduler weighs a move. */

@@ -2,8 +2,10 @@ import { sql, type Kysely } from 'kysely';
 import { bulkWrite } from '../db/bulk';
 import { ACTIVE_MOVE_STATES, type DB, type DecisionsTable, type Location, type Tier } from '../db/schema';
 import type { PriceCatalog } from './catalog';
-import type { DatasetPolicy } from './policy';
+import type { DatasetPolicy, ReadShareTotals } from './policy';
 import type { PredictorState } from './predictor';
+
+const GB = 1024 ** 3;
 
 /** One dataset as the scheduler reads it: placement, size, statistics, policy, last decision. */
 export interface CandidateRow {
@@ -120,6 +122,23 @@ export class TieringRepository {
       order by d.id
       limit ${limit}`.execute(this.db);
     return r.rows;
+  }
+
+  /**
+   * The fleet's read-share totals (see ReadShareEstimator, whose rules this sums in SQL: reads
+   * that reported no bytes and scans are left out), from the read-only connection.
+   */
+  async readShareTotals(): Promise<ReadShareTotals> {
+    const r = await sql<{ bytes: number | null; read_size: number | null; reads: number | null }>`
+      select sum(min(w.reads * w.size, w.bytes)) as bytes, sum(w.reads * w.size) as read_size, sum(w.reads) as reads
+      from (
+        select s.reads - s.scans as reads, s.bytes_read - s.scans * coalesce(d.content_bytes, d.size_gb * ${GB}) as bytes,
+               coalesce(d.content_bytes, d.size_gb * ${GB}) as size
+        from dataset_stats s join datasets d on d.id = s.dataset_id
+      ) w
+      where w.reads > 0 and w.size > 0 and w.bytes > 0`.execute(this.reader);
+    const row = r.rows[0];
+    return { bytes: row?.bytes ?? 0, readSize: row?.read_size ?? 0, reads: row?.reads ?? 0 };
   }
 
   /**

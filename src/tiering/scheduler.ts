@@ -6,7 +6,7 @@ import { features, N_FEATURES } from './features';
 import { moveOrder, ReadShareEstimator, TopK, type Decision } from './policy';
 import { BASELINES } from './predictor';
 import type { CandidateRow, DecisionRow } from './repository';
-import { sizeBytesOf, snapshotOf, type MoveEnqueuer, type TieringService } from './service';
+import { snapshotOf, type MoveEnqueuer, type TieringService } from './service';
 
 const DAY = 86_400_000;
 const PAGE = 20_000;
@@ -105,6 +105,9 @@ export class TierScheduler {
       const tTrain = Date.now();
       const matured = await this.train(now);
       const tScan = Date.now();
+      // Reads are priced toward the fleet's read share as it stands now (one aggregate query),
+      // so every run, the first included, prices with the same share its explanations show.
+      this.tiering.learnReadShare(ReadShareEstimator.share(await repo.readShareTotals()));
       const policy = this.tiering.policyEngine();
       const catalogVersion = this.tiering.catalog.version;
       const moving = await repo.movingDatasetIds();
@@ -121,7 +124,6 @@ export class TierScheduler {
         if (changed(p.d, p.prev)) budgetHeld.push(this.tiering.toRow(p.d, runId, now));
       };
       const sample = new Reservoir<CandidateRow>(this.tiering.settings.observationsPerRun);
-      const readShare = new ReadShareEstimator();
       let datasets = 0;
       let written = 0;
       const policies = await repo.policies();
@@ -138,7 +140,6 @@ export class TierScheduler {
         const out: DecisionRow[] = [];
         for (const row of rows) {
           datasets++;
-          readShare.add(row.reads ?? 0, row.scans ?? 0, row.bytes_read ?? 0, sizeBytesOf(row));
           const d = this.tiering.decide(policy, row, moving.has(row.id), now);
           if (d.action === 'held') held[d.rule!] = (held[d.rule!] ?? 0) + 1;
           if (d.action === 'move') {
@@ -159,8 +160,6 @@ export class TierScheduler {
       }
       await writes;
       await repo.deleteDecisions(cleared);
-      // The next runs (and explanations asked for meanwhile) price reads with what this scan saw.
-      this.tiering.learnReadShare(readShare.value());
       const tPlan = Date.now();
 
       // The byte budget, in move order over the kept proposals.

@@ -135,8 +135,9 @@ export class TieringService {
   }
 
   /**
-   * The fleet's read share of the size, learnt by the scheduler's last scan (ReadShareEstimator);
-   * null until a scan has seen enough reads (and after a restart, until the first run).
+   * The fleet's read share of the size, summed from the statistics at the start of the scheduler's
+   * last run (ReadShareEstimator); null until enough reads were seen (and after a restart, until
+   * the first run).
    */
   readShare: number | null = null;
 
