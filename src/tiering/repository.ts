@@ -126,11 +126,12 @@ export class TieringRepository {
 
   /**
    * The fleet's read-share totals (see ReadShareEstimator, whose rules this sums in SQL: reads
-   * that reported no bytes and scans are left out), from the read-only connection.
+   * that reported no bytes and scans are left out), from the read-only connection. total(), not
+   * sum(): a fleet's reads × sizes overflow 64-bit integers, where sum() throws.
    */
   async readShareTotals(): Promise<ReadShareTotals> {
     const r = await sql<{ bytes: number | null; read_size: number | null; reads: number | null }>`
-      select sum(min(w.reads * w.size, w.bytes)) as bytes, sum(w.reads * w.size) as read_size, sum(w.reads) as reads
+      select total(min(w.reads * w.size, w.bytes)) as bytes, total(w.reads * w.size) as read_size, total(w.reads) as reads
       from (
         select s.reads - s.scans as reads, s.bytes_read - s.scans * coalesce(d.content_bytes, d.size_gb * ${GB}) as bytes,
                coalesce(d.content_bytes, d.size_gb * ${GB}) as size
