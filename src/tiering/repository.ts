@@ -133,9 +133,11 @@ export class TieringRepository {
     const r = await sql<{ bytes: number | null; read_size: number | null; reads: number | null }>`
       select total(min(w.reads * w.size, w.bytes)) as bytes, total(w.reads * w.size) as read_size, total(w.reads) as reads
       from (
-        select s.reads - s.scans as reads, s.bytes_read - s.scans * coalesce(d.content_bytes, d.size_gb * ${GB}) as bytes,
-               coalesce(d.content_bytes, d.size_gb * ${GB}) as size
-        from dataset_stats s join datasets d on d.id = s.dataset_id
+        select v.reads - v.scans as reads, v.bytes_read - v.scans * v.size as bytes, v.size
+        from (
+          select s.reads, s.scans, s.bytes_read, coalesce(d.content_bytes, d.size_gb * ${GB}) as size -- as sizeBytesOf
+          from dataset_stats s join datasets d on d.id = s.dataset_id
+        ) v
       ) w
       where w.reads > 0 and w.size > 0 and w.bytes > 0`.execute(this.reader);
     const row = r.rows[0];
