@@ -8,10 +8,23 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('name', 'text', (c) => c.notNull().unique())
     .addColumn('description', 'text')
     .addColumn('tags', 'text', (c) => c.notNull().defaultTo('[]'))
-    .addColumn('size_gb', 'real', (c) => c.notNull().defaultTo(0).check(sql`size_gb >= 0`))
-    .addColumn('tier', 'text', (c) => c.notNull().defaultTo('WARM').check(sql`tier in ('HOT','WARM','COLD')`))
+    .addColumn('size_gb', 'real', (c) =>
+      c
+        .notNull()
+        .defaultTo(0)
+        .check(sql`size_gb >= 0`),
+    )
+    .addColumn('tier', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('WARM')
+        .check(sql`tier in ('HOT','WARM','COLD')`),
+    )
     .addColumn('location', 'text', (c) =>
-      c.notNull().defaultTo('PRIVATE').check(sql`location in ('ONPREM','PRIVATE','PUBLIC')`),
+      c
+        .notNull()
+        .defaultTo('PRIVATE')
+        .check(sql`location in ('ONPREM','PRIVATE','PUBLIC')`),
     )
     .addColumn('location_uri', 'text')
     .addColumn('created_at', 'integer', (c) => c.notNull())
@@ -92,7 +105,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const t of ['dead_letters', 'consumer_offsets', 'event_log', 'event_ids', 'access_buckets', 'dataset_stats', 'datasets']) {
+  for (const t of [
+    'dead_letters',
+    'consumer_offsets',
+    'event_log',
+    'event_ids',
+    'access_buckets',
+    'dataset_stats',
+    'datasets',
+  ]) {
     await db.schema.dropTable(t).ifExists().execute();
   }
 }

@@ -12,7 +12,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('id', 'integer', (c) => c.primaryKey())
     .addColumn('rolled_until', 'integer', (c) => c.notNull())
     .execute();
-  await db.insertInto('bucket_rollup' as never).values({ id: 1, rolled_until: 0 } as never).execute();
+  await db
+    .insertInto('bucket_rollup' as never)
+    .values({ id: 1, rolled_until: 0 })
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

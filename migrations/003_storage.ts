@@ -57,7 +57,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('moves_dataset').on('moves').columns(['dataset_id', 'id']).execute();
   await db.schema.createIndex('moves_state').on('moves').column('state').execute();
   // One unfinished move per dataset at most: moves of one dataset never overlap.
-  await sql`create unique index moves_one_active on moves (dataset_id) where state in ('planned','copying','verifying','switched')`.execute(db);
+  await sql`create unique index moves_one_active on moves (dataset_id) where state in ('planned','copying','verifying','switched')`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

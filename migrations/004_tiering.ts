@@ -106,11 +106,24 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('matured_at', 'integer')
     .execute();
   await sql`create index forecast_observations_due on forecast_observations (due_at) where actual is null`.execute(db);
-  await db.schema.createIndex('forecast_observations_matured').on('forecast_observations').column('matured_at').execute();
+  await db.schema
+    .createIndex('forecast_observations_matured')
+    .on('forecast_observations')
+    .column('matured_at')
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const t of ['forecast_observations', 'predictor_state', 'settings', 'scheduler_runs', 'decision_log', 'decisions', 'dataset_policies', 'catalog_versions']) {
+  for (const t of [
+    'forecast_observations',
+    'predictor_state',
+    'settings',
+    'scheduler_runs',
+    'decision_log',
+    'decisions',
+    'dataset_policies',
+    'catalog_versions',
+  ]) {
     await db.schema.dropTable(t).execute();
   }
 }

@@ -37,33 +37,78 @@
   function humanBytes(n) {
     var units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
     var u = 0;
-    while (n >= 1024 && u < units.length - 1) { n /= 1024; u++; }
+    while (n >= 1024 && u < units.length - 1) {
+      n /= 1024;
+      u++;
+    }
     return (u === 0 ? n.toFixed(0) : n.toFixed(1)) + ' ' + units[u];
   }
 
   function configFor(kind, data) {
-    var common = { responsive: true, maintainAspectRatio: false, animation: false, plugins: { legend: { display: true, position: 'bottom' } } };
+    var common = {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      plugins: { legend: { display: true, position: 'bottom' } },
+    };
     if (kind === 'sankey') {
       var measure = sankeyMeasure();
       return {
         type: 'sankey',
-        data: { datasets: [{ label: measure === 'bytes' ? 'Bytes moved' : 'Moves', data: data[measure] || [], colorFrom: function () { return '#1d4ed8'; }, colorTo: function () { return '#047857'; }, colorMode: 'gradient', borderWidth: 0, size: 'max' }] },
+        data: {
+          datasets: [
+            {
+              label: measure === 'bytes' ? 'Bytes moved' : 'Moves',
+              data: data[measure] || [],
+              colorFrom: function () {
+                return '#1d4ed8';
+              },
+              colorTo: function () {
+                return '#047857';
+              },
+              colorMode: 'gradient',
+              borderWidth: 0,
+              size: 'max',
+            },
+          ],
+        },
         options: {
-          responsive: true, maintainAspectRatio: false, animation: false,
-          plugins: { legend: { display: false }, tooltip: { callbacks: { label: function (ctx) { var f = ctx.raw; return f.from + ' ' + f.to + ': ' + (measure === 'bytes' ? humanBytes(f.flow) : f.flow + ' moves'); } } } }
-        }
+          responsive: true,
+          maintainAspectRatio: false,
+          animation: false,
+          plugins: {
+            legend: { display: false },
+            tooltip: {
+              callbacks: {
+                label: function (ctx) {
+                  var f = ctx.raw;
+                  return f.from + ' ' + f.to + ': ' + (measure === 'bytes' ? humanBytes(f.flow) : f.flow + ' moves');
+                },
+              },
+            },
+          },
+        },
       };
     }
     var datasets = (data.datasets || []).map(function (d, i) {
       var color = PALETTE[i % PALETTE.length];
       var type = d.type || (kind === 'line' ? 'line' : 'bar');
-      return Object.assign({}, d, { type: type, borderColor: color, backgroundColor: type === 'line' ? color : color + 'cc', pointRadius: type === 'line' ? 0 : undefined, borderWidth: type === 'line' ? 2 : 0, tension: 0.2 });
+      return Object.assign({}, d, {
+        type: type,
+        borderColor: color,
+        backgroundColor: type === 'line' ? color : color + 'cc',
+        pointRadius: type === 'line' ? 0 : undefined,
+        borderWidth: type === 'line' ? 2 : 0,
+        tension: 0.2,
+      });
     });
     var stacked = kind === 'stacked-bar' || kind === 'bar-line';
     return {
       type: kind === 'line' ? 'line' : 'bar',
       data: { labels: data.labels || [], datasets: datasets },
-      options: Object.assign(common, { scales: { x: { stacked: stacked }, y: { stacked: kind === 'stacked-bar', beginAtZero: true } } })
+      options: Object.assign(common, {
+        scales: { x: { stacked: stacked }, y: { stacked: kind === 'stacked-bar', beginAtZero: true } },
+      }),
     };
   }
 
@@ -124,7 +169,7 @@
 
   function detailOf(xhr) {
     try {
-      return JSON.parse(xhr.responseText).detail || ('HTTP ' + xhr.status);
+      return JSON.parse(xhr.responseText).detail || 'HTTP ' + xhr.status;
     } catch (e) {
       return 'HTTP ' + xhr.status;
     }
@@ -146,8 +191,12 @@
         }
       });
     }
-    xhr.addEventListener('load', function () { done(xhr); });
-    xhr.addEventListener('error', function () { message(status, 'The upload failed: the connection was lost.', true); });
+    xhr.addEventListener('load', function () {
+      done(xhr);
+    });
+    xhr.addEventListener('error', function () {
+      message(status, 'The upload failed: the connection was lost.', true);
+    });
     xhr.send(body);
   }
 
@@ -160,13 +209,20 @@
       var file = form.elements.file.files[0];
       var status = document.getElementById('upload-status');
       var progress = document.getElementById('upload-progress');
-      if (!name) { message(status, 'name: is required', true); form.elements.name.focus(); return; }
+      if (!name) {
+        message(status, 'name: is required', true);
+        form.elements.name.focus();
+        return;
+      }
       var finish = function (xhr) {
         if (xhr.status === 201) {
           var d = JSON.parse(xhr.responseText);
           if (progress) progress.value = 100;
           form.setAttribute('data-created', String(d.id));
-          message(status, 'Created ' + d.name + (file ? ' (' + humanBytes(file.size) + ' uploaded)' : '') + '. Opening it…');
+          message(
+            status,
+            'Created ' + d.name + (file ? ' (' + humanBytes(file.size) + ' uploaded)' : '') + '. Opening it…',
+          );
           window.location.assign('/datasets/' + d.id);
         } else {
           message(status, detailOf(xhr), true);
@@ -188,7 +244,10 @@
       var f = form.elements.file.files[0];
       var st = document.getElementById('content-status');
       var pr = document.getElementById('content-progress');
-      if (!f) { message(st, 'file: choose a file', true); return; }
+      if (!f) {
+        message(st, 'file: choose a file', true);
+        return;
+      }
       send('PUT', form.getAttribute('data-upload-content'), f, 'application/octet-stream', pr, st, function (xhr) {
         if (xhr.status === 200) {
           pr.value = 100;
@@ -210,8 +269,18 @@
     var status = btn.parentNode.querySelector('[data-copy-status]');
     if (!el) return;
     var text = el.textContent.trim();
-    var done = function (ok) { if (status) status.textContent = ok ? 'Copied.' : 'Select it and copy by hand.'; };
-    if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(text).then(function () { done(true); }, function () { done(false); });
+    var done = function (ok) {
+      if (status) status.textContent = ok ? 'Copied.' : 'Select it and copy by hand.';
+    };
+    if (navigator.clipboard && navigator.clipboard.writeText)
+      navigator.clipboard.writeText(text).then(
+        function () {
+          done(true);
+        },
+        function () {
+          done(false);
+        },
+      );
     else done(false);
   });
 })();

@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { StatsApplier } from './analytics/apply';
@@ -74,7 +74,11 @@ export class App {
     this.config = config;
     this.logger = deps.logger ?? createLogger(config.logLevel);
     this.clock = deps.clock ?? systemClock;
-    this.database = new Database({ path: config.databasePath, synchronous: config.sqliteSynchronous, logger: this.logger });
+    this.database = new Database({
+      path: config.databasePath,
+      synchronous: config.sqliteSynchronous,
+      logger: this.logger,
+    });
   }
 
   /** The Express app, for in-process tests (supertest) once start() has resolved. */
@@ -126,16 +130,33 @@ export class App {
     await users.ensureFirstUser();
     await users.pruneRevoked();
     const sessionKey = resolveSessionKey(config.session.secret, config.dataDir, authLog);
-    const sessions = new SessionAuth(users, sessionKey, { ttlMs: config.session.ttlMs, baseUrl: config.baseUrl }, authLog);
+    const sessions = new SessionAuth(
+      users,
+      sessionKey,
+      { ttlMs: config.session.ttlMs, baseUrl: config.baseUrl },
+      authLog,
+    );
     // API keys with scopes (API_KEY is the bootstrap admin key) and short-lived tokens minted
     // from them (signed with a key derived from the session key), checked by one gate per direction.
     const apiKeys = new ApiKeys(db, auth, clock);
     await apiKeys.start();
-    const callers: ApiCallers = { keys: apiKeys, tokens: new ApiTokens(apiTokenKey(sessionKey), apiKeys, config.apiTokens) };
+    const callers: ApiCallers = {
+      keys: apiKeys,
+      tokens: new ApiTokens(apiTokenKey(sessionKey), apiKeys, config.apiTokens),
+    };
     const limiter = new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst);
     const requireWrite = writeAccess(callers, sessions, limiter);
 
-    const keyring = new Keyring(db, { encryptionKey: config.storage.encryptionKey, encryptionKeyFile: config.storage.encryptionKeyFile, dataDir: config.dataDir }, clock, logger);
+    const keyring = new Keyring(
+      db,
+      {
+        encryptionKey: config.storage.encryptionKey,
+        encryptionKeyFile: config.storage.encryptionKeyFile,
+        dataDir: config.dataDir,
+      },
+      clock,
+      logger,
+    );
     await keyring.start();
     const tree = new TierTree(config.dataDir);
     tree.ensure();
@@ -171,7 +192,16 @@ export class App {
     const metrics = new ProductMetrics(this.database.reader, bus, applier);
     const publisher = metrics.countingPublisher(bus.publisher);
     const ingest = new IngestService(resolver, publisher, clock, config.ingest);
-    const content = new ContentService(storageRepo, tree, keyring, locks, publisher, clock, logger, config.storage.chunkSize);
+    const content = new ContentService(
+      storageRepo,
+      tree,
+      keyring,
+      locks,
+      publisher,
+      clock,
+      logger,
+      config.storage.chunkSize,
+    );
     const maintenance = new StatsMaintenance(statsRepo, clock, logger, {
       buckets: { m: config.stats.minuteRetentionMs, h: config.stats.hourRetentionMs, d: config.stats.dayRetentionMs },
       idempotencyWindowMs: config.stats.idempotencyWindowMs,
@@ -215,7 +245,13 @@ export class App {
       res.setHeader('Retry-After', '5');
       res.status(503).json({ detail: 'shutting down: nothing was accepted, retry shortly' });
     });
-    app.use(requestIds(config.accessLog !== 'off' && logsAt(config.logLevel, config.accessLog) ? { logger, level: config.accessLog } : undefined));
+    app.use(
+      requestIds(
+        config.accessLog !== 'off' && logsAt(config.logLevel, config.accessLog)
+          ? { logger, level: config.accessLog }
+          : undefined,
+      ),
+    );
     app.use(metrics.httpTimer());
     app.use(healthRoutes(this.database, bus, () => this.stopping));
     // With PUBLIC_READ=false, /metrics needs the read scope like the API (a scraper sends Bearer).

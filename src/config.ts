@@ -121,7 +121,10 @@ export interface KafkaConfig {
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
     super(`${variable}: ${message}`);
     this.name = 'ConfigError';
   }
@@ -134,7 +137,7 @@ const DAY = 24 * HOUR;
 
 /** Loads `.env` (without overriding the real environment) and validates. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
-  if (env === process.env) dotenv.config({ path: path.join(cwd, '.env'), quiet: true } as dotenv.DotenvConfigOptions);
+  if (env === process.env) dotenv.config({ path: path.join(cwd, '.env'), quiet: true });
   return parseConfig(env, cwd);
 }
 
@@ -240,7 +243,10 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
   if (config.apiTokens.ttlMs < 60_000 || config.apiTokens.ttlMs > config.apiTokens.maxTtlMs) {
     throw new ConfigError('API_TOKEN_TTL', 'must be between 1m and API_TOKEN_MAX_TTL');
   }
-  for (const [name, ms] of [['HEADERS_TIMEOUT', config.http.headersTimeoutMs], ['REQUEST_IDLE_TIMEOUT', config.http.idleTimeoutMs]] as const) {
+  for (const [name, ms] of [
+    ['HEADERS_TIMEOUT', config.http.headersTimeoutMs],
+    ['REQUEST_IDLE_TIMEOUT', config.http.idleTimeoutMs],
+  ] as const) {
     if (ms < 100 || ms > HOUR) throw new ConfigError(name, 'must be between 100ms and 1h');
   }
   if (config.stats.hourRetentionMs < config.stats.minuteRetentionMs) {
@@ -345,7 +351,15 @@ class Reader {
     if (v === undefined) return def;
     const m = /^(\d+)\s*(b|k|kb|m|mb|g|gb)?$/i.exec(v);
     if (!m) throw new ConfigError(name, `must be a size such as 16mb or 1048576, got "${v}"`);
-    const mult: Record<string, number> = { b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
+    const mult: Record<string, number> = {
+      b: 1,
+      k: 1024,
+      kb: 1024,
+      m: 1024 ** 2,
+      mb: 1024 ** 2,
+      g: 1024 ** 3,
+      gb: 1024 ** 3,
+    };
     const n = Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]!;
     if (n < 1024) throw new ConfigError(name, `must be at least 1kb, got "${v}"`);
     return n;

@@ -14,17 +14,42 @@ describe('API keys with scopes', () => {
 
   test('when keys are created with scopes, then each may do only what its scopes allow, by either header', async () => {
     const http = s.app.http;
-    const ds = (await request(http).post('/api/datasets').set(admin).send({ name: 'scoped' }).expect(201)).body.id as number;
-    const ev = (await request(http).post('/api/api-keys').set(admin).send({ name: 'collector', scopes: ['events:write'] }).expect(201)).body;
+    const ds = (await request(http).post('/api/datasets').set(admin).send({ name: 'scoped' }).expect(201)).body
+      .id as number;
+    const ev = (
+      await request(http)
+        .post('/api/api-keys')
+        .set(admin)
+        .send({ name: 'collector', scopes: ['events:write'] })
+        .expect(201)
+    ).body;
     expect(ev.key).toMatch(/^dim_\d+_[A-Za-z0-9_-]{43}$/);
-    const reader = (await request(http).post('/api/api-keys').set(admin).send({ name: 'dashboards', scopes: ['read'] }).expect(201)).body.key as string;
+    const reader = (
+      await request(http)
+        .post('/api/api-keys')
+        .set(admin)
+        .send({ name: 'dashboards', scopes: ['read'] })
+        .expect(201)
+    ).body.key as string;
 
     await request(http).post('/api/events').set('x-api-key', ev.key).send({ dataset_id: ds, type: 'read' }).expect(202);
-    await request(http).post('/api/events').set('authorization', `Bearer ${ev.key}`).send({ dataset_id: ds, type: 'read' }).expect(202);
-    const denied = await request(http).post('/api/datasets').set('x-api-key', ev.key).send({ name: 'nope' }).expect(403);
+    await request(http)
+      .post('/api/events')
+      .set('authorization', `Bearer ${ev.key}`)
+      .send({ dataset_id: ds, type: 'read' })
+      .expect(202);
+    const denied = await request(http)
+      .post('/api/datasets')
+      .set('x-api-key', ev.key)
+      .send({ name: 'nope' })
+      .expect(403);
     expect(denied.body).toMatchObject({ scope_needed: 'datasets:write' });
     await request(http).post('/api/keys/rotate').set('x-api-key', ev.key).send({}).expect(403);
-    await request(http).post('/api/api-keys').set('x-api-key', ev.key).send({ name: 'x', scopes: ['admin'] }).expect(403);
+    await request(http)
+      .post('/api/api-keys')
+      .set('x-api-key', ev.key)
+      .send({ name: 'x', scopes: ['admin'] })
+      .expect(403);
     // PUBLIC_READ=false: reading needs the read scope.
     await request(http).get('/api/datasets').expect(401);
     await request(http).get('/api/datasets').set('x-api-key', ev.key).expect(403);
@@ -35,26 +60,56 @@ describe('API keys with scopes', () => {
 
   test('when a key is revoked, then it stops working at once; the list never shows a secret', async () => {
     const http = s.app.http;
-    const k = (await request(http).post('/api/api-keys').set(admin).send({ name: 'temp', scopes: ['read', 'events:write'] }).expect(201)).body;
+    const k = (
+      await request(http)
+        .post('/api/api-keys')
+        .set(admin)
+        .send({ name: 'temp', scopes: ['read', 'events:write'] })
+        .expect(201)
+    ).body;
     await request(http).get('/api/datasets').set('x-api-key', k.key).expect(200);
     await request(http).delete(`/api/api-keys/${k.id}`).set(admin).expect(200);
     await request(http).get('/api/datasets').set('x-api-key', k.key).expect(401);
     await request(http).delete('/api/api-keys/999999').set(admin).expect(404);
-    const list = (await request(http).get('/api/api-keys').set(admin).expect(200)).body as { id: number; revoked_at: string | null }[];
+    const list = (await request(http).get('/api/api-keys').set(admin).expect(200)).body as {
+      id: number;
+      revoked_at: string | null;
+    }[];
     expect(list.find((x) => x.id === k.id)!.revoked_at).not.toBeNull();
     expect(JSON.stringify(list)).not.toContain(keySecret(k.key));
     // Stored hashed: the database holds no key.
     const rows = await s.app.database.db.selectFrom('api_keys').selectAll().execute();
     expect(JSON.stringify(rows)).not.toContain(keySecret(k.key));
     // A forged key with a real id and a wrong secret is refused.
-    await request(http).get('/api/datasets').set('x-api-key', `dim_${list[0]!.id}_${'A'.repeat(43)}`).expect(401);
+    await request(http)
+      .get('/api/datasets')
+      .set('x-api-key', `dim_${list[0]!.id}_${'A'.repeat(43)}`)
+      .expect(401);
   });
 
   test('when a new key is asked for badly, then the error names the field', async () => {
     const http = s.app.http;
-    expect((await request(http).post('/api/api-keys').set(admin).send({ name: 'x', scopes: ['root'] }).expect(400)).body.detail).toMatch(/scopes\[0\]/);
-    expect((await request(http).post('/api/api-keys').set(admin).send({ scopes: ['read'] }).expect(400)).body.detail).toMatch(/name/);
-    expect((await request(http).post('/api/api-keys').set(admin).send({ name: 'x', scopes: [] }).expect(400)).body.detail).toMatch(/scopes/);
+    expect(
+      (
+        await request(http)
+          .post('/api/api-keys')
+          .set(admin)
+          .send({ name: 'x', scopes: ['root'] })
+          .expect(400)
+      ).body.detail,
+    ).toMatch(/scopes\[0\]/);
+    expect(
+      (
+        await request(http)
+          .post('/api/api-keys')
+          .set(admin)
+          .send({ scopes: ['read'] })
+          .expect(400)
+      ).body.detail,
+    ).toMatch(/name/);
+    expect(
+      (await request(http).post('/api/api-keys').set(admin).send({ name: 'x', scopes: [] }).expect(400)).body.detail,
+    ).toMatch(/scopes/);
   });
 });
 
@@ -64,12 +119,27 @@ describe('/metrics and PUBLIC_READ', () => {
     try {
       const http = s.app.http;
       expect((await request(http).get('/metrics').expect(401)).body.detail).toMatch(/read scope/);
-      const writer = (await request(http).post('/api/api-keys').set(admin).send({ name: 'w', scopes: ['events:write'] }).expect(201)).body.key as string;
-      expect((await request(http).get('/metrics').set('authorization', `Bearer ${writer}`).expect(403)).body).toMatchObject({ scope_needed: 'read' });
-      const scraper = (await request(http).post('/api/api-keys').set(admin).send({ name: 'prometheus', scopes: ['read'] }).expect(201)).body.key as string;
+      const writer = (
+        await request(http)
+          .post('/api/api-keys')
+          .set(admin)
+          .send({ name: 'w', scopes: ['events:write'] })
+          .expect(201)
+      ).body.key as string;
+      expect(
+        (await request(http).get('/metrics').set('authorization', `Bearer ${writer}`).expect(403)).body,
+      ).toMatchObject({ scope_needed: 'read' });
+      const scraper = (
+        await request(http)
+          .post('/api/api-keys')
+          .set(admin)
+          .send({ name: 'prometheus', scopes: ['read'] })
+          .expect(201)
+      ).body.key as string;
       const m = await request(http).get('/metrics').set('authorization', `Bearer ${scraper}`).expect(200);
       expect(m.text).toContain('dim_events_received_total');
-      const token = (await request(http).post('/api/tokens').set('x-api-key', scraper).expect(200)).body.token as string;
+      const token = (await request(http).post('/api/tokens').set('x-api-key', scraper).expect(200)).body
+        .token as string;
       await request(http).get('/metrics').set('authorization', `Bearer ${token}`).expect(200);
       await request(http).get('/metrics').set('authorization', 'Bearer not.a.token').expect(401);
       // Health checks stay open for the orchestrator.

@@ -29,10 +29,24 @@ interface Answer {
 async function outageUnderLoad(mode: 'cut' | 'silent', outageMs: number): Promise<number> {
   const mock = await startMockKafka();
   const proxy = await startKafkaProxy(mock.bootstrap);
-  const s = await startApp(kafkaEnv({ bootstrap: proxy.bootstrap, stop: async () => undefined }, { KAFKA_DELIVERY_TIMEOUT_MS: String(DELIVERY_TIMEOUT_MS), SCHEDULER_ENABLED: 'false', LOG_LEVEL: process.env.DEBUG_LOG ?? 'silent' }));
+  const s = await startApp(
+    kafkaEnv(
+      { bootstrap: proxy.bootstrap, stop: async () => undefined },
+      {
+        KAFKA_DELIVERY_TIMEOUT_MS: String(DELIVERY_TIMEOUT_MS),
+        SCHEDULER_ENABLED: 'false',
+        LOG_LEVEL: process.env.DEBUG_LOG ?? 'silent',
+      },
+    ),
+  );
   try {
     const http = s.app.http;
-    await waitFor(async () => (await request(http).get('/readyz')).status === 200, 'readiness through the proxy', 30_000, 100);
+    await waitFor(
+      async () => (await request(http).get('/readyz')).status === 200,
+      'readiness through the proxy',
+      30_000,
+      100,
+    );
     // Through the proxy, not around it: else cutting it would prove nothing.
     expect(proxy.connections).toBeGreaterThan(0);
     const datasets: number[] = [];
@@ -50,7 +64,12 @@ async function outageUnderLoad(mode: 'cut' | 'silent', outageMs: number): Promis
     const worker = async (w: number): Promise<void> => {
       while (!stopLoad) {
         const b = seq++;
-        const batch = Array.from({ length: BATCH }, (_, i) => ({ id: `w${w}-b${b}-${i}`, dataset_id: datasets[(b + i) % datasets.length]!, type: i % 4 === 0 ? 'write' : 'read', bytes: 3 }));
+        const batch = Array.from({ length: BATCH }, (_, i) => ({
+          id: `w${w}-b${b}-${i}`,
+          dataset_id: datasets[(b + i) % datasets.length]!,
+          type: i % 4 === 0 ? 'write' : 'read',
+          bytes: 3,
+        }));
         for (;;) {
           const sentAt = Date.now();
           const r = await request(http).post('/api/events').set(key).send(batch);
@@ -71,29 +90,54 @@ async function outageUnderLoad(mode: 'cut' | 'silent', outageMs: number): Promis
     const cutAt = Date.now();
     if (mode === 'cut') await proxy.cut();
     else proxy.silence();
-    const first503 = await waitFor(() => answers.find((a) => a.status === 503 && a.sentAt >= cutAt), 'the first 503 after the cut', DELIVERY_TIMEOUT_MS + 10_000, 50);
+    const first503 = await waitFor(
+      () => answers.find((a) => a.status === 503 && a.sentAt >= cutAt),
+      'the first 503 after the cut',
+      DELIVERY_TIMEOUT_MS + 10_000,
+      50,
+    );
     const firstRefusalMs = first503.sentAt + first503.ms - cutAt;
-    const down = await waitFor(async () => {
-      const r = await request(http).get('/readyz');
-      return r.status === 503 ? r.body : undefined;
-    }, '/readyz to show the bus down', DELIVERY_TIMEOUT_MS + 10_000, 100);
+    const down = await waitFor(
+      async () => {
+        const r = await request(http).get('/readyz');
+        return r.status === 503 ? r.body : undefined;
+      },
+      '/readyz to show the bus down',
+      DELIVERY_TIMEOUT_MS + 10_000,
+      100,
+    );
     expect(down.checks.bus).toMatch(/Kafka unreachable/);
 
     // The rest of the outage: /readyz keeps saying so.
     const restoreAt = cutAt + outageMs;
     const readyDuringOutage: number[] = [];
-    await waitFor(async () => {
-      const r = await request(http).get('/readyz');
-      if (r.status !== 503) readyDuringOutage.push(r.status);
-      return Date.now() >= restoreAt;
-    }, 'the end of the outage', outageMs + 10_000, 500);
+    await waitFor(
+      async () => {
+        const r = await request(http).get('/readyz');
+        if (r.status !== 503) readyDuringOutage.push(r.status);
+        return Date.now() >= restoreAt;
+      },
+      'the end of the outage',
+      outageMs + 10_000,
+      500,
+    );
     expect(readyDuringOutage).toEqual([]);
     await proxy.restore();
     const restoredAt = Date.now();
-    await waitFor(async () => (await request(http).get('/readyz')).status === 200, '/readyz 200 once the broker is back', 60_000, 100);
+    await waitFor(
+      async () => (await request(http).get('/readyz')).status === 200,
+      '/readyz 200 once the broker is back',
+      60_000,
+      100,
+    );
     const readyAgainMs = Date.now() - restoredAt;
     const acceptedBefore = accepted.size;
-    await waitFor(() => answers.some((a) => a.status === 202 && a.sentAt >= restoredAt) && accepted.size >= acceptedBefore + 1_000, 'batches accepted again', 30_000, 50);
+    await waitFor(
+      () => answers.some((a) => a.status === 202 && a.sentAt >= restoredAt) && accepted.size >= acceptedBefore + 1_000,
+      'batches accepted again',
+      30_000,
+      50,
+    );
     stopLoad = true;
     await load;
 
@@ -103,7 +147,10 @@ async function outageUnderLoad(mode: 'cut' | 'silent', outageMs: number): Promis
     expect(during.filter((a) => a.status !== 503)).toEqual([]);
     expect(during.every((a) => /^\d+$/.test(a.retryAfter ?? ''))).toBe(true);
     expect(firstRefusalMs).toBeLessThanOrEqual(DELIVERY_TIMEOUT_MS + 2_000);
-    const settled = during.filter((a) => a.sentAt >= cutAt + DELIVERY_TIMEOUT_MS + 1_000).map((a) => a.ms).sort((a, b) => a - b);
+    const settled = during
+      .filter((a) => a.sentAt >= cutAt + DELIVERY_TIMEOUT_MS + 1_000)
+      .map((a) => a.ms)
+      .sort((a, b) => a - b);
     expect(settled.length).toBeGreaterThan(50);
     const p99 = settled[Math.floor(settled.length * 0.99)]!;
     expect(p99).toBeLessThan(500);
@@ -112,10 +159,20 @@ async function outageUnderLoad(mode: 'cut' | 'silent', outageMs: number): Promis
     // dataset counts its distinct accepted ids, no more, no fewer.
     const expected = new Map<number, number>(datasets.map((d) => [d, 0]));
     for (const d of accepted.values()) expected.set(d, expected.get(d)! + 1);
-    for (const d of datasets) await request(http).post('/api/events').set(key).send({ id: `marker-${d}`, dataset_id: d, type: 'read' }).expect(202);
+    for (const d of datasets)
+      await request(http)
+        .post('/api/events')
+        .set(key)
+        .send({ id: `marker-${d}`, dataset_id: d, type: 'read' })
+        .expect(202);
     for (const d of datasets) {
       const want = expected.get(d)! + 1;
-      await waitFor(async () => (await request(http).get(`/api/datasets/${d}/stats`)).body.access_count >= want, `dataset ${d} to reach ${want} accesses`, 60_000, 100);
+      await waitFor(
+        async () => (await request(http).get(`/api/datasets/${d}/stats`)).body.access_count >= want,
+        `dataset ${d} to reach ${want} accesses`,
+        60_000,
+        100,
+      );
       expect((await request(http).get(`/api/datasets/${d}/stats`)).body.access_count).toBe(want);
     }
     const refused = answers.filter((a) => a.status === 503).length;
@@ -135,9 +192,13 @@ async function outageUnderLoad(mode: 'cut' | 'silent', outageMs: number): Promis
 }
 
 describe('the Kafka broker down for a minute under load', () => {
-  test(`when the broker is unreachable for ${OUTAGE_MS / 1000} s while batches keep coming, then ingest answers 503 with Retry-After, /readyz says so, the app reconnects by itself, and every accepted event counts exactly once`, async () => {
-    await outageUnderLoad('cut', OUTAGE_MS);
-  }, OUTAGE_MS + 120_000);
+  test(
+    `when the broker is unreachable for ${OUTAGE_MS / 1000} s while batches keep coming, then ingest answers 503 with Retry-After, /readyz says so, the app reconnects by itself, and every accepted event counts exactly once`,
+    async () => {
+      await outageUnderLoad('cut', OUTAGE_MS);
+    },
+    OUTAGE_MS + 120_000,
+  );
 
   test('when the broker stores events but its acknowledgements are lost for 10 s, then those requests get 503, and their retries (same ids) count once though the broker has both copies', async () => {
     const duplicates = await outageUnderLoad('silent', 10_000);

@@ -9,9 +9,14 @@ const CLI = path.resolve(__dirname, '../dist/src/cli/main.js');
 
 function cli(app: ChildApp, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, '--url', app.url, '--key', API_KEY, ...args], { maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, '--url', app.url, '--key', API_KEY, ...args],
+      { maxBuffer: 1 << 24 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -34,11 +39,18 @@ describe('the CLI against a running instance', () => {
   test('when a directory tree is imported, then each file becomes a dataset whose download has its SHA-256', async () => {
     const tree = path.join(work, 'tree');
     fs.mkdirSync(path.join(tree, 'sub', 'deeper'), { recursive: true });
-    const files: Record<string, Buffer> = { 'a.bin': crypto.randomBytes(3 * 1024 * 1024 + 7), 'sub/b.txt': Buffer.from('hello'), 'sub/deeper/empty': Buffer.alloc(0) };
+    const files: Record<string, Buffer> = {
+      'a.bin': crypto.randomBytes(3 * 1024 * 1024 + 7),
+      'sub/b.txt': Buffer.from('hello'),
+      'sub/deeper/empty': Buffer.alloc(0),
+    };
     for (const [rel, data] of Object.entries(files)) fs.writeFileSync(path.join(tree, rel), data);
     const r = await cli(app, 'import', tree, '--prefix', 'imp/');
     expect(r.code).toBe(0);
-    const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const out = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(out.map((o) => o.name).sort()).toEqual(['imp/a.bin', 'imp/sub/b.txt', 'imp/sub/deeper/empty']);
     for (const o of out) {
       const want = files[o.name.slice('imp/'.length)]!;
@@ -52,14 +64,30 @@ describe('the CLI against a running instance', () => {
   test('when events are sent from an NDJSON file (some without ids, which the CLI numbers), then every one is counted', async () => {
     const d = JSON.parse((await cli(app, 'datasets', 'create', 'events-target', '--size-gb', '12.5')).stdout);
     const file = path.join(work, 'events.ndjson');
-    fs.writeFileSync(file, Array.from({ length: 2_500 }, (_, i) => JSON.stringify({ ...(i % 3 ? { id: `cli-${i}` } : {}), dataset_id: d.id, type: i % 5 ? 'read' : 'write', bytes: 100 })).join('\n') + '\n');
+    fs.writeFileSync(
+      file,
+      Array.from({ length: 2_500 }, (_, i) =>
+        JSON.stringify({
+          ...(i % 3 ? { id: `cli-${i}` } : {}),
+          dataset_id: d.id,
+          type: i % 5 ? 'read' : 'write',
+          bytes: 100,
+        }),
+      ).join('\n') + '\n',
+    );
     const r = await cli(app, 'events', 'send', file, '--batch', '700');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ accepted: 2_500 });
-    await waitFor(async () => (await getJson(app, `/api/datasets/${d.id}`)).access_count === 2_500, 'the events to be counted');
+    await waitFor(
+      async () => (await getJson(app, `/api/datasets/${d.id}`)).access_count === 2_500,
+      'the events to be counted',
+    );
     // Sent again, the same ids count once; the third without an id is a new run's events.
     expect((await cli(app, 'events', 'send', file)).code).toBe(0);
-    await waitFor(async () => (await getJson(app, `/api/datasets/${d.id}`)).access_count >= 2_500 + 834, 'the id-less events of the second run');
+    await waitFor(
+      async () => (await getJson(app, `/api/datasets/${d.id}`)).access_count >= 2_500 + 834,
+      'the id-less events of the second run',
+    );
     await new Promise((r) => setTimeout(r, 300));
     expect((await getJson(app, `/api/datasets/${d.id}`)).access_count).toBe(2_500 + 834);
   });
@@ -83,7 +111,11 @@ describe('the CLI against a running instance', () => {
   test('when verify runs against the instance, then every step passes and it cleans up; with a wrong key it fails', async () => {
     const VERIFY = path.resolve(__dirname, '../dist/src/cli/verify.js');
     const run = (key: string): Promise<{ code: number; stdout: string }> =>
-      new Promise((resolve) => execFile(process.execPath, [VERIFY, '--url', app.url, '--key', key], (err, stdout) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout })));
+      new Promise((resolve) =>
+        execFile(process.execPath, [VERIFY, '--url', app.url, '--key', key], (err, stdout) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }),
+        ),
+      );
     const before = (await getJson(app, '/api/datasets?limit=1000')).length;
     const ok = await run(API_KEY);
     expect(ok.stdout.trim().split('\n').pop()).toBe('8 passed, 0 failed');

@@ -21,7 +21,11 @@ function tierFiles(dir: string): string[] {
 }
 
 async function put(app: ChildApp, id: number, data: Buffer): Promise<void> {
-  const r = await fetch(`${app.url}/api/datasets/${id}/content`, { method: 'PUT', headers: { 'x-api-key': API_KEY, 'content-type': 'application/octet-stream' }, body: data });
+  const r = await fetch(`${app.url}/api/datasets/${id}/content`, {
+    method: 'PUT',
+    headers: { 'x-api-key': API_KEY, 'content-type': 'application/octet-stream' },
+    body: data,
+  });
   expect(r.status).toBe(200);
 }
 
@@ -48,17 +52,29 @@ describe('a move killed with SIGKILL at each step', () => {
         }
         const m = await call(app.url, 'POST', `/api/datasets/${ids[0]}/moves`, { tier: 'COLD', location: 'PUBLIC' });
         expect(m.status).toBe(202);
-        await waitFor(() => app.output().includes('"fault.paused"') && app.output().includes(point), `the move to pause at ${point}`, 30_000, 20);
+        await waitFor(
+          () => app.output().includes('"fault.paused"') && app.output().includes(point),
+          `the move to pause at ${point}`,
+          30_000,
+          20,
+        );
         app.proc.kill('SIGKILL');
         expect(await app.exited).toBe('SIGKILL');
 
         app = await spawnApp(env);
-        const done = await waitFor(async () => {
-          const r = (await call(app.url, 'GET', `/api/migrations/${m.body.id}`)).body;
-          return r.state === 'done' ? r : undefined;
-        }, 'the move to finish after recovery', 30_000, 50);
+        const done = await waitFor(
+          async () => {
+            const r = (await call(app.url, 'GET', `/api/migrations/${m.body.id}`)).body;
+            return r.state === 'done' ? r : undefined;
+          },
+          'the move to finish after recovery',
+          30_000,
+          50,
+        );
         expect(done.to).toEqual({ tier: 'COLD', location: 'PUBLIC' });
-        expect(app.output()).toMatch(point === 'move.before_copy' ? /app.started/ : /move.recovered|storage.orphan_removed/);
+        expect(app.output()).toMatch(
+          point === 'move.before_copy' ? /app.started/ : /move.recovered|storage.orphan_removed/,
+        );
 
         for (const [i, id] of ids.entries()) expect(sha(await get(app, id))).toBe(sha(data[i]!));
         const files = tierFiles(dir);

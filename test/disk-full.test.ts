@@ -32,7 +32,10 @@ function cannotMount(): string | undefined {
 }
 
 const reason = cannotMount();
-if (reason) console.warn(`test/disk-full.test.ts SKIPPED: ${reason}. These tests mount a tmpfs as a placement's directory; run them as root.`);
+if (reason)
+  console.warn(
+    `test/disk-full.test.ts SKIPPED: ${reason}. These tests mount a tmpfs as a placement's directory; run them as root.`,
+  );
 const rootTest = reason ? test.skip : test;
 
 describe.each([
@@ -58,56 +61,81 @@ describe.each([
 
   async function moveAndWait(id: number, tier: string, location: string): Promise<Record<string, any>> {
     const m = await request(http).post(`/api/datasets/${id}/moves`).set(key).send({ tier, location }).expect(202);
-    return waitFor(async () => {
-      const r = (await request(http).get(`/api/migrations/${m.body.id}`).expect(200)).body;
-      return ['done', 'failed', 'cancelled'].includes(r.state) ? r : undefined;
-    }, `move ${m.body.id} to finish`, 30_000);
+    return waitFor(
+      async () => {
+        const r = (await request(http).get(`/api/migrations/${m.body.id}`).expect(200)).body;
+        return ['done', 'failed', 'cancelled'].includes(r.state) ? r : undefined;
+      },
+      `move ${m.body.id} to finish`,
+      30_000,
+    );
   }
   async function download(id: number): Promise<Buffer> {
-    const r = await request(http)
-      .get(`/api/datasets/${id}/content`)
-      .buffer(true)
-      .parse(binaryBody)
-      .expect(200);
+    const r = await request(http).get(`/api/datasets/${id}/content`).buffer(true).parse(binaryBody).expect(200);
     return r.body as Buffer;
   }
 
-  rootTest('when the destination fills up mid-copy, then the move fails naming ENOSPC, the source stays whole and in use, nothing is left on the destination, and a move to a placement with room then succeeds', async () => {
-    const id = (await request(http).post('/api/datasets').set(key).send({ name: `too-big-${bandwidth}`, tier: 'WARM', location: 'PRIVATE' }).expect(201)).body.id as number;
-    const content = crypto.randomBytes(3 * TMPFS_BYTES);
-    await request(http).put(`/api/datasets/${id}/content`).set(key).set('content-type', 'application/octet-stream').send(content).expect(200);
-    const sourceFiles = fs.readdirSync(path.join(s.dir, 'tiers', 'PRIVATE', 'WARM'));
-    expect(sourceFiles).toHaveLength(1);
+  rootTest(
+    'when the destination fills up mid-copy, then the move fails naming ENOSPC, the source stays whole and in use, nothing is left on the destination, and a move to a placement with room then succeeds',
+    async () => {
+      const id = (
+        await request(http)
+          .post('/api/datasets')
+          .set(key)
+          .send({ name: `too-big-${bandwidth}`, tier: 'WARM', location: 'PRIVATE' })
+          .expect(201)
+      ).body.id as number;
+      const content = crypto.randomBytes(3 * TMPFS_BYTES);
+      await request(http)
+        .put(`/api/datasets/${id}/content`)
+        .set(key)
+        .set('content-type', 'application/octet-stream')
+        .send(content)
+        .expect(200);
+      const sourceFiles = fs.readdirSync(path.join(s.dir, 'tiers', 'PRIVATE', 'WARM'));
+      expect(sourceFiles).toHaveLength(1);
 
-    const failed = await moveAndWait(id, 'COLD', 'PUBLIC');
-    expect(failed.state).toBe('failed');
-    expect(failed.error).toMatch(/ENOSPC/);
-    expect(failed.error).toMatch(/full/);
+      const failed = await moveAndWait(id, 'COLD', 'PUBLIC');
+      expect(failed.state).toBe('failed');
+      expect(failed.error).toMatch(/ENOSPC/);
+      expect(failed.error).toMatch(/full/);
 
-    // The source is where it was, the database still points at it, and it reads back whole.
-    expect(fs.readdirSync(path.join(s.dir, 'tiers', 'PRIVATE', 'WARM'))).toEqual(sourceFiles);
-    const ds = (await request(http).get(`/api/datasets/${id}`).expect(200)).body;
-    expect([ds.location, ds.tier]).toEqual(['PRIVATE', 'WARM']);
-    expect(ds.migrating).toBeFalsy();
-    expect(sha(await download(id))).toBe(sha(content));
-    // Nothing on the full disk: no temporary file, no partial object.
-    expect(fs.readdirSync(mounted!)).toEqual([]);
-    expect(fs.statfsSync(mounted!).bfree * fs.statfsSync(mounted!).bsize).toBe(TMPFS_BYTES);
-    await request(http).get('/healthz').expect(200);
-    await request(http).get('/readyz').expect(200);
+      // The source is where it was, the database still points at it, and it reads back whole.
+      expect(fs.readdirSync(path.join(s.dir, 'tiers', 'PRIVATE', 'WARM'))).toEqual(sourceFiles);
+      const ds = (await request(http).get(`/api/datasets/${id}`).expect(200)).body;
+      expect([ds.location, ds.tier]).toEqual(['PRIVATE', 'WARM']);
+      expect(ds.migrating).toBeFalsy();
+      expect(sha(await download(id))).toBe(sha(content));
+      // Nothing on the full disk: no temporary file, no partial object.
+      expect(fs.readdirSync(mounted!)).toEqual([]);
+      expect(fs.statfsSync(mounted!).bfree * fs.statfsSync(mounted!).bsize).toBe(TMPFS_BYTES);
+      await request(http).get('/healthz').expect(200);
+      await request(http).get('/readyz').expect(200);
 
-    // A small dataset still fits there, and the big one moves where there is room.
-    const small = (await request(http).post('/api/datasets').set(key).send({ name: `fits-${bandwidth}`, tier: 'WARM', location: 'PRIVATE' }).expect(201)).body.id as number;
-    const smallContent = crypto.randomBytes(64 * 1024);
-    await request(http).put(`/api/datasets/${small}/content`).set(key).set('content-type', 'application/octet-stream').send(smallContent).expect(200);
-    expect((await moveAndWait(small, 'COLD', 'PUBLIC')).state).toBe('done');
-    expect(sha(await download(small))).toBe(sha(smallContent));
+      // A small dataset still fits there, and the big one moves where there is room.
+      const small = (
+        await request(http)
+          .post('/api/datasets')
+          .set(key)
+          .send({ name: `fits-${bandwidth}`, tier: 'WARM', location: 'PRIVATE' })
+          .expect(201)
+      ).body.id as number;
+      const smallContent = crypto.randomBytes(64 * 1024);
+      await request(http)
+        .put(`/api/datasets/${small}/content`)
+        .set(key)
+        .set('content-type', 'application/octet-stream')
+        .send(smallContent)
+        .expect(200);
+      expect((await moveAndWait(small, 'COLD', 'PUBLIC')).state).toBe('done');
+      expect(sha(await download(small))).toBe(sha(smallContent));
 
-    const moved = await moveAndWait(id, 'COLD', 'PRIVATE');
-    expect(moved.state).toBe('done');
-    expect(sha(await download(id))).toBe(sha(content));
-    expect(fs.readdirSync(path.join(s.dir, 'tiers', 'PRIVATE', 'WARM'))).toEqual([]);
-  });
+      const moved = await moveAndWait(id, 'COLD', 'PRIVATE');
+      expect(moved.state).toBe('done');
+      expect(sha(await download(id))).toBe(sha(content));
+      expect(fs.readdirSync(path.join(s.dir, 'tiers', 'PRIVATE', 'WARM'))).toEqual([]);
+    },
+  );
 });
 
 describe('a full disk under an upload', () => {
@@ -124,18 +152,36 @@ describe('a full disk under an upload', () => {
     if (mounted) execFileSync('umount', [mounted]);
   });
 
-  rootTest('when an upload does not fit on its placement, then it gets 507 naming the full storage, the old content stays and no temporary file is left', async () => {
-    const http = s.app.http;
-    const id = (await request(http).post('/api/datasets').set(key).send({ name: 'upload-too-big', tier: 'COLD', location: 'PUBLIC' }).expect(201)).body.id as number;
-    const old = crypto.randomBytes(256 * 1024);
-    await request(http).put(`/api/datasets/${id}/content`).set(key).set('content-type', 'application/octet-stream').send(old).expect(200);
-    const r = await request(http).put(`/api/datasets/${id}/content`).set(key).set('content-type', 'application/octet-stream').send(crypto.randomBytes(2 * TMPFS_BYTES));
-    expect(r.status).toBe(507);
-    expect(r.body.detail).toMatch(/full/);
-    expect(fs.readdirSync(mounted!).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
-    const back = await request(http).get(`/api/datasets/${id}/content`).buffer(true).parse(binaryBody);
-    expect(sha(back.body as Buffer)).toBe(sha(old));
-  });
+  rootTest(
+    'when an upload does not fit on its placement, then it gets 507 naming the full storage, the old content stays and no temporary file is left',
+    async () => {
+      const http = s.app.http;
+      const id = (
+        await request(http)
+          .post('/api/datasets')
+          .set(key)
+          .send({ name: 'upload-too-big', tier: 'COLD', location: 'PUBLIC' })
+          .expect(201)
+      ).body.id as number;
+      const old = crypto.randomBytes(256 * 1024);
+      await request(http)
+        .put(`/api/datasets/${id}/content`)
+        .set(key)
+        .set('content-type', 'application/octet-stream')
+        .send(old)
+        .expect(200);
+      const r = await request(http)
+        .put(`/api/datasets/${id}/content`)
+        .set(key)
+        .set('content-type', 'application/octet-stream')
+        .send(crypto.randomBytes(2 * TMPFS_BYTES));
+      expect(r.status).toBe(507);
+      expect(r.body.detail).toMatch(/full/);
+      expect(fs.readdirSync(mounted!).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
+      const back = await request(http).get(`/api/datasets/${id}/content`).buffer(true).parse(binaryBody);
+      expect(sha(back.body as Buffer)).toBe(sha(old));
+    },
+  );
 });
 
 describe('the disk full during a move, without root (ENOSPC injected into the copy)', () => {
@@ -144,16 +190,34 @@ describe('the disk full during a move, without root (ENOSPC injected into the co
     // The real move path; only the copy itself is replaced, by one that writes half and then
     // fails the way copy_file_range does on a full disk.
     const copyFile = jest.spyOn(fsp, 'copyFile').mockImplementationOnce(async (src, dest) => {
-      const data = await fsp.readFile(src as string);
-      await fsp.writeFile(dest as string, data.subarray(0, data.length >> 1));
-      throw Object.assign(new Error(`ENOSPC: no space left on device, copyfile '${String(src)}' -> '${String(dest)}'`), { code: 'ENOSPC', errno: -28, syscall: 'copyfile' });
+      const data = await fsp.readFile(src);
+      await fsp.writeFile(dest, data.subarray(0, data.length >> 1));
+      throw Object.assign(
+        new Error(`ENOSPC: no space left on device, copyfile '${String(src)}' -> '${String(dest)}'`),
+        { code: 'ENOSPC', errno: -28, syscall: 'copyfile' },
+      );
     });
     try {
       const http = s.app.http;
-      const id = (await request(http).post('/api/datasets').set(key).send({ name: 'injected', tier: 'WARM', location: 'PRIVATE' }).expect(201)).body.id as number;
+      const id = (
+        await request(http)
+          .post('/api/datasets')
+          .set(key)
+          .send({ name: 'injected', tier: 'WARM', location: 'PRIVATE' })
+          .expect(201)
+      ).body.id as number;
       const content = crypto.randomBytes(3 * 1024 * 1024);
-      await request(http).put(`/api/datasets/${id}/content`).set(key).set('content-type', 'application/octet-stream').send(content).expect(200);
-      const m = await request(http).post(`/api/datasets/${id}/moves`).set(key).send({ tier: 'COLD', location: 'PUBLIC' }).expect(202);
+      await request(http)
+        .put(`/api/datasets/${id}/content`)
+        .set(key)
+        .set('content-type', 'application/octet-stream')
+        .send(content)
+        .expect(200);
+      const m = await request(http)
+        .post(`/api/datasets/${id}/moves`)
+        .set(key)
+        .send({ tier: 'COLD', location: 'PUBLIC' })
+        .expect(202);
       const failed = await waitFor(async () => {
         const r = (await request(http).get(`/api/migrations/${m.body.id}`)).body;
         return r.state === 'failed' ? r : undefined;

@@ -26,10 +26,24 @@ describe('/metrics', () => {
 
   test('when events flow, data moves and routes are called, then the Prometheus series say so', async () => {
     const http = s.app.http;
-    const d = (await request(http).post('/api/datasets').set(key).send({ name: 'metered', size_gb: 2 }).expect(201)).body;
-    await request(http).post('/api/events').set(key).send(Array.from({ length: 25 }, (_, i) => ({ id: `m-${i}`, dataset_id: d.id, type: 'read' }))).expect(202);
-    await waitFor(async () => (await request(http).get(`/api/datasets/${d.id}`)).body.access_count === 25, 'events applied');
-    const m = (await request(http).post(`/api/datasets/${d.id}/moves`).set(key).send({ location: 'PUBLIC', tier: 'COLD' }).expect(202)).body;
+    const d = (await request(http).post('/api/datasets').set(key).send({ name: 'metered', size_gb: 2 }).expect(201))
+      .body;
+    await request(http)
+      .post('/api/events')
+      .set(key)
+      .send(Array.from({ length: 25 }, (_, i) => ({ id: `m-${i}`, dataset_id: d.id, type: 'read' })))
+      .expect(202);
+    await waitFor(
+      async () => (await request(http).get(`/api/datasets/${d.id}`)).body.access_count === 25,
+      'events applied',
+    );
+    const m = (
+      await request(http)
+        .post(`/api/datasets/${d.id}/moves`)
+        .set(key)
+        .send({ location: 'PUBLIC', tier: 'COLD' })
+        .expect(202)
+    ).body;
     await waitFor(async () => (await request(http).get(`/api/migrations/${m.id}`)).body.state === 'done', 'the move');
     await request(http).get('/api/datasets/999999').expect(404);
 
@@ -44,9 +58,14 @@ describe('/metrics', () => {
     expect(series(text, 'dim_placement_bytes', { location: 'PUBLIC', tier: 'COLD' })).toBe(2 * 1024 ** 3);
     expect(series(text, 'dim_consumer_lag')).toBe(0);
     expect(series(text, 'dim_bus_connected')).toBe(1);
-    expect(series(text, 'dim_http_request_seconds_count', { method: 'GET', route: '/api/datasets/:id', status: '4xx' })).toBe(1);
-    expect(series(text, 'dim_http_request_seconds_count', { method: 'POST', route: '/api/events', status: '2xx' })).toBe(1);
+    expect(
+      series(text, 'dim_http_request_seconds_count', { method: 'GET', route: '/api/datasets/:id', status: '4xx' }),
+    ).toBe(1);
+    expect(
+      series(text, 'dim_http_request_seconds_count', { method: 'POST', route: '/api/events', status: '2xx' }),
+    ).toBe(1);
     // Every series line is well formed.
-    for (const line of text.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[^}]*\})? -?[0-9.e+-]+|[a-z_]+(\{[^}]*\})? \+Inf)$/);
+    for (const line of text.trim().split('\n'))
+      expect(line).toMatch(/^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[^}]*\})? -?[0-9.e+-]+|[a-z_]+(\{[^}]*\})? \+Inf)$/);
   });
 });

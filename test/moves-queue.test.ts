@@ -20,14 +20,25 @@ describe('the move queue', () => {
   async function withContent(name: string, bytes: number): Promise<{ id: number; data: Buffer }> {
     const id = (await request(s.app.http).post('/api/datasets').set(key).send({ name }).expect(201)).body.id as number;
     const data = crypto.randomBytes(bytes);
-    await request(s.app.http).put(`/api/datasets/${id}/content`).set(key).set('content-type', 'application/octet-stream').send(data).expect(200);
+    await request(s.app.http)
+      .put(`/api/datasets/${id}/content`)
+      .set(key)
+      .set('content-type', 'application/octet-stream')
+      .send(data)
+      .expect(200);
     return { id, data };
   }
 
   test('when a move is in flight, then progress shows, conflicting actions get 409, reads serve the current copy, and cancel leaves the dataset where it was', async () => {
     const http = s.app.http;
     const { id, data } = await withContent('slow', 2 * 1024 * 1024);
-    const m = (await request(http).post(`/api/datasets/${id}/moves`).set(key).send({ tier: 'COLD', location: 'PUBLIC' }).expect(202)).body;
+    const m = (
+      await request(http)
+        .post(`/api/datasets/${id}/moves`)
+        .set(key)
+        .send({ tier: 'COLD', location: 'PUBLIC' })
+        .expect(202)
+    ).body;
     const running = await waitFor(async () => {
       const r = (await request(http).get(`/api/migrations/${m.id}`)).body;
       return r.state === 'copying' && r.bytes_done > 0 ? r : undefined;
@@ -35,12 +46,19 @@ describe('the move queue', () => {
     expect(running.bytes_total).toBeGreaterThan(data.length);
     expect(running.rate_bytes_per_s).toBeGreaterThan(0);
     expect(running.eta_seconds).toBeGreaterThan(0);
-    expect((await request(http).get('/api/migrations?state=copying')).body.map((x: { id: number }) => x.id)).toContain(m.id);
+    expect((await request(http).get('/api/migrations?state=copying')).body.map((x: { id: number }) => x.id)).toContain(
+      m.id,
+    );
     expect((await request(http).get(`/api/datasets/${id}`)).body.migrating).toBe(true);
 
     await request(http).post(`/api/datasets/${id}/moves`).set(key).send({ tier: 'HOT' }).expect(409);
     await request(http).post(`/api/datasets/${id}/migrate`).set(key).send({ target_tier: 'HOT' }).expect(409);
-    await request(http).put(`/api/datasets/${id}/content`).set(key).set('content-type', 'application/octet-stream').send(Buffer.from('new')).expect(409);
+    await request(http)
+      .put(`/api/datasets/${id}/content`)
+      .set(key)
+      .set('content-type', 'application/octet-stream')
+      .send(Buffer.from('new'))
+      .expect(409);
     await request(http).delete(`/api/datasets/${id}`).set(key).expect(409);
     const during = await request(http).get(`/api/datasets/${id}/content`).buffer(true).parse(binaryBody);
     expect((during.body as Buffer).equals(data)).toBe(true);
@@ -58,8 +76,10 @@ describe('the move queue', () => {
     const http = s.app.http;
     const a = await withContent('queued-a', 1024 * 1024);
     const b = await withContent('queued-b', 1024 * 1024);
-    const ma = (await request(http).post(`/api/datasets/${a.id}/moves`).set(key).send({ tier: 'HOT' }).expect(202)).body;
-    const mb = (await request(http).post(`/api/datasets/${b.id}/moves`).set(key).send({ tier: 'HOT' }).expect(202)).body;
+    const ma = (await request(http).post(`/api/datasets/${a.id}/moves`).set(key).send({ tier: 'HOT' }).expect(202))
+      .body;
+    const mb = (await request(http).post(`/api/datasets/${b.id}/moves`).set(key).send({ tier: 'HOT' }).expect(202))
+      .body;
     expect(mb.state).toBe('planned');
     const cancelled = (await request(http).delete(`/api/migrations/${mb.id}`).set(key).expect(200)).body;
     expect(cancelled).toMatchObject({ state: 'cancelled', error: 'cancelled before it started' });

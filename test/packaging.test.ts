@@ -29,7 +29,9 @@ function dockerfile(): { copies: string[]; env: Record<string, string>; cmd: str
   const text = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
   const final = text.slice(text.lastIndexOf('\nFROM '));
   const copies = [...final.matchAll(/^COPY (?:--from=\S+ )?(\S+) /gm)].map((m) => m[1]!.replace(/^\/app\//, ''));
-  const env = Object.fromEntries([...(/^ENV (.+)$/m.exec(final)?.[1] ?? '').matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+  const env = Object.fromEntries(
+    [...(/^ENV (.+)$/m.exec(final)?.[1] ?? '').matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]),
+  );
   const cmd = JSON.parse(/^CMD (\[.+\])$/m.exec(final)![1]!) as string[];
   const health = /HEALTHCHECK .* CMD (.+)$/m.exec(final)![1]!;
   return { copies, env, cmd, health };
@@ -41,7 +43,12 @@ describe('packaging, checked without a Docker engine', () => {
     expect(Object.keys(env)).toEqual(expect.arrayContaining(['KAFKA_BOOTSTRAP', 'API_KEY']));
     expect(env.API_KEY).toMatch(/^\$\{API_KEY:\?/); // required from the operator, never committed
     const config = parseConfig({ ...env, API_KEY: 'an-operator-chosen-key', DATA_DIR: tempDir() });
-    expect(config.kafka).toMatchObject({ bootstrap: 'redpanda:9092', topic: env.KAFKA_TOPIC, groupId: env.KAFKA_GROUP_ID, partitions: Number(env.KAFKA_PARTITIONS) });
+    expect(config.kafka).toMatchObject({
+      bootstrap: 'redpanda:9092',
+      topic: env.KAFKA_TOPIC,
+      groupId: env.KAFKA_GROUP_ID,
+      partitions: Number(env.KAFKA_PARTITIONS),
+    });
   });
 
   test("when the image's files are laid out as the Dockerfile copies them, then its start command serves the health check", async () => {
@@ -56,11 +63,24 @@ describe('packaging, checked without a Docker engine', () => {
     const port = String(20_000 + Math.floor(Math.random() * 20_000));
     const proc = spawn(d.cmd[0] === 'node' ? process.execPath : d.cmd[0]!, d.cmd.slice(1), {
       cwd: app,
-      env: { PATH: process.env.PATH ?? '', ...d.env, DATA_DIR: data, PORT: port, HOST: '127.0.0.1', API_KEY: 'image-test-key', LOG_LEVEL: 'warn' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...d.env,
+        DATA_DIR: data,
+        PORT: port,
+        HOST: '127.0.0.1',
+        API_KEY: 'image-test-key',
+        LOG_LEVEL: 'warn',
+      },
       stdio: 'ignore',
     });
     try {
-      const health = await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200, 'the image start command to serve /healthz', 30_000, 200);
+      const health = await waitFor(
+        async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200,
+        'the image start command to serve /healthz',
+        30_000,
+        200,
+      );
       expect(health).toBe(true);
       const page = await fetch(`http://127.0.0.1:${port}/login`);
       expect(page.status).toBe(200); // views/ and public/ are where the pages look for them

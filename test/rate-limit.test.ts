@@ -24,10 +24,14 @@ describe('rate limits on write routes', () => {
     const s = await startApp({ RATE_LIMIT: '5', RATE_LIMIT_BURST: '5', SCHEDULER_ENABLED: 'false' });
     try {
       const http = s.app.http;
-      const id = (await request(http).post('/api/datasets').set('x-api-key', API_KEY).send({ name: 'limited' })).body.id as number;
+      const id = (await request(http).post('/api/datasets').set('x-api-key', API_KEY).send({ name: 'limited' })).body
+        .id as number;
       const statuses: number[] = [];
       for (let i = 0; i < 8; i++) {
-        const r = await request(http).post('/api/events').set('x-api-key', API_KEY).send({ id: `rl-${i}`, dataset_id: id, type: 'read' });
+        const r = await request(http)
+          .post('/api/events')
+          .set('x-api-key', API_KEY)
+          .send({ id: `rl-${i}`, dataset_id: id, type: 'read' });
         statuses.push(r.status);
         if (r.status === 429) {
           expect(r.headers['retry-after']).toMatch(/^\d+$/);
@@ -37,7 +41,10 @@ describe('rate limits on write routes', () => {
       expect(statuses.filter((x) => x === 202).length).toBe(4); // 5 tokens: one went on the dataset
       expect(statuses.filter((x) => x === 429).length).toBe(4);
       // Reads are not limited; only the accepted events count.
-      await waitFor(async () => (await request(http).get(`/api/datasets/${id}`).expect(200)).body.access_count === 4, 'the 4 accepted events');
+      await waitFor(
+        async () => (await request(http).get(`/api/datasets/${id}`).expect(200)).body.access_count === 4,
+        'the 4 accepted events',
+      );
       await new Promise((r) => setTimeout(r, 200));
       expect((await request(http).get(`/api/datasets/${id}`)).body.access_count).toBe(4);
     } finally {

@@ -18,20 +18,30 @@ function connect(port: number): { socket: net.Socket; closed: Promise<{ text: st
   let text = '';
   socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
   socket.on('error', () => undefined); // a reset after the answer is the point of some tests
-  const closed = new Promise<{ text: string; at: number }>((resolve) => socket.on('close', () => resolve({ text, at: Date.now() })));
+  const closed = new Promise<{ text: string; at: number }>((resolve) =>
+    socket.on('close', () => resolve({ text, at: Date.now() })),
+  );
   return { socket, closed };
 }
 
 function head(method: string, url: string, headers: Record<string, string | number>): string {
-  return `${method} ${url} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${API_KEY}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+  return `${method} ${url} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${API_KEY}\r\n${Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n`;
 }
 
 function tmpFiles(dir: string): string[] {
-  return (fs.readdirSync(path.join(dir, 'tiers'), { recursive: true }) as string[]).filter((f) => path.basename(f).startsWith('.tmp-'));
+  return (fs.readdirSync(path.join(dir, 'tiers'), { recursive: true }) as string[]).filter((f) =>
+    path.basename(f).startsWith('.tmp-'),
+  );
 }
 
 async function upload(url: string, id: number, bytes: Buffer): Promise<void> {
-  const r = await fetch(`${url}/api/datasets/${id}/content`, { method: 'PUT', headers: { 'x-api-key': API_KEY, 'content-type': 'application/octet-stream' }, body: bytes });
+  const r = await fetch(`${url}/api/datasets/${id}/content`, {
+    method: 'PUT',
+    headers: { 'x-api-key': API_KEY, 'content-type': 'application/octet-stream' },
+    body: bytes,
+  });
   expect(r.status).toBe(200);
 }
 
@@ -40,7 +50,12 @@ const sha = (b: Buffer): string => crypto.createHash('sha256').update(b).digest(
 describe('slow clients and request timeouts', () => {
   let s: Awaited<ReturnType<typeof startServer>>;
   beforeAll(async () => {
-    s = await startServer({ HEADERS_TIMEOUT: `${HEADERS_TIMEOUT_MS}ms`, REQUEST_IDLE_TIMEOUT: `${IDLE_TIMEOUT_MS}ms`, SCHEDULER_ENABLED: 'false', LOG_LEVEL: process.env.DEBUG_LOG ?? 'silent' });
+    s = await startServer({
+      HEADERS_TIMEOUT: `${HEADERS_TIMEOUT_MS}ms`,
+      REQUEST_IDLE_TIMEOUT: `${IDLE_TIMEOUT_MS}ms`,
+      SCHEDULER_ENABLED: 'false',
+      LOG_LEVEL: process.env.DEBUG_LOG ?? 'silent',
+    });
   });
   afterAll(async () => {
     await s?.stop();
@@ -48,7 +63,9 @@ describe('slow clients and request timeouts', () => {
 
   test('when HEADERS_TIMEOUT or REQUEST_IDLE_TIMEOUT is out of bounds, then the config is refused naming the variable; by default both are a minute', () => {
     expect(() => parseConfig({ HEADERS_TIMEOUT: '50ms' })).toThrow(/^HEADERS_TIMEOUT: must be between 100ms and 1h/);
-    expect(() => parseConfig({ REQUEST_IDLE_TIMEOUT: '2h' })).toThrow(/^REQUEST_IDLE_TIMEOUT: must be between 100ms and 1h/);
+    expect(() => parseConfig({ REQUEST_IDLE_TIMEOUT: '2h' })).toThrow(
+      /^REQUEST_IDLE_TIMEOUT: must be between 100ms and 1h/,
+    );
     expect(() => parseConfig({ REQUEST_IDLE_TIMEOUT: 'soon' })).toThrow(/^REQUEST_IDLE_TIMEOUT: must be a duration/);
     expect(parseConfig({}).http).toEqual({ headersTimeoutMs: 60_000, idleTimeoutMs: 60_000 });
   });
@@ -81,18 +98,29 @@ describe('slow clients and request timeouts', () => {
 
   test('when an event batch stops halfway through its body, then the client gets 408 saying why and no event of it is applied', async () => {
     const id = (await call(s.url, 'POST', '/api/datasets', { name: 'half-batch' })).body.id as number;
-    const body = JSON.stringify(Array.from({ length: 200 }, (_, i) => ({ id: `half-${i}`, dataset_id: id, type: 'read' })));
+    const body = JSON.stringify(
+      Array.from({ length: 200 }, (_, i) => ({ id: `half-${i}`, dataset_id: id, type: 'read' })),
+    );
     const { socket, closed } = connect(s.port);
-    socket.write(head('POST', '/api/events', { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }));
+    socket.write(
+      head('POST', '/api/events', { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }),
+    );
     socket.write(body.slice(0, Math.floor(body.length / 2)));
     const { text } = await closed;
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
     expect(text).toMatch(/connection: close/i);
-    expect(text).toMatch(/"detail":"request: no data received for 1000 ms before the body was complete; nothing of it was accepted"/);
+    expect(text).toMatch(
+      /"detail":"request: no data received for 1000 ms before the body was complete; nothing of it was accepted"/,
+    );
 
     // A marker sent after it is applied alone: nothing of the half batch slipped in before it.
-    expect((await call(s.url, 'POST', '/api/events', { id: 'after-half', dataset_id: id, type: 'write' })).status).toBe(202);
-    await waitFor(async () => (await call(s.url, 'GET', `/api/datasets/${id}/stats`)).body.access_count >= 1, 'the marker to be applied');
+    expect((await call(s.url, 'POST', '/api/events', { id: 'after-half', dataset_id: id, type: 'write' })).status).toBe(
+      202,
+    );
+    await waitFor(
+      async () => (await call(s.url, 'GET', `/api/datasets/${id}/stats`)).body.access_count >= 1,
+      'the marker to be applied',
+    );
     const stats = (await call(s.url, 'GET', `/api/datasets/${id}/stats`)).body;
     expect(stats.access_count).toBe(1);
     expect(stats.writes).toBe(1);
@@ -103,7 +131,12 @@ describe('slow clients and request timeouts', () => {
     const old = crypto.randomBytes(1024 * 1024);
     await upload(s.url, id, old);
     const { socket, closed } = connect(s.port);
-    socket.write(head('PUT', `/api/datasets/${id}/content`, { 'Content-Type': 'application/octet-stream', 'Content-Length': 4 * 1024 * 1024 }));
+    socket.write(
+      head('PUT', `/api/datasets/${id}/content`, {
+        'Content-Type': 'application/octet-stream',
+        'Content-Length': 4 * 1024 * 1024,
+      }),
+    );
     socket.write(crypto.randomBytes(2 * 1024 * 1024));
     const { text } = await closed;
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
@@ -121,7 +154,13 @@ describe('slow clients and request timeouts', () => {
     const piece = 128 * 1024;
     const { socket, closed } = connect(s.port);
     const started = Date.now();
-    socket.write(head('PUT', `/api/datasets/${id}/content`, { 'Content-Type': 'application/octet-stream', 'Content-Length': content.length, Connection: 'close' }));
+    socket.write(
+      head('PUT', `/api/datasets/${id}/content`, {
+        'Content-Type': 'application/octet-stream',
+        'Content-Length': content.length,
+        Connection: 'close',
+      }),
+    );
     // 32 pieces 60 ms apart: about 2 s in all, twice the idle timeout, never idle for long.
     await new Promise<void>((resolve) => {
       let at = 0;
@@ -149,7 +188,10 @@ describe('slow clients and request timeouts', () => {
     // Every write of every response in this process: how much is queued behind it, in the response and its socket.
     let mostQueued = 0;
     const write = http.ServerResponse.prototype.write;
-    const spy = jest.spyOn(http.ServerResponse.prototype, 'write').mockImplementation(function (this: http.ServerResponse, ...args: Parameters<typeof write>) {
+    const spy = jest.spyOn(http.ServerResponse.prototype, 'write').mockImplementation(function (
+      this: http.ServerResponse,
+      ...args: Parameters<typeof write>
+    ) {
       const r = write.apply(this, args);
       mostQueued = Math.max(mostQueued, this.writableLength);
       return r;
@@ -157,22 +199,26 @@ describe('slow clients and request timeouts', () => {
     try {
       const got = await new Promise<{ status: number; body: Buffer; ms: number }>((resolve, reject) => {
         const started = Date.now();
-        http.get(`${s.url}/api/datasets/${id}/content`, (res) => {
-          const parts: Buffer[] = [];
-          let sincePause = 0;
-          res.on('data', (d: Buffer) => {
-            parts.push(d);
-            sincePause += d.length;
-            // About 512 KiB, then a 50 ms pause: ~5 s for the file, a slow but live reader.
-            if (sincePause >= 512 * 1024) {
-              sincePause = 0;
-              res.pause();
-              setTimeout(() => res.resume(), 50);
-            }
-          });
-          res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(parts), ms: Date.now() - started }));
-          res.on('error', reject);
-        }).on('error', reject);
+        http
+          .get(`${s.url}/api/datasets/${id}/content`, (res) => {
+            const parts: Buffer[] = [];
+            let sincePause = 0;
+            res.on('data', (d: Buffer) => {
+              parts.push(d);
+              sincePause += d.length;
+              // About 512 KiB, then a 50 ms pause: ~5 s for the file, a slow but live reader.
+              if (sincePause >= 512 * 1024) {
+                sincePause = 0;
+                res.pause();
+                setTimeout(() => res.resume(), 50);
+              }
+            });
+            res.on('end', () =>
+              resolve({ status: res.statusCode!, body: Buffer.concat(parts), ms: Date.now() - started }),
+            );
+            res.on('error', reject);
+          })
+          .on('error', reject);
       });
       expect(got.status).toBe(200);
       expect(got.body.length).toBe(content.length);
@@ -181,7 +227,9 @@ describe('slow clients and request timeouts', () => {
       // The file is 24 MiB; what waits for the reader is bounded by the decrypt ring (4 MiB), not the file.
       expect(mostQueued).toBeGreaterThan(0);
       expect(mostQueued).toBeLessThanOrEqual(6 * 1024 * 1024);
-      console.log(`slow reader: 24 MiB in ${got.ms} ms; at most ${(mostQueued / 1024 / 1024).toFixed(2)} MiB queued in the response`);
+      console.log(
+        `slow reader: 24 MiB in ${got.ms} ms; at most ${(mostQueued / 1024 / 1024).toFixed(2)} MiB queued in the response`,
+      );
     } finally {
       spy.mockRestore();
     }
@@ -195,19 +243,21 @@ describe('slow clients and request timeouts', () => {
     // cannot notice the server closing it, so it looks again after that: by then the server must
     // have given up on it, and what is left to read is what was in flight, not the rest of the file.
     const outcome = await new Promise<{ received: number; complete: boolean }>((resolve, reject) => {
-      http.get(`${s.url}/api/datasets/${id}/content`, (res) => {
-        let received = 0;
-        res.once('data', (d: Buffer) => {
-          received += d.length;
-          res.pause();
-          setTimeout(() => {
-            res.on('data', (more: Buffer) => (received += more.length));
-            res.resume();
-          }, 3 * IDLE_TIMEOUT_MS);
-        });
-        res.on('close', () => resolve({ received, complete: res.complete }));
-        res.on('error', () => undefined);
-      }).on('error', reject);
+      http
+        .get(`${s.url}/api/datasets/${id}/content`, (res) => {
+          let received = 0;
+          res.once('data', (d: Buffer) => {
+            received += d.length;
+            res.pause();
+            setTimeout(() => {
+              res.on('data', (more: Buffer) => (received += more.length));
+              res.resume();
+            }, 3 * IDLE_TIMEOUT_MS);
+          });
+          res.on('close', () => resolve({ received, complete: res.complete }));
+          res.on('error', () => undefined);
+        })
+        .on('error', reject);
     });
     expect(outcome.complete).toBe(false);
     expect(outcome.received).toBeLessThan(content.length);

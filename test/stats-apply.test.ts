@@ -23,7 +23,21 @@ describe('applying batches to statistics in SQLite', () => {
     database = new Database({ path: path.join(tempDir(), 'db.sqlite'), synchronous: 'NORMAL', logger });
     await database.start();
     const now = Date.now();
-    await database.db.insertInto('datasets').values([1, 2].map((id) => ({ id, name: `d${id}`, tags: '[]', size_gb: 1, tier: 'WARM' as const, location: 'PRIVATE' as const, created_at: now, updated_at: now }))).execute();
+    await database.db
+      .insertInto('datasets')
+      .values(
+        [1, 2].map((id) => ({
+          id,
+          name: `d${id}`,
+          tags: '[]',
+          size_gb: 1,
+          tier: 'WARM' as const,
+          location: 'PRIVATE' as const,
+          created_at: now,
+          updated_at: now,
+        })),
+      )
+      .execute();
     applier = new StatsApplier(database.db, new OffsetsRepository(database.db, 'g'), clock, logger);
     stats = new StatsRepository(database.db);
   });
@@ -88,21 +102,47 @@ describe('a poison event', () => {
     await database.start();
     try {
       const db = database.db;
-      await db.insertInto('datasets').values({ id: 1, name: 'd', tags: '[]', size_gb: 1, tier: 'WARM', location: 'PRIVATE', created_at: 0, updated_at: 0 }).execute();
+      await db
+        .insertInto('datasets')
+        .values({
+          id: 1,
+          name: 'd',
+          tags: '[]',
+          size_gb: 1,
+          tier: 'WARM',
+          location: 'PRIVATE',
+          created_at: 0,
+          updated_at: 0,
+        })
+        .execute();
       const { sql } = await import('kysely');
-      await sql`create trigger poison before insert on event_ids when new.id = 'poison' begin select raise(abort, 'poisoned row'); end`.execute(db);
+      await sql`create trigger poison before insert on event_ids when new.id = 'poison' begin select raise(abort, 'poisoned row'); end`.execute(
+        db,
+      );
       const applier = new StatsApplier(db, new OffsetsRepository(db, 'g'), new ManualClock(T0), logger);
       const messages = Array.from({ length: 9 }, (_, i) => ({
         topic: 't',
         partition: 0,
         offset: i,
-        value: JSON.stringify({ v: 1, id: i === 6 ? 'poison' : `ok-${i}`, dataset_id: 1, type: 'read', bytes: 0, ts: T0, scan: false, received_at: T0 }),
+        value: JSON.stringify({
+          v: 1,
+          id: i === 6 ? 'poison' : `ok-${i}`,
+          dataset_id: 1,
+          type: 'read',
+          bytes: 0,
+          ts: T0,
+          scan: false,
+          received_at: T0,
+        }),
       }));
       await applier.apply(messages);
       expect((await new StatsRepository(db).get(1))!.reads).toBe(8);
       const dead = await db.selectFrom('dead_letters').selectAll().execute();
       expect(dead).toHaveLength(1);
-      expect(dead[0]).toMatchObject({ offset: 6, reason: expect.stringMatching(/could not be applied: .*poisoned row/) });
+      expect(dead[0]).toMatchObject({
+        offset: 6,
+        reason: expect.stringMatching(/could not be applied: .*poisoned row/),
+      });
       await applier.apply(messages); // a replay changes nothing
       expect((await new StatsRepository(db).get(1))!.reads).toBe(8);
       expect(await db.selectFrom('dead_letters').selectAll().execute()).toHaveLength(1);

@@ -40,17 +40,24 @@ describe('dataset content and moves', () => {
   });
 
   async function dataset(extra: Record<string, unknown> = {}): Promise<number> {
-    return (await request(http).post('/api/datasets').set(key).send({ name: `ds-${++n}`, ...extra }).expect(201)).body.id as number;
+    return (
+      await request(http)
+        .post('/api/datasets')
+        .set(key)
+        .send({ name: `ds-${++n}`, ...extra })
+        .expect(201)
+    ).body.id as number;
   }
   async function upload(id: number, body: Buffer): Promise<request.Response> {
-    return request(http).put(`/api/datasets/${id}/content`).set(key).set('content-type', 'application/octet-stream').send(body).expect(200);
+    return request(http)
+      .put(`/api/datasets/${id}/content`)
+      .set(key)
+      .set('content-type', 'application/octet-stream')
+      .send(body)
+      .expect(200);
   }
   function download(id: number, headers: Record<string, string> = {}): request.Test {
-    return request(http)
-      .get(`/api/datasets/${id}/content`)
-      .set(headers)
-      .buffer(true)
-      .parse(binaryBody);
+    return request(http).get(`/api/datasets/${id}/content`).set(headers).buffer(true).parse(binaryBody);
   }
   async function moveAndWait(id: number, body: Record<string, unknown>): Promise<Record<string, any>> {
     const m = await request(http).post(`/api/datasets/${id}/moves`).set(key).send(body).expect(202);
@@ -60,17 +67,27 @@ describe('dataset content and moves', () => {
     }, `move ${m.body.id} to finish`);
   }
 
-  test.each([0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * 1024 * 1024 + 17])('when %i bytes are uploaded, then they download identical, with their SHA-256 as ETag', async (size) => {
-    const id = await dataset();
-    const data = crypto.randomBytes(size);
-    const up = await upload(id, data);
-    expect(up.body).toMatchObject({ catalog_only: false, content: { bytes: size, sha256: sha(data) }, uploaded: { bytes: size, sha256: sha(data) } });
-    const dl = await download(id).expect(200);
-    expect(dl.headers['content-length']).toBe(String(size));
-    expect(dl.headers.etag).toBe(`"${sha(data)}"`);
-    expect(sha(dl.body as Buffer)).toBe(sha(data));
-    await request(http).get(`/api/datasets/${id}/content`).set('if-none-match', `"${sha(data)}"`).expect(304);
-  });
+  test.each([0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * 1024 * 1024 + 17])(
+    'when %i bytes are uploaded, then they download identical, with their SHA-256 as ETag',
+    async (size) => {
+      const id = await dataset();
+      const data = crypto.randomBytes(size);
+      const up = await upload(id, data);
+      expect(up.body).toMatchObject({
+        catalog_only: false,
+        content: { bytes: size, sha256: sha(data) },
+        uploaded: { bytes: size, sha256: sha(data) },
+      });
+      const dl = await download(id).expect(200);
+      expect(dl.headers['content-length']).toBe(String(size));
+      expect(dl.headers.etag).toBe(`"${sha(data)}"`);
+      expect(sha(dl.body as Buffer)).toBe(sha(data));
+      await request(http)
+        .get(`/api/datasets/${id}/content`)
+        .set('if-none-match', `"${sha(data)}"`)
+        .expect(304);
+    },
+  );
 
   test('when ranges are asked for, then exactly those bytes come back', async () => {
     const id = await dataset();
@@ -87,7 +104,10 @@ describe('dataset content and moves', () => {
       expect(r.headers['content-range']).toBe(`bytes ${start}-${end}/${data.length}`);
       expect((r.body as Buffer).equals(data.subarray(start, end + 1))).toBe(true);
     }
-    const bad = await request(http).get(`/api/datasets/${id}/content`).set('range', `bytes=${data.length}-`).expect(416);
+    const bad = await request(http)
+      .get(`/api/datasets/${id}/content`)
+      .set('range', `bytes=${data.length}-`)
+      .expect(416);
     expect(bad.headers['content-range']).toBe(`bytes */${data.length}`);
   });
 
@@ -112,7 +132,11 @@ describe('dataset content and moves', () => {
     const before = treeFiles(s.dir);
     const m = await moveAndWait(id, { tier: 'COLD', location: 'PUBLIC' });
     expect(m).toMatchObject({ state: 'done', catalog_only: true });
-    expect((await request(http).get(`/api/datasets/${id}`)).body).toMatchObject({ current_tier: 'COLD', storage_type: 'PUBLIC', size_gb: 250 });
+    expect((await request(http).get(`/api/datasets/${id}`)).body).toMatchObject({
+      current_tier: 'COLD',
+      storage_type: 'PUBLIC',
+      size_gb: 250,
+    });
     expect(treeFiles(s.dir)).toEqual(before);
   });
 
@@ -122,7 +146,14 @@ describe('dataset content and moves', () => {
     const id = await dataset();
     await upload(id, data);
     const m = await moveAndWait(id, { tier: 'COLD', location: 'PUBLIC', reason: 'test' });
-    expect(m).toMatchObject({ state: 'done', from: { tier: 'WARM', location: 'PRIVATE' }, to: { tier: 'COLD', location: 'PUBLIC' }, reason: 'manual', reason_detail: 'test', progress: 1 });
+    expect(m).toMatchObject({
+      state: 'done',
+      from: { tier: 'WARM', location: 'PRIVATE' },
+      to: { tier: 'COLD', location: 'PUBLIC' },
+      reason: 'manual',
+      reason_detail: 'test',
+      progress: 1,
+    });
     expect(m.bytes_total).toBeGreaterThan(data.length);
     const d = (await request(http).get(`/api/datasets/${id}`)).body;
     expect(d).toMatchObject({ current_tier: 'COLD', storage_type: 'PUBLIC', migrating: false });
@@ -164,18 +195,35 @@ describe('dataset content and moves', () => {
     const id = await dataset();
     const data = crypto.randomBytes(50_000);
     await upload(id, data);
-    await request(http).post(`/api/migrate_enqueue/${id}`).set(key).send({ target_tier: 'LUKEWARM' }).expect(400, { detail: 'invalid target_tier', field: 'target_tier' });
+    await request(http)
+      .post(`/api/migrate_enqueue/${id}`)
+      .set(key)
+      .send({ target_tier: 'LUKEWARM' })
+      .expect(400, { detail: 'invalid target_tier', field: 'target_tier' });
     await request(http).post(`/api/migrate_enqueue/${id}`).send({ target_tier: 'HOT' }).expect(401);
     await request(http).post('/api/migrate_enqueue/99999').set(key).send({ target_tier: 'HOT' }).expect(404);
-    await request(http).post(`/api/migrate_enqueue/${id}`).set(key).send({ target_tier: 'HOT', reason: 'hot now' }).expect(200, { enqueued: true, dataset_id: id, target_tier: 'HOT' });
-    await waitFor(async () => (await request(http).get(`/api/datasets/${id}`)).body.current_tier === 'HOT', 'the enqueued move');
+    await request(http)
+      .post(`/api/migrate_enqueue/${id}`)
+      .set(key)
+      .send({ target_tier: 'HOT', reason: 'hot now' })
+      .expect(200, { enqueued: true, dataset_id: id, target_tier: 'HOT' });
+    await waitFor(
+      async () => (await request(http).get(`/api/datasets/${id}`)).body.current_tier === 'HOT',
+      'the enqueued move',
+    );
     expect((await request(http).get(`/api/datasets/${id}`)).body.storage_type).toBe('ONPREM');
-    const moved = await request(http).post(`/api/datasets/${id}/migrate`).set(key).send({ target_tier: 'COLD' }).expect(200);
+    const moved = await request(http)
+      .post(`/api/datasets/${id}/migrate`)
+      .set(key)
+      .send({ target_tier: 'COLD' })
+      .expect(200);
     expect(moved.body).toMatchObject({ id, current_tier: 'COLD', storage_type: 'PUBLIC', migrating: false });
     expect(Date.parse(moved.body.last_storage_migration)).toBeGreaterThan(0);
     await request(http).post('/api/datasets/99999/migrate').set(key).send({ target_tier: 'COLD' }).expect(404);
     expect(sha((await download(id).expect(200)).body as Buffer)).toBe(sha(data));
-    const history = (await request(http).get('/api/migration_history').expect(200)).body as Array<Record<string, unknown>>;
+    const history = (await request(http).get('/api/migration_history').expect(200)).body as Array<
+      Record<string, unknown>
+    >;
     const mine = history.filter((h) => h.dataset_id === id);
     expect(mine.map((h) => [h.from_tier, h.to_tier])).toEqual([
       ['HOT', 'COLD'],
@@ -185,8 +233,18 @@ describe('dataset content and moves', () => {
 
   test('when a browser creates a dataset with its file in one multipart request, then both exist', async () => {
     const data = crypto.randomBytes(20_000);
-    const r = await request(http).post('/api/datasets').set(key).field('name', `multi-${++n}`).field('description', 'from a form').attach('file', data, 'x.bin').expect(201);
-    expect(r.body).toMatchObject({ description: 'from a form', catalog_only: false, content: { bytes: 20_000, sha256: sha(data) } });
+    const r = await request(http)
+      .post('/api/datasets')
+      .set(key)
+      .field('name', `multi-${++n}`)
+      .field('description', 'from a form')
+      .attach('file', data, 'x.bin')
+      .expect(201);
+    expect(r.body).toMatchObject({
+      description: 'from a form',
+      catalog_only: false,
+      content: { bytes: 20_000, sha256: sha(data) },
+    });
     const noName = await request(http).post('/api/datasets').set(key).attach('file', data, 'x.bin').expect(400);
     expect(noName.body.field).toBe('name');
   });
@@ -195,7 +253,11 @@ describe('dataset content and moves', () => {
     const id = await dataset();
     const data = crypto.randomBytes(30_000);
     await upload(id, data);
-    const r = await request(http).post('/api/keys/rotate').set(key).send({ locations: ['private'] }).expect(200);
+    const r = await request(http)
+      .post('/api/keys/rotate')
+      .set(key)
+      .send({ locations: ['private'] })
+      .expect(200);
     expect(r.body.versions).toEqual({ PRIVATE: 2 });
     expect(r.body.rewrapped).toBeGreaterThanOrEqual(1);
     const keys = (await request(http).get('/api/keys').expect(200)).body;
@@ -214,7 +276,9 @@ describe('the master key', () => {
     await first.stop();
     const k2 = crypto.randomBytes(32).toString('hex');
     const app = new App(parseConfig({ DATA_DIR: dir, API_KEY, LOG_LEVEL: 'silent', ENCRYPTION_KEY: k2 }));
-    await expect(app.start({ listen: false })).rejects.toThrow(/master key .* is not the one this data directory was written with/);
+    await expect(app.start({ listen: false })).rejects.toThrow(
+      /master key .* is not the one this data directory was written with/,
+    );
     await app.stop();
   });
 
@@ -232,29 +296,51 @@ describe('the master key', () => {
 describe('a move whose copy is damaged before it is verified', () => {
   test('when a byte of the temporary copy flips before its verification, then the move fails, the source stays and downloads intact, and no copy is left', async () => {
     // Large enough for several verification blocks; the fault flips a byte in the middle of the first one read.
-    const s = await startApp({ STORAGE_CHUNK_SIZE: String(CHUNK), MOVE_BANDWIDTH: '0', DIM_FAULT_PAUSE: 'move.before_verify:corrupt' });
+    const s = await startApp({
+      STORAGE_CHUNK_SIZE: String(CHUNK),
+      MOVE_BANDWIDTH: '0',
+      DIM_FAULT_PAUSE: 'move.before_verify:corrupt',
+    });
     try {
       const http = s.app.http;
-      const id = (await request(http).post('/api/datasets').set(key).send({ name: 'corrupt-copy' }).expect(201)).body.id as number;
+      const id = (await request(http).post('/api/datasets').set(key).send({ name: 'corrupt-copy' }).expect(201)).body
+        .id as number;
       const data = crypto.randomBytes(9 * 1024 * 1024 + 333);
-      await request(http).put(`/api/datasets/${id}/content`).set(key).set('content-type', 'application/octet-stream').send(data).expect(200);
+      await request(http)
+        .put(`/api/datasets/${id}/content`)
+        .set(key)
+        .set('content-type', 'application/octet-stream')
+        .send(data)
+        .expect(200);
       const before = treeFiles(s.dir);
-      const m = (await request(http).post(`/api/datasets/${id}/moves`).set(key).send({ tier: 'COLD', location: 'PUBLIC' }).expect(202)).body;
+      const m = (
+        await request(http)
+          .post(`/api/datasets/${id}/moves`)
+          .set(key)
+          .send({ tier: 'COLD', location: 'PUBLIC' })
+          .expect(202)
+      ).body;
       const done = await waitFor(async () => {
         const r = (await request(http).get(`/api/migrations/${m.id}`).expect(200)).body;
         return ['done', 'failed', 'cancelled'].includes(r.state) ? r : undefined;
       }, 'the move to end');
       expect(done).toMatchObject({ state: 'failed', error: 'verification failed: the copy differs from the source' });
-      expect((await request(http).get(`/api/datasets/${id}`)).body).toMatchObject({ current_tier: 'WARM', storage_type: 'PRIVATE', migrating: false });
+      expect((await request(http).get(`/api/datasets/${id}`)).body).toMatchObject({
+        current_tier: 'WARM',
+        storage_type: 'PRIVATE',
+        migrating: false,
+      });
       expect(treeFiles(s.dir)).toEqual(before);
-      const dl = await request(http)
-        .get(`/api/datasets/${id}/content`)
-        .buffer(true)
-        .parse(binaryBody)
-        .expect(200);
+      const dl = await request(http).get(`/api/datasets/${id}/content`).buffer(true).parse(binaryBody).expect(200);
       expect(sha(dl.body as Buffer)).toBe(sha(data));
       // The same move, tried again without the fault, goes through.
-      const again = (await request(http).post(`/api/datasets/${id}/moves`).set(key).send({ tier: 'COLD', location: 'PUBLIC' }).expect(202)).body;
+      const again = (
+        await request(http)
+          .post(`/api/datasets/${id}/moves`)
+          .set(key)
+          .send({ tier: 'COLD', location: 'PUBLIC' })
+          .expect(202)
+      ).body;
       const ok = await waitFor(async () => {
         const r = (await request(http).get(`/api/migrations/${again.id}`).expect(200)).body;
         return ['done', 'failed', 'cancelled'].includes(r.state) ? r : undefined;

@@ -35,22 +35,49 @@ describe('embedded bus and statistics', () => {
     const s = await startApp();
     try {
       const http = s.app.http;
-      const keep = (await request(http).post('/api/datasets').set(key).send({ name: 'keep' }).expect(201)).body.id as number;
-      const gone = (await request(http).post('/api/datasets').set(key).send({ name: 'gone' }).expect(201)).body.id as number;
+      const keep = (await request(http).post('/api/datasets').set(key).send({ name: 'keep' }).expect(201)).body
+        .id as number;
+      const gone = (await request(http).post('/api/datasets').set(key).send({ name: 'gone' }).expect(201)).body
+        .id as number;
       await request(http).delete(`/api/datasets/${gone}`).set(key).expect(204);
       // A corrupt record and an event for the deleted dataset, straight onto the log.
       const db = s.app.database.db;
-      await db.insertInto('event_log').values([
-        { dataset_id: keep, payload: '{"v":1,"dataset_id":', appended_at: Date.now() },
-        { dataset_id: gone, payload: JSON.stringify({ v: 1, dataset_id: gone, type: 'read', bytes: 0, ts: Date.now(), scan: false, received_at: Date.now() }), appended_at: Date.now() },
-      ]).execute();
+      await db
+        .insertInto('event_log')
+        .values([
+          { dataset_id: keep, payload: '{"v":1,"dataset_id":', appended_at: Date.now() },
+          {
+            dataset_id: gone,
+            payload: JSON.stringify({
+              v: 1,
+              dataset_id: gone,
+              type: 'read',
+              bytes: 0,
+              ts: Date.now(),
+              scan: false,
+              received_at: Date.now(),
+            }),
+            appended_at: Date.now(),
+          },
+        ])
+        .execute();
       await request(http).post('/api/events').set(key).send({ dataset_id: keep, type: 'read' }).expect(202);
-      await waitFor(async () => (await request(http).get(`/api/datasets/${keep}/stats`)).body.reads === 1, 'the good event');
+      await waitFor(
+        async () => (await request(http).get(`/api/datasets/${keep}/stats`)).body.reads === 1,
+        'the good event',
+      );
       const dl = await request(http).get('/api/dead-letters').expect(200);
       expect(dl.headers['x-total-count']).toBe('2');
-      expect(dl.body.map((d: { reason: string }) => d.reason)).toEqual([expect.stringMatching(/unknown dataset/), expect.stringMatching(/invalid JSON/)]);
+      expect(dl.body.map((d: { reason: string }) => d.reason)).toEqual([
+        expect.stringMatching(/unknown dataset/),
+        expect.stringMatching(/invalid JSON/),
+      ]);
       expect(dl.body[1]).toMatchObject({ topic: 'embedded', partition: 0, payload: '{"v":1,"dataset_id":' });
-      expect((await request(http).get('/api/stream')).body).toMatchObject({ kind: 'embedded', lag: 0, connected: true });
+      expect((await request(http).get('/api/stream')).body).toMatchObject({
+        kind: 'embedded',
+        lag: 0,
+        connected: true,
+      });
     } finally {
       await s.stop();
     }
@@ -59,12 +86,21 @@ describe('embedded bus and statistics', () => {
   test('when the app stops and starts again on the same data, then the consumer resumes from its stored offset', async () => {
     const first = await startApp();
     const http = first.app.http;
-    const id = (await request(http).post('/api/datasets').set(key).send({ name: 'resume' }).expect(201)).body.id as number;
-    await request(http).post('/api/events').set(key).send(Array.from({ length: 500 }, () => ({ dataset_id: id, type: 'read' }))).expect(202);
+    const id = (await request(http).post('/api/datasets').set(key).send({ name: 'resume' }).expect(201)).body
+      .id as number;
+    await request(http)
+      .post('/api/events')
+      .set(key)
+      .send(Array.from({ length: 500 }, () => ({ dataset_id: id, type: 'read' })))
+      .expect(202);
     await first.stop();
     const second = await startApp({ DATA_DIR: first.dir });
     try {
-      await request(second.app.http).post('/api/events').set(key).send(Array.from({ length: 5 }, () => ({ dataset_id: id, type: 'write' }))).expect(202);
+      await request(second.app.http)
+        .post('/api/events')
+        .set(key)
+        .send(Array.from({ length: 5 }, () => ({ dataset_id: id, type: 'write' })))
+        .expect(202);
       const stats = await waitFor(async () => {
         const b = (await request(second.app.http).get(`/api/datasets/${id}/stats`)).body;
         return b.writes === 5 ? b : undefined;
@@ -82,9 +118,12 @@ describe('embedded bus under pressure', () => {
     const s = await startApp({ INGEST_MAX_BATCH: '10' });
     try {
       const http = s.app.http;
-      const id = (await request(http).post('/api/datasets').set(key).send({ name: 'pressure' }).expect(201)).body.id as number;
+      const id = (await request(http).post('/api/datasets').set(key).send({ name: 'pressure' }).expect(201)).body
+        .id as number;
       const batch = Array.from({ length: 10 }, () => ({ dataset_id: id, type: 'read' }));
-      const results = await Promise.all(Array.from({ length: 60 }, () => request(http).post('/api/events').set(key).send(batch)));
+      const results = await Promise.all(
+        Array.from({ length: 60 }, () => request(http).post('/api/events').set(key).send(batch)),
+      );
       const accepted = results.filter((r) => r.status === 202).length;
       const refused = results.filter((r) => r.status === 503);
       expect(accepted + refused.length).toBe(60);

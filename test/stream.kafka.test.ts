@@ -25,17 +25,30 @@ describe('the Kafka bus', () => {
     const s = await startApp(kafkaEnv(mock, { KAFKA_DELIVERY_TIMEOUT_MS: '2000' }));
     try {
       const http = s.app.http;
-      const id = (await request(http).post('/api/datasets').set(key).send({ name: 'outage' }).expect(201)).body.id as number;
-      await request(http).post('/api/events').set(key).send(Array.from({ length: 300 }, (_, i) => ({ id: `before-${i}`, dataset_id: id, type: 'read' }))).expect(202);
+      const id = (await request(http).post('/api/datasets').set(key).send({ name: 'outage' }).expect(201)).body
+        .id as number;
+      await request(http)
+        .post('/api/events')
+        .set(key)
+        .send(Array.from({ length: 300 }, (_, i) => ({ id: `before-${i}`, dataset_id: id, type: 'read' })))
+        .expect(202);
       await waitFor(async () => (await request(http).get(`/api/datasets/${id}/stats`)).body.reads === 300, '300 reads');
 
       await mock.stop();
       let acked = 300;
-      const refused = await waitFor(async () => {
-        const r = await request(http).post('/api/events').set(key).send([{ id: `during-${Date.now()}`, dataset_id: id, type: 'read' }]);
-        if (r.status === 202) acked++;
-        return r.status === 503 ? r : undefined;
-      }, 'a 503', 30_000, 100);
+      const refused = await waitFor(
+        async () => {
+          const r = await request(http)
+            .post('/api/events')
+            .set(key)
+            .send([{ id: `during-${Date.now()}`, dataset_id: id, type: 'read' }]);
+          if (r.status === 202) acked++;
+          return r.status === 503 ? r : undefined;
+        },
+        'a 503',
+        30_000,
+        100,
+      );
       expect(refused.headers['retry-after']).toMatch(/^\d+$/);
       expect(refused.body.detail).toMatch(/Kafka|stream/i);
       const ready = await request(http).get('/readyz').expect(503);
@@ -53,13 +66,19 @@ describe('the Kafka bus', () => {
   }, 60_000);
 
   test('when the app starts with no broker reachable, then it runs, /readyz says why, and ingest answers 503', async () => {
-    const s = await startApp({ KAFKA_BOOTSTRAP: '127.0.0.1:1', KAFKA_TOPIC: 'nowhere', KAFKA_DELIVERY_TIMEOUT_MS: '1000', KAFKA_ADMIN_TIMEOUT_MS: '300' });
+    const s = await startApp({
+      KAFKA_BOOTSTRAP: '127.0.0.1:1',
+      KAFKA_TOPIC: 'nowhere',
+      KAFKA_DELIVERY_TIMEOUT_MS: '1000',
+      KAFKA_ADMIN_TIMEOUT_MS: '300',
+    });
     try {
       const http = s.app.http;
       await request(http).get('/healthz').expect(200);
       const ready = await request(http).get('/readyz').expect(503);
       expect(ready.body.detail).toMatch(/bus: Kafka unreachable/);
-      const id = (await request(http).post('/api/datasets').set(key).send({ name: 'no-broker' }).expect(201)).body.id as number;
+      const id = (await request(http).post('/api/datasets').set(key).send({ name: 'no-broker' }).expect(201)).body
+        .id as number;
       const r = await request(http).post('/api/events').set(key).send({ dataset_id: id, type: 'read' }).expect(503);
       expect(r.headers['retry-after']).toBeDefined();
     } finally {
@@ -75,7 +94,10 @@ describe('the Kafka bus', () => {
         probe.close(() => resolve(p));
       });
     });
-    const s = await startApp({ ...kafkaEnv({ bootstrap: `127.0.0.1:${port}`, stop: async () => undefined }), KAFKA_DELIVERY_TIMEOUT_MS: '1000' });
+    const s = await startApp({
+      ...kafkaEnv({ bootstrap: `127.0.0.1:${port}`, stop: async () => undefined }),
+      KAFKA_DELIVERY_TIMEOUT_MS: '1000',
+    });
     const mock = await startMockKafka();
     const [host, mockPort] = mock.bootstrap.split(':');
     const proxy = net.createServer((client) => {
@@ -87,12 +109,29 @@ describe('the Kafka bus', () => {
     try {
       const http = s.app.http;
       expect((await request(http).get('/readyz')).status).toBe(503);
-      const id = (await request(http).post('/api/datasets').set(key).send({ name: 'late-broker' }).expect(201)).body.id as number;
+      const id = (await request(http).post('/api/datasets').set(key).send({ name: 'late-broker' }).expect(201)).body
+        .id as number;
       await request(http).post('/api/events').set(key).send({ dataset_id: id, type: 'read' }).expect(503);
       await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
-      await waitFor(async () => (await request(http).get('/readyz')).status === 200, 'readiness once the broker answers', 30_000, 100);
-      await request(http).post('/api/events').set(key).send([{ dataset_id: id, type: 'read' }, { dataset_id: id, type: 'write' }]).expect(202);
-      await waitFor(async () => (await request(http).get(`/api/datasets/${id}/stats`)).body.access_count === 2, 'the events to be applied', 30_000);
+      await waitFor(
+        async () => (await request(http).get('/readyz')).status === 200,
+        'readiness once the broker answers',
+        30_000,
+        100,
+      );
+      await request(http)
+        .post('/api/events')
+        .set(key)
+        .send([
+          { dataset_id: id, type: 'read' },
+          { dataset_id: id, type: 'write' },
+        ])
+        .expect(202);
+      await waitFor(
+        async () => (await request(http).get(`/api/datasets/${id}/stats`)).body.access_count === 2,
+        'the events to be applied',
+        30_000,
+      );
     } finally {
       await s.stop();
       proxy.close();

@@ -20,9 +20,18 @@ describe('tiering: decisions, explanations, policies, prices and the scheduler',
     // Two months pass: "busy" is read all the time, the others never.
     clock.set(T0 + 60 * DAY);
     const now = clock.now();
-    const events = Array.from({ length: 3_000 }, (_, i) => ({ id: `busy-${i}`, dataset_id: ids.busy, type: 'read', bytes: 200_000_000, ts: now - i * 60_000 }));
+    const events = Array.from({ length: 3_000 }, (_, i) => ({
+      id: `busy-${i}`,
+      dataset_id: ids.busy,
+      type: 'read',
+      bytes: 200_000_000,
+      ts: now - i * 60_000,
+    }));
     await request(http).post('/api/events').set(key).send(events).expect(202);
-    await waitFor(async () => (await request(http).get(`/api/datasets/${ids.busy}`)).body.access_count === 3_000, 'the events to be applied');
+    await waitFor(
+      async () => (await request(http).get(`/api/datasets/${ids.busy}`)).body.access_count === 3_000,
+      'the events to be applied',
+    );
   });
   afterAll(async () => {
     await s?.stop();
@@ -38,7 +47,12 @@ describe('tiering: decisions, explanations, policies, prices and the scheduler',
     expect(run.applied.find((a: { id: number }) => a.id === ids.busy)?.to).not.toBe('COLD');
 
     const decision = (await request(http).get(`/api/datasets/${ids.idle}/decision`).expect(200)).body;
-    expect(decision).toMatchObject({ stored: true, action: 'move', rule: null, from: { location: 'PRIVATE', tier: 'WARM' } });
+    expect(decision).toMatchObject({
+      stored: true,
+      action: 'move',
+      rule: null,
+      from: { location: 'PRIVATE', tier: 'WARM' },
+    });
     expect(decision.candidates).toHaveLength(9);
     expect(decision.saving_per_month).toBeGreaterThan(0);
     expect(decision.break_even_days).toBeGreaterThanOrEqual(0);
@@ -48,41 +62,84 @@ describe('tiering: decisions, explanations, policies, prices and the scheduler',
     expect(chosen.per_month.total).toBeLessThan(current.per_month.total);
     expect(chosen.per_month.storage).toBeGreaterThan(0);
     // The slow tape tier is ruled out by the default latency requirement, and says so.
-    expect(decision.candidates.find((c: { placement: string }) => c.placement === 'ONPREM/COLD').excluded).toMatch(/first byte/);
+    expect(decision.candidates.find((c: { placement: string }) => c.placement === 'ONPREM/COLD').excluded).toMatch(
+      /first byte/,
+    );
 
     // The move carries the decision id; once done, the dataset is at its new placement.
     const moves = (await request(http).get(`/api/migrations?dataset_id=${ids.idle}`).expect(200)).body;
     expect(moves[0]).toMatchObject({ reason: 'policy', decision_id: idleMove.decision_id });
-    await waitFor(async () => (await request(http).get(`/api/datasets/${ids.idle}`)).body.storage_type === idleMove.to_placement.split('/')[0], 'the move to finish');
+    await waitFor(
+      async () =>
+        (await request(http).get(`/api/datasets/${ids.idle}`)).body.storage_type ===
+        idleMove.to_placement.split('/')[0],
+      'the move to finish',
+    );
     const logged = (await request(http).get(`/api/decisions/${idleMove.decision_id}`).expect(200)).body;
     expect(logged).toMatchObject({ dataset_id: ids.idle, to: { location: idleMove.to_placement.split('/')[0] } });
   });
 
   test('when datasets are pinned, never tiered or need low latency, then the scheduler obeys and says why', async () => {
     const http = s.app.http;
-    const pin = (await request(http).put(`/api/datasets/${ids.pinned}/policy`).set(key).send({ mode: 'pinned', pin: { location: 'ONPREM', tier: 'HOT' } }).expect(200)).body;
+    const pin = (
+      await request(http)
+        .put(`/api/datasets/${ids.pinned}/policy`)
+        .set(key)
+        .send({ mode: 'pinned', pin: { location: 'ONPREM', tier: 'HOT' } })
+        .expect(200)
+    ).body;
     expect(pin).toMatchObject({ mode: 'pinned', pin: { placement: 'ONPREM/HOT' } });
     expect(pin.move_id).toEqual(expect.any(Number));
-    await waitFor(async () => (await request(http).get(`/api/datasets/${ids.pinned}`)).body.current_tier === 'HOT', 'the pin move');
+    await waitFor(
+      async () => (await request(http).get(`/api/datasets/${ids.pinned}`)).body.current_tier === 'HOT',
+      'the pin move',
+    );
     await request(http).put(`/api/datasets/${ids.frozen}/policy`).set(key).send({ mode: 'never-tier' }).expect(200);
-    await request(http).put(`/api/datasets/${ids.fast}/policy`).set(key).send({ mode: 'auto', max_latency_ms: 5 }).expect(200);
+    await request(http)
+      .put(`/api/datasets/${ids.fast}/policy`)
+      .set(key)
+      .send({ mode: 'auto', max_latency_ms: 5 })
+      .expect(200);
 
     clock.advance(2 * DAY);
     const run = (await request(http).post('/api/scheduler/run').set(key).expect(200)).body;
     const movedIds = run.applied.map((a: { id: number }) => a.id);
     expect(movedIds).not.toContain(ids.pinned);
     expect(movedIds).not.toContain(ids.frozen);
-    expect((await request(http).get(`/api/datasets/${ids.pinned}/decision`)).body).toMatchObject({ action: 'stay', rule: 'pin' });
-    expect((await request(http).get(`/api/datasets/${ids.frozen}/decision`)).body).toMatchObject({ action: 'stay', rule: 'never-tier' });
+    expect((await request(http).get(`/api/datasets/${ids.pinned}/decision`)).body).toMatchObject({
+      action: 'stay',
+      rule: 'pin',
+    });
+    expect((await request(http).get(`/api/datasets/${ids.frozen}/decision`)).body).toMatchObject({
+      action: 'stay',
+      rule: 'never-tier',
+    });
     const fast = (await request(http).get(`/api/datasets/${ids.fast}/decision`)).body;
     for (const c of fast.candidates) if (c.first_byte_ms > 5 && !c.current) expect(c.excluded).toMatch(/first byte/);
-    expect(fast.candidates.find((c: { chosen: boolean }) => c.chosen).first_byte_ms <= 5 || fast.action === 'stay').toBe(true);
+    expect(
+      fast.candidates.find((c: { chosen: boolean }) => c.chosen).first_byte_ms <= 5 || fast.action === 'stay',
+    ).toBe(true);
 
     // Bad policies name the field.
-    const bad = await request(http).put(`/api/datasets/${ids.fast}/policy`).set(key).send({ mode: 'pinned' }).expect(400);
+    const bad = await request(http)
+      .put(`/api/datasets/${ids.fast}/policy`)
+      .set(key)
+      .send({ mode: 'pinned' })
+      .expect(400);
     expect(bad.body.detail).toMatch(/pin/);
-    expect((await request(http).put(`/api/datasets/${ids.fast}/policy`).set(key).send({ mode: 'sometimes' }).expect(400)).body.detail).toMatch(/mode/);
-    expect((await request(http).put(`/api/datasets/${ids.fast}/policy`).set(key).send({ mode: 'pinned', pin: { location: 'MOON', tier: 'HOT' } }).expect(400)).body.detail).toMatch(/pin.location|location/);
+    expect(
+      (await request(http).put(`/api/datasets/${ids.fast}/policy`).set(key).send({ mode: 'sometimes' }).expect(400))
+        .body.detail,
+    ).toMatch(/mode/);
+    expect(
+      (
+        await request(http)
+          .put(`/api/datasets/${ids.fast}/policy`)
+          .set(key)
+          .send({ mode: 'pinned', pin: { location: 'MOON', tier: 'HOT' } })
+          .expect(400)
+      ).body.detail,
+    ).toMatch(/pin.location|location/);
     await request(http).put('/api/datasets/999999/policy').set(key).send({ mode: 'auto' }).expect(404);
     await request(http).put(`/api/datasets/${ids.fast}/policy`).send({ mode: 'auto' }).expect(401);
   });
@@ -90,31 +147,62 @@ describe('tiering: decisions, explanations, policies, prices and the scheduler',
   test('when recommendations are listed, then they carry the seed fields and the explanation link', async () => {
     const http = s.app.http;
     await request(http).put('/api/scheduler/settings').set(key).send({ budget_moves: 0 }).expect(200);
-    const moreIdle = (await request(http).post('/api/datasets').set(key).send({ name: 'idle-2', size_gb: 800 }).expect(201)).body.id;
+    const moreIdle = (
+      await request(http).post('/api/datasets').set(key).send({ name: 'idle-2', size_gb: 800 }).expect(201)
+    ).body.id;
     clock.advance(40 * DAY);
     const run = (await request(http).post('/api/scheduler/run').set(key).expect(200)).body;
     expect(run.applied).toEqual([]);
     expect(run.run.held.budget).toBeGreaterThanOrEqual(1);
     const recs = (await request(http).get('/api/recommendations').expect(200)).body;
     const r = recs.find((x: { id: number }) => x.id === moreIdle);
-    expect(r).toMatchObject({ name: 'idle-2', size_gb: 800, current_tier: 'WARM', action: 'held', held_by: 'budget', decision: `/api/datasets/${moreIdle}/decision` });
+    expect(r).toMatchObject({
+      name: 'idle-2',
+      size_gb: 800,
+      current_tier: 'WARM',
+      action: 'held',
+      held_by: 'budget',
+      decision: `/api/datasets/${moreIdle}/decision`,
+    });
     expect(r.recommended_tier).not.toBe('WARM');
     expect(r.estimated_monthly_saving_usd).toBeGreaterThan(0);
     expect(typeof r.score).toBe('number');
     await request(http).put('/api/scheduler/settings').set(key).send({ budget_moves: 10_000 }).expect(200);
-    expect((await request(http).put('/api/scheduler/settings').set(key).send({ interval_ms: 5 }).expect(400)).body.detail).toMatch(/interval_ms/);
-    expect((await request(http).put('/api/scheduler/settings').set(key).send({ budget: 1 }).expect(400)).body.detail).toMatch(/budget/);
+    expect(
+      (await request(http).put('/api/scheduler/settings').set(key).send({ interval_ms: 5 }).expect(400)).body.detail,
+    ).toMatch(/interval_ms/);
+    expect(
+      (await request(http).put('/api/scheduler/settings').set(key).send({ budget: 1 }).expect(400)).body.detail,
+    ).toMatch(/budget/);
   });
 
   test('when the price catalog changes, then it is validated, versioned, and old decisions stay explainable', async () => {
     const http = s.app.http;
     const before = (await request(http).get('/api/catalog').expect(200)).body;
-    expect(before.placements['PUBLIC/COLD']).toMatchObject({ storage_gb_month: 0.004, min_storage_days: 90, min_billable_bytes: 131072 });
-    const bad = await request(http).put('/api/catalog').set(key).send({ placements: { 'PUBLIC/COLD': { storage_gb_month: -1 } } }).expect(400);
+    expect(before.placements['PUBLIC/COLD']).toMatchObject({
+      storage_gb_month: 0.004,
+      min_storage_days: 90,
+      min_billable_bytes: 131072,
+    });
+    const bad = await request(http)
+      .put('/api/catalog')
+      .set(key)
+      .send({ placements: { 'PUBLIC/COLD': { storage_gb_month: -1 } } })
+      .expect(400);
     expect(bad.body.detail).toMatch(/placements\.PUBLIC\/COLD\.storage_gb_month/);
-    await request(http).put('/api/catalog').set(key).send({ placements: { 'MARS/COLD': {} } }).expect(400);
+    await request(http)
+      .put('/api/catalog')
+      .set(key)
+      .send({ placements: { 'MARS/COLD': {} } })
+      .expect(400);
     const oldDecision = (await request(http).get(`/api/datasets/${ids.busy}/decision`).expect(200)).body;
-    const after = (await request(http).put('/api/catalog').set(key).send({ placements: { 'ONPREM/HOT': { storage_gb_month: 0.5 } }, note: 'flash got dear' }).expect(200)).body;
+    const after = (
+      await request(http)
+        .put('/api/catalog')
+        .set(key)
+        .send({ placements: { 'ONPREM/HOT': { storage_gb_month: 0.5 } }, note: 'flash got dear' })
+        .expect(200)
+    ).body;
     expect(after.version).toBe(before.version + 1);
     expect(after.placements['ONPREM/HOT'].storage_gb_month).toBe(0.5);
     expect(after.placements['PUBLIC/COLD'].storage_gb_month).toBe(0.004);
@@ -139,12 +227,24 @@ describe('tiering: decisions, explanations, policies, prices and the scheduler',
     expect(model.model.read_share).toBeCloseTo(share, 7);
     // Reads sent without bytes say nothing of read sizes: they leave the share as it was.
     const now = clock.now();
-    const blind = Array.from({ length: 2_000 }, (_, i) => ({ id: `frozen-${i}`, dataset_id: ids.frozen, type: 'read', ts: now - i * 1_000 }));
+    const blind = Array.from({ length: 2_000 }, (_, i) => ({
+      id: `frozen-${i}`,
+      dataset_id: ids.frozen,
+      type: 'read',
+      ts: now - i * 1_000,
+    }));
     await request(http).post('/api/events').set(key).send(blind).expect(202);
-    await waitFor(async () => (await request(http).get(`/api/datasets/${ids.frozen}`)).body.access_count === 2_000, 'the events to be applied');
+    await waitFor(
+      async () => (await request(http).get(`/api/datasets/${ids.frozen}`)).body.access_count === 2_000,
+      'the events to be applied',
+    );
     await request(http).post('/api/scheduler/run').set(key).expect(200);
     expect((await request(http).get('/api/model').expect(200)).body.model.read_share).toBeCloseTo(share, 7);
-    expect(model.mae_log).toEqual({ model: expect.any(Number), seed_regression: expect.any(Number), seed_ewma: expect.any(Number) });
+    expect(model.mae_log).toEqual({
+      model: expect.any(Number),
+      seed_regression: expect.any(Number),
+      seed_ewma: expect.any(Number),
+    });
     expect(model.calibration.reduce((n: number, b: { count: number }) => n + b.count, 0)).toBe(model.observations);
     const p = (await request(http).get(`/api/ml/predict/${ids.busy}?hours=24&bucket_minutes=60`).expect(200)).body;
     expect(p).toMatchObject({ dataset_id: ids.busy, predicted_mean_per_bucket: expect.any(Number) });
@@ -152,7 +252,10 @@ describe('tiering: decisions, explanations, policies, prices and the scheduler',
 
   test('when two runs are asked for at once, then they do not overlap: the second joins the first', async () => {
     const http = s.app.http;
-    const [a, b] = await Promise.all([request(http).post('/api/scheduler/run').set(key), request(http).post('/api/scheduler/run').set(key)]);
+    const [a, b] = await Promise.all([
+      request(http).post('/api/scheduler/run').set(key),
+      request(http).post('/api/scheduler/run').set(key),
+    ]);
     expect(a.status).toBe(200);
     expect(b.body.run.run_id).toBe(a.body.run.run_id);
     const sched = (await request(http).get('/api/scheduler').expect(200)).body;

@@ -16,7 +16,11 @@ describe('page sessions', () => {
     operator = await signIn(w.base, w.admin.username, w.admin.password);
     await w.app.users.create({ username: 'vera', role: 'viewer', password: 'viewer-password-123' });
     viewer = await signIn(w.base, 'vera', 'viewer-password-123');
-    const r = await fetch(`${w.base}/api/datasets`, { method: 'POST', headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'auth-ds', size_gb: 1 }) });
+    const r = await fetch(`${w.base}/api/datasets`, {
+      method: 'POST',
+      headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'auth-ds', size_gb: 1 }),
+    });
     datasetId = ((await r.json()) as { id: number }).id;
   });
   afterAll(async () => {
@@ -27,12 +31,28 @@ describe('page sessions', () => {
     fetch(w.base + p, {
       method: 'POST',
       redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: w.base, ...(s ? { cookie: s.cookie, 'x-csrf-token': s.csrf } : {}), ...headers },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: w.base,
+        ...(s ? { cookie: s.cookie, 'x-csrf-token': s.csrf } : {}),
+        ...headers,
+      },
       body: new URLSearchParams(body).toString(),
     });
   const api = (method: string, p: string, s: Signed, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(w.base + p, { method, headers: { 'content-type': 'application/json', origin: w.base, cookie: s.cookie, 'x-csrf-token': s.csrf, ...headers }, body: JSON.stringify(body) });
-  const page = (p: string, cookie?: string) => fetch(w.base + p, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+    fetch(w.base + p, {
+      method,
+      headers: {
+        'content-type': 'application/json',
+        origin: w.base,
+        cookie: s.cookie,
+        'x-csrf-token': s.csrf,
+        ...headers,
+      },
+      body: JSON.stringify(body),
+    });
+  const page = (p: string, cookie?: string) =>
+    fetch(w.base + p, { redirect: 'manual', headers: cookie ? { cookie } : {} });
 
   test('when the first start had no user, then admin was created as an operator and its password logged once', async () => {
     const lines = w.logs.filter((l) => l.includes('auth.first_user'));
@@ -57,7 +77,12 @@ describe('page sessions', () => {
   });
 
   test('when a login form is posted from another site, then it is refused', async () => {
-    const r = await post('/login', undefined, { username: 'admin', password: w.admin.password }, { origin: 'https://evil.example' });
+    const r = await post(
+      '/login',
+      undefined,
+      { username: 'admin', password: w.admin.password },
+      { origin: 'https://evil.example' },
+    );
     expect(r.status).toBe(403);
   });
 
@@ -77,26 +102,50 @@ describe('page sessions', () => {
   });
 
   test('when a viewer tries to pin or move, then the pages and the JSON API answer 403, and nothing changed', async () => {
-    expect((await post(`/datasets/${datasetId}/policy`, viewer, { mode: 'pinned', pin_location: 'ONPREM', pin_tier: 'HOT' })).status).toBe(403);
+    expect(
+      (await post(`/datasets/${datasetId}/policy`, viewer, { mode: 'pinned', pin_location: 'ONPREM', pin_tier: 'HOT' }))
+        .status,
+    ).toBe(403);
     expect((await post(`/datasets/${datasetId}/moves`, viewer, { location: 'PUBLIC', tier: 'COLD' })).status).toBe(403);
     expect((await api('POST', `/api/datasets/${datasetId}/moves`, viewer, { tier: 'COLD' })).status).toBe(403);
     expect((await api('PUT', `/api/datasets/${datasetId}/policy`, viewer, { mode: 'never-tier' })).status).toBe(403);
     const policy = (await (await fetch(`${w.base}/api/datasets/${datasetId}/policy`)).json()) as { mode: string };
     expect(policy.mode).toBe('auto');
-    expect((await fetch(`${w.base}/api/migrations?dataset_id=${datasetId}`).then((r) => r.json())) as unknown[]).toEqual([]);
+    expect(
+      (await fetch(`${w.base}/api/migrations?dataset_id=${datasetId}`).then((r) => r.json())) as unknown[],
+    ).toEqual([]);
     // A viewer still reads every page.
     expect((await page(`/datasets/${datasetId}`, viewer.cookie)).status).toBe(200);
   });
 
   test('when an operator acts without the CSRF token or from another origin, then it is refused with 403', async () => {
-    const noToken = await post(`/datasets/${datasetId}/policy`, undefined, { mode: 'never-tier' }, { cookie: operator.cookie });
+    const noToken = await post(
+      `/datasets/${datasetId}/policy`,
+      undefined,
+      { mode: 'never-tier' },
+      { cookie: operator.cookie },
+    );
     expect(noToken.status).toBe(403);
     expect(await noToken.text()).toContain('x-csrf-token: missing CSRF token');
-    const wrong = await post(`/datasets/${datasetId}/policy`, operator, { mode: 'never-tier' }, { 'x-csrf-token': 'forged' });
+    const wrong = await post(
+      `/datasets/${datasetId}/policy`,
+      operator,
+      { mode: 'never-tier' },
+      { 'x-csrf-token': 'forged' },
+    );
     expect(wrong.status).toBe(403);
-    const crossSite = await post(`/datasets/${datasetId}/policy`, operator, { mode: 'never-tier' }, { origin: 'https://evil.example' });
+    const crossSite = await post(
+      `/datasets/${datasetId}/policy`,
+      operator,
+      { mode: 'never-tier' },
+      { origin: 'https://evil.example' },
+    );
     expect(crossSite.status).toBe(403);
-    const apiNoToken = await fetch(`${w.base}/api/datasets/${datasetId}/moves`, { method: 'POST', headers: { 'content-type': 'application/json', origin: w.base, cookie: operator.cookie }, body: '{"tier":"HOT"}' });
+    const apiNoToken = await fetch(`${w.base}/api/datasets/${datasetId}/moves`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: w.base, cookie: operator.cookie },
+      body: '{"tier":"HOT"}',
+    });
     expect(apiNoToken.status).toBe(403);
     expect(((await apiNoToken.json()) as { detail: string }).detail).toContain('CSRF');
   });
@@ -111,12 +160,18 @@ describe('page sessions', () => {
     const viaApi = await api('PUT', `/api/datasets/${datasetId}/policy`, operator, { mode: 'auto' });
     expect(viaApi.status).toBe(200);
     // The API key keeps working without any session.
-    const withKey = await fetch(`${w.base}/api/datasets/${datasetId}/policy`, { method: 'PUT', headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' }, body: '{"mode":"auto"}' });
+    const withKey = await fetch(`${w.base}/api/datasets/${datasetId}/policy`, {
+      method: 'PUT',
+      headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
+      body: '{"mode":"auto"}',
+    });
     expect(withKey.status).toBe(200);
   });
 
   test('when the session token is expired, tampered with or unsigned (alg none), then pages redirect to the login and API writes get 401', async () => {
-    const key = new Uint8Array(Buffer.from(fs.readFileSync(path.join(w.dir, 'session.key'), 'utf8').trim(), 'base64url'));
+    const key = new Uint8Array(
+      Buffer.from(fs.readFileSync(path.join(w.dir, 'session.key'), 'utf8').trim(), 'base64url'),
+    );
     const now = Math.floor(Date.now() / 1000);
     const expired = await new SignJWT({ csrf: 'x' })
       .setProtectedHeader({ alg: 'HS256' })
@@ -135,11 +190,22 @@ describe('page sessions', () => {
       expect(r.status).toBe(303);
       expect(r.headers.get('location')).toBe('/login?next=%2F');
       expect(r.headers.get('set-cookie')).toContain('Max-Age=0');
-      const write = await fetch(`${w.base}/api/datasets/${datasetId}/moves`, { method: 'POST', headers: { 'content-type': 'application/json', origin: w.base, cookie: `dim_session=${token}`, 'x-csrf-token': 'x' }, body: '{"tier":"HOT"}' });
+      const write = await fetch(`${w.base}/api/datasets/${datasetId}/moves`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          origin: w.base,
+          cookie: `dim_session=${token}`,
+          'x-csrf-token': 'x',
+        },
+        body: '{"tier":"HOT"}',
+      });
       expect(write.status).toBe(401);
     }
     // An HTMX poll is told where to go instead of getting the login page as a fragment.
-    const poll = await fetch(`${w.base}/parts/overview/summary`, { headers: { cookie: `dim_session=${none}`, 'hx-request': 'true' } });
+    const poll = await fetch(`${w.base}/parts/overview/summary`, {
+      headers: { cookie: `dim_session=${none}`, 'hx-request': 'true' },
+    });
     expect(poll.status).toBe(401);
     expect(poll.headers.get('hx-redirect')).toBe('/login');
   });

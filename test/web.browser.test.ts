@@ -34,14 +34,23 @@ describe('the dashboard in a browser', () => {
       chromium.launch({
         executablePath: CHROMIUM,
         headless: true,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+        ],
       }),
     ]);
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(15_000);
     // The CSP must never block anything of ours: a violation fails the test at the end.
     await page.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e: { violatedDirective: string; blockedURI: string }) => ((window as unknown as { __csp: string[] }).__csp ??= []).push(e.violatedDirective + ' ' + e.blockedURI));
+      document.addEventListener('securitypolicyviolation', (e: { violatedDirective: string; blockedURI: string }) =>
+        ((window as unknown as { __csp: string[] }).__csp ??= []).push(e.violatedDirective + ' ' + e.blockedURI),
+      );
     });
   });
   afterAll(async () => {
@@ -49,7 +58,8 @@ describe('the dashboard in a browser', () => {
     await w?.stop();
   });
 
-  const shot = (name: string, p: Page = page) => p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const shot = (name: string, p: Page = page) =>
+    p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
   const cspViolations = () => page.evaluate(() => (window as unknown as { __csp?: string[] }).__csp ?? []);
 
   test('when the operator signs in, then the overview shows the empty state with what to do next', async () => {
@@ -73,7 +83,9 @@ describe('the dashboard in a browser', () => {
     await page.getByLabel('Name', { exact: true }).fill('sales-2025');
     await page.getByLabel(/Or upload a file/).setInputFiles(file);
     // Watch the bar: it must be shown and reach 100 before the page moves on.
-    const reached = page.waitForFunction(() => document.getElementById('upload-progress')?.value === 100, undefined, { polling: 'raf' });
+    const reached = page.waitForFunction(() => document.getElementById('upload-progress')?.value === 100, undefined, {
+      polling: 'raf',
+    });
     await page.getByRole('button', { name: 'Create' }).click();
     await reached;
     await page.waitForURL(/\/datasets\/\d+$/);
@@ -161,7 +173,12 @@ describe('the dashboard in a browser', () => {
   });
 
   test('when the datasets table is searched and sorted, then only the table is swapped and the URL follows', async () => {
-    const api = (name: string) => fetch(`${w.base}/api/datasets`, { method: 'POST', headers: { 'x-api-key': 'test-api-key-0123', 'content-type': 'application/json' }, body: JSON.stringify({ name, size_gb: name.length }) });
+    const api = (name: string) =>
+      fetch(`${w.base}/api/datasets`, {
+        method: 'POST',
+        headers: { 'x-api-key': 'test-api-key-0123', 'content-type': 'application/json' },
+        body: JSON.stringify({ name, size_gb: name.length }),
+      });
     for (const name of ['logs-a', 'logs-bb', 'metrics']) expect((await api(name)).status).toBe(201);
     await page.goto(`${w.base}/datasets`);
     await page.evaluate(() => (window.marker = 7));
@@ -170,7 +187,10 @@ describe('the dashboard in a browser', () => {
     await page.getByRole('link', { name: 'Size' }).click();
     await page.waitForURL(/sort=size/);
     await page.locator('th[aria-sort="ascending"] >> text=Size').waitFor();
-    expect(await page.locator('table.datasets tbody tr td:first-child').allTextContents()).toEqual(['logs-a', 'logs-bb']);
+    expect(await page.locator('table.datasets tbody tr td:first-child').allTextContents()).toEqual([
+      'logs-a',
+      'logs-bb',
+    ]);
     // The filter form keeps the new sort when a filter changes next.
     await page.getByLabel('Tier').selectOption('WARM');
     await page.waitForURL(/tier=WARM/);
@@ -201,7 +221,12 @@ describe('the dashboard in a browser', () => {
     expect(key).toMatch(/^dim_\d+_[A-Za-z0-9_-]{43}$/);
     await page.locator('#keys-table tr[data-state="live"] >> text=browser-made').waitFor();
     await shot('12-api-key-created');
-    const use = () => fetch(`${w.base}/api/datasets`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: `via-key-${Date.now()}` }) });
+    const use = () =>
+      fetch(`${w.base}/api/datasets`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `via-key-${Date.now()}` }),
+      });
     expect((await use()).status).toBe(201);
     page.once('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: 'Revoke browser-made' }).click();
@@ -220,7 +245,9 @@ describe('the dashboard in a browser', () => {
       await phone.context().addCookies((await page.context().cookies()).map((c) => ({ ...c })));
       await phone.goto(`${w.base}/`);
       await phone.locator('#eps-chart[data-rendered]').waitFor();
-      const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      const overflow = await phone.evaluate(
+        () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      );
       expect(overflow).toBeLessThanOrEqual(0);
       await shot('10-overview-390px', phone);
     } finally {

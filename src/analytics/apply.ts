@@ -88,7 +88,14 @@ export class StatsApplier {
       await this.offsets.store(trx, msg.topic, new Map([[msg.partition, msg.offset + 1]]), now);
       await trx
         .insertInto('dead_letters')
-        .values({ created_at: now, topic: msg.topic, partition: msg.partition, offset: msg.offset, payload: msg.value.slice(0, 65_536), reason })
+        .values({
+          created_at: now,
+          topic: msg.topic,
+          partition: msg.partition,
+          offset: msg.offset,
+          payload: msg.value.slice(0, 65_536),
+          reason,
+        })
         .execute();
     });
     this.logger.warn('stream.dead_letter', { topic: msg.topic, partition: msg.partition, offset: msg.offset, reason });
@@ -170,10 +177,20 @@ export class StatsApplier {
       events.push(event);
     }
 
-    const { rolled_until } = await trx.selectFrom('bucket_rollup').select('rolled_until').where('id', '=', 1).executeTakeFirstOrThrow();
+    const { rolled_until } = await trx
+      .selectFrom('bucket_rollup')
+      .select('rolled_until')
+      .where('id', '=', 1)
+      .executeTakeFirstOrThrow();
     await this.writeStats(trx, events);
     await this.writeBuckets(trx, events, rolled_until);
-    await bulkWrite(trx, 'insert into event_ids (id, dataset_id, seen_at)', '', 3, newIds.map((r) => [r.id, r.dataset_id, r.seen_at]));
+    await bulkWrite(
+      trx,
+      'insert into event_ids (id, dataset_id, seen_at)',
+      '',
+      3,
+      newIds.map((r) => [r.id, r.dataset_id, r.seen_at]),
+    );
     for (const part of chunks(dead, CHUNK)) {
       await trx
         .insertInto('dead_letters')
@@ -190,7 +207,12 @@ export class StatsApplier {
         .execute();
     }
     for (const d of dead) {
-      this.logger.warn('stream.dead_letter', { topic: d.msg.topic, partition: d.msg.partition, offset: d.msg.offset, reason: d.reason });
+      this.logger.warn('stream.dead_letter', {
+        topic: d.msg.topic,
+        partition: d.msg.partition,
+        offset: d.msg.offset,
+        reason: d.reason,
+      });
     }
     return { applied: events.length, duplicates, deadLettered: dead.length, eventTs: events.map((e) => e.ts) };
   }
@@ -199,7 +221,21 @@ export class StatsApplier {
     const rows: unknown[][] = [];
     for (const [datasetId, evs] of groupBy(events, (e) => e.dataset_id)) {
       const a = aggregate(datasetId, evs);
-      rows.push([a.dataset_id, a.reads, a.writes, a.scans, a.bytes_read, a.bytes_written, a.first_access, a.last_access, a.decay_at, a.decay_1h, a.decay_1d, a.decay_1w, a.decay_30d]);
+      rows.push([
+        a.dataset_id,
+        a.reads,
+        a.writes,
+        a.scans,
+        a.bytes_read,
+        a.bytes_written,
+        a.first_access,
+        a.last_access,
+        a.decay_at,
+        a.decay_1h,
+        a.decay_1d,
+        a.decay_1w,
+        a.decay_30d,
+      ]);
     }
     await bulkWrite(trx, STATS_HEAD, STATS_TAIL, 13, rows);
   }

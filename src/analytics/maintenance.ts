@@ -69,7 +69,8 @@ export class StatsMaintenance {
     try {
       await this.rollUpOnce();
       const removed: Record<string, number> = {};
-      for (const res of ['m', 'h', 'd'] as const) removed[`buckets_${res}`] = await this.stats.pruneBuckets(res, now - this.opts.buckets[res]);
+      for (const res of ['m', 'h', 'd'] as const)
+        removed[`buckets_${res}`] = await this.stats.pruneBuckets(res, now - this.opts.buckets[res]);
       removed.event_ids = await this.stats.pruneEventIds(now - this.opts.idempotencyWindowMs);
       if (Object.values(removed).some((n) => n > 0)) this.logger.info('stats.pruned', removed);
     } catch (err) {

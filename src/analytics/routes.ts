@@ -18,7 +18,14 @@ export function analyticsRoutes(service: AnalyticsService, stats: StatsRepositor
     const hours = q.number('hours', 24, { min: 1 / 60, max: 3 * 365 * 24 });
     const bucketMinutes = q.number('bucket_minutes', 15, { min: 1, max: 365 * 24 * 60, integer: true });
     const s = await service.series(id, hours, bucketMinutes);
-    res.json({ dataset_id: id, hours, bucket_minutes: bucketMinutes, resolution: s.resolution, retained_from: s.retainedFrom, series: s.points });
+    res.json({
+      dataset_id: id,
+      hours,
+      bucket_minutes: bucketMinutes,
+      resolution: s.resolution,
+      retained_from: s.retainedFrom,
+      series: s.points,
+    });
   });
 
   r.get('/api/dead-letters', async (req, res) => {

@@ -34,7 +34,11 @@ export class AnalyticsService {
     const rates: Record<string, unknown> = {};
     for (const name of HALF_LIFE_NAMES) {
       const value = s ? decayTo({ at: s.decay_at, value: s[`decay_${name}`] }, now, HALF_LIVES[name]) : 0;
-      rates[name] = { half_life_seconds: HALF_LIVES[name] / 1000, decayed_count: value, events_per_hour: ratePerHour(value, HALF_LIVES[name]) };
+      rates[name] = {
+        half_life_seconds: HALF_LIVES[name] / 1000,
+        decayed_count: value,
+        events_per_hour: ratePerHour(value, HALF_LIVES[name]),
+      };
     }
     return {
       dataset_id: datasetId,
@@ -55,12 +59,19 @@ export class AnalyticsService {
    * Accesses per bucket over the last `hours`, buckets aligned to UTC multiples of their size,
    * empty buckets as 0, the newest bucket the one holding now.
    */
-  async series(datasetId: number, hours: number, bucketMinutes: number): Promise<{ resolution: BucketResolution; retainedFrom: string; points: SeriesPoint[] }> {
+  async series(
+    datasetId: number,
+    hours: number,
+    bucketMinutes: number,
+  ): Promise<{ resolution: BucketResolution; retainedFrom: string; points: SeriesPoint[] }> {
     await this.datasets.get(datasetId);
     const bucketMs = bucketMinutes * 60_000;
     const count = Math.ceil((hours * 3_600_000) / bucketMs);
     if (count > MAX_BUCKETS) {
-      throw new ValidationError('bucket_minutes', `gives ${count} buckets over ${hours} hours; at most ${MAX_BUCKETS} (use larger buckets)`);
+      throw new ValidationError(
+        'bucket_minutes',
+        `gives ${count} buckets over ${hours} hours; at most ${MAX_BUCKETS} (use larger buckets)`,
+      );
     }
     const now = this.clock.now();
     const end = Math.floor(now / bucketMs) * bucketMs + bucketMs;
@@ -70,7 +81,8 @@ export class AnalyticsService {
     if (res !== 'm') {
       // Minutes the rollup has not reached yet are not in their hour or day: add them here.
       const rolledUntil = await this.stats.rolledUntil();
-      if (rolledUntil < end) rows.push(...(await this.stats.buckets(datasetId, 'm', Math.max(start, rolledUntil), end)));
+      if (rolledUntil < end)
+        rows.push(...(await this.stats.buckets(datasetId, 'm', Math.max(start, rolledUntil), end)));
     }
     const points: SeriesPoint[] = [];
     for (let t = start; t < end; t += bucketMs) {

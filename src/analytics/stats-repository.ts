@@ -29,7 +29,11 @@ export class StatsRepository {
   }
 
   async rolledUntil(): Promise<number> {
-    const r = await this.db.selectFrom('bucket_rollup').select('rolled_until').where('id', '=', 1).executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom('bucket_rollup')
+      .select('rolled_until')
+      .where('id', '=', 1)
+      .executeTakeFirstOrThrow();
     return r.rolled_until;
   }
 
@@ -39,10 +43,17 @@ export class StatsRepository {
    */
   async rollUp(until: number): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
-      const { rolled_until: from } = await trx.selectFrom('bucket_rollup').select('rolled_until').where('id', '=', 1).executeTakeFirstOrThrow();
+      const { rolled_until: from } = await trx
+        .selectFrom('bucket_rollup')
+        .select('rolled_until')
+        .where('id', '=', 1)
+        .executeTakeFirstOrThrow();
       if (until <= from) return 0;
       let rolled = 0;
-      for (const [res, size] of [['h', 3_600_000], ['d', 86_400_000]] as const) {
+      for (const [res, size] of [
+        ['h', 3_600_000],
+        ['d', 86_400_000],
+      ] as const) {
         const r = await sql`
           insert into access_buckets (dataset_id, res, bucket_start, reads, writes, scans, bytes)
           select dataset_id, ${res}, bucket_start - (bucket_start % ${size}), sum(reads), sum(writes), sum(scans), sum(bytes)
@@ -62,7 +73,11 @@ export class StatsRepository {
   /** Minute buckets go only once the rollup has passed them, whatever their age. */
   async pruneBuckets(res: BucketResolution, before: number): Promise<number> {
     const limit = res === 'm' ? Math.min(before, await this.rolledUntil()) : before;
-    const r = await this.db.deleteFrom('access_buckets').where('res', '=', res).where('bucket_start', '<', limit).executeTakeFirst();
+    const r = await this.db
+      .deleteFrom('access_buckets')
+      .where('res', '=', res)
+      .where('bucket_start', '<', limit)
+      .executeTakeFirst();
     return Number(r.numDeletedRows);
   }
 
@@ -76,7 +91,10 @@ export class StatsRepository {
   }
 
   async deadLetterCount(): Promise<number> {
-    const r = await this.db.selectFrom('dead_letters').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom('dead_letters')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 }

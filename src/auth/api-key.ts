@@ -24,7 +24,10 @@ export function resolveApiKey(configured: string | undefined, dataDir: string, l
   fs.mkdirSync(dataDir, { recursive: true });
   const key = crypto.randomBytes(24).toString('base64url');
   fs.writeFileSync(file, key + '\n', { mode: 0o600, flag: 'wx' });
-  logger.warn('auth.api_key_generated', { file, hint: 'no API_KEY was set: write routes take the key stored in this file' });
+  logger.warn('auth.api_key_generated', {
+    file,
+    hint: 'no API_KEY was set: write routes take the key stored in this file',
+  });
   return key;
 }
 

@@ -50,8 +50,17 @@ export class ApiKeys {
   ) {}
 
   async start(): Promise<void> {
-    const rows = await this.db.selectFrom('api_keys').select(['id', 'secret_sha256', 'scopes']).where('revoked_at', 'is', null).execute();
-    for (const r of rows) this.live.set(r.id, { hash: Buffer.from(r.secret_sha256, 'hex'), scopes: new Set(JSON.parse(r.scopes) as Scope[]), lastUsedAt: null });
+    const rows = await this.db
+      .selectFrom('api_keys')
+      .select(['id', 'secret_sha256', 'scopes'])
+      .where('revoked_at', 'is', null)
+      .execute();
+    for (const r of rows)
+      this.live.set(r.id, {
+        hash: Buffer.from(r.secret_sha256, 'hex'),
+        scopes: new Set(JSON.parse(r.scopes) as Scope[]),
+        lastUsedAt: null,
+      });
   }
 
   /** The identity behind a presented key, or undefined when it is not a live key. */
@@ -82,7 +91,12 @@ export class ApiKeys {
     const secret = crypto.randomBytes(32).toString('base64url');
     const r = await this.db
       .insertInto('api_keys')
-      .values({ name, secret_sha256: sha256(secret).toString('hex'), scopes: JSON.stringify(scopes), created_at: this.clock.now() })
+      .values({
+        name,
+        secret_sha256: sha256(secret).toString('hex'),
+        scopes: JSON.stringify(scopes),
+        created_at: this.clock.now(),
+      })
       .executeTakeFirstOrThrow();
     const id = Number(r.insertId);
     this.live.set(id, { hash: sha256(secret), scopes: new Set(scopes), lastUsedAt: null });
@@ -90,8 +104,21 @@ export class ApiKeys {
   }
 
   /** Every key, revoked ones included; `last_used_at` counts since this process started (null: not used since). */
-  async list(): Promise<{ id: number; name: string; scopes: Scope[]; created_at: string; revoked_at: string | null; last_used_at: string | null }[]> {
-    const rows = await this.db.selectFrom('api_keys').select(['id', 'name', 'scopes', 'created_at', 'revoked_at']).orderBy('id').execute();
+  async list(): Promise<
+    {
+      id: number;
+      name: string;
+      scopes: Scope[];
+      created_at: string;
+      revoked_at: string | null;
+      last_used_at: string | null;
+    }[]
+  > {
+    const rows = await this.db
+      .selectFrom('api_keys')
+      .select(['id', 'name', 'scopes', 'created_at', 'revoked_at'])
+      .orderBy('id')
+      .execute();
     return rows.map((r) => {
       const used = this.live.get(r.id)?.lastUsedAt ?? null;
       return {
@@ -106,7 +133,12 @@ export class ApiKeys {
   }
 
   async revoke(id: number): Promise<void> {
-    const r = await this.db.updateTable('api_keys').set({ revoked_at: this.clock.now() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    const r = await this.db
+      .updateTable('api_keys')
+      .set({ revoked_at: this.clock.now() })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
     this.live.delete(id);
     if (Number(r.numUpdatedRows) === 0) {
       const exists = await this.db.selectFrom('api_keys').select('id').where('id', '=', id).executeTakeFirst();
@@ -117,15 +149,20 @@ export class ApiKeys {
 
 /** Validates `{name, scopes}` for a new key. */
 export function parseNewKey(body: unknown): { name: string; scopes: Scope[] } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationError('body', 'must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new ValidationError('body', 'must be a JSON object');
   const o = body as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (k !== 'name' && k !== 'scopes') throw new ValidationError(k, 'unknown field (expected one of: name, scopes)');
-  if (typeof o.name !== 'string' || o.name.trim() === '' || o.name.length > 100) throw new ValidationError('name', 'must be a non-empty string of at most 100 characters');
+  for (const k of Object.keys(o))
+    if (k !== 'name' && k !== 'scopes') throw new ValidationError(k, 'unknown field (expected one of: name, scopes)');
+  if (typeof o.name !== 'string' || o.name.trim() === '' || o.name.length > 100)
+    throw new ValidationError('name', 'must be a non-empty string of at most 100 characters');
   // eslint-disable-next-line no-control-regex -- the point is to refuse control characters
   if (/[\u0000-\u001f\u007f]/.test(o.name)) throw new ValidationError('name', 'must not contain control characters');
-  if (!Array.isArray(o.scopes) || o.scopes.length === 0) throw new ValidationError('scopes', `must be a non-empty array of: ${SCOPES.join(', ')}`);
+  if (!Array.isArray(o.scopes) || o.scopes.length === 0)
+    throw new ValidationError('scopes', `must be a non-empty array of: ${SCOPES.join(', ')}`);
   const scopes = o.scopes.map((s, i) => {
-    if (typeof s !== 'string' || !(SCOPES as readonly string[]).includes(s)) throw new ValidationError(`scopes[${i}]`, `must be one of ${SCOPES.join(', ')}`);
+    if (typeof s !== 'string' || !(SCOPES as readonly string[]).includes(s))
+      throw new ValidationError(`scopes[${i}]`, `must be one of ${SCOPES.join(', ')}`);
     return s as Scope;
   });
   return { name: o.name.trim(), scopes: [...new Set(scopes)] };
@@ -137,7 +174,12 @@ export function parseNewKey(body: unknown): { name: string; scopes: Scope[] } {
  */
 export function requiredScope(method: string, path: string): Scope {
   if (path === '/api/events' || path === '/api/stream/send') return 'events:write';
-  if (/^\/api\/datasets\/[^/]+\/(moves|migrate|policy)$/.test(path) || path.startsWith('/api/migrate_enqueue/') || path === '/api/scheduler/run') return 'moves:write';
+  if (
+    /^\/api\/datasets\/[^/]+\/(moves|migrate|policy)$/.test(path) ||
+    path.startsWith('/api/migrate_enqueue/') ||
+    path === '/api/scheduler/run'
+  )
+    return 'moves:write';
   if (method === 'DELETE' && path.startsWith('/api/migrations/')) return 'moves:write';
   if (path === '/api/datasets' || /^\/api\/datasets\/[^/]+(\/content)?$/.test(path)) return 'datasets:write';
   return 'admin';

@@ -44,11 +44,17 @@ export class ApiTokens {
 
   /** `{scopes?, ttl_seconds?}`: 400 naming a bad field, 403 naming a scope the key lacks. */
   async issue(parent: KeyIdentity, body: unknown): Promise<IssuedToken> {
-    if (parent.token) throw new AppError(403, 'a token cannot mint tokens: present the API key itself', { field: 'authorization' });
+    if (parent.token)
+      throw new AppError(403, 'a token cannot mint tokens: present the API key itself', { field: 'authorization' });
     const req = parseTokenRequest(body, Math.floor(this.opts.maxTtlMs / 1000));
     const scopes = req.scopes ?? [...parent.scopes];
     for (const s of scopes) {
-      if (!allowsScope(parent, s)) throw new AppError(403, `scopes: this API key lacks the scope ${s}`, { field: 'scopes', scope_needed: s, scopes: [...parent.scopes] });
+      if (!allowsScope(parent, s))
+        throw new AppError(403, `scopes: this API key lacks the scope ${s}`, {
+          field: 'scopes',
+          scope_needed: s,
+          scopes: [...parent.scopes],
+        });
     }
     // Token times are wall-clock seconds: clients and jose check `exp` against real time.
     const now = Math.floor(Date.now() / 1000);
@@ -64,7 +70,13 @@ export class ApiTokens {
       .setIssuedAt(now)
       .setExpirationTime(now + ttl)
       .sign(this.key);
-    return { token, token_type: 'Bearer', expires_at: new Date((now + ttl) * 1000).toISOString(), expires_in: ttl, scopes };
+    return {
+      token,
+      token_type: 'Bearer',
+      expires_at: new Date((now + ttl) * 1000).toISOString(),
+      expires_in: ttl,
+      scopes,
+    };
   }
 
   /**
@@ -72,7 +84,12 @@ export class ApiTokens {
    * key, so it says nothing about API_KEY to anyone without that key) of its digest.
    */
   private bootstrapFingerprint(): string {
-    this.bkf ??= crypto.createHmac('sha256', this.key).update('bootstrap-key:').update(this.keys.bootstrapDigest).digest('base64url').slice(0, 22);
+    this.bkf ??= crypto
+      .createHmac('sha256', this.key)
+      .update('bootstrap-key:')
+      .update(this.keys.bootstrapDigest)
+      .digest('base64url')
+      .slice(0, 22);
     return this.bkf;
   }
 
@@ -83,20 +100,30 @@ export class ApiTokens {
     let payload;
     try {
       // Only HS256: `alg: none` and every other algorithm are refused before the signature is looked at.
-      ({ payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, requiredClaims: ['exp', 'sub'] }));
+      ({ payload } = await jwtVerify(token, this.key, {
+        algorithms: ['HS256'],
+        issuer: TOKEN_ISSUER,
+        audience: TOKEN_AUDIENCE,
+        requiredClaims: ['exp', 'sub'],
+      }));
     } catch (err) {
       throw new AppError(401, `bearer token refused: ${reason(err)}`, { field: 'authorization' });
     }
     const scopeClaim = payload.scope;
-    if (typeof payload.sub !== 'string' || typeof scopeClaim !== 'string') throw new AppError(401, 'bearer token refused: malformed claims', { field: 'authorization' });
+    if (typeof payload.sub !== 'string' || typeof scopeClaim !== 'string')
+      throw new AppError(401, 'bearer token refused: malformed claims', { field: 'authorization' });
     const live = this.keys.liveScopes(payload.sub);
     if (!live) throw new AppError(401, 'bearer token refused: its API key was revoked', { field: 'authorization' });
     if (payload.sub === BOOTSTRAP_ID && !sameText(payload.bkf, this.bootstrapFingerprint())) {
-      throw new AppError(401, 'bearer token refused: it was minted from an API_KEY that is no longer configured', { field: 'authorization' });
+      throw new AppError(401, 'bearer token refused: it was minted from an API_KEY that is no longer configured', {
+        field: 'authorization',
+      });
     }
     const scopes = new Set<Scope>();
     // Never more than the key holds now (issue() checked it; this keeps it true whatever signed the token).
-    for (const s of scopeClaim.split(' ')) if ((SCOPES as readonly string[]).includes(s) && (live.has('admin') || live.has(s as Scope))) scopes.add(s as Scope);
+    for (const s of scopeClaim.split(' '))
+      if ((SCOPES as readonly string[]).includes(s) && (live.has('admin') || live.has(s as Scope)))
+        scopes.add(s as Scope);
     return { keyId: payload.sub, scopes, token: true };
   }
 }
@@ -127,14 +154,18 @@ function parseTokenRequest(body: unknown, maxTtlSeconds: number): { scopes?: Sco
   if (body === undefined || body === null) return {};
   if (typeof body !== 'object' || Array.isArray(body)) throw new ValidationError('body', 'must be a JSON object');
   const o = body as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (k !== 'scopes' && k !== 'ttl_seconds') throw new ValidationError(k, 'unknown field (expected one of: scopes, ttl_seconds)');
+  for (const k of Object.keys(o))
+    if (k !== 'scopes' && k !== 'ttl_seconds')
+      throw new ValidationError(k, 'unknown field (expected one of: scopes, ttl_seconds)');
   const out: { scopes?: Scope[]; ttlSeconds?: number } = {};
   if (o.scopes !== undefined) {
-    if (!Array.isArray(o.scopes) || o.scopes.length === 0) throw new ValidationError('scopes', `must be a non-empty array of: ${SCOPES.join(', ')}`);
+    if (!Array.isArray(o.scopes) || o.scopes.length === 0)
+      throw new ValidationError('scopes', `must be a non-empty array of: ${SCOPES.join(', ')}`);
     out.scopes = [
       ...new Set(
         o.scopes.map((s, i) => {
-          if (typeof s !== 'string' || !(SCOPES as readonly string[]).includes(s)) throw new ValidationError(`scopes[${i}]`, `must be one of ${SCOPES.join(', ')}`);
+          if (typeof s !== 'string' || !(SCOPES as readonly string[]).includes(s))
+            throw new ValidationError(`scopes[${i}]`, `must be one of ${SCOPES.join(', ')}`);
           return s as Scope;
         }),
       ),
@@ -142,7 +173,8 @@ function parseTokenRequest(body: unknown, maxTtlSeconds: number): { scopes?: Sco
   }
   if (o.ttl_seconds !== undefined) {
     const t = o.ttl_seconds;
-    if (typeof t !== 'number' || !Number.isInteger(t) || t < 10 || t > maxTtlSeconds) throw new ValidationError('ttl_seconds', `must be a whole number of seconds from 10 to ${maxTtlSeconds}`);
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 10 || t > maxTtlSeconds)
+      throw new ValidationError('ttl_seconds', `must be a whole number of seconds from 10 to ${maxTtlSeconds}`);
     out.ttlSeconds = t;
   }
   return out;

@@ -30,7 +30,10 @@ export class RateLimiter {
     if (b.tokens < 1) {
       this.buckets.set(caller, b);
       const wait = Math.max(1, Math.ceil((1 - b.tokens) / this.perSecond));
-      throw AppError.tooMany(`rate limit: at most ${this.perSecond} write requests a second (bursts of ${this.burst}) per key or user; retry in ${wait} s`, wait);
+      throw AppError.tooMany(
+        `rate limit: at most ${this.perSecond} write requests a second (bursts of ${this.burst}) per key or user; retry in ${wait} s`,
+        wait,
+      );
     }
     b.tokens -= 1;
     this.buckets.set(caller, b);

@@ -49,10 +49,15 @@ export function authRoutes({ callers, requireWrite, limiter, logger }: AuthRoute
   // Any live key may mint a token with some or all of its own scopes; a token may not mint more.
   r.post('/api/tokens', async (req, res) => {
     const parent = await identifyCaller(callers, req);
-    if (!parent) throw new AppError(401, 'an API key is needed (x-api-key or Authorization: Bearer)', { field: 'authorization' });
+    if (!parent)
+      throw new AppError(401, 'an API key is needed (x-api-key or Authorization: Bearer)', { field: 'authorization' });
     limiter?.take(`key:${parent.keyId}`);
     const issued = await tokens.issue(parent, req.body);
-    requestLogger(res, logger).info('auth.token_issued', { key_id: parent.keyId, scopes: issued.scopes, expires_at: issued.expires_at });
+    requestLogger(res, logger).info('auth.token_issued', {
+      key_id: parent.keyId,
+      scopes: issued.scopes,
+      expires_at: issued.expires_at,
+    });
     res.setHeader('Cache-Control', 'no-store');
     res.json(issued);
   });

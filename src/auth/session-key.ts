@@ -16,7 +16,9 @@ export function resolveSessionKey(configured: string | undefined, dataDir: strin
     if (existing) {
       const key = Buffer.from(existing, 'base64url');
       if (key.length >= 32) return new Uint8Array(key);
-      throw new Error(`${file}: the session key must be at least 32 bytes (base64url); remove the file to generate a new one`);
+      throw new Error(
+        `${file}: the session key must be at least 32 bytes (base64url); remove the file to generate a new one`,
+      );
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;

@@ -55,7 +55,12 @@ export class SessionAuth {
   /** Signs a new session for `user` and sets its cookie. */
   async issue(req: Request, res: Response, user: SessionUser): Promise<Session> {
     const now = Date.now();
-    const session: Session = { user, jti: crypto.randomUUID(), csrf: crypto.randomBytes(32).toString('base64url'), expiresAt: now + this.opts.ttlMs };
+    const session: Session = {
+      user,
+      jti: crypto.randomUUID(),
+      csrf: crypto.randomBytes(32).toString('base64url'),
+      expiresAt: now + this.opts.ttlMs,
+    };
     const token = await new SignJWT({ csrf: session.csrf })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(String(user.id))
@@ -75,15 +80,23 @@ export class SessionAuth {
     if (!token) return undefined;
     try {
       // Only HS256 is accepted: `alg: none` and any other algorithm are refused by jose here.
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE, requiredClaims: ['exp', 'jti', 'sub'] });
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: ['HS256'],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        requiredClaims: ['exp', 'jti', 'sub'],
+      });
       const id = Number(payload.sub);
-      if (!Number.isSafeInteger(id) || typeof payload.csrf !== 'string' || typeof payload.jti !== 'string') return undefined;
+      if (!Number.isSafeInteger(id) || typeof payload.csrf !== 'string' || typeof payload.jti !== 'string')
+        return undefined;
       if (await this.users.isRevoked(payload.jti)) return undefined;
       const user = await this.users.byId(id);
       if (!user) return undefined;
       return { user, jti: payload.jti, csrf: payload.csrf, expiresAt: payload.exp! * 1000 };
     } catch (err) {
-      (req.res ? requestLogger(req.res, this.logger) : this.logger).debug('auth.session_rejected', { reason: (err as Error).name });
+      (req.res ? requestLogger(req.res, this.logger) : this.logger).debug('auth.session_rejected', {
+        reason: (err as Error).name,
+      });
       return undefined;
     }
   }
@@ -112,9 +125,11 @@ export class SessionAuth {
   requireRole(role: Role): RequestHandler {
     return (req, res, next) => {
       const s = sessionOf(res);
-      if (!s) throw new AppError(401, 'sign in first: no valid session', { login: '/login' }, { 'HX-Redirect': '/login' });
+      if (!s)
+        throw new AppError(401, 'sign in first: no valid session', { login: '/login' }, { 'HX-Redirect': '/login' });
       if (req.method !== 'GET' && req.method !== 'HEAD') this.checkUnsafe(req, s, req.body);
-      if (!allows(s.user.role, role)) throw new AppError(403, `your role (${s.user.role}) may not do this: it needs ${role}`, { role: s.user.role });
+      if (!allows(s.user.role, role))
+        throw new AppError(403, `your role (${s.user.role}) may not do this: it needs ${role}`, { role: s.user.role });
       next();
     };
   }
@@ -125,12 +140,14 @@ export class SessionAuth {
    */
   checkUnsafe(req: Request, s: Session, body?: unknown): void {
     if (!this.sameOrigin(req)) throw new AppError(403, 'origin: cross-site request refused', { field: 'origin' });
-    const fromForm = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[CSRF_FIELD] : undefined;
+    const fromForm =
+      typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[CSRF_FIELD] : undefined;
     const given = req.get(CSRF_HEADER) ?? (typeof fromForm === 'string' ? fromForm : undefined);
     if (!given) throw new AppError(403, `${CSRF_HEADER}: missing CSRF token`, { field: CSRF_HEADER });
     const a = crypto.createHash('sha256').update(given).digest();
     const b = crypto.createHash('sha256').update(s.csrf).digest();
-    if (!crypto.timingSafeEqual(a, b)) throw new AppError(403, `${CSRF_HEADER}: CSRF token does not match the session`, { field: CSRF_HEADER });
+    if (!crypto.timingSafeEqual(a, b))
+      throw new AppError(403, `${CSRF_HEADER}: CSRF token does not match the session`, { field: CSRF_HEADER });
   }
 
   /** The request comes from a page of this site (login forms are checked too). */

@@ -12,7 +12,10 @@ export class UsersRepository {
   }
 
   async count(): Promise<number> {
-    const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 
@@ -25,13 +28,23 @@ export class UsersRepository {
   }
 
   list(): Promise<Omit<UserRow, 'password_hash'>[]> {
-    return this.db.selectFrom('users').select(['id', 'username', 'role', 'created_at', 'updated_at']).orderBy('username').execute();
+    return this.db
+      .selectFrom('users')
+      .select(['id', 'username', 'role', 'created_at', 'updated_at'])
+      .orderBy('username')
+      .execute();
   }
 
   async insert(u: { username: string; role: Role; password_hash: string; now: number }): Promise<number> {
     const r = await this.db
       .insertInto('users')
-      .values({ username: u.username, role: u.role, password_hash: u.password_hash, created_at: u.now, updated_at: u.now })
+      .values({
+        username: u.username,
+        role: u.role,
+        password_hash: u.password_hash,
+        created_at: u.now,
+        updated_at: u.now,
+      })
       .executeTakeFirstOrThrow();
     return Number(r.insertId);
   }
@@ -42,12 +55,20 @@ export class UsersRepository {
   }
 
   async countRole(role: Role): Promise<number> {
-    const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('role', '=', role).executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('role', '=', role)
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 
   async revoke(jti: string, expiresAt: number): Promise<void> {
-    await this.db.insertInto('revoked_sessions').values({ jti, expires_at: expiresAt }).onConflict((oc) => oc.column('jti').doNothing()).execute();
+    await this.db
+      .insertInto('revoked_sessions')
+      .values({ jti, expires_at: expiresAt })
+      .onConflict((oc) => oc.column('jti').doNothing())
+      .execute();
   }
 
   async isRevoked(jti: string): Promise<boolean> {

@@ -32,7 +32,12 @@ export class UsersService {
   async ensureFirstUser(): Promise<void> {
     if ((await this.repo.count()) > 0) return;
     const password = generatePassword();
-    await this.repo.insert({ username: 'admin', role: 'operator', password_hash: await hashPassword(password), now: this.clock.now() });
+    await this.repo.insert({
+      username: 'admin',
+      role: 'operator',
+      password_hash: await hashPassword(password),
+      now: this.clock.now(),
+    });
     this.logger.warn('auth.first_user', {
       username: 'admin',
       password,
@@ -71,7 +76,12 @@ export class UsersService {
     if (password.length < 12) f.fail('password', 'must be at least 12 characters');
     let id: number;
     try {
-      id = await this.repo.insert({ username, role, password_hash: await hashPassword(password), now: this.clock.now() });
+      id = await this.repo.insert({
+        username,
+        role,
+        password_hash: await hashPassword(password),
+        now: this.clock.now(),
+      });
     } catch (err) {
       if (isUniqueViolation(err)) throw AppError.conflict(`username: "${username}" is taken`, { field: 'username' });
       throw err;
@@ -85,7 +95,8 @@ export class UsersService {
     const u = await this.repo.byId(id);
     if (!u) throw AppError.notFound('user not found', { user_id: id });
     if (u.id === by.id) throw AppError.conflict('you cannot remove yourself', { field: 'id' });
-    if (u.role === 'operator' && (await this.repo.countRole('operator')) <= 1) throw AppError.conflict('the last operator cannot be removed', { field: 'id' });
+    if (u.role === 'operator' && (await this.repo.countRole('operator')) <= 1)
+      throw AppError.conflict('the last operator cannot be removed', { field: 'id' });
     await this.repo.delete(id);
     log.info('auth.user_deleted', { user_id: id, username: u.username, by: by.username });
   }

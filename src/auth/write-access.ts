@@ -35,7 +35,10 @@ export function callerOf(res: Response): string | undefined {
 }
 
 function lacks(who: KeyIdentity, scope: string): AppError {
-  return new AppError(403, `this API ${who.token ? 'token' : 'key'} lacks the scope ${scope}`, { scope_needed: scope, scopes: [...who.scopes] });
+  return new AppError(403, `this API ${who.token ? 'token' : 'key'} lacks the scope ${scope}`, {
+    scope_needed: scope,
+    scopes: [...who.scopes],
+  });
 }
 
 /**
@@ -60,7 +63,10 @@ export function writeAccess(callers: ApiCallers, sessions: SessionAuth, limiter?
     const s = await sessions.read(req);
     if (!s) throw new AppError(401, 'session expired or invalid: sign in again', { login: '/login' });
     sessions.checkUnsafe(req, s);
-    if (!allows(s.user.role, 'operator')) throw new AppError(403, `your role (${s.user.role}) may not change anything: it needs operator`, { role: s.user.role });
+    if (!allows(s.user.role, 'operator'))
+      throw new AppError(403, `your role (${s.user.role}) may not change anything: it needs operator`, {
+        role: s.user.role,
+      });
     limiter?.take(`user:${s.user.username}`);
     res.locals.caller = `user:${s.user.username}`;
     next();

@@ -79,14 +79,36 @@ async function scenario(
   bareRps: number,
 ): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dim-bench-'));
-  const app = new App(parseConfig({ ...process.env, DATA_DIR: dir, API_KEY, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env }));
+  const app = new App(
+    parseConfig({
+      ...process.env,
+      DATA_DIR: dir,
+      API_KEY,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      ...env,
+    }),
+  );
   await app.start();
   try {
     const ids: number[] = [];
     const db = app.database.db;
     const now = Date.now();
-    const rows = Array.from({ length: DATASETS }, (_, i) => ({ name: `bench-${i}`, tags: '[]', size_gb: 1, tier: 'WARM' as const, location: 'PRIVATE' as const, created_at: now, updated_at: now }));
-    for (let i = 0; i < rows.length; i += 500) await db.insertInto('datasets').values(rows.slice(i, i + 500)).execute();
+    const rows = Array.from({ length: DATASETS }, (_, i) => ({
+      name: `bench-${i}`,
+      tags: '[]',
+      size_gb: 1,
+      tier: 'WARM' as const,
+      location: 'PRIVATE' as const,
+      created_at: now,
+      updated_at: now,
+    }));
+    for (let i = 0; i < rows.length; i += 500)
+      await db
+        .insertInto('datasets')
+        .values(rows.slice(i, i + 500))
+        .execute();
     for (const r of await db.selectFrom('datasets').select('id').execute()) ids.push(r.id);
 
     for (const run of runs) {
@@ -99,7 +121,14 @@ async function scenario(
         for (const ts of b.eventTs) lat.push(b.appliedAt - ts);
       });
       const started = Date.now();
-      const r = await loadgen({ url: `http://127.0.0.1:${app.port}`, path: '/api/events', apiKey: API_KEY, ...run, durationMs: DURATION_MS, datasetIds: ids });
+      const r = await loadgen({
+        url: `http://127.0.0.1:${app.port}`,
+        path: '/api/events',
+        apiKey: API_KEY,
+        ...run,
+        durationMs: DURATION_MS,
+        datasetIds: ids,
+      });
       const deadline = Date.now() + 60_000;
       while (applied < r.events && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
       off();
@@ -117,7 +146,8 @@ async function scenario(
         visible_p99_ms: round(percentile(sorted, 99)),
         concurrency: run.concurrency,
       };
-      if (run.mode === 'single' && run.rate === 0) line.ratio_vs_bare_express = round((r.ok * 1000) / r.elapsed_ms / bareRps, 2);
+      if (run.mode === 'single' && run.rate === 0)
+        line.ratio_vs_bare_express = round((r.ok * 1000) / r.elapsed_ms / bareRps, 2);
       if (applied < r.events) line.error = `only ${applied} of ${r.events} accepted events applied within 60 s`;
       emit(line);
     }
@@ -129,10 +159,20 @@ async function scenario(
 
 async function main(): Promise<void> {
   const only = process.argv[2];
-  emit({ machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`, node: process.version, duration_ms: DURATION_MS });
+  emit({
+    machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    node: process.version,
+    duration_ms: DURATION_MS,
+  });
   const bare = await bareExpress(50);
   const runs = [
-    { name: 'batch-1000-http', mode: 'batch' as const, batchSize: 1000, concurrency: Number(process.env.BENCH_BATCH_CONCURRENCY ?? 8), rate: 0 },
+    {
+      name: 'batch-1000-http',
+      mode: 'batch' as const,
+      batchSize: 1000,
+      concurrency: Number(process.env.BENCH_BATCH_CONCURRENCY ?? 8),
+      rate: 0,
+    },
     { name: 'single-http-50-clients', mode: 'single' as const, batchSize: 1, concurrency: 50, rate: 0 },
     { name: 'single-http-1000-events-per-s', mode: 'single' as const, batchSize: 1, concurrency: 20, rate: 1000 },
   ];
@@ -142,7 +182,12 @@ async function main(): Promise<void> {
     let mock: MockKafka | undefined;
     try {
       mock = await startMockKafka();
-      await scenario('kafka', { KAFKA_BOOTSTRAP: mock.bootstrap, KAFKA_TOPIC: `bench-${Date.now()}`, KAFKA_GROUP_ID: `bench-${Date.now()}` }, selected, bare);
+      await scenario(
+        'kafka',
+        { KAFKA_BOOTSTRAP: mock.bootstrap, KAFKA_TOPIC: `bench-${Date.now()}`, KAFKA_GROUP_ID: `bench-${Date.now()}` },
+        selected,
+        bare,
+      );
     } finally {
       await mock?.stop();
     }

@@ -45,7 +45,11 @@ function send(payload: string): Promise<number> {
         port: target.port,
         path: opts.path,
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-api-key': opts.apiKey },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(payload),
+          'x-api-key': opts.apiKey,
+        },
       },
       (res) => {
         res.resume();

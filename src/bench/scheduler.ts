@@ -23,7 +23,17 @@ async function main(): Promise<void> {
   for (const n of SIZES) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dim-bench-sched-'));
     const clock = new ManualClock(Date.UTC(2026, 5, 1));
-    const app = new App(parseConfig({ DATA_DIR: dir, API_KEY: 'bench-scheduler-key', LOG_LEVEL: 'warn', PORT: '0', SCHEDULER_ENABLED: 'false', SQLITE_SYNCHRONOUS: 'NORMAL' }), { clock });
+    const app = new App(
+      parseConfig({
+        DATA_DIR: dir,
+        API_KEY: 'bench-scheduler-key',
+        LOG_LEVEL: 'warn',
+        PORT: '0',
+        SCHEDULER_ENABLED: 'false',
+        SQLITE_SYNCHRONOUS: 'NORMAL',
+      }),
+      { clock },
+    );
     await app.start({ listen: false });
     try {
       await populateCatalog(app.database.db, n, clock.now(), { seed: 42, chunk: 50_000 });

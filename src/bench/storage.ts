@@ -70,7 +70,11 @@ async function plainCopy(src: string, dst: string): Promise<void> {
 
 async function bareGcm(src: string, dst: string): Promise<void> {
   const cipher = crypto.createCipheriv('aes-256-gcm', crypto.randomBytes(32), crypto.randomBytes(12));
-  await pipeline(fs.createReadStream(src, { highWaterMark: 1 << 20 }), cipher, fs.createWriteStream(dst, { highWaterMark: 1 << 20 }));
+  await pipeline(
+    fs.createReadStream(src, { highWaterMark: 1 << 20 }),
+    cipher,
+    fs.createWriteStream(dst, { highWaterMark: 1 << 20 }),
+  );
 }
 
 /** Reference: the bare pipeline with SHA-256 of the plaintext on the same thread, as an upload must compute. */
@@ -83,7 +87,12 @@ async function gcmWithSha256(src: string, dst: string): Promise<void> {
     },
   });
   const cipher = crypto.createCipheriv('aes-256-gcm', crypto.randomBytes(32), crypto.randomBytes(12));
-  await pipeline(fs.createReadStream(src, { highWaterMark: 1 << 20 }), measure, cipher, fs.createWriteStream(dst, { highWaterMark: 1 << 20 }));
+  await pipeline(
+    fs.createReadStream(src, { highWaterMark: 1 << 20 }),
+    measure,
+    cipher,
+    fs.createWriteStream(dst, { highWaterMark: 1 << 20 }),
+  );
   hash.digest();
 }
 
@@ -91,16 +100,28 @@ async function gcmWithSha256(src: string, dst: string): Promise<void> {
 function sha256InMemory(block: Buffer): number {
   const hash = crypto.createHash('sha256');
   const t = process.hrtime.bigint();
-  for (let done = 0; done < SIZE; done += 1 << 20) hash.update(block.subarray(done % block.length, (done % block.length) + Math.min(1 << 20, SIZE - done)));
+  for (let done = 0; done < SIZE; done += 1 << 20)
+    hash.update(block.subarray(done % block.length, (done % block.length) + Math.min(1 << 20, SIZE - done)));
   hash.digest();
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
 
 /** PUT of a file, sent with its length as a client that knows it would. */
-function put(port: number, p: string, file: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+function put(
+  port: number,
+  p: string,
+  file: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const r = http.request(
-      { host: '127.0.0.1', port, method: 'PUT', path: p, headers: { 'content-type': 'application/octet-stream', 'content-length': String(SIZE), ...headers } },
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'PUT',
+        path: p,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(SIZE), ...headers },
+      },
       (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
@@ -113,7 +134,11 @@ function put(port: number, p: string, file: string, headers: Record<string, stri
 }
 
 /** GET whose body is counted (and hashed if asked), not stored: the client's disk is not what is measured. */
-function get(port: number, p: string, opts: { headers?: Record<string, string>; hash?: boolean } = {}): Promise<{ status: number; bytes: number; sha256?: string }> {
+function get(
+  port: number,
+  p: string,
+  opts: { headers?: Record<string, string>; hash?: boolean } = {},
+): Promise<{ status: number; bytes: number; sha256?: string }> {
   return new Promise((resolve, reject) => {
     const r = http.request({ host: '127.0.0.1', port, method: 'GET', path: p, headers: opts.headers ?? {} }, (res) => {
       const hash = opts.hash ? crypto.createHash('sha256') : undefined;
@@ -133,11 +158,20 @@ function get(port: number, p: string, opts: { headers?: Record<string, string>; 
 async function json(port: number, method: string, p: string, body?: unknown): Promise<any> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
-    const r = http.request({ host: '127.0.0.1', port, method, path: p, headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve(JSON.parse(text || 'null')));
-    });
+    const r = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path: p,
+        headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve(JSON.parse(text || 'null')));
+      },
+    );
     r.on('error', reject);
     r.end(data);
   });
@@ -189,7 +223,9 @@ server.listen(0, '127.0.0.1', () => console.log('listening on http://localhost:'
 `;
 
 async function plainHttp(src: string): Promise<{ putMs: number; getMs: number }> {
-  const child = spawn(process.execPath, ['-e', PLAIN_HTTP_SERVER, src, String(SIZE)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-e', PLAIN_HTTP_SERVER, src, String(SIZE)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     const port = await listeningPort(child);
     const putMs = await timed(async () => {
@@ -209,7 +245,11 @@ async function plainHttp(src: string): Promise<{ putMs: number; getMs: number }>
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dim-bench-storage-'));
   const src = path.join(work, 'input.bin');
-  emit({ machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown cpu'}`, node: process.version, file_mib: MB });
+  emit({
+    machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown cpu'}`,
+    node: process.version,
+    file_mib: MB,
+  });
   const block = crypto.randomBytes(8 * 1024 * 1024);
   const sourceSha = await makeFile(src, block);
 
@@ -222,13 +262,25 @@ async function main(): Promise<void> {
   emit({ baseline: 'fs.copyFile+fsync', mib_per_s: round(mibps(SIZE, copyMs), 1) });
   emit({ baseline: 'node:crypto aes-256-gcm stream pipeline', mib_per_s: round(mibps(SIZE, gcmMs), 1) });
   emit({ reference: 'SHA-256 alone, in memory, one thread', mib_per_s: round(mibps(SIZE, sha256InMemory(block)), 1) });
-  emit({ reference: 'aes-256-gcm + SHA-256 stream pipeline (file to file, one thread)', mib_per_s: round(mibps(SIZE, gcmShaMs), 1) });
+  emit({
+    reference: 'aes-256-gcm + SHA-256 stream pipeline (file to file, one thread)',
+    mib_per_s: round(mibps(SIZE, gcmShaMs), 1),
+  });
   const plain = await plainHttp(src);
-  emit({ reference: 'plain node:http PUT over loopback, body discarded', mib_per_s: round(mibps(SIZE, plain.putMs), 1) });
-  emit({ reference: 'plain node:http GET over loopback, file streamed', mib_per_s: round(mibps(SIZE, plain.getMs), 1) });
+  emit({
+    reference: 'plain node:http PUT over loopback, body discarded',
+    mib_per_s: round(mibps(SIZE, plain.putMs), 1),
+  });
+  emit({
+    reference: 'plain node:http GET over loopback, file streamed',
+    mib_per_s: round(mibps(SIZE, plain.getMs), 1),
+  });
 
   const dataDir = path.join(work, 'data');
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, API_KEY, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, API_KEY, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     const port = await listeningPort(child);
     const ds = await json(port, 'POST', '/api/datasets', { name: 'bench-1gib' });
@@ -243,13 +295,23 @@ async function main(): Promise<void> {
     if (uploaded.sha256 !== sourceSha) throw new Error('upload: the server computed another SHA-256');
     // The server's peak RSS so far is given with each step, so a peak can be told to its step.
     const peak = (): number => round(peakRssMb(child.pid!), 1);
-    emit({ op: 'upload (HTTP PUT, SHA-256 + AES-256-GCM chunks, fsync)', mib_per_s: round(mibps(SIZE, upMs), 1), ratio_vs_bare_gcm: round(gcmMs / upMs), server_peak_rss_mib: peak() });
+    emit({
+      op: 'upload (HTTP PUT, SHA-256 + AES-256-GCM chunks, fsync)',
+      mib_per_s: round(mibps(SIZE, upMs), 1),
+      ratio_vs_bare_gcm: round(gcmMs / upMs),
+      server_peak_rss_mib: peak(),
+    });
 
     const downMs = await timed(async () => {
       const r = await get(port, `/api/datasets/${ds.id}/content`);
       if (r.status !== 200 || r.bytes !== SIZE) throw new Error(`download: ${r.status}, ${r.bytes} bytes`);
     });
-    emit({ op: 'download (HTTP GET, verify + decrypt)', mib_per_s: round(mibps(SIZE, downMs), 1), ratio_vs_bare_gcm: round(gcmMs / downMs), server_peak_rss_mib: peak() });
+    emit({
+      op: 'download (HTTP GET, verify + decrypt)',
+      mib_per_s: round(mibps(SIZE, downMs), 1),
+      ratio_vs_bare_gcm: round(gcmMs / downMs),
+      server_peak_rss_mib: peak(),
+    });
     // Untimed: the bytes that come back are the bytes that went in.
     const check = await get(port, `/api/datasets/${ds.id}/content`, { hash: true });
     if (check.sha256 !== sourceSha) throw new Error('download: the content differs from the input');
@@ -265,7 +327,12 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 20));
       }
     });
-    emit({ op: 'move PRIVATE/WARM → PUBLIC/COLD (copy, fsync, verify, rename, switch, remove)', mib_per_s: round(mibps(SIZE, moveMs), 1), ratio_vs_plain_copy: round(copyMs / moveMs), server_peak_rss_mib: peak() });
+    emit({
+      op: 'move PRIVATE/WARM → PUBLIC/COLD (copy, fsync, verify, rename, switch, remove)',
+      mib_per_s: round(mibps(SIZE, moveMs), 1),
+      ratio_vs_plain_copy: round(copyMs / moveMs),
+      server_peak_rss_mib: peak(),
+    });
     emit({ server_peak_rss_mib: peak() });
   } finally {
     await stop(child);

@@ -30,7 +30,25 @@ async function populate(app: App, n: number, now: number): Promise<void> {
     onChunk: async (rows) => {
       const decisions = rows
         .filter((r) => r.id % 10 === 0)
-        .map((r) => [r.id, 1, now, 'move', null, r.location, r.tier, 'PUBLIC', 'COLD', 3, 1.5, 0.2, 1.3, 0.1, 2.3, 1, '[1,1,1,30,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,null,0,0]']);
+        .map((r) => [
+          r.id,
+          1,
+          now,
+          'move',
+          null,
+          r.location,
+          r.tier,
+          'PUBLIC',
+          'COLD',
+          3,
+          1.5,
+          0.2,
+          1.3,
+          0.1,
+          2.3,
+          1,
+          '[1,1,1,30,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,null,0,0]',
+        ]);
       await bulkWrite(
         db,
         'insert into decisions (dataset_id, run_id, made_at, action, rule, from_location, from_tier, to_location, to_tier, forecast_accesses, cost_now_month, cost_target_month, saving_month, move_cost, break_even_days, catalog_version, explanation)',
@@ -47,26 +65,79 @@ async function populate(app: App, n: number, now: number): Promise<void> {
     return seed / 0x7fffffff;
   };
   const policies: unknown[][] = [];
-  for (let id = 50; id <= n; id += 100) policies.push([id, id % 200 === 50 ? 'pinned' : 'never-tier', id % 200 === 50 ? 'ONPREM' : null, id % 200 === 50 ? 'HOT' : null, null, now]);
-  await bulkWrite(db, 'insert into dataset_policies (dataset_id, mode, pin_location, pin_tier, max_latency_ms, updated_at)', '', 6, policies);
+  for (let id = 50; id <= n; id += 100)
+    policies.push([
+      id,
+      id % 200 === 50 ? 'pinned' : 'never-tier',
+      id % 200 === 50 ? 'ONPREM' : null,
+      id % 200 === 50 ? 'HOT' : null,
+      null,
+      now,
+    ]);
+  await bulkWrite(
+    db,
+    'insert into dataset_policies (dataset_id, mode, pin_location, pin_tier, max_latency_ms, updated_at)',
+    '',
+    6,
+    policies,
+  );
   const moves: unknown[][] = [];
   for (let id = 7; id <= n; id += 50) {
     const at = now - Math.floor(rand() * 20 * DAY);
-    moves.push([id, 'WARM', 'PRIVATE', 'COLD', 'PUBLIC', id % 700 === 7 ? 'failed' : 'done', 'policy', 1, 0, at, at, at + 1000]);
+    moves.push([
+      id,
+      'WARM',
+      'PRIVATE',
+      'COLD',
+      'PUBLIC',
+      id % 700 === 7 ? 'failed' : 'done',
+      'policy',
+      1,
+      0,
+      at,
+      at,
+      at + 1000,
+    ]);
   }
-  await bulkWrite(db, 'insert into moves (dataset_id, from_tier, from_location, to_tier, to_location, state, reason, catalog_only, bytes_total, created_at, started_at, finished_at)', '', 12, moves);
+  await bulkWrite(
+    db,
+    'insert into moves (dataset_id, from_tier, from_location, to_tier, to_location, state, reason, catalog_only, bytes_total, created_at, started_at, finished_at)',
+    '',
+    12,
+    moves,
+  );
   const buckets: unknown[][] = [];
   const minute = Math.floor(now / MINUTE) * MINUTE;
-  for (let id = 1; id <= Math.min(n, 2_000); id++) for (let k = 0; k < 15; k++) buckets.push([id, 'm', minute - k * MINUTE, 1 + (id % 7), id % 3, 0, 4096]);
-  await bulkWrite(db, 'insert into access_buckets (dataset_id, res, bucket_start, reads, writes, scans, bytes)', '', 7, buckets);
+  for (let id = 1; id <= Math.min(n, 2_000); id++)
+    for (let k = 0; k < 15; k++) buckets.push([id, 'm', minute - k * MINUTE, 1 + (id % 7), id % 3, 0, 4096]);
+  await bulkWrite(
+    db,
+    'insert into access_buckets (dataset_id, res, bucket_start, reads, writes, scans, bytes)',
+    '',
+    7,
+    buckets,
+  );
 }
 
 async function main(): Promise<void> {
-  emit({ machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown cpu'}`, node: process.version, datasets: N, runs_per_page: RUNS });
+  emit({
+    machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown cpu'}`,
+    node: process.version,
+    datasets: N,
+    runs_per_page: RUNS,
+  });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dim-bench-web-'));
   const logs: string[] = [];
   const app = new App(
-    parseConfig({ DATA_DIR: dir, API_KEY: 'bench-web-key-0123', LOG_LEVEL: 'warn', PORT: '0', HOST: '127.0.0.1', SCHEDULER_ENABLED: 'false', SQLITE_SYNCHRONOUS: 'NORMAL' }),
+    parseConfig({
+      DATA_DIR: dir,
+      API_KEY: 'bench-web-key-0123',
+      LOG_LEVEL: 'warn',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      SCHEDULER_ENABLED: 'false',
+      SQLITE_SYNCHRONOUS: 'NORMAL',
+    }),
     { logger: createLogger('warn', {}, (l) => void logs.push(l)) },
   );
   await app.start({ listen: true });
@@ -115,7 +186,14 @@ async function main(): Promise<void> {
       }
       times.sort((a, b) => a - b);
       const q = (f: number): number => times[Math.min(times.length - 1, Math.floor(f * times.length))]!;
-      emit({ page: p, p50_ms: round(q(0.5)), p95_ms: round(q(0.95)), max_ms: round(times[times.length - 1]!), html_kb: round(bytes / 1024), under_200ms: q(0.95) < 200 });
+      emit({
+        page: p,
+        p50_ms: round(q(0.5)),
+        p95_ms: round(q(0.95)),
+        max_ms: round(times[times.length - 1]!),
+        html_kb: round(bytes / 1024),
+        under_200ms: q(0.95) < 200,
+      });
     }
   } finally {
     await app.stop();

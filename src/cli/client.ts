@@ -11,7 +11,11 @@ export interface Answer {
 }
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly body: unknown, what: string) {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    what: string,
+  ) {
     const detail = (body as { detail?: unknown } | null)?.detail;
     super(`${what}: HTTP ${status}${detail ? ` — ${String(detail)}` : ''}`);
   }
@@ -40,7 +44,12 @@ export class Client {
     }
   }
 
-  request(method: string, p: string, body?: unknown, opts: { contentType?: string; stream?: Readable; length?: number } = {}): Promise<Answer> {
+  request(
+    method: string,
+    p: string,
+    body?: unknown,
+    opts: { contentType?: string; stream?: Readable; length?: number } = {},
+  ): Promise<Answer> {
     const url = new URL(p, this.baseUrl);
     const lib = url.protocol === 'https:' ? https : http;
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -70,14 +79,20 @@ export class Client {
         });
         res.on('error', reject);
       });
-      req.on('error', (err) => reject(new Error(`${method} ${url.href}: ${(err as Error).message}`)));
+      req.on('error', (err) => reject(new Error(`${method} ${url.href}: ${err.message}`)));
       if (opts.stream) opts.stream.pipe(req);
       else req.end(payload);
     });
   }
 
   /** Like request(), but a non-2xx answer throws an ApiError naming what was attempted. */
-  async ok<T = unknown>(what: string, method: string, p: string, body?: unknown, opts?: Parameters<Client['request']>[3]): Promise<T> {
+  async ok<T = unknown>(
+    what: string,
+    method: string,
+    p: string,
+    body?: unknown,
+    opts?: Parameters<Client['request']>[3],
+  ): Promise<T> {
     const a = await this.request(method, p, body, opts);
     if (a.status < 200 || a.status >= 300) throw new ApiError(a.status, a.body, what);
     return a.body as T;

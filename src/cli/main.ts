@@ -67,7 +67,8 @@ const one = (p: Parsed, name: string): string | undefined => p.flags.get(name)?.
 function positiveInt(p: Parsed, name: string, def: number): number {
   const v = one(p, name);
   if (v === undefined) return def;
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--${name}: expected a positive whole number, got "${v}"`);
+  if (!/^\d+$/.test(v) || Number(v) < 1)
+    throw new UsageError(`--${name}: expected a positive whole number, got "${v}"`);
   return Number(v);
 }
 
@@ -84,10 +85,16 @@ async function status(c: Client): Promise<void> {
     `datasets   ${datasets.status === 200 ? 'ok' : `HTTP ${datasets.status}`}`,
     `bus        ${JSON.stringify(stream.body)}`,
   ];
-  const s = sched.body as { running?: boolean; next_run_at?: string | null; runs?: { id: number; finished_at: string | null; datasets: number; moves: number; error: string | null }[] } | null;
+  const s = sched.body as {
+    running?: boolean;
+    next_run_at?: string | null;
+    runs?: { id: number; finished_at: string | null; datasets: number; moves: number; error: string | null }[];
+  } | null;
   if (s?.runs) {
     const last = s.runs[0];
-    lines.push(`scheduler  ${s.running ? 'running' : 'idle'}; next run ${s.next_run_at ?? 'not scheduled'}; last run ${last ? `#${last.id}: ${last.datasets} datasets, ${last.moves} moves${last.error ? `, error: ${last.error}` : ''}` : 'none yet'}`);
+    lines.push(
+      `scheduler  ${s.running ? 'running' : 'idle'}; next run ${s.next_run_at ?? 'not scheduled'}; last run ${last ? `#${last.id}: ${last.datasets} datasets, ${last.moves} moves${last.error ? `, error: ${last.error}` : ''}` : 'none yet'}`,
+    );
   }
   process.stdout.write(lines.join('\n') + '\n');
 }
@@ -96,9 +103,26 @@ async function listDatasets(c: Client, p: Parsed): Promise<void> {
   const q = new URLSearchParams({ limit: String(positiveInt(p, 'limit', 50)) });
   const name = one(p, 'name');
   if (name) q.set('name', name);
-  const rows = await c.ok<{ id: number; name: string; size_gb: number; current_tier: string; storage_type: string; access_count: number; catalog_only: boolean }[]>('list datasets', 'GET', `/api/datasets?${q}`);
+  const rows = await c.ok<
+    {
+      id: number;
+      name: string;
+      size_gb: number;
+      current_tier: string;
+      storage_type: string;
+      access_count: number;
+      catalog_only: boolean;
+    }[]
+  >('list datasets', 'GET', `/api/datasets?${q}`);
   const table = [['id', 'name', 'placement', 'size_gb', 'accesses', 'content']].concat(
-    rows.map((d) => [String(d.id), d.name, `${d.storage_type}/${d.current_tier}`, String(d.size_gb), String(d.access_count), d.catalog_only ? 'catalog-only' : 'stored']),
+    rows.map((d) => [
+      String(d.id),
+      d.name,
+      `${d.storage_type}/${d.current_tier}`,
+      String(d.size_gb),
+      String(d.access_count),
+      d.catalog_only ? 'catalog-only' : 'stored',
+    ]),
   );
   const widths = table[0]!.map((_, k) => Math.max(...table.map((r) => r[k]!.length)));
   process.stdout.write(table.map((r) => r.map((v, k) => v.padEnd(widths[k]!)).join('  ')).join('\n') + '\n');
@@ -150,7 +174,11 @@ async function importPath(c: Client, p: Parsed): Promise<void> {
       const created = await c.request('POST', '/api/datasets', { name });
       if (created.status === 201) id = (created.body as { id: number }).id;
       else if (created.status === 409) {
-        const found = await c.ok<{ id: number; name: string }[]>('find dataset', 'GET', `/api/datasets?name=${encodeURIComponent(name)}&limit=1000`);
+        const found = await c.ok<{ id: number; name: string }[]>(
+          'find dataset',
+          'GET',
+          `/api/datasets?name=${encodeURIComponent(name)}&limit=1000`,
+        );
         const match = found.find((d) => d.name === name);
         if (!match) throw new ApiError(409, created.body, `create ${name}`);
         id = match.id;
@@ -162,9 +190,19 @@ async function importPath(c: Client, p: Parsed): Promise<void> {
           cb(null, chunk);
         },
       });
-      const up = await c.request('PUT', `/api/datasets/${id}/content`, undefined, { stream: fs.createReadStream(file).pipe(counter), length: size });
+      const up = await c.request('PUT', `/api/datasets/${id}/content`, undefined, {
+        stream: fs.createReadStream(file).pipe(counter),
+        length: size,
+      });
       if (up.status !== 200) throw new ApiError(up.status, up.body, `upload ${name}`);
-      process.stdout.write(JSON.stringify({ id, name, bytes: size, sha256: (up.body as { uploaded?: { sha256?: string } }).uploaded?.sha256 }) + '\n');
+      process.stdout.write(
+        JSON.stringify({
+          id,
+          name,
+          bytes: size,
+          sha256: (up.body as { uploaded?: { sha256?: string } }).uploaded?.sha256,
+        }) + '\n',
+      );
     } catch (err) {
       failed++;
       process.stderr.write(`\n${(err as Error).message}\n`);
@@ -253,7 +291,12 @@ async function move(c: Client, p: Parsed): Promise<void> {
   if (one(p, 'tier')) body.tier = one(p, 'tier')!;
   if (one(p, 'location')) body.location = one(p, 'location')!;
   if (!body.tier && !body.location) throw new UsageError('move: give --tier and/or --location');
-  let m = await c.ok<{ id: number; state: string; bytes_total: number; bytes_done: number; error: string | null }>('move', 'POST', `/api/datasets/${id}/moves`, body);
+  let m = await c.ok<{ id: number; state: string; bytes_total: number; bytes_done: number; error: string | null }>(
+    'move',
+    'POST',
+    `/api/datasets/${id}/moves`,
+    body,
+  );
   if (one(p, 'wait') !== 'true') return void process.stdout.write(JSON.stringify(m) + '\n');
   const bar = new Progress(`move ${m.id}`, m.bytes_total, 'bytes');
   let shown = 0;
@@ -287,7 +330,10 @@ export async function main(argv: string[]): Promise<number> {
     await simulate();
     return Number(process.exitCode ?? 0);
   }
-  const c = new Client(one(p, 'url') ?? process.env.BASE_URL ?? 'http://localhost:8000', Client.resolveKey(one(p, 'key'), process.env));
+  const c = new Client(
+    one(p, 'url') ?? process.env.BASE_URL ?? 'http://localhost:8000',
+    Client.resolveKey(one(p, 'key'), process.env),
+  );
   try {
     if (cmd === 'status') await status(c);
     else if (cmd === 'datasets' && sub === 'list') await listDatasets(c, p);
@@ -295,11 +341,16 @@ export async function main(argv: string[]): Promise<number> {
     else if (cmd === 'import') await importPath(c, p);
     else if (cmd === 'events' && sub === 'send') await sendEvents(c, p);
     else if (cmd === 'move') await move(c, p);
-    else if (cmd === 'scheduler' && sub === 'run') process.stdout.write(JSON.stringify(await c.ok('run the scheduler', 'POST', '/api/scheduler/run')) + '\n');
-    else if (cmd === 'keys' && sub === 'status') process.stdout.write(JSON.stringify(await c.ok('key status', 'GET', '/api/keys'), null, 2) + '\n');
+    else if (cmd === 'scheduler' && sub === 'run')
+      process.stdout.write(JSON.stringify(await c.ok('run the scheduler', 'POST', '/api/scheduler/run')) + '\n');
+    else if (cmd === 'keys' && sub === 'status')
+      process.stdout.write(JSON.stringify(await c.ok('key status', 'GET', '/api/keys'), null, 2) + '\n');
     else if (cmd === 'keys' && sub === 'rotate') {
       const locations = p.flags.get('location');
-      process.stdout.write(JSON.stringify(await c.ok('rotate keys', 'POST', '/api/keys/rotate', locations ? { locations } : {}), null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(await c.ok('rotate keys', 'POST', '/api/keys/rotate', locations ? { locations } : {}), null, 2) +
+          '\n',
+      );
     } else throw new UsageError(`unknown command: ${p.positional.join(' ')}`);
     return 0;
   } catch (err) {

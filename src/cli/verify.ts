@@ -62,16 +62,29 @@ export async function verify(c: Client, log: (line: string) => void): Promise<{ 
     {
       name: 'upload content (encrypted at rest)',
       run: async () => {
-        const r = await c.ok<{ uploaded: { sha256: string; bytes: number } }>('upload', 'PUT', `/api/datasets/${id}/content`, undefined, { stream: Readable.from([content]), length: content.length });
-        if (r.uploaded.sha256 !== sha) throw new Error(`the server recorded SHA-256 ${r.uploaded.sha256}, expected ${sha}`);
+        const r = await c.ok<{ uploaded: { sha256: string; bytes: number } }>(
+          'upload',
+          'PUT',
+          `/api/datasets/${id}/content`,
+          undefined,
+          { stream: Readable.from([content]), length: content.length },
+        );
+        if (r.uploaded.sha256 !== sha)
+          throw new Error(`the server recorded SHA-256 ${r.uploaded.sha256}, expected ${sha}`);
         return `${content.length} bytes`;
       },
     },
     {
       name: "send events (the original demo's 20-event loop, and a batch) and see them counted",
       run: async () => {
-        for (let i = 0; i < 20; i++) await c.ok('stream/send', 'POST', '/api/stream/send', { dataset_id: id, access_type: 'read' });
-        const batch = Array.from({ length: 30 }, (_, i) => ({ id: `${name}-${i}`, dataset_id: id, type: i % 3 ? 'read' : 'write', bytes: 4096 }));
+        for (let i = 0; i < 20; i++)
+          await c.ok('stream/send', 'POST', '/api/stream/send', { dataset_id: id, access_type: 'read' });
+        const batch = Array.from({ length: 30 }, (_, i) => ({
+          id: `${name}-${i}`,
+          dataset_id: id,
+          type: i % 3 ? 'read' : 'write',
+          bytes: 4096,
+        }));
         await c.ok('events', 'POST', '/api/events', batch);
         await c.ok('events (again: the same ids count once)', 'POST', '/api/events', batch);
         const n = await poll('50 accesses to be counted', async () => {
@@ -85,8 +98,14 @@ export async function verify(c: Client, log: (line: string) => void): Promise<{ 
     {
       name: 'get a recommendation with its explanation',
       run: async () => {
-        const d = await c.ok<{ action: string; to: { location: string; tier: string }; candidates: unknown[]; summary: string }>('decision', 'GET', `/api/datasets/${id}/decision`);
-        if (!Array.isArray(d.candidates) || d.candidates.length !== 9) throw new Error('the decision does not price the nine placements');
+        const d = await c.ok<{
+          action: string;
+          to: { location: string; tier: string };
+          candidates: unknown[];
+          summary: string;
+        }>('decision', 'GET', `/api/datasets/${id}/decision`);
+        if (!Array.isArray(d.candidates) || d.candidates.length !== 9)
+          throw new Error('the decision does not price the nine placements');
         await c.ok('recommendations', 'GET', '/api/recommendations?limit=1');
         return `${d.action} → ${d.to.location}/${d.to.tier}: ${d.summary}`;
       },
@@ -94,14 +113,26 @@ export async function verify(c: Client, log: (line: string) => void): Promise<{ 
     {
       name: 'move the dataset to another location and download it intact',
       run: async () => {
-        const here = await c.ok<{ storage_type: string; current_tier: string }>('dataset', 'GET', `/api/datasets/${id}`);
-        const target = here.storage_type === 'PUBLIC' ? { location: 'ONPREM', tier: 'HOT' } : { location: 'PUBLIC', tier: 'COLD' };
-        const m = await c.ok<{ id: number }>('move', 'POST', `/api/datasets/${id}/moves`, { ...target, reason: 'verify' });
-        const done = await poll('the move to finish', async () => {
-          const s = await c.ok<{ state: string; error: string | null }>('move', 'GET', `/api/migrations/${m.id}`);
-          if (s.state === 'failed' || s.state === 'cancelled') throw new Error(`move ${s.state}: ${s.error}`);
-          return s.state === 'done' ? s : undefined;
-        }, 120_000);
+        const here = await c.ok<{ storage_type: string; current_tier: string }>(
+          'dataset',
+          'GET',
+          `/api/datasets/${id}`,
+        );
+        const target =
+          here.storage_type === 'PUBLIC' ? { location: 'ONPREM', tier: 'HOT' } : { location: 'PUBLIC', tier: 'COLD' };
+        const m = await c.ok<{ id: number }>('move', 'POST', `/api/datasets/${id}/moves`, {
+          ...target,
+          reason: 'verify',
+        });
+        const done = await poll(
+          'the move to finish',
+          async () => {
+            const s = await c.ok<{ state: string; error: string | null }>('move', 'GET', `/api/migrations/${m.id}`);
+            if (s.state === 'failed' || s.state === 'cancelled') throw new Error(`move ${s.state}: ${s.error}`);
+            return s.state === 'done' ? s : undefined;
+          },
+          120_000,
+        );
         void done;
         const got = await download();
         const gotSha = crypto.createHash('sha256').update(got).digest('hex');

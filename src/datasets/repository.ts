@@ -108,14 +108,19 @@ export class DatasetsRepository {
   }
 
   /** Which of these ids exist, and the ids of these names. */
-  async resolve(ids: readonly number[], names: readonly string[]): Promise<{ ids: Set<number>; byName: Map<string, number> }> {
+  async resolve(
+    ids: readonly number[],
+    names: readonly string[],
+  ): Promise<{ ids: Set<number>; byName: Map<string, number> }> {
     const found = new Set<number>();
     const byName = new Map<string, number>();
     for (const part of chunks(ids, 2_000)) {
-      for (const r of await this.db.selectFrom('datasets').select('id').where('id', 'in', part).execute()) found.add(r.id);
+      for (const r of await this.db.selectFrom('datasets').select('id').where('id', 'in', part).execute())
+        found.add(r.id);
     }
     for (const part of chunks(names, 2_000)) {
-      for (const r of await this.db.selectFrom('datasets').select(['id', 'name']).where('name', 'in', part).execute()) byName.set(r.name, r.id);
+      for (const r of await this.db.selectFrom('datasets').select(['id', 'name']).where('name', 'in', part).execute())
+        byName.set(r.name, r.id);
     }
     return { ids: found, byName };
   }

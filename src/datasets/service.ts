@@ -2,7 +2,13 @@ import { LOCATIONS, TIERS, type Location, type Tier } from '../db/schema';
 import type { Clock } from '../platform/clock';
 import { AppError } from '../platform/errors';
 import { Fields } from '../platform/validate';
-import { DatasetsRepository, isUniqueViolation, type DatasetPatch, type DatasetWithStats, type ListFilter } from './repository';
+import {
+  type DatasetsRepository,
+  isUniqueViolation,
+  type DatasetPatch,
+  type DatasetWithStats,
+  type ListFilter,
+} from './repository';
 
 /** The original demo kept each tier at one location; a new dataset starts at its tier's. */
 export const DEFAULT_LOCATION: Record<Tier, Location> = { HOT: 'ONPREM', WARM: 'PRIVATE', COLD: 'PUBLIC' };
@@ -50,7 +56,8 @@ export class DatasetsService {
         last_storage_migration: null,
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw AppError.conflict(`a dataset named "${name}" already exists`, { field: 'name' });
+      if (isUniqueViolation(err))
+        throw AppError.conflict(`a dataset named "${name}" already exists`, { field: 'name' });
       throw err;
     }
     return this.get(id);
@@ -84,10 +91,12 @@ export class DatasetsService {
     try {
       if (!(await this.repo.update(id, patch))) throw AppError.notFound('dataset not found', { dataset_id: id });
     } catch (err) {
-      if (isUniqueViolation(err)) throw AppError.conflict(`a dataset named "${patch.name}" already exists`, { field: 'name' });
+      if (isUniqueViolation(err))
+        throw AppError.conflict(`a dataset named "${patch.name}" already exists`, { field: 'name' });
       throw err;
     }
-    if (patch.name !== undefined && patch.name !== before.name) for (const l of this.listeners) l.onRenamed?.(id, before.name);
+    if (patch.name !== undefined && patch.name !== before.name)
+      for (const l of this.listeners) l.onRenamed?.(id, before.name);
     return this.get(id);
   }
 

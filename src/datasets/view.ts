@@ -1,6 +1,7 @@
 import type { DatasetWithStats } from './repository';
 
-export const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+export const iso = (ms: number | null | undefined): string | null =>
+  ms === null || ms === undefined ? null : new Date(ms).toISOString();
 
 /**
  * The dataset as the API shows it: every field of the original demo's dataset object
@@ -21,7 +22,9 @@ export function datasetView(d: DatasetWithStats): Record<string, unknown> {
     // Where the current copy lives, as a logical address (never a file-system path).
     location_uri: d.object_id ? `dim://${d.location}/${d.tier}/${d.object_id}` : null,
     catalog_only: d.object_id === null,
-    content: d.object_id ? { bytes: d.content_bytes, sha256: d.content_sha256, updated_at: iso(d.content_updated_at) } : null,
+    content: d.object_id
+      ? { bytes: d.content_bytes, sha256: d.content_sha256, updated_at: iso(d.content_updated_at) }
+      : null,
     access_count: Number(d.access_count),
     last_access: iso(d.last_access),
     created_at: iso(d.created_at),

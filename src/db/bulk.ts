@@ -23,7 +23,13 @@ function valuesList(rows: number, cols: number): string {
  * (event log appends, statistics upserts) use this instead of the query builder: one statement
  * carrying hundreds of rows is what makes SQLite fast, and building an AST per value is not free.
  */
-export async function bulkWrite<DB>(db: Kysely<DB>, head: string, tail: string, cols: number, rows: ReadonlyArray<readonly unknown[]>): Promise<void> {
+export async function bulkWrite<DB>(
+  db: Kysely<DB>,
+  head: string,
+  tail: string,
+  cols: number,
+  rows: ReadonlyArray<readonly unknown[]>,
+): Promise<void> {
   const per = Math.max(1, Math.min(MAX_ROWS, Math.floor(MAX_PARAMS / cols)));
   for (let i = 0; i < rows.length; i += per) {
     const part = rows.slice(i, i + per);

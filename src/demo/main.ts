@@ -16,7 +16,6 @@ import { parseConfig } from '../config';
 import { AcceleratedClock } from '../platform/clock';
 import { createLogger } from '../platform/logger';
 import { WORKLOADS } from '../tiering/sim/workloads';
-import type { TraceEvent } from '../tiering/sim/trace';
 
 const DAY = 86_400_000;
 const MIB = 1024 * 1024;
@@ -34,7 +33,9 @@ function options(argv: string[]): DemoOptions {
   const p = parse(argv, ['kafka', 'help']);
   const one = (n: string): string | undefined => p.flags.get(n)?.at(-1);
   if (one('help') === 'true') {
-    process.stdout.write(`usage: npm run demo [-- --kafka] [--speed SECONDS_PER_SIMULATED_DAY (default 1.5)] [--workload ${Object.keys(WORKLOADS).join('|')}] [--datasets N (default 300)] [--port 8000] [--data-dir ./data-demo]\n`);
+    process.stdout.write(
+      `usage: npm run demo [-- --kafka] [--speed SECONDS_PER_SIMULATED_DAY (default 1.5)] [--workload ${Object.keys(WORKLOADS).join('|')}] [--datasets N (default 300)] [--port 8000] [--data-dir ./data-demo]\n`,
+    );
     process.exit(0);
   }
   const num = (n: string, def: number, min: number): number => {
@@ -45,7 +46,8 @@ function options(argv: string[]): DemoOptions {
     return x;
   };
   const workload = one('workload') ?? 'mix';
-  if (!WORKLOADS[workload]) throw new Error(`--workload: unknown workload "${workload}" (known: ${Object.keys(WORKLOADS).join(', ')})`);
+  if (!WORKLOADS[workload])
+    throw new Error(`--workload: unknown workload "${workload}" (known: ${Object.keys(WORKLOADS).join(', ')})`);
   return {
     kafka: one('kafka') === 'true',
     secondsPerDay: num('speed', 1.5, 0.1),
@@ -121,15 +123,23 @@ async function main(): Promise<void> {
   const ids = new Map<string, number>();
   let withContent = 0;
   for (const [i, d] of trace.catalog.datasets.entries()) {
-    const created = await client.ok<{ id: number }>('create dataset', 'POST', '/api/datasets', { name: d.name, size_gb: Math.round((d.size_bytes / 1024 ** 3) * 1000) / 1000 });
+    const created = await client.ok<{ id: number }>('create dataset', 'POST', '/api/datasets', {
+      name: d.name,
+      size_gb: Math.round((d.size_bytes / 1024 ** 3) * 1000) / 1000,
+    });
     ids.set(d.name, created.id);
     if (i % 3 === 0) {
       const bytes = crypto.randomBytes(Math.min(d.size_bytes, 256 * 1024 + Math.floor(Math.random() * 2 * MIB)));
-      await client.ok('upload', 'PUT', `/api/datasets/${created.id}/content`, undefined, { stream: Readable.from([bytes]), length: bytes.length });
+      await client.ok('upload', 'PUT', `/api/datasets/${created.id}/content`, undefined, {
+        stream: Readable.from([bytes]),
+        length: bytes.length,
+      });
       withContent++;
     }
   }
-  process.stdout.write(`catalog: ${ids.size} datasets (${withContent} with encrypted content, the rest catalog-only)\n`);
+  process.stdout.write(
+    `catalog: ${ids.size} datasets (${withContent} with encrypted content, the rest catalog-only)\n`,
+  );
 
   // The event player: events go out when simulated time reaches them, in batches, with ids.
   let sent = 0;
@@ -144,10 +154,12 @@ async function main(): Promise<void> {
     else process.stderr.write(`events: HTTP ${r.status} ${JSON.stringify(r.body)}\n`);
   };
   const status = setInterval(() => {
-    process.stdout.write(`\r${new Date(clock.now()).toISOString().slice(0, 10)}  events sent ${sent.toLocaleString('en-US')}   `);
+    process.stdout.write(
+      `\r${new Date(clock.now()).toISOString().slice(0, 10)}  events sent ${sent.toLocaleString('en-US')}   `,
+    );
   }, 1_000);
   status.unref();
-  for (const e of trace.events() as Iterable<TraceEvent>) {
+  for (const e of trace.events()) {
     // Datasets exist "now" in the product: creation times in the trace before now are history.
     const wait = clock.realMsUntil(e.ts);
     if (wait > 0) {
@@ -159,7 +171,14 @@ async function main(): Promise<void> {
       }
     }
     if (e.ts < start) continue;
-    batch.push({ id: `demo-${n++}`, dataset_id: ids.get(e.dataset), type: e.type, bytes: e.bytes, ts: e.ts, ...(e.scan ? { scan: true } : {}) });
+    batch.push({
+      id: `demo-${n++}`,
+      dataset_id: ids.get(e.dataset),
+      type: e.type,
+      bytes: e.bytes,
+      ts: e.ts,
+      ...(e.scan ? { scan: true } : {}),
+    });
     if (batch.length >= 1_000) await flush();
   }
   await flush();

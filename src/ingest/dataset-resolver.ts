@@ -15,12 +15,15 @@ export class DatasetResolver implements DatasetChanges {
 
   constructor(private readonly repo: DatasetsRepository) {}
 
-  async resolve(ids: readonly number[], names: readonly string[]): Promise<{ ids: Set<number>; byName: Map<string, number> }> {
+  async resolve(
+    ids: readonly number[],
+    names: readonly string[],
+  ): Promise<{ ids: Set<number>; byName: Map<string, number> }> {
     const foundIds = new Set<number>();
     const byName = new Map<string, number>();
     const missIds: number[] = [];
     const missNames: string[] = [];
-    for (const id of ids) (this.ids.has(id) ? foundIds.add(id) : missIds.push(id));
+    for (const id of ids) this.ids.has(id) ? foundIds.add(id) : missIds.push(id);
     for (const n of names) {
       const id = this.names.get(n);
       if (id === undefined) missNames.push(n);

@@ -38,7 +38,10 @@ export function parseIncomingEvent(raw: unknown, index: number | undefined, rule
   if (f.has('type') && f.has('access_type')) f.fail('access_type', 'give type or access_type, not both');
   const typeField = f.has('access_type') ? 'access_type' : 'type';
   // The original demo's stream/send defaulted a missing access_type to "read"; that route alone keeps it.
-  const type = f.optEnum(typeField, EVENT_TYPES, { caseInsensitive: true }) ?? rules.defaultType ?? f.fail('type', `is required: one of ${EVENT_TYPES.join(', ')}`);
+  const type =
+    f.optEnum(typeField, EVENT_TYPES, { caseInsensitive: true }) ??
+    rules.defaultType ??
+    f.fail('type', `is required: one of ${EVENT_TYPES.join(', ')}`);
 
   const ev: IncomingEvent = {
     index,
@@ -60,7 +63,8 @@ function parseTs(f: Fields, rules: EventRules): number {
   let ts: number;
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v)) f.fail('ts', 'must be whole milliseconds since the epoch or an ISO-8601 string');
-    if (v < EARLIEST_TS) f.fail('ts', `must be milliseconds since the epoch (got ${v}: seconds? multiply by 1000) or an ISO-8601 string`);
+    if (v < EARLIEST_TS)
+      f.fail('ts', `must be milliseconds since the epoch (got ${v}: seconds? multiply by 1000) or an ISO-8601 string`);
     ts = v;
   } else if (typeof v === 'string') {
     if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i.test(v)) {

@@ -6,7 +6,10 @@ import type { IngestService } from './service';
 export function ingestRoutes(service: IngestService, requireWrite: RequestHandler, maxBodyBytes: number): Router {
   const r = Router();
   const json = express.json({ limit: maxBodyBytes, strict: false });
-  const ndjson = express.text({ type: ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'], limit: maxBodyBytes });
+  const ndjson = express.text({
+    type: ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'],
+    limit: maxBodyBytes,
+  });
 
   /** One event (a JSON object), a batch (a JSON array) or NDJSON (one event per line). */
   r.post('/api/events', requireWrite, json, ndjson, async (req, res) => {
@@ -21,7 +24,11 @@ export function ingestRoutes(service: IngestService, requireWrite: RequestHandle
         single = true;
       } else throw AppError.badRequest('body: must be an event object or an array of events', { field: 'body' });
     } else {
-      throw new AppError(415, 'body: send JSON (Content-Type: application/json) or NDJSON (Content-Type: application/x-ndjson)', { field: 'body' });
+      throw new AppError(
+        415,
+        'body: send JSON (Content-Type: application/json) or NDJSON (Content-Type: application/x-ndjson)',
+        { field: 'body' },
+      );
     }
     if (items.length === 0) throw AppError.badRequest('body: the batch is empty', { field: 'body' });
     const accepted = await service.ingest(items, single);
@@ -31,7 +38,9 @@ export function ingestRoutes(service: IngestService, requireWrite: RequestHandle
   /** The original demo's route: one event per request, answered once it is durable. */
   r.post('/api/stream/send', requireWrite, json, async (req, res) => {
     if (!req.is('application/json') || typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
-      throw AppError.badRequest('body: must be a JSON object such as {"dataset_id": 1, "access_type": "read"}', { field: 'body' });
+      throw AppError.badRequest('body: must be a JSON object such as {"dataset_id": 1, "access_type": "read"}', {
+        field: 'body',
+      });
     }
     await service.ingest([req.body], true, 'read');
     res.json({ status: 'sent_to_kafka' });

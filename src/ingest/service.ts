@@ -23,9 +23,12 @@ export class IngestService {
   /** `items` is one event (index undefined in errors) or a batch. Returns the count accepted. */
   async ingest(items: unknown[], single: boolean, defaultType?: BusEvent['type']): Promise<number> {
     if (items.length > this.opts.maxBatchEvents) {
-      throw AppError.badRequest(`body: more than ${this.opts.maxBatchEvents} events in one request (INGEST_MAX_BATCH); split the batch`, {
-        field: 'body',
-      });
+      throw AppError.badRequest(
+        `body: more than ${this.opts.maxBatchEvents} events in one request (INGEST_MAX_BATCH); split the batch`,
+        {
+          field: 'body',
+        },
+      );
     }
     const now = this.clock.now();
     const rules: EventRules = { now, maxFutureSkewMs: this.opts.maxFutureSkewMs, defaultType };
@@ -51,20 +54,38 @@ export class IngestService {
       if (id === undefined || !(e.dataset_id === undefined || found.ids.has(id))) {
         unknownCount++;
         if (unknown.length < MAX_REPORTED) {
-          unknown.push(e.dataset_id !== undefined ? { index: e.index, dataset_id: e.dataset_id } : { index: e.index, dataset: e.dataset });
+          unknown.push(
+            e.dataset_id !== undefined
+              ? { index: e.index, dataset_id: e.dataset_id }
+              : { index: e.index, dataset: e.dataset },
+          );
         }
         continue;
       }
-      const ev: BusEvent = { v: 1, dataset_id: id, type: e.type, bytes: e.bytes, ts: e.ts, scan: e.scan, received_at: now };
+      const ev: BusEvent = {
+        v: 1,
+        dataset_id: id,
+        type: e.type,
+        bytes: e.bytes,
+        ts: e.ts,
+        scan: e.scan,
+        received_at: now,
+      };
       if (e.id !== undefined) ev.id = e.id;
       events.push(ev);
     }
     if (unknownCount > 0) {
       const first = unknown[0]!;
-      const what = first.dataset_id !== undefined ? `dataset_id ${String(first.dataset_id)}` : `dataset "${String(first.dataset)}"`;
+      const what =
+        first.dataset_id !== undefined
+          ? `dataset_id ${String(first.dataset_id)}`
+          : `dataset "${String(first.dataset)}"`;
       const where = first.index === undefined ? '' : `item ${String(first.index)}: `;
       const more = unknownCount > 1 ? ` (and ${unknownCount - 1} more)` : '';
-      throw AppError.notFound(`dataset not found: ${where}${what}${more}; nothing was accepted`, { unknown, unknown_count: unknownCount });
+      throw AppError.notFound(`dataset not found: ${where}${what}${more}; nothing was accepted`, {
+        unknown,
+        unknown_count: unknownCount,
+      });
     }
     return events;
   }
@@ -74,7 +95,10 @@ export class IngestService {
       await this.publisher.publish(events);
     } catch (err) {
       if (err instanceof BusUnavailableError) {
-        throw AppError.unavailable(`event stream unavailable: ${err.message}; not acknowledged (some events may still be stored): retry later with the same event ids`, err.retryAfterSeconds);
+        throw AppError.unavailable(
+          `event stream unavailable: ${err.message}; not acknowledged (some events may still be stored): retry later with the same event ids`,
+          err.retryAfterSeconds,
+        );
       }
       throw err;
     }

@@ -23,17 +23,35 @@ export class AppError extends Error {
     return new AppError(409, message, extra);
   }
   static tooMany(message: string, retryAfterSeconds: number): AppError {
-    return new AppError(429, message, { retry_after_seconds: retryAfterSeconds }, { 'Retry-After': String(retryAfterSeconds) });
+    return new AppError(
+      429,
+      message,
+      { retry_after_seconds: retryAfterSeconds },
+      { 'Retry-After': String(retryAfterSeconds) },
+    );
   }
   static unavailable(message: string, retryAfterSeconds: number): AppError {
-    return new AppError(503, message, { retry_after_seconds: retryAfterSeconds }, { 'Retry-After': String(retryAfterSeconds) });
+    return new AppError(
+      503,
+      message,
+      { retry_after_seconds: retryAfterSeconds },
+      { 'Retry-After': String(retryAfterSeconds) },
+    );
   }
 }
 
 /** A field-level validation failure: 400 naming the field (and the batch index, where there is one). */
 export class ValidationError extends AppError {
-  constructor(readonly field: string, message: string, readonly index?: number) {
-    super(400, index === undefined ? `${field}: ${message}` : `item ${index}: ${field}: ${message}`, index === undefined ? { field } : { field, index });
+  constructor(
+    readonly field: string,
+    message: string,
+    readonly index?: number,
+  ) {
+    super(
+      400,
+      index === undefined ? `${field}: ${message}` : `item ${index}: ${field}: ${message}`,
+      index === undefined ? { field } : { field, index },
+    );
     this.name = 'ValidationError';
   }
 }

@@ -18,7 +18,11 @@ export function logsAt(configured: LogLevel, level: Exclude<LogLevel, 'silent'>)
 }
 
 /** Structured JSON lines with stable event names; one line per call. */
-export function createLogger(level: LogLevel, base: LogFields = {}, write: (line: string) => void = (l) => process.stdout.write(l)): Logger {
+export function createLogger(
+  level: LogLevel,
+  base: LogFields = {},
+  write: (line: string) => void = (l) => process.stdout.write(l),
+): Logger {
   const min = ORDER[level];
   const emit = (lvl: Exclude<LogLevel, 'silent'>, event: string, fields?: LogFields): void => {
     if (ORDER[lvl] < min) return;

@@ -6,7 +6,11 @@ import { ValidationError } from './errors';
  * for a value that was given but is wrong.
  */
 export class Fields {
-  constructor(private readonly obj: Record<string, unknown>, private readonly index?: number, private readonly prefix = '') {}
+  constructor(
+    private readonly obj: Record<string, unknown>,
+    private readonly index?: number,
+    private readonly prefix = '',
+  ) {}
 
   static of(value: unknown, what: string, index?: number): Fields {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -29,16 +33,21 @@ export class Fields {
 
   /** Rejects fields this body does not know: a typo is an error, not a silently ignored value. */
   only(allowed: readonly string[]): void {
-    for (const k of Object.keys(this.obj)) if (!allowed.includes(k)) this.fail(k, `unknown field (expected one of: ${allowed.join(', ')})`);
+    for (const k of Object.keys(this.obj))
+      if (!allowed.includes(k)) this.fail(k, `unknown field (expected one of: ${allowed.join(', ')})`);
   }
 
-  optString(field: string, opts: { min?: number; max: number; trim?: boolean; nullable?: boolean }): string | null | undefined {
+  optString(
+    field: string,
+    opts: { min?: number; max: number; trim?: boolean; nullable?: boolean },
+  ): string | null | undefined {
     const v = this.obj[field];
     if (v === undefined) return undefined;
     if (v === null && opts.nullable) return null;
     if (typeof v !== 'string') this.fail(field, 'must be a string');
     const s = opts.trim === false ? v : v.trim();
-    if (s.length < (opts.min ?? 0)) this.fail(field, opts.min === 1 ? 'must not be empty' : `must be at least ${opts.min} characters`);
+    if (s.length < (opts.min ?? 0))
+      this.fail(field, opts.min === 1 ? 'must not be empty' : `must be at least ${opts.min} characters`);
     if (s.length > opts.max) this.fail(field, `must be at most ${opts.max} characters`);
     // eslint-disable-next-line no-control-regex -- the point is to refuse control characters
     if (/[\u0000-\u001f\u007f]/.test(s)) this.fail(field, 'must not contain control characters');
@@ -68,10 +77,17 @@ export class Fields {
     return v;
   }
 
-  optEnum<T extends string>(field: string, allowed: readonly T[], opts: { caseInsensitive?: boolean } = {}): T | undefined {
+  optEnum<T extends string>(
+    field: string,
+    allowed: readonly T[],
+    opts: { caseInsensitive?: boolean } = {},
+  ): T | undefined {
     const v = this.obj[field];
     if (v === undefined) return undefined;
-    const match = typeof v === 'string' ? allowed.find((a) => (opts.caseInsensitive ? a.toLowerCase() === v.toLowerCase() : a === v)) : undefined;
+    const match =
+      typeof v === 'string'
+        ? allowed.find((a) => (opts.caseInsensitive ? a.toLowerCase() === v.toLowerCase() : a === v))
+        : undefined;
     if (match === undefined) this.fail(field, `must be one of ${allowed.join(', ')}`);
     return match;
   }
@@ -118,8 +134,10 @@ export class Query {
     if (v === undefined || v === '') return def;
     const n = Number(v);
     if (!Number.isFinite(n)) throw new ValidationError(field, `must be a number, got "${v}"`);
-    if (opts.integer && !Number.isSafeInteger(n)) throw new ValidationError(field, `must be a whole number, got "${v}"`);
-    if (n < opts.min || n > opts.max) throw new ValidationError(field, `must be between ${opts.min} and ${opts.max}, got ${v}`);
+    if (opts.integer && !Number.isSafeInteger(n))
+      throw new ValidationError(field, `must be a whole number, got "${v}"`);
+    if (n < opts.min || n > opts.max)
+      throw new ValidationError(field, `must be between ${opts.min} and ${opts.max}, got ${v}`);
     return n;
   }
 

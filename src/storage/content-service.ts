@@ -42,12 +42,18 @@ export class ContentService {
   async upload(datasetId: number, body: Readable): Promise<{ bytes: number; sha256: string }> {
     // Refuse at once rather than hold the request open behind a move's lock for its whole copy.
     const moving = await this.repo.activeMove(datasetId);
-    if (moving) throw AppError.conflict(`dataset is being moved (move ${moving.id}); upload once it has finished`, { move_id: moving.id });
+    if (moving)
+      throw AppError.conflict(`dataset is being moved (move ${moving.id}); upload once it has finished`, {
+        move_id: moving.id,
+      });
     return this.locks.run(datasetId, async () => {
       const row = await this.repo.content(datasetId);
       if (!row) throw AppError.notFound('dataset not found', { dataset_id: datasetId });
       const active = await this.repo.activeMove(datasetId);
-      if (active) throw AppError.conflict(`dataset is being moved (move ${active.id}); upload once it has finished`, { move_id: active.id });
+      if (active)
+        throw AppError.conflict(`dataset is being moved (move ${active.id}); upload once it has finished`, {
+          move_id: active.id,
+        });
 
       const objectId = TierTree.newObjectId();
       const tmp = this.tree.tmpPath(row.location, row.tier, objectId);
@@ -65,7 +71,14 @@ export class ContentService {
       await fsyncDir(path.dirname(final));
       const { kekId, wrapped } = await this.keyring.wrapFor(row.location, dek);
       const now = this.clock.now();
-      const ok = await this.repo.setContent(datasetId, { object_id: objectId, content_bytes: bytes, content_sha256: sha256, wrapped_key: wrapped, kek_id: kekId, now });
+      const ok = await this.repo.setContent(datasetId, {
+        object_id: objectId,
+        content_bytes: bytes,
+        content_sha256: sha256,
+        wrapped_key: wrapped,
+        kek_id: kekId,
+        now,
+      });
       if (!ok) {
         await removeIfExists(final);
         throw AppError.notFound('dataset not found (deleted during the upload)', { dataset_id: datasetId });
@@ -75,7 +88,12 @@ export class ContentService {
         await removeIfExists(old);
         await fsyncDir(path.dirname(old));
       }
-      this.logger.info('storage.uploaded', { dataset_id: datasetId, bytes, object: objectId, placement: `${row.location}/${row.tier}` });
+      this.logger.info('storage.uploaded', {
+        dataset_id: datasetId,
+        bytes,
+        object: objectId,
+        placement: `${row.location}/${row.tier}`,
+      });
       return { bytes, sha256 };
     });
   }
@@ -86,7 +104,10 @@ export class ContentService {
       const row = await this.repo.content(datasetId);
       if (!row) throw AppError.notFound('dataset not found', { dataset_id: datasetId });
       if (!row.object_id || row.content_bytes === null || !row.wrapped_key || !row.kek_id || !row.content_sha256) {
-        throw AppError.notFound('dataset has no content: it is catalog-only (upload with PUT /api/datasets/:id/content)', { dataset_id: datasetId, catalog_only: true });
+        throw AppError.notFound(
+          'dataset has no content: it is catalog-only (upload with PUT /api/datasets/:id/content)',
+          { dataset_id: datasetId, catalog_only: true },
+        );
       }
       const file = this.tree.objectPath(row.location, row.tier, row.object_id);
       const dek = this.keyring.unwrap(row.kek_id, row.wrapped_key);
@@ -102,7 +123,10 @@ export class ContentService {
       if (body.size !== row.content_bytes) {
         // Caught before any header goes out, so the client gets an error rather than a cut body.
         await body.cancel();
-        throw damagedContent(datasetId, `the stored object holds ${body.size} bytes, the record says ${row.content_bytes}`);
+        throw damagedContent(
+          datasetId,
+          `the stored object holds ${body.size} bytes, the record says ${row.content_bytes}`,
+        );
       }
       return { body, length: body.length, size: row.content_bytes, sha256: row.content_sha256 };
     }
@@ -113,7 +137,9 @@ export class ContentService {
     const now = this.clock.now();
     this.publisher
       .publish([{ v: 1, dataset_id: datasetId, type: 'read', bytes, ts: now, scan: false, received_at: now }])
-      .catch((err: unknown) => this.logger.warn('storage.download_event_lost', { dataset_id: datasetId, error: err as Error }));
+      .catch((err: unknown) =>
+        this.logger.warn('storage.download_event_lost', { dataset_id: datasetId, error: err as Error }),
+      );
   }
 }
 
@@ -123,7 +149,12 @@ export class ContentService {
  * as it grows; the main thread only receives and copies. The body pauses whenever the ring is
  * full, so memory stays bounded whatever the size.
  */
-async function encryptToFile(body: Readable, file: string, dek: Buffer, chunkSize: number): Promise<{ bytes: number; sha256: string }> {
+async function encryptToFile(
+  body: Readable,
+  file: string,
+  dek: Buffer,
+  chunkSize: number,
+): Promise<{ bytes: number; sha256: string }> {
   const fh = await fsp.open(file, 'wx', 0o600);
   const pacer = new SyncPacer(fh);
   let sealer: FileSealer | undefined;
@@ -205,6 +236,7 @@ function damagedContent(datasetId: number, detail: string): AppError {
 export function storageError(err: unknown, what: string): unknown {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return new AppError(507, `${what} failed: the storage is full`);
-  if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET') return new AppError(400, `${what} aborted: the request body ended early`);
+  if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET')
+    return new AppError(400, `${what} aborted: the request body ended early`);
   return err;
 }

@@ -3,15 +3,21 @@ import type { DatasetWithStats } from '../datasets/repository';
 import type { DatasetChanges } from '../datasets/service';
 import { AppError } from '../platform/errors';
 import type { StorageRepository } from './repository';
-import { TierTree, fsyncDir, removeIfExists } from './tier-tree';
+import { type TierTree, fsyncDir, removeIfExists } from './tier-tree';
 
 /** A dataset being moved cannot be deleted; a deleted dataset's bytes leave the tier tree. */
 export class StorageDatasetHooks implements DatasetChanges {
-  constructor(private readonly repo: StorageRepository, private readonly tree: TierTree) {}
+  constructor(
+    private readonly repo: StorageRepository,
+    private readonly tree: TierTree,
+  ) {}
 
   async beforeDelete(d: DatasetWithStats): Promise<void> {
     const active = await this.repo.activeMove(d.id);
-    if (active) throw AppError.conflict(`dataset is being moved (move ${active.id}); cancel the move or wait for it`, { move_id: active.id });
+    if (active)
+      throw AppError.conflict(`dataset is being moved (move ${active.id}); cancel the move or wait for it`, {
+        move_id: active.id,
+      });
   }
 
   async onDeleted(d: DatasetWithStats): Promise<void> {

@@ -8,14 +8,21 @@ import type { Logger } from '../platform/logger';
  * one byte of the file the point is about (`file`, at `at`), once, and goes on: a test of the
  * move's verification.
  */
-export type FaultPoint = 'move.before_copy' | 'move.mid_copy' | 'move.before_verify' | 'move.after_rename' | 'move.after_switch';
+export type FaultPoint =
+  'move.before_copy' | 'move.mid_copy' | 'move.before_verify' | 'move.after_rename' | 'move.after_switch';
 
 export class Faults {
   private readonly pauseAt: ReadonlySet<string>;
   private readonly corruptAt: Set<string>;
 
-  constructor(spec: string | undefined, private readonly logger: Logger) {
-    const names = (spec ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  constructor(
+    spec: string | undefined,
+    private readonly logger: Logger,
+  ) {
+    const names = (spec ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     this.pauseAt = new Set(names.filter((n) => !n.endsWith(':corrupt')));
     this.corruptAt = new Set(names.filter((n) => n.endsWith(':corrupt')).map((n) => n.slice(0, -':corrupt'.length)));
   }

@@ -50,7 +50,10 @@ export class Keyring {
     const fingerprint = keyFingerprint(this.master);
     const meta = await this.db.selectFrom('key_meta').selectAll().where('id', '=', 1).executeTakeFirst();
     if (!meta) {
-      await this.db.insertInto('key_meta').values({ id: 1, master_fingerprint: fingerprint, created_at: this.clock.now() }).execute();
+      await this.db
+        .insertInto('key_meta')
+        .values({ id: 1, master_fingerprint: fingerprint, created_at: this.clock.now() })
+        .execute();
     } else if (meta.master_fingerprint !== fingerprint) {
       throw new KeyMismatchError(
         `the master key (fingerprint ${fingerprint}) is not the one this data directory was written with ` +
@@ -73,12 +76,15 @@ export class Keyring {
     if (fs.existsSync(file)) return parseMasterKey(fs.readFileSync(file, 'utf8').trim());
     fs.mkdirSync(dataDir, { recursive: true });
     fs.writeFileSync(file, generateMasterKey() + '\n', { mode: 0o600, flag: 'wx' });
-    this.logger.warn('storage.master_key_generated', { file, hint: 'back this file up: without it the stored data cannot be decrypted' });
+    this.logger.warn('storage.master_key_generated', {
+      file,
+      hint: 'back this file up: without it the stored data cannot be decrypted',
+    });
     return parseMasterKey(fs.readFileSync(file, 'utf8').trim());
   }
 
   private kek(kekId: string): Buffer {
-    let k = this.keks.get(kekId);
+    const k = this.keks.get(kekId);
     if (!k) {
       const m = KEK_ID.exec(kekId);
       if (!m || !this.master) throw new Error(`unknown key id ${kekId}`);
@@ -111,11 +117,16 @@ export class Keyring {
    * A new KEK version for each location given, then every data key at those locations is
    * re-wrapped under it, a few hundred rows per transaction; reads keep working throughout.
    */
-  async rotate(locations: readonly Location[] = LOCATIONS): Promise<{ versions: Record<string, number>; rewrapped: number }> {
+  async rotate(
+    locations: readonly Location[] = LOCATIONS,
+  ): Promise<{ versions: Record<string, number>; rewrapped: number }> {
     const versions: Record<string, number> = {};
     for (const location of locations) {
       const next = Number((await this.currentKekId(location)).split(':v')[1]) + 1;
-      await this.db.insertInto('kek_versions').values({ location, version: next, created_at: this.clock.now() }).execute();
+      await this.db
+        .insertInto('kek_versions')
+        .values({ location, version: next, created_at: this.clock.now() })
+        .execute();
       versions[location] = next;
     }
     let rewrapped = 0;
@@ -151,7 +162,9 @@ export class Keyring {
     return { versions, rewrapped };
   }
 
-  async status(): Promise<Array<{ location: Location; current_version: number; objects_by_key: Record<string, number> }>> {
+  async status(): Promise<
+    Array<{ location: Location; current_version: number; objects_by_key: Record<string, number> }>
+  > {
     const counts = await this.db
       .selectFrom('datasets')
       .select(['location', 'kek_id', (eb) => eb.fn.countAll<number>().as('n')])

@@ -12,7 +12,7 @@ import type { Keyring } from './keyring';
 import { type BatchMove, StorageRepository, isActiveMoveConflict } from './repository';
 import { SyncPacer } from './sync-pacer';
 import type { Bandwidth } from './throttle';
-import { TierTree, exists, fsyncDir, removeIfExists } from './tier-tree';
+import { type TierTree, exists, fsyncDir, removeIfExists } from './tier-tree';
 
 export interface MoveRequest {
   tier: Tier;
@@ -97,7 +97,12 @@ export class MoveService {
       if (isActiveMoveConflict(err)) throw AppError.conflict('dataset is already being moved');
       throw err;
     }
-    this.logger.info('move.planned', { move_id: id, dataset_id: datasetId, to: `${req.location}/${req.tier}`, reason: req.reason });
+    this.logger.info('move.planned', {
+      move_id: id,
+      dataset_id: datasetId,
+      to: `${req.location}/${req.tier}`,
+      reason: req.reason,
+    });
     this.wake.notify();
     return (await this.repo.move(id))!;
   }
@@ -142,7 +147,11 @@ export class MoveService {
     const m = await this.repo.move(moveId);
     if (!m) throw AppError.notFound('move not found', { move_id: moveId });
     if (m.state === 'planned' && !this.running.has(moveId)) {
-      await this.repo.setMove(moveId, { state: 'cancelled', finished_at: this.clock.now(), error: 'cancelled before it started' });
+      await this.repo.setMove(moveId, {
+        state: 'cancelled',
+        finished_at: this.clock.now(),
+        error: 'cancelled before it started',
+      });
       const done = (await this.repo.move(moveId))!;
       this.settle(done);
       return done;
@@ -151,7 +160,9 @@ export class MoveService {
       this.running.get(moveId)?.abort.abort();
       return this.waitFor(moveId);
     }
-    throw AppError.conflict(`move ${moveId} is ${m.state}: only a move that has not switched can be cancelled`, { state: m.state });
+    throw AppError.conflict(`move ${moveId} is ${m.state}: only a move that has not switched can be cancelled`, {
+      state: m.state,
+    });
   }
 
   async start(): Promise<void> {
@@ -172,7 +183,13 @@ export class MoveService {
   private removeLater(file: string, log: Logger): void {
     const p: Promise<void> = removeIfExists(file)
       .then(() => fsyncDir(path.dirname(file)))
-      .catch((err: unknown) => log.warn('move.source_left', { file: path.relative(this.tree.root, file), error: err as Error, note: 'removed at the next start' }))
+      .catch((err: unknown) =>
+        log.warn('move.source_left', {
+          file: path.relative(this.tree.root, file),
+          error: err as Error,
+          note: 'removed at the next start',
+        }),
+      )
       .finally(() => this.removals.delete(p));
     this.removals.add(p);
   }
@@ -215,7 +232,11 @@ export class MoveService {
       await this.finish(move.id, 'failed', 'the dataset was deleted');
       return;
     }
-    if (current.tier !== move.from_tier || current.location !== move.from_location || current.object_id !== move.object_id) {
+    if (
+      current.tier !== move.from_tier ||
+      current.location !== move.from_location ||
+      current.object_id !== move.object_id
+    ) {
       await this.finish(move.id, 'failed', 'the dataset changed since the move was planned');
       return;
     }
@@ -223,7 +244,11 @@ export class MoveService {
       // Catalog-only: the placement record is all there is to move.
       await this.db.transaction().execute(async (trx) => {
         const now = this.clock.now();
-        await trx.updateTable('datasets').set({ tier: move.to_tier, location: move.to_location, last_storage_migration: now, updated_at: now }).where('id', '=', move.dataset_id).execute();
+        await trx
+          .updateTable('datasets')
+          .set({ tier: move.to_tier, location: move.to_location, last_storage_migration: now, updated_at: now })
+          .where('id', '=', move.dataset_id)
+          .execute();
         await this.repo.setMove(move.id, { state: 'done', started_at: now, switched_at: now, finished_at: now }, trx);
       });
       log.info('move.done', { catalog_only: true });
@@ -238,12 +263,21 @@ export class MoveService {
       await this.faults.reach('move.before_copy', { move_id: move.id });
       // What moves is the encrypted object: its size is the total the progress counts against.
       const total = (await fsp.stat(src)).size;
-      await this.repo.setMove(move.id, { state: 'copying', started_at: this.clock.now(), bytes_done: 0, bytes_total: total, error: null });
+      await this.repo.setMove(move.id, {
+        state: 'copying',
+        started_at: this.clock.now(),
+        bytes_done: 0,
+        bytes_total: total,
+        error: null,
+      });
       // The copy is verified as it lands (see copyVerified); 'verifying' covers the tail of that and the fsync.
-      const same = await this.copyVerified(src, tmp, total, signal, progress, move.id, () => this.repo.setMove(move.id, { state: 'verifying', bytes_done: progress.bytesDone }));
+      const same = await this.copyVerified(src, tmp, total, signal, progress, move.id, () =>
+        this.repo.setMove(move.id, { state: 'verifying', bytes_done: progress.bytesDone }),
+      );
       if (signal.aborted) throw new Cancelled();
       if (!same) throw new Error('verification failed: the copy differs from the source');
-      if ((await plaintextSizeOfFile(tmp)) !== current.content_bytes) throw new Error('verification failed: the copy does not hold the recorded size');
+      if ((await plaintextSizeOfFile(tmp)) !== current.content_bytes)
+        throw new Error('verification failed: the copy does not hold the recorded size');
 
       await fsp.rename(tmp, dest);
       await fsyncDir(path.dirname(dest));
@@ -257,7 +291,14 @@ export class MoveService {
         const now = this.clock.now();
         await trx
           .updateTable('datasets')
-          .set({ tier: move.to_tier, location: move.to_location, wrapped_key: wrapped.wrapped, kek_id: wrapped.kekId, last_storage_migration: now, updated_at: now })
+          .set({
+            tier: move.to_tier,
+            location: move.to_location,
+            wrapped_key: wrapped.wrapped,
+            kek_id: wrapped.kekId,
+            last_storage_migration: now,
+            updated_at: now,
+          })
           .where('id', '=', move.dataset_id)
           .execute();
         await this.repo.setMove(move.id, { state: 'switched', switched_at: now, bytes_done: progress.bytesDone }, trx);
@@ -267,11 +308,16 @@ export class MoveService {
       // A large source leaves its name at once and is unlinked just after the move is done:
       // unlinking frees its blocks and cached pages (~0.2 s per GiB here), which nothing needs to
       // wait for. A crash in between leaves a temporary file, which recovery removes.
-      const doomed = total >= DEFERRED_REMOVAL_BYTES ? this.tree.tmpPath(move.from_location, move.from_tier, objectId) : undefined;
+      const doomed =
+        total >= DEFERRED_REMOVAL_BYTES ? this.tree.tmpPath(move.from_location, move.from_tier, objectId) : undefined;
       const left = doomed ? await renameIfExists(src, doomed) : (await removeIfExists(src), undefined);
       await fsyncDir(path.dirname(src));
       await this.finish(move.id, 'done', null);
-      log.info('move.done', { bytes: total, ms: this.clock.now() - progress.startedAt, to: `${move.to_location}/${move.to_tier}` });
+      log.info('move.done', {
+        bytes: total,
+        ms: this.clock.now() - progress.startedAt,
+        to: `${move.to_location}/${move.to_tier}`,
+      });
       if (left) this.removeLater(left, log);
     } catch (err) {
       await removeIfExists(tmp).catch(() => false);
@@ -317,10 +363,20 @@ export class MoveService {
    * background syncs as the file grows. Resolves once the copy is fsynced and every byte of it
    * compared: true if all matched. `copied` is awaited when the last byte is written.
    */
-  private async copyVerified(src: string, tmp: string, total: number, signal: AbortSignal, progress: MoveProgress, moveId: number, copied: () => Promise<void>): Promise<boolean> {
+  private async copyVerified(
+    src: string,
+    tmp: string,
+    total: number,
+    signal: AbortSignal,
+    progress: MoveProgress,
+    moveId: number,
+    copied: () => Promise<void>,
+  ): Promise<boolean> {
     const output = await fsp.open(tmp, 'wx', 0o600);
     const landing = new Landing();
-    const verifier = verifyAsItLands(src, tmp, total, landing, signal, (at, len) => this.faults.reach('move.before_verify', { move_id: moveId, file: tmp, at: at + (len >> 1) }));
+    const verifier = verifyAsItLands(src, tmp, total, landing, signal, (at, len) =>
+      this.faults.reach('move.before_verify', { move_id: moveId, file: tmp, at: at + (len >> 1) }),
+    );
     // Settled below in every path; this only keeps an early rejection from being "unhandled".
     verifier.catch(() => undefined);
     let lastPersist = Date.now();
@@ -362,7 +418,14 @@ export class MoveService {
    * stays live and the rate smooth), the next block read while this one is written, the file
    * synced in the background as it grows so the final fsync waits for a short tail.
    */
-  private async copyBlocks(src: string, output: fsp.FileHandle, total: number, signal: AbortSignal, landing: Landing, landed: (pos: number) => Promise<void>): Promise<void> {
+  private async copyBlocks(
+    src: string,
+    output: fsp.FileHandle,
+    total: number,
+    signal: AbortSignal,
+    landing: Landing,
+    landed: (pos: number) => Promise<void>,
+  ): Promise<void> {
     const size = this.bandwidth.blockSize(COPY_BLOCK);
     const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
     const input = await fsp.open(src, 'r');
@@ -388,7 +451,7 @@ export class MoveService {
         await this.bandwidth.take(bytesRead, signal);
         // A write can land short (a disk filling up does that before it says ENOSPC): the rest is
         // written again, so a full disk fails with ENOSPC rather than leave a hole to be found later.
-        for (let done = 0; done < bytesRead; ) {
+        for (let done = 0; done < bytesRead;) {
           const { bytesWritten } = await output.write(buf, done, bytesRead - done, pos + done);
           if (bytesWritten === 0) throw new Error(`the destination took no bytes at ${pos + done} of ${total}`);
           done += bytesWritten;
@@ -432,7 +495,11 @@ export class MoveService {
           await removeIfExists(dest);
           await fsyncDir(path.dirname(dest));
         }
-        await this.repo.setMove(m.id, { state: 'planned', bytes_done: 0, error: `interrupted while ${m.state}; rolled back and planned again` });
+        await this.repo.setMove(m.id, {
+          state: 'planned',
+          bytes_done: 0,
+          error: `interrupted while ${m.state}; rolled back and planned again`,
+        });
         log.warn('move.recovered', { was: m.state, action: 'rolled back (partial copy removed) and planned again' });
       }
     }
@@ -440,7 +507,10 @@ export class MoveService {
     for (const f of await this.tree.list()) {
       if (f.tmp || !f.objectId || !referenced.has(`${f.location}/${f.tier}/${f.objectId}`)) {
         await removeIfExists(f.path);
-        this.logger.warn('storage.orphan_removed', { file: path.relative(this.tree.root, f.path), kind: f.tmp ? 'temporary' : 'unreferenced' });
+        this.logger.warn('storage.orphan_removed', {
+          file: path.relative(this.tree.root, f.path),
+          kind: f.tmp ? 'temporary' : 'unreferenced',
+        });
       }
     }
   }
@@ -495,7 +565,13 @@ class Landing {
  * truncates it and writes from the start). Its size is looked at while the kernel copies, so
  * progress stays live and the verifier can follow.
  */
-async function copyWhole(src: string, tmp: string, output: fsp.FileHandle, total: number, landed: (pos: number) => Promise<void>): Promise<void> {
+async function copyWhole(
+  src: string,
+  tmp: string,
+  output: fsp.FileHandle,
+  total: number,
+  landed: (pos: number) => Promise<void>,
+): Promise<void> {
   let done = false;
   const finished = new Signal();
   const copy = fsp.copyFile(src, tmp).finally(() => {
@@ -521,10 +597,20 @@ async function copyWhole(src: string, tmp: string, output: fsp.FileHandle, total
  * copy ends short of `size` or longer; true once every byte matched. `before(at, len)` is awaited
  * before the block [at, at + len) is read.
  */
-async function verifyAsItLands(src: string, copy: string, size: number, landing: Landing, signal: AbortSignal, before: (at: number, len: number) => Promise<void>): Promise<boolean> {
+async function verifyAsItLands(
+  src: string,
+  copy: string,
+  size: number,
+  landing: Landing,
+  signal: AbortSignal,
+  before: (at: number, len: number) => Promise<void>,
+): Promise<boolean> {
   const [fa, fb] = await Promise.all([fsp.open(src, 'r'), fsp.open(copy, 'r')]);
   try {
-    const [ba, bb] = [Buffer.allocUnsafe(Math.min(VERIFY_BLOCK, size)), Buffer.allocUnsafe(Math.min(VERIFY_BLOCK, size))];
+    const [ba, bb] = [
+      Buffer.allocUnsafe(Math.min(VERIFY_BLOCK, size)),
+      Buffer.allocUnsafe(Math.min(VERIFY_BLOCK, size)),
+    ];
     for (let pos = 0; pos < size; pos += VERIFY_BLOCK) {
       const len = Math.min(VERIFY_BLOCK, size - pos);
       while (landing.bytes < pos + len && !landing.ended) await landing.beyond(landing.bytes);

@@ -1,5 +1,8 @@
 /** A single HTTP byte range, inclusive; undefined: serve the whole body; 'unsatisfiable': 416. */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined | 'unsatisfiable' {
+export function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | undefined | 'unsatisfiable' {
   if (!header) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   // Several ranges, or another unit: serving the whole body is allowed (RFC 9110 §14.2).

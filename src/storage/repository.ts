@@ -29,7 +29,10 @@ export interface NewMove {
 }
 
 /** A move planned by the scheduler's batch: the rest of NewMove is read from the dataset's row. */
-export type BatchMove = Pick<NewMove, 'dataset_id' | 'from_tier' | 'from_location' | 'to_tier' | 'to_location' | 'reason' | 'reason_detail' | 'decision_id'>;
+export type BatchMove = Pick<
+  NewMove,
+  'dataset_id' | 'from_tier' | 'from_location' | 'to_tier' | 'to_location' | 'reason' | 'reason_detail' | 'decision_id'
+>;
 
 export function isActiveMoveConflict(err: unknown): boolean {
   const message = (err as { message?: unknown } | null)?.message;
@@ -42,14 +45,31 @@ export class StorageRepository {
   content(datasetId: number, db: Kysely<DB> = this.db): Promise<ContentRow | undefined> {
     return db
       .selectFrom('datasets')
-      .select(['id', 'tier', 'location', 'object_id', 'content_bytes', 'content_sha256', 'wrapped_key', 'kek_id', 'size_gb'])
+      .select([
+        'id',
+        'tier',
+        'location',
+        'object_id',
+        'content_bytes',
+        'content_sha256',
+        'wrapped_key',
+        'kek_id',
+        'size_gb',
+      ])
       .where('id', '=', datasetId)
       .executeTakeFirst();
   }
 
   async setContent(
     datasetId: number,
-    c: { object_id: string; content_bytes: number; content_sha256: string; wrapped_key: Buffer; kek_id: string; now: number },
+    c: {
+      object_id: string;
+      content_bytes: number;
+      content_sha256: string;
+      wrapped_key: Buffer;
+      kek_id: string;
+      now: number;
+    },
   ): Promise<boolean> {
     const r = await this.db
       .updateTable('datasets')
@@ -89,7 +109,19 @@ export class StorageRepository {
       const part = items.slice(i, i + 1_000);
       const values = part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
       // Parameters in text order: created_at in the select list, then the VALUES rows.
-      const params: unknown[] = [now, ...part.flatMap((m) => [m.dataset_id, m.from_tier, m.from_location, m.to_tier, m.to_location, m.reason, m.reason_detail, m.decision_id])];
+      const params: unknown[] = [
+        now,
+        ...part.flatMap((m) => [
+          m.dataset_id,
+          m.from_tier,
+          m.from_location,
+          m.to_tier,
+          m.to_location,
+          m.reason,
+          m.reason_detail,
+          m.decision_id,
+        ]),
+      ];
       // VALUES columns are named column1..column8 by SQLite.
       const r = await this.db.executeQuery<{ id: number; dataset_id: number }>(
         CompiledQuery.raw(
@@ -114,7 +146,12 @@ export class StorageRepository {
   }
 
   activeMove(datasetId: number): Promise<MoveRow | undefined> {
-    return this.db.selectFrom('moves').selectAll().where('dataset_id', '=', datasetId).where('state', 'in', ACTIVE_MOVE_STATES).executeTakeFirst();
+    return this.db
+      .selectFrom('moves')
+      .selectAll()
+      .where('dataset_id', '=', datasetId)
+      .where('state', 'in', ACTIVE_MOVE_STATES)
+      .executeTakeFirst();
   }
 
   movesIn(states: readonly MoveState[], limit = 1000): Promise<MoveRow[]> {
@@ -134,7 +171,11 @@ export class StorageRepository {
 
   /** Every object the database points at: anything else in the tier tree is garbage. */
   async referencedObjects(): Promise<Set<string>> {
-    const rows = await this.db.selectFrom('datasets').select(['object_id', 'location', 'tier']).where('object_id', 'is not', null).execute();
+    const rows = await this.db
+      .selectFrom('datasets')
+      .select(['object_id', 'location', 'tier'])
+      .where('object_id', 'is not', null)
+      .execute();
     return new Set(rows.map((r) => `${r.location}/${r.tier}/${r.object_id}`));
   }
 }

@@ -36,10 +36,18 @@ export function uploadRoutes(d: Pick<StorageRouteDeps, 'content' | 'datasets' | 
   });
 
   /** Create a dataset and its content in one step (multipart/form-data: fields, then the file). */
-  r.post('/api/datasets', (req, res, next) => (req.is('multipart/form-data') ? next() : next('route')), requireWrite, async (req, res) => {
-    const created = await createWithUpload(req, datasets, content);
-    res.status(201).location(`/api/datasets/${created}`).json(datasetView(await datasets.get(created)));
-  });
+  r.post(
+    '/api/datasets',
+    (req, res, next) => (req.is('multipart/form-data') ? next() : next('route')),
+    requireWrite,
+    async (req, res) => {
+      const created = await createWithUpload(req, datasets, content);
+      res
+        .status(201)
+        .location(`/api/datasets/${created}`)
+        .json(datasetView(await datasets.get(created)));
+    },
+  );
 
   return r;
 }
@@ -53,7 +61,10 @@ export function storageRoutes(d: StorageRouteDeps): Router {
     const row = await repo.content(id);
     if (!row) throw AppError.notFound('dataset not found', { dataset_id: id });
     if (!row.object_id || row.content_bytes === null) {
-      throw AppError.notFound('dataset has no content: it is catalog-only (upload with PUT /api/datasets/:id/content)', { dataset_id: id, catalog_only: true });
+      throw AppError.notFound(
+        'dataset has no content: it is catalog-only (upload with PUT /api/datasets/:id/content)',
+        { dataset_id: id, catalog_only: true },
+      );
     }
     const size = row.content_bytes;
     const etag = `"${row.content_sha256}"`;
@@ -139,7 +150,8 @@ export function storageRoutes(d: StorageRouteDeps): Router {
     if (before.migrating) throw AppError.conflict('dataset is migrating', { dataset_id: id });
     const m = await moves.enqueue(id, { ...target, reason: 'seed', detail: reason });
     const done = await moves.waitFor(m.id);
-    if (done.state !== 'done') throw new AppError(500, `the move ${done.state}: ${done.error ?? 'unknown error'}`, { move_id: m.id });
+    if (done.state !== 'done')
+      throw new AppError(500, `the move ${done.state}: ${done.error ?? 'unknown error'}`, { move_id: m.id });
     res.json(datasetView(await datasets.get(id)));
   });
 
@@ -193,11 +205,18 @@ async function seedTarget(f: Fields): Promise<{ tier: Tier; location: Location }
   return { tier, location };
 }
 
-async function targetOf(f: Fields, datasets: DatasetsService, id: number, tierField: string, locationField: string): Promise<{ tier: Tier; location: Location }> {
+async function targetOf(
+  f: Fields,
+  datasets: DatasetsService,
+  id: number,
+  tierField: string,
+  locationField: string,
+): Promise<{ tier: Tier; location: Location }> {
   const current = await datasets.get(id);
   const tier = f.optEnum(tierField, TIERS, { caseInsensitive: true }) ?? current.tier;
   const location = f.optEnum(locationField, LOCATIONS, { caseInsensitive: true }) ?? current.location;
-  if (!f.has(tierField) && !f.has(locationField)) f.fail(tierField, `give a target ${tierField} and/or ${locationField}`);
+  if (!f.has(tierField) && !f.has(locationField))
+    f.fail(tierField, `give a target ${tierField} and/or ${locationField}`);
   return { tier, location };
 }
 
@@ -252,7 +271,14 @@ function createWithUpload(req: Request, datasets: DatasetsService, content: Cont
     };
     bb.on('field', (name, value) => {
       if (name === 'size_gb') fields[name] = value === '' ? undefined : Number(value);
-      else if (name === 'tags') fields[name] = value === '' ? undefined : value.split(',').map((t) => t.trim()).filter(Boolean);
+      else if (name === 'tags')
+        fields[name] =
+          value === ''
+            ? undefined
+            : value
+                .split(',')
+                .map((t) => t.trim())
+                .filter(Boolean);
       else fields[name] = value === '' ? undefined : value;
     });
     bb.on('file', (_name, stream) => {
@@ -279,7 +305,12 @@ function createWithUpload(req: Request, datasets: DatasetsService, content: Cont
     bb.on('close', () => {
       if (failed) return;
       if (!work) {
-        fail(AppError.badRequest('file: a multipart create needs a file part (or send JSON to create a catalog-only dataset)', { field: 'file' }));
+        fail(
+          AppError.badRequest(
+            'file: a multipart create needs a file part (or send JSON to create a catalog-only dataset)',
+            { field: 'file' },
+          ),
+        );
         return;
       }
       work.then(resolve, fail);

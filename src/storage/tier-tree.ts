@@ -43,7 +43,9 @@ export class TierTree {
   }
 
   /** Every file in the tree: objects and temporaries, with their placement. */
-  async list(): Promise<Array<{ location: Location; tier: Tier; name: string; path: string; objectId: string | null; tmp: boolean }>> {
+  async list(): Promise<
+    Array<{ location: Location; tier: Tier; name: string; path: string; objectId: string | null; tmp: boolean }>
+  > {
     const out = [];
     for (const location of LOCATIONS) {
       for (const tier of TIERS) {
@@ -56,7 +58,14 @@ export class TierTree {
         }
         for (const name of names) {
           const m = /^([0-9a-f]{32})\.enc$/.exec(name);
-          out.push({ location, tier, name, path: path.join(dir, name), objectId: m ? m[1]! : null, tmp: name.startsWith(TMP_PREFIX) });
+          out.push({
+            location,
+            tier,
+            name,
+            path: path.join(dir, name),
+            objectId: m ? m[1]! : null,
+            tmp: name.startsWith(TMP_PREFIX),
+          });
         }
       }
     }

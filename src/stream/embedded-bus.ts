@@ -5,7 +5,15 @@ import { Signal, delay } from '../platform/lifecycle';
 import type { Logger } from '../platform/logger';
 import { encodeEvent } from './event-codec';
 import type { OffsetsRepository } from './offsets-repository';
-import { BusUnavailableError, type BatchHandler, type BusEvent, type BusMessage, type BusStatus, type EventBus, type EventPublisher } from './types';
+import {
+  BusUnavailableError,
+  type BatchHandler,
+  type BusEvent,
+  type BusMessage,
+  type BusStatus,
+  type EventBus,
+  type EventPublisher,
+} from './types';
 
 export const EMBEDDED_TOPIC = 'embedded';
 const PARTITION = 0;
@@ -63,10 +71,13 @@ export class EmbeddedBus implements EventBus, EventPublisher {
   }
 
   publish(events: readonly BusEvent[]): Promise<void> {
-    if (!this.accepting) return Promise.reject(new BusUnavailableError('the event log is not accepting events (shutting down)', 5));
+    if (!this.accepting)
+      return Promise.reject(new BusUnavailableError('the event log is not accepting events (shutting down)', 5));
     if (events.length === 0) return Promise.resolve();
     if (this.pendingEvents + events.length > this.opts.maxPending) {
-      return Promise.reject(new BusUnavailableError(`the event log's queue is full (${this.opts.maxPending} events waiting)`, 1));
+      return Promise.reject(
+        new BusUnavailableError(`the event log's queue is full (${this.opts.maxPending} events waiting)`, 1),
+      );
     }
     return new Promise((resolve, reject) => {
       this.pending.push({ events, resolve, reject });
@@ -85,7 +96,9 @@ export class EmbeddedBus implements EventBus, EventPublisher {
       try {
         const appendedAt = this.clock.now();
         await this.db.transaction().execute(async (trx) => {
-          const rows = group.flatMap((p) => p.events.map((e) => ({ dataset_id: e.dataset_id, payload: encodeEvent(e), appended_at: appendedAt })));
+          const rows = group.flatMap((p) =>
+            p.events.map((e) => ({ dataset_id: e.dataset_id, payload: encodeEvent(e), appended_at: appendedAt })),
+          );
           for (const part of chunks(rows, INSERT_CHUNK)) await trx.insertInto('event_log').values(part).execute();
         });
         for (const p of group) p.resolve();

@@ -17,12 +17,16 @@ export function decodeEvent(value: string): Decoded {
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return { ok: false, reason: 'not a JSON object' };
   const r = o as Record<string, unknown>;
   if (r.v !== 1) return { ok: false, reason: `unsupported event version ${JSON.stringify(r.v)}` };
-  if (!Number.isSafeInteger(r.dataset_id) || (r.dataset_id as number) <= 0) return { ok: false, reason: 'dataset_id: not a positive integer' };
-  if (!EVENT_TYPES.includes(r.type as never)) return { ok: false, reason: `type: not one of ${EVENT_TYPES.join(', ')}` };
-  if (!Number.isSafeInteger(r.bytes) || (r.bytes as number) < 0) return { ok: false, reason: 'bytes: not a non-negative integer' };
+  if (!Number.isSafeInteger(r.dataset_id) || (r.dataset_id as number) <= 0)
+    return { ok: false, reason: 'dataset_id: not a positive integer' };
+  if (!EVENT_TYPES.includes(r.type as never))
+    return { ok: false, reason: `type: not one of ${EVENT_TYPES.join(', ')}` };
+  if (!Number.isSafeInteger(r.bytes) || (r.bytes as number) < 0)
+    return { ok: false, reason: 'bytes: not a non-negative integer' };
   if (!Number.isSafeInteger(r.ts)) return { ok: false, reason: 'ts: not an integer timestamp' };
   if (typeof r.scan !== 'boolean') return { ok: false, reason: 'scan: not a boolean' };
-  if (r.id !== undefined && (typeof r.id !== 'string' || r.id.length === 0)) return { ok: false, reason: 'id: not a non-empty string' };
+  if (r.id !== undefined && (typeof r.id !== 'string' || r.id.length === 0))
+    return { ok: false, reason: 'id: not a non-empty string' };
   const received = Number.isSafeInteger(r.received_at) ? (r.received_at as number) : (r.ts as number);
   const event: BusEvent = {
     v: 1,
@@ -30,9 +34,9 @@ export function decodeEvent(value: string): Decoded {
     type: r.type as BusEvent['type'],
     bytes: r.bytes as number,
     ts: r.ts as number,
-    scan: r.scan as boolean,
+    scan: r.scan,
     received_at: received,
   };
-  if (r.id !== undefined) event.id = r.id as string;
+  if (r.id !== undefined) event.id = r.id;
   return { ok: true, event };
 }

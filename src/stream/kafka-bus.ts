@@ -3,7 +3,16 @@ import type { KafkaConfig } from '../config';
 import { Signal, delay } from '../platform/lifecycle';
 import type { Logger } from '../platform/logger';
 import { encodeEvent } from './event-codec';
-import { BusUnavailableError, type BatchHandler, type BusEvent, type BusMessage, type BusStatus, type EventBus, type EventPublisher, type OffsetReader } from './types';
+import {
+  BusUnavailableError,
+  type BatchHandler,
+  type BusEvent,
+  type BusMessage,
+  type BusStatus,
+  type EventBus,
+  type EventPublisher,
+  type OffsetReader,
+} from './types';
 
 const CODES = Kafka.CODES.ERRORS;
 const CONSUME_BATCH = 5_000;
@@ -73,7 +82,9 @@ export class KafkaBus implements EventBus, EventPublisher {
       'allow.auto.create.topics': true,
     } as Kafka.ProducerGlobalConfig);
     this.producer = producer;
-    producer.on('delivery-report', (err, report) => this.delivered(err as LibrdKafkaError | null, report.opaque as Delivery));
+    producer.on('delivery-report', (err, report) =>
+      this.delivered(err as LibrdKafkaError | null, report.opaque as Delivery),
+    );
     producer.on('event.error', (err) => this.onClientError('producer', err as LibrdKafkaError));
     this.accepting = true;
     // Start does not wait for the brokers: without them the app still serves (ingest answers 503,
@@ -94,7 +105,8 @@ export class KafkaBus implements EventBus, EventPublisher {
       } catch (err) {
         this.markDown(`cannot reach ${this.config.bootstrap}: ${(err as Error).message}`, false);
         firstAttempt();
-        if (attempt === 1 || attempt % 10 === 0) this.logger.warn('kafka.connect_failed', { attempt, error: (err as Error).message });
+        if (attempt === 1 || attempt % 10 === 0)
+          this.logger.warn('kafka.connect_failed', { attempt, error: (err as Error).message });
         await delay(PROBE_EVERY_MS, this.abort.signal);
       }
     }
@@ -108,7 +120,9 @@ export class KafkaBus implements EventBus, EventPublisher {
 
   private connect(client: Kafka.Producer | Kafka.KafkaConsumer): Promise<void> {
     return new Promise((resolve, reject) => {
-      client.connect({ timeout: Math.min(this.config.deliveryTimeoutMs, 10_000) }, (err) => (err ? reject(new Error(err.message)) : resolve()));
+      client.connect({ timeout: Math.min(this.config.deliveryTimeoutMs, 10_000) }, (err) =>
+        err ? reject(new Error(err.message)) : resolve(),
+      );
     });
   }
 
@@ -119,14 +133,22 @@ export class KafkaBus implements EventBus, EventPublisher {
    */
   private async ensureTopic(producer: Kafka.Producer): Promise<void> {
     const exists = await new Promise<boolean>((resolve) =>
-      producer.getMetadata({ timeout: 5_000 }, (err, md) => resolve(!err && md.topics.some((t) => t.name === this.topic && t.partitions.length > 0))),
+      producer.getMetadata({ timeout: 5_000 }, (err, md) =>
+        resolve(!err && md.topics.some((t) => t.name === this.topic && t.partitions.length > 0)),
+      ),
     );
     if (exists) return;
     const admin = Kafka.AdminClient.createFrom(producer);
     try {
       await new Promise<void>((resolve, reject) =>
-        admin.createTopic({ topic: this.topic, num_partitions: this.config.partitions, replication_factor: this.config.replicationFactor }, this.config.adminTimeoutMs, (err) =>
-          !err || err.code === CODES.ERR_TOPIC_ALREADY_EXISTS ? resolve() : reject(new Error(err.message)),
+        admin.createTopic(
+          {
+            topic: this.topic,
+            num_partitions: this.config.partitions,
+            replication_factor: this.config.replicationFactor,
+          },
+          this.config.adminTimeoutMs,
+          (err) => (!err || err.code === CODES.ERR_TOPIC_ALREADY_EXISTS ? resolve() : reject(new Error(err.message))),
         ),
       );
       this.logger.info('kafka.topic_created', { topic: this.topic, partitions: this.config.partitions });
@@ -135,9 +157,12 @@ export class KafkaBus implements EventBus, EventPublisher {
       // the consumer must not subscribe to a topic that does not exist yet (with KIP-848 it would
       // wait for an assignment that never comes; with the classic protocol, for a rejoin).
       const created = await new Promise<boolean>((resolve) =>
-        producer.getMetadata({ topic: this.topic, timeout: 5_000 }, (e, md) => resolve(!e && md.topics.some((t) => t.name === this.topic && t.partitions.length > 0))),
+        producer.getMetadata({ topic: this.topic, timeout: 5_000 }, (e, md) =>
+          resolve(!e && md.topics.some((t) => t.name === this.topic && t.partitions.length > 0)),
+        ),
       );
-      if (created) this.logger.info('kafka.topic_auto_created', { topic: this.topic, admin_error: (err as Error).message });
+      if (created)
+        this.logger.info('kafka.topic_auto_created', { topic: this.topic, admin_error: (err as Error).message });
       else this.logger.warn('kafka.topic_missing', { topic: this.topic, error: (err as Error).message });
     } finally {
       admin.disconnect();
@@ -145,11 +170,19 @@ export class KafkaBus implements EventBus, EventPublisher {
   }
 
   publish(events: readonly BusEvent[]): Promise<void> {
-    if (!this.accepting || !this.producer) return Promise.reject(new BusUnavailableError('the Kafka producer is not accepting events (shutting down)', 5));
+    if (!this.accepting || !this.producer)
+      return Promise.reject(new BusUnavailableError('the Kafka producer is not accepting events (shutting down)', 5));
     if (this.down) return Promise.reject(new BusUnavailableError(`Kafka is unreachable: ${this.down}`, 5));
     if (events.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const d: Delivery = { remaining: events.length, error: undefined, resolve, reject, settled: false, deadline: undefined };
+      const d: Delivery = {
+        remaining: events.length,
+        error: undefined,
+        resolve,
+        reject,
+        settled: false,
+        deadline: undefined,
+      };
       this.inflight++;
       // librdkafka's own message timeout can report well after message.timeout.ms when the
       // connection died with the events in flight (seen: 7.6 s for 3 s). The caller gets its 503
@@ -157,7 +190,10 @@ export class KafkaBus implements EventBus, EventPublisher {
       d.deadline = setTimeout(() => {
         if (d.settled) return;
         this.markDown(`no acknowledgement within ${this.config.deliveryTimeoutMs} ms`);
-        d.error ??= new BusUnavailableError(`Kafka did not acknowledge the events within ${this.config.deliveryTimeoutMs} ms`, 5);
+        d.error ??= new BusUnavailableError(
+          `Kafka did not acknowledge the events within ${this.config.deliveryTimeoutMs} ms`,
+          5,
+        );
         this.settle(d);
       }, this.config.deliveryTimeoutMs);
       for (let i = 0; i < events.length; i++) {
@@ -166,7 +202,10 @@ export class KafkaBus implements EventBus, EventPublisher {
           this.producer!.produce(this.topic, null, Buffer.from(encodeEvent(e)), String(e.dataset_id), e.ts, d);
         } catch (err) {
           const full = (err as LibrdKafkaError).code === CODES.ERR__QUEUE_FULL;
-          d.error = new BusUnavailableError(full ? 'the Kafka producer queue is full' : `Kafka refused the event: ${(err as Error).message}`, 1);
+          d.error = new BusUnavailableError(
+            full ? 'the Kafka producer queue is full' : `Kafka refused the event: ${(err as Error).message}`,
+            1,
+          );
           d.remaining -= events.length - i;
           if (d.remaining === 0) this.settle(d);
           return;
@@ -178,7 +217,8 @@ export class KafkaBus implements EventBus, EventPublisher {
   private delivered(err: LibrdKafkaError | null, d: Delivery): void {
     if (err) {
       d.error ??= new BusUnavailableError(`Kafka did not acknowledge the event: ${err.message ?? 'unknown error'}`, 5);
-      if (err.code === CODES.ERR__MSG_TIMED_OUT) this.markDown(`no acknowledgement within ${this.config.deliveryTimeoutMs} ms`);
+      if (err.code === CODES.ERR__MSG_TIMED_OUT)
+        this.markDown(`no acknowledgement within ${this.config.deliveryTimeoutMs} ms`);
     } else if (this.down) {
       this.markUp();
     }
@@ -198,7 +238,8 @@ export class KafkaBus implements EventBus, EventPublisher {
   private onClientError(who: string, err: LibrdKafkaError): void {
     // The native client's 'event.error' carries librdkafka's text but no code (it arrives as -1),
     // so the text is what says every broker connection is gone.
-    if (err.code === CODES.ERR__ALL_BROKERS_DOWN || /all broker connections are down/i.test(err.message ?? '')) this.markDown(`all brokers down (${err.message ?? ''})`);
+    if (err.code === CODES.ERR__ALL_BROKERS_DOWN || /all broker connections are down/i.test(err.message ?? ''))
+      this.markDown(`all brokers down (${err.message ?? ''})`);
     else this.logger.warn('kafka.client_error', { client: who, code: err.code, error: err.message });
   }
 
@@ -233,12 +274,15 @@ export class KafkaBus implements EventBus, EventPublisher {
         'enable.auto.commit': false,
         'enable.auto.offset.store': false,
         'fetch.wait.max.ms': 10,
-      } as Kafka.ConsumerGlobalConfig,
+      },
       { 'auto.offset.reset': 'earliest' },
     );
     c.on('event.error', (err) => {
       const e = err as LibrdKafkaError;
-      if (this.protocol === 'consumer' && (e.code === CODES.ERR__UNSUPPORTED_FEATURE || /ConsumerGroupHeartbeat|not supported/i.test(e.message ?? ''))) {
+      if (
+        this.protocol === 'consumer' &&
+        (e.code === CODES.ERR__UNSUPPORTED_FEATURE || /ConsumerGroupHeartbeat|not supported/i.test(e.message ?? ''))
+      ) {
         this.consumerError = 'unsupported group protocol';
         return;
       }
@@ -247,7 +291,9 @@ export class KafkaBus implements EventBus, EventPublisher {
     c.setDefaultConsumeTimeout(100);
     // Wait (up to the timeout) for the first message only, then take what is ready: otherwise a
     // trickle of events waits for a full batch and visibility suffers.
-    (c as unknown as { setDefaultIsTimeoutOnlyForFirstMessage(v: boolean): void }).setDefaultIsTimeoutOnlyForFirstMessage(true);
+    (
+      c as unknown as { setDefaultIsTimeoutOnlyForFirstMessage(v: boolean): void }
+    ).setDefaultIsTimeoutOnlyForFirstMessage(true);
     return c;
   }
 
@@ -260,7 +306,11 @@ export class KafkaBus implements EventBus, EventPublisher {
         this.consumer = c;
         this.consumerRunning = true;
         this.consumerError = undefined;
-        this.logger.info('kafka.consumer_started', { group: this.config.groupId, protocol: this.protocol, topic: this.topic });
+        this.logger.info('kafka.consumer_started', {
+          group: this.config.groupId,
+          protocol: this.protocol,
+          topic: this.topic,
+        });
         await this.consumeLoop(c, handler);
       } catch (err) {
         this.consumerError = (err as Error).message;
@@ -269,7 +319,11 @@ export class KafkaBus implements EventBus, EventPublisher {
       this.consumerRunning = false;
       await this.closeConsumer();
       if (this.consumerError === 'unsupported group protocol' && this.protocol === 'consumer') {
-        this.logger.warn('kafka.group_protocol_fallback', { from: 'consumer', to: 'classic', reason: 'the broker does not support KIP-848' });
+        this.logger.warn('kafka.group_protocol_fallback', {
+          from: 'consumer',
+          to: 'classic',
+          reason: 'the broker does not support KIP-848',
+        });
         this.protocol = 'classic';
         continue;
       }
@@ -280,7 +334,11 @@ export class KafkaBus implements EventBus, EventPublisher {
   private async consumeLoop(c: Kafka.KafkaConsumer, handler: BatchHandler): Promise<void> {
     while (!this.stopping && this.consumerError !== 'unsupported group protocol') {
       const messages = await new Promise<Kafka.Message[]>((resolve, reject) =>
-        c.consume(CONSUME_BATCH, (err, msgs) => (err && (err as LibrdKafkaError).code !== CODES.ERR__TIMED_OUT ? reject(new Error(err.message)) : resolve(msgs ?? []))),
+        c.consume(CONSUME_BATCH, (err, msgs) =>
+          err && (err as LibrdKafkaError).code !== CODES.ERR__TIMED_OUT
+            ? reject(new Error(err.message))
+            : resolve(msgs ?? []),
+        ),
       ).catch((err: unknown) => {
         this.logger.warn('kafka.consume_error', { error: (err as Error).message });
         return [] as Kafka.Message[];
@@ -358,10 +416,14 @@ export class KafkaBus implements EventBus, EventPublisher {
   }
 
   status(): BusStatus {
-    const s: BusStatus = { connected: this.accepting && !this.down, consumerRunning: this.consumerRunning && !this.stopping };
+    const s: BusStatus = {
+      connected: this.accepting && !this.down,
+      consumerRunning: this.consumerRunning && !this.stopping,
+    };
     if (!this.accepting) s.detail = 'Kafka producer stopped';
     else if (this.down) s.detail = `Kafka unreachable: ${this.down}`;
-    else if (!this.consumerRunning) s.detail = `Kafka consumer not running${this.consumerError ? `: ${this.consumerError}` : ''}`;
+    else if (!this.consumerRunning)
+      s.detail = `Kafka consumer not running${this.consumerError ? `: ${this.consumerError}` : ''}`;
     else if (this.consumerError) s.detail = `Kafka consumer retrying: ${this.consumerError}`;
     return s;
   }

@@ -12,7 +12,11 @@ export interface MockKafka {
  * It lives as long as the client that created it.
  */
 export function startMockKafka(brokers = 1): Promise<MockKafka> {
-  const client = new Kafka.Producer({ 'bootstrap.servers': '', 'test.mock.num.brokers': brokers, 'log_level': 0 } as Kafka.ProducerGlobalConfig);
+  const client = new Kafka.Producer({
+    'bootstrap.servers': '',
+    'test.mock.num.brokers': brokers,
+    log_level: 0,
+  } as Kafka.ProducerGlobalConfig);
   return new Promise((resolve, reject) => {
     client.connect({ timeout: 10_000 }, (err, metadata) => {
       if (err) return reject(err);

@@ -7,7 +7,10 @@ export const APPLIED_OFFSETS = 'applied';
 
 /** Applied offsets per (group, topic, partition). Written only inside the apply transaction. */
 export class OffsetsRepository implements OffsetReader {
-  constructor(private readonly db: Kysely<DB>, readonly groupId: string) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    readonly groupId: string,
+  ) {}
 
   async nextOffsets(topic: string, db: Kysely<DB> = this.db): Promise<Map<number, number>> {
     const rows = await db
@@ -23,7 +26,15 @@ export class OffsetsRepository implements OffsetReader {
     if (next.size === 0) return;
     await db
       .insertInto('consumer_offsets')
-      .values([...next].map(([partition, next_offset]) => ({ group_id: this.groupId, topic, partition, next_offset, updated_at: now })))
+      .values(
+        [...next].map(([partition, next_offset]) => ({
+          group_id: this.groupId,
+          topic,
+          partition,
+          next_offset,
+          updated_at: now,
+        })),
+      )
       .onConflict((oc) =>
         oc.columns(['group_id', 'topic', 'partition']).doUpdateSet((eb) => ({
           // max(): a late, stale batch can never move an offset backwards.

@@ -12,7 +12,14 @@ export function streamRoutes(bus: EventBus): Router {
     } catch {
       lag = undefined;
     }
-    res.json({ kind: bus.kind, topic: bus.topic, connected: s.connected, consumer_running: s.consumerRunning, detail: s.detail ?? null, lag: lag ?? null });
+    res.json({
+      kind: bus.kind,
+      topic: bus.topic,
+      connected: s.connected,
+      consumer_running: s.consumerRunning,
+      detail: s.detail ?? null,
+      lag: lag ?? null,
+    });
   });
   return r;
 }

@@ -76,7 +76,10 @@ export interface EventBus {
 }
 
 export class BusUnavailableError extends Error {
-  constructor(message: string, readonly retryAfterSeconds = 1) {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 1,
+  ) {
     super(message);
     this.name = 'BusUnavailableError';
   }

@@ -41,15 +41,87 @@ const KB = 1024;
  */
 export const DEFAULT_CATALOG: PriceCatalog = {
   placements: {
-    'ONPREM/HOT': { storage_gb_month: 0.08, write_per_1k: 0, read_per_1k: 0, retrieval_per_gb: 0, min_storage_days: 0, min_billable_bytes: 0, first_byte_ms: 1 },
-    'ONPREM/WARM': { storage_gb_month: 0.025, write_per_1k: 0, read_per_1k: 0, retrieval_per_gb: 0, min_storage_days: 0, min_billable_bytes: 0, first_byte_ms: 10 },
-    'ONPREM/COLD': { storage_gb_month: 0.002, write_per_1k: 0, read_per_1k: 0.05, retrieval_per_gb: 0.005, min_storage_days: 0, min_billable_bytes: 0, first_byte_ms: 90_000 },
-    'PRIVATE/HOT': { storage_gb_month: 0.045, write_per_1k: 0, read_per_1k: 0, retrieval_per_gb: 0, min_storage_days: 0, min_billable_bytes: 0, first_byte_ms: 5 },
-    'PRIVATE/WARM': { storage_gb_month: 0.015, write_per_1k: 0, read_per_1k: 0, retrieval_per_gb: 0, min_storage_days: 0, min_billable_bytes: 0, first_byte_ms: 15 },
-    'PRIVATE/COLD': { storage_gb_month: 0.007, write_per_1k: 0.005, read_per_1k: 0.005, retrieval_per_gb: 0.01, min_storage_days: 30, min_billable_bytes: 128 * KB, first_byte_ms: 150 },
-    'PUBLIC/HOT': { storage_gb_month: 0.023, write_per_1k: 0.005, read_per_1k: 0.0004, retrieval_per_gb: 0, min_storage_days: 0, min_billable_bytes: 0, first_byte_ms: 30 },
-    'PUBLIC/WARM': { storage_gb_month: 0.0125, write_per_1k: 0.01, read_per_1k: 0.001, retrieval_per_gb: 0.01, min_storage_days: 30, min_billable_bytes: 128 * KB, first_byte_ms: 30 },
-    'PUBLIC/COLD': { storage_gb_month: 0.004, write_per_1k: 0.02, read_per_1k: 0.01, retrieval_per_gb: 0.03, min_storage_days: 90, min_billable_bytes: 128 * KB, first_byte_ms: 40 },
+    'ONPREM/HOT': {
+      storage_gb_month: 0.08,
+      write_per_1k: 0,
+      read_per_1k: 0,
+      retrieval_per_gb: 0,
+      min_storage_days: 0,
+      min_billable_bytes: 0,
+      first_byte_ms: 1,
+    },
+    'ONPREM/WARM': {
+      storage_gb_month: 0.025,
+      write_per_1k: 0,
+      read_per_1k: 0,
+      retrieval_per_gb: 0,
+      min_storage_days: 0,
+      min_billable_bytes: 0,
+      first_byte_ms: 10,
+    },
+    'ONPREM/COLD': {
+      storage_gb_month: 0.002,
+      write_per_1k: 0,
+      read_per_1k: 0.05,
+      retrieval_per_gb: 0.005,
+      min_storage_days: 0,
+      min_billable_bytes: 0,
+      first_byte_ms: 90_000,
+    },
+    'PRIVATE/HOT': {
+      storage_gb_month: 0.045,
+      write_per_1k: 0,
+      read_per_1k: 0,
+      retrieval_per_gb: 0,
+      min_storage_days: 0,
+      min_billable_bytes: 0,
+      first_byte_ms: 5,
+    },
+    'PRIVATE/WARM': {
+      storage_gb_month: 0.015,
+      write_per_1k: 0,
+      read_per_1k: 0,
+      retrieval_per_gb: 0,
+      min_storage_days: 0,
+      min_billable_bytes: 0,
+      first_byte_ms: 15,
+    },
+    'PRIVATE/COLD': {
+      storage_gb_month: 0.007,
+      write_per_1k: 0.005,
+      read_per_1k: 0.005,
+      retrieval_per_gb: 0.01,
+      min_storage_days: 30,
+      min_billable_bytes: 128 * KB,
+      first_byte_ms: 150,
+    },
+    'PUBLIC/HOT': {
+      storage_gb_month: 0.023,
+      write_per_1k: 0.005,
+      read_per_1k: 0.0004,
+      retrieval_per_gb: 0,
+      min_storage_days: 0,
+      min_billable_bytes: 0,
+      first_byte_ms: 30,
+    },
+    'PUBLIC/WARM': {
+      storage_gb_month: 0.0125,
+      write_per_1k: 0.01,
+      read_per_1k: 0.001,
+      retrieval_per_gb: 0.01,
+      min_storage_days: 30,
+      min_billable_bytes: 128 * KB,
+      first_byte_ms: 30,
+    },
+    'PUBLIC/COLD': {
+      storage_gb_month: 0.004,
+      write_per_1k: 0.02,
+      read_per_1k: 0.01,
+      retrieval_per_gb: 0.03,
+      min_storage_days: 90,
+      min_billable_bytes: 128 * KB,
+      first_byte_ms: 40,
+    },
   },
   egress_per_gb: {
     ONPREM: { ONPREM: 0, PRIVATE: 0, PUBLIC: 0 },
@@ -82,12 +154,15 @@ function num(value: unknown, field: string, max: number, integer = false): numbe
 }
 
 function obj(value: unknown, field: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ValidationError(field, 'must be a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ValidationError(field, 'must be a JSON object');
   return value as Record<string, unknown>;
 }
 
 function onlyKeys(o: Record<string, unknown>, allowed: readonly string[], field: string): void {
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new ValidationError(`${field}.${k}`, `unknown field (expected one of: ${allowed.join(', ')})`);
+  for (const k of Object.keys(o))
+    if (!allowed.includes(k))
+      throw new ValidationError(`${field}.${k}`, `unknown field (expected one of: ${allowed.join(', ')})`);
 }
 
 /**
@@ -106,7 +181,10 @@ export function parseCatalog(input: unknown, base: PriceCatalog = DEFAULT_CATALO
       const p = obj(raw, `placements.${key}`);
       onlyKeys(p, Object.keys(PRICE_FIELDS), `placements.${key}`);
       const target = out.placements[key]!;
-      for (const [f, spec] of Object.entries(PRICE_FIELDS) as [keyof PlacementPrice, { max: number; integer?: boolean }][]) {
+      for (const [f, spec] of Object.entries(PRICE_FIELDS) as [
+        keyof PlacementPrice,
+        { max: number; integer?: boolean },
+      ][]) {
         if (p[f] !== undefined) target[f] = num(p[f], `placements.${key}.${f}`, spec.max, spec.integer);
       }
     }
@@ -117,13 +195,15 @@ export function parseCatalog(input: unknown, base: PriceCatalog = DEFAULT_CATALO
     for (const [from, raw] of Object.entries(e)) {
       const row = obj(raw, `egress_per_gb.${from}`);
       onlyKeys(row, LOCATIONS, `egress_per_gb.${from}`);
-      for (const [to, v] of Object.entries(row)) out.egress_per_gb[from as Location][to as Location] = num(v, `egress_per_gb.${from}.${to}`, 1_000);
+      for (const [to, v] of Object.entries(row))
+        out.egress_per_gb[from as Location][to as Location] = num(v, `egress_per_gb.${from}.${to}`, 1_000);
     }
   }
   if (root.read_egress_per_gb !== undefined) {
     const r = obj(root.read_egress_per_gb, 'read_egress_per_gb');
     onlyKeys(r, LOCATIONS, 'read_egress_per_gb');
-    for (const [loc, v] of Object.entries(r)) out.read_egress_per_gb[loc as Location] = num(v, `read_egress_per_gb.${loc}`, 1_000);
+    for (const [loc, v] of Object.entries(r))
+      out.read_egress_per_gb[loc as Location] = num(v, `read_egress_per_gb.${loc}`, 1_000);
   }
   return out;
 }

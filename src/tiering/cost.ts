@@ -71,7 +71,7 @@ export class CostModel {
     });
     PLACEMENTS.forEach((from, i) =>
       PLACEMENTS.forEach((to, j) => {
-        this.moveGb[i * n + j] = i === j ? 0 : catalog.egress_per_gb[from.location][to.location] + this.retrieval[i];
+        this.moveGb[i * n + j] = i === j ? 0 : catalog.egress_per_gb[from.location][to.location] + this.retrieval[i]!;
       }),
     );
   }
@@ -107,7 +107,9 @@ export class CostModel {
   move(from: number, to: number, sizeBytes: number, daysAtSource: number): MoveCost {
     if (from === to) return { transfer: 0, early_deletion: 0, total: 0 };
     const parts = Math.max(1, Math.ceil(sizeBytes / PART_BYTES));
-    const transfer = (sizeBytes / GB) * this.moveGb[from * PLACEMENTS.length + to]! + parts * (this.readReq[from]! + this.writeReq[to]!);
+    const transfer =
+      (sizeBytes / GB) * this.moveGb[from * PLACEMENTS.length + to]! +
+      parts * (this.readReq[from]! + this.writeReq[to]!);
     const early_deletion = this.earlyDeletion(from, sizeBytes, daysAtSource);
     return { transfer, early_deletion, total: transfer + early_deletion };
   }
@@ -115,7 +117,11 @@ export class CostModel {
   moveTotal(from: number, to: number, sizeBytes: number, daysAtSource: number): number {
     if (from === to) return 0;
     const parts = Math.max(1, Math.ceil(sizeBytes / PART_BYTES));
-    return (sizeBytes / GB) * this.moveGb[from * PLACEMENTS.length + to]! + parts * (this.readReq[from]! + this.writeReq[to]!) + this.earlyDeletion(from, sizeBytes, daysAtSource);
+    return (
+      (sizeBytes / GB) * this.moveGb[from * PLACEMENTS.length + to]! +
+      parts * (this.readReq[from]! + this.writeReq[to]!) +
+      this.earlyDeletion(from, sizeBytes, daysAtSource)
+    );
   }
 
   earlyDeletion(pi: number, sizeBytes: number, daysThere: number): number {

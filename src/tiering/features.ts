@@ -57,7 +57,8 @@ export interface FeatureView {
  * weight of 1 on one of them means "the horizon repeats that rate".
  */
 export function features(s: StatsSnapshot, now: number, horizonDays: number, x: Float64Array): FeatureView {
-  const perDay = (sum: number, hl: number): number => (s.decayAt > 0 ? ratePerHour(decayTo({ at: s.decayAt, value: sum }, now, hl), hl) * 24 : 0);
+  const perDay = (sum: number, hl: number): number =>
+    s.decayAt > 0 ? ratePerHour(decayTo({ at: s.decayAt, value: sum }, now, hl), hl) * 24 : 0;
   const r1h = perDay(s.decay1h, HALF_LIVES['1h']);
   const r1d = perDay(s.decay1d, HALF_LIVES['1d']);
   const r1w = perDay(s.decay1w, HALF_LIVES['1w']);

@@ -9,7 +9,9 @@ export interface Placement {
 }
 
 /** Placements in a fixed order, so arrays indexed by placement line up everywhere. */
-export const PLACEMENTS: readonly Placement[] = LOCATIONS.flatMap((location) => TIERS.map((tier) => ({ location, tier })));
+export const PLACEMENTS: readonly Placement[] = LOCATIONS.flatMap((location) =>
+  TIERS.map((tier) => ({ location, tier })),
+);
 
 export function placementIndex(p: Placement): number {
   return LOCATIONS.indexOf(p.location) * TIERS.length + TIERS.indexOf(p.tier);

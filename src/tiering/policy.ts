@@ -122,7 +122,8 @@ export interface DecisionInput {
 }
 
 /** Why a better placement was not taken now. */
-export type HoldRule = 'pin' | 'never-tier' | 'in-flight' | 'cooldown' | 'learning' | 'hysteresis' | 'min-saving' | 'budget';
+export type HoldRule =
+  'pin' | 'never-tier' | 'in-flight' | 'cooldown' | 'learning' | 'hysteresis' | 'min-saving' | 'budget';
 
 /** One placement's price for the dataset over the horizon, for explanations. */
 export interface Candidate {
@@ -191,7 +192,11 @@ export class TieringPolicy {
   ) {}
 
   /** The expected use over the horizon, from the model's forecast and the dataset's history. */
-  usage(stats: StatsSnapshot, sizeBytes: number, now: number): { forecast: Forecast; features: FeatureView; usage: Usage } {
+  usage(
+    stats: StatsSnapshot,
+    sizeBytes: number,
+    now: number,
+  ): { forecast: Forecast; features: FeatureView; usage: Usage } {
     const H = this.settings.horizonDays;
     // The model forecasts its own label window; the horizon repeats that window's rate (for
     // data that keeps cooling this errs high, which only makes demotions more careful).
@@ -251,7 +256,8 @@ export class TieringPolicy {
     // 0.964 → 0.953×, month-end 1.000 → 0.999×; see BENCHMARKS.md.)
     const longRun = Math.max(view.rate_per_day_30d, view.rate_per_day_lifetime) * H;
     const f = forecast.accesses;
-    const risk = f > 0 ? Math.min(settings.demotionRisk, Math.max(0, longRun / f - 1)) : longRun > 0 ? settings.demotionRisk : 0;
+    const risk =
+      f > 0 ? Math.min(settings.demotionRisk, Math.max(0, longRun / f - 1)) : longRun > 0 ? settings.demotionRisk : 0;
     // The hot path: totals only, no objects (a run prices nine placements of every dataset).
     let best = cur;
     let bestTotal = Infinity;
@@ -317,7 +323,12 @@ export class TieringPolicy {
     if (input.lastMoveAt !== null && now - input.lastMoveAt < settings.cooldownMs) return held('cooldown');
     // While the model is still learning, only data idle for a whole horizon is demoted: the
     // rule the S3 Intelligent-Tiering and FabricPool baselines follow all the time.
-    if (this.predictor.updates < settings.minModelUpdates && cost.storageDay[best]! < cost.storageDay[cur]! && view.days_idle < H) return held('learning');
+    if (
+      this.predictor.updates < settings.minModelUpdates &&
+      cost.storageDay[best]! < cost.storageDay[cur]! &&
+      view.days_idle < H
+    )
+      return held('learning');
     if (saving <= 0 || saving < (1 + settings.hysteresis) * moveCost) return held('hysteresis');
     if (saving * perMonth < settings.minSavingPerMonth) return held('min-saving');
     decision.action = 'move';
@@ -338,7 +349,14 @@ export class TieringPolicy {
   }
 }
 
-function excludedReason(i: number, cur: number, pin: number, mode: PolicyMode, maxLatency: number | null, firstByteMs: number): string | null {
+function excludedReason(
+  i: number,
+  cur: number,
+  pin: number,
+  mode: PolicyMode,
+  maxLatency: number | null,
+  firstByteMs: number,
+): string | null {
   if (i === cur) return null;
   if (pin >= 0 && i !== pin) return 'pinned elsewhere';
   if (mode === 'never-tier') return 'never-tier';
@@ -347,13 +365,22 @@ function excludedReason(i: number, cur: number, pin: number, mode: PolicyMode, m
 }
 
 function excludedText(i: number, cur: number, d: Decision, firstByteMs: number): string {
-  const r = excludedReason(i, cur, d.policyMode === 'pinned' ? placementIndex(d.to) : -1, d.policyMode, d.maxLatencyMs, firstByteMs);
-  return r === 'latency' ? `first byte in ${firstByteMs} ms, slower than the ${d.maxLatencyMs} ms required` : (r ?? 'ruled out');
+  const r = excludedReason(
+    i,
+    cur,
+    d.policyMode === 'pinned' ? placementIndex(d.to) : -1,
+    d.policyMode,
+    d.maxLatencyMs,
+    firstByteMs,
+  );
+  return r === 'latency'
+    ? `first byte in ${firstByteMs} ms, slower than the ${d.maxLatencyMs} ms required`
+    : (r ?? 'ruled out');
 }
 
 /** The order moves go in: pins, then promotions of data in use (busiest first), then by saving. */
 export function moveOrder(a: Decision, b: Decision): number {
-  if (a.rule === 'pin' !== (b.rule === 'pin')) return a.rule === 'pin' ? -1 : 1;
+  if ((a.rule === 'pin') !== (b.rule === 'pin')) return a.rule === 'pin' ? -1 : 1;
   if (a.promotion !== b.promotion) return a.promotion ? -1 : 1;
   if (a.promotion) return b.forecast.accesses - a.forecast.accesses;
   return b.savingPerMonth - a.savingPerMonth;
@@ -423,7 +450,11 @@ export class TopK<T> {
  * accesses first), then the rest by saving per month. Moves beyond the budget are held with the
  * rule 'budget'. Returns the moves to carry out, in order.
  */
-export function applyBudget(decisions: Decision[], sizeOf: (d: Decision) => number, settings: Pick<PolicySettings, 'budgetBytes' | 'budgetMoves'>): Decision[] {
+export function applyBudget(
+  decisions: Decision[],
+  sizeOf: (d: Decision) => number,
+  settings: Pick<PolicySettings, 'budgetBytes' | 'budgetMoves'>,
+): Decision[] {
   const proposed = decisions.filter((d) => d.action === 'move');
   proposed.sort(moveOrder);
   const out: Decision[] = [];

@@ -47,14 +47,25 @@ export class Predictor {
   private readonly calibActual = new Float64Array(CALIBRATION_EDGES.length - 1);
   updates: number;
 
-  constructor(readonly horizonDays: number = LABEL_DAYS, state?: PredictorState) {
+  constructor(
+    readonly horizonDays: number = LABEL_DAYS,
+    state?: PredictorState,
+  ) {
     this.w = new Float64Array(N_FEATURES);
     this.p = new Float64Array(N_FEATURES * N_FEATURES);
-    if (state && state.weights.length === N_FEATURES && state.p.length === N_FEATURES * N_FEATURES && state.horizon_days === horizonDays) {
+    if (
+      state &&
+      state.weights.length === N_FEATURES &&
+      state.p.length === N_FEATURES * N_FEATURES &&
+      state.horizon_days === horizonDays
+    ) {
       this.w.set(state.weights);
       this.p.set(state.p);
       this.updates = state.updates;
-      if (state.calib_pred?.length === this.calibPred.length && state.calib_actual?.length === this.calibActual.length) {
+      if (
+        state.calib_pred?.length === this.calibPred.length &&
+        state.calib_actual?.length === this.calibActual.length
+      ) {
         this.calibPred.set(state.calib_pred);
         this.calibActual.set(state.calib_actual);
       }
@@ -91,7 +102,10 @@ export class Predictor {
     const raw = this.predictRaw(x);
     const b = calibrationBin(raw);
     // Ratios of (1 + accesses) so that a bin of zero forecasts still learns its mean.
-    const ratio = Math.min(8, Math.max(0.125, (this.calibActual[b]! + CALIB_PRIOR) / (this.calibPred[b]! + CALIB_PRIOR)));
+    const ratio = Math.min(
+      8,
+      Math.max(0.125, (this.calibActual[b]! + CALIB_PRIOR) / (this.calibPred[b]! + CALIB_PRIOR)),
+    );
     return Math.max(0, (1 + raw) * ratio - 1);
   }
 
@@ -117,7 +131,8 @@ export class Predictor {
     }
     for (let i = 0; i < n; i++) this.w[i]! += (this.px[i]! / denom) * err;
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) this.p[i * n + j] = (this.p[i * n + j]! - (this.px[i]! * this.px[j]!) / denom) / LAMBDA;
+      for (let j = 0; j < n; j++)
+        this.p[i * n + j] = (this.p[i * n + j]! - (this.px[i]! * this.px[j]!) / denom) / LAMBDA;
     }
     this.updates++;
   }
@@ -147,10 +162,16 @@ export const BASELINES = {
   seedRegression(hourly: ArrayLike<number>, horizonDays: number): number {
     const n = hourly.length;
     if (n === 0) return 0;
-    let sx = 0, sy = 0, sxx = 0, sxy = 0;
+    let sx = 0,
+      sy = 0,
+      sxx = 0,
+      sxy = 0;
     for (let i = 0; i < n; i++) {
       const y = hourly[i]!;
-      sx += i; sy += y; sxx += i * i; sxy += i * y;
+      sx += i;
+      sy += y;
+      sxx += i * i;
+      sxy += i * y;
     }
     const d = n * sxx - sx * sx;
     const slope = d === 0 ? 0 : (n * sxy - sx * sy) / d;
@@ -179,7 +200,13 @@ export interface QualityReport {
   mae_log: { model: number; seed_regression: number; seed_ewma: number };
   /** Mean absolute error in accesses over the horizon. */
   mae: { model: number; seed_regression: number; seed_ewma: number };
-  calibration: { predicted_from: number; predicted_to: number | null; count: number; mean_predicted: number; mean_actual: number }[];
+  calibration: {
+    predicted_from: number;
+    predicted_to: number | null;
+    count: number;
+    mean_predicted: number;
+    mean_actual: number;
+  }[];
 }
 
 export class QualityTracker {

@@ -53,11 +53,28 @@ export interface ObservationDue {
 }
 
 const DECISION_COLS = [
-  'dataset_id', 'run_id', 'made_at', 'action', 'rule', 'from_location', 'from_tier', 'to_location', 'to_tier', 'forecast_accesses',
-  'cost_now_month', 'cost_target_month', 'saving_month', 'move_cost', 'break_even_days', 'catalog_version', 'explanation',
+  'dataset_id',
+  'run_id',
+  'made_at',
+  'action',
+  'rule',
+  'from_location',
+  'from_tier',
+  'to_location',
+  'to_tier',
+  'forecast_accesses',
+  'cost_now_month',
+  'cost_target_month',
+  'saving_month',
+  'move_cost',
+  'break_even_days',
+  'catalog_version',
+  'explanation',
 ] as const;
 const DECISIONS_HEAD = `insert into decisions (${DECISION_COLS.join(', ')})`;
-const DECISIONS_TAIL = `on conflict (dataset_id) do update set ${DECISION_COLS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}`;
+const DECISIONS_TAIL = `on conflict (dataset_id) do update set ${DECISION_COLS.slice(1)
+  .map((c) => `${c} = excluded.${c}`)
+  .join(', ')}`;
 
 /** Everything the tiering capability keeps in SQLite. */
 export class TieringRepository {
@@ -69,34 +86,79 @@ export class TieringRepository {
 
   // --- price catalogs -------------------------------------------------------------------------
 
-  async currentCatalog(): Promise<{ version: number; catalog: PriceCatalog; created_at: number; note: string | null } | undefined> {
-    const r = await this.db.selectFrom('catalog_versions').selectAll().orderBy('version', 'desc').limit(1).executeTakeFirst();
-    return r && { version: r.version, catalog: JSON.parse(r.catalog) as PriceCatalog, created_at: r.created_at, note: r.note };
+  async currentCatalog(): Promise<
+    { version: number; catalog: PriceCatalog; created_at: number; note: string | null } | undefined
+  > {
+    const r = await this.db
+      .selectFrom('catalog_versions')
+      .selectAll()
+      .orderBy('version', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return (
+      r && {
+        version: r.version,
+        catalog: JSON.parse(r.catalog) as PriceCatalog,
+        created_at: r.created_at,
+        note: r.note,
+      }
+    );
   }
 
-  async catalogVersion(version: number): Promise<{ version: number; catalog: PriceCatalog; created_at: number; note: string | null } | undefined> {
-    const r = await this.db.selectFrom('catalog_versions').selectAll().where('version', '=', version).executeTakeFirst();
-    return r && { version: r.version, catalog: JSON.parse(r.catalog) as PriceCatalog, created_at: r.created_at, note: r.note };
+  async catalogVersion(
+    version: number,
+  ): Promise<{ version: number; catalog: PriceCatalog; created_at: number; note: string | null } | undefined> {
+    const r = await this.db
+      .selectFrom('catalog_versions')
+      .selectAll()
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return (
+      r && {
+        version: r.version,
+        catalog: JSON.parse(r.catalog) as PriceCatalog,
+        created_at: r.created_at,
+        note: r.note,
+      }
+    );
   }
 
   async catalogVersions(limit: number): Promise<{ version: number; created_at: number; note: string | null }[]> {
-    return this.db.selectFrom('catalog_versions').select(['version', 'created_at', 'note']).orderBy('version', 'desc').limit(limit).execute();
+    return this.db
+      .selectFrom('catalog_versions')
+      .select(['version', 'created_at', 'note'])
+      .orderBy('version', 'desc')
+      .limit(limit)
+      .execute();
   }
 
   async addCatalog(catalog: PriceCatalog, note: string | null, now: number): Promise<number> {
-    const r = await this.db.insertInto('catalog_versions').values({ catalog: JSON.stringify(catalog), note, created_at: now }).executeTakeFirstOrThrow();
+    const r = await this.db
+      .insertInto('catalog_versions')
+      .values({ catalog: JSON.stringify(catalog), note, created_at: now })
+      .executeTakeFirstOrThrow();
     return Number(r.insertId);
   }
 
   // --- per-dataset policies -------------------------------------------------------------------
 
   async policy(datasetId: number): Promise<DatasetPolicy | undefined> {
-    const r = await this.db.selectFrom('dataset_policies').selectAll().where('dataset_id', '=', datasetId).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('dataset_policies')
+      .selectAll()
+      .where('dataset_id', '=', datasetId)
+      .executeTakeFirst();
     return r && toPolicy(r.mode, r.pin_location, r.pin_tier, r.max_latency_ms);
   }
 
   async setPolicy(datasetId: number, p: DatasetPolicy, now: number): Promise<void> {
-    const row = { mode: p.mode, pin_location: p.pin?.location ?? null, pin_tier: p.pin?.tier ?? null, max_latency_ms: p.maxLatencyMs, updated_at: now };
+    const row = {
+      mode: p.mode,
+      pin_location: p.pin?.location ?? null,
+      pin_tier: p.pin?.tier ?? null,
+      max_latency_ms: p.maxLatencyMs,
+      updated_at: now,
+    };
     await this.db
       .insertInto('dataset_policies')
       .values({ dataset_id: datasetId, ...row })
@@ -150,7 +212,11 @@ export class TieringRepository {
    * property, and twenty columns per row cost three times the query itself. Policies are not
    * joined (they are few: see policies()).
    */
-  async scanPage(afterId: number, limit: number, policies: ReadonlyMap<number, DatasetPolicy>): Promise<CandidateRow[]> {
+  async scanPage(
+    afterId: number,
+    limit: number,
+    policies: ReadonlyMap<number, DatasetPolicy>,
+  ): Promise<CandidateRow[]> {
     const r = await sql<{ id: number; r: string }>`
       select d.id as id,
         d.tier || ',' || d.location || ',' || d.size_gb || ',' || ifnull(d.content_bytes, '') || ',' || d.created_at || ',' ||
@@ -211,7 +277,10 @@ export class TieringRepository {
 
   async deleteDecisions(datasetIds: readonly number[]): Promise<void> {
     for (let i = 0; i < datasetIds.length; i += 5_000) {
-      await this.db.deleteFrom('decisions').where('dataset_id', 'in', datasetIds.slice(i, i + 5_000) as number[]).execute();
+      await this.db
+        .deleteFrom('decisions')
+        .where('dataset_id', 'in', datasetIds.slice(i, i + 5_000))
+        .execute();
     }
   }
 
@@ -222,7 +291,11 @@ export class TieringRepository {
   }
 
   async movingDatasetIds(): Promise<Set<number>> {
-    const rows = await this.db.selectFrom('moves').select('dataset_id').where('state', 'in', ACTIVE_MOVE_STATES).execute();
+    const rows = await this.db
+      .selectFrom('moves')
+      .select('dataset_id')
+      .where('state', 'in', ACTIVE_MOVE_STATES)
+      .execute();
     return new Set(rows.map((r) => r.dataset_id));
   }
 
@@ -231,7 +304,15 @@ export class TieringRepository {
   async saveDecisions(rows: readonly DecisionRow[]): Promise<void> {
     if (rows.length === 0) return;
     // One transaction per call: one commit instead of one per statement.
-    await this.db.transaction().execute((trx) => bulkWrite<DB>(trx, DECISIONS_HEAD, DECISIONS_TAIL, DECISION_COLS.length, rows.map((r) => DECISION_COLS.map((c) => r[c]))));
+    await this.db.transaction().execute((trx) =>
+      bulkWrite<DB>(
+        trx,
+        DECISIONS_HEAD,
+        DECISIONS_TAIL,
+        DECISION_COLS.length,
+        rows.map((r) => DECISION_COLS.map((c) => r[c])),
+      ),
+    );
   }
 
   async decision(datasetId: number): Promise<DecisionRow | undefined> {
@@ -239,9 +320,22 @@ export class TieringRepository {
   }
 
   /** Decisions that point somewhere else than where the dataset is: the recommendations. */
-  async recommendations(limit: number, offset: number): Promise<{ rows: (DecisionRow & { name: string; size_gb: number })[]; total: number }> {
-    const base = this.db.selectFrom('decisions').innerJoin('datasets', 'datasets.id', 'decisions.dataset_id').where('decisions.action', '!=', 'stay');
-    const rows = await base.selectAll('decisions').select(['datasets.name', 'datasets.size_gb']).orderBy('decisions.saving_month', 'desc').orderBy('decisions.dataset_id').limit(limit).offset(offset).execute();
+  async recommendations(
+    limit: number,
+    offset: number,
+  ): Promise<{ rows: (DecisionRow & { name: string; size_gb: number })[]; total: number }> {
+    const base = this.db
+      .selectFrom('decisions')
+      .innerJoin('datasets', 'datasets.id', 'decisions.dataset_id')
+      .where('decisions.action', '!=', 'stay');
+    const rows = await base
+      .selectAll('decisions')
+      .select(['datasets.name', 'datasets.size_gb'])
+      .orderBy('decisions.saving_month', 'desc')
+      .orderBy('decisions.dataset_id')
+      .limit(limit)
+      .offset(offset)
+      .execute();
     const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return { rows, total: Number(total.n) };
   }
@@ -276,7 +370,11 @@ export class TieringRepository {
   }
 
   async unlogDecisions(ids: readonly number[]): Promise<void> {
-    for (let i = 0; i < ids.length; i += 5_000) await this.db.deleteFrom('decision_log').where('id', 'in', ids.slice(i, i + 5_000) as number[]).execute();
+    for (let i = 0; i < ids.length; i += 5_000)
+      await this.db
+        .deleteFrom('decision_log')
+        .where('id', 'in', ids.slice(i, i + 5_000))
+        .execute();
   }
 
   async loggedDecision(id: number) {
@@ -297,14 +395,34 @@ export class TieringRepository {
   // --- runs and settings ----------------------------------------------------------------------
 
   async startRun(trigger: string, now: number): Promise<number> {
-    const r = await this.db.insertInto('scheduler_runs').values({ trigger, started_at: now, datasets: 0, moves: 0, held: '{}' }).executeTakeFirstOrThrow();
+    const r = await this.db
+      .insertInto('scheduler_runs')
+      .values({ trigger, started_at: now, datasets: 0, moves: 0, held: '{}' })
+      .executeTakeFirstOrThrow();
     return Number(r.insertId);
   }
 
-  async finishRun(id: number, r: { finished_at: number; datasets: number; moves: number; held: Record<string, number>; catalog_version: number | null; error: string | null }): Promise<void> {
+  async finishRun(
+    id: number,
+    r: {
+      finished_at: number;
+      datasets: number;
+      moves: number;
+      held: Record<string, number>;
+      catalog_version: number | null;
+      error: string | null;
+    },
+  ): Promise<void> {
     await this.db
       .updateTable('scheduler_runs')
-      .set({ finished_at: r.finished_at, datasets: r.datasets, moves: r.moves, held: JSON.stringify(r.held), catalog_version: r.catalog_version, error: r.error })
+      .set({
+        finished_at: r.finished_at,
+        datasets: r.datasets,
+        moves: r.moves,
+        held: JSON.stringify(r.held),
+        catalog_version: r.catalog_version,
+        error: r.error,
+      })
       .where('id', '=', id)
       .execute();
   }
@@ -315,7 +433,11 @@ export class TieringRepository {
 
   /** Runs left unfinished by a crash are closed, so the history never shows one running forever. */
   async closeAbandonedRuns(now: number): Promise<void> {
-    await this.db.updateTable('scheduler_runs').set({ finished_at: now, error: 'interrupted (the process stopped during the run)' }).where('finished_at', 'is', null).execute();
+    await this.db
+      .updateTable('scheduler_runs')
+      .set({ finished_at: now, error: 'interrupted (the process stopped during the run)' })
+      .where('finished_at', 'is', null)
+      .execute();
   }
 
   async setting(key: string): Promise<string | undefined> {
@@ -347,14 +469,34 @@ export class TieringRepository {
       .execute();
   }
 
-  async addObservations(rows: { dataset_id: number; observed_at: number; due_at: number; features: string; warm_total: number; predicted: number; seed_regression: number; seed_ewma: number }[]): Promise<void> {
+  async addObservations(
+    rows: {
+      dataset_id: number;
+      observed_at: number;
+      due_at: number;
+      features: string;
+      warm_total: number;
+      predicted: number;
+      seed_regression: number;
+      seed_ewma: number;
+    }[],
+  ): Promise<void> {
     if (rows.length === 0) return;
     await bulkWrite(
       this.db,
       'insert into forecast_observations (dataset_id, observed_at, due_at, features, warm_total, predicted, seed_regression, seed_ewma)',
       '',
       8,
-      rows.map((r) => [r.dataset_id, r.observed_at, r.due_at, r.features, r.warm_total, r.predicted, r.seed_regression, r.seed_ewma]),
+      rows.map((r) => [
+        r.dataset_id,
+        r.observed_at,
+        r.due_at,
+        r.features,
+        r.warm_total,
+        r.predicted,
+        r.seed_regression,
+        r.seed_ewma,
+      ]),
     );
   }
 
@@ -373,7 +515,11 @@ export class TieringRepository {
   }
 
   /** Labels matured observations (actual null: the dataset is gone, so the observation is dropped). */
-  async matureObservations(rows: { id: number; actual: number | null }[], now: number, trx: Kysely<DB> = this.db): Promise<void> {
+  async matureObservations(
+    rows: { id: number; actual: number | null }[],
+    now: number,
+    trx: Kysely<DB> = this.db,
+  ): Promise<void> {
     const gone = rows.filter((r) => r.actual === null).map((r) => r.id);
     if (gone.length) await trx.deleteFrom('forecast_observations').where('id', 'in', gone).execute();
     const labelled = rows.filter((r) => r.actual !== null);
@@ -388,7 +534,16 @@ export class TieringRepository {
   }
 
   /** The latest labelled observations, newest first. */
-  async maturedObservations(limit: number): Promise<{ observed_at: number; matured_at: number; predicted: number; seed_regression: number; seed_ewma: number; actual: number }[]> {
+  async maturedObservations(limit: number): Promise<
+    {
+      observed_at: number;
+      matured_at: number;
+      predicted: number;
+      seed_regression: number;
+      seed_ewma: number;
+      actual: number;
+    }[]
+  > {
     const rows = await this.db
       .selectFrom('forecast_observations')
       .select(['observed_at', 'matured_at', 'predicted', 'seed_regression', 'seed_ewma', 'actual'])
@@ -396,11 +551,22 @@ export class TieringRepository {
       .orderBy('matured_at', 'desc')
       .limit(limit)
       .execute();
-    return rows as { observed_at: number; matured_at: number; predicted: number; seed_regression: number; seed_ewma: number; actual: number }[];
+    return rows as {
+      observed_at: number;
+      matured_at: number;
+      predicted: number;
+      seed_regression: number;
+      seed_ewma: number;
+      actual: number;
+    }[];
   }
 
   async pendingObservations(): Promise<number> {
-    const r = await this.db.selectFrom('forecast_observations').select((eb) => eb.fn.countAll<number>().as('n')).where('actual', 'is', null).executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom('forecast_observations')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('actual', 'is', null)
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 
@@ -433,7 +599,12 @@ export class TieringRepository {
   }
 }
 
-export function toPolicy(mode: DatasetPolicy['mode'] | null, pinLocation: Location | null, pinTier: Tier | null, maxLatencyMs: number | null): DatasetPolicy {
+export function toPolicy(
+  mode: DatasetPolicy['mode'] | null,
+  pinLocation: Location | null,
+  pinTier: Tier | null,
+  maxLatencyMs: number | null,
+): DatasetPolicy {
   return {
     mode: mode ?? 'auto',
     pin: pinLocation && pinTier ? { location: pinLocation, tier: pinTier } : null,

@@ -67,13 +67,40 @@ export function tieringRoutes(d: TieringRouteDeps): Router {
   r.get('/api/decisions', async (req, res) => {
     const q = new Query(req.query);
     const rows = await tiering.repo.latestLoggedDecisions(q.number('limit', 50, { min: 1, max: 1_000, integer: true }));
-    res.json(await Promise.all(rows.map(async (x) => ({ name: x.name, ...(await tiering.explain({ ...x, action: 'move', forecast_accesses: 0, cost_now_month: 0, cost_target_month: 0, move_cost: 0, break_even_days: null, ...fromExplanation(x) })) }))));
+    res.json(
+      await Promise.all(
+        rows.map(async (x) => ({
+          name: x.name,
+          ...(await tiering.explain({
+            ...x,
+            action: 'move',
+            forecast_accesses: 0,
+            cost_now_month: 0,
+            cost_target_month: 0,
+            move_cost: 0,
+            break_even_days: null,
+            ...fromExplanation(x),
+          })),
+        })),
+      ),
+    );
   });
 
   r.get('/api/decisions/:id', async (req, res) => {
     const x = await tiering.repo.loggedDecision(parseId(req.params.id));
     if (!x) throw AppError.notFound('decision not found');
-    res.json(await tiering.explain({ ...x, action: 'move', forecast_accesses: 0, cost_now_month: 0, cost_target_month: 0, move_cost: 0, break_even_days: null, ...fromExplanation(x) }));
+    res.json(
+      await tiering.explain({
+        ...x,
+        action: 'move',
+        forecast_accesses: 0,
+        cost_now_month: 0,
+        cost_target_month: 0,
+        move_cost: 0,
+        break_even_days: null,
+        ...fromExplanation(x),
+      }),
+    );
   });
 
   // --- per-dataset policy ---------------------------------------------------------------------
@@ -150,13 +177,26 @@ export function tieringRoutes(d: TieringRouteDeps): Router {
   r.post('/api/scheduler/run', requireWrite, async (_req, res) => {
     const run = await scheduler.run('api');
     res.json({
-      applied: run.moves.map((m) => ({ id: m.dataset_id, from: m.from.split('/')[1], to: m.to.split('/')[1], from_placement: m.from, to_placement: m.to, move_id: m.move_id, decision_id: m.decision_id })),
+      applied: run.moves.map((m) => ({
+        id: m.dataset_id,
+        from: m.from.split('/')[1],
+        to: m.to.split('/')[1],
+        from_placement: m.from,
+        to_placement: m.to,
+        move_id: m.move_id,
+        decision_id: m.decision_id,
+      })),
       run,
     });
   });
 
   r.get('/api/scheduler', async (_req, res) => {
-    res.json({ settings: settingsView(tiering.settings), running: scheduler.isRunning, next_run_at: scheduler.nextRunAt === null ? null : new Date(scheduler.nextRunAt).toISOString(), runs: (await tiering.repo.runs(20)).map(runView) });
+    res.json({
+      settings: settingsView(tiering.settings),
+      running: scheduler.isRunning,
+      next_run_at: scheduler.nextRunAt === null ? null : new Date(scheduler.nextRunAt).toISOString(),
+      runs: (await tiering.repo.runs(20)).map(runView),
+    });
   });
 
   r.put('/api/scheduler/settings', requireWrite, async (req, res) => {
@@ -174,7 +214,12 @@ function fromExplanation(x: { explanation: string }): Record<string, number> {
 }
 
 function policyView(id: number, p: DatasetPolicy): Record<string, unknown> {
-  return { dataset_id: id, mode: p.mode, pin: p.pin ? { location: p.pin.location, tier: p.pin.tier, placement: placementKey(p.pin) } : null, max_latency_ms: p.maxLatencyMs };
+  return {
+    dataset_id: id,
+    mode: p.mode,
+    pin: p.pin ? { location: p.pin.location, tier: p.pin.tier, placement: placementKey(p.pin) } : null,
+    max_latency_ms: p.maxLatencyMs,
+  };
 }
 
 export function parsePolicy(body: unknown): DatasetPolicy {
@@ -200,7 +245,8 @@ export function parsePolicy(body: unknown): DatasetPolicy {
   if (mode === 'pinned' && !pin) f.fail('pin', 'is required when mode is pinned ({"location": …, "tier": …})');
   if (mode !== 'pinned' && pin) f.fail('pin', 'is only allowed when mode is pinned');
   const raw = f.raw('max_latency_ms');
-  const maxLatencyMs = raw === null || raw === undefined ? null : f.optNumber('max_latency_ms', { min: 0, max: 86_400_000 })!;
+  const maxLatencyMs =
+    raw === null || raw === undefined ? null : f.optNumber('max_latency_ms', { min: 0, max: 86_400_000 })!;
   return { mode, pin, maxLatencyMs };
 }
 
@@ -222,7 +268,19 @@ function settingsView(s: SchedulerSettings): Record<string, unknown> {
 
 export function parseSettings(body: unknown): Partial<SchedulerSettings> {
   const f = Fields.of(body, 'body');
-  const names = ['enabled', 'interval_ms', 'horizon_days', 'hysteresis', 'min_saving_per_month', 'cooldown_ms', 'max_latency_ms', 'budget_bytes', 'budget_moves', 'observations_per_run', 'min_model_updates'];
+  const names = [
+    'enabled',
+    'interval_ms',
+    'horizon_days',
+    'hysteresis',
+    'min_saving_per_month',
+    'cooldown_ms',
+    'max_latency_ms',
+    'budget_bytes',
+    'budget_moves',
+    'observations_per_run',
+    'min_model_updates',
+  ];
   f.only(names);
   const out: Partial<SchedulerSettings> = {};
   const set = <K extends keyof SchedulerSettings>(k: K, v: SchedulerSettings[K] | undefined): void => {
@@ -234,7 +292,9 @@ export function parseSettings(body: unknown): Partial<SchedulerSettings> {
   set('hysteresis', f.optNumber('hysteresis', { min: 0, max: 100 }));
   set('minSavingPerMonth', f.optNumber('min_saving_per_month', { min: 0, max: 1e9 }));
   set('cooldownMs', f.optNumber('cooldown_ms', { min: 0, max: 365 * 86_400_000, integer: true }));
-  if (f.has('max_latency_ms')) out.defaultMaxLatencyMs = f.raw('max_latency_ms') === null ? null : f.optNumber('max_latency_ms', { min: 0, max: 86_400_000 })!;
+  if (f.has('max_latency_ms'))
+    out.defaultMaxLatencyMs =
+      f.raw('max_latency_ms') === null ? null : f.optNumber('max_latency_ms', { min: 0, max: 86_400_000 })!;
   set('budgetBytes', f.optNumber('budget_bytes', { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }));
   set('budgetMoves', f.optNumber('budget_moves', { min: 0, max: 10_000_000, integer: true }));
   set('observationsPerRun', f.optNumber('observations_per_run', { min: 0, max: 100_000, integer: true }));
@@ -242,7 +302,17 @@ export function parseSettings(body: unknown): Partial<SchedulerSettings> {
   return out;
 }
 
-function runView(r: { id: number; trigger: string; started_at: number; finished_at: number | null; datasets: number; moves: number; held: string; catalog_version: number | null; error: string | null }): Record<string, unknown> {
+function runView(r: {
+  id: number;
+  trigger: string;
+  started_at: number;
+  finished_at: number | null;
+  datasets: number;
+  moves: number;
+  held: string;
+  catalog_version: number | null;
+  error: string | null;
+}): Record<string, unknown> {
   return {
     id: r.id,
     trigger: r.trigger,

@@ -203,7 +203,14 @@ export class TierScheduler {
           orphanLogs.push(decisionId);
           continue;
         }
-        moves.push({ move_id: moveId, dataset_id: d.datasetId, from: `${d.from.location}/${d.from.tier}`, to: `${d.to.location}/${d.to.tier}`, decision_id: decisionId, reason: d.rule === 'pin' ? 'pin' : 'policy' });
+        moves.push({
+          move_id: moveId,
+          dataset_id: d.datasetId,
+          from: `${d.from.location}/${d.from.tier}`,
+          to: `${d.to.location}/${d.to.tier}`,
+          decision_id: decisionId,
+          reason: d.rule === 'pin' ? 'pin' : 'policy',
+        });
       }
       await repo.unlogDecisions(orphanLogs);
       await repo.saveDecisions(rows);
@@ -221,13 +228,41 @@ export class TierScheduler {
         held,
         catalog_version: catalogVersion,
         observations: { matured, added },
-        phases_ms: { train: tScan - tTrain, scan: tPlan - tScan, plan: tObserve - tPlan, observe: Date.now() - tObserve },
+        phases_ms: {
+          train: tScan - tTrain,
+          scan: tPlan - tScan,
+          plan: tObserve - tPlan,
+          observe: Date.now() - tObserve,
+        },
       };
-      await repo.finishRun(runId, { finished_at: this.clock.now(), datasets, moves: moves.length, held, catalog_version: catalogVersion, error: null });
-      log.info('scheduler.run', { trigger, datasets, moves: moves.length, held, seconds: result.seconds, decisions_written: written });
+      await repo.finishRun(runId, {
+        finished_at: this.clock.now(),
+        datasets,
+        moves: moves.length,
+        held,
+        catalog_version: catalogVersion,
+        error: null,
+      });
+      log.info('scheduler.run', {
+        trigger,
+        datasets,
+        moves: moves.length,
+        held,
+        seconds: result.seconds,
+        decisions_written: written,
+      });
       return result;
     } catch (err) {
-      await repo.finishRun(runId, { finished_at: this.clock.now(), datasets: 0, moves: 0, held: {}, catalog_version: null, error: (err as Error).message }).catch(() => undefined);
+      await repo
+        .finishRun(runId, {
+          finished_at: this.clock.now(),
+          datasets: 0,
+          moves: 0,
+          held: {},
+          catalog_version: null,
+          error: (err as Error).message,
+        })
+        .catch(() => undefined);
       throw err;
     }
   }
@@ -261,7 +296,10 @@ export class TierScheduler {
     if (rows.length === 0) return 0;
     const { repo } = this.tiering;
     const H = this.tiering.predictor.horizonDays;
-    const hourly = await repo.hourlyCounts(rows.map((r) => r.id), now);
+    const hourly = await repo.hourlyCounts(
+      rows.map((r) => r.id),
+      now,
+    );
     const empty = new Float64Array(24);
     const x = new Float64Array(N_FEATURES);
     const obs = rows.map((r) => {
@@ -289,7 +327,8 @@ export class TierScheduler {
  */
 function changed(d: Decision, row: CandidateRow): boolean {
   if (row.prev_action === null) return true;
-  if (row.prev_action !== d.action || row.prev_rule !== d.rule || row.prev_to !== `${d.to.location}/${d.to.tier}`) return true;
+  if (row.prev_action !== d.action || row.prev_rule !== d.rule || row.prev_to !== `${d.to.location}/${d.to.tier}`)
+    return true;
   const before = row.prev_forecast ?? 0;
   return Math.abs(d.forecast.accesses - before) > 1 + 0.25 * before;
 }

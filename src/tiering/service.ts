@@ -8,7 +8,14 @@ import { DEFAULT_CATALOG, parseCatalog, type PriceCatalog } from './catalog';
 import { CostModel } from './cost';
 import { FEATURE_NAMES, type StatsSnapshot } from './features';
 import { placementKey, placementIndex } from './placements';
-import { AUTO, BYTES_PER_READ_PRIOR, TieringPolicy, type Decision, type DatasetPolicy, type PolicySettings } from './policy';
+import {
+  AUTO,
+  BYTES_PER_READ_PRIOR,
+  TieringPolicy,
+  type Decision,
+  type DatasetPolicy,
+  type PolicySettings,
+} from './policy';
 import { LABEL_DAYS, Predictor, QualityTracker, type QualityReport } from './predictor';
 import { toPolicy, type CandidateRow, type DecisionRow, type TieringRepository } from './repository';
 
@@ -22,7 +29,10 @@ export interface SchedulerSettings extends PolicySettings {
 
 /** What a move request needs from the storage capability (narrow on purpose). */
 export interface MoveEnqueuer {
-  enqueue(datasetId: number, req: { tier: Tier; location: Location; reason: string; detail?: string | null; decisionId?: number | null }): Promise<{ id: number }>;
+  enqueue(
+    datasetId: number,
+    req: { tier: Tier; location: Location; reason: string; detail?: string | null; decisionId?: number | null },
+  ): Promise<{ id: number }>;
   /** Plans many moves; returns the move id by dataset for those created (others are skipped). */
   enqueueBatch(items: readonly BatchMove[]): Promise<Map<number, number>>;
 }
@@ -42,7 +52,19 @@ interface StoredExplanation {
   promotion: boolean;
 }
 
-const SETTING_KEYS = ['enabled', 'intervalMs', 'horizonDays', 'hysteresis', 'minSavingPerMonth', 'cooldownMs', 'defaultMaxLatencyMs', 'budgetBytes', 'budgetMoves', 'observationsPerRun', 'minModelUpdates'] as const;
+const SETTING_KEYS = [
+  'enabled',
+  'intervalMs',
+  'horizonDays',
+  'hysteresis',
+  'minSavingPerMonth',
+  'cooldownMs',
+  'defaultMaxLatencyMs',
+  'budgetBytes',
+  'budgetMoves',
+  'observationsPerRun',
+  'minModelUpdates',
+] as const;
 
 /**
  * Tiering as a capability: the versioned price catalog, per-dataset policies, the model, and
@@ -68,8 +90,14 @@ export class TieringService {
   async start(): Promise<void> {
     let current = await this.repo.currentCatalog();
     if (!current) {
-      const catalog = this.pricesFile ? parseCatalog(JSON.parse(fs.readFileSync(this.pricesFile, 'utf8'))) : DEFAULT_CATALOG;
-      const version = await this.repo.addCatalog(catalog, this.pricesFile ? `from ${this.pricesFile}` : 'defaults (public list prices)', this.clock.now());
+      const catalog = this.pricesFile
+        ? parseCatalog(JSON.parse(fs.readFileSync(this.pricesFile, 'utf8')))
+        : DEFAULT_CATALOG;
+      const version = await this.repo.addCatalog(
+        catalog,
+        this.pricesFile ? `from ${this.pricesFile}` : 'defaults (public list prices)',
+        this.clock.now(),
+      );
       current = { version, catalog, created_at: this.clock.now(), note: null };
     }
     this.catalogState = { version: current.version, catalog: current.catalog, cost: new CostModel(current.catalog) };
@@ -124,7 +152,8 @@ export class TieringService {
   async updateSettings(patch: Partial<SchedulerSettings>): Promise<SchedulerSettings> {
     const next = { ...this.settingsState, ...patch };
     for (const key of SETTING_KEYS) {
-      if (patch[key] !== undefined) await this.repo.setSetting(`scheduler.${key}`, JSON.stringify(patch[key]), this.clock.now());
+      if (patch[key] !== undefined)
+        await this.repo.setSetting(`scheduler.${key}`, JSON.stringify(patch[key]), this.clock.now());
     }
     this.settingsState = next;
     return next;
@@ -162,11 +191,20 @@ export class TieringService {
       const row = await this.repo.candidate(datasetId);
       const moving = await this.repo.movingDatasetIds();
       if (row && !moving.has(datasetId) && (row.location !== p.pin.location || row.tier !== p.pin.tier)) {
-        const m = await this.moves.enqueue(datasetId, { ...p.pin, reason: 'pin', detail: `pinned to ${placementKey(p.pin)}` });
+        const m = await this.moves.enqueue(datasetId, {
+          ...p.pin,
+          reason: 'pin',
+          detail: `pinned to ${placementKey(p.pin)}`,
+        });
         moveId = m.id;
       }
     }
-    this.logger.info('tiering.policy_set', { dataset_id: datasetId, mode: p.mode, pin: p.pin && placementKey(p.pin), max_latency_ms: p.maxLatencyMs });
+    this.logger.info('tiering.policy_set', {
+      dataset_id: datasetId,
+      mode: p.mode,
+      pin: p.pin && placementKey(p.pin),
+      max_latency_ms: p.maxLatencyMs,
+    });
     return { policy: p, move_id: moveId };
   }
 
@@ -283,7 +321,12 @@ export class TieringService {
   }
 
   /** Forecast quality over the latest labelled observations, against the original demo's forecasts. */
-  async quality(limit = 10_000): Promise<QualityReport & { pending: number; model: { horizon_days: number; updates: number; read_share: number | null; weights: Record<string, number> } }> {
+  async quality(limit = 10_000): Promise<
+    QualityReport & {
+      pending: number;
+      model: { horizon_days: number; updates: number; read_share: number | null; weights: Record<string, number> };
+    }
+  > {
     const t = new QualityTracker();
     const rows = await this.repo.maturedObservations(limit);
     for (const r of rows) t.add(r.predicted, r.seed_regression, r.seed_ewma, r.actual);
@@ -291,7 +334,12 @@ export class TieringService {
     return {
       ...t.report(),
       pending: await this.repo.pendingObservations(),
-      model: { horizon_days: this.predictor.horizonDays, updates: this.predictor.updates, read_share: this.readShare, weights: Object.fromEntries(FEATURE_NAMES.map((n, i) => [n, round(w[i]!, 4)])) },
+      model: {
+        horizon_days: this.predictor.horizonDays,
+        updates: this.predictor.updates,
+        read_share: this.readShare,
+        weights: Object.fromEntries(FEATURE_NAMES.map((n, i) => [n, round(w[i]!, 4)])),
+      },
     };
   }
 }
@@ -321,7 +369,16 @@ export function decodeExplanation(text: string): StoredExplanation {
     horizon_days: x(3),
     usage: { reads: x(4), readBytes: x(5), writes: x(6), writeBytes: 0 },
     forecast: { accesses: x(7), reads: x(8), writes: x(9), scans: x(10), read_bytes: x(11) },
-    features: { rate_per_day_1h: x(12), rate_per_day_1d: x(13), rate_per_day_1w: x(14), rate_per_day_30d: x(15), rate_per_day_lifetime: x(16), days_idle: x(17), age_days: x(18), scans_per_day: x(19) },
+    features: {
+      rate_per_day_1h: x(12),
+      rate_per_day_1d: x(13),
+      rate_per_day_1w: x(14),
+      rate_per_day_30d: x(15),
+      rate_per_day_lifetime: x(16),
+      days_idle: x(17),
+      age_days: x(18),
+      scans_per_day: x(19),
+    },
     excluded_mask: x(20),
     max_latency_ms: a[21] ?? null,
     policy_mode: MODES[x(22)]!,
@@ -391,4 +448,3 @@ function round(v: number, d: number): number {
 function mapValues<T extends object>(o: T, f: (v: number) => number): { [K in keyof T]: number } {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v as number)])) as { [K in keyof T]: number };
 }
-

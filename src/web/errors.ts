@@ -21,7 +21,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const e = err as { type?: string; status?: number; limit?: number; message?: string };
     switch (e.type) {
       case 'entity.too.large':
-        return send(req, res, 413, { detail: `body: larger than the limit of ${formatBytes(e.limit ?? 0)}`, field: 'body', limit_bytes: e.limit });
+        return send(req, res, 413, {
+          detail: `body: larger than the limit of ${formatBytes(e.limit ?? 0)}`,
+          field: 'body',
+          limit_bytes: e.limit,
+        });
       case 'entity.parse.failed':
         return send(req, res, 400, { detail: `body: invalid JSON (${sanitize(e.message)})`, field: 'body' });
       case 'encoding.unsupported':
@@ -35,7 +39,13 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     // The request id lets an operator find the logged error; nothing else of it reaches the client.
     const requestId = requestIdOf(res);
-    logger.error('http.unhandled_error', { request_id: requestId, method: req.method, path: req.path, error: err as Error, stack: (err as Error)?.stack });
+    logger.error('http.unhandled_error', {
+      request_id: requestId,
+      method: req.method,
+      path: req.path,
+      error: err as Error,
+      stack: (err as Error)?.stack,
+    });
     send(req, res, 500, { detail: 'internal error', ...(requestId ? { request_id: requestId } : {}) });
   };
 }

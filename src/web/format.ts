@@ -39,7 +39,10 @@ export function percent(n: number | null | undefined, digits = 0): string {
 /** `2026-06-01 12:00:05 UTC`: the pages show UTC, as the API and the buckets do. */
 export function time(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '—';
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, ' UTC');
 }
 
 export function iso(ms: number | null | undefined): string {

@@ -12,8 +12,8 @@ export function healthRoutes(database: Database, bus: EventBus, isStopping: () =
     const status = bus.status();
     const checks = {
       database: (await database.ping()) ? 'ok' : 'database not open',
-      bus: status.connected ? 'ok' : status.detail ?? `${bus.kind} bus not connected`,
-      consumer: status.consumerRunning ? 'ok' : status.detail ?? 'consumer not running',
+      bus: status.connected ? 'ok' : (status.detail ?? `${bus.kind} bus not connected`),
+      consumer: status.consumerRunning ? 'ok' : (status.detail ?? 'consumer not running'),
       process: isStopping() ? 'shutting down' : 'ok',
     };
     const failing = Object.entries(checks).filter(([, v]) => v !== 'ok');

@@ -68,13 +68,23 @@ export function createHttpServer(handler: http.RequestListener, t: HttpTimeouts,
     // the handler drops what it had (a half batch, a temporary file) and returns.
     const close = (): void => {
       socket.destroy();
-      if (!req.complete) req.destroy(Object.assign(new Error('the request body stopped arriving'), { code: 'ECONNRESET' }));
+      if (!req.complete)
+        req.destroy(Object.assign(new Error('the request body stopped arriving'), { code: 'ECONNRESET' }));
     };
     if (!req.complete && !res.headersSent) {
-      logger.info('http.request_idle_timeout', { method: req.method, path: req.url?.split('?')[0], received: socket.bytesRead, idle_ms: t.idleTimeoutMs });
+      logger.info('http.request_idle_timeout', {
+        method: req.method,
+        path: req.url?.split('?')[0],
+        received: socket.bytesRead,
+        idle_ms: t.idleTimeoutMs,
+      });
       res.once('finish', close);
       res.writeHead(408, { 'Content-Type': 'application/json; charset=utf-8', Connection: 'close' });
-      res.end(JSON.stringify({ detail: `request: no data received for ${t.idleTimeoutMs} ms before the body was complete; nothing of it was accepted` }));
+      res.end(
+        JSON.stringify({
+          detail: `request: no data received for ${t.idleTimeoutMs} ms before the body was complete; nothing of it was accepted`,
+        }),
+      );
       return;
     }
     // Answered (or answering) and the client stopped reading, or stopped sending a body nobody waits for.

@@ -17,20 +17,37 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  */
 export class ProductMetrics {
   readonly registry = new Registry();
-  private readonly received = this.registry.counter('dim_events_received_total', 'Events accepted by the API (durable on the bus).');
+  private readonly received = this.registry.counter(
+    'dim_events_received_total',
+    'Events accepted by the API (durable on the bus).',
+  );
   private readonly applied = this.registry.counter('dim_events_applied_total', 'Events applied to the statistics.');
-  private readonly duplicates = this.registry.counter('dim_events_duplicate_total', 'Events skipped as already applied (redelivery or a repeated id).');
+  private readonly duplicates = this.registry.counter(
+    'dim_events_duplicate_total',
+    'Events skipped as already applied (redelivery or a repeated id).',
+  );
   private readonly dead = this.registry.counter('dim_events_dead_lettered_total', 'Events that could not be applied.');
-  private readonly batch = this.registry.histogram('dim_apply_batch_seconds', 'Time to apply one consumer batch.', LATENCY_BUCKETS);
+  private readonly batch = this.registry.histogram(
+    'dim_apply_batch_seconds',
+    'Time to apply one consumer batch.',
+    LATENCY_BUCKETS,
+  );
   private readonly lag = this.registry.gauge('dim_consumer_lag', 'Events on the bus not yet applied.');
   private readonly connected = this.registry.gauge('dim_bus_connected', '1 when the bus takes events.');
   private readonly moves = this.registry.gauge('dim_moves', 'Moves by state.');
   private readonly moved = this.registry.gauge('dim_bytes_moved_total', 'Bytes of content carried by finished moves.');
-  private readonly placement = this.registry.gauge('dim_placement_bytes', 'Bytes per placement (content, or the declared size of catalog-only datasets).');
+  private readonly placement = this.registry.gauge(
+    'dim_placement_bytes',
+    'Bytes per placement (content, or the declared size of catalog-only datasets).',
+  );
   private readonly datasets = this.registry.gauge('dim_placement_datasets', 'Datasets per placement.');
   private readonly decisions = this.registry.gauge('dim_decisions', 'Stored decisions by action and rule.');
   private readonly runs = this.registry.gauge('dim_scheduler_runs_total', 'Scheduler runs, by outcome.');
-  private readonly http = this.registry.histogram('dim_http_request_seconds', 'HTTP request latency by route.', LATENCY_BUCKETS);
+  private readonly http = this.registry.histogram(
+    'dim_http_request_seconds',
+    'HTTP request latency by route.',
+    LATENCY_BUCKETS,
+  );
 
   /** Events applied per second of wall-clock time, for the overview's live chart. */
   readonly appliedRate = new RateWindow();
@@ -49,17 +66,35 @@ export class ProductMetrics {
       this.connected.set(bus.status().connected ? 1 : 0);
     });
     this.registry.collect(async () => {
-      const moves = await reader.selectFrom('moves').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+      const moves = await reader
+        .selectFrom('moves')
+        .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy('state')
+        .execute();
       this.moves.replace(moves.map((m) => ({ labels: { state: m.state }, value: Number(m.n) })));
-      const done = await reader.selectFrom('moves').select((eb) => eb.fn.coalesce(eb.fn.sum<number>('bytes_total'), eb.lit(0)).as('b')).where('state', '=', 'done').executeTakeFirst();
+      const done = await reader
+        .selectFrom('moves')
+        .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('bytes_total'), eb.lit(0)).as('b'))
+        .where('state', '=', 'done')
+        .executeTakeFirst();
       this.moved.set(Number(done?.b ?? 0));
       const per = await sql<{ location: string; tier: string; bytes: number; n: number }>`
         select location, tier, sum(coalesce(content_bytes, size_gb * 1073741824)) as bytes, count(*) as n
         from datasets group by location, tier`.execute(reader);
-      this.placement.replace(per.rows.map((r) => ({ labels: { location: r.location, tier: r.tier }, value: Number(r.bytes) })));
-      this.datasets.replace(per.rows.map((r) => ({ labels: { location: r.location, tier: r.tier }, value: Number(r.n) })));
-      const dec = await reader.selectFrom('decisions').select(['action', 'rule', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['action', 'rule']).execute();
-      this.decisions.replace(dec.map((d) => ({ labels: { action: d.action, rule: d.rule ?? 'none' }, value: Number(d.n) })));
+      this.placement.replace(
+        per.rows.map((r) => ({ labels: { location: r.location, tier: r.tier }, value: Number(r.bytes) })),
+      );
+      this.datasets.replace(
+        per.rows.map((r) => ({ labels: { location: r.location, tier: r.tier }, value: Number(r.n) })),
+      );
+      const dec = await reader
+        .selectFrom('decisions')
+        .select(['action', 'rule', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy(['action', 'rule'])
+        .execute();
+      this.decisions.replace(
+        dec.map((d) => ({ labels: { action: d.action, rule: d.rule ?? 'none' }, value: Number(d.n) })),
+      );
       const runs = await sql<{ outcome: string; n: number }>`
         select case when finished_at is null then 'running' when error is null then 'ok' else 'failed' end as outcome, count(*) as n
         from scheduler_runs group by outcome`.execute(reader);
@@ -83,7 +118,11 @@ export class ProductMetrics {
       const start = process.hrtime.bigint();
       res.on('finish', () => {
         const route = routeOf(req);
-        this.http.observe(Number(process.hrtime.bigint() - start) / 1e9, { method: req.method, route, status: `${Math.floor(res.statusCode / 100)}xx` });
+        this.http.observe(Number(process.hrtime.bigint() - start) / 1e9, {
+          method: req.method,
+          route,
+          status: `${Math.floor(res.statusCode / 100)}xx`,
+        });
       });
       next();
     };

@@ -24,7 +24,10 @@ export function projectRoot(): string {
 export class Views {
   readonly dir: string;
 
-  constructor(dir = path.join(projectRoot(), 'views'), private readonly cache = true) {
+  constructor(
+    dir = path.join(projectRoot(), 'views'),
+    private readonly cache = true,
+  ) {
     this.dir = dir;
   }
 
@@ -38,7 +41,11 @@ export class Views {
       title: 'Data in Motion',
       ...model,
     };
-    const html = ejs.render(this.template(view), locals, { filename: path.join(this.dir, `${view}.ejs`), cache: this.cache, async: false }) as string;
+    const html = ejs.render(this.template(view), locals, {
+      filename: path.join(this.dir, `${view}.ejs`),
+      cache: this.cache,
+      async: false,
+    });
     res.status(status).type('html').setHeader('Cache-Control', 'no-store');
     res.send(html);
   }

@@ -22,20 +22,22 @@ export async function spawnApp(env: Record<string, string>, timeoutMs = 30_000):
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | string>((resolve) =>
+    proc.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the app did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
     const onData = (): void => {
       const m = /listening on http:\/\/localhost:(\d+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        proc.stdout!.off('data', onData);
+        proc.stdout.off('data', onData);
         resolve(Number(m[1]));
       }
     };
-    proc.stdout!.on('data', onData);
+    proc.stdout.on('data', onData);
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`the app exited (${code}) before listening:\n${out}`));

@@ -25,7 +25,12 @@ export async function killMidStreamAndRestart(
     expect(created.status).toBe(201);
     const id = created.body.id as number;
     const batchOf = (b: number) =>
-      Array.from({ length: BATCH }, (_, i) => ({ id: `crash-${b}-${i}`, dataset_id: id, type: i % 3 === 0 ? 'write' : 'read', bytes: 7 }));
+      Array.from({ length: BATCH }, (_, i) => ({
+        id: `crash-${b}-${i}`,
+        dataset_id: id,
+        type: i % 3 === 0 ? 'write' : 'read',
+        bytes: 7,
+      }));
 
     const acked = new Set<number>();
     let nextBatch = 0;
@@ -54,8 +59,18 @@ export async function killMidStreamAndRestart(
 
     app = await spawnApp({ DATA_DIR: dir, ...env, ...restartEnv });
     const url = app.url;
-    await waitFor(async () => (await call(url, 'GET', '/readyz')).status === 200, 'readiness after restart', 60_000, 100);
-    const statsOf = async () => (await call(url, 'GET', `/api/datasets/${id}/stats`)).body as { access_count: number; bytes_read: number; bytes_written: number };
+    await waitFor(
+      async () => (await call(url, 'GET', '/readyz')).status === 200,
+      'readiness after restart',
+      60_000,
+      100,
+    );
+    const statsOf = async () =>
+      (await call(url, 'GET', `/api/datasets/${id}/stats`)).body as {
+        access_count: number;
+        bytes_read: number;
+        bytes_written: number;
+      };
 
     // Nothing acknowledged is lost: once the consumer catches up, at least every acked event counts.
     const lagZero = async () => (await call(url, 'GET', '/api/stream')).body.lag === 0;
@@ -75,10 +90,15 @@ export async function killMidStreamAndRestart(
       expect(r.status).toBe(202);
     }
     const total = BATCHES * BATCH;
-    const final = await waitFor(async () => {
-      const s = await statsOf();
-      return s.access_count === total && (await lagZero()) ? s : undefined;
-    }, `access_count ${total}`, 60_000, 50);
+    const final = await waitFor(
+      async () => {
+        const s = await statsOf();
+        return s.access_count === total && (await lagZero()) ? s : undefined;
+      },
+      `access_count ${total}`,
+      60_000,
+      50,
+    );
     const writes = Array.from({ length: BATCH }, (_, i) => i).filter((i) => i % 3 === 0).length * BATCHES;
     expect(final.bytes_written).toBe(writes * 7);
     expect(final.bytes_read).toBe((total - writes) * 7);

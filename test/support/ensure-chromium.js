@@ -16,8 +16,13 @@ try {
   /* not Debian */
 }
 if (!root || !aptGet) {
-  process.stderr.write(`The browser tests need Debian's Chromium at ${CHROMIUM}: install it with "apt-get install -y chromium" (as root), then run npm test again.\n`);
+  process.stderr.write(
+    `The browser tests need Debian's Chromium at ${CHROMIUM}: install it with "apt-get install -y chromium" (as root), then run npm test again.\n`,
+  );
   process.exit(1);
 }
 process.stderr.write(`Installing Debian's chromium for the browser tests (apt-get install -y chromium)...\n`);
-execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null', { stdio: 'inherit', shell: '/bin/sh' });
+execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null', {
+  stdio: 'inherit',
+  shell: '/bin/sh',
+});

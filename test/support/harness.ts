@@ -19,7 +19,10 @@ export function tempDir(prefix = 'dim-test-'): string {
 }
 
 /** An app on a temporary database and data directory, in this process, not listening. */
-export async function startApp(env: Record<string, string> = {}, clock?: Clock): Promise<{ app: App; dir: string; stop(): Promise<void> }> {
+export async function startApp(
+  env: Record<string, string> = {},
+  clock?: Clock,
+): Promise<{ app: App; dir: string; stop(): Promise<void> }> {
   const dir = env.DATA_DIR ?? tempDir();
   const config = parseConfig({ DATA_DIR: dir, API_KEY, LOG_LEVEL: 'silent', PORT: '0', ...env });
   const app = new App(config, clock ? { clock } : {});
@@ -34,7 +37,12 @@ export async function startApp(env: Record<string, string> = {}, clock?: Clock):
 }
 
 /** Polls until `fn` returns a truthy value; never a fixed sleep. */
-export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 15_000, everyMs = 20): Promise<Exclude<T, undefined | null | false | 0 | ''>> {
+export async function waitFor<T>(
+  fn: () => Promise<T> | T,
+  what: string,
+  timeoutMs = 15_000,
+  everyMs = 20,
+): Promise<Exclude<T, undefined | null | false | 0 | ''>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -45,13 +53,16 @@ export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeout
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
 /** Like startApp, but listening on a free port of 127.0.0.1: for tests that need real sockets. */
-export async function startServer(env: Record<string, string> = {}): Promise<{ app: App; dir: string; port: number; url: string; stop(): Promise<void> }> {
+export async function startServer(
+  env: Record<string, string> = {},
+): Promise<{ app: App; dir: string; port: number; url: string; stop(): Promise<void> }> {
   const dir = env.DATA_DIR ?? tempDir();
   const config = parseConfig({ DATA_DIR: dir, API_KEY, LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', ...env });
   const app = new App(config);

@@ -2,7 +2,12 @@ import type { Response } from 'superagent';
 import { API_KEY } from './harness';
 
 /** A plain fetch client for a server in another process. */
-export async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }> {
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any; headers: Headers }> {
   const res = await fetch(base + path, {
     method,
     headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },

@@ -25,16 +25,24 @@ export function pipelineSuite(busName: string, env: () => Record<string, string>
     });
 
     async function createDataset(name = uniqueName('ds'), extra: Record<string, unknown> = {}): Promise<number> {
-      const res = await request(app.http).post('/api/datasets').set(key).send({ name, size_gb: 1.5, ...extra }).expect(201);
+      const res = await request(app.http)
+        .post('/api/datasets')
+        .set(key)
+        .send({ name, size_gb: 1.5, ...extra })
+        .expect(201);
       return res.body.id as number;
     }
-    async function stats(id: number): Promise<Record<string, number>> {
+    async function stats(id: number): Promise<{ writes: number; reads: number; access_count: number }> {
       return (await request(app.http).get(`/api/datasets/${id}/stats`).expect(200)).body;
     }
     /** Sends a marker event and waits for it: everything accepted before it has been applied. */
     async function drain(id: number): Promise<void> {
       const before = (await stats(id)).writes;
-      await request(app.http).post('/api/events').set(key).send({ dataset_id: id, type: 'write', bytes: 0 }).expect(202);
+      await request(app.http)
+        .post('/api/events')
+        .set(key)
+        .send({ dataset_id: id, type: 'write', bytes: 0 })
+        .expect(202);
       await waitFor(async () => (await stats(id)).writes === before + 1, 'the marker event to be applied');
     }
 
@@ -72,8 +80,15 @@ export function pipelineSuite(busName: string, env: () => Record<string, string>
         i % 2 === 0 ? { dataset_id: a, type: 'read', bytes: 10 } : { dataset: bName, type: 'write', bytes: 3 },
       );
       await request(app.http).post('/api/events').set(key).send(batch).expect(202, { accepted: 1000 });
-      const nd = Array.from({ length: 10 }, () => JSON.stringify({ dataset_id: a, type: 'read', bytes: 1, scan: true })).join('\n');
-      await request(app.http).post('/api/events').set(key).set('content-type', 'application/x-ndjson').send(nd + '\n').expect(202, { accepted: 10 });
+      const nd = Array.from({ length: 10 }, () =>
+        JSON.stringify({ dataset_id: a, type: 'read', bytes: 1, scan: true }),
+      ).join('\n');
+      await request(app.http)
+        .post('/api/events')
+        .set(key)
+        .set('content-type', 'application/x-ndjson')
+        .send(nd + '\n')
+        .expect(202, { accepted: 10 });
       await waitFor(async () => (await stats(a)).reads === 510, 'dataset a to reach 510 reads');
       const sa = await stats(a);
       expect(sa).toMatchObject({ reads: 510, writes: 0, scans: 10, bytes_read: 5010, access_count: 510 });
@@ -121,7 +136,11 @@ export function pipelineSuite(busName: string, env: () => Record<string, string>
 
     test('when a batch holds one invalid item, then it is rejected whole with its index and field', async () => {
       const id = await createDataset();
-      const bad = [{ dataset_id: id, type: 'read' }, { dataset_id: id, type: 'read' }, { dataset_id: id, type: 'peek' }];
+      const bad = [
+        { dataset_id: id, type: 'read' },
+        { dataset_id: id, type: 'read' },
+        { dataset_id: id, type: 'peek' },
+      ];
       const r = await request(app.http).post('/api/events').set(key).send(bad).expect(400);
       expect(r.body).toMatchObject({ index: 2, field: 'type' });
       expect(r.body.detail).toMatch(/item 2: type/);
@@ -141,7 +160,11 @@ export function pipelineSuite(busName: string, env: () => Record<string, string>
         [['not an object'], 'event'],
       ];
       for (const [body, field] of cases) {
-        const res = await request(app.http).post('/api/events').set(key).send(body as object).expect(400);
+        const res = await request(app.http)
+          .post('/api/events')
+          .set(key)
+          .send(body as object)
+          .expect(400);
         expect(res.body.field).toBe(field);
         expect(res.body.index).toBe(0);
         expect(res.body.detail).toContain(field);
@@ -155,7 +178,11 @@ export function pipelineSuite(busName: string, env: () => Record<string, string>
       const r = await request(app.http)
         .post('/api/events')
         .set(key)
-        .send([{ dataset_id: id, type: 'read' }, { dataset: 'no-such-dataset', type: 'read' }, { dataset_id: 987654, type: 'read' }])
+        .send([
+          { dataset_id: id, type: 'read' },
+          { dataset: 'no-such-dataset', type: 'read' },
+          { dataset_id: 987654, type: 'read' },
+        ])
         .expect(404);
       expect(r.body.unknown).toEqual([
         { index: 1, dataset: 'no-such-dataset' },
@@ -172,19 +199,32 @@ export function pipelineSuite(busName: string, env: () => Record<string, string>
       const bad = await post().set('content-type', 'application/json').send('{"dataset_id": 1,').expect(400);
       expect(bad.body).toMatchObject({ field: 'body' });
       expect(bad.body.detail).toMatch(/invalid JSON/);
-      const huge = await post().set('content-type', 'application/json').send('[' + '{"dataset_id":1,"type":"read"},'.repeat(600_000) + '{}]').expect(413);
+      const huge = await post()
+        .set('content-type', 'application/json')
+        .send('[' + '{"dataset_id":1,"type":"read"},'.repeat(600_000) + '{}]')
+        .expect(413);
       expect(huge.body.detail).toMatch(/larger than the limit of 16 MiB/);
       await post().send([]).expect(400);
       const ct = await post().set('content-type', 'text/plain').send('hello').expect(415);
       expect(ct.body.detail).toMatch(/application\/json/);
-      const nd = await post().set('content-type', 'application/x-ndjson').send('{"dataset_id":1,"type":"read"}\nnot json\n').expect(400);
+      const nd = await post()
+        .set('content-type', 'application/x-ndjson')
+        .send('{"dataset_id":1,"type":"read"}\nnot json\n')
+        .expect(400);
       expect(nd.body).toMatchObject({ field: 'body', index: 1 });
-      await request(app.http).post('/api/events').send([{ dataset_id: 1, type: 'read' }]).expect(401, { detail: 'Invalid API key' });
+      await request(app.http)
+        .post('/api/events')
+        .send([{ dataset_id: 1, type: 'read' }])
+        .expect(401, { detail: 'Invalid API key' });
     });
 
     test('when datasets are created, listed, changed and deleted, then the API answers as documented', async () => {
       const name = uniqueName('crud');
-      const created = await request(app.http).post('/api/datasets').set(key).send({ name, size_gb: 2, description: 'daily sales', tags: ['finance'] }).expect(201);
+      const created = await request(app.http)
+        .post('/api/datasets')
+        .set(key)
+        .send({ name, size_gb: 2, description: 'daily sales', tags: ['finance'] })
+        .expect(201);
       expect(created.body).toMatchObject({
         name,
         size_gb: 2,
@@ -202,7 +242,11 @@ export function pipelineSuite(busName: string, env: () => Record<string, string>
       const id = created.body.id as number;
       await request(app.http).post('/api/datasets').set(key).send({ name, size_gb: 1 }).expect(409);
       await request(app.http).post('/api/datasets').send({ name: 'nokey' }).expect(401, { detail: 'Invalid API key' });
-      await request(app.http).post('/api/datasets').set('authorization', `Bearer ${API_KEY}`).send({ name: uniqueName('bearer') }).expect(201);
+      await request(app.http)
+        .post('/api/datasets')
+        .set('authorization', `Bearer ${API_KEY}`)
+        .send({ name: uniqueName('bearer') })
+        .expect(201);
       for (const [body, field] of [
         [{}, 'name'],
         [{ name: '' }, 'name'],
@@ -216,14 +260,22 @@ export function pipelineSuite(busName: string, env: () => Record<string, string>
         const r = await request(app.http).post('/api/datasets').set(key).send(body).expect(400);
         expect(r.body.field).toBe(field);
       }
-      const hot = await request(app.http).post('/api/datasets').set(key).send({ name: uniqueName('hot'), current_tier: 'HOT' }).expect(201);
+      const hot = await request(app.http)
+        .post('/api/datasets')
+        .set(key)
+        .send({ name: uniqueName('hot'), current_tier: 'HOT' })
+        .expect(201);
       expect(hot.body).toMatchObject({ current_tier: 'HOT', storage_type: 'ONPREM' });
 
       await request(app.http).get(`/api/datasets/${id}`).expect(200);
-      await request(app.http).get('/api/datasets/999999').expect(404, { detail: 'dataset not found', dataset_id: 999999 });
+      await request(app.http)
+        .get('/api/datasets/999999')
+        .expect(404, { detail: 'dataset not found', dataset_id: 999999 });
       await request(app.http).get('/api/datasets/abc').expect(400);
 
-      const list = await request(app.http).get(`/api/datasets?name=${encodeURIComponent(name)}`).expect(200);
+      const list = await request(app.http)
+        .get(`/api/datasets?name=${encodeURIComponent(name)}`)
+        .expect(200);
       expect(list.body.map((d: { id: number }) => d.id)).toEqual([id]);
       const hots = await request(app.http).get('/api/datasets?tier=HOT&location=ONPREM').expect(200);
       expect(hots.body.map((d: { id: number }) => d.id)).toContain(hot.body.id);
@@ -235,7 +287,11 @@ export function pipelineSuite(busName: string, env: () => Record<string, string>
       expect(page.headers.link).toMatch(/offset=2/);
 
       const renamed = uniqueName('renamed');
-      const patched = await request(app.http).patch(`/api/datasets/${id}`).set(key).send({ name: renamed, size_gb: 3 }).expect(200);
+      const patched = await request(app.http)
+        .patch(`/api/datasets/${id}`)
+        .set(key)
+        .send({ name: renamed, size_gb: 3 })
+        .expect(200);
       expect(patched.body).toMatchObject({ name: renamed, size_gb: 3, description: 'daily sales' });
       await request(app.http).patch(`/api/datasets/${id}`).set(key).send({ name: hot.body.name }).expect(409);
       await request(app.http).patch(`/api/datasets/${id}`).set(key).send({ tier: 'HOT' }).expect(400);
@@ -248,7 +304,10 @@ export function pipelineSuite(busName: string, env: () => Record<string, string>
       await request(app.http).delete(`/api/datasets/${id}`).set(key).expect(404);
       await request(app.http).post('/api/stream/send').set(key).send({ dataset_id: id }).expect(404);
       await request(app.http).get('/api/auth/validate').set(key).expect(200, { ok: true });
-      await request(app.http).get('/api/auth/validate').set('x-api-key', 'wrong').expect(401, { detail: 'Invalid API key' });
+      await request(app.http)
+        .get('/api/auth/validate')
+        .set('x-api-key', 'wrong')
+        .expect(401, { detail: 'Invalid API key' });
     });
   });
 }

@@ -17,7 +17,15 @@ export interface WebApp {
 export async function startWebApp(env: Record<string, string> = {}): Promise<WebApp> {
   const dir = env.DATA_DIR ?? tempDir('dim-web-');
   const logs: string[] = [];
-  const config = parseConfig({ DATA_DIR: dir, API_KEY, LOG_LEVEL: 'info', PORT: '0', HOST: '127.0.0.1', SCHEDULER_ENABLED: 'false', ...env });
+  const config = parseConfig({
+    DATA_DIR: dir,
+    API_KEY,
+    LOG_LEVEL: 'info',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    SCHEDULER_ENABLED: 'false',
+    ...env,
+  });
   const app = new App(config, { logger: createLogger('info', {}, (line) => void logs.push(line)) });
   await app.start({ listen: true });
   const first = logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.event === 'auth.first_user');

@@ -10,8 +10,17 @@ describe('config', () => {
   });
 
   test('when KAFKA_BOOTSTRAP is set, then Kafka settings are read with their defaults', () => {
-    const c = parseConfig({ KAFKA_BOOTSTRAP: 'b1:9092,b2:9092', KAFKA_PARTITIONS: '12', KAFKA_EXTRA_CONFIG: 'security.protocol=ssl, ssl.ca.location=/ca.pem' });
-    expect(c.kafka).toMatchObject({ bootstrap: 'b1:9092,b2:9092', topic: 'dataset-events', groupId: 'data-in-motion', partitions: 12 });
+    const c = parseConfig({
+      KAFKA_BOOTSTRAP: 'b1:9092,b2:9092',
+      KAFKA_PARTITIONS: '12',
+      KAFKA_EXTRA_CONFIG: 'security.protocol=ssl, ssl.ca.location=/ca.pem',
+    });
+    expect(c.kafka).toMatchObject({
+      bootstrap: 'b1:9092,b2:9092',
+      topic: 'dataset-events',
+      groupId: 'data-in-motion',
+      partitions: 12,
+    });
     expect(c.kafka!.extra).toEqual({ 'security.protocol': 'ssl', 'ssl.ca.location': '/ca.pem' });
   });
 

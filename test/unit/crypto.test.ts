@@ -60,17 +60,20 @@ async function decrypt(dek: Buffer, sealed: Buffer, piece = 777): Promise<{ out:
 describe('chunked AES-256-GCM', () => {
   const dek = newDataKey();
 
-  test.each([0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, 3 * 1024 * 1024 + 3])('when %i bytes round-trip, then they come back identical', async (size) => {
-    const data = crypto.randomBytes(size);
-    for (const piece of [1, 7, CHUNK + 5]) {
-      if (size > 100_000 && piece < 100) continue;
-      const sealed = await encrypt(dek, data, piece);
-      expect(sealed.length).toBe(encryptedSize(size, CHUNK));
-      const { out, error } = await decrypt(dek, sealed, piece);
-      expect(error).toBeUndefined();
-      expect(out.equals(data)).toBe(true);
-    }
-  });
+  test.each([0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, 3 * 1024 * 1024 + 3])(
+    'when %i bytes round-trip, then they come back identical',
+    async (size) => {
+      const data = crypto.randomBytes(size);
+      for (const piece of [1, 7, CHUNK + 5]) {
+        if (size > 100_000 && piece < 100) continue;
+        const sealed = await encrypt(dek, data, piece);
+        expect(sealed.length).toBe(encryptedSize(size, CHUNK));
+        const { out, error } = await decrypt(dek, sealed, piece);
+        expect(error).toBeUndefined();
+        expect(out.equals(data)).toBe(true);
+      }
+    },
+  );
 
   test('when the default chunk size is used on ~5 MB, then it round-trips', async () => {
     const data = crypto.randomBytes(5 * 1024 * 1024 + 11);
@@ -106,18 +109,35 @@ describe('chunked AES-256-GCM', () => {
       ['cut at a chunk boundary', () => sealed.subarray(0, HEADER + 3 * SEALED), 'TAMPERED'],
       ['cut to the header', () => sealed.subarray(0, HEADER), 'TRUNCATED'],
       ['cut inside the header', () => sealed.subarray(0, 10), 'TRUNCATED'],
-      ['two chunks swapped', () => Buffer.concat([sealed.subarray(0, HEADER), sealed.subarray(HEADER + SEALED, HEADER + 2 * SEALED), sealed.subarray(HEADER, HEADER + SEALED), sealed.subarray(HEADER + 2 * SEALED)]), 'TAMPERED'],
+      [
+        'two chunks swapped',
+        () =>
+          Buffer.concat([
+            sealed.subarray(0, HEADER),
+            sealed.subarray(HEADER + SEALED, HEADER + 2 * SEALED),
+            sealed.subarray(HEADER, HEADER + SEALED),
+            sealed.subarray(HEADER + 2 * SEALED),
+          ]),
+        'TAMPERED',
+      ],
       ['garbage after the final chunk', () => Buffer.concat([sealed, Buffer.from('extra')]), 'TAMPERED'],
-    ] as Array<[string, () => Buffer, string]>)('when %s, then the read fails and emits no unverified byte', async (_what, damage, code) => {
-      const { out, error } = await decrypt(dek, damage());
-      expect(error).toBeInstanceOf(CryptoError);
-      expect(error!.code).toBe(code);
-      onlyVerified(out);
-    });
+    ] as Array<[string, () => Buffer, string]>)(
+      'when %s, then the read fails and emits no unverified byte',
+      async (_what, damage, code) => {
+        const { out, error } = await decrypt(dek, damage());
+        expect(error).toBeInstanceOf(CryptoError);
+        expect(error!.code).toBe(code);
+        onlyVerified(out);
+      },
+    );
 
     test('when a chunk comes from another file under the same key, then the read fails', async () => {
       const other = await encrypt(dek, crypto.randomBytes(data.length));
-      const spliced = Buffer.concat([sealed.subarray(0, HEADER + SEALED), other.subarray(HEADER + SEALED, HEADER + 2 * SEALED), sealed.subarray(HEADER + 2 * SEALED)]);
+      const spliced = Buffer.concat([
+        sealed.subarray(0, HEADER + SEALED),
+        other.subarray(HEADER + SEALED, HEADER + 2 * SEALED),
+        sealed.subarray(HEADER + 2 * SEALED),
+      ]);
       const { out, error } = await decrypt(dek, spliced);
       expect(error?.code).toBe('TAMPERED');
       onlyVerified(out);
@@ -162,9 +182,11 @@ describe('chunked AES-256-GCM', () => {
     test('when a chunk inside the range is tampered, then the range read fails', async () => {
       const bad = path.join(tempDir(), 'bad.enc');
       const b = fs.readFileSync(file);
-      b[HEADER + SEALED + 5] ^= 0xff;
+      b[HEADER + SEALED + 5]! ^= 0xff;
       fs.writeFileSync(bad, b);
-      await expect(collect(await createRangeDecryptStream(bad, dek, CHUNK + 1, CHUNK + 2))).rejects.toMatchObject({ code: 'TAMPERED' });
+      await expect(collect(await createRangeDecryptStream(bad, dek, CHUNK + 1, CHUNK + 2))).rejects.toMatchObject({
+        code: 'TAMPERED',
+      });
       // Chunks outside the range are not read, so a range before the damage still serves.
       expect((await collect(await createRangeDecryptStream(bad, dek, 0, 9))).equals(data.subarray(0, 10))).toBe(true);
     });
@@ -193,7 +215,11 @@ describe('chunked AES-256-GCM on the worker thread (the HTTP upload and download
   }
 
   /** Sends through DecryptedFile into a sink that copies (the views are ring memory, reused). */
-  async function send(file: string, key: Buffer, range?: { start: number; end: number }): Promise<{ out: Buffer; error?: CryptoError }> {
+  async function send(
+    file: string,
+    key: Buffer,
+    range?: { start: number; end: number },
+  ): Promise<{ out: Buffer; error?: CryptoError }> {
     const parts: Buffer[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _enc, cb) {
@@ -210,24 +236,27 @@ describe('chunked AES-256-GCM on the worker thread (the HTTP upload and download
     }
   }
 
-  test.each([0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK, 5 * 1024 * 1024 + 7])('when %i bytes are sealed and opened off-thread, then they round-trip and match the in-thread format', async (size) => {
-    const data = crypto.randomBytes(size);
-    // Pieces of 6 MiB are larger than the worker's ring, so the sealer has to wait for room mid-piece.
-    for (const piece of [7, CHUNK + 5, 6 * 1024 * 1024]) {
-      if (size > 100_000 && piece < 100) continue;
-      const file = await sealToFile(dek, data, piece);
-      expect(fs.statSync(file).size).toBe(encryptedSize(size, CHUNK));
-      const { out, error } = await send(file, dek);
-      expect(error).toBeUndefined();
-      expect(out.equals(data)).toBe(true);
-      // The same bytes on disk as the stream path writes and reads.
-      const streamed = await decrypt(dek, fs.readFileSync(file));
-      expect(streamed.out.equals(data)).toBe(true);
-    }
-    const viaStream = path.join(dir, `stream-${++n}.enc`);
-    fs.writeFileSync(viaStream, await encrypt(dek, data, 65536));
-    expect((await send(viaStream, dek)).out.equals(data)).toBe(true);
-  });
+  test.each([0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK, 5 * 1024 * 1024 + 7])(
+    'when %i bytes are sealed and opened off-thread, then they round-trip and match the in-thread format',
+    async (size) => {
+      const data = crypto.randomBytes(size);
+      // Pieces of 6 MiB are larger than the worker's ring, so the sealer has to wait for room mid-piece.
+      for (const piece of [7, CHUNK + 5, 6 * 1024 * 1024]) {
+        if (size > 100_000 && piece < 100) continue;
+        const file = await sealToFile(dek, data, piece);
+        expect(fs.statSync(file).size).toBe(encryptedSize(size, CHUNK));
+        const { out, error } = await send(file, dek);
+        expect(error).toBeUndefined();
+        expect(out.equals(data)).toBe(true);
+        // The same bytes on disk as the stream path writes and reads.
+        const streamed = await decrypt(dek, fs.readFileSync(file));
+        expect(streamed.out.equals(data)).toBe(true);
+      }
+      const viaStream = path.join(dir, `stream-${++n}.enc`);
+      fs.writeFileSync(viaStream, await encrypt(dek, data, 65536));
+      expect((await send(viaStream, dek)).out.equals(data)).toBe(true);
+    },
+  );
 
   test('when ranges are sent, then exactly those bytes come back', async () => {
     const data = crypto.randomBytes(5 * CHUNK + 321);
@@ -268,18 +297,35 @@ describe('chunked AES-256-GCM on the worker thread (the HTTP upload and download
       ['a byte of a tag', () => flip(sealed, HEADER + SEALED - 1)],
       ['the file id in the header', () => flip(sealed, 20)],
       ['cut at a chunk boundary', () => sealed.subarray(0, HEADER + 3 * SEALED)],
-      ['cut mid-chunk (what is left looks like a shorter final chunk)', () => sealed.subarray(0, HEADER + 2 * SEALED + 50)],
-      ['two chunks swapped', () => Buffer.concat([sealed.subarray(0, HEADER), sealed.subarray(HEADER + SEALED, HEADER + 2 * SEALED), sealed.subarray(HEADER, HEADER + SEALED), sealed.subarray(HEADER + 2 * SEALED)])],
-    ] as Array<[string, () => Buffer]>)('when %s, then the send fails as TAMPERED having written only verified chunks', async (_what, damage) => {
-      const { out, error } = await send(write(damage()), dek);
-      expect(error).toBeInstanceOf(CryptoError);
-      expect(error!.code).toBe('TAMPERED');
-      expect(out.length % CHUNK).toBe(0);
-      expect(out.equals(data.subarray(0, out.length))).toBe(true);
-    });
+      [
+        'cut mid-chunk (what is left looks like a shorter final chunk)',
+        () => sealed.subarray(0, HEADER + 2 * SEALED + 50),
+      ],
+      [
+        'two chunks swapped',
+        () =>
+          Buffer.concat([
+            sealed.subarray(0, HEADER),
+            sealed.subarray(HEADER + SEALED, HEADER + 2 * SEALED),
+            sealed.subarray(HEADER, HEADER + SEALED),
+            sealed.subarray(HEADER + 2 * SEALED),
+          ]),
+      ],
+    ] as Array<[string, () => Buffer]>)(
+      'when %s, then the send fails as TAMPERED having written only verified chunks',
+      async (_what, damage) => {
+        const { out, error } = await send(write(damage()), dek);
+        expect(error).toBeInstanceOf(CryptoError);
+        expect(error!.code).toBe('TAMPERED');
+        expect(out.length % CHUNK).toBe(0);
+        expect(out.equals(data.subarray(0, out.length))).toBe(true);
+      },
+    );
 
     test('when the file is cut inside a tag, then its size gives it away before anything is sent', async () => {
-      await expect(DecryptedFile.open(write(sealed.subarray(0, HEADER + 2 * SEALED + 7)), dek)).rejects.toMatchObject({ code: 'TRUNCATED' });
+      await expect(DecryptedFile.open(write(sealed.subarray(0, HEADER + 2 * SEALED + 7)), dek)).rejects.toMatchObject({
+        code: 'TRUNCATED',
+      });
     });
 
     test('when the key is wrong, then the send fails with a clear error and no output', async () => {
@@ -370,7 +416,9 @@ describe('keys', () => {
     const wrapped = wrapKey(kek, 'PRIVATE:v1', dek);
     expect(wrapped).toHaveLength(60);
     expect(unwrapKey(kek, 'PRIVATE:v1', wrapped).equals(dek)).toBe(true);
-    expect(() => unwrapKey(deriveKek(m, 'PRIVATE', 2), 'PRIVATE:v1', wrapped)).toThrow(expect.objectContaining({ code: 'WRONG_KEY' }));
+    expect(() => unwrapKey(deriveKek(m, 'PRIVATE', 2), 'PRIVATE:v1', wrapped)).toThrow(
+      expect.objectContaining({ code: 'WRONG_KEY' }),
+    );
     expect(() => unwrapKey(kek, 'PUBLIC:v1', wrapped)).toThrow(expect.objectContaining({ code: 'WRONG_KEY' }));
   });
 });

@@ -3,7 +3,16 @@ import { HALF_LIVES, decayTo, mergeDecayed, ratePerHour } from '../../src/analyt
 import type { BusEvent } from '../../src/stream/types';
 
 const H = 3_600_000;
-const ev = (ts: number, extra: Partial<BusEvent> = {}): BusEvent => ({ v: 1, dataset_id: 1, type: 'read', bytes: 1, ts, scan: false, received_at: ts, ...extra });
+const ev = (ts: number, extra: Partial<BusEvent> = {}): BusEvent => ({
+  v: 1,
+  dataset_id: 1,
+  type: 'read',
+  bytes: 1,
+  ts,
+  scan: false,
+  received_at: ts,
+  ...extra,
+});
 
 describe('decayed access rates', () => {
   test('when a dataset sits idle for one half-life, then its decayed count halves without any write', () => {
@@ -16,7 +25,17 @@ describe('decayed access rates', () => {
 
   test('when a batch is aggregated, then its sums are referenced at its latest non-scan event', () => {
     const a = aggregate(7, [ev(0), ev(H), ev(2 * H, { type: 'write', bytes: 5 }), ev(3 * H, { scan: true })]);
-    expect(a).toMatchObject({ dataset_id: 7, reads: 3, writes: 1, scans: 1, bytes_read: 3, bytes_written: 5, first_access: 0, last_access: 3 * H, decay_at: 2 * H });
+    expect(a).toMatchObject({
+      dataset_id: 7,
+      reads: 3,
+      writes: 1,
+      scans: 1,
+      bytes_read: 3,
+      bytes_written: 5,
+      first_access: 0,
+      last_access: 3 * H,
+      decay_at: 2 * H,
+    });
     expect(a.decay_1h).toBeCloseTo(1 + 0.5 + 0.25, 12);
   });
 

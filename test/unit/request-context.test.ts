@@ -20,7 +20,7 @@ describe('request ids', () => {
   });
   app.use(errorHandler(logger));
 
-  test('when a request is served, then its answer carries the caller\'s id, or a new one when the given one is not a sane token', async () => {
+  test("when a request is served, then its answer carries the caller's id, or a new one when the given one is not a sane token", async () => {
     const r = await request(app).get('/work').set('x-request-id', 'abc-123').expect(200);
     expect(r.headers['x-request-id']).toBe('abc-123');
     const fresh = await request(app).get('/work').set('x-request-id', 'bad id with spaces').expect(200);
@@ -30,6 +30,8 @@ describe('request ids', () => {
   test('when a route fails unexpectedly, then the client gets the request id and no detail, and the log has both', async () => {
     const r = await request(app).get('/boom').expect(500);
     expect(r.body).toEqual({ detail: 'internal error', request_id: r.headers['x-request-id'] });
-    expect(lines.find((l) => l.event === 'http.unhandled_error')).toMatchObject({ request_id: r.headers['x-request-id'] });
+    expect(lines.find((l) => l.event === 'http.unhandled_error')).toMatchObject({
+      request_id: r.headers['x-request-id'],
+    });
   });
 });

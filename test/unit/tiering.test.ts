@@ -12,18 +12,21 @@ import type { StatsSnapshot } from '../../src/tiering/features';
 
 const GB = 1024 ** 3;
 const DAY = 86_400_000;
-const idx = (k: string): number => placementIndex({ location: k.split('/')[0] as never, tier: k.split('/')[1] as never });
+const idx = (k: string): number =>
+  placementIndex({ location: k.split('/')[0] as never, tier: k.split('/')[1] as never });
 
 describe('the cost model', () => {
   const cost = new CostModel(DEFAULT_CATALOG);
 
   test('when a terabyte sits in S3 Standard for a month, then it costs the list price', () => {
-    expect(cost.hold(idx('PUBLIC/HOT'), 1024 * GB, { reads: 0, readBytes: 0, writes: 0, writeBytes: 0 }, 30)).toBeCloseTo(0.023 * 1024, 6);
+    expect(
+      cost.hold(idx('PUBLIC/HOT'), 1024 * GB, { reads: 0, readBytes: 0, writes: 0, writeBytes: 0 }, 30),
+    ).toBeCloseTo(0.023 * 1024, 6);
   });
 
   test('when small objects sit in an infrequent-access class, then they are billed at 128 KB', () => {
     const tiny = cost.storage(idx('PUBLIC/WARM'), 1_000, 30);
-    expect(tiny).toBeCloseTo((128 * 1024 / GB) * 0.0125, 12);
+    expect(tiny).toBeCloseTo(((128 * 1024) / GB) * 0.0125, 12);
     expect(cost.storage(idx('PUBLIC/HOT'), 1_000, 30)).toBeCloseTo((1_000 / GB) * 0.023, 12);
   });
 
@@ -36,13 +39,20 @@ describe('the cost model', () => {
   });
 
   test('when reads hit a class with retrieval fees, then each GB read is charged', () => {
-    const b = cost.holdBreakdown(idx('PUBLIC/COLD'), 10 * GB, { reads: 1_000, readBytes: 50 * GB, writes: 0, writeBytes: 0 }, 30);
+    const b = cost.holdBreakdown(
+      idx('PUBLIC/COLD'),
+      10 * GB,
+      { reads: 1_000, readBytes: 50 * GB, writes: 0, writeBytes: 0 },
+      30,
+    );
     expect(b.retrieval).toBeCloseTo(50 * 0.03, 9);
     expect(b.requests).toBeCloseTo(1_000 * (0.01 / 1000), 9);
   });
 
   test('when a catalog edit is invalid, then the error names the field path; a valid one changes only what it names', () => {
-    expect(() => parseCatalog({ placements: { 'PUBLIC/WARM': { retrieval_per_gb: 'cheap' } } })).toThrow(/placements\.PUBLIC\/WARM\.retrieval_per_gb/);
+    expect(() => parseCatalog({ placements: { 'PUBLIC/WARM': { retrieval_per_gb: 'cheap' } } })).toThrow(
+      /placements\.PUBLIC\/WARM\.retrieval_per_gb/,
+    );
     expect(() => parseCatalog({ egress_per_gb: { PUBLIC: { MOON: 1 } } })).toThrow(/egress_per_gb\.PUBLIC\.MOON/);
     expect(() => parseCatalog({ placements: { 'PUBLIC/WARM': { min_storage_days: 1.5 } } })).toThrow(/whole number/);
     const c = parseCatalog({ read_egress_per_gb: { PUBLIC: 0.05 } });
@@ -54,13 +64,35 @@ describe('the cost model', () => {
 describe('the policy', () => {
   const cost = new CostModel(DEFAULT_CATALOG);
   const now = Date.UTC(2026, 0, 1);
-  const idle: StatsSnapshot = { createdAt: now - 400 * DAY, sizeBytes: 500 * GB, reads: 3, writes: 1, scans: 0, bytesRead: 3 * GB, decayAt: now - 300 * DAY, decay1h: 0, decay1d: 0, decay1w: 0.001, decay30d: 0.5, firstAccess: now - 400 * DAY };
+  const idle: StatsSnapshot = {
+    createdAt: now - 400 * DAY,
+    sizeBytes: 500 * GB,
+    reads: 3,
+    writes: 1,
+    scans: 0,
+    bytesRead: 3 * GB,
+    decayAt: now - 300 * DAY,
+    decay1h: 0,
+    decay1d: 0,
+    decay1w: 0.001,
+    decay30d: 0.5,
+    firstAccess: now - 400 * DAY,
+  };
   const trained = (): Predictor => {
     const p = new Predictor();
     p.updates = 10_000;
     return p;
   };
-  const input = { datasetId: 1, current: { location: 'PUBLIC', tier: 'HOT' } as const, placedAt: now - 400 * DAY, lastMoveAt: null, sizeBytes: 500 * GB, stats: idle, policy: AUTO, moving: false };
+  const input = {
+    datasetId: 1,
+    current: { location: 'PUBLIC', tier: 'HOT' } as const,
+    placedAt: now - 400 * DAY,
+    lastMoveAt: null,
+    sizeBytes: 500 * GB,
+    stats: idle,
+    policy: AUTO,
+    moving: false,
+  };
 
   test('when a big dataset has been idle for most of a year, then it is moved to cold storage with its saving and break-even', () => {
     const d = new TieringPolicy(cost, trained(), DEFAULT_POLICY).decide(input, now);
@@ -74,7 +106,11 @@ describe('the policy', () => {
     const policy = new TieringPolicy(cost, trained(), DEFAULT_POLICY);
     const size = 100 * GB;
     const bytesPerRead = (reads: number, bytesRead: number): number => {
-      const u = policy.usage({ ...idle, sizeBytes: size, reads, bytesRead, decayAt: now - DAY, decay1w: reads, decay30d: reads }, size, now);
+      const u = policy.usage(
+        { ...idle, sizeBytes: size, reads, bytesRead, decayAt: now - DAY, decay1w: reads, decay30d: reads },
+        size,
+        now,
+      );
       return u.forecast.read_bytes / u.forecast.reads;
     };
     // Three reads of 1 MB each: not priced as 1 MB reads (a rare whole read carries most bytes).
@@ -88,7 +124,11 @@ describe('the policy', () => {
     expect(bytesPerRead(10_000, 0)).toBeCloseTo(0.25 * size, -3);
     // The prior is the fleet's share once learnt.
     const learnt = new TieringPolicy(cost, trained(), DEFAULT_POLICY, 0.1);
-    const u = learnt.usage({ ...idle, sizeBytes: size, reads: 50, bytesRead: 0, decayAt: now - DAY, decay1w: 50, decay30d: 50 }, size, now);
+    const u = learnt.usage(
+      { ...idle, sizeBytes: size, reads: 50, bytesRead: 0, decayAt: now - DAY, decay1w: 50, decay30d: 50 },
+      size,
+      now,
+    );
     expect(u.forecast.read_bytes / u.forecast.reads).toBeCloseTo(0.1 * size, -3);
   });
 
@@ -105,14 +145,27 @@ describe('the policy', () => {
   test('when the model has not learnt enough yet and the data was used recently, or the dataset moved yesterday, then the move is held and says why', () => {
     // While learning, a dataset idle for ten days is held; one idle for most of a year still goes.
     const recent = { ...input, stats: { ...idle, decayAt: now - 10 * DAY, decay30d: 0.1, decay1w: 0.02 } };
-    expect(new TieringPolicy(cost, new Predictor(), DEFAULT_POLICY).decide(recent, now)).toMatchObject({ action: 'held', rule: 'learning' });
-    expect(new TieringPolicy(cost, new Predictor(), DEFAULT_POLICY).decide(input, now)).toMatchObject({ action: 'move' });
-    expect(new TieringPolicy(cost, trained(), DEFAULT_POLICY).decide({ ...input, lastMoveAt: now - DAY / 2 }, now)).toMatchObject({ action: 'held', rule: 'cooldown' });
-    expect(new TieringPolicy(cost, trained(), DEFAULT_POLICY).decide({ ...input, moving: true }, now)).toMatchObject({ action: 'held', rule: 'in-flight' });
+    expect(new TieringPolicy(cost, new Predictor(), DEFAULT_POLICY).decide(recent, now)).toMatchObject({
+      action: 'held',
+      rule: 'learning',
+    });
+    expect(new TieringPolicy(cost, new Predictor(), DEFAULT_POLICY).decide(input, now)).toMatchObject({
+      action: 'move',
+    });
+    expect(
+      new TieringPolicy(cost, trained(), DEFAULT_POLICY).decide({ ...input, lastMoveAt: now - DAY / 2 }, now),
+    ).toMatchObject({ action: 'held', rule: 'cooldown' });
+    expect(new TieringPolicy(cost, trained(), DEFAULT_POLICY).decide({ ...input, moving: true }, now)).toMatchObject({
+      action: 'held',
+      rule: 'in-flight',
+    });
   });
 
   test('when a latency need rules out slow placements, then none of them is chosen', () => {
-    const d = new TieringPolicy(cost, trained(), DEFAULT_POLICY).decide({ ...input, policy: { mode: 'auto', pin: null, maxLatencyMs: 10 } }, now);
+    const d = new TieringPolicy(cost, trained(), DEFAULT_POLICY).decide(
+      { ...input, policy: { mode: 'auto', pin: null, maxLatencyMs: 10 } },
+      now,
+    );
     const chosen = placementIndex(d.to);
     expect(cost.firstByteMs[chosen]! <= 10 || chosen === placementIndex(input.current)).toBe(true);
   });
@@ -136,8 +189,17 @@ describe('the offline optimum', () => {
     const bytes = reads.map((r) => r * 10 * GB);
     const start = 0;
     const res = optimum({
-      cost, n: 1, days: D, start, size: Float64Array.of(size), createdAt: Float64Array.of(0), initial: Uint8Array.of(idx('PUBLIC/HOT')),
-      dayReads: Float64Array.from(reads), dayBytes: Float64Array.from(bytes), dayWrites: new Float64Array(D), maxLatencyMs: 1_000,
+      cost,
+      n: 1,
+      days: D,
+      start,
+      size: Float64Array.of(size),
+      createdAt: Float64Array.of(0),
+      initial: Uint8Array.of(idx('PUBLIC/HOT')),
+      dayReads: Float64Array.from(reads),
+      dayBytes: Float64Array.from(bytes),
+      dayWrites: new Float64Array(D),
+      maxLatencyMs: 1_000,
     });
     let best = Infinity;
     const walk = (d: number, p: number, since: number, acc: number): void => {
@@ -157,21 +219,36 @@ describe('the replay', () => {
   const start = Date.UTC(2025, 0, 1);
   const trace = (days: number): Trace => ({
     catalog: {
-      workload: 'test', description: '', start, days,
+      workload: 'test',
+      description: '',
+      start,
+      days,
       datasets: [
         { name: 'busy', size_bytes: 50 * GB, created_at: start },
         { name: 'idle', size_bytes: 500 * GB, created_at: start },
       ],
     },
     *events(): Iterable<TraceEvent> {
-      for (let d = 0; d < days; d++) for (let h = 0; h < 24; h++) yield { ts: start + d * DAY + h * 3_600_000, dataset: 'busy', type: 'read', bytes: 10 * GB };
+      for (let d = 0; d < days; d++)
+        for (let h = 0; h < 24; h++)
+          yield { ts: start + d * DAY + h * 3_600_000, dataset: 'busy', type: 'read', bytes: 10 * GB };
     },
   });
 
   test('when a busy and an idle dataset are replayed, then always-HOT never moves, S3-IT cools the idle one after 30 days, and the optimum costs least', () => {
     const cost = new CostModel(DEFAULT_CATALOG);
     const predictor = new Predictor();
-    const r = simulate(trace(120), { cost, settings: { ...DEFAULT_POLICY, minModelUpdates: 0 }, predictor, policies: [productPolicy(new TieringPolicy(cost, predictor, { ...DEFAULT_POLICY, minModelUpdates: 0 })), alwaysHot, s3IntelligentTiering], optimum: true });
+    const r = simulate(trace(120), {
+      cost,
+      settings: { ...DEFAULT_POLICY, minModelUpdates: 0 },
+      predictor,
+      policies: [
+        productPolicy(new TieringPolicy(cost, predictor, { ...DEFAULT_POLICY, minModelUpdates: 0 })),
+        alwaysHot,
+        s3IntelligentTiering,
+      ],
+      optimum: true,
+    });
     const by = Object.fromEntries(r.policies.map((p) => [p.policy, p]));
     expect(by['always-hot']!.moves).toBe(0);
     expect(by['s3-it']!.moves).toBe(2); // idle: HOT -> WARM at day 30, WARM -> COLD at day 90
@@ -186,17 +263,30 @@ describe('the replay', () => {
     const t = WORKLOADS['read-once']!.generate({ datasets: 400, days: 60, seed: 3 });
     const cost = new CostModel(DEFAULT_CATALOG);
     const predictor = new Predictor();
-    const r = simulate(t, { cost, settings: DEFAULT_POLICY, predictor, policies: [alwaysHot], optimum: false, observationsPerStep: 20 });
+    const r = simulate(t, {
+      cost,
+      settings: DEFAULT_POLICY,
+      predictor,
+      policies: [alwaysHot],
+      optimum: false,
+      observationsPerStep: 20,
+    });
     // Observations are taken on the 30 days whose labels mature within the 60, 20 a day (a
     // dataset exists from day 1: the first one is created within hours).
     expect(r.forecast_quality.observations).toBeGreaterThanOrEqual(20 * 29);
     expect(predictor.updates).toBe(r.forecast_quality.observations);
   });
 
-  test('when forecasts are scored, then those made once the model has learnt are reported apart, and on read-once they beat the original demo\'s', () => {
+  test("when forecasts are scored, then those made once the model has learnt are reported apart, and on read-once they beat the original demo's", () => {
     const t = WORKLOADS['read-once']!.generate({ datasets: 2_000, days: 90, seed: 4 });
     const settings = { ...DEFAULT_POLICY, minModelUpdates: 1_000 };
-    const r = simulate(t, { cost: new CostModel(DEFAULT_CATALOG), settings, predictor: new Predictor(), policies: [alwaysHot], optimum: false });
+    const r = simulate(t, {
+      cost: new CostModel(DEFAULT_CATALOG),
+      settings,
+      predictor: new Predictor(),
+      policies: [alwaysHot],
+      optimum: false,
+    });
     const all = r.forecast_quality;
     const trained = r.forecast_quality_trained;
     // Labels mature after 30 days and 200 are taken a day: the gate opens on day 35, and
@@ -231,8 +321,14 @@ describe('the replay', () => {
         }
       }
       // Poisson counts: within 5 standard deviations. Bytes per read are heavy-tailed: within 10%.
-      expect({ name, reads: Math.abs(seen.reads - want.reads) <= 5 * Math.sqrt(want.reads) }).toEqual({ name, reads: true });
-      expect({ name, writes: Math.abs(seen.writes - want.writes) <= 5 * Math.sqrt(want.writes) }).toEqual({ name, writes: true });
+      expect({ name, reads: Math.abs(seen.reads - want.reads) <= 5 * Math.sqrt(want.reads) }).toEqual({
+        name,
+        reads: true,
+      });
+      expect({ name, writes: Math.abs(seen.writes - want.writes) <= 5 * Math.sqrt(want.writes) }).toEqual({
+        name,
+        writes: true,
+      });
       expect({ name, bytes: Math.abs(seen.bytes / want.bytes - 1) < 0.1 }).toEqual({ name, bytes: true });
     }
     const once = WORKLOADS['read-once']!.generate({ datasets: 200, days: 30 });
@@ -243,12 +339,30 @@ describe('the replay', () => {
     const t = WORKLOADS['cooling']!.generate({ datasets: 2_000, days: 120, seed: 2 });
     const cost = new CostModel(DEFAULT_CATALOG);
     const predictor = new Predictor();
-    const r = simulate(t, { cost, settings: DEFAULT_POLICY, predictor, policies: [productPolicy(new TieringPolicy(cost, predictor, DEFAULT_POLICY)), alwaysHot, s3IntelligentTiering], optimum: true, informed: true });
+    const r = simulate(t, {
+      cost,
+      settings: DEFAULT_POLICY,
+      predictor,
+      policies: [productPolicy(new TieringPolicy(cost, predictor, DEFAULT_POLICY)), alwaysHot, s3IntelligentTiering],
+      optimum: true,
+      informed: true,
+    });
     const by = Object.fromEntries(r.policies.map((p) => [p.policy, p]));
     expect(by.informed!.total).toBeGreaterThan(by.optimum!.total);
-    for (const p of ['product', 'always-hot', 's3-it']) expect({ p, below: by.informed!.total < by[p]!.total }).toEqual({ p, below: true });
+    for (const p of ['product', 'always-hot', 's3-it'])
+      expect({ p, below: by.informed!.total < by[p]!.total }).toEqual({ p, below: true });
     // A recorded trace knows no expectation: the bound is left out rather than guessed.
-    const recorded = simulate({ catalog: t.catalog, events: () => t.events() }, { cost, settings: DEFAULT_POLICY, predictor: new Predictor(), policies: [alwaysHot], optimum: false, informed: true });
+    const recorded = simulate(
+      { catalog: t.catalog, events: () => t.events() },
+      {
+        cost,
+        settings: DEFAULT_POLICY,
+        predictor: new Predictor(),
+        policies: [alwaysHot],
+        optimum: false,
+        informed: true,
+      },
+    );
     expect(recorded.policies.map((p) => p.policy)).toEqual(['always-hot']);
   });
 });

@@ -3,14 +3,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/tiering/sim/generate';
 import type { Trace, TraceEvent } from '../../src/tiering/sim/trace';
-import { DAY_MS, DEFAULT_START, MIX_SHARES, Rng, WORKLOADS, readTrace, summarizeTrace, writeTrace } from '../../src/tiering/sim/workloads';
+import {
+  DAY_MS,
+  DEFAULT_START,
+  MIX_SHARES,
+  Rng,
+  WORKLOADS,
+  readTrace,
+  summarizeTrace,
+  writeTrace,
+} from '../../src/tiering/sim/workloads';
 
 const H = 3_600_000;
 const KB = 1024;
 const GB = 1024 ** 3;
 const TB = 1024 ** 4;
 
-const gen = (workload: string, datasets: number, days: number, seed = 1): Trace => WORKLOADS[workload]!.generate({ datasets, days, seed });
+const gen = (workload: string, datasets: number, days: number, seed = 1): Trace =>
+  WORKLOADS[workload]!.generate({ datasets, days, seed });
 const all = (t: Trace): TraceEvent[] => [...t.events()];
 
 /** Counts per key. */
@@ -85,50 +95,61 @@ describe('workload generation', () => {
   });
 
   test('every workload has a name and a description for --help', () => {
-    expect(Object.keys(WORKLOADS).sort()).toEqual(['cooling', 'cycles', 'mix', 'month-end', 'nightly-scan', 'read-once', 'zipf']);
+    expect(Object.keys(WORKLOADS).sort()).toEqual([
+      'cooling',
+      'cycles',
+      'mix',
+      'month-end',
+      'nightly-scan',
+      'read-once',
+      'zipf',
+    ]);
     for (const [name, w] of Object.entries(WORKLOADS)) {
       expect(w.name).toBe(name);
       expect(w.description.length).toBeGreaterThan(40);
     }
   });
 
-  test.each(Object.keys(WORKLOADS))('when %s is generated, then its events are ordered, in range, of catalog datasets, and never precede creation', (name) => {
-    const days = 40;
-    const t = gen(name, 300, days);
-    const { start, datasets } = t.catalog;
-    expect(t.catalog.workload).toBe(name);
-    expect(datasets).toHaveLength(300);
-    expect(new Set(datasets.map((d) => d.name)).size).toBe(300);
-    const byName = new Map(datasets.map((d) => [d.name, d]));
-    // Collect violations rather than expect() per event: tens of thousands of expects are slow.
-    const problems: string[] = [];
-    const bad = (ev: TraceEvent, why: string): void => {
-      if (problems.length < 5) problems.push(`${why}: ${JSON.stringify(ev)}`);
-    };
-    let prev = -Infinity;
-    let n = 0;
-    for (const ev of t.events()) {
-      n++;
-      const ds = byName.get(ev.dataset);
-      if (!ds) {
-        bad(ev, 'unknown dataset');
-        continue;
+  test.each(Object.keys(WORKLOADS))(
+    'when %s is generated, then its events are ordered, in range, of catalog datasets, and never precede creation',
+    (name) => {
+      const days = 40;
+      const t = gen(name, 300, days);
+      const { start, datasets } = t.catalog;
+      expect(t.catalog.workload).toBe(name);
+      expect(datasets).toHaveLength(300);
+      expect(new Set(datasets.map((d) => d.name)).size).toBe(300);
+      const byName = new Map(datasets.map((d) => [d.name, d]));
+      // Collect violations rather than expect() per event: tens of thousands of expects are slow.
+      const problems: string[] = [];
+      const bad = (ev: TraceEvent, why: string): void => {
+        if (problems.length < 5) problems.push(`${why}: ${JSON.stringify(ev)}`);
+      };
+      let prev = -Infinity;
+      let n = 0;
+      for (const ev of t.events()) {
+        n++;
+        const ds = byName.get(ev.dataset);
+        if (!ds) {
+          bad(ev, 'unknown dataset');
+          continue;
+        }
+        if (ev.ts < prev) bad(ev, 'out of order');
+        if (ev.ts < start || ev.ts >= start + days * DAY_MS) bad(ev, 'outside the trace');
+        if (ev.ts < ds.created_at) bad(ev, 'before creation');
+        if (!Number.isInteger(ev.ts) || !Number.isInteger(ev.bytes)) bad(ev, 'not integer');
+        if (ev.bytes < 0 || ev.bytes > ds.size_bytes) bad(ev, 'bytes outside [0, size]');
+        if (ev.type !== 'read' && ev.type !== 'write') bad(ev, 'bad type');
+        prev = ev.ts;
       }
-      if (ev.ts < prev) bad(ev, 'out of order');
-      if (ev.ts < start || ev.ts >= start + days * DAY_MS) bad(ev, 'outside the trace');
-      if (ev.ts < ds.created_at) bad(ev, 'before creation');
-      if (!Number.isInteger(ev.ts) || !Number.isInteger(ev.bytes)) bad(ev, 'not integer');
-      if (ev.bytes < 0 || ev.bytes > ds.size_bytes) bad(ev, 'bytes outside [0, size]');
-      if (ev.type !== 'read' && ev.type !== 'write') bad(ev, 'bad type');
-      prev = ev.ts;
-    }
-    expect(problems).toEqual([]);
-    expect(n).toBeGreaterThan(100);
-    for (const d of datasets) {
-      expect(d.location).toBeUndefined(); // the simulator's default placement
-      expect(d.tier).toBeUndefined();
-    }
-  });
+      expect(problems).toEqual([]);
+      expect(n).toBeGreaterThan(100);
+      for (const d of datasets) {
+        expect(d.location).toBeUndefined(); // the simulator's default placement
+        expect(d.tier).toBeUndefined();
+      }
+    },
+  );
 });
 
 describe('workload behaviours', () => {
@@ -137,7 +158,11 @@ describe('workload behaviours', () => {
     const t = gen('cooling', 500, days);
     const end = t.catalog.start + days * DAY_MS;
     // Datasets created inside the trace whose day 7 ends inside it too.
-    const created = new Map(t.catalog.datasets.filter((d) => d.created_at >= t.catalog.start && d.created_at + 8 * DAY_MS <= end).map((d) => [d.name, d.created_at]));
+    const created = new Map(
+      t.catalog.datasets
+        .filter((d) => d.created_at >= t.catalog.start && d.created_at + 8 * DAY_MS <= end)
+        .map((d) => [d.name, d.created_at]),
+    );
     expect(created.size).toBeGreaterThan(300);
     const byAgeDay = countBy(t.events(), (ev) => {
       const c = created.get(ev.dataset);
@@ -187,7 +212,9 @@ describe('workload behaviours', () => {
 
   test('when reporting is at month end, then the last days of each month are far busier than mid-month', () => {
     const t = gen('month-end', 500, 90); // January to March
-    const perDay = countBy(t.events(), (ev) => (ev.type === 'read' ? new Date(ev.ts).toISOString().slice(0, 10) : undefined));
+    const perDay = countBy(t.events(), (ev) =>
+      ev.type === 'read' ? new Date(ev.ts).toISOString().slice(0, 10) : undefined,
+    );
     const at = (date: string): number => perDay.get(date) ?? 0;
     const lastTwo = ['2025-01-30', '2025-01-31', '2025-02-27', '2025-02-28', '2025-03-30', '2025-03-31'].map(at);
     const midMonth = ['2025-01-15', '2025-02-14', '2025-03-14'].map(at);
@@ -256,7 +283,8 @@ describe('workload behaviours', () => {
     expect(datasets.length).toBeGreaterThanOrEqual(10_000);
     expect(t.catalog.days).toBe(180);
     const perKind = countBy(datasets, (d) => d.name.replace(/-\d+$/, ''));
-    for (const [kind, share] of Object.entries(MIX_SHARES)) expect(perKind.get(kind)).toBe(Math.round(share * datasets.length));
+    for (const [kind, share] of Object.entries(MIX_SHARES))
+      expect(perKind.get(kind)).toBe(Math.round(share * datasets.length));
     // Sizes: log-normal-ish, median in the tens of GB, some small objects, nothing over 5 TB.
     const sizes = datasets.map((d) => d.size_bytes).sort((a, b) => a - b);
     expect(sizes[sizes.length >> 1]! / GB).toBeGreaterThan(10);
@@ -318,7 +346,10 @@ describe('trace files', () => {
   });
 
   test('when a hand-written trace is valid, then it reads, keeping placements and skipping blank lines', () => {
-    const [c, e] = files([JSON.stringify(good[0]), '', JSON.stringify({ ...good[1], scan: true }), JSON.stringify(good[2])], 'hand-ok');
+    const [c, e] = files(
+      [JSON.stringify(good[0]), '', JSON.stringify({ ...good[1], scan: true }), JSON.stringify(good[2])],
+      'hand-ok',
+    );
     const t = readTrace(c, e);
     expect(t.catalog.datasets[1]).toEqual(catalog.datasets[1]);
     expect(all(t)).toEqual([good[0], { ...good[1], scan: true }, good[2]]);
@@ -337,7 +368,10 @@ describe('trace files', () => {
     ['unknown field', { scna: true }, /:3: scna: unknown field/],
   ])('when line 3 has %s, then reading throws naming the line and field', (_what, patch, message) => {
     const bad = { ts: DEFAULT_START + 2 * H, dataset: 'a', type: 'read', bytes: 1, ...patch };
-    const [c, e] = files([JSON.stringify(good[0]), JSON.stringify(good[1]), JSON.stringify(bad), JSON.stringify(good[2])], 'hand-bad');
+    const [c, e] = files(
+      [JSON.stringify(good[0]), JSON.stringify(good[1]), JSON.stringify(bad), JSON.stringify(good[2])],
+      'hand-bad',
+    );
     const t = readTrace(c, e); // the catalog is fine; events are checked as they are read
     expect(() => all(t)).toThrow(message);
   });
@@ -351,11 +385,17 @@ describe('trace files', () => {
     const c = path.join(tmp, 'bad.catalog.json');
     const e = path.join(tmp, 'bad.jsonl');
     fs.writeFileSync(e, '');
-    fs.writeFileSync(c, JSON.stringify({ ...catalog, datasets: [catalog.datasets[0], { name: 'a', size_bytes: 1, created_at: 0 }] }));
+    fs.writeFileSync(
+      c,
+      JSON.stringify({ ...catalog, datasets: [catalog.datasets[0], { name: 'a', size_bytes: 1, created_at: 0 }] }),
+    );
     expect(() => readTrace(c, e)).toThrow(/datasets\[1\]\.name: duplicate/);
     fs.writeFileSync(c, JSON.stringify({ ...catalog, datasets: [{ name: 'x', size_bytes: -1, created_at: 0 }] }));
     expect(() => readTrace(c, e)).toThrow(/datasets\[0\]\.size_bytes: /);
-    fs.writeFileSync(c, JSON.stringify({ ...catalog, datasets: [{ name: 'x', size_bytes: 1, created_at: 0, tier: 'LUKEWARM' }] }));
+    fs.writeFileSync(
+      c,
+      JSON.stringify({ ...catalog, datasets: [{ name: 'x', size_bytes: 1, created_at: 0, tier: 'LUKEWARM' }] }),
+    );
     expect(() => readTrace(c, e)).toThrow(/datasets\[0\]\.tier: /);
     fs.writeFileSync(c, JSON.stringify(catalog));
     expect(() => readTrace(c, path.join(tmp, 'missing.jsonl'))).toThrow(/ENOENT/);
@@ -378,13 +418,26 @@ describe('generate CLI', () => {
       return true;
     });
     try {
-      const code = await main(['--workload', 'nightly-scan', '--out', path.join(tmp, 'cli'), '--datasets=50', '--days', '3', '--seed', '5']);
+      const code = await main([
+        '--workload',
+        'nightly-scan',
+        '--out',
+        path.join(tmp, 'cli'),
+        '--datasets=50',
+        '--days',
+        '3',
+        '--seed',
+        '5',
+      ]);
       expect(code).toBe(0);
     } finally {
       spy.mockRestore();
     }
     const summary = JSON.parse(out.join('').trim()) as Record<string, unknown>;
-    const t = readTrace(path.join(tmp, 'cli', 'nightly-scan.catalog.json'), path.join(tmp, 'cli', 'nightly-scan.jsonl'));
+    const t = readTrace(
+      path.join(tmp, 'cli', 'nightly-scan.catalog.json'),
+      path.join(tmp, 'cli', 'nightly-scan.jsonl'),
+    );
     expect(summary).toMatchObject({ ...summarizeTrace(t), seed: 5 });
     expect(summary).toMatchObject({ datasets: 50, scans: 150 });
     expect(all(t)).toEqual(all(WORKLOADS['nightly-scan']!.generate({ datasets: 50, days: 3, seed: 5 })));

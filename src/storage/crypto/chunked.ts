@@ -33,10 +33,13 @@ export function makeHeader(chunkSize: number): Buffer {
 }
 
 function parseHeader(h: Buffer): number {
-  if (h.length < HEADER_BYTES || !h.subarray(0, 8).equals(MAGIC)) throw new CryptoError('BAD_HEADER', 'not an encrypted object (bad magic bytes)');
-  if (h.readUInt8(8) !== VERSION) throw new CryptoError('BAD_HEADER', `unsupported encryption format version ${h.readUInt8(8)}`);
+  if (h.length < HEADER_BYTES || !h.subarray(0, 8).equals(MAGIC))
+    throw new CryptoError('BAD_HEADER', 'not an encrypted object (bad magic bytes)');
+  if (h.readUInt8(8) !== VERSION)
+    throw new CryptoError('BAD_HEADER', `unsupported encryption format version ${h.readUInt8(8)}`);
   const size = h.readUInt32BE(12);
-  if (size < MIN_CHUNK_SIZE || size > MAX_CHUNK_SIZE) throw new CryptoError('BAD_HEADER', `implausible chunk size ${size} in the header`);
+  if (size < MIN_CHUNK_SIZE || size > MAX_CHUNK_SIZE)
+    throw new CryptoError('BAD_HEADER', `implausible chunk size ${size} in the header`);
   return size;
 }
 
@@ -96,7 +99,8 @@ export function plaintextSize(fileSize: number, chunkSize: number): number {
   if (body < TAG) throw new CryptoError('TRUNCATED', 'the file is truncated (no complete final chunk)');
   const chunks = Math.ceil(body / (chunkSize + TAG));
   const size = body - chunks * TAG;
-  if (size < 0 || encryptedSize(size, chunkSize) !== fileSize) throw new CryptoError('TRUNCATED', 'the file size does not match its chunk layout: it is truncated');
+  if (size < 0 || encryptedSize(size, chunkSize) !== fileSize)
+    throw new CryptoError('TRUNCATED', 'the file size does not match its chunk layout: it is truncated');
   return size;
 }
 
@@ -287,7 +291,12 @@ export class ReadPlan {
  * known from the file's size) before its slice is emitted. (HTTP downloads use DecryptedFile,
  * off-thread.ts, which keeps the cipher and its allocations off the main thread.)
  */
-export async function createRangeDecryptStream(file: string, dek: Buffer, start: number, endInclusive: number): Promise<Readable> {
+export async function createRangeDecryptStream(
+  file: string,
+  dek: Buffer,
+  start: number,
+  endInclusive: number,
+): Promise<Readable> {
   const f = await openEncryptedFile(file);
   try {
     const plan = new ReadPlan(f.chunkSize, f.size, { start, end: endInclusive });

@@ -173,7 +173,11 @@ port.on('message', (m) => {
 });
 `;
 
-type WaitAsync = (array: Int32Array, index: number, value: number) => { async: false; value: string } | { async: true; value: Promise<string> };
+type WaitAsync = (
+  array: Int32Array,
+  index: number,
+  value: number,
+) => { async: false; value: string } | { async: true; value: Promise<string> };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 interface WorkerError {
@@ -312,7 +316,14 @@ export class GcmJob {
       }
     });
     this.w.onDeath.add(this.onDeath);
-    this.post({ op: 'begin', ring: this.ring.buffer, control: this.control.buffer, fd, key: own(dek), sha256: opts.sha256 === true });
+    this.post({
+      op: 'begin',
+      ring: this.ring.buffer,
+      control: this.control.buffer,
+      fd,
+      key: own(dek),
+      sha256: opts.sha256 === true,
+    });
   }
 
   /** The hex SHA-256 of the plaintext sealed (a job begun with `sha256`), once `end()` has resolved. */
@@ -389,7 +400,7 @@ export class GcmJob {
         },
         (err: unknown) => {
           this.interrupts.delete(interrupt);
-          reject(err as Error);
+          reject(err);
         },
       );
     });

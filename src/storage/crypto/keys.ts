@@ -27,7 +27,12 @@ export function generateMasterKey(): string {
 
 /** A short, non-secret id of a master key: tells a wrong key apart from a corrupt file. */
 export function keyFingerprint(master: Buffer): string {
-  return crypto.createHmac('sha256', master).update('data-in-motion/fingerprint').digest().subarray(0, 8).toString('hex');
+  return crypto
+    .createHmac('sha256', master)
+    .update('data-in-motion/fingerprint')
+    .digest()
+    .subarray(0, 8)
+    .toString('hex');
 }
 
 /** The key-encryption key of one location at one version; any version can be derived again. */
@@ -49,13 +54,17 @@ export function wrapKey(kek: Buffer, kekId: string, dek: Buffer): Buffer {
 }
 
 export function unwrapKey(kek: Buffer, kekId: string, wrapped: Buffer): Buffer {
-  if (wrapped.length !== 12 + KEY_BYTES + 16) throw new CryptoError('WRONG_KEY', `a wrapped data key is ${12 + KEY_BYTES + 16} bytes, got ${wrapped.length}`);
+  if (wrapped.length !== 12 + KEY_BYTES + 16)
+    throw new CryptoError('WRONG_KEY', `a wrapped data key is ${12 + KEY_BYTES + 16} bytes, got ${wrapped.length}`);
   try {
     const d = crypto.createDecipheriv('aes-256-gcm', kek, wrapped.subarray(0, 12));
     d.setAAD(Buffer.from(`dim-dek:${kekId}`));
     d.setAuthTag(wrapped.subarray(12 + KEY_BYTES));
     return Buffer.concat([d.update(wrapped.subarray(12, 12 + KEY_BYTES)), d.final()]);
   } catch {
-    throw new CryptoError('WRONG_KEY', `the data key does not unwrap with key ${kekId}: wrong master key or a corrupt key record`);
+    throw new CryptoError(
+      'WRONG_KEY',
+      `the data key does not unwrap with key ${kekId}: wrong master key or a corrupt key record`,
+    );
   }
 }

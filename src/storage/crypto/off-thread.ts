@@ -98,7 +98,12 @@ export class FileSealer {
     while (pos < piece.length) {
       if (this.written - this.chunkStart === this.chunkSize) this.seal(false);
       const at = this.written % this.ringBytes;
-      const n = Math.min(piece.length - pos, this.chunkStart + this.chunkSize - this.written, this.free(), this.ringBytes - at);
+      const n = Math.min(
+        piece.length - pos,
+        this.chunkStart + this.chunkSize - this.written,
+        this.free(),
+        this.ringBytes - at,
+      );
       if (n === 0) return piece.subarray(pos);
       piece.copy(this.job.ring, at, pos, pos + n);
       this.written += n;
@@ -209,7 +214,14 @@ export class DecryptedFile {
     while (!this.cancelled && (next <= plan.lastNeeded || pending.length > 0)) {
       while (next <= plan.lastNeeded && this.outstanding + plan.plainLength(next) <= ringBytes) {
         const final = next === plan.last;
-        const request = job.open(next, plan.sealedPosition(next), plan.sealedLength(next), nonceOf(this.file.header, next), aadOf(this.file.header, next, final), asked % ringBytes);
+        const request = job.open(
+          next,
+          plan.sealedPosition(next),
+          plan.sealedLength(next),
+          nonceOf(this.file.header, next),
+          aadOf(this.file.header, next, final),
+          asked % ringBytes,
+        );
         pending.push({ request, index: next, at: asked });
         asked += plan.plainLength(next);
         this.outstanding += plan.plainLength(next);
@@ -238,7 +250,7 @@ export class DecryptedFile {
     const chunkBytes = this.plan.plainLength(index);
     const { from, to } = this.plan.slice(index);
     const views: Buffer[] = [];
-    for (let pos = from; pos < to; ) {
+    for (let pos = from; pos < to;) {
       const start = (at + pos) % ring.length;
       const n = Math.min(to - pos, ring.length - start);
       views.push(ring.subarray(start, start + n));

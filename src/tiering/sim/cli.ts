@@ -62,15 +62,18 @@ export function parseArgs(argv: string[]): Args {
     else if (flag === '--set') {
       const v = value();
       const m = /^([A-Za-z]+)=(-?[\d.]+(?:e-?\d+)?)$/.exec(v);
-      if (!m || !(m[1]! in DEFAULT_POLICY)) throw new Error(`--set: expected NAME=NUMBER with NAME one of ${Object.keys(DEFAULT_POLICY).join(', ')}, got "${v}"`);
+      if (!m || !(m[1]! in DEFAULT_POLICY))
+        throw new Error(
+          `--set: expected NAME=NUMBER with NAME one of ${Object.keys(DEFAULT_POLICY).join(', ')}, got "${v}"`,
+        );
       a.settings[m[1] as keyof PolicySettings] = Number(m[2]);
-    }
-    else if (flag === '--help' || flag === '-h') throw new HelpRequested();
+    } else if (flag === '--help' || flag === '-h') throw new HelpRequested();
     else throw new Error(`unknown option ${flag}`);
   }
   if (a.workloads.length === 0) throw new Error('--workload is required');
   const known = ['product', ...Object.keys(BASELINE_POLICIES), 'optimum', 'informed'];
-  for (const p of a.policies) if (!known.includes(p)) throw new Error(`--policy: unknown policy "${p}" (known: ${known.join(', ')})`);
+  for (const p of a.policies)
+    if (!known.includes(p)) throw new Error(`--policy: unknown policy "${p}" (known: ${known.join(', ')})`);
   return a;
 }
 
@@ -81,20 +84,30 @@ function loadTrace(name: string, a: Args): Trace {
   if (spec) return spec.generate({ datasets: a.datasets, days: a.days, seed: a.seed });
   if (fs.existsSync(name)) {
     const events = name.replace(/\.catalog\.json$/, '.jsonl');
-    if (events === name) throw new Error(`--workload ${name}: a trace file must be named <name>.catalog.json, with <name>.jsonl beside it`);
+    if (events === name)
+      throw new Error(
+        `--workload ${name}: a trace file must be named <name>.catalog.json, with <name>.jsonl beside it`,
+      );
     return readTrace(name, events);
   }
-  throw new Error(`--workload: "${name}" is neither a named workload (${Object.keys(WORKLOADS).join(', ')}) nor a file`);
+  throw new Error(
+    `--workload: "${name}" is neither a named workload (${Object.keys(WORKLOADS).join(', ')}) nor a file`,
+  );
 }
 
-export function runSimulation(trace: Trace, a: Pick<Args, 'policies' | 'prices'> & Partial<Pick<Args, 'settings'>>): SimResult {
+export function runSimulation(
+  trace: Trace,
+  a: Pick<Args, 'policies' | 'prices'> & Partial<Pick<Args, 'settings'>>,
+): SimResult {
   const catalog = a.prices ? parseCatalog(JSON.parse(fs.readFileSync(a.prices, 'utf8'))) : DEFAULT_CATALOG;
   const cost = new CostModel(catalog);
   const settings: PolicySettings = { ...DEFAULT_POLICY, ...a.settings };
   const predictor = new Predictor();
   const want = (p: string): boolean => a.policies.length === 0 || a.policies.includes(p);
   if (a.policies.includes('informed') && !trace.expected) {
-    throw new Error(`--policy informed: workload "${trace.catalog.workload}" is a recorded trace with no expected use; the informed bound needs a named workload`);
+    throw new Error(
+      `--policy informed: workload "${trace.catalog.workload}" is a recorded trace with no expected use; the informed bound needs a named workload`,
+    );
   }
   const policies = [
     ...(want('product') ? [productPolicy(new TieringPolicy(cost, predictor, settings))] : []),
@@ -104,10 +117,31 @@ export function runSimulation(trace: Trace, a: Pick<Args, 'policies' | 'prices'>
 }
 
 function table(r: SimResult): string {
-  const cols = ['policy', 'total', 'storage', 'requests', 'retrieval', 'egress', 'moves_cost', 'early_deletion', 'moves', 'cold_read_share', 'p95_first_byte_ms'] as const;
-  const rows = r.policies.map((p) => cols.map((c) => (c === 'cold_read_share' ? `${(p[c] * 100).toFixed(1)}%` : typeof p[c] === 'number' ? (p[c] as number).toLocaleString('en-US', { maximumFractionDigits: 2 }) : String(p[c]))));
+  const cols = [
+    'policy',
+    'total',
+    'storage',
+    'requests',
+    'retrieval',
+    'egress',
+    'moves_cost',
+    'early_deletion',
+    'moves',
+    'cold_read_share',
+    'p95_first_byte_ms',
+  ] as const;
+  const rows = r.policies.map((p) =>
+    cols.map((c) =>
+      c === 'cold_read_share'
+        ? `${(p[c] * 100).toFixed(1)}%`
+        : typeof p[c] === 'number'
+          ? p[c].toLocaleString('en-US', { maximumFractionDigits: 2 })
+          : String(p[c]),
+    ),
+  );
   const widths = cols.map((c, k) => Math.max(c.length, ...rows.map((row) => row[k]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((v, k) => (k === 0 ? v.padEnd(widths[k]!) : v.padStart(widths[k]!))).join('  ');
+  const line = (cells: readonly string[]): string =>
+    cells.map((v, k) => (k === 0 ? v.padEnd(widths[k]!) : v.padStart(widths[k]!))).join('  ');
   const q = r.forecast_quality;
   const t = r.forecast_quality_trained;
   return [
@@ -126,7 +160,14 @@ export async function main(): Promise<void> {
     a = parseArgs(process.argv.slice(2));
   } catch (err) {
     if (err instanceof HelpRequested) {
-      process.stdout.write(USAGE + '\nworkloads:\n' + Object.values(WORKLOADS).map((w) => `  ${w.name.padEnd(14)} ${w.description}`).join('\n') + '\n');
+      process.stdout.write(
+        USAGE +
+          '\nworkloads:\n' +
+          Object.values(WORKLOADS)
+            .map((w) => `  ${w.name.padEnd(14)} ${w.description}`)
+            .join('\n') +
+          '\n',
+      );
       return;
     }
     process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);

@@ -37,13 +37,15 @@ function usage(): string {
 
 function parseIntArg(flag: string, value: string, min: number): number {
   const n = Number(value);
-  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag}: expected an integer >= ${min}, got ${JSON.stringify(value)}`);
+  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min)
+    throw new UsageError(`${flag}: expected an integer >= ${min}, got ${JSON.stringify(value)}`);
   return n;
 }
 
 function parseStart(value: string): number {
   const n = /^-?\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isSafeInteger(n)) throw new UsageError(`--start: expected an ISO date or ms since the epoch, got ${JSON.stringify(value)}`);
+  if (!Number.isSafeInteger(n))
+    throw new UsageError(`--start: expected an ISO date or ms since the epoch, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -56,14 +58,18 @@ export function parseArgs(argv: readonly string[]): Args | undefined {
     const m = /^--([a-z]+)(?:=(.*))?$/.exec(arg);
     if (!m) throw new UsageError(`unexpected argument ${JSON.stringify(arg)}`);
     const flag = m[1]!;
-    if (!['workload', 'out', 'datasets', 'days', 'seed', 'start', 'name'].includes(flag)) throw new UsageError(`unknown option --${flag}`);
+    if (!['workload', 'out', 'datasets', 'days', 'seed', 'start', 'name'].includes(flag))
+      throw new UsageError(`unknown option --${flag}`);
     const value = m[2] ?? argv[++i];
     if (value === undefined) throw new UsageError(`--${flag}: missing value`);
     values.set(flag, value);
   }
   const workload = values.get('workload');
   if (!workload) throw new UsageError('--workload is required');
-  if (!WORKLOADS[workload]) throw new UsageError(`--workload: unknown workload ${JSON.stringify(workload)} (one of ${Object.keys(WORKLOADS).join(', ')})`);
+  if (!WORKLOADS[workload])
+    throw new UsageError(
+      `--workload: unknown workload ${JSON.stringify(workload)} (one of ${Object.keys(WORKLOADS).join(', ')})`,
+    );
   const out = values.get('out');
   if (!out) throw new UsageError('--out is required');
   const name = values.get('name') ?? workload;
@@ -94,7 +100,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const t0 = Date.now();
-  const trace = WORKLOADS[args.workload]!.generate({ seed: args.seed, datasets: args.datasets, days: args.days, start: args.start });
+  const trace = WORKLOADS[args.workload]!.generate({
+    seed: args.seed,
+    datasets: args.datasets,
+    days: args.days,
+    start: args.start,
+  });
   // Count while the events stream to disk, so the trace is generated once.
   const counter = new SummaryCounter();
   const counted: Trace = {
@@ -107,7 +118,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     },
   };
   const { catalogPath, eventsPath } = await writeTrace(counted, args.out, args.name);
-  const summary = { ...counter.summary(trace.catalog), seed: args.seed ?? DEFAULT_OPTIONS.seed, catalog: catalogPath, events_file: eventsPath, elapsed_ms: Date.now() - t0 };
+  const summary = {
+    ...counter.summary(trace.catalog),
+    seed: args.seed ?? DEFAULT_OPTIONS.seed,
+    catalog: catalogPath,
+    events_file: eventsPath,
+    elapsed_ms: Date.now() - t0,
+  };
   process.stdout.write(JSON.stringify(summary) + '\n');
   return 0;
 }

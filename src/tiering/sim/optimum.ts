@@ -54,10 +54,11 @@ export function optimum(inp: OptimumInput): PolicyResult {
   }
   const stateP = new Uint8Array(S);
   const stateA = new Uint16Array(S);
-  for (let p = 0; p < P; p++) for (let a = 0; a <= cap[p]!; a++) {
-    stateP[off[p]! + a] = p;
-    stateA[off[p]! + a] = a;
-  }
+  for (let p = 0; p < P; p++)
+    for (let a = 0; a <= cap[p]!; a++) {
+      stateP[off[p]! + a] = p;
+      stateA[off[p]! + a] = a;
+    }
   let V = new Float64Array(S);
   let W = new Float64Array(S);
   // moveFrom[d * S + s]: the state a move into s at day d's start left from, or -1 (no move).
@@ -123,7 +124,11 @@ export function optimum(inp: OptimumInput): PolicyResult {
       const w = inp.dayWrites[i * D + d]!;
       const frac = d === c ? firstFrac : 1;
       for (let p = 0; p < P; p++) {
-        dayCost[p] = storageDay[p]! * frac + r * cost.readReq[p]! + w * cost.writeReq[p]! + b * (cost.retrieval[p]! + cost.readEgress[p]!);
+        dayCost[p] =
+          storageDay[p]! * frac +
+          r * cost.readReq[p]! +
+          w * cost.writeReq[p]! +
+          b * (cost.retrieval[p]! + cost.readEgress[p]!);
       }
       // The day passes: costs accrue and every state ages a day (capped).
       W.fill(INF);

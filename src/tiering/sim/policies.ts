@@ -1,4 +1,4 @@
-import { AUTO, BYTES_PER_READ_PRIOR, ReadShareEstimator, TieringPolicy } from '../policy';
+import { AUTO, BYTES_PER_READ_PRIOR, ReadShareEstimator, type TieringPolicy } from '../policy';
 import { PLACEMENTS, placementIndex, type Location, type Tier } from '../placements';
 import type { SimPolicy } from './runner';
 
@@ -104,4 +104,3 @@ export const BASELINE_POLICIES: Record<string, SimPolicy> = {
   [s3IntelligentTiering.name]: s3IntelligentTiering,
   [fabricPoolAuto.name]: fabricPoolAuto,
 };
-

@@ -41,7 +41,13 @@ export interface SimPolicy {
   /** Called at each step before the decisions, as the live scheduler begins a run. */
   beginStep?(view: SimView, now: number): void;
   /** The placement index the dataset should be at from now on. */
-  decide(view: SimView, i: number, current: number, now: number, state: PolicyState): number | { target: number; decision: Decision };
+  decide(
+    view: SimView,
+    i: number,
+    current: number,
+    now: number,
+    state: PolicyState,
+  ): number | { target: number; decision: Decision };
 }
 
 export interface PolicyResult {
@@ -121,7 +127,11 @@ class Ledger {
   readsByPlacement = new Float64Array(PLACEMENTS.length);
   state: PolicyState;
   constructor(n: number, initial: Uint8Array, createdAt: Float64Array) {
-    this.state = { placement: Uint8Array.from(initial), placedAt: Float64Array.from(createdAt), lastMoveAt: new Float64Array(n).fill(NaN) };
+    this.state = {
+      placement: Uint8Array.from(initial),
+      placedAt: Float64Array.from(createdAt),
+      lastMoveAt: new Float64Array(n).fill(NaN),
+    };
   }
 }
 
@@ -176,7 +186,20 @@ export function simulate(trace: Trace, opts: SimOptions): SimResult {
   const dayWrites = perDay ? new Float64Array(n * D) : undefined;
 
   const hourlyBuf = new Float64Array(24);
-  const snap: StatsSnapshot = { createdAt: 0, sizeBytes: 0, reads: 0, writes: 0, scans: 0, bytesRead: 0, decayAt: 0, decay1h: 0, decay1d: 0, decay1w: 0, decay30d: 0, firstAccess: null };
+  const snap: StatsSnapshot = {
+    createdAt: 0,
+    sizeBytes: 0,
+    reads: 0,
+    writes: 0,
+    scans: 0,
+    bytesRead: 0,
+    decayAt: 0,
+    decay1h: 0,
+    decay1d: 0,
+    decay1w: 0,
+    decay30d: 0,
+    firstAccess: null,
+  };
   let clockNow = start;
   const view: SimView = {
     n,
@@ -215,7 +238,16 @@ export function simulate(trace: Trace, opts: SimOptions): SimResult {
   // Forecast observations awaiting their label: features now, accesses counted H days later.
   const quality = new QualityTracker();
   const qualityTrained = new QualityTracker();
-  const pending: { i: number; due: number; x: Float64Array; warmAt: number; model: number; reg: number; ewma: number; trained: boolean }[] = [];
+  const pending: {
+    i: number;
+    due: number;
+    x: Float64Array;
+    warmAt: number;
+    model: number;
+    reg: number;
+    ewma: number;
+    trained: boolean;
+  }[] = [];
   const perStep = opts.observationsPerStep ?? 200;
   let rng = 0x9e3779b9;
   const rand = (): number => {
@@ -263,7 +295,16 @@ export function simulate(trace: Trace, opts: SimOptions): SimResult {
         const x = new Float64Array(N_FEATURES);
         features(view.snapshot(i), now, H, x);
         const hourly = view.hourly(i);
-        pending.push({ i, due: now + H * DAY, x, warmAt: warmTotal(i), model: predictor.predict(x), reg: BASELINES.seedRegression(hourly, H), ewma: BASELINES.seedEwma(hourly, H), trained: predictor.updates >= settings.minModelUpdates });
+        pending.push({
+          i,
+          due: now + H * DAY,
+          x,
+          warmAt: warmTotal(i),
+          model: predictor.predict(x),
+          reg: BASELINES.seedRegression(hourly, H),
+          ewma: BASELINES.seedEwma(hourly, H),
+          trained: predictor.updates >= settings.minModelUpdates,
+        });
       }
     }
     // Each policy decides for every dataset that exists.
@@ -282,7 +323,13 @@ export function simulate(trace: Trace, opts: SimOptions): SimResult {
       }
       if (proposals.length) {
         const byDecision = new Map(proposals.map((x) => [x.decision, x] as const));
-        const chosen = p.usesBudget ? applyBudget(proposals.map((x) => x.decision), (d) => size[byDecision.get(d)!.i]!, settings) : proposals.map((x) => x.decision);
+        const chosen = p.usesBudget
+          ? applyBudget(
+              proposals.map((x) => x.decision),
+              (d) => size[byDecision.get(d)!.i]!,
+              settings,
+            )
+          : proposals.map((x) => x.decision);
         for (const d of chosen) {
           const x = byDecision.get(d)!;
           carryOut(l, x.i, st.placement[x.i]!, x.target, now);
@@ -340,10 +387,18 @@ export function simulate(trace: Trace, opts: SimOptions): SimResult {
     }
     // Decayed sums as the pipeline merges them: referenced at the latest non-scan access.
     const atNew = Math.max(decayAt[i]!, e.ts);
-    d1h[i] = decayTo({ at: decayAt[i]!, value: d1h[i]! }, atNew, HALF_LIVES['1h']) + Math.pow(2, -(atNew - e.ts) / HALF_LIVES['1h']);
-    d1d[i] = decayTo({ at: decayAt[i]!, value: d1d[i]! }, atNew, HALF_LIVES['1d']) + Math.pow(2, -(atNew - e.ts) / HALF_LIVES['1d']);
-    d1w[i] = decayTo({ at: decayAt[i]!, value: d1w[i]! }, atNew, HALF_LIVES['1w']) + Math.pow(2, -(atNew - e.ts) / HALF_LIVES['1w']);
-    d30[i] = decayTo({ at: decayAt[i]!, value: d30[i]! }, atNew, HALF_LIVES['30d']) + Math.pow(2, -(atNew - e.ts) / HALF_LIVES['30d']);
+    d1h[i] =
+      decayTo({ at: decayAt[i]!, value: d1h[i]! }, atNew, HALF_LIVES['1h']) +
+      Math.pow(2, -(atNew - e.ts) / HALF_LIVES['1h']);
+    d1d[i] =
+      decayTo({ at: decayAt[i]!, value: d1d[i]! }, atNew, HALF_LIVES['1d']) +
+      Math.pow(2, -(atNew - e.ts) / HALF_LIVES['1d']);
+    d1w[i] =
+      decayTo({ at: decayAt[i]!, value: d1w[i]! }, atNew, HALF_LIVES['1w']) +
+      Math.pow(2, -(atNew - e.ts) / HALF_LIVES['1w']);
+    d30[i] =
+      decayTo({ at: decayAt[i]!, value: d30[i]! }, atNew, HALF_LIVES['30d']) +
+      Math.pow(2, -(atNew - e.ts) / HALF_LIVES['30d']);
     decayAt[i] = atNew;
     const h = Math.floor(e.ts / HOUR);
     const slot = i * 24 + (h % 24);
@@ -360,13 +415,31 @@ export function simulate(trace: Trace, opts: SimOptions): SimResult {
 
   const results: PolicyResult[] = opts.policies.map((p, k) => summarise(p.name, p.description, ledgers[k]!, cost));
   if (opts.optimum) {
-    results.push(optimum({ cost, n, days: D, start, size, createdAt, initial, dayReads: dayReads!, dayBytes: dayBytes!, dayWrites: dayWrites!, maxLatencyMs: settings.defaultMaxLatencyMs }));
+    results.push(
+      optimum({
+        cost,
+        n,
+        days: D,
+        start,
+        size,
+        createdAt,
+        initial,
+        dayReads: dayReads!,
+        dayBytes: dayBytes!,
+        dayWrites: dayWrites!,
+        maxLatencyMs: settings.defaultMaxLatencyMs,
+      }),
+    );
   }
   if (informed) {
     // Planned on the expected use where the trace knows it (else on what happened), charged
     // with what happened, so it compares with the policies on this very trace.
     const use = trace.expected!();
-    const plan = { reads: Float64Array.from(dayReads!), bytes: Float64Array.from(dayBytes!), writes: Float64Array.from(dayWrites!) };
+    const plan = {
+      reads: Float64Array.from(dayReads!),
+      bytes: Float64Array.from(dayBytes!),
+      writes: Float64Array.from(dayWrites!),
+    };
     for (let i = 0; i < n; i++) {
       if (use.known[i] !== 1) continue;
       plan.reads.set(use.reads.subarray(i * D, (i + 1) * D), i * D);
@@ -375,14 +448,34 @@ export function simulate(trace: Trace, opts: SimOptions): SimResult {
     }
     results.push({
       ...optimum({
-        cost, n, days: D, start, size, createdAt, initial, dayReads: plan.reads, dayBytes: plan.bytes, dayWrites: plan.writes, maxLatencyMs: settings.defaultMaxLatencyMs,
+        cost,
+        n,
+        days: D,
+        start,
+        size,
+        createdAt,
+        initial,
+        dayReads: plan.reads,
+        dayBytes: plan.bytes,
+        dayWrites: plan.writes,
+        maxLatencyMs: settings.defaultMaxLatencyMs,
         charge: { dayReads: dayReads!, dayBytes: dayBytes!, dayWrites: dayWrites! },
       }),
       policy: 'informed',
-      description: "informed bound: daily placements planned on the generator's true expected use (what a perfect forecast could know), charged with what happened",
+      description:
+        "informed bound: daily placements planned on the generator's true expected use (what a perfect forecast could know), charged with what happened",
     });
   }
-  return { workload: cat.workload, datasets: n, days: D, events, policies: results, forecast_quality: quality.report(), forecast_quality_trained: qualityTrained.report(), seconds: (Date.now() - t0) / 1000 };
+  return {
+    workload: cat.workload,
+    datasets: n,
+    days: D,
+    events,
+    policies: results,
+    forecast_quality: quality.report(),
+    forecast_quality_trained: qualityTrained.report(),
+    seconds: (Date.now() - t0) / 1000,
+  };
 }
 
 function summarise(name: string, description: string, l: Ledger, cost: CostModel): PolicyResult {
@@ -404,7 +497,10 @@ function summarise(name: string, description: string, l: Ledger, cost: CostModel
 }
 
 /** Reads, the share served from COLD, and the p95 first-byte latency, from reads per placement. */
-export function readFacts(readsByPlacement: Float64Array, cost: CostModel): { reads: number; cold_read_share: number; p95_first_byte_ms: number } {
+export function readFacts(
+  readsByPlacement: Float64Array,
+  cost: CostModel,
+): { reads: number; cold_read_share: number; p95_first_byte_ms: number } {
   let total = 0;
   let cold = 0;
   PLACEMENTS.forEach((p, i) => {
@@ -420,7 +516,11 @@ export function readFacts(readsByPlacement: Float64Array, cost: CostModel): { re
     p95 = cost.firstByteMs[i]!;
     if (seen >= 0.95 * total) break;
   }
-  return { reads: total, cold_read_share: total ? Math.round((cold / total) * 10_000) / 10_000 : 0, p95_first_byte_ms: p95 };
+  return {
+    reads: total,
+    cold_read_share: total ? Math.round((cold / total) * 10_000) / 10_000 : 0,
+    p95_first_byte_ms: p95,
+  };
 }
 
 export function money(v: number): number {

@@ -54,7 +54,12 @@ export interface WorkloadSpec {
 }
 
 export const DEFAULT_START = Date.UTC(2025, 0, 1);
-export const DEFAULT_OPTIONS: Readonly<Required<GenerateOptions>> = { seed: 1, datasets: 10_000, days: 180, start: DEFAULT_START };
+export const DEFAULT_OPTIONS: Readonly<Required<GenerateOptions>> = {
+  seed: 1,
+  datasets: 10_000,
+  days: 180,
+  start: DEFAULT_START,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Seeded PRNG: sfc32, seeded through murmur3's finaliser from (seed, stream)
@@ -88,7 +93,8 @@ export class Rng {
   private d: number;
 
   constructor(seed: number, stream = 0) {
-    let x = mix32(mix32((seed >>> 0) ^ 0x6a09e667) ^ Math.floor(seed / 4294967296)) ^ mix32((stream >>> 0) ^ 0xbb67ae85);
+    let x =
+      mix32(mix32((seed >>> 0) ^ 0x6a09e667) ^ Math.floor(seed / 4294967296)) ^ mix32((stream >>> 0) ^ 0xbb67ae85);
     const step = (): number => (x = mix32((x + 0x9e3779b9) | 0));
     this.a = step();
     this.b = step();
@@ -159,7 +165,8 @@ export class Rng {
       const k = Math.floor(((2 * a) / us + b) * u + lambda + 0.43);
       if (us >= 0.07 && v <= vr) return k;
       if (k < 0 || (us < 0.013 && v > us)) continue;
-      if (Math.log(v) + Math.log(invAlpha) - Math.log(a / (us * us) + b) <= -lambda + k * loglam - logFactorial(k)) return k;
+      if (Math.log(v) + Math.log(invAlpha) - Math.log(a / (us * us) + b) <= -lambda + k * loglam - logFactorial(k))
+        return k;
     }
   }
 
@@ -184,7 +191,15 @@ export class Rng {
  * 128 KB minimum billable size of some cold tiers); the rest log-normal with median 20 GB and
  * σ = 2 (e-fold spread), clamped to [1 MB, 5 TB]. Mean ≈ 150 GB; the top 1% is above ~2 TB.
  */
-const SIZE = { smallFraction: 0.04, smallMin: 1 * KB, smallMax: 1 * MB, median: 20 * GB, sigma: 2, min: 1 * MB, max: 5 * TB };
+const SIZE = {
+  smallFraction: 0.04,
+  smallMin: 1 * KB,
+  smallMax: 1 * MB,
+  median: 20 * GB,
+  sigma: 2,
+  min: 1 * MB,
+  max: 5 * TB,
+};
 
 function drawSize(rng: Rng): number {
   if (rng.next() < SIZE.smallFraction) return Math.round(rng.logUniform(SIZE.smallMin, SIZE.smallMax));
@@ -384,7 +399,9 @@ const buildCooling: PopulationBuilder = (ctx) => {
   const created: number[] = [];
   for (let i = 0; i < count; i++) {
     created.push(
-      rng.next() < COOLING.backlogFraction ? ctx.start - 1 - rng.below(COOLING.backlogDays * DAY_MS) : ctx.start + rng.below(span),
+      rng.next() < COOLING.backlogFraction
+        ? ctx.start - 1 - rng.below(COOLING.backlogDays * DAY_MS)
+        : ctx.start + rng.below(span),
     );
   }
   created.sort((a, b) => a - b); // names follow creation order
@@ -393,13 +410,18 @@ const buildCooling: PopulationBuilder = (ctx) => {
   const amplitude = new Float64Array(count);
   const dayOneMass = powerMass(1, 2, c, k);
   for (let i = 0; i < count; i++) {
-    const ds: TraceDataset = { name: datasetName(ctx.prefix, i, count), size_bytes: drawSize(rng), created_at: created[i]! };
+    const ds: TraceDataset = {
+      name: datasetName(ctx.prefix, i, count),
+      size_bytes: drawSize(rng),
+      created_at: created[i]!,
+    };
     datasets.push(ds);
     amplitude[i] = rng.logNormal(COOLING.dayOneReadsMedian, COOLING.dayOneReadsSigma) / dayOneMass;
     if (ds.created_at >= ctx.start) {
       schedule.add({ ts: ds.created_at, dataset: ds.name, type: 'write', bytes: ds.size_bytes });
       const extra = rng.poisson(COOLING.ingestExtraWritesMean);
-      for (let j = 0; j < extra; j++) schedule.add(writeEvent(ds.created_at + rng.below(COOLING.ingestWindowMs), ds, rng));
+      for (let j = 0; j < extra; j++)
+        schedule.add(writeEvent(ds.created_at + rng.below(COOLING.ingestWindowMs), ds, rng));
     }
   }
   // Inverse CDF of the power law on [lo, hi) (in days of age).
@@ -419,7 +441,8 @@ const buildCooling: PopulationBuilder = (ctx) => {
         const hi = (day.end - ds.created_at) / DAY_MS;
         const expected = amplitude[i]! * powerMass(lo, hi, c, k);
         const first = Math.max(day.start, ds.created_at);
-        const at = (): number => Math.min(day.end - 1, Math.max(first, Math.floor(ds.created_at + sampleAge(r, lo, hi) * DAY_MS)));
+        const at = (): number =>
+          Math.min(day.end - 1, Math.max(first, Math.floor(ds.created_at + sampleAge(r, lo, hi) * DAY_MS)));
         for (let n = r.poisson(expected); n > 0; n--) out.push(readEvent(at(), ds, r));
         for (let n = r.poisson(expected * COOLING.laterWriteRatio); n > 0; n--) out.push(writeEvent(at(), ds, r));
       }
@@ -457,7 +480,11 @@ const buildZipf: PopulationBuilder = (ctx) => {
   const { rng, count } = ctx;
   const datasets: TraceDataset[] = [];
   for (let i = 0; i < count; i++) {
-    datasets.push({ name: datasetName(ctx.prefix, i, count), size_bytes: drawSize(rng), created_at: createdBefore(rng, ctx.start) });
+    datasets.push({
+      name: datasetName(ctx.prefix, i, count),
+      size_bytes: drawSize(rng),
+      created_at: createdBefore(rng, ctx.start),
+    });
   }
   const ranks = rng.shuffle(Array.from({ length: count }, (_, i) => i + 1));
   let harmonic = 0;
@@ -470,11 +497,13 @@ const buildZipf: PopulationBuilder = (ctx) => {
       for (let i = 0; i < count; i++) {
         const ds = datasets[i]!;
         for (let n = r.poisson(rate[i]!); n > 0; n--) out.push(readEvent(uniformTs(r, day.start, day.end), ds, r));
-        for (let n = r.poisson(rate[i]! * ZIPF.writeRatio); n > 0; n--) out.push(writeEvent(uniformTs(r, day.start, day.end), ds, r));
+        for (let n = r.poisson(rate[i]! * ZIPF.writeRatio); n > 0; n--)
+          out.push(writeEvent(uniformTs(r, day.start, day.end), ds, r));
       }
     },
     expectDay(_day, add) {
-      for (let i = 0; i < count; i++) add(i, rate[i]!, rate[i]! * expectedPartBytes(datasets[i]!.size_bytes), rate[i]! * ZIPF.writeRatio);
+      for (let i = 0; i < count; i++)
+        add(i, rate[i]!, rate[i]! * expectedPartBytes(datasets[i]!.size_bytes), rate[i]! * ZIPF.writeRatio);
     },
   };
 };
@@ -503,7 +532,11 @@ const buildCycles: PopulationBuilder = (ctx) => {
   const zone = new Uint8Array(count);
   const rate = new Float64Array(count);
   for (let i = 0; i < count; i++) {
-    datasets.push({ name: datasetName(ctx.prefix, i, count), size_bytes: drawSize(rng), created_at: createdBefore(rng, ctx.start) });
+    datasets.push({
+      name: datasetName(ctx.prefix, i, count),
+      size_bytes: drawSize(rng),
+      created_at: createdBefore(rng, ctx.start),
+    });
     let u = rng.next();
     let z = 0;
     while (z < CYCLES.zones.length - 1 && u >= CYCLES.zones[z]!.share) u -= CYCLES.zones[z++]!.share;
@@ -519,7 +552,8 @@ const buildCycles: PopulationBuilder = (ctx) => {
         const sampler = samplers[zone[i]!]!;
         const expected = rate[i]! * sampler.total;
         for (let n = r.poisson(expected); n > 0; n--) out.push(readEvent(sampler.sample(r, day.start, day.end), ds, r));
-        for (let n = r.poisson(expected * CYCLES.writeRatio); n > 0; n--) out.push(writeEvent(sampler.sample(r, day.start, day.end), ds, r));
+        for (let n = r.poisson(expected * CYCLES.writeRatio); n > 0; n--)
+          out.push(writeEvent(sampler.sample(r, day.start, day.end), ds, r));
       }
     },
     expectDay(day, add) {
@@ -566,13 +600,21 @@ const buildMonthEnd: PopulationBuilder = (ctx) => {
   const peak = new Float64Array(count);
   const windowDays = new Uint8Array(count);
   for (let i = 0; i < count; i++) {
-    datasets.push({ name: datasetName(ctx.prefix, i, count), size_bytes: drawSize(rng), created_at: createdBefore(rng, ctx.start) });
+    datasets.push({
+      name: datasetName(ctx.prefix, i, count),
+      size_bytes: drawSize(rng),
+      created_at: createdBefore(rng, ctx.start),
+    });
     background[i] = rng.logNormal(MONTH_END.backgroundReadsPerDayMedian, MONTH_END.backgroundSigma);
     peak[i] = rng.logNormal(MONTH_END.peakReadsPerDayMedian, MONTH_END.peakSigma);
     windowDays[i] = MONTH_END.windowDays[rng.below(MONTH_END.windowDays.length)]!;
   }
   /** Dataset i's expected reads and writes on a day, and whether its reads keep working hours. */
-  const rates = (i: number, toMonthEnd: number, dayOfMonth: number): { reads: number; writes: number; busy: boolean } => {
+  const rates = (
+    i: number,
+    toMonthEnd: number,
+    dayOfMonth: number,
+  ): { reads: number; writes: number; busy: boolean } => {
     const inWindow = toMonthEnd < windowDays[i]!;
     let reads = background[i]!;
     if (inWindow) reads = peak[i]!;
@@ -613,7 +655,12 @@ const buildMonthEnd: PopulationBuilder = (ctx) => {
  * read again 1–3 days later (a re-run or a second consumer). Nothing after that. These whole-size
  * reads are real uses, not scans. Events that would fall after the end of the trace are dropped.
  */
-const READ_ONCE = { minDelayMs: 10 * MINUTE_MS, meanDelayMs: 4 * HOUR_MS, secondReadFraction: 0.3, secondDelayDays: [1, 3] as const };
+const READ_ONCE = {
+  minDelayMs: 10 * MINUTE_MS,
+  meanDelayMs: 4 * HOUR_MS,
+  secondReadFraction: 0.3,
+  secondDelayDays: [1, 3] as const,
+};
 
 const buildReadOnce: PopulationBuilder = (ctx) => {
   const { rng, count } = ctx;
@@ -623,7 +670,11 @@ const buildReadOnce: PopulationBuilder = (ctx) => {
   const schedule = new Schedule(ctx);
   const datasets: TraceDataset[] = [];
   for (let i = 0; i < count; i++) {
-    const ds: TraceDataset = { name: datasetName(ctx.prefix, i, count), size_bytes: drawSize(rng), created_at: created[i]! };
+    const ds: TraceDataset = {
+      name: datasetName(ctx.prefix, i, count),
+      size_bytes: drawSize(rng),
+      created_at: created[i]!,
+    };
     datasets.push(ds);
     schedule.add({ ts: ds.created_at, dataset: ds.name, type: 'write', bytes: ds.size_bytes });
     const first = ds.created_at + READ_ONCE.minDelayMs + Math.floor(rng.exponential(READ_ONCE.meanDelayMs));
@@ -660,7 +711,11 @@ const buildNightlyScan: PopulationBuilder = (ctx) => {
   const slot = new Float64Array(count);
   const reads = new Float64Array(count);
   for (let i = 0; i < count; i++) {
-    datasets.push({ name: datasetName(ctx.prefix, i, count), size_bytes: drawSize(rng), created_at: createdBefore(rng, ctx.start) });
+    datasets.push({
+      name: datasetName(ctx.prefix, i, count),
+      size_bytes: drawSize(rng),
+      created_at: createdBefore(rng, ctx.start),
+    });
     slot[i] = NIGHTLY.windowStartMs + rng.below(NIGHTLY.windowEndMs - NIGHTLY.windowStartMs);
     reads[i] = rng.logNormal(NIGHTLY.readsPerDayMedian, NIGHTLY.readsSigma);
   }
@@ -673,7 +728,8 @@ const buildNightlyScan: PopulationBuilder = (ctx) => {
         const ts = Math.min(day.end - 1, Math.max(day.start, day.start + slot[i]! + jitter));
         out.push({ ts, dataset: ds.name, type: 'read', bytes: ds.size_bytes, scan: true });
         for (let n = r.poisson(reads[i]!); n > 0; n--) out.push(readEvent(uniformTs(r, day.start, day.end), ds, r));
-        for (let n = r.poisson(reads[i]! * NIGHTLY.writeRatio); n > 0; n--) out.push(writeEvent(uniformTs(r, day.start, day.end), ds, r));
+        for (let n = r.poisson(reads[i]! * NIGHTLY.writeRatio); n > 0; n--)
+          out.push(writeEvent(uniformTs(r, day.start, day.end), ds, r));
       }
     },
     expectDay(_day, add) {
@@ -693,14 +749,15 @@ const buildNightlyScan: PopulationBuilder = (ctx) => {
 function resolveOptions(opts: GenerateOptions = {}): Required<GenerateOptions> {
   const o = { ...DEFAULT_OPTIONS, ...stripUndefined(opts) };
   if (!Number.isSafeInteger(o.seed)) throw new Error(`seed: must be an integer, got ${o.seed}`);
-  if (!Number.isSafeInteger(o.datasets) || o.datasets < 1) throw new Error(`datasets: must be a positive integer, got ${o.datasets}`);
+  if (!Number.isSafeInteger(o.datasets) || o.datasets < 1)
+    throw new Error(`datasets: must be a positive integer, got ${o.datasets}`);
   if (!Number.isSafeInteger(o.days) || o.days < 1) throw new Error(`days: must be a positive integer, got ${o.days}`);
   if (!Number.isSafeInteger(o.start)) throw new Error(`start: must be integer ms since the epoch, got ${o.start}`);
   return o;
 }
 
 function stripUndefined(opts: GenerateOptions): GenerateOptions {
-  return Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as GenerateOptions;
+  return Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
 }
 
 /** Splits n into parts proportional to shares (largest remainder, ties to the earlier part). */
@@ -714,16 +771,35 @@ function apportion(n: number, shares: readonly number[]): number[] {
 }
 
 /** Builds a trace from populations that split the datasets in the given shares. */
-function assemble(name: string, description: string, opts: GenerateOptions | undefined, parts: ReadonlyArray<{ prefix: string; share: number; build: PopulationBuilder }>): Trace {
+function assemble(
+  name: string,
+  description: string,
+  opts: GenerateOptions | undefined,
+  parts: ReadonlyArray<{ prefix: string; share: number; build: PopulationBuilder }>,
+): Trace {
   const { seed, datasets, days, start } = resolveOptions(opts);
   const end = start + days * DAY_MS;
   const rng = new Rng(seed, 0);
-  const counts = apportion(datasets, parts.map((p) => p.share));
+  const counts = apportion(
+    datasets,
+    parts.map((p) => p.share),
+  );
   const populations = parts.map((p, j) => p.build({ rng, count: counts[j]!, prefix: p.prefix, start, days, end }));
-  const catalog: TraceCatalog = { workload: name, description, start, days, datasets: populations.flatMap((p) => p.datasets) };
+  const catalog: TraceCatalog = {
+    workload: name,
+    description,
+    start,
+    days,
+    datasets: populations.flatMap((p) => p.datasets),
+  };
   const expected = (): ExpectedUse => {
     const n = catalog.datasets.length;
-    const use: ExpectedUse = { reads: new Float64Array(n * days), bytes: new Float64Array(n * days), writes: new Float64Array(n * days), known: new Uint8Array(n) };
+    const use: ExpectedUse = {
+      reads: new Float64Array(n * days),
+      bytes: new Float64Array(n * days),
+      writes: new Float64Array(n * days),
+      known: new Uint8Array(n),
+    };
     let first = 0;
     for (const p of populations) {
       if (p.expectDay) {
@@ -809,7 +885,11 @@ export const MIX_SHARES: Readonly<Record<string, number>> = {
 
 export const WORKLOADS: Record<string, WorkloadSpec> = {};
 for (const [name, w] of Object.entries(SINGLE)) {
-  WORKLOADS[name] = { name, description: w.description, generate: (opts) => assemble(name, w.description, opts, [{ prefix: name, share: 1, build: w.build }]) };
+  WORKLOADS[name] = {
+    name,
+    description: w.description,
+    generate: (opts) => assemble(name, w.description, opts, [{ prefix: name, share: 1, build: w.build }]),
+  };
 }
 {
   const description =
@@ -921,7 +1001,11 @@ function catalogJson(catalog: TraceCatalog): string {
  * backpressure) so a trace of any length needs one chunk of memory. Each file is written under a
  * temporary name and renamed when complete, so a crashed write leaves no half trace behind.
  */
-export async function writeTrace(trace: Trace, dir: string, name: string): Promise<{ catalogPath: string; eventsPath: string }> {
+export async function writeTrace(
+  trace: Trace,
+  dir: string,
+  name: string,
+): Promise<{ catalogPath: string; eventsPath: string }> {
   await fs.promises.mkdir(dir, { recursive: true });
   const { catalogPath, eventsPath } = tracePaths(dir, name);
   const tmpEvents = `${eventsPath}.tmp-${process.pid}`;
@@ -974,7 +1058,8 @@ function parseCatalog(text: string, file: string): TraceCatalog {
     const at = `datasets[${i}]`;
     if (!isObject(d)) return fail(at, 'must be an object');
     for (const key of Object.keys(d)) {
-      if (!['name', 'size_bytes', 'created_at', 'location', 'tier'].includes(key)) fail(`${at}.${key}`, 'unknown field');
+      if (!['name', 'size_bytes', 'created_at', 'location', 'tier'].includes(key))
+        fail(`${at}.${key}`, 'unknown field');
     }
     if (typeof d['name'] !== 'string' || d['name'] === '') fail(`${at}.name`, 'must be a non-empty string');
     const name = d['name'] as string;
@@ -984,7 +1069,8 @@ function parseCatalog(text: string, file: string): TraceCatalog {
     if (!Number.isSafeInteger(d['created_at'])) fail(`${at}.created_at`, 'must be integer ms since the epoch');
     const ds: TraceDataset = { name, size_bytes: d['size_bytes'] as number, created_at: d['created_at'] as number };
     if (d['location'] !== undefined) {
-      if (!(LOCATIONS as readonly unknown[]).includes(d['location'])) fail(`${at}.location`, `must be one of ${LOCATIONS.join(', ')}`);
+      if (!(LOCATIONS as readonly unknown[]).includes(d['location']))
+        fail(`${at}.location`, `must be one of ${LOCATIONS.join(', ')}`);
       ds.location = d['location'] as TraceDataset['location'];
     }
     if (d['tier'] !== undefined) {
@@ -993,7 +1079,13 @@ function parseCatalog(text: string, file: string): TraceCatalog {
     }
     return ds;
   });
-  return { workload: raw['workload'] as string, description: raw['description'] as string, start: raw['start'] as number, days: raw['days'] as number, datasets };
+  return {
+    workload: raw['workload'] as string,
+    description: raw['description'] as string,
+    start: raw['start'] as number,
+    days: raw['days'] as number,
+    datasets,
+  };
 }
 
 const EVENT_FIELDS = new Set(['ts', 'dataset', 'type', 'bytes', 'scan']);
@@ -1028,9 +1120,11 @@ export function readTrace(catalogPath: string, eventsPath: string): Trace {
     if (typeof dataset !== 'string') return fail('dataset', 'missing or not a string');
     const ds = byName.get(dataset);
     if (!ds) return fail('dataset', `unknown dataset ${JSON.stringify(dataset)}`);
-    if (type !== 'read' && type !== 'write') return fail('type', `must be "read" or "write", got ${JSON.stringify(type)}`);
+    if (type !== 'read' && type !== 'write')
+      return fail('type', `must be "read" or "write", got ${JSON.stringify(type)}`);
     if (!isNonNegativeInt(bytes)) return fail('bytes', `must be a non-negative integer, got ${JSON.stringify(bytes)}`);
-    if (scan !== undefined && typeof scan !== 'boolean') return fail('scan', `must be a boolean, got ${JSON.stringify(scan)}`);
+    if (scan !== undefined && typeof scan !== 'boolean')
+      return fail('scan', `must be a boolean, got ${JSON.stringify(scan)}`);
     if (!Number.isSafeInteger(ts)) return fail('ts', `must be integer ms since the epoch, got ${JSON.stringify(ts)}`);
     const t = ts as number;
     if (t < catalog.start || t >= end) fail('ts', `${t} is outside the trace [${catalog.start}, ${end})`);
@@ -1066,7 +1160,8 @@ export function readTrace(catalogPath: string, eventsPath: string): Trace {
           if (ev) yield ev;
         }
         carry = Buffer.from(chunk.subarray(pos)); // a copy: buf is reused by the next read
-        if (carry.length > MAX_LINE_BYTES) throw new Error(`${eventsPath}:${lineNo + 1}: (line): longer than ${MAX_LINE_BYTES} bytes`);
+        if (carry.length > MAX_LINE_BYTES)
+          throw new Error(`${eventsPath}:${lineNo + 1}: (line): longer than ${MAX_LINE_BYTES} bytes`);
       }
       if (carry.length > 0) {
         const ev = handle(carry.toString('utf8'));

@@ -37,7 +37,10 @@ export interface DatasetPageDeps {
 /** Accesses per bucket with the model's expectation per bucket beside them (forecast against actual). */
 export async function seriesModel(d: Pick<DatasetPageDeps, 'analytics' | 'tiering'>, id: number, key: SeriesKey) {
   const spec = SERIES[key];
-  const [s, decision] = await Promise.all([d.analytics.series(id, spec.hours, spec.bucketMinutes), d.tiering.decideNow(id)]);
+  const [s, decision] = await Promise.all([
+    d.analytics.series(id, spec.hours, spec.bucketMinutes),
+    d.tiering.decideNow(id),
+  ]);
   // The forecast is a rate over the horizon; per bucket it is that rate times the bucket's length.
   const perBucket = (decision.forecast.accesses / decision.horizonDays) * (spec.bucketMinutes / 1440);
   const labels = s.points.map((p) => (key === 'd' ? p.bucket_start.slice(0, 10) : p.bucket_start.slice(11, 16)));
@@ -51,7 +54,11 @@ export async function seriesModel(d: Pick<DatasetPageDeps, 'analytics' | 'tierin
         { label: 'Reads', data: s.points.map((p) => p.reads - p.scans) },
         { label: 'Writes', data: s.points.map((p) => p.writes) },
         { label: 'Scans', data: s.points.map((p) => p.scans) },
-        { label: 'Forecast (model, per bucket)', data: s.points.map(() => Math.round(perBucket * 1000) / 1000), type: 'line' },
+        {
+          label: 'Forecast (model, per bucket)',
+          data: s.points.map(() => Math.round(perBucket * 1000) / 1000),
+          type: 'line',
+        },
       ],
     },
     total: s.points.reduce((a, p) => a + p.count, 0),
@@ -61,7 +68,10 @@ export async function seriesModel(d: Pick<DatasetPageDeps, 'analytics' | 'tierin
 }
 
 /** The stored decision (or one made now) with every candidate placement priced. */
-export async function decisionModel(d: Pick<DatasetPageDeps, 'tiering' | 'clock'>, id: number): Promise<Record<string, unknown>> {
+export async function decisionModel(
+  d: Pick<DatasetPageDeps, 'tiering' | 'clock'>,
+  id: number,
+): Promise<Record<string, unknown>> {
   const stored = await d.tiering.repo.decision(id);
   if (stored) return { stored: true, ...(await d.tiering.explain(stored)) };
   const decision = await d.tiering.decideNow(id);
@@ -88,7 +98,19 @@ export function datasetPages(d: DatasetPageDeps): Router {
       movesModel(id),
       d.repo.datasetObservations(id, 10),
     ]);
-    d.views.render(res, 'dataset', { dataset, stats, s: series, decision, policy, movesModel: moves, observations, locations: LOCATIONS, tiers: TIERS, now: d.clock.now(), title: `${dataset.name} · Data in Motion` });
+    d.views.render(res, 'dataset', {
+      dataset,
+      stats,
+      s: series,
+      decision,
+      policy,
+      movesModel: moves,
+      observations,
+      locations: LOCATIONS,
+      tiers: TIERS,
+      now: d.clock.now(),
+      title: `${dataset.name} · Data in Motion`,
+    });
   });
 
   r.get('/datasets/:id/parts/series', async (req, res) => {
@@ -101,7 +123,11 @@ export function datasetPages(d: DatasetPageDeps): Router {
   /** Headline numbers and the move history, polled while the page is open. */
   r.get('/datasets/:id/parts/live', async (req, res) => {
     const id = parseId(req.params.id);
-    const [dataset, stats, moves] = await Promise.all([d.datasets.get(id), d.analytics.datasetStats(id), movesModel(id)]);
+    const [dataset, stats, moves] = await Promise.all([
+      d.datasets.get(id),
+      d.analytics.datasetStats(id),
+      movesModel(id),
+    ]);
     d.views.render(res, 'parts/dataset-live', { dataset, stats, movesModel: moves, now: d.clock.now() });
   });
 
@@ -122,13 +148,17 @@ export function datasetPages(d: DatasetPageDeps): Router {
     const latency = str(b, 'max_latency_ms');
     if (latency !== undefined) {
       const n = Number(latency);
-      if (!Number.isFinite(n)) throw new ValidationError('max_latency_ms', `must be a number, got "${latency.slice(0, 40)}"`);
+      if (!Number.isFinite(n))
+        throw new ValidationError('max_latency_ms', `must be a number, got "${latency.slice(0, 40)}"`);
       body.max_latency_ms = n;
     }
     const out = await d.tiering.setPolicy(id, parsePolicy(body));
     res.setHeader('HX-Trigger', 'dataset-changed');
     d.views.render(res, 'parts/notice', {
-      message: out.move_id !== null ? `Policy saved: pinned, so move ${out.move_id} is on its way.` : `Policy saved: ${out.policy.mode}${out.policy.pin ? ` at ${out.policy.pin.location}/${out.policy.pin.tier}` : ''}.`,
+      message:
+        out.move_id !== null
+          ? `Policy saved: pinned, so move ${out.move_id} is on its way.`
+          : `Policy saved: ${out.policy.mode}${out.policy.pin ? ` at ${out.policy.pin.location}/${out.policy.pin.tier}` : ''}.`,
     });
   });
 
@@ -139,7 +169,12 @@ export function datasetPages(d: DatasetPageDeps): Router {
     const b = formBody(req.body);
     const location = pick(str(b, 'location') ?? current.location, LOCATIONS, 'location');
     const tier = pick(str(b, 'tier') ?? current.tier, TIERS, 'tier');
-    const m = await d.moves.enqueue(id, { location, tier, reason: 'manual', detail: str(b, 'reason') ?? 'from the dataset page' });
+    const m = await d.moves.enqueue(id, {
+      location,
+      tier,
+      reason: 'manual',
+      detail: str(b, 'reason') ?? 'from the dataset page',
+    });
     res.setHeader('HX-Trigger', 'dataset-changed');
     d.views.render(res, 'parts/notice', { message: `Move ${m.id} to ${location}/${tier} queued.` });
   });
@@ -151,7 +186,10 @@ export function datasetPages(d: DatasetPageDeps): Router {
     const count = num(b, 'count', 10, 1, 10_000, true);
     const type = str(b, 'type') ?? 'read';
     const bytes = num(b, 'bytes', 4096, 0, 1024 ** 4, true);
-    const accepted = await d.ingest.ingest(Array.from({ length: count }, () => ({ dataset_id: id, type, bytes })), false);
+    const accepted = await d.ingest.ingest(
+      Array.from({ length: count }, () => ({ dataset_id: id, type, bytes })),
+      false,
+    );
     res.setHeader('HX-Trigger', 'dataset-changed');
     d.views.render(res, 'parts/notice', { message: `Sent ${accepted} ${type} event${accepted === 1 ? '' : 's'}.` });
   });

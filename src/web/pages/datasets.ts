@@ -37,12 +37,30 @@ export function parseFilter(query: Record<string, unknown>): DatasetPageFilter &
 }
 
 /** The query string for this filter with some parts changed (links for sorting and paging). */
-export function filterUrl(f: DatasetPageFilter & { page: number }, change: Record<string, string | number | undefined>): string {
-  const base: Record<string, string | number | undefined> = { q: f.q, tier: f.tier, location: f.location, mode: f.mode, sort: f.sort, order: f.order, limit: f.limit, page: f.page };
+export function filterUrl(
+  f: DatasetPageFilter & { page: number },
+  change: Record<string, string | number | undefined>,
+): string {
+  const base: Record<string, string | number | undefined> = {
+    q: f.q,
+    tier: f.tier,
+    location: f.location,
+    mode: f.mode,
+    sort: f.sort,
+    order: f.order,
+    limit: f.limit,
+    page: f.page,
+  };
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries({ ...base, ...change })) {
     if (v === undefined || v === '') continue;
-    if ((k === 'sort' && v === 'name') || (k === 'order' && v === 'asc') || (k === 'limit' && v === 50) || (k === 'page' && v === 1)) continue;
+    if (
+      (k === 'sort' && v === 'name') ||
+      (k === 'order' && v === 'asc') ||
+      (k === 'limit' && v === 50) ||
+      (k === 'page' && v === 1)
+    )
+      continue;
     p.set(k, String(v));
   }
   const s = p.toString();
@@ -56,9 +74,18 @@ export function datasetsPages(d: DatasetsPageDeps): Router {
     const f = parseFilter(req.query);
     const { rows, total } = await d.repo.datasetPage(f);
     const any = total > 0 || f.q || f.tier || f.location || f.mode ? true : (await d.repo.datasetCount()) > 0;
-    const model = { f, rows, total, pages: Math.max(1, Math.ceil(total / f.limit)), url: (c: Record<string, string | number | undefined>) => filterUrl(f, c), empty: !any, title: 'Datasets · Data in Motion' };
+    const model = {
+      f,
+      rows,
+      total,
+      pages: Math.max(1, Math.ceil(total / f.limit)),
+      url: (c: Record<string, string | number | undefined>) => filterUrl(f, c),
+      empty: !any,
+      title: 'Datasets · Data in Motion',
+    };
     // HTMX asks for the table alone when a filter changes (not on a history restore: that wants the page).
-    if (req.get('hx-request') && req.get('hx-target') === 'dataset-table' && !req.get('hx-history-restore-request')) d.views.render(res, 'parts/dataset-table', { ...model, fragment: true });
+    if (req.get('hx-request') && req.get('hx-target') === 'dataset-table' && !req.get('hx-history-restore-request'))
+      d.views.render(res, 'parts/dataset-table', { ...model, fragment: true });
     else d.views.render(res, 'datasets', model);
   });
 
@@ -72,7 +99,9 @@ export function datasetsPages(d: DatasetsPageDeps): Router {
     const ref = /^\d+$/.test(dataset) ? { dataset_id: Number(dataset) } : { dataset };
     const events = Array.from({ length: count }, () => ({ ...ref, type, bytes }));
     const accepted = await d.ingest.ingest(events, false);
-    d.views.render(res, 'parts/notice', { message: `Sent ${accepted} ${type} event${accepted === 1 ? '' : 's'} to ${dataset}.` });
+    d.views.render(res, 'parts/notice', {
+      message: `Sent ${accepted} ${type} event${accepted === 1 ? '' : 's'} to ${dataset}.`,
+    });
   });
 
   return r;

@@ -73,23 +73,62 @@ export function pageRoutes(deps: PageDeps): Router {
 
   // --- overview -------------------------------------------------------------------------------
   pages.get('/', async (_req, res) => {
-    const [summary, stream, activity] = await Promise.all([summaryModel({ repo, tiering: deps.tiering }), streamModel({ repo, bus: deps.bus, rate: deps.eventRate }), activityModel({ repo, moves: deps.moves })]);
-    views.render(res, 'overview', { summary, stream, activity, windowMinutes: EVENT_WINDOW_MINUTES, now: clock.now(), title: 'Overview · Data in Motion' });
+    const [summary, stream, activity] = await Promise.all([
+      summaryModel({ repo, tiering: deps.tiering }),
+      streamModel({ repo, bus: deps.bus, rate: deps.eventRate }),
+      activityModel({ repo, moves: deps.moves }),
+    ]);
+    views.render(res, 'overview', {
+      summary,
+      stream,
+      activity,
+      windowMinutes: EVENT_WINDOW_MINUTES,
+      now: clock.now(),
+      title: 'Overview · Data in Motion',
+    });
   });
   pages.get('/parts/overview/summary', async (_req, res) => {
     views.render(res, 'parts/overview-summary', { summary: await summaryModel({ repo, tiering: deps.tiering }) });
   });
   pages.get('/parts/overview/stream', async (_req, res) => {
-    views.render(res, 'parts/overview-stream', { stream: await streamModel({ repo, bus: deps.bus, rate: deps.eventRate }), windowMinutes: EVENT_WINDOW_MINUTES });
+    views.render(res, 'parts/overview-stream', {
+      stream: await streamModel({ repo, bus: deps.bus, rate: deps.eventRate }),
+      windowMinutes: EVENT_WINDOW_MINUTES,
+    });
   });
   pages.get('/parts/overview/activity', async (_req, res) => {
-    views.render(res, 'parts/overview-activity', { activity: await activityModel({ repo, moves: deps.moves }), now: clock.now() });
+    views.render(res, 'parts/overview-activity', {
+      activity: await activityModel({ repo, moves: deps.moves }),
+      now: clock.now(),
+    });
   });
 
   pages.use(datasetsPages({ views, repo, ingest: deps.ingest, requireOperator }));
-  pages.use(datasetPages({ views, repo, datasets: deps.datasets, analytics: deps.analytics, tiering: deps.tiering, moves: deps.moves, ingest: deps.ingest, clock, requireOperator }));
+  pages.use(
+    datasetPages({
+      views,
+      repo,
+      datasets: deps.datasets,
+      analytics: deps.analytics,
+      tiering: deps.tiering,
+      moves: deps.moves,
+      ingest: deps.ingest,
+      clock,
+      requireOperator,
+    }),
+  );
   pages.use(movesPages({ views, repo, moves: deps.moves, clock, requireOperator }));
-  pages.use(policyPages({ views, repo, tiering: deps.tiering, scheduler: deps.scheduler, clock, requireOperator, requireViewer }));
+  pages.use(
+    policyPages({
+      views,
+      repo,
+      tiering: deps.tiering,
+      scheduler: deps.scheduler,
+      clock,
+      requireOperator,
+      requireViewer,
+    }),
+  );
   pages.use(modelPages({ views, repo, tiering: deps.tiering, clock }));
   pages.use(usersPages({ views, users: deps.users, requireOperator, logger: deps.logger }));
   pages.use(keysPages({ views, keys: deps.apiKeys, requireOperator, logger: deps.logger }));

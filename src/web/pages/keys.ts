@@ -37,7 +37,14 @@ function scopesOf(b: FormBody): unknown[] {
  */
 export function keysPages(d: KeyPageDeps): Router {
   const r = Router();
-  const form = (extra: Record<string, unknown> = {}) => ({ scopeNames: SCOPES, scopeHelp: SCOPE_HELP, errors: {}, values: { name: '', scopes: [] }, created: null, ...extra });
+  const form = (extra: Record<string, unknown> = {}) => ({
+    scopeNames: SCOPES,
+    scopeHelp: SCOPE_HELP,
+    errors: {},
+    values: { name: '', scopes: [] },
+    created: null,
+    ...extra,
+  });
 
   r.get('/keys', d.requireOperator, async (_req, res) => {
     d.views.render(res, 'keys', { keys: await d.keys.list(), ...form(), title: 'API keys · Data in Motion' });
@@ -49,7 +56,10 @@ export function keysPages(d: KeyPageDeps): Router {
 
   r.post('/keys', d.requireOperator, async (req, res) => {
     const b = formBody(req.body);
-    const values = { name: typeof b.name === 'string' ? b.name : '', scopes: scopesOf(b).filter((s): s is string => typeof s === 'string') };
+    const values = {
+      name: typeof b.name === 'string' ? b.name : '',
+      scopes: scopesOf(b).filter((s): s is string => typeof s === 'string'),
+    };
     let parsed;
     try {
       parsed = parseNewKey({ name: b.name, scopes: scopesOf(b) });
@@ -61,7 +71,12 @@ export function keysPages(d: KeyPageDeps): Router {
       return;
     }
     const created = await d.keys.create(parsed.name, parsed.scopes);
-    requestLogger(res, d.logger).info('auth.api_key_created', { key_id: created.id, name: created.name, scopes: created.scopes, by: `user:${sessionOf(res)?.user.username}` });
+    requestLogger(res, d.logger).info('auth.api_key_created', {
+      key_id: created.id,
+      name: created.name,
+      scopes: created.scopes,
+      by: `user:${sessionOf(res)?.user.username}`,
+    });
     res.setHeader('HX-Trigger', 'keys-changed');
     d.views.render(res, 'parts/key-form', form({ created }));
   });
@@ -69,9 +84,14 @@ export function keysPages(d: KeyPageDeps): Router {
   r.post('/keys/:id/revoke', d.requireOperator, async (req, res) => {
     const id = parseId(req.params.id);
     await d.keys.revoke(id);
-    requestLogger(res, d.logger).info('auth.api_key_revoked', { key_id: id, by: `user:${sessionOf(res)?.user.username}` });
+    requestLogger(res, d.logger).info('auth.api_key_revoked', {
+      key_id: id,
+      by: `user:${sessionOf(res)?.user.username}`,
+    });
     res.setHeader('HX-Trigger', 'keys-changed');
-    d.views.render(res, 'parts/notice', { message: `Key ${id} revoked: it no longer works, nor do tokens made from it.` });
+    d.views.render(res, 'parts/notice', {
+      message: `Key ${id} revoked: it no longer works, nor do tokens made from it.`,
+    });
   });
 
   return r;

@@ -27,7 +27,12 @@ export function loginPages(d: LoginPageDeps): Router {
 
   r.get('/login', (req, res) => {
     if (sessionOf(res)) return void res.redirect(303, safeNext(req.query.next));
-    d.views.render(res, 'login', { next: safeNext(req.query.next), error: null, username: '', title: 'Sign in · Data in Motion' });
+    d.views.render(res, 'login', {
+      next: safeNext(req.query.next),
+      error: null,
+      username: '',
+      title: 'Sign in · Data in Motion',
+    });
   });
 
   r.post('/login', form, async (req, res) => {
@@ -35,7 +40,8 @@ export function loginPages(d: LoginPageDeps): Router {
     const username = str(b, 'username') ?? '';
     const password = typeof b.password === 'string' ? b.password : '';
     const next = safeNext(b.next);
-    const again = (status: number, error: string): void => d.views.render(res, 'login', { next, error, username, title: 'Sign in · Data in Motion' }, status);
+    const again = (status: number, error: string): void =>
+      d.views.render(res, 'login', { next, error, username, title: 'Sign in · Data in Motion' }, status);
     // A login form posted from another site would sign the victim into the attacker's account.
     if (!d.sessions.sameOrigin(req)) return again(403, 'This sign-in did not come from this site.');
     const keys = [`u:${username.toLowerCase()}`, `ip:${req.ip ?? ''}`];
@@ -69,7 +75,12 @@ export function loginPages(d: LoginPageDeps): Router {
 }
 
 /** People who may sign in: operators add and remove them. */
-export function usersPages(d: { views: Views; users: UsersService; requireOperator: express.RequestHandler; logger: Logger }): Router {
+export function usersPages(d: {
+  views: Views;
+  users: UsersService;
+  requireOperator: express.RequestHandler;
+  logger: Logger;
+}): Router {
   const r = Router();
   const list = async () => ({ users: await d.users.list() });
 
@@ -79,7 +90,14 @@ export function usersPages(d: { views: Views; users: UsersService; requireOperat
 
   r.post('/users', d.requireOperator, async (req, res) => {
     const b = formBody(req.body);
-    const u = await d.users.create({ username: str(b, 'username'), role: str(b, 'role'), password: typeof b.password === 'string' && b.password !== '' ? b.password : undefined }, requestLogger(res, d.logger));
+    const u = await d.users.create(
+      {
+        username: str(b, 'username'),
+        role: str(b, 'role'),
+        password: typeof b.password === 'string' && b.password !== '' ? b.password : undefined,
+      },
+      requestLogger(res, d.logger),
+    );
     res.setHeader('HX-Trigger', 'users-changed');
     d.views.render(res, 'parts/notice', { message: `Added ${u.username} (${u.role}).` });
   });

@@ -21,7 +21,9 @@ export interface QualityDay {
  * day's mean |log(1+predicted) − log(1+actual)| for the model and the original demo's two
  * forecasts (the measure GET /api/model reports over the latest 10,000).
  */
-export function qualityByDay(rows: { matured_at: number; predicted: number; seed_regression: number; seed_ewma: number; actual: number }[]): QualityDay[] {
+export function qualityByDay(
+  rows: { matured_at: number; predicted: number; seed_regression: number; seed_ewma: number; actual: number }[],
+): QualityDay[] {
   const days = new Map<number, { n: number; m: number; r: number; e: number }>();
   const err = (p: number, a: number): number => Math.abs(Math.log1p(Math.max(0, p)) - Math.log1p(Math.max(0, a)));
   for (const o of rows) {
@@ -36,10 +38,21 @@ export function qualityByDay(rows: { matured_at: number; predicted: number; seed
   const round = (v: number): number => Math.round(v * 10_000) / 10_000;
   return [...days.entries()]
     .sort((a, b) => a[0] - b[0])
-    .map(([day, a]) => ({ day: new Date(day).toISOString().slice(0, 10), count: a.n, model: round(a.m / a.n), seed_regression: round(a.r / a.n), seed_ewma: round(a.e / a.n) }));
+    .map(([day, a]) => ({
+      day: new Date(day).toISOString().slice(0, 10),
+      count: a.n,
+      model: round(a.m / a.n),
+      seed_regression: round(a.r / a.n),
+      seed_ewma: round(a.e / a.n),
+    }));
 }
 
-export function modelPages(d: { views: Views; repo: PagesRepository; tiering: Pick<TieringService, 'quality' | 'settings'>; clock: Clock }): Router {
+export function modelPages(d: {
+  views: Views;
+  repo: PagesRepository;
+  tiering: Pick<TieringService, 'quality' | 'settings'>;
+  clock: Clock;
+}): Router {
   const r = Router();
   r.get('/model', async (_req, res) => {
     const since = Math.floor(d.clock.now() / DAY) * DAY - (QUALITY_DAYS - 1) * DAY;

@@ -25,8 +25,16 @@ export interface MovesPageDeps {
  * distinct nodes so a placement that both sends and receives draws no cycle.
  */
 export function sankeyModel(flows: FlowRow[]) {
-  const bytes = flows.map((f) => ({ from: `${f.from_location}/${f.from_tier} →`, to: `→ ${f.to_location}/${f.to_tier}`, flow: Number(f.bytes) }));
-  const count = flows.map((f) => ({ from: `${f.from_location}/${f.from_tier} →`, to: `→ ${f.to_location}/${f.to_tier}`, flow: Number(f.moves) }));
+  const bytes = flows.map((f) => ({
+    from: `${f.from_location}/${f.from_tier} →`,
+    to: `→ ${f.to_location}/${f.to_tier}`,
+    flow: Number(f.bytes),
+  }));
+  const count = flows.map((f) => ({
+    from: `${f.from_location}/${f.from_tier} →`,
+    to: `→ ${f.to_location}/${f.to_tier}`,
+    flow: Number(f.moves),
+  }));
   return { bytes, count };
 }
 
@@ -54,18 +62,32 @@ export function movesPages(d: MovesPageDeps): Router {
   const r = Router();
 
   const liveModel = async () => {
-    const [active, failed, counts] = await Promise.all([d.repo.activeMoves(100), d.repo.moves({ states: ['failed'], limit: 20 }), d.repo.moveCounts()]);
+    const [active, failed, counts] = await Promise.all([
+      d.repo.activeMoves(100),
+      d.repo.moves({ states: ['failed'], limit: 20 }),
+      d.repo.moveCounts(),
+    ]);
     return { inFlight: active.map((m) => ({ ...m, p: moveProgress(m, d.moves) })), failed, counts, now: d.clock.now() };
   };
   const flowsModel = async () => {
     const now = d.clock.now();
-    const [flows, timeline] = await Promise.all([d.repo.flows(now - MOVES_WINDOW_DAYS * DAY), timelineModel(d.repo, now)]);
+    const [flows, timeline] = await Promise.all([
+      d.repo.flows(now - MOVES_WINDOW_DAYS * DAY),
+      timelineModel(d.repo, now),
+    ]);
     return { flows, sankey: sankeyModel(flows), timeline, windowDays: MOVES_WINDOW_DAYS };
   };
 
   r.get('/moves', async (_req, res) => {
     const [live, flows, recent] = await Promise.all([liveModel(), flowsModel(), d.repo.moves({ limit: 50 })]);
-    d.views.render(res, 'moves', { live, fl: flows, recent, locations: LOCATIONS, tiers: TIERS, title: 'Moves · Data in Motion' });
+    d.views.render(res, 'moves', {
+      live,
+      fl: flows,
+      recent,
+      locations: LOCATIONS,
+      tiers: TIERS,
+      title: 'Moves · Data in Motion',
+    });
   });
 
   r.get('/moves/parts/live', async (_req, res) => {

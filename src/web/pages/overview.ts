@@ -1,7 +1,15 @@
 import type { BusStatus, EventBus } from '../../stream/types';
 import type { MoveService } from '../../storage/moves';
 import type { TieringService } from '../../tiering/service';
-import { LOCATIONS, PLACEMENTS, TIERS, placementIndex, placementKey, type Location, type Tier } from '../../tiering/placements';
+import {
+  LOCATIONS,
+  PLACEMENTS,
+  TIERS,
+  placementIndex,
+  placementKey,
+  type Location,
+  type Tier,
+} from '../../tiering/placements';
 import { RATE_WINDOW_MINUTES, type RateWindow } from '../rate-window';
 import type { MoveWithName, PagesRepository, PlacementTotal } from './repository';
 import { moveProgress, type MoveProgressView } from './moves-view';
@@ -38,7 +46,9 @@ export interface SummaryModel {
 /** The 3×3 grid of bytes and datasets, and what storage costs per month now, all HOT and after the pending recommendations. */
 export async function summaryModel(d: { repo: PagesRepository; tiering: TieringService }): Promise<SummaryModel> {
   const { version, catalog, cost } = d.tiering.catalog;
-  const minBillable = Object.fromEntries(PLACEMENTS.map((p) => [placementKey(p), catalog.placements[placementKey(p)]!.min_billable_bytes]));
+  const minBillable = Object.fromEntries(
+    PLACEMENTS.map((p) => [placementKey(p), catalog.placements[placementKey(p)]!.min_billable_bytes]),
+  );
   const [totals, pending] = await Promise.all([d.repo.placementTotals(minBillable), d.repo.pendingRecommendations()]);
   const byKey = new Map<string, PlacementTotal>(totals.map((t) => [`${t.location}/${t.tier}`, t]));
   let allBytes = 0;
@@ -95,7 +105,11 @@ export interface StreamModel {
 }
 
 /** Events applied per second over the last minutes of wall-clock time, and where the consumer is. */
-export async function streamModel(d: { repo: PagesRepository; bus: EventBus; rate: Pick<RateWindow, 'series'> }): Promise<StreamModel> {
+export async function streamModel(d: {
+  repo: PagesRepository;
+  bus: EventBus;
+  rate: Pick<RateWindow, 'series'>;
+}): Promise<StreamModel> {
   const [total, lag] = await Promise.all([d.repo.totalAccesses(), d.bus.lag().catch(() => undefined)]);
   const { at, perSecond } = d.rate.series();
   return {
@@ -116,7 +130,10 @@ export interface ActivityModel {
 }
 
 /** Moves in flight with their progress, and the latest decisions that became moves. */
-export async function activityModel(d: { repo: PagesRepository; moves: Pick<MoveService, 'progress'> }): Promise<ActivityModel> {
+export async function activityModel(d: {
+  repo: PagesRepository;
+  moves: Pick<MoveService, 'progress'>;
+}): Promise<ActivityModel> {
   const [active, decisions] = await Promise.all([d.repo.activeMoves(20), d.repo.latestDecisions(8)]);
   return { inFlight: active.map((m) => ({ ...m, p: moveProgress(m, d.moves) })), decisions };
 }

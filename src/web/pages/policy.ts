@@ -136,7 +136,13 @@ export function policyPages(d: PolicyPageDeps): Router {
     const run = await d.scheduler.run('pages');
     res.setHeader('HX-Trigger', 'scheduler-changed');
     d.views.render(res, 'parts/notice', {
-      message: `Run ${run.run_id}: ${run.datasets.toLocaleString('en-US')} datasets decided in ${run.seconds.toFixed(1)} s, ${run.moves.length} move${run.moves.length === 1 ? '' : 's'} queued${Object.keys(run.held).length ? `, held: ${Object.entries(run.held).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}.`,
+      message: `Run ${run.run_id}: ${run.datasets.toLocaleString('en-US')} datasets decided in ${run.seconds.toFixed(1)} s, ${run.moves.length} move${run.moves.length === 1 ? '' : 's'} queued${
+        Object.keys(run.held).length
+          ? `, held: ${Object.entries(run.held)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}`
+          : ''
+      }.`,
     });
   });
 
@@ -172,7 +178,10 @@ export function policyPages(d: PolicyPageDeps): Router {
       hysteresis: num(b, 'hysteresis', base.hysteresis, 0, 100),
       minSavingPerMonth: num(b, 'min_saving_per_month', base.minSavingPerMonth, 0, 1e9),
       cooldownMs: num(b, 'cooldown_hours', base.cooldownMs / 3_600_000, 0, 24 * 365) * 3_600_000,
-      defaultMaxLatencyMs: str(b, 'max_latency_ms') === 'none' ? null : num(b, 'max_latency_ms', base.defaultMaxLatencyMs ?? 1_000, 0, 86_400_000),
+      defaultMaxLatencyMs:
+        str(b, 'max_latency_ms') === 'none'
+          ? null
+          : num(b, 'max_latency_ms', base.defaultMaxLatencyMs ?? 1_000, 0, 86_400_000),
       budgetBytes: base.budgetBytes,
       budgetMoves: base.budgetMoves,
       minModelUpdates: num(b, 'min_model_updates', base.minModelUpdates, 0, 100_000_000, true),

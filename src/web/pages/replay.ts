@@ -1,4 +1,3 @@
-import type { Location, Tier } from '../../db/schema';
 import { CostModel } from '../../tiering/cost';
 import type { PriceCatalog } from '../../tiering/catalog';
 import type { PolicySettings } from '../../tiering/policy';
@@ -39,21 +38,38 @@ export interface ReplayOutcome {
  * Datasets start where they were at the window's start (undoing later moves).
  * Past REPLAY_LIMITS.maxEvents, each bucket keeps the same share of its events (thinning).
  */
-export async function buildTrace(repo: PagesRepository, now: number, days: number, maxDatasets: number): Promise<{ trace: Trace; historyEvents: number; thinning: number; start: number }> {
+export async function buildTrace(
+  repo: PagesRepository,
+  now: number,
+  days: number,
+  maxDatasets: number,
+): Promise<{ trace: Trace; historyEvents: number; thinning: number; start: number }> {
   const start = Math.floor(now / DAY) * DAY - days * DAY + DAY; // whole days, today included
   const end = start + days * DAY;
   const ds = await repo.largestDatasets(maxDatasets);
   const ids = ds.map((x) => x.id);
-  const [placedAt, hours, rolledUntil] = await Promise.all([repo.placementsAt(ids, start), repo.buckets(ids, 'h', start, end), repo.rolledUntil()]);
+  const [placedAt, hours, rolledUntil] = await Promise.all([
+    repo.placementsAt(ids, start),
+    repo.buckets(ids, 'h', start, end),
+    repo.rolledUntil(),
+  ]);
   const minutes = await repo.buckets(ids, 'm', Math.max(start, rolledUntil), end);
   const nameOf = new Map(ds.map((x) => [x.id, `ds-${x.id}`]));
-  const buckets = [...hours.map((b) => ({ ...b, size: HOUR })), ...minutes.map((b) => ({ ...b, size: 60_000 }))].sort((a, b) => a.bucket_start - b.bucket_start);
+  const buckets = [...hours.map((b) => ({ ...b, size: HOUR })), ...minutes.map((b) => ({ ...b, size: 60_000 }))].sort(
+    (a, b) => a.bucket_start - b.bucket_start,
+  );
   const historyEvents = buckets.reduce((a, b) => a + b.reads + b.writes, 0);
   const thinning = historyEvents > REPLAY_LIMITS.maxEvents ? REPLAY_LIMITS.maxEvents / historyEvents : 1;
 
   const datasets: TraceDataset[] = ds.map((x) => {
     const at = placedAt.get(x.id) ?? { location: x.location, tier: x.tier };
-    return { name: nameOf.get(x.id)!, size_bytes: Math.max(0, x.size_bytes), created_at: Math.max(start, x.created_at), location: at.location as Location, tier: at.tier as Tier };
+    return {
+      name: nameOf.get(x.id)!,
+      size_bytes: Math.max(0, x.size_bytes),
+      created_at: Math.max(start, x.created_at),
+      location: at.location,
+      tier: at.tier,
+    };
   });
   const createdAt = new Map(datasets.map((x) => [x.name, x.created_at]));
 
@@ -85,14 +101,29 @@ export async function buildTrace(repo: PagesRepository, now: number, days: numbe
       const span = b.bucket_start + b.size - from;
       for (let k = 0; k < keep; k++) {
         const ts = from + Math.floor(((k + 0.5) * span) / keep);
-        pending.push({ ts, dataset: name, type: k / keep < readShare ? 'read' : 'write', bytes: bytesEach, scan: k / keep < scanShare });
+        pending.push({
+          ts,
+          dataset: name,
+          type: k / keep < readShare ? 'read' : 'write',
+          bytes: bytesEach,
+          scan: k / keep < scanShare,
+        });
       }
     }
     pending.sort((x, y) => x.ts - y.ts);
     yield* pending;
   };
   return {
-    trace: { catalog: { workload: `history (last ${days} days)`, description: 'this installation’s recorded accesses', start, days, datasets }, events },
+    trace: {
+      catalog: {
+        workload: `history (last ${days} days)`,
+        description: 'this installation’s recorded accesses',
+        start,
+        days,
+        datasets,
+      },
+      events,
+    },
     historyEvents,
     thinning,
     start,
@@ -104,12 +135,21 @@ export async function runReplay(repo: PagesRepository, now: number, req: ReplayR
   const { trace, historyEvents, thinning, start } = await buildTrace(repo, now, req.days, req.datasets);
   const cost = new CostModel(req.catalog);
   const predictor = new Predictor(LABEL_DAYS);
-  const policies = [productPolicy(new TieringPolicy(cost, predictor, req.settings)), ...Object.values(BASELINE_POLICIES)];
+  const policies = [
+    productPolicy(new TieringPolicy(cost, predictor, req.settings)),
+    ...Object.values(BASELINE_POLICIES),
+  ];
   // simulate() is synchronous and CPU-bound; REPLAY_LIMITS keep it to a few seconds at most.
   const result = simulate(trace, { cost, settings: req.settings, predictor, policies, optimum: true });
   return {
     result,
-    request: { days: req.days, datasets: trace.catalog.datasets.length, datasets_total: await repo.datasetCount(), catalog: req.catalogLabel, settings: req.settings },
+    request: {
+      days: req.days,
+      datasets: trace.catalog.datasets.length,
+      datasets_total: await repo.datasetCount(),
+      catalog: req.catalogLabel,
+      settings: req.settings,
+    },
     history_events: historyEvents,
     thinning,
     start,

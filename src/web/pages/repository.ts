@@ -99,7 +99,9 @@ export class PagesRepository {
       select count(*) as datasets, sum(x.saving_month) as saving_month
       from decisions x join datasets d on d.id = x.dataset_id
       where x.action != 'stay' and x.saving_month > 0 and d.location = x.from_location and d.tier = x.from_tier
-        and not exists (select 1 from moves m where m.dataset_id = d.id and m.state in ('planned','copying','verifying','switched'))`.execute(this.db);
+        and not exists (select 1 from moves m where m.dataset_id = d.id and m.state in ('planned','copying','verifying','switched'))`.execute(
+      this.db,
+    );
     const row = r.rows[0];
     return { datasets: Number(row?.datasets ?? 0), saving_month: Number(row?.saving_month ?? 0) };
   }
@@ -109,15 +111,35 @@ export class PagesRepository {
     return this.db
       .selectFrom('decision_log as l')
       .leftJoin('datasets as d', 'd.id', 'l.dataset_id')
-      .select(['l.id', 'l.dataset_id', 'l.made_at', 'l.from_location', 'l.from_tier', 'l.to_location', 'l.to_tier', 'l.rule', 'l.saving_month', 'd.name'])
+      .select([
+        'l.id',
+        'l.dataset_id',
+        'l.made_at',
+        'l.from_location',
+        'l.from_tier',
+        'l.to_location',
+        'l.to_tier',
+        'l.rule',
+        'l.saving_month',
+        'd.name',
+      ])
       .orderBy('l.id', 'desc')
       .limit(limit)
       .execute();
   }
 
   /** Moves in the given states (or all), newest first, with their dataset's name. */
-  async moves(f: { states?: readonly MoveState[]; datasetId?: number; limit: number; beforeId?: number }): Promise<MoveWithName[]> {
-    let q = this.db.selectFrom('moves as m').leftJoin('datasets as d', 'd.id', 'm.dataset_id').selectAll('m').select('d.name');
+  async moves(f: {
+    states?: readonly MoveState[];
+    datasetId?: number;
+    limit: number;
+    beforeId?: number;
+  }): Promise<MoveWithName[]> {
+    let q = this.db
+      .selectFrom('moves as m')
+      .leftJoin('datasets as d', 'd.id', 'm.dataset_id')
+      .selectAll('m')
+      .select('d.name');
     if (f.states) q = q.where('m.state', 'in', f.states);
     if (f.datasetId !== undefined) q = q.where('m.dataset_id', '=', f.datasetId);
     if (f.beforeId !== undefined) q = q.where('m.id', '<', f.beforeId);
@@ -141,7 +163,11 @@ export class PagesRepository {
 
   /** Counts by state, for the moves page's headline. */
   async moveCounts(): Promise<Record<string, number>> {
-    const rows = await this.db.selectFrom('moves').select((eb) => ['state', eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+    const rows = await this.db
+      .selectFrom('moves')
+      .select((eb) => ['state', eb.fn.countAll<number>().as('n')])
+      .groupBy('state')
+      .execute();
     return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
   }
 
@@ -185,7 +211,10 @@ export class PagesRepository {
   }
 
   async datasetCount(): Promise<number> {
-    const r = await this.db.selectFrom('datasets').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom('datasets')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 
@@ -198,7 +227,9 @@ export class PagesRepository {
       .where('actual', 'is not', null)
       .orderBy('matured_at', 'desc')
       .limit(limit)
-      .execute() as Promise<{ matured_at: number; predicted: number; seed_regression: number; seed_ewma: number; actual: number }[]>;
+      .execute() as Promise<
+      { matured_at: number; predicted: number; seed_regression: number; seed_ewma: number; actual: number }[]
+    >;
   }
 
   /** One dataset's matured forecasts (predicted against actual), newest first. */
@@ -230,25 +261,33 @@ export class PagesRepository {
       const rows = await this.db
         .selectFrom('moves')
         .select(['dataset_id', 'from_location', 'from_tier', 'id'])
-        .where('dataset_id', 'in', ids.slice(i, i + 900) as number[])
+        .where('dataset_id', 'in', ids.slice(i, i + 900))
         .where('state', '=', 'done')
         .where('finished_at', '>=', at)
         .orderBy('id')
         .execute();
-      for (const r of rows) if (!out.has(r.dataset_id)) out.set(r.dataset_id, { location: r.from_location, tier: r.from_tier });
+      for (const r of rows)
+        if (!out.has(r.dataset_id)) out.set(r.dataset_id, { location: r.from_location, tier: r.from_tier });
     }
     return out;
   }
 
   /** Access buckets of these datasets at one resolution in [from, to), in time order. */
   async buckets(ids: readonly number[], res: 'm' | 'h' | 'd', from: number, to: number) {
-    const out: { dataset_id: number; bucket_start: number; reads: number; writes: number; scans: number; bytes: number }[] = [];
+    const out: {
+      dataset_id: number;
+      bucket_start: number;
+      reads: number;
+      writes: number;
+      scans: number;
+      bytes: number;
+    }[] = [];
     for (let i = 0; i < ids.length; i += 900) {
       out.push(
         ...(await this.db
           .selectFrom('access_buckets')
           .select(['dataset_id', 'bucket_start', 'reads', 'writes', 'scans', 'bytes'])
-          .where('dataset_id', 'in', ids.slice(i, i + 900) as number[])
+          .where('dataset_id', 'in', ids.slice(i, i + 900))
           .where('res', '=', res)
           .where('bucket_start', '>=', from)
           .where('bucket_start', '<', to)
