@@ -44,11 +44,12 @@ const frontDoors = {
       if (!target.startsWith(SRC + path.sep)) return;
       const rel = path.relative(SRC, target);
       const parts = rel.split(path.sep);
-      if (parts.length === 1) {
+      if (parts.length === 1 && !isRoom(target)) {
         if (!ENTRY_PROGRAMS.has(fromTop) && fromTop !== 'app.ts' && fromTop !== 'config.ts')
           context.report({ node, messageId: 'root', data: { target: `src/${rel}` } });
         return;
       }
+      if (parts.length === 1) return; // a capability's front door
       if (parts[0] !== fromTop && !isRoom(path.join(SRC, parts[0]))) {
         context.report({ node, messageId: 'noDoor', data: { room: `src/${parts[0]}` } });
         return;
@@ -106,6 +107,7 @@ export default tseslint.config(
       ],
       'house/front-doors': 'error',
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      'import-x/no-duplicates': ['error', { 'prefer-inline': true }],
     },
   },
   {

@@ -1,55 +1,51 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { StatsApplier } from './analytics/apply';
-import { StatsMaintenance } from './analytics/maintenance';
-import { analyticsRoutes } from './analytics/routes';
-import { AnalyticsService } from './analytics/service';
-import { StatsRepository } from './analytics/stats-repository';
-import { ApiKeyAuth, resolveApiKey } from './auth/api-key';
-import { RateLimiter } from './auth/rate-limit';
-import { ApiKeys } from './auth/api-keys';
-import { ApiTokens, apiTokenKey } from './auth/api-tokens';
-import { authRoutes } from './auth/routes';
-import { resolveSessionKey } from './auth/session-key';
-import { SessionAuth } from './auth/sessions';
-import { UsersRepository } from './auth/users-repository';
-import { UsersService } from './auth/users-service';
-import { readAccess, writeAccess, type ApiCallers } from './auth/write-access';
+import { StatsApplier, StatsMaintenance, analyticsRoutes, AnalyticsService, StatsRepository } from './analytics';
+import {
+  ApiKeyAuth,
+  resolveApiKey,
+  RateLimiter,
+  ApiKeys,
+  ApiTokens,
+  apiTokenKey,
+  authRoutes,
+  resolveSessionKey,
+  SessionAuth,
+  UsersRepository,
+  UsersService,
+  readAccess,
+  writeAccess,
+  type ApiCallers,
+} from './auth';
 import type { Config } from './config';
-import { DatasetsRepository } from './datasets/repository';
-import { datasetRoutes } from './datasets/routes';
-import { DatasetsService } from './datasets/service';
-import { Database } from './db/database';
-import { DatasetResolver } from './ingest/dataset-resolver';
-import { ingestRoutes } from './ingest/routes';
-import { IngestService } from './ingest/service';
-import { systemClock, type Clock } from './platform/clock';
-import { KeyedLock } from './platform/lifecycle';
-import { createLogger, logsAt, type Logger } from './platform/logger';
-import { EmbeddedBus } from './stream/embedded-bus';
-import { APPLIED_OFFSETS, OffsetsRepository } from './stream/offsets-repository';
-import { streamRoutes } from './stream/routes';
-import type { EventBus } from './stream/types';
-import { ContentService } from './storage/content-service';
-import { StorageDatasetHooks } from './storage/dataset-hooks';
-import { Faults } from './storage/faults';
-import { Keyring } from './storage/keyring';
-import { MoveService } from './storage/moves';
-import { StorageRepository } from './storage/repository';
-import { storageRoutes, uploadRoutes } from './storage/routes';
-import { Bandwidth } from './storage/throttle';
-import { TierTree } from './storage/tier-tree';
-import { TieringRepository } from './tiering/repository';
-import { tieringRoutes } from './tiering/routes';
-import { TierScheduler } from './tiering/scheduler';
-import { TieringService } from './tiering/service';
-import { errorHandler, notFound } from './web/errors';
-import { healthRoutes } from './web/health-routes';
-import { createHttpServer } from './web/http-timeouts';
-import { PagesRepository, pageRoutes } from './web/pages';
-import { ProductMetrics } from './web/metrics';
-import { requestIds } from './platform/request-context';
+import { DatasetsRepository, datasetRoutes, DatasetsService } from './datasets';
+import { Database } from './db';
+import { DatasetResolver, ingestRoutes, IngestService } from './ingest';
+import { systemClock, type Clock, KeyedLock, createLogger, logsAt, type Logger, requestIds } from './platform';
+import { EmbeddedBus, createKafkaBus, APPLIED_OFFSETS, OffsetsRepository, streamRoutes, type EventBus } from './stream';
+import {
+  ContentService,
+  StorageDatasetHooks,
+  Faults,
+  Keyring,
+  MoveService,
+  StorageRepository,
+  storageRoutes,
+  uploadRoutes,
+  Bandwidth,
+  TierTree,
+} from './storage';
+import { TieringRepository, tieringRoutes, TierScheduler, TieringService } from './tiering';
+import {
+  errorHandler,
+  notFound,
+  healthRoutes,
+  createHttpServer,
+  PagesRepository,
+  pageRoutes,
+  ProductMetrics,
+} from './web';
 
 export interface AppDeps {
   logger?: Logger;
@@ -302,8 +298,7 @@ export class App {
     const { config } = this;
     if (config.kafka) {
       // Loaded only when configured: the native client is not needed on the embedded default.
-      const { KafkaBus } = await import('./stream/kafka-bus');
-      return new KafkaBus(config.kafka, this.logger.child({ bus: 'kafka' }), offsets);
+      return createKafkaBus(config.kafka, this.logger.child({ bus: 'kafka' }), offsets);
     }
     return new EmbeddedBus(this.database.db, offsets, this.clock, this.logger.child({ bus: 'embedded' }), {
       maxBatch: config.consumer.maxBatchEvents,

@@ -1,5 +1,9 @@
 import path from 'node:path';
 import dotenv from 'dotenv';
+import type { LogLevel } from './platform';
+import type { KafkaConfig } from './stream';
+
+export type { KafkaConfig, LogLevel };
 
 /**
  * Everything the process reads from its environment, validated once at start.
@@ -101,24 +105,6 @@ export interface Config {
   /** One `http.request` log line per answered request at this level (`off`: none). */
   readonly accessLog: 'off' | 'debug' | 'info';
 }
-
-export interface KafkaConfig {
-  readonly bootstrap: string;
-  readonly topic: string;
-  readonly groupId: string;
-  readonly partitions: number;
-  readonly replicationFactor: number;
-  readonly groupProtocol: 'classic' | 'consumer';
-  readonly clientId: string;
-  /** How long a produce may wait for the broker before the request gets 503, ms. */
-  readonly deliveryTimeoutMs: number;
-  /** How long topic creation may take at start before the app relies on auto-creation, ms. */
-  readonly adminTimeoutMs: number;
-  /** Extra librdkafka properties as `key=value,key=value` (for TLS, SASL, tuning). */
-  readonly extra: Readonly<Record<string, string>>;
-}
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 export class ConfigError extends Error {
   constructor(

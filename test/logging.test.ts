@@ -1,6 +1,5 @@
 import { App } from '../src/app';
-import { parseConfig } from '../src/config';
-import type { LogLevel } from '../src/config';
+import { parseConfig, type LogLevel } from '../src/config';
 import { createLogger } from '../src/platform/logger';
 import { API_KEY, keySecret, tempDir } from './support/harness';
 import { signIn } from './support/web-harness';

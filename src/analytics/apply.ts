@@ -1,14 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Kysely } from 'kysely';
-import type { Db } from '../db/database';
-import { bulkWrite } from '../db/bulk';
-import type { BucketResolution, DB, DatasetStatsTable } from '../db/schema';
-import type { Clock } from '../platform/clock';
-import type { Logger } from '../platform/logger';
-import { chunks, groupBy } from '../platform/collections';
-import { decodeEvent } from '../stream/event-codec';
-import type { OffsetsRepository } from '../stream/offsets-repository';
-import type { BatchHandler, BusEvent, BusMessage } from '../stream/types';
+import { type Db, bulkWrite, type BucketResolution, type DB, type DatasetStatsTable } from '../db';
+import { type Clock, type Logger, chunks, groupBy } from '../platform';
+import { decodeEvent, type OffsetsRepository, type BatchHandler, type BusEvent, type BusMessage } from '../stream';
 import { bucketStart } from './buckets';
 import { HALF_LIVES } from './decay';
 

@@ -1,4 +1,4 @@
-import type { BucketResolution } from '../db/schema';
+import type { BucketResolution } from '../db';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;

@@ -1,6 +1,5 @@
-import type { BucketResolution } from '../db/schema';
-import type { Clock } from '../platform/clock';
-import type { Logger } from '../platform/logger';
+import type { BucketResolution } from '../db';
+import { type Clock, type Logger } from '../platform';
 import type { StatsRepository } from './stats-repository';
 
 export interface RetentionOptions {

@@ -1,6 +1,6 @@
 import { Router } from 'express';
-import { iso } from '../datasets/view';
-import { Query, parseId } from '../platform/validate';
+import { iso } from '../datasets';
+import { Query, parseId } from '../platform';
 import type { AnalyticsService } from './service';
 import type { StatsRepository } from './stats-repository';
 

@@ -1,8 +1,6 @@
-import type { DatasetsService } from '../datasets/service';
-import { iso } from '../datasets/view';
-import type { BucketResolution } from '../db/schema';
-import type { Clock } from '../platform/clock';
-import { ValidationError } from '../platform/errors';
+import { type DatasetsService, iso } from '../datasets';
+import type { BucketResolution } from '../db';
+import { type Clock, ValidationError } from '../platform';
 import { resolutionFor } from './buckets';
 import { HALF_LIVES, HALF_LIFE_NAMES, decayTo, ratePerHour } from './decay';
 import type { StatsRepository } from './stats-repository';

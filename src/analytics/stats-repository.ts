@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { BucketResolution, DB, DatasetStatsRow } from '../db/schema';
+import type { BucketResolution, DB, DatasetStatsRow } from '../db';
 
 export interface BucketRow {
   bucket_start: number;

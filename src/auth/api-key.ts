@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RequestHandler } from 'express';
-import type { Logger } from '../platform/logger';
+import type { Logger } from '../platform';
 
 /**
  * The bootstrap key for write routes: API_KEY from the environment, or on a first start

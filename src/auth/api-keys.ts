@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { DB } from '../db/schema';
-import type { Clock } from '../platform/clock';
-import { AppError, ValidationError } from '../platform/errors';
+import type { DB } from '../db';
+import { type Clock, AppError, ValidationError } from '../platform';
 import type { ApiKeyAuth } from './api-key';
 
 export const SCOPES = ['read', 'events:write', 'datasets:write', 'moves:write', 'admin'] as const;

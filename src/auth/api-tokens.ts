@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
-import { AppError, ValidationError } from '../platform/errors';
+import { AppError, ValidationError } from '../platform';
 import { allowsScope, SCOPES, type ApiKeys, type KeyIdentity, type Scope } from './api-keys';
 
 export const TOKEN_ISSUER = 'data-in-motion';

@@ -1,4 +1,4 @@
-import { AppError } from '../platform/errors';
+import { AppError } from '../platform';
 
 /**
  * Per-caller token buckets for write routes: each caller (an API key, a page user) may make

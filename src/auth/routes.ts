@@ -1,8 +1,5 @@
 import { Router, type RequestHandler } from 'express';
-import { AppError } from '../platform/errors';
-import type { Logger } from '../platform/logger';
-import { requestLogger } from '../platform/request-context';
-import { parseId } from '../platform/validate';
+import { AppError, type Logger, requestLogger, parseId } from '../platform';
 import { parseNewKey } from './api-keys';
 import type { RateLimiter } from './rate-limit';
 import { callerOf, identifyCaller, type ApiCallers } from './write-access';

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Logger } from '../platform/logger';
+import type { Logger } from '../platform';
 
 /**
  * The key that signs page sessions: SESSION_SECRET when set, else a random 32-byte key kept in

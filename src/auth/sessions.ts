@@ -1,9 +1,7 @@
 import crypto from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { SignJWT, jwtVerify } from 'jose';
-import { AppError } from '../platform/errors';
-import type { Logger } from '../platform/logger';
-import { requestLogger } from '../platform/request-context';
+import { AppError, type Logger, requestLogger } from '../platform';
 import type { SessionUser, UsersService } from './users-service';
 import type { Role } from './users.table';
 

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { DB } from '../db/schema';
+import type { DB } from '../db';
 import type { AuthTables, Role, UserRow } from './users.table';
 
 /** All SQL of users and ended sessions. */

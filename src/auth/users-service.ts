@@ -1,8 +1,5 @@
-import type { Clock } from '../platform/clock';
-import { AppError } from '../platform/errors';
-import type { Logger } from '../platform/logger';
-import { Fields } from '../platform/validate';
-import { isUniqueViolation } from '../datasets/repository';
+import { type Clock, AppError, type Logger, Fields } from '../platform';
+import { isUniqueViolation } from '../datasets';
 import { generatePassword, hashPassword, verifyPassword } from './passwords';
 import type { UsersRepository } from './users-repository';
 import { ROLES, type Role, type UserRow } from './users.table';

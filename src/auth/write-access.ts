@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { AppError } from '../platform/errors';
+import { AppError } from '../platform';
 import { allowsScope, presentedKey, requiredScope, type ApiKeys, type KeyIdentity } from './api-keys';
 import { looksLikeJwt, type ApiTokens } from './api-tokens';
 import type { RateLimiter } from './rate-limit';

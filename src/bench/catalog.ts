@@ -1,6 +1,5 @@
 import type { Kysely } from 'kysely';
-import { bulkWrite } from '../db/bulk';
-import type { DB, Location, Tier } from '../db/schema';
+import { bulkWrite, type DB, type Location, type Tier } from '../db';
 
 const DAY = 86_400_000;
 const TIERS = ['HOT', 'WARM', 'COLD'] as const;

@@ -15,7 +15,7 @@ import path from 'node:path';
 import express from 'express';
 import { App } from '../app';
 import { parseConfig } from '../config';
-import { startMockKafka, type MockKafka } from '../stream/kafka-mock';
+import { startMockKafka, type MockKafka } from '../stream';
 import { emit, rounder, runBench } from './report';
 
 const API_KEY = 'bench-api-key-0000';

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import { App } from '../app';
 import { parseConfig } from '../config';
 import { populateCatalog } from './catalog';
-import { ManualClock } from '../platform/clock';
+import { ManualClock } from '../platform';
 import { emit, rounder, runBench } from './report';
 
 const SIZES = (process.env.BENCH_SCHEDULER_SIZES ?? '100000,300000,1000000').split(',').map(Number);

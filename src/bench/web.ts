@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { App } from '../app';
 import { parseConfig } from '../config';
-import { bulkWrite } from '../db/bulk';
+import { bulkWrite } from '../db';
 import { populateCatalog } from './catalog';
-import { createLogger } from '../platform/logger';
+import { createLogger } from '../platform';
 import { emit, rounder, runBench } from './report';
 
 const N = Number(process.env.BENCH_WEB_DATASETS ?? 100_000);

@@ -325,9 +325,9 @@ export async function main(argv: string[]): Promise<number> {
     return cmd ? 0 : 2;
   }
   if (cmd === 'simulate') {
-    const { main: simulate } = await import('../tiering/sim/cli');
     process.argv = [process.argv[0]!, 'simulate', ...argv.slice(argv.indexOf('simulate') + 1)];
-    await simulate();
+    const { runSimulateCli } = await import('../tiering');
+    await runSimulateCli();
     return Number(process.exitCode ?? 0);
   }
   const c = new Client(

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import { ACTIVE_MOVE_STATES, type DB, type DatasetRow, type Location, type NewDataset, type Tier } from '../db/schema';
-import { chunks } from '../platform/collections';
+import { ACTIVE_MOVE_STATES, type DB, type DatasetRow, type Location, type NewDataset, type Tier } from '../db';
+import { chunks } from '../platform';
 
 export interface DatasetWithStats extends DatasetRow {
   access_count: number;

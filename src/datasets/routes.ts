@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from 'express';
-import { LOCATIONS, TIERS } from '../db/schema';
-import { Query, parseId } from '../platform/validate';
+import { LOCATIONS, TIERS } from '../db';
+import { Query, parseId } from '../platform';
 import type { DatasetSort } from './repository';
 import type { DatasetsService } from './service';
 import { datasetView } from './view';

@@ -1,7 +1,5 @@
-import { LOCATIONS, TIERS, type Location, type Tier } from '../db/schema';
-import type { Clock } from '../platform/clock';
-import { AppError } from '../platform/errors';
-import { Fields } from '../platform/validate';
+import { LOCATIONS, TIERS, type Location, type Tier } from '../db';
+import { type Clock, AppError, Fields } from '../platform';
 import {
   type DatasetsRepository,
   isUniqueViolation,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import sqlite3 from 'sqlite3';
 import { Kysely, Migrator, sql, type MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations';
-import type { Logger } from '../platform/logger';
+import type { Logger } from '../platform';
 import type { DB } from './schema';
 import { Sqlite3Dialect } from './sqlite3-dialect';
 

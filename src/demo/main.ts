@@ -10,12 +10,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { App } from '../app';
-import { Client } from '../cli/client';
-import { parse } from '../cli/main';
+import { Client, parse } from '../cli';
 import { parseConfig } from '../config';
-import { AcceleratedClock } from '../platform/clock';
-import { createLogger } from '../platform/logger';
-import { WORKLOADS } from '../tiering/sim/workloads';
+import { AcceleratedClock, createLogger } from '../platform';
+import { startMockKafka } from '../stream';
+import { WORKLOADS } from '../tiering';
 
 const DAY = 86_400_000;
 const MIB = 1024 * 1024;
@@ -86,7 +85,6 @@ async function main(): Promise<void> {
   };
   let mock: { bootstrap: string; stop(): Promise<void> } | undefined;
   if (o.kafka) {
-    const { startMockKafka } = await import('../stream/kafka-mock');
     mock = await startMockKafka();
     Object.assign(env, {
       KAFKA_BOOTSTRAP: mock.bootstrap,

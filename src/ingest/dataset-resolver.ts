@@ -1,5 +1,4 @@
-import type { DatasetChanges } from '../datasets/service';
-import type { DatasetsRepository } from '../datasets/repository';
+import { type DatasetChanges, type DatasetsRepository } from '../datasets';
 
 const MAX_ENTRIES = 200_000;
 

@@ -1,6 +1,5 @@
-import { ValidationError } from '../platform/errors';
-import { Fields } from '../platform/validate';
-import { EVENT_TYPES, type EventType } from '../stream/types';
+import { ValidationError, Fields } from '../platform';
+import { EVENT_TYPES, type EventType } from '../stream';
 
 /** An event as a client sent it, checked but with its dataset not yet resolved. */
 export interface IncomingEvent {

@@ -1,5 +1,5 @@
 import express, { Router, type RequestHandler } from 'express';
-import { AppError } from '../platform/errors';
+import { AppError } from '../platform';
 import { parseNdjson } from './event-input';
 import type { IngestService } from './service';
 

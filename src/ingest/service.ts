@@ -1,6 +1,5 @@
-import type { Clock } from '../platform/clock';
-import { AppError } from '../platform/errors';
-import { BusUnavailableError, type BusEvent, type EventPublisher } from '../stream/types';
+import { type Clock, AppError } from '../platform';
+import { BusUnavailableError, type BusEvent, type EventPublisher } from '../stream';
 import type { DatasetResolver } from './dataset-resolver';
 import { parseIncomingEvent, type EventRules, type IncomingEvent } from './event-input';
 

@@ -1,11 +1,8 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { finished, type Readable } from 'node:stream';
-import type { Clock } from '../platform/clock';
-import { AppError } from '../platform/errors';
-import type { KeyedLock } from '../platform/lifecycle';
-import type { Logger } from '../platform/logger';
-import type { EventPublisher } from '../stream/types';
+import { type Clock, AppError, type KeyedLock, type Logger } from '../platform';
+import type { EventPublisher } from '../stream';
 import { CryptoError, DecryptedFile, FileSealer, newDataKey } from './crypto';
 import { SyncPacer } from './sync-pacer';
 import type { Keyring } from './keyring';

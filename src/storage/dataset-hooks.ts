@@ -1,7 +1,6 @@
 import path from 'node:path';
-import type { DatasetWithStats } from '../datasets/repository';
-import type { DatasetChanges } from '../datasets/service';
-import { AppError } from '../platform/errors';
+import { type DatasetWithStats, type DatasetChanges } from '../datasets';
+import { AppError } from '../platform';
 import type { StorageRepository } from './repository';
 import { type TierTree, fsyncDir, removeIfExists } from './tier-tree';
 

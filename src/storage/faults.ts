@@ -1,5 +1,5 @@
 import fsp from 'node:fs/promises';
-import type { Logger } from '../platform/logger';
+import type { Logger } from '../platform';
 
 /**
  * Named points in a move where a test can step in. Inert unless DIM_FAULT_PAUSE names the point

@@ -1,10 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import { LOCATIONS, type DB, type Location } from '../db/schema';
-import type { Clock } from '../platform/clock';
-import { AppError } from '../platform/errors';
-import type { Logger } from '../platform/logger';
+import { LOCATIONS, type DB, type Location } from '../db';
+import { type Clock, AppError, type Logger } from '../platform';
 import { deriveKek, generateMasterKey, keyFingerprint, parseMasterKey, unwrapKey, wrapKey } from './crypto';
 
 export interface KeySource {

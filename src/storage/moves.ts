@@ -1,11 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { ACTIVE_MOVE_STATES, type Location, type MoveRow, type Tier } from '../db/schema';
-import type { Db } from '../db/database';
-import type { Clock } from '../platform/clock';
-import { AppError } from '../platform/errors';
-import { Signal, type KeyedLock } from '../platform/lifecycle';
-import type { Logger } from '../platform/logger';
+import { ACTIVE_MOVE_STATES, type Location, type MoveRow, type Tier, type Db } from '../db';
+import { type Clock, AppError, Signal, type KeyedLock, type Logger } from '../platform';
 import { plaintextSizeOfFile } from './crypto';
 import type { Faults } from './faults';
 import type { Keyring } from './keyring';

@@ -1,11 +1,8 @@
 import busboy from 'busboy';
 import { Router, type Request, type RequestHandler } from 'express';
-import { LOCATIONS, MOVE_STATES, TIERS, type Location, type MoveRow, type Tier } from '../db/schema';
-import type { DatasetsService } from '../datasets/service';
-import { DEFAULT_LOCATION } from '../datasets/service';
-import { datasetView, iso } from '../datasets/view';
-import { AppError, ValidationError } from '../platform/errors';
-import { Fields, Query, parseId } from '../platform/validate';
+import { LOCATIONS, MOVE_STATES, TIERS, type Location, type MoveRow, type Tier } from '../db';
+import { type DatasetsService, DEFAULT_LOCATION, datasetView, iso } from '../datasets';
+import { AppError, ValidationError, Fields, Query, parseId } from '../platform';
 import type { ContentService } from './content-service';
 import type { Keyring } from './keyring';
 import type { MoveService } from './moves';

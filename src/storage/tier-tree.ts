@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { LOCATIONS, TIERS, type Location, type Tier } from '../db/schema';
+import { LOCATIONS, TIERS, type Location, type Tier } from '../db';
 
 const OBJECT_ID = /^[0-9a-f]{32}$/;
 export const TMP_PREFIX = '.tmp-';

@@ -1,8 +1,5 @@
-import type { Db } from '../db/database';
-import { chunks } from '../platform/collections';
-import type { Clock } from '../platform/clock';
-import { Signal, delay } from '../platform/lifecycle';
-import type { Logger } from '../platform/logger';
+import type { Db } from '../db';
+import { chunks, type Clock, Signal, delay, type Logger } from '../platform';
 import { encodeEvent } from './event-codec';
 import type { OffsetsRepository } from './offsets-repository';
 import {

@@ -1,7 +1,5 @@
 import Kafka from '@confluentinc/kafka-javascript';
-import type { KafkaConfig } from '../config';
-import { Signal, delay } from '../platform/lifecycle';
-import type { Logger } from '../platform/logger';
+import { Signal, delay, type Logger } from '../platform';
 import { encodeEvent } from './event-codec';
 import {
   BusUnavailableError,
@@ -12,6 +10,7 @@ import {
   type EventBus,
   type EventPublisher,
   type OffsetReader,
+  type KafkaConfig,
 } from './types';
 
 const CODES = Kafka.CODES.ERRORS;

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { DB } from '../db/schema';
+import type { DB } from '../db';
 import type { OffsetReader } from './types';
 
 /** The key under which this database keeps the offsets it has applied (see app.ts). */

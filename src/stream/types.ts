@@ -89,3 +89,20 @@ export class BusUnavailableError extends Error {
 export interface OffsetReader {
   nextOffsets(topic: string): Promise<Map<number, number>>;
 }
+
+/** How to reach Kafka (from KAFKA_* in config.ts). */
+export interface KafkaConfig {
+  readonly bootstrap: string;
+  readonly topic: string;
+  readonly groupId: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly groupProtocol: 'classic' | 'consumer';
+  readonly clientId: string;
+  /** How long a produce may wait for the broker before the request gets 503, ms. */
+  readonly deliveryTimeoutMs: number;
+  /** How long topic creation may take at start before the app relies on auto-creation, ms. */
+  readonly adminTimeoutMs: number;
+  /** Extra librdkafka properties as `key=value,key=value` (for TLS, SASL, tuning). */
+  readonly extra: Readonly<Record<string, string>>;
+}

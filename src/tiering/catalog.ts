@@ -1,4 +1,4 @@
-import { ValidationError } from '../platform/errors';
+import { ValidationError } from '../platform';
 import { LOCATIONS, PLACEMENTS, placementKey, type Location, type Placement } from './placements';
 
 /** What one placement costs and how fast it answers. Money in US dollars. */

@@ -1,4 +1,4 @@
-import { HALF_LIVES, decayTo, ratePerHour } from '../analytics/decay';
+import { HALF_LIVES, decayTo, ratePerHour } from '../analytics';
 
 const DAY = 86_400_000;
 

@@ -1,5 +1,5 @@
 /** The nine placements: a location (where) × a tier (how fast). */
-import { LOCATIONS, TIERS, type Location, type Tier } from '../db/schema';
+import { LOCATIONS, TIERS, type Location, type Tier } from '../db';
 
 export { LOCATIONS, TIERS, type Location, type Tier };
 

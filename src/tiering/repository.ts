@@ -1,6 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { bulkWrite } from '../db/bulk';
-import { ACTIVE_MOVE_STATES, type DB, type DecisionsTable, type Location, type Tier } from '../db/schema';
+import { bulkWrite, ACTIVE_MOVE_STATES, type DB, type DecisionsTable, type Location, type Tier } from '../db';
 import type { PriceCatalog } from './catalog';
 import type { DatasetPolicy, ReadShareTotals } from './policy';
 import type { PredictorState } from './predictor';

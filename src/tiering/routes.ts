@@ -1,6 +1,5 @@
 import { Router, type RequestHandler } from 'express';
-import { AppError } from '../platform/errors';
-import { Fields, parseId, Query } from '../platform/validate';
+import { AppError, Fields, parseId, Query } from '../platform';
 import { LOCATIONS, TIERS, placementKey, type Placement } from './placements';
 import type { DatasetPolicy, PolicyMode } from './policy';
 import type { TierScheduler } from './scheduler';

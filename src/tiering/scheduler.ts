@@ -1,7 +1,5 @@
 import schedule from 'node-schedule';
-import type { Clock } from '../platform/clock';
-import { AppError } from '../platform/errors';
-import type { Logger } from '../platform/logger';
+import { type Clock, AppError, type Logger } from '../platform';
 import { features, N_FEATURES } from './features';
 import { moveOrder, ReadShareEstimator, TopK, type Decision } from './policy';
 import { BASELINES } from './predictor';

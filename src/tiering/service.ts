@@ -1,9 +1,7 @@
 import fs from 'node:fs';
-import type { Location, Tier } from '../db/schema';
-import type { BatchMove } from '../storage/repository';
-import type { Clock } from '../platform/clock';
-import { AppError } from '../platform/errors';
-import type { Logger } from '../platform/logger';
+import type { Location, Tier } from '../db';
+import type { BatchMove } from '../storage';
+import { type Clock, AppError, type Logger } from '../platform';
 import { DEFAULT_CATALOG, parseCatalog, type PriceCatalog } from './catalog';
 import { CostModel } from './cost';
 import { FEATURE_NAMES, type StatsSnapshot } from './features';

@@ -1,7 +1,5 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
-import { AppError } from '../platform/errors';
-import { requestIdOf } from '../platform/request-context';
-import type { Logger } from '../platform/logger';
+import { AppError, requestIdOf, type Logger } from '../platform';
 
 /**
  * The one place an error becomes an HTTP answer: `{detail, …}` for the API, and for the pages

@@ -1,6 +1,6 @@
 import { Router } from 'express';
-import type { Database } from '../db/database';
-import type { EventBus } from '../stream/types';
+import type { Database } from '../db';
+import type { EventBus } from '../stream';
 
 /** `/healthz`: the process answers. `/readyz`: database open, bus connected, consumer running. */
 export function healthRoutes(database: Database, bus: EventBus, isStopping: () => boolean): Router {

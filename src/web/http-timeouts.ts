@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import type { Logger } from '../platform/logger';
+import type { Logger } from '../platform';
 
 export interface HttpTimeouts {
   /** The whole request head must arrive within this (Node answers 408 and closes). */

@@ -1,11 +1,9 @@
 import { sql, type Kysely } from 'kysely';
-import type { RequestHandler, Router } from 'express';
-import express from 'express';
-import type { StatsApplier } from '../analytics/apply';
-import type { DB } from '../db/schema';
-import { Registry } from '../platform/metrics';
-import { routeOf } from '../platform/request-context';
-import type { EventBus, EventPublisher } from '../stream/types';
+import express, { type RequestHandler, type Router } from 'express';
+import type { StatsApplier } from '../analytics';
+import type { DB } from '../db';
+import { Registry, routeOf } from '../platform';
+import type { EventBus, EventPublisher } from '../stream';
 import { RateWindow } from './rate-window';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

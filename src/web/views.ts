@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ejs from 'ejs';
 import type { Response } from 'express';
-import { sessionOf } from '../auth/sessions';
+import { sessionOf } from '../auth';
 import { fmt } from './format';
 
 /** The project's root (where package.json is), from src/web or dist/src/web alike. */

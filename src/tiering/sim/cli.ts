@@ -7,9 +7,8 @@
 import fs from 'node:fs';
 import { CostModel } from '../cost';
 import { DEFAULT_CATALOG, parseCatalog } from '../catalog';
-import { DEFAULT_POLICY, type PolicySettings } from '../policy';
+import { DEFAULT_POLICY, type PolicySettings, TieringPolicy } from '../policy';
 import { Predictor } from '../predictor';
-import { TieringPolicy } from '../policy';
 import { BASELINE_POLICIES, productPolicy } from './policies';
 import { simulate, type SimResult } from './runner';
 import type { Trace } from './trace';

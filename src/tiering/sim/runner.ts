@@ -1,4 +1,4 @@
-import { HALF_LIVES, decayTo } from '../../analytics/decay';
+import { HALF_LIVES, decayTo } from '../../analytics';
 import type { CostModel } from '../cost';
 import { features, N_FEATURES, type StatsSnapshot } from '../features';
 import { applyBudget, type Decision, type PolicySettings } from '../policy';

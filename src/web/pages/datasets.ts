@@ -1,8 +1,7 @@
 import { Router, type RequestHandler } from 'express';
-import type { IngestService } from '../../ingest/service';
-import { LOCATIONS, TIERS } from '../../db/schema';
-import { ValidationError } from '../../platform/errors';
-import { Query } from '../../platform/validate';
+import type { IngestService } from '../../ingest';
+import { LOCATIONS, TIERS } from '../../db';
+import { ValidationError, Query } from '../../platform';
 import type { Views } from '../views';
 import { formBody, num, str } from './forms';
 import type { DatasetPageFilter, DatasetPageSort, PagesRepository, PolicyModeFilter } from './repository';

@@ -1,4 +1,4 @@
-import { ValidationError } from '../../platform/errors';
+import { ValidationError } from '../../platform';
 
 /**
  * Form bodies (application/x-www-form-urlencoded) arrive as strings. These turn them into the

@@ -1,10 +1,6 @@
 import { Router, type RequestHandler } from 'express';
-import { SCOPES, parseNewKey, type ApiKeys } from '../../auth/api-keys';
-import { sessionOf } from '../../auth/sessions';
-import { ValidationError } from '../../platform/errors';
-import type { Logger } from '../../platform/logger';
-import { requestLogger } from '../../platform/request-context';
-import { parseId } from '../../platform/validate';
+import { SCOPES, parseNewKey, type ApiKeys, sessionOf } from '../../auth';
+import { ValidationError, type Logger, requestLogger, parseId } from '../../platform';
 import type { Views } from '../views';
 import { formBody, type FormBody } from './forms';
 

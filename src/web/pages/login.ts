@@ -1,10 +1,6 @@
 import express, { Router } from 'express';
-import { sessionOf, type SessionAuth } from '../../auth/sessions';
-import type { UsersService } from '../../auth/users-service';
-import { AppError } from '../../platform/errors';
-import type { Logger } from '../../platform/logger';
-import { requestLogger } from '../../platform/request-context';
-import { parseId } from '../../platform/validate';
+import { sessionOf, type SessionAuth, type UsersService } from '../../auth';
+import { AppError, type Logger, requestLogger, parseId } from '../../platform';
 import type { Views } from '../views';
 import { formBody, str } from './forms';
 

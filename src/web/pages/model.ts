@@ -1,6 +1,6 @@
 import { Router } from 'express';
-import type { Clock } from '../../platform/clock';
-import type { TieringService } from '../../tiering/service';
+import type { Clock } from '../../platform';
+import type { TieringService } from '../../tiering';
 import type { Views } from '../views';
 import type { PagesRepository } from './repository';
 

@@ -1,5 +1,5 @@
-import type { MoveRow } from '../../db/schema';
-import type { MoveService } from '../../storage/moves';
+import type { MoveRow } from '../../db';
+import type { MoveService } from '../../storage';
 
 export interface MoveProgressView {
   done: number;

@@ -1,8 +1,7 @@
 import { Router, type RequestHandler } from 'express';
-import type { MoveService } from '../../storage/moves';
-import type { Clock } from '../../platform/clock';
-import { parseId } from '../../platform/validate';
-import { LOCATIONS, TIERS } from '../../tiering/placements';
+import type { MoveService } from '../../storage';
+import { type Clock, parseId } from '../../platform';
+import { LOCATIONS, TIERS } from '../../tiering';
 import type { Views } from '../views';
 import { moveProgress } from './moves-view';
 import type { FlowRow, PagesRepository } from './repository';

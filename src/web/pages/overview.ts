@@ -1,7 +1,7 @@
-import type { BusStatus, EventBus } from '../../stream/types';
-import type { MoveService } from '../../storage/moves';
-import type { TieringService } from '../../tiering/service';
+import type { BusStatus, EventBus } from '../../stream';
+import type { MoveService } from '../../storage';
 import {
+  type TieringService,
   LOCATIONS,
   PLACEMENTS,
   TIERS,
@@ -9,7 +9,7 @@ import {
   placementKey,
   type Location,
   type Tier,
-} from '../../tiering/placements';
+} from '../../tiering';
 import { RATE_WINDOW_MINUTES, type RateWindow } from '../rate-window';
 import type { MoveWithName, PagesRepository, PlacementTotal } from './repository';
 import { moveProgress, type MoveProgressView } from './moves-view';

@@ -1,13 +1,16 @@
 import { Router, type RequestHandler } from 'express';
-import type { Clock } from '../../platform/clock';
-import { ValidationError } from '../../platform/errors';
-import type { PriceCatalog } from '../../tiering/catalog';
-import { parseCatalog } from '../../tiering/catalog';
-import type { PolicySettings } from '../../tiering/policy';
-import { LOCATIONS, PLACEMENTS, placementKey } from '../../tiering/placements';
-import { parseSettings } from '../../tiering/routes';
-import type { TierScheduler } from '../../tiering/scheduler';
-import type { TieringService } from '../../tiering/service';
+import { type Clock, ValidationError } from '../../platform';
+import {
+  type PriceCatalog,
+  parseCatalog,
+  type PolicySettings,
+  LOCATIONS,
+  PLACEMENTS,
+  placementKey,
+  parseSettings,
+  type TierScheduler,
+  type TieringService,
+} from '../../tiering';
 import type { Views } from '../views';
 import { checked, formBody, num, optNum, str, type FormBody } from './forms';
 import { REPLAY_LIMITS, runReplay } from './replay';

@@ -1,11 +1,18 @@
-import { CostModel } from '../../tiering/cost';
-import type { PriceCatalog } from '../../tiering/catalog';
-import type { PolicySettings } from '../../tiering/policy';
-import { TieringPolicy } from '../../tiering/policy';
-import { LABEL_DAYS, Predictor } from '../../tiering/predictor';
-import { BASELINE_POLICIES, productPolicy } from '../../tiering/sim/policies';
-import { simulate, type SimResult } from '../../tiering/sim/runner';
-import type { Trace, TraceDataset, TraceEvent } from '../../tiering/sim/trace';
+import {
+  CostModel,
+  type PriceCatalog,
+  type PolicySettings,
+  TieringPolicy,
+  LABEL_DAYS,
+  Predictor,
+  BASELINE_POLICIES,
+  productPolicy,
+  simulate,
+  type SimResult,
+  type Trace,
+  type TraceDataset,
+  type TraceEvent,
+} from '../../tiering';
 import type { PagesRepository } from './repository';
 
 const HOUR = 3_600_000;

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { ACTIVE_MOVE_STATES, type DB, type Location, type MoveRow, type MoveState, type Tier } from '../../db/schema';
+import { ACTIVE_MOVE_STATES, type DB, type Location, type MoveRow, type MoveState, type Tier } from '../../db';
 
 const GB = 1024 ** 3;
 /** A dataset's size in bytes as the cost model sees it (content if stored, else declared size). */

@@ -1,0 +1,10 @@
+export { ApiKeyAuth, resolveApiKey } from './api-key';
+export { ApiKeys, SCOPES, parseNewKey } from './api-keys';
+export { ApiTokens, apiTokenKey } from './api-tokens';
+export { RateLimiter } from './rate-limit';
+export { authRoutes } from './routes';
+export { resolveSessionKey } from './session-key';
+export { SessionAuth, sessionOf } from './sessions';
+export { UsersRepository } from './users-repository';
+export { UsersService } from './users-service';
+export { readAccess, writeAccess, type ApiCallers } from './write-access';

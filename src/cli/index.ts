@@ -1,0 +1,2 @@
+export { Client } from './client';
+export { parse } from './main';

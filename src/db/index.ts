@@ -1,0 +1,19 @@
+export { bulkWrite } from './bulk';
+export { Database, type Db } from './database';
+export {
+  ACTIVE_MOVE_STATES,
+  LOCATIONS,
+  MOVE_STATES,
+  TIERS,
+  type BucketResolution,
+  type DB,
+  type DatasetRow,
+  type DatasetStatsRow,
+  type DatasetStatsTable,
+  type DecisionsTable,
+  type Location,
+  type MoveRow,
+  type MoveState,
+  type NewDataset,
+  type Tier,
+} from './schema';

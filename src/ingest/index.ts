@@ -1,0 +1,3 @@
+export { DatasetResolver } from './dataset-resolver';
+export { ingestRoutes } from './routes';
+export { IngestService } from './service';

@@ -1,0 +1,19 @@
+export { parseCatalog, type PriceCatalog } from './catalog';
+export { CostModel } from './cost';
+export { LOCATIONS, PLACEMENTS, TIERS, placementIndex, placementKey, type Location, type Tier } from './placements';
+export { TieringPolicy, type PolicySettings } from './policy';
+export { LABEL_DAYS, Predictor } from './predictor';
+export { TieringRepository } from './repository';
+export { parsePolicy, parseSettings, tieringRoutes } from './routes';
+export { TierScheduler } from './scheduler';
+export { TieringService } from './service';
+export { BASELINE_POLICIES, productPolicy } from './sim/policies';
+export { simulate, type SimResult } from './sim/runner';
+export { type Trace, type TraceDataset, type TraceEvent } from './sim/trace';
+export { WORKLOADS } from './sim/workloads';
+
+/** `npm run simulate`'s command line, loaded on demand (the CLI's `simulate` command). */
+export async function runSimulateCli(): Promise<void> {
+  const cli = await import('./sim/cli');
+  await cli.main();
+}
