@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Kysely } from 'kysely';
-import { type Db, bulkWrite, type BucketResolution, type DB, type DatasetStatsTable } from '../db';
+import { type Db, bulkWrite, isDataError, type BucketResolution, type DB, type DatasetStatsTable } from '../db';
 import { type Clock, type Logger, chunks, groupBy } from '../platform';
 import { decodeEvent, type OffsetsRepository, type BatchHandler, type BusEvent, type BusMessage } from '../stream';
 import { bucketStart } from './buckets';
@@ -262,12 +262,6 @@ export class StatsApplier {
     }
     await bulkWrite(trx, BUCKETS_HEAD, BUCKETS_TAIL, 7, [...buckets.values()]);
   }
-}
-
-/** Errors caused by the data of a statement, as opposed to the database's state (busy, full, I/O). */
-function isDataError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
 }
 
 const STATS_HEAD =

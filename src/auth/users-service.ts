@@ -1,5 +1,5 @@
 import { type Clock, AppError, type Logger, Fields } from '../platform';
-import { isUniqueViolation } from '../datasets';
+import { isUniqueViolation } from '../db';
 import { generatePassword, hashPassword, verifyPassword } from './passwords';
 import type { UsersRepository } from './users-repository';
 import { ROLES, type Role, type UserRow } from './users.table';

@@ -1,4 +1,4 @@
-export { DatasetsRepository, isUniqueViolation, type DatasetWithStats } from './repository';
+export { DatasetsRepository, type DatasetWithStats } from './repository';
 export { datasetRoutes } from './routes';
 export { DEFAULT_LOCATION, DatasetsService, type DatasetChanges } from './service';
 export { datasetView, iso } from './view';

@@ -23,13 +23,6 @@ export interface ListFilter {
 
 export type DatasetPatch = Partial<Pick<DatasetRow, 'name' | 'description' | 'tags' | 'size_gb' | 'updated_at'>>;
 
-/** SQLite's message for a UNIQUE violation; the service turns it into 409. */
-export function isUniqueViolation(err: unknown): boolean {
-  // Duck-typed: errors from the native driver may come from another realm (jest's sandbox).
-  const message = (err as { message?: unknown } | null)?.message;
-  return typeof message === 'string' && /UNIQUE constraint failed/.test(message);
-}
-
 export class DatasetsRepository {
   constructor(private readonly db: Kysely<DB>) {}
 

@@ -1,12 +1,6 @@
-import { LOCATIONS, TIERS, type Location, type Tier } from '../db';
+import { LOCATIONS, TIERS, isUniqueViolation, type Location, type Tier } from '../db';
 import { type Clock, AppError, Fields } from '../platform';
-import {
-  type DatasetsRepository,
-  isUniqueViolation,
-  type DatasetPatch,
-  type DatasetWithStats,
-  type ListFilter,
-} from './repository';
+import { type DatasetsRepository, type DatasetPatch, type DatasetWithStats, type ListFilter } from './repository';
 
 /** The original demo kept each tier at one location; a new dataset starts at its tier's. */
 export const DEFAULT_LOCATION: Record<Tier, Location> = { HOT: 'ONPREM', WARM: 'PRIVATE', COLD: 'PUBLIC' };
