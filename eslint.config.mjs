@@ -10,7 +10,7 @@ import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 
 const SRC = path.resolve(import.meta.dirname, 'src');
 // Programs of their own that build an App: they may import the composition root and config.
-const ENTRY_PROGRAMS = new Set(['main.ts', 'cli', 'bench', 'demo']);
+const ENTRY_PROGRAMS = new Set(['cli', 'bench', 'demo']);
 const hasIndex = new Map();
 const isRoom = (dir) => {
   if (!hasIndex.has(dir)) hasIndex.set(dir, fs.existsSync(path.join(dir, 'index.ts')));
@@ -21,7 +21,8 @@ const isRoom = (dir) => {
  * A folder with an `index.ts` is a room with a front door: from outside the folder, only the
  * door may be imported. Every capability (a folder right under src/) must have one, and no
  * capability imports the composition root (`app.ts`) or `config.ts`: they get what they need
- * passed in. Entry programs (`main.ts`, `cli/`, `bench/`, `demo/`) may build an App.
+ * passed in. The root's own files (`main.ts`, `app*.ts`, `config.ts`) and the entry programs
+ * (`cli/`, `bench/`, `demo/`) may build an App.
  */
 const frontDoors = {
   meta: {
@@ -45,7 +46,8 @@ const frontDoors = {
       const rel = path.relative(SRC, target);
       const parts = rel.split(path.sep);
       if (parts.length === 1 && !isRoom(target)) {
-        if (!ENTRY_PROGRAMS.has(fromTop) && fromTop !== 'app.ts' && fromTop !== 'config.ts')
+        const fromRoot = !fromRel.includes(path.sep);
+        if (!fromRoot && !ENTRY_PROGRAMS.has(fromTop))
           context.report({ node, messageId: 'root', data: { target: `src/${rel}` } });
         return;
       }

@@ -1,66 +1,42 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
-import { StatsApplier, StatsMaintenance, analyticsRoutes, AnalyticsService, StatsRepository } from './analytics';
-import {
-  ApiKeyAuth,
-  resolveApiKey,
-  RateLimiter,
-  ApiKeys,
-  ApiTokens,
-  apiTokenKey,
-  authRoutes,
-  resolveSessionKey,
-  SessionAuth,
-  UsersRepository,
-  UsersService,
-  readAccess,
-  writeAccess,
-  type ApiCallers,
-} from './auth';
+import type express from 'express';
+import type { StatsApplier } from './analytics';
+import type { UsersService } from './auth';
 import type { Config } from './config';
-import { DatasetsRepository, datasetRoutes, DatasetsService } from './datasets';
 import { Database } from './db';
-import { DatasetResolver, ingestRoutes, IngestService } from './ingest';
-import { systemClock, type Clock, KeyedLock, createLogger, logsAt, type Logger, requestIds } from './platform';
-import { EmbeddedBus, createKafkaBus, APPLIED_OFFSETS, OffsetsRepository, streamRoutes, type EventBus } from './stream';
-import {
-  ContentService,
-  StorageDatasetHooks,
-  Faults,
-  Keyring,
-  MoveService,
-  StorageRepository,
-  storageRoutes,
-  uploadRoutes,
-  Bandwidth,
-  TierTree,
-} from './storage';
-import { TieringRepository, tieringRoutes, TierScheduler, TieringService } from './tiering';
-import {
-  errorHandler,
-  notFound,
-  healthRoutes,
-  createHttpServer,
-  PagesRepository,
-  pageRoutes,
-  ProductMetrics,
-} from './web';
+import { type Clock, type Health, type Logger, type Service, ServiceList, createLogger, systemClock } from './platform';
+import type { EventBus } from './stream';
+import type { TierScheduler, TieringService } from './tiering';
+import { createHttpServer, PagesRepository } from './web';
+import { buildHttp } from './app-http';
+import { buildAuth, buildStorage, buildStream, buildTiering, type Base } from './app-parts';
 
 export interface AppDeps {
   logger?: Logger;
   clock?: Clock;
 }
 
+interface Parts {
+  express: express.Express;
+  bus: EventBus;
+  applier: StatsApplier;
+  scheduler: TierScheduler;
+  tiering: TieringService;
+  users: UsersService;
+}
+
 /**
- * The composition root: builds every part from the config, starts them in order and stops
- * them in reverse. It never exits the process; main.ts does.
+ * The composition root: builds every part from the config and keeps the long-running ones as a
+ * list of services, started in order, stopped in reverse, asked for their health by `/readyz`.
+ * It never exits the process; main.ts does.
  */
 export class App {
   readonly config: Config;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly database: Database;
+  private readonly services: ServiceList;
   private parts: Parts | undefined;
   private server: http.Server | undefined;
   private stopping = false;
@@ -75,237 +51,102 @@ export class App {
       synchronous: config.sqliteSynchronous,
       logger: this.logger,
     });
+    this.services = new ServiceList(this.logger);
+  }
+
+  private part<K extends keyof Parts>(key: K): Parts[K] {
+    if (!this.parts) throw new Error('app not started');
+    return this.parts[key];
   }
 
   /** The Express app, for in-process tests (supertest) once start() has resolved. */
   get http(): express.Express {
-    if (!this.parts) throw new Error('app not started');
-    return this.parts.express;
+    return this.part('express');
   }
 
   get bus(): EventBus {
-    if (!this.parts) throw new Error('app not started');
-    return this.parts.bus;
+    return this.part('bus');
   }
 
   get applier(): StatsApplier {
-    if (!this.parts) throw new Error('app not started');
-    return this.parts.applier;
+    return this.part('applier');
   }
 
   get scheduler(): TierScheduler {
-    if (!this.parts) throw new Error('app not started');
-    return this.parts.scheduler;
+    return this.part('scheduler');
   }
 
   get tiering(): TieringService {
-    if (!this.parts) throw new Error('app not started');
-    return this.parts.tiering;
+    return this.part('tiering');
   }
 
   /** The pages' users (tests add viewers here). */
   get users(): UsersService {
-    if (!this.parts) throw new Error('app not started');
-    return this.parts.users;
+    return this.part('users');
   }
 
   get port(): number {
     return (this.server?.address() as AddressInfo | null)?.port ?? this.config.port;
   }
 
-  async start({ listen = true }: { listen?: boolean } = {}): Promise<void> {
-    const { config, logger, clock } = this;
-    await this.database.start();
-    const db = this.database.db;
-    const apiKey = resolveApiKey(config.apiKey, config.dataDir, logger);
-    const auth = new ApiKeyAuth(apiKey);
-    // Page sign-in: users in SQLite (the first start creates `admin`), sessions as signed JWTs.
-    // Write routes take the API key or an operator's session with its CSRF token: one gate.
-    const authLog = logger.child({ part: 'auth' });
-    const users = new UsersService(new UsersRepository(db), clock, authLog);
-    await users.ensureFirstUser();
-    await users.pruneRevoked();
-    const sessionKey = resolveSessionKey(config.session.secret, config.dataDir, authLog);
-    const sessions = new SessionAuth(
-      users,
-      sessionKey,
-      { ttlMs: config.session.ttlMs, baseUrl: config.baseUrl },
-      authLog,
-    );
-    // API keys with scopes (API_KEY is the bootstrap admin key) and short-lived tokens minted
-    // from them (signed with a key derived from the session key), checked by one gate per direction.
-    const apiKeys = new ApiKeys(db, auth, clock);
-    await apiKeys.start();
-    const callers: ApiCallers = {
-      keys: apiKeys,
-      tokens: new ApiTokens(apiTokenKey(sessionKey), apiKeys, config.apiTokens),
-    };
-    const limiter = new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst);
-    const requireWrite = writeAccess(callers, sessions, limiter);
-
-    const keyring = new Keyring(
-      db,
-      {
-        encryptionKey: config.storage.encryptionKey,
-        encryptionKeyFile: config.storage.encryptionKeyFile,
-        dataDir: config.dataDir,
-      },
-      clock,
-      logger,
-    );
-    await keyring.start();
-    const tree = new TierTree(config.dataDir);
-    tree.ensure();
-    const storageRepo = new StorageRepository(db);
-    const locks = new KeyedLock<number>();
-    const moves = new MoveService(
-      db,
-      tree,
-      keyring,
-      locks,
-      new Bandwidth(config.storage.moveBandwidth),
-      new Faults(config.storage.faultPause, logger),
-      clock,
-      logger.child({ part: 'moves' }),
-      config.storage.moveConcurrency,
-    );
-    await moves.recover();
-
-    const datasetsRepo = new DatasetsRepository(db);
-    const resolver = new DatasetResolver(datasetsRepo);
-    const datasets = new DatasetsService(datasetsRepo, clock, [resolver, new StorageDatasetHooks(storageRepo, tree)]);
-    const statsRepo = new StatsRepository(db);
-    const analytics = new AnalyticsService(statsRepo, datasets, clock, {
-      m: config.stats.minuteRetentionMs,
-      h: config.stats.hourRetentionMs,
-      d: config.stats.dayRetentionMs,
-    });
-    // Applied offsets belong to this database, not to a consumer group: a new KAFKA_GROUP_ID
-    // (or a restart under another one) must not apply events this database already holds.
-    const offsets = new OffsetsRepository(db, APPLIED_OFFSETS);
-    const bus = await this.createBus(offsets);
-    const applier = new StatsApplier(db, offsets, clock, logger);
-    const metrics = new ProductMetrics(this.database.reader, bus, applier);
-    const publisher = metrics.countingPublisher(bus.publisher);
-    const ingest = new IngestService(resolver, publisher, clock, config.ingest);
-    const content = new ContentService(
-      storageRepo,
-      tree,
-      keyring,
-      locks,
-      publisher,
-      clock,
-      logger,
-      config.storage.chunkSize,
-    );
-    const maintenance = new StatsMaintenance(statsRepo, clock, logger, {
-      buckets: { m: config.stats.minuteRetentionMs, h: config.stats.hourRetentionMs, d: config.stats.dayRetentionMs },
-      idempotencyWindowMs: config.stats.idempotencyWindowMs,
-      intervalMs: config.stats.pruneIntervalMs,
-      rollupIntervalMs: config.stats.rollupIntervalMs,
-    });
-
-    const t = config.tiering;
-    const tiering = new TieringService(
-      new TieringRepository(db, this.database.reader),
-      moves,
-      clock,
-      logger.child({ part: 'tiering' }),
-      {
-        enabled: t.schedulerEnabled,
-        intervalMs: t.schedulerIntervalMs,
-        horizonDays: t.horizonDays,
-        hysteresis: t.hysteresis,
-        minSavingPerMonth: t.minSavingPerMonth,
-        cooldownMs: t.cooldownMs,
-        defaultMaxLatencyMs: t.maxLatencyMs,
-        budgetBytes: t.budgetBytes === 0 ? Number.MAX_SAFE_INTEGER : t.budgetBytes,
-        budgetMoves: t.budgetMoves,
-        observationsPerRun: t.observationsPerRun,
-        minModelUpdates: t.minModelUpdates,
-        demotionRisk: t.demotionRisk,
-      },
-      t.pricesFile,
-    );
-    await tiering.start();
-    const scheduler = new TierScheduler(tiering, moves, clock, logger.child({ part: 'scheduler' }));
-
-    const app = express();
-    app.disable('x-powered-by');
-    app.set('query parser', 'simple');
-    // Once stopping: requests already running finish; new ones (on kept-alive connections) are
-    // refused with 503 so clients retry elsewhere, and every answer closes its connection.
-    app.use((_req, res, next) => {
-      if (!this.stopping) return next();
-      res.setHeader('Connection', 'close');
-      res.setHeader('Retry-After', '5');
-      res.status(503).json({ detail: 'shutting down: nothing was accepted, retry shortly' });
-    });
-    app.use(
-      requestIds(
-        config.accessLog !== 'off' && logsAt(config.logLevel, config.accessLog)
-          ? { logger, level: config.accessLog }
-          : undefined,
-      ),
-    );
-    app.use(metrics.httpTimer());
-    app.use(healthRoutes(this.database, bus, () => this.stopping));
-    // With PUBLIC_READ=false, /metrics needs the read scope like the API (a scraper sends Bearer).
-    const requireRead = readAccess(callers, sessions, config.publicRead);
-    app.use('/metrics', requireRead);
-    app.use(metrics.routes());
-    app.use('/api', requireRead);
-    app.use(ingestRoutes(ingest, requireWrite, config.ingest.maxBodyBytes));
-    app.use(uploadRoutes({ content, datasets, requireWrite }));
-    app.use('/api', express.json({ limit: '1mb' }));
-    app.use(authRoutes({ callers, requireWrite, limiter, logger: authLog }));
-    app.use(storageRoutes({ content, moves, repo: storageRepo, datasets, keyring, requireWrite }));
-    app.use(tieringRoutes({ tiering, scheduler, datasetExists: (id) => datasets.get(id), requireWrite }));
-    app.use(datasetRoutes(datasets, requireWrite));
-    app.use(analyticsRoutes(analytics, statsRepo));
-    app.use(streamRoutes(bus));
-    app.use(
-      pageRoutes({
-        sessions,
-        users,
-        apiKeys,
-        datasets,
-        analytics,
-        ingest,
-        moves,
-        tiering,
-        scheduler,
-        bus,
-        eventRate: metrics.appliedRate,
-        repo: new PagesRepository(this.database.reader),
-        clock,
-        logger: logger.child({ part: 'pages' }),
-      }),
-    );
-    app.use(notFound);
-    app.use(errorHandler(logger));
-
-    this.parts = { express: app, bus, applier, maintenance, moves, scheduler, tiering, users };
-    await bus.start(applier.handler);
-    await maintenance.start();
-    if (listen) await this.listen(app);
-    await moves.start();
-    await scheduler.start();
-    logger.info('app.started', { port: this.port, bus: bus.kind, data_dir: config.dataDir });
+  /** The services in start order (stop runs it backward). */
+  get serviceNames(): string[] {
+    return this.services.names();
   }
 
-  private async createBus(offsets: OffsetsRepository): Promise<EventBus> {
-    const { config } = this;
-    if (config.kafka) {
-      // Loaded only when configured: the native client is not needed on the embedded default.
-      return createKafkaBus(config.kafka, this.logger.child({ bus: 'kafka' }), offsets);
-    }
-    return new EmbeddedBus(this.database.db, offsets, this.clock, this.logger.child({ bus: 'embedded' }), {
-      maxBatch: config.consumer.maxBatchEvents,
-      maxPending: 10 * config.ingest.maxBatchEvents,
-      retentionMs: config.embedded.retentionMs,
-      pruneIntervalMs: config.stats.pruneIntervalMs,
+  async start({ listen = true }: { listen?: boolean } = {}): Promise<void> {
+    const { config, logger, clock } = this;
+    // Every part below needs the open, migrated database.
+    this.services.add(this.database);
+    await this.services.start();
+    const base: Base = { config, database: this.database, db: this.database.db, clock, logger };
+    const auth = buildAuth(base);
+    const storage = buildStorage(base);
+    const stream = await buildStream(base, storage);
+    const tiering = buildTiering(base, storage);
+    const app = buildHttp({
+      config,
+      logger,
+      clock,
+      auth,
+      storage,
+      stream,
+      tiering,
+      pagesRepo: new PagesRepository(this.database.reader),
+      health: () => this.health(),
+      isStopping: () => this.stopping,
     });
+    this.parts = {
+      express: app,
+      bus: stream.bus,
+      applier: stream.applier,
+      scheduler: tiering.scheduler,
+      tiering: tiering.tiering,
+      users: auth.users,
+    };
+    this.services.add(...auth.services, ...storage.services, tiering.prepare, ...stream.services, ...tiering.services);
+    if (listen) this.services.add(this.httpService(app));
+    await this.services.start();
+    logger.info('app.started', {
+      port: this.port,
+      bus: stream.bus.kind,
+      data_dir: config.dataDir,
+      services: this.services.names(),
+    });
+  }
+
+  /** Every service's checks, and whether this process is shutting down. */
+  private async health(): Promise<Health> {
+    return { ...(await this.services.health()), process: this.stopping ? 'shutting down' : 'ok' };
+  }
+
+  /** Started last and so stopped first: stop taking requests, let in-flight ones finish. */
+  private httpService(app: express.Express): Service {
+    return {
+      name: 'http',
+      start: () => this.listen(app),
+      stop: () => this.closeHttp(),
+    };
   }
 
   private listen(app: express.Express): Promise<void> {
@@ -329,22 +170,7 @@ export class App {
 
   private async doStop(): Promise<void> {
     this.stopping = true;
-    const step = async (name: string, fn: () => Promise<void>): Promise<void> => {
-      try {
-        await fn();
-      } catch (err) {
-        this.logger.error('app.stop_step_failed', { step: name, error: err as Error });
-      }
-    };
-    await step('http', () => this.closeHttp());
-    if (this.parts) {
-      const { maintenance, bus, moves, scheduler } = this.parts;
-      await step('scheduler', () => scheduler.stop());
-      await step('moves', () => moves.stop());
-      await step('maintenance', () => maintenance.stop());
-      await step('bus', () => bus.stop());
-    }
-    await step('database', () => this.database.stop());
+    await this.services.stop();
     this.logger.info('app.stopped', {});
   }
 
@@ -362,15 +188,4 @@ export class App {
       server.closeIdleConnections();
     });
   }
-}
-
-interface Parts {
-  express: express.Express;
-  bus: EventBus;
-  applier: StatsApplier;
-  maintenance: StatsMaintenance;
-  moves: MoveService;
-  scheduler: TierScheduler;
-  tiering: TieringService;
-  users: UsersService;
 }

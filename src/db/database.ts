@@ -69,7 +69,7 @@ export class Database {
     for (const r of results ?? []) {
       this.opts.logger.info('db.migration', { migration: r.migrationName, status: r.status });
     }
-    if (error) throw error instanceof Error ? error : new Error(String(error));
+    if (error) throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
   }
 
   async ping(): Promise<boolean> {
@@ -80,6 +80,11 @@ export class Database {
     } catch {
       return false;
     }
+  }
+
+  /** For `/readyz`. */
+  async health(): Promise<Record<string, string>> {
+    return { database: (await this.ping()) ? 'ok' : 'database not open' };
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,17 @@
 export { AcceleratedClock, ManualClock, systemClock, type Clock } from './clock';
 export { chunks, groupBy } from './collections';
 export { AppError, ValidationError } from './errors';
-export { KeyedLock, Signal, delay } from './lifecycle';
+export {
+  KeyedLock,
+  ServiceList,
+  Signal,
+  delay,
+  oneAtATime,
+  serviceOf,
+  type Health,
+  type OneAtATime,
+  type Service,
+} from './lifecycle';
 export { createLogger, logsAt, type Logger, type LogLevel } from './logger';
 export { Registry } from './metrics';
 export { requestIdOf, requestIds, requestLogger, routeOf } from './request-context';

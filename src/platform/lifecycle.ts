@@ -15,6 +15,19 @@ export interface Service {
   health?(): Promise<Health> | Health;
 }
 
+/** A Service from plain functions, for a part whose start or stop is one call or a few. */
+export function serviceOf(
+  name: string,
+  fns: { start?: () => Promise<void>; stop?: () => Promise<void>; health?: () => Promise<Health> | Health },
+): Service {
+  return {
+    name,
+    start: fns.start ?? (() => Promise.resolve()),
+    stop: fns.stop ?? (() => Promise.resolve()),
+    ...(fns.health ? { health: fns.health } : {}),
+  };
+}
+
 /**
  * The app's services as data: `start()` runs them forward, `stop()` backward (each step
  * best-effort, a failure logged and the rest still stopped), `health()` asks every started one.
@@ -30,7 +43,7 @@ export class ServiceList {
     return this;
   }
 
-  /** Starts each in order; if one fails, the ones already started are stopped and the error thrown. */
+  /** Starts each in order, skipping those already started; on a failure it throws, and stop() stops those started. */
   async start(): Promise<void> {
     for (const s of this.services) {
       if (this.started.includes(s)) continue;
@@ -122,13 +135,12 @@ export class Signal {
   private waiters: Array<() => void> = [];
   wait(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(fire, ms);
-      const self = this;
-      function fire(): void {
+      const fire = (): void => {
         clearTimeout(t);
-        self.waiters = self.waiters.filter((w) => w !== fire);
+        this.waiters = this.waiters.filter((w) => w !== fire);
         resolve();
-      }
+      };
+      const t = setTimeout(fire, ms);
       this.waiters.push(fire);
     });
   }

@@ -153,7 +153,8 @@ export class Query {
 /** A positive integer path parameter such as `:id`. */
 export function parseId(value: unknown, field = 'id'): number {
   if (typeof value !== 'string' || !/^\d{1,15}$/.test(value) || Number(value) <= 0) {
-    throw new ValidationError(field, `must be a positive whole number, got "${String(value ?? '')}"`);
+    const shown = typeof value === 'string' ? value : value == null ? '' : JSON.stringify(value);
+    throw new ValidationError(field, `must be a positive whole number, got "${shown}"`);
   }
   return Number(value);
 }

@@ -1,23 +1,19 @@
 import { Router } from 'express';
-import type { Database } from '../db';
-import type { EventBus } from '../stream';
+import type { Health } from '../platform';
 
-/** `/healthz`: the process answers. `/readyz`: database open, bus connected, consumer running. */
-export function healthRoutes(database: Database, bus: EventBus, isStopping: () => boolean): Router {
+/**
+ * `/healthz`: the process answers. `/readyz`: every service's checks (database open, bus
+ * connected, consumer running, not shutting down, …); 503 naming each failing one.
+ */
+export function healthRoutes(health: () => Promise<Health>, busKind: string): Router {
   const r = Router();
   r.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   r.get('/readyz', async (_req, res) => {
-    const status = bus.status();
-    const checks = {
-      database: (await database.ping()) ? 'ok' : 'database not open',
-      bus: status.connected ? 'ok' : (status.detail ?? `${bus.kind} bus not connected`),
-      consumer: status.consumerRunning ? 'ok' : (status.detail ?? 'consumer not running'),
-      process: isStopping() ? 'shutting down' : 'ok',
-    };
+    const checks = await health();
     const failing = Object.entries(checks).filter(([, v]) => v !== 'ok');
-    const body = { status: failing.length === 0 ? 'ready' : 'not ready', bus: bus.kind, checks };
+    const body = { status: failing.length === 0 ? 'ready' : 'not ready', bus: busKind, checks };
     if (failing.length === 0) res.json(body);
     else res.status(503).json({ ...body, detail: failing.map(([k, v]) => `${k}: ${v}`).join('; ') });
   });

@@ -1,0 +1,98 @@
+import express from 'express';
+import { analyticsRoutes } from './analytics';
+import { authRoutes } from './auth';
+import type { Config } from './config';
+import { datasetRoutes } from './datasets';
+import { ingestRoutes } from './ingest';
+import { type Health, type Logger, type Clock, logsAt, requestIds } from './platform';
+import { storageRoutes, uploadRoutes } from './storage';
+import { streamRoutes } from './stream';
+import { tieringRoutes } from './tiering';
+import { errorHandler, notFound, healthRoutes, type PagesRepository, pageRoutes } from './web';
+import type { AuthParts, StorageParts, StreamParts, TieringParts } from './app-parts';
+
+export interface HttpDeps {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  auth: AuthParts;
+  storage: StorageParts;
+  stream: StreamParts;
+  tiering: TieringParts;
+  pagesRepo: PagesRepository;
+  /** The services' checks for /readyz. */
+  health: () => Promise<Health>;
+  isStopping: () => boolean;
+}
+
+/** The Express app: middleware, then every capability's routes, then the one error mapper. */
+export function buildHttp(d: HttpDeps): express.Express {
+  const { config, logger, auth, storage, stream, tiering } = d;
+  const { requireWrite, requireRead } = auth;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  // Once stopping: requests already running finish; new ones (on kept-alive connections) are
+  // refused with 503 so clients retry elsewhere, and every answer closes its connection.
+  app.use((_req, res, next) => {
+    if (!d.isStopping()) return next();
+    res.setHeader('Connection', 'close');
+    res.setHeader('Retry-After', '5');
+    res.status(503).json({ detail: 'shutting down: nothing was accepted, retry shortly' });
+  });
+  const accessLog = config.accessLog !== 'off' && logsAt(config.logLevel, config.accessLog);
+  app.use(requestIds(accessLog ? { logger, level: config.accessLog } : undefined));
+  app.use(stream.metrics.httpTimer());
+  app.use(healthRoutes(d.health, stream.bus.kind));
+  app.use('/metrics', requireRead);
+  app.use(stream.metrics.routes());
+  app.use('/api', requireRead);
+  app.use(ingestRoutes(stream.ingest, requireWrite, config.ingest.maxBodyBytes));
+  app.use(uploadRoutes({ content: stream.content, datasets: stream.datasets, requireWrite }));
+  app.use('/api', express.json({ limit: '1mb' }));
+  app.use(authRoutes({ callers: auth.callers, requireWrite, limiter: auth.limiter, logger: auth.authLog }));
+  app.use(
+    storageRoutes({
+      content: stream.content,
+      moves: storage.moves,
+      repo: storage.repo,
+      datasets: stream.datasets,
+      keyring: storage.keyring,
+      requireWrite,
+    }),
+  );
+  app.use(
+    tieringRoutes({
+      tiering: tiering.tiering,
+      scheduler: tiering.scheduler,
+      datasetExists: (id) => stream.datasets.get(id),
+      requireWrite,
+    }),
+  );
+  app.use(datasetRoutes(stream.datasets, requireWrite));
+  app.use(analyticsRoutes(stream.analytics, stream.statsRepo));
+  app.use(streamRoutes(stream.bus));
+  app.use(pages(d));
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return app;
+}
+
+function pages({ auth, storage, stream, tiering, pagesRepo, clock, logger }: HttpDeps): express.Router {
+  return pageRoutes({
+    sessions: auth.sessions,
+    users: auth.users,
+    apiKeys: auth.apiKeys,
+    datasets: stream.datasets,
+    analytics: stream.analytics,
+    ingest: stream.ingest,
+    moves: storage.moves,
+    tiering: tiering.tiering,
+    scheduler: tiering.scheduler,
+    bus: stream.bus,
+    eventRate: stream.metrics.appliedRate,
+    repo: pagesRepo,
+    clock,
+    logger: logger.child({ part: 'pages' }),
+  });
+}

@@ -1,0 +1,256 @@
+import {
+  StatsApplier,
+  StatsMaintenance,
+  AnalyticsService,
+  StatsRepository,
+  type AnalyticsService as Analytics,
+} from './analytics';
+import {
+  ApiKeyAuth,
+  resolveApiKey,
+  RateLimiter,
+  ApiKeys,
+  ApiTokens,
+  apiTokenKey,
+  resolveSessionKey,
+  SessionAuth,
+  UsersRepository,
+  UsersService,
+  readAccess,
+  writeAccess,
+  type ApiCallers,
+} from './auth';
+import type { Config } from './config';
+import { DatasetsRepository, DatasetsService } from './datasets';
+import type { Database, Db } from './db';
+import { DatasetResolver, IngestService } from './ingest';
+import { type Clock, KeyedLock, type Logger, type Service, serviceOf } from './platform';
+import { EmbeddedBus, createKafkaBus, APPLIED_OFFSETS, OffsetsRepository, type EventBus } from './stream';
+import {
+  ContentService,
+  StorageDatasetHooks,
+  Faults,
+  Keyring,
+  MoveService,
+  StorageRepository,
+  Bandwidth,
+  TierTree,
+} from './storage';
+import { TieringRepository, TierScheduler, TieringService } from './tiering';
+import { ProductMetrics } from './web';
+
+/** What every builder below gets: the config, the open database, time and logs. */
+export interface Base {
+  config: Config;
+  database: Database;
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+}
+
+export type AuthParts = ReturnType<typeof buildAuth>;
+
+/**
+ * Page sign-in (users in the database, the first start creates `admin`; sessions as signed JWTs)
+ * and API keys with scopes (API_KEY is the bootstrap admin key) with short-lived tokens minted
+ * from them, signed with a key derived from the session key. Write routes take a key or an
+ * operator's session with its CSRF token: one gate per direction.
+ */
+export function buildAuth({ config, db, clock, logger }: Base) {
+  const authLog = logger.child({ part: 'auth' });
+  const users = new UsersService(new UsersRepository(db), clock, authLog);
+  const sessionKey = resolveSessionKey(config.session.secret, config.dataDir, authLog);
+  const sessions = new SessionAuth(
+    users,
+    sessionKey,
+    { ttlMs: config.session.ttlMs, baseUrl: config.baseUrl },
+    authLog,
+  );
+  const apiKeys = new ApiKeys(db, new ApiKeyAuth(resolveApiKey(config.apiKey, config.dataDir, logger)), clock);
+  const callers: ApiCallers = {
+    keys: apiKeys,
+    tokens: new ApiTokens(apiTokenKey(sessionKey), apiKeys, config.apiTokens),
+  };
+  const limiter = new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst);
+  const service = serviceOf('auth', {
+    start: async () => {
+      await users.ensureFirstUser();
+      await users.pruneRevoked();
+      await apiKeys.start();
+    },
+  });
+  return {
+    users,
+    sessions,
+    apiKeys,
+    callers,
+    limiter,
+    authLog,
+    requireWrite: writeAccess(callers, sessions, limiter),
+    // With PUBLIC_READ=false, reads (and /metrics) need the read scope.
+    requireRead: readAccess(callers, sessions, config.publicRead),
+    services: [service] as Service[],
+  };
+}
+
+export type StorageParts = ReturnType<typeof buildStorage>;
+
+/** Keys, the tier tree and the move queue; interrupted moves are recovered before anything serves. */
+export function buildStorage({ config, db, clock, logger }: Base) {
+  const keyring = new Keyring(
+    db,
+    {
+      encryptionKey: config.storage.encryptionKey,
+      encryptionKeyFile: config.storage.encryptionKeyFile,
+      dataDir: config.dataDir,
+    },
+    clock,
+    logger,
+  );
+  const tree = new TierTree(config.dataDir);
+  const repo = new StorageRepository(db);
+  const locks = new KeyedLock<number>();
+  const moves = new MoveService(
+    db,
+    tree,
+    keyring,
+    locks,
+    new Bandwidth(config.storage.moveBandwidth),
+    new Faults(config.storage.faultPause, logger),
+    clock,
+    logger.child({ part: 'moves' }),
+    config.storage.moveConcurrency,
+  );
+  const prepare = serviceOf('storage', {
+    start: async () => {
+      await keyring.start();
+      tree.ensure();
+      await moves.recover();
+    },
+  });
+  return { keyring, tree, repo, locks, moves, services: [prepare] as Service[] };
+}
+
+export type StreamParts = Awaited<ReturnType<typeof buildStream>>;
+
+/**
+ * Datasets, the bus and what it feeds: ingest publishes, the applier writes statistics (with
+ * the applied offsets, in one transaction), maintenance rolls buckets up and prunes.
+ */
+export async function buildStream(base: Base, storage: StorageParts) {
+  const { config, database, db, clock, logger } = base;
+  const datasetsRepo = new DatasetsRepository(db);
+  const resolver = new DatasetResolver(datasetsRepo);
+  const datasets = new DatasetsService(datasetsRepo, clock, [
+    resolver,
+    new StorageDatasetHooks(storage.repo, storage.tree),
+  ]);
+  const retention = {
+    m: config.stats.minuteRetentionMs,
+    h: config.stats.hourRetentionMs,
+    d: config.stats.dayRetentionMs,
+  };
+  const statsRepo = new StatsRepository(db);
+  const analytics: Analytics = new AnalyticsService(statsRepo, datasets, clock, retention);
+  // Applied offsets belong to this database, not to a consumer group: a new KAFKA_GROUP_ID
+  // (or a restart under another one) must not apply events this database already holds.
+  const offsets = new OffsetsRepository(db, APPLIED_OFFSETS);
+  const bus = await createBus(base, offsets);
+  const applier = new StatsApplier(db, offsets, clock, logger);
+  const metrics = new ProductMetrics(database.reader, bus, applier);
+  const publisher = metrics.countingPublisher(bus.publisher);
+  const ingest = new IngestService(resolver, publisher, clock, config.ingest);
+  const content = new ContentService(
+    storage.repo,
+    storage.tree,
+    storage.keyring,
+    storage.locks,
+    publisher,
+    clock,
+    logger,
+    config.storage.chunkSize,
+  );
+  const maintenance = new StatsMaintenance(statsRepo, clock, logger, {
+    buckets: retention,
+    idempotencyWindowMs: config.stats.idempotencyWindowMs,
+    intervalMs: config.stats.pruneIntervalMs,
+    rollupIntervalMs: config.stats.rollupIntervalMs,
+  });
+  const busService = serviceOf('bus', {
+    start: () => bus.start(applier.handler),
+    stop: () => bus.stop(),
+    health: () => {
+      const s = bus.status();
+      return {
+        bus: s.connected ? 'ok' : (s.detail ?? `${bus.kind} bus not connected`),
+        consumer: s.consumerRunning ? 'ok' : (s.detail ?? 'consumer not running'),
+      };
+    },
+  });
+  const maintenanceService = serviceOf('maintenance', {
+    start: () => maintenance.start(),
+    stop: () => maintenance.stop(),
+  });
+  return {
+    datasets,
+    resolver,
+    statsRepo,
+    analytics,
+    bus,
+    applier,
+    metrics,
+    ingest,
+    content,
+    maintenance,
+    services: [busService, maintenanceService] as Service[],
+  };
+}
+
+async function createBus({ config, db, clock, logger }: Base, offsets: OffsetsRepository): Promise<EventBus> {
+  if (config.kafka) return createKafkaBus(config.kafka, logger.child({ bus: 'kafka' }), offsets);
+  return new EmbeddedBus(db, offsets, clock, logger.child({ bus: 'embedded' }), {
+    maxBatch: config.consumer.maxBatchEvents,
+    maxPending: 10 * config.ingest.maxBatchEvents,
+    retentionMs: config.embedded.retentionMs,
+    pruneIntervalMs: config.stats.pruneIntervalMs,
+  });
+}
+
+export type TieringParts = ReturnType<typeof buildTiering>;
+
+/** The price catalog, the policy and the scheduler that hands moves to the queue. */
+export function buildTiering({ config, database, db, clock, logger }: Base, storage: StorageParts) {
+  const t = config.tiering;
+  const tiering = new TieringService(
+    new TieringRepository(db, database.reader),
+    storage.moves,
+    clock,
+    logger.child({ part: 'tiering' }),
+    {
+      enabled: t.schedulerEnabled,
+      intervalMs: t.schedulerIntervalMs,
+      horizonDays: t.horizonDays,
+      hysteresis: t.hysteresis,
+      minSavingPerMonth: t.minSavingPerMonth,
+      cooldownMs: t.cooldownMs,
+      defaultMaxLatencyMs: t.maxLatencyMs,
+      budgetBytes: t.budgetBytes === 0 ? Number.MAX_SAFE_INTEGER : t.budgetBytes,
+      budgetMoves: t.budgetMoves,
+      observationsPerRun: t.observationsPerRun,
+      minModelUpdates: t.minModelUpdates,
+      demotionRisk: t.demotionRisk,
+    },
+    t.pricesFile,
+  );
+  const scheduler = new TierScheduler(tiering, storage.moves, clock, logger.child({ part: 'scheduler' }));
+  return {
+    tiering,
+    scheduler,
+    // The catalog loads before anything serves; the timer arms once the rest is up.
+    prepare: serviceOf('tiering', { start: () => tiering.start() }),
+    services: [
+      serviceOf('moves', { start: () => storage.moves.start(), stop: () => storage.moves.stop() }),
+      serviceOf('scheduler', { start: () => scheduler.start(), stop: () => scheduler.stop() }),
+    ] as Service[],
+  };
+}
