@@ -1,5 +1,4 @@
-import { ServiceList, oneAtATime, serviceOf, type Service } from '../../../src/platform';
-import { createLogger } from '../../../src/platform';
+import { ServiceList, oneAtATime, serviceOf, type Service, createLogger } from '../../../src/platform';
 
 const silent = createLogger('silent');
 
