@@ -146,20 +146,7 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       maxBatchEvents: r.int('INGEST_MAX_BATCH', 50_000, 1, 1_000_000),
       maxFutureSkewMs: r.int('INGEST_MAX_FUTURE_SKEW_MS', 5 * 60_000, 0, 7 * DAY),
     },
-    kafka: bootstrap
-      ? {
-          bootstrap,
-          topic: r.topic('KAFKA_TOPIC', 'dataset-events'),
-          groupId: r.str('KAFKA_GROUP_ID', 'data-in-motion'),
-          partitions: r.int('KAFKA_PARTITIONS', 6, 1, 10_000),
-          replicationFactor: r.int('KAFKA_REPLICATION_FACTOR', 1, 1, 100),
-          groupProtocol: r.oneOf('KAFKA_GROUP_PROTOCOL', ['classic', 'consumer'] as const, 'consumer'),
-          clientId: r.str('KAFKA_CLIENT_ID', 'data-in-motion'),
-          deliveryTimeoutMs: r.int('KAFKA_DELIVERY_TIMEOUT_MS', 10_000, 1_000, 600_000),
-          adminTimeoutMs: r.int('KAFKA_ADMIN_TIMEOUT_MS', 10_000, 100, 600_000),
-          extra: r.keyValues('KAFKA_EXTRA_CONFIG'),
-        }
-      : undefined,
+    kafka: bootstrap ? kafkaConfig(r, bootstrap) : undefined,
     embedded: {
       retentionMs: r.duration('EMBEDDED_LOG_RETENTION', 7 * DAY),
     },
@@ -174,29 +161,8 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       pruneIntervalMs: r.duration('PRUNE_INTERVAL', 10 * 60_000),
       rollupIntervalMs: r.duration('ROLLUP_INTERVAL', 30_000),
     },
-    storage: {
-      encryptionKey: r.optSecret('ENCRYPTION_KEY', 32),
-      encryptionKeyFile: r.optStr('ENCRYPTION_KEY_FILE'),
-      chunkSize: r.bytes('STORAGE_CHUNK_SIZE', 1024 * 1024),
-      moveConcurrency: r.int('MOVE_CONCURRENCY', 2, 1, 64),
-      moveBandwidth: r.bytesOrZero('MOVE_BANDWIDTH', 0),
-      faultPause: r.optStr('DIM_FAULT_PAUSE'),
-    },
-    tiering: {
-      schedulerEnabled: r.bool('SCHEDULER_ENABLED', true),
-      schedulerIntervalMs: r.duration('SCHEDULER_INTERVAL', 5 * 60_000),
-      pricesFile: r.optStr('PRICES_FILE'),
-      horizonDays: r.int('POLICY_HORIZON_DAYS', 30, 1, 365),
-      hysteresis: r.number('POLICY_HYSTERESIS', 2, 0, 100),
-      minSavingPerMonth: r.number('POLICY_MIN_SAVING', 0.001, 0, 1e9),
-      cooldownMs: r.duration('POLICY_COOLDOWN', DAY),
-      maxLatencyMs: r.optNumber('POLICY_MAX_LATENCY_MS', 1_000, 0, 86_400_000),
-      budgetBytes: r.bytesOrZero('SCHEDULER_BUDGET_BYTES', 10 * 1024 ** 4),
-      budgetMoves: r.int('SCHEDULER_BUDGET_MOVES', 10_000, 0, 10_000_000),
-      observationsPerRun: r.int('FORECAST_SAMPLE', 500, 0, 100_000),
-      minModelUpdates: r.int('POLICY_MIN_MODEL_UPDATES', 1_000, 0, 100_000_000),
-      demotionRisk: r.number('POLICY_DEMOTION_RISK', 2, 0, 100),
-    },
+    storage: storageConfig(r),
+    tiering: tieringConfig(r),
     shutdownTimeoutMs: r.duration('SHUTDOWN_TIMEOUT', 30_000),
     http: {
       headersTimeoutMs: r.duration('HEADERS_TIMEOUT', 60_000),
@@ -217,6 +183,56 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
     },
     accessLog: r.oneOf('ACCESS_LOG', ['off', 'debug', 'info'] as const, 'debug'),
   };
+  checkRanges(config);
+  return Object.freeze(config);
+}
+
+function kafkaConfig(r: Reader, bootstrap: string): KafkaConfig {
+  return {
+    bootstrap,
+    topic: r.topic('KAFKA_TOPIC', 'dataset-events'),
+    groupId: r.str('KAFKA_GROUP_ID', 'data-in-motion'),
+    partitions: r.int('KAFKA_PARTITIONS', 6, 1, 10_000),
+    replicationFactor: r.int('KAFKA_REPLICATION_FACTOR', 1, 1, 100),
+    groupProtocol: r.oneOf('KAFKA_GROUP_PROTOCOL', ['classic', 'consumer'] as const, 'consumer'),
+    clientId: r.str('KAFKA_CLIENT_ID', 'data-in-motion'),
+    deliveryTimeoutMs: r.int('KAFKA_DELIVERY_TIMEOUT_MS', 10_000, 1_000, 600_000),
+    adminTimeoutMs: r.int('KAFKA_ADMIN_TIMEOUT_MS', 10_000, 100, 600_000),
+    extra: r.keyValues('KAFKA_EXTRA_CONFIG'),
+  };
+}
+
+function storageConfig(r: Reader): Config['storage'] {
+  return {
+    encryptionKey: r.optSecret('ENCRYPTION_KEY', 32),
+    encryptionKeyFile: r.optStr('ENCRYPTION_KEY_FILE'),
+    chunkSize: r.bytes('STORAGE_CHUNK_SIZE', 1024 * 1024),
+    moveConcurrency: r.int('MOVE_CONCURRENCY', 2, 1, 64),
+    moveBandwidth: r.bytesOrZero('MOVE_BANDWIDTH', 0),
+    faultPause: r.optStr('DIM_FAULT_PAUSE'),
+  };
+}
+
+function tieringConfig(r: Reader): Config['tiering'] {
+  return {
+    schedulerEnabled: r.bool('SCHEDULER_ENABLED', true),
+    schedulerIntervalMs: r.duration('SCHEDULER_INTERVAL', 5 * 60_000),
+    pricesFile: r.optStr('PRICES_FILE'),
+    horizonDays: r.int('POLICY_HORIZON_DAYS', 30, 1, 365),
+    hysteresis: r.number('POLICY_HYSTERESIS', 2, 0, 100),
+    minSavingPerMonth: r.number('POLICY_MIN_SAVING', 0.001, 0, 1e9),
+    cooldownMs: r.duration('POLICY_COOLDOWN', DAY),
+    maxLatencyMs: r.optNumber('POLICY_MAX_LATENCY_MS', 1_000, 0, 86_400_000),
+    budgetBytes: r.bytesOrZero('SCHEDULER_BUDGET_BYTES', 10 * 1024 ** 4),
+    budgetMoves: r.int('SCHEDULER_BUDGET_MOVES', 10_000, 0, 10_000_000),
+    observationsPerRun: r.int('FORECAST_SAMPLE', 500, 0, 100_000),
+    minModelUpdates: r.int('POLICY_MIN_MODEL_UPDATES', 1_000, 0, 100_000_000),
+    demotionRisk: r.number('POLICY_DEMOTION_RISK', 2, 0, 100),
+  };
+}
+
+/** Limits that span a value's range or two variables. */
+function checkRanges(config: Config): void {
   if (config.storage.chunkSize < 4096 || config.storage.chunkSize > 16 * 1024 * 1024) {
     throw new ConfigError('STORAGE_CHUNK_SIZE', 'must be between 4kb and 16mb');
   }
@@ -241,7 +257,6 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
   if (config.stats.dayRetentionMs < config.stats.hourRetentionMs) {
     throw new ConfigError('STATS_DAY_RETENTION', 'must be at least STATS_HOUR_RETENTION');
   }
-  return Object.freeze(config);
 }
 
 class Reader {

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { AppError, ValidationError } from '../platform';
 import { allowsScope, SCOPES, type ApiKeys, type KeyIdentity, type Scope } from './api-keys';
 
@@ -97,7 +97,7 @@ export class ApiTokens {
 
   /** The identity a token stands for; 401 saying why for any token that is not good now. */
   async verify(token: string): Promise<KeyIdentity> {
-    let payload;
+    let payload: JWTPayload;
     try {
       // Only HS256: `alg: none` and every other algorithm are refused before the signature is looked at.
       ({ payload } = await jwtVerify(token, this.key, {

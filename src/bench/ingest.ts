@@ -34,7 +34,7 @@ interface LoadResult {
 function loadgen(opts: Record<string, unknown>): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [LOADGEN, JSON.stringify(opts)], { maxBuffer: 1 << 20 }, (err, stdout) => {
-      if (err) return reject(err);
+      if (err) return reject(new Error(`loadgen failed: ${err.message}`));
       resolve(JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult);
     });
   });

@@ -31,7 +31,7 @@ function body(): string {
     return `{"dataset_id":${id},"type":"read","bytes":4096,"ts":${now}}`;
   };
   if (opts.mode === 'single') return ev();
-  const parts: string[] = new Array(opts.batchSize);
+  const parts = new Array<string>(opts.batchSize);
   for (let i = 0; i < opts.batchSize; i++) parts[i] = ev();
   return `[${parts.join(',')}]`;
 }

@@ -155,7 +155,14 @@ function get(
   });
 }
 
-async function json(port: number, method: string, p: string, body?: unknown): Promise<any> {
+/** The fields of the API's answers this bench reads (a dataset, a move). */
+interface ApiObject {
+  id: number;
+  state?: string;
+  error?: string | null;
+}
+
+async function json(port: number, method: string, p: string, body?: unknown): Promise<ApiObject> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
     const r = http.request(
@@ -169,7 +176,7 @@ async function json(port: number, method: string, p: string, body?: unknown): Pr
       (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve(JSON.parse(text || 'null')));
+        res.on('end', () => resolve(JSON.parse(text || 'null') as ApiObject));
       },
     );
     r.on('error', reject);
@@ -323,7 +330,8 @@ async function main(): Promise<void> {
       for (;;) {
         const s = await json(port, 'GET', `/api/migrations/${m.id}`);
         if (s.state === 'done') return;
-        if (s.state === 'failed' || s.state === 'cancelled') throw new Error(`move ${s.state}: ${s.error}`);
+        if (s.state === 'failed' || s.state === 'cancelled')
+          throw new Error(`move ${s.state}: ${s.error ?? 'no error given'}`);
         await new Promise((r) => setTimeout(r, 20));
       }
     });

@@ -17,7 +17,9 @@ export class ApiError extends Error {
     what: string,
   ) {
     const detail = (body as { detail?: unknown } | null)?.detail;
-    super(`${what}: HTTP ${status}${detail ? ` — ${String(detail)}` : ''}`);
+    super(
+      `${what}: HTTP ${status}${detail ? ` — ${typeof detail === 'string' ? detail : JSON.stringify(detail)}` : ''}`,
+    );
   }
 }
 

@@ -113,7 +113,7 @@ async function listDatasets(c: Client, p: Parsed): Promise<void> {
       access_count: number;
       catalog_only: boolean;
     }[]
-  >('list datasets', 'GET', `/api/datasets?${q}`);
+  >('list datasets', 'GET', `/api/datasets?${q.toString()}`);
   const table = [['id', 'name', 'placement', 'size_gb', 'accesses', 'content']].concat(
     rows.map((d) => [
       String(d.id),
@@ -364,5 +364,5 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  void main(process.argv.slice(2)).then((code) => process.exit(code));
 }

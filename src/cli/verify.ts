@@ -24,17 +24,24 @@ async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs
   }
 }
 
-export async function verify(c: Client, log: (line: string) => void): Promise<{ passed: number; failed: number }> {
-  const name = `verify-${Date.now()}-${crypto.randomBytes(3).toString('hex')}`;
-  const content = crypto.randomBytes(1024 * 1024 + 17);
-  const sha = crypto.createHash('sha256').update(content).digest('hex');
-  let id: number | undefined;
-  const download = async (): Promise<Buffer> => {
-    const r = await fetch(new URL(`/api/datasets/${id}/content`, c.baseUrl));
-    if (r.status !== 200) throw new Error(`download: HTTP ${r.status}`);
-    return Buffer.from(await r.arrayBuffer());
-  };
-  const steps: Step[] = [
+/** What the steps share: the client, the dataset they create and the content they upload. */
+interface Run {
+  c: Client;
+  name: string;
+  content: Buffer;
+  sha: string;
+  id?: number;
+}
+
+async function download(run: Run): Promise<Buffer> {
+  const r = await fetch(new URL(`/api/datasets/${run.id}/content`, run.c.baseUrl));
+  if (r.status !== 200) throw new Error(`download: HTTP ${r.status}`);
+  return Buffer.from(await r.arrayBuffer());
+}
+
+function setupSteps(run: Run): Step[] {
+  const { c, name, content, sha } = run;
+  return [
     {
       name: 'health: alive and ready',
       run: async () => {
@@ -55,8 +62,8 @@ export async function verify(c: Client, log: (line: string) => void): Promise<{ 
     {
       name: 'create a dataset',
       run: async () => {
-        id = (await c.ok<{ id: number }>('create', 'POST', '/api/datasets', { name, size_gb: 1 })).id;
-        return `id ${id}, ${name}`;
+        run.id = (await c.ok<{ id: number }>('create', 'POST', '/api/datasets', { name, size_gb: 1 })).id;
+        return `id ${run.id}, ${name}`;
       },
     },
     {
@@ -65,7 +72,7 @@ export async function verify(c: Client, log: (line: string) => void): Promise<{ 
         const r = await c.ok<{ uploaded: { sha256: string; bytes: number } }>(
           'upload',
           'PUT',
-          `/api/datasets/${id}/content`,
+          `/api/datasets/${run.id}/content`,
           undefined,
           { stream: Readable.from([content]), length: content.length },
         );
@@ -74,9 +81,16 @@ export async function verify(c: Client, log: (line: string) => void): Promise<{ 
         return `${content.length} bytes`;
       },
     },
+  ];
+}
+
+function useSteps(run: Run): Step[] {
+  const { c, name, sha } = run;
+  return [
     {
       name: "send events (the original demo's 20-event loop, and a batch) and see them counted",
       run: async () => {
+        const id = run.id;
         for (let i = 0; i < 20; i++)
           await c.ok('stream/send', 'POST', '/api/stream/send', { dataset_id: id, access_type: 'read' });
         const batch = Array.from({ length: 30 }, (_, i) => ({
@@ -103,7 +117,7 @@ export async function verify(c: Client, log: (line: string) => void): Promise<{ 
           to: { location: string; tier: string };
           candidates: unknown[];
           summary: string;
-        }>('decision', 'GET', `/api/datasets/${id}/decision`);
+        }>('decision', 'GET', `/api/datasets/${run.id}/decision`);
         if (!Array.isArray(d.candidates) || d.candidates.length !== 9)
           throw new Error('the decision does not price the nine placements');
         await c.ok('recommendations', 'GET', '/api/recommendations?limit=1');
@@ -116,26 +130,28 @@ export async function verify(c: Client, log: (line: string) => void): Promise<{ 
         const here = await c.ok<{ storage_type: string; current_tier: string }>(
           'dataset',
           'GET',
-          `/api/datasets/${id}`,
+          `/api/datasets/${run.id}`,
         );
         const target =
           here.storage_type === 'PUBLIC' ? { location: 'ONPREM', tier: 'HOT' } : { location: 'PUBLIC', tier: 'COLD' };
-        const m = await c.ok<{ id: number }>('move', 'POST', `/api/datasets/${id}/moves`, {
+        const m = await c.ok<{ id: number }>('move', 'POST', `/api/datasets/${run.id}/moves`, {
           ...target,
           reason: 'verify',
         });
-        const done = await poll(
+        await poll(
           'the move to finish',
           async () => {
             const s = await c.ok<{ state: string; error: string | null }>('move', 'GET', `/api/migrations/${m.id}`);
-            if (s.state === 'failed' || s.state === 'cancelled') throw new Error(`move ${s.state}: ${s.error}`);
+            if (s.state === 'failed' || s.state === 'cancelled')
+              throw new Error(`move ${s.state}: ${s.error ?? 'no error given'}`);
             return s.state === 'done' ? s : undefined;
           },
           120_000,
         );
-        void done;
-        const got = await download();
-        const gotSha = crypto.createHash('sha256').update(got).digest('hex');
+        const gotSha = crypto
+          .createHash('sha256')
+          .update(await download(run))
+          .digest('hex');
         if (gotSha !== sha) throw new Error(`downloaded SHA-256 ${gotSha}, expected ${sha}`);
         return `${here.storage_type}/${here.current_tier} → ${target.location}/${target.tier}, SHA-256 matches`;
       },
@@ -143,17 +159,27 @@ export async function verify(c: Client, log: (line: string) => void): Promise<{ 
     {
       name: 'clean up',
       run: async () => {
-        if (id === undefined) return 'nothing to clean';
-        await c.ok('delete', 'DELETE', `/api/datasets/${id}`);
-        const gone = await c.request('GET', `/api/datasets/${id}`);
+        if (run.id === undefined) return 'nothing to clean';
+        await c.ok('delete', 'DELETE', `/api/datasets/${run.id}`);
+        const gone = await c.request('GET', `/api/datasets/${run.id}`);
         if (gone.status !== 404) throw new Error(`the dataset is still there (HTTP ${gone.status})`);
-        id = undefined;
+        run.id = undefined;
       },
     },
   ];
+}
+
+export async function verify(c: Client, log: (line: string) => void): Promise<{ passed: number; failed: number }> {
+  const content = crypto.randomBytes(1024 * 1024 + 17);
+  const run: Run = {
+    c,
+    name: `verify-${Date.now()}-${crypto.randomBytes(3).toString('hex')}`,
+    content,
+    sha: crypto.createHash('sha256').update(content).digest('hex'),
+  };
   let passed = 0;
   let failed = 0;
-  for (const s of steps) {
+  for (const s of [...setupSteps(run), ...useSteps(run)]) {
     const t = Date.now();
     try {
       const note = await s.run();
@@ -163,10 +189,10 @@ export async function verify(c: Client, log: (line: string) => void): Promise<{ 
       failed++;
       log(`FAIL  ${s.name}: ${(err as Error).message}`);
       // Later steps need the dataset: stop after a failed creation or upload.
-      if (id === undefined || s.name.startsWith('upload')) break;
+      if (run.id === undefined || s.name.startsWith('upload')) break;
     }
   }
-  if (id !== undefined) await c.request('DELETE', `/api/datasets/${id}`).catch(() => undefined);
+  if (run.id !== undefined) await c.request('DELETE', `/api/datasets/${run.id}`).catch(() => undefined);
   log(`${passed} passed, ${failed} failed`);
   return { passed, failed };
 }
