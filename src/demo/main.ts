@@ -13,8 +13,8 @@ import { App } from '../app';
 import { Client, parse } from '../cli';
 import { parseConfig } from '../config';
 import { AcceleratedClock, createLogger } from '../platform';
-import { startMockKafka } from '../stream';
-import { WORKLOADS } from '../tiering';
+import { startMockKafka, type MockKafka } from '../stream';
+import { WORKLOADS, type Trace } from '../tiering';
 
 const DAY = 86_400_000;
 const MIB = 1024 * 1024;
@@ -57,8 +57,38 @@ function options(argv: string[]): DemoOptions {
   };
 }
 
-async function main(): Promise<void> {
-  const o = options(process.argv.slice(2));
+/** The demo's own marker: only a directory holding it is ever deleted by the demo. */
+const MARKER = '.data-in-motion-demo';
+
+/**
+ * A fresh demo each time, in a data directory of its own. A directory the demo did not create
+ * (no marker) is never deleted: the demo refuses to start instead.
+ */
+function freshDataDir(dir: string): void {
+  if (fs.existsSync(dir)) {
+    const entries = fs.readdirSync(dir);
+    if (entries.length > 0 && !entries.includes(MARKER)) {
+      throw new Error(
+        `--data-dir ${dir} exists and was not created by the demo: choose another directory (the demo deletes its own at each start)`,
+      );
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, MARKER), 'created by npm run demo; deleted and re-created at its next start\n');
+}
+
+interface Running {
+  app: App;
+  client: Client;
+  url: string;
+  apiKey: string;
+  mock: MockKafka | undefined;
+  signIn: () => string;
+}
+
+/** The product, in this process, on the demo's clock and data directory. */
+async function startProduct(o: DemoOptions, clock: AcceleratedClock): Promise<Running> {
   // The first start's operator password is logged once; the demo shows it in its banner instead.
   let signIn = '';
   const logger = createLogger('warn', {}, (line) => {
@@ -66,10 +96,7 @@ async function main(): Promise<void> {
     if (rec.event === 'auth.first_user') signIn = `sign in as ${rec.username} / ${rec.password}`;
     else if (rec.event !== 'storage.master_key_generated') process.stderr.write(line);
   });
-  // A fresh demo each time: its data directory is its own, never the product's ./data.
-  fs.rmSync(o.dataDir, { recursive: true, force: true });
-  const start = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
-  const clock = new AcceleratedClock(start, DAY / (o.secondsPerDay * 1000));
+  freshDataDir(o.dataDir);
   const env: Record<string, string> = {
     DATA_DIR: o.dataDir,
     PORT: String(o.port),
@@ -83,7 +110,7 @@ async function main(): Promise<void> {
     POLICY_MIN_MODEL_UPDATES: '300',
     POLICY_COOLDOWN: '3d',
   };
-  let mock: { bootstrap: string; stop(): Promise<void> } | undefined;
+  let mock: MockKafka | undefined;
   if (o.kafka) {
     mock = await startMockKafka();
     Object.assign(env, {
@@ -96,28 +123,12 @@ async function main(): Promise<void> {
   const app = new App(parseConfig(env), { clock, logger });
   await app.start({ listen: true });
   const url = `http://localhost:${app.port}`;
-  const client = new Client(url, env.API_KEY);
-  const stop = async (): Promise<void> => {
-    process.stdout.write('\nstopping the demo…\n');
-    await app.stop();
-    await mock?.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  const apiKey = env.API_KEY!;
+  return { app, client: new Client(url, apiKey), url, apiKey, mock, signIn: () => signIn };
+}
 
-  const trace = WORKLOADS[o.workload]!.generate({ datasets: o.datasets, days: 365, start });
-  process.stdout.write(
-    [
-      '',
-      `Data in Motion demo: ${url}   (${signIn || 'sign in with your existing user'}; API key: ${env.API_KEY})`,
-      `bus: ${o.kafka ? `Kafka (librdkafka mock cluster at ${mock!.bootstrap})` : 'embedded log'}; workload "${o.workload}": ${trace.catalog.description}`,
-      `time: one simulated day every ${o.secondsPerDay} s. Ctrl-C stops it (its data is in ${o.dataDir}).`,
-      '',
-    ].join('\n'),
-  );
-
-  // The catalog: every dataset with its declared size; every third small one with real bytes.
+/** The catalog: every dataset with its declared size; every third small one with real bytes. */
+async function loadCatalog(client: Client, trace: Trace): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
   let withContent = 0;
   for (const [i, d] of trace.catalog.datasets.entries()) {
@@ -138,18 +149,28 @@ async function main(): Promise<void> {
   process.stdout.write(
     `catalog: ${ids.size} datasets (${withContent} with encrypted content, the rest catalog-only)\n`,
   );
+  return ids;
+}
 
-  // The event player: events go out when simulated time reaches them, in batches, with ids.
+/** The event player: events go out when simulated time reaches them, in batches, with ids. */
+async function playEvents(
+  r: Running,
+  trace: Trace,
+  ids: Map<string, number>,
+  clock: AcceleratedClock,
+  start: number,
+  stopping: () => boolean,
+): Promise<void> {
   let sent = 0;
   let batch: object[] = [];
   let n = 0;
   const flush = async (): Promise<void> => {
-    if (!batch.length) return;
+    if (!batch.length || stopping()) return;
     const body = batch.map((e) => JSON.stringify(e)).join('\n');
     batch = [];
-    const r = await client.request('POST', '/api/events', body, { contentType: 'application/x-ndjson' });
-    if (r.status === 202) sent += (r.body as { accepted: number }).accepted;
-    else process.stderr.write(`events: HTTP ${r.status} ${JSON.stringify(r.body)}\n`);
+    const res = await r.client.request('POST', '/api/events', body, { contentType: 'application/x-ndjson' });
+    if (res.status === 202) sent += (res.body as { accepted: number }).accepted;
+    else process.stderr.write(`events: HTTP ${res.status} ${JSON.stringify(res.body)}\n`);
   };
   const status = setInterval(() => {
     process.stdout.write(
@@ -158,15 +179,14 @@ async function main(): Promise<void> {
   }, 1_000);
   status.unref();
   for (const e of trace.events()) {
+    if (stopping()) return;
     // Datasets exist "now" in the product: creation times in the trace before now are history.
     const wait = clock.realMsUntil(e.ts);
     if (wait > 0) {
       await flush();
-      await new Promise((r) => setTimeout(r, Math.min(wait, 1_000)));
-      if (clock.now() < e.ts) {
-        // Still early (waits are capped to keep batches flowing): wait the rest.
-        await new Promise((r) => setTimeout(r, clock.realMsUntil(e.ts)));
-      }
+      await new Promise((res) => setTimeout(res, Math.min(wait, 1_000)));
+      // Still early (waits are capped to keep batches flowing): wait the rest.
+      if (clock.now() < e.ts) await new Promise((res) => setTimeout(res, clock.realMsUntil(e.ts)));
     }
     if (e.ts < start) continue;
     batch.push({
@@ -180,10 +200,46 @@ async function main(): Promise<void> {
     if (batch.length >= 1_000) await flush();
   }
   await flush();
-  process.stdout.write('\nthe workload has played to its end; the product keeps running until Ctrl-C\n');
+  if (!stopping())
+    process.stdout.write('\nthe workload has played to its end; the product keeps running until Ctrl-C\n');
+}
+
+let stopping = false;
+
+async function main(): Promise<void> {
+  const o = options(process.argv.slice(2));
+  const start = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
+  const clock = new AcceleratedClock(start, DAY / (o.secondsPerDay * 1000));
+  const r = await startProduct(o, clock);
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nstopping the demo…\n');
+    await r.app.stop();
+    await r.mock?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+
+  const trace = WORKLOADS[o.workload]!.generate({ datasets: o.datasets, days: 365, start });
+  const bus = r.mock ? `Kafka (librdkafka mock cluster at ${r.mock.bootstrap})` : 'embedded log';
+  process.stdout.write(
+    [
+      '',
+      `Data in Motion demo: ${r.url}   (${r.signIn() || 'sign in with your existing user'}; API key: ${r.apiKey})`,
+      `bus: ${bus}; workload "${o.workload}": ${trace.catalog.description}`,
+      `time: one simulated day every ${o.secondsPerDay} s. Ctrl-C stops it (its data is in ${o.dataDir}).`,
+      '',
+    ].join('\n'),
+  );
+  const ids = await loadCatalog(r.client, trace);
+  await playEvents(r, trace, ids, clock, start, () => stopping);
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`demo failed: ${(err as Error).stack ?? String(err)}\n`);
+  // Requests cut short by Ctrl-C are the stop, not a failure.
+  if (stopping) return;
+  process.stderr.write(`demo failed: ${(err as Error).message}\n`);
   process.exit(1);
 });
