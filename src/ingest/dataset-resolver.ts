@@ -22,7 +22,10 @@ export class DatasetResolver implements DatasetChanges {
     const byName = new Map<string, number>();
     const missIds: number[] = [];
     const missNames: string[] = [];
-    for (const id of ids) this.ids.has(id) ? foundIds.add(id) : missIds.push(id);
+    for (const id of ids) {
+      if (this.ids.has(id)) foundIds.add(id);
+      else missIds.push(id);
+    }
     for (const n of names) {
       const id = this.names.get(n);
       if (id === undefined) missNames.push(n);

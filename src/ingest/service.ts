@@ -45,7 +45,7 @@ export class IngestService {
       else names.add(e.dataset!);
     }
     const found = await this.resolver.resolve([...ids], [...names]);
-    const unknown: Array<Record<string, unknown>> = [];
+    const unknown: Array<{ index?: number; dataset_id?: number; dataset?: string }> = [];
     let unknownCount = 0;
     const events: BusEvent[] = [];
     for (const e of incoming) {
@@ -76,10 +76,8 @@ export class IngestService {
     if (unknownCount > 0) {
       const first = unknown[0]!;
       const what =
-        first.dataset_id !== undefined
-          ? `dataset_id ${String(first.dataset_id)}`
-          : `dataset "${String(first.dataset)}"`;
-      const where = first.index === undefined ? '' : `item ${String(first.index)}: `;
+        first.dataset_id !== undefined ? `dataset_id ${first.dataset_id}` : `dataset "${first.dataset ?? ''}"`;
+      const where = first.index === undefined ? '' : `item ${first.index}: `;
       const more = unknownCount > 1 ? ` (and ${unknownCount - 1} more)` : '';
       throw AppError.notFound(`dataset not found: ${where}${what}${more}; nothing was accepted`, {
         unknown,

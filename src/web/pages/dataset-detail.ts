@@ -77,7 +77,14 @@ export async function decisionModel(
 
 export function datasetPages(d: DatasetPageDeps): Router {
   const r = Router();
+  r.use(datasetViews(d));
+  r.use(datasetActions(d));
+  return r;
+}
 
+/** The page and the fragments it polls. */
+function datasetViews(d: DatasetPageDeps): Router {
+  const r = Router();
   const movesModel = async (id: number) => {
     const rows = await d.repo.moves({ datasetId: id, limit: 50 });
     return { id, moves: rows.map((m) => ({ ...m, p: moveProgress(m, d.moves) })) };
@@ -134,6 +141,12 @@ export function datasetPages(d: DatasetPageDeps): Router {
     d.views.render(res, 'parts/dataset-decision', { decision: await decisionModel(d, id) });
   });
 
+  return r;
+}
+
+/** What an operator does from the page: policy, move now, test events. */
+function datasetActions(d: DatasetPageDeps): Router {
+  const r = Router();
   /** Policy: the form's fields become the API's JSON body and go through the same parser and service. */
   r.post('/datasets/:id/policy', d.requireOperator, async (req, res) => {
     const id = parseId(req.params.id);
