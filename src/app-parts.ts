@@ -10,6 +10,7 @@ import {
   resolveApiKey,
   RateLimiter,
   ApiKeys,
+  ApiKeysRepository,
   ApiTokens,
   apiTokenKey,
   resolveSessionKey,
@@ -66,17 +67,20 @@ export function buildAuth({ config, db, clock, logger }: Base) {
     { ttlMs: config.session.ttlMs, baseUrl: config.baseUrl },
     authLog,
   );
-  const apiKeys = new ApiKeys(db, new ApiKeyAuth(resolveApiKey(config.apiKey, config.dataDir, logger)), clock);
+  const apiKeys = new ApiKeys(
+    new ApiKeysRepository(db),
+    new ApiKeyAuth(resolveApiKey(config.apiKey, config.dataDir, logger)),
+    clock,
+  );
   const callers: ApiCallers = {
     keys: apiKeys,
     tokens: new ApiTokens(apiTokenKey(sessionKey), apiKeys, config.apiTokens),
   };
   const limiter = new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst);
-  const service = serviceOf('auth', {
+  const service = serviceOf('users', {
     start: async () => {
       await users.ensureFirstUser();
       await users.pruneRevoked();
-      await apiKeys.start();
     },
   });
   return {
@@ -89,7 +93,7 @@ export function buildAuth({ config, db, clock, logger }: Base) {
     requireWrite: writeAccess(callers, sessions, limiter),
     // With PUBLIC_READ=false, reads (and /metrics) need the read scope.
     requireRead: readAccess(callers, sessions, config.publicRead),
-    services: [service] as Service[],
+    services: [service, apiKeys] as Service[],
   };
 }
 

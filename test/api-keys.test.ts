@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { API_KEY, keySecret, startApp } from './support/harness';
+import { API_KEY, keySecret, startApp, tempDir } from './support/harness';
 
 const admin = { 'x-api-key': API_KEY };
 
@@ -85,6 +85,38 @@ describe('API keys with scopes', () => {
       .get('/api/datasets')
       .set('x-api-key', `dim_${list[0]!.id}_${'A'.repeat(43)}`)
       .expect(401);
+  });
+
+  test('when a used key is revoked, then its last use stays on the list, and survives a restart', async () => {
+    const dir = tempDir();
+    const first = await startApp({ DATA_DIR: dir, SCHEDULER_ENABLED: 'false', PUBLIC_READ: 'false' });
+    const created = (
+      await request(first.app.http)
+        .post('/api/api-keys')
+        .set(admin)
+        .send({ name: 'ci', scopes: ['read'] })
+        .expect(201)
+    ).body as { id: number; key: string };
+    await request(first.app.http).get('/api/datasets').set('x-api-key', created.key).expect(200);
+    const usedAt = (await request(first.app.http).get('/api/api-keys').set(admin).expect(200)).body.find(
+      (k: { id: number }) => k.id === created.id,
+    ).last_used_at as string;
+    expect(usedAt).toEqual(expect.any(String));
+    await request(first.app.http).delete(`/api/api-keys/${created.id}`).set(admin).expect(200);
+    const afterRevoke = (await request(first.app.http).get('/api/api-keys').set(admin).expect(200)).body.find(
+      (k: { id: number }) => k.id === created.id,
+    );
+    expect(afterRevoke).toMatchObject({ last_used_at: usedAt, revoked_at: expect.any(String) });
+    await first.stop();
+    const second = await startApp({ DATA_DIR: dir, SCHEDULER_ENABLED: 'false', PUBLIC_READ: 'false' });
+    try {
+      const listed = (await request(second.app.http).get('/api/api-keys').set(admin).expect(200)).body.find(
+        (k: { id: number }) => k.id === created.id,
+      );
+      expect(listed).toMatchObject({ last_used_at: usedAt });
+    } finally {
+      await second.stop();
+    }
   });
 
   test('when a new key is asked for badly, then the error names the field', async () => {

@@ -88,7 +88,8 @@ describe('the CLI against a running instance', () => {
       async () => (await getJson(app, `/api/datasets/${d.id}`)).access_count >= 2_500 + 834,
       'the id-less events of the second run',
     );
-    await new Promise((r) => setTimeout(r, 300));
+    // Nothing more arrives: once the bus has no event left to apply, the count is final.
+    await waitFor(async () => (await getJson(app, '/api/stream')).lag === 0, 'the bus drained');
     expect((await getJson(app, `/api/datasets/${d.id}`)).access_count).toBe(2_500 + 834);
   });
 

@@ -45,7 +45,8 @@ describe('rate limits on write routes', () => {
         async () => (await request(http).get(`/api/datasets/${id}`).expect(200)).body.access_count === 4,
         'the 4 accepted events',
       );
-      await new Promise((r) => setTimeout(r, 200));
+      // Nothing more arrives: once the bus has no event left to apply, the count is final.
+      await waitFor(async () => (await request(http).get('/api/stream').expect(200)).body.lag === 0, 'the bus drained');
       expect((await request(http).get(`/api/datasets/${id}`)).body.access_count).toBe(4);
     } finally {
       await s.stop();

@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { DB } from '../db';
 import { type Clock, AppError, ValidationError } from '../platform';
 import type { ApiKeyAuth } from './api-key';
+import type { ApiKeysRepository } from './api-keys-repository';
 
 export const SCOPES = ['read', 'events:write', 'datasets:write', 'moves:write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -39,27 +38,57 @@ export function presentedKey(header: string | undefined, authorization: string |
  * checking one costs a hash, not a query.
  */
 export class ApiKeys {
-  /** `lastUsedAt` is kept in memory only (since this start): a write per request would cost ingest. */
-  private readonly live = new Map<number, { hash: Buffer; scopes: ReadonlySet<Scope>; lastUsedAt: number | null }>();
+  readonly name = 'api-keys';
+  private readonly live = new Map<number, { hash: Buffer; scopes: ReadonlySet<Scope> }>();
+  /**
+   * When each key was last used: updated in memory on every use (a write per request would cost
+   * ingest) and stored every minute, at revocation and at stop, so it outlives both.
+   */
+  private readonly lastUsed = new Map<number, number>();
+  private readonly unsaved = new Map<number, number>();
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly db: Kysely<DB>,
+    private readonly repo: ApiKeysRepository,
     private readonly bootstrap: ApiKeyAuth,
     private readonly clock: Clock,
+    private readonly flushIntervalMs = 60_000,
   ) {}
 
   async start(): Promise<void> {
-    const rows = await this.db
-      .selectFrom('api_keys')
-      .select(['id', 'secret_sha256', 'scopes'])
-      .where('revoked_at', 'is', null)
-      .execute();
-    for (const r of rows)
+    for (const r of await this.repo.live())
       this.live.set(r.id, {
         hash: Buffer.from(r.secret_sha256, 'hex'),
         scopes: new Set(JSON.parse(r.scopes) as Scope[]),
-        lastUsedAt: null,
       });
+    this.flushTimer = setInterval(() => void this.flush().catch(() => undefined), this.flushIntervalMs);
+    this.flushTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.flushTimer);
+    this.flushTimer = undefined;
+    await this.flush();
+  }
+
+  /** Stores the last-used times noted since the previous flush. */
+  async flush(): Promise<void> {
+    if (this.unsaved.size === 0) return;
+    const batch = new Map(this.unsaved);
+    this.unsaved.clear();
+    try {
+      await this.repo.saveLastUsed(batch);
+    } catch (err) {
+      // Kept for the next flush, unless a newer use came in the meantime.
+      for (const [id, at] of batch) if (!this.unsaved.has(id)) this.unsaved.set(id, at);
+      throw err;
+    }
+  }
+
+  private used(id: number): void {
+    const now = this.clock.now();
+    this.lastUsed.set(id, now);
+    this.unsaved.set(id, now);
   }
 
   /** The identity behind a presented key, or undefined when it is not a live key. */
@@ -69,7 +98,7 @@ export class ApiKeys {
     if (!m) return undefined;
     const k = this.live.get(Number(m[1]));
     if (!k || !crypto.timingSafeEqual(sha256(m[2]!), k.hash)) return undefined;
-    k.lastUsedAt = this.clock.now();
+    this.used(Number(m[1]));
     return { keyId: m[1]!, scopes: k.scopes };
   }
 
@@ -82,27 +111,23 @@ export class ApiKeys {
   liveScopes(keyId: string): ReadonlySet<Scope> | undefined {
     if (keyId === BOOTSTRAP.keyId) return BOOTSTRAP.scopes;
     const k = this.live.get(Number(keyId));
-    if (k) k.lastUsedAt = this.clock.now();
+    if (k) this.used(Number(keyId));
     return k?.scopes;
   }
 
   async create(name: string, scopes: Scope[]): Promise<{ id: number; key: string; name: string; scopes: Scope[] }> {
     const secret = crypto.randomBytes(32).toString('base64url');
-    const r = await this.db
-      .insertInto('api_keys')
-      .values({
-        name,
-        secret_sha256: sha256(secret).toString('hex'),
-        scopes: JSON.stringify(scopes),
-        created_at: this.clock.now(),
-      })
-      .executeTakeFirstOrThrow();
-    const id = Number(r.insertId);
-    this.live.set(id, { hash: sha256(secret), scopes: new Set(scopes), lastUsedAt: null });
+    const id = await this.repo.insert({
+      name,
+      secret_sha256: sha256(secret).toString('hex'),
+      scopes: JSON.stringify(scopes),
+      created_at: this.clock.now(),
+    });
+    this.live.set(id, { hash: sha256(secret), scopes: new Set(scopes) });
     return { id, key: `dim_${id}_${secret}`, name, scopes };
   }
 
-  /** Every key, revoked ones included; `last_used_at` counts since this process started (null: not used since). */
+  /** Every key, revoked ones included, with when it was last used (null: never). */
   async list(): Promise<
     {
       id: number;
@@ -113,13 +138,9 @@ export class ApiKeys {
       last_used_at: string | null;
     }[]
   > {
-    const rows = await this.db
-      .selectFrom('api_keys')
-      .select(['id', 'name', 'scopes', 'created_at', 'revoked_at'])
-      .orderBy('id')
-      .execute();
+    const rows = await this.repo.all();
     return rows.map((r) => {
-      const used = this.live.get(r.id)?.lastUsedAt ?? null;
+      const used = this.lastUsed.get(r.id) ?? r.last_used_at;
       return {
         id: r.id,
         name: r.name,
@@ -132,17 +153,11 @@ export class ApiKeys {
   }
 
   async revoke(id: number): Promise<void> {
-    const r = await this.db
-      .updateTable('api_keys')
-      .set({ revoked_at: this.clock.now() })
-      .where('id', '=', id)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
+    const revoked = await this.repo.revoke(id, this.clock.now());
     this.live.delete(id);
-    if (Number(r.numUpdatedRows) === 0) {
-      const exists = await this.db.selectFrom('api_keys').select('id').where('id', '=', id).executeTakeFirst();
-      if (!exists) throw AppError.notFound('API key not found', { id });
-    }
+    // Its last use stays on record: who used a key before it was revoked is what an operator asks.
+    await this.flush();
+    if (!revoked && !(await this.repo.exists(id))) throw AppError.notFound('API key not found', { id });
   }
 }
 

@@ -1,5 +1,6 @@
 export { ApiKeyAuth, resolveApiKey } from './api-key';
 export { ApiKeys, SCOPES, parseNewKey } from './api-keys';
+export { ApiKeysRepository } from './api-keys-repository';
 export { ApiTokens, apiTokenKey } from './api-tokens';
 export { RateLimiter } from './rate-limit';
 export { authRoutes } from './routes';

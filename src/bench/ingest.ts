@@ -15,6 +15,7 @@ import path from 'node:path';
 import express from 'express';
 import { App } from '../app';
 import { parseConfig } from '../config';
+import { DatasetsRepository } from '../datasets';
 import { startMockKafka, type MockKafka } from '../stream';
 import { emit, rounder, runBench } from './report';
 
@@ -93,7 +94,6 @@ async function scenario(
   await app.start();
   try {
     const ids: number[] = [];
-    const db = app.database.db;
     const now = Date.now();
     const rows = Array.from({ length: DATASETS }, (_, i) => ({
       name: `bench-${i}`,
@@ -104,12 +104,7 @@ async function scenario(
       created_at: now,
       updated_at: now,
     }));
-    for (let i = 0; i < rows.length; i += 500)
-      await db
-        .insertInto('datasets')
-        .values(rows.slice(i, i + 500))
-        .execute();
-    for (const r of await db.selectFrom('datasets').select('id').execute()) ids.push(r.id);
+    ids.push(...(await new DatasetsRepository(app.database.db).insertMany(rows)));
 
     for (const run of runs) {
       let applied = 0;

@@ -6,6 +6,7 @@ export {
   LOCATIONS,
   MOVE_STATES,
   TIERS,
+  type ApiKeysTable,
   type BucketResolution,
   type DB,
   type DatasetRow,

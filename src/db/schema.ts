@@ -238,6 +238,8 @@ export interface ApiKeysTable {
   scopes: string;
   created_at: number;
   revoked_at: number | null;
+  /** Written in batches (ApiKeys.flush), so it may trail the in-memory value by a minute. */
+  last_used_at: number | null;
 }
 
 export interface DB {

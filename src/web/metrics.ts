@@ -1,9 +1,10 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import express, { type RequestHandler, type Router } from 'express';
 import type { StatsApplier } from '../analytics';
 import type { DB } from '../db';
 import { Registry, routeOf } from '../platform';
 import type { EventBus, EventPublisher } from '../stream';
+import { MetricsRepository } from './metrics-repository';
 import { RateWindow } from './rate-window';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -63,40 +64,19 @@ export class ProductMetrics {
       if (lag !== undefined) this.lag.set(lag);
       this.connected.set(bus.status().connected ? 1 : 0);
     });
+    const repo = new MetricsRepository(reader);
     this.registry.collect(async () => {
-      const moves = await reader
-        .selectFrom('moves')
-        .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
-        .groupBy('state')
-        .execute();
-      this.moves.replace(moves.map((m) => ({ labels: { state: m.state }, value: Number(m.n) })));
-      const done = await reader
-        .selectFrom('moves')
-        .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('bytes_total'), eb.lit(0)).as('b'))
-        .where('state', '=', 'done')
-        .executeTakeFirst();
-      this.moved.set(Number(done?.b ?? 0));
-      const per = await sql<{ location: string; tier: string; bytes: number; n: number }>`
-        select location, tier, sum(coalesce(content_bytes, size_gb * 1073741824)) as bytes, count(*) as n
-        from datasets group by location, tier`.execute(reader);
+      const m = await repo.snapshot();
+      this.moves.replace(m.moves.map((x) => ({ labels: { state: x.state }, value: x.n })));
+      this.moved.set(m.movedBytes);
       this.placement.replace(
-        per.rows.map((r) => ({ labels: { location: r.location, tier: r.tier }, value: Number(r.bytes) })),
+        m.placements.map((r) => ({ labels: { location: r.location, tier: r.tier }, value: r.bytes })),
       );
-      this.datasets.replace(
-        per.rows.map((r) => ({ labels: { location: r.location, tier: r.tier }, value: Number(r.n) })),
-      );
-      const dec = await reader
-        .selectFrom('decisions')
-        .select(['action', 'rule', (eb) => eb.fn.countAll<number>().as('n')])
-        .groupBy(['action', 'rule'])
-        .execute();
+      this.datasets.replace(m.placements.map((r) => ({ labels: { location: r.location, tier: r.tier }, value: r.n })));
       this.decisions.replace(
-        dec.map((d) => ({ labels: { action: d.action, rule: d.rule ?? 'none' }, value: Number(d.n) })),
+        m.decisions.map((d) => ({ labels: { action: d.action, rule: d.rule ?? 'none' }, value: d.n })),
       );
-      const runs = await sql<{ outcome: string; n: number }>`
-        select case when finished_at is null then 'running' when error is null then 'ok' else 'failed' end as outcome, count(*) as n
-        from scheduler_runs group by outcome`.execute(reader);
-      this.runs.replace(runs.rows.map((r) => ({ labels: { outcome: r.outcome }, value: Number(r.n) })));
+      this.runs.replace(m.runs.map((r) => ({ labels: { outcome: r.outcome }, value: r.n })));
     });
   }
 

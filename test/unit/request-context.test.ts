@@ -10,12 +10,12 @@ describe('request ids', () => {
   const app = express();
   app.use(requestIds());
   app.get('/work', async (_req, res) => {
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setImmediate(r)); // the log line comes after an async boundary
     logger.info('work.done', { n: 1 });
     res.json({ ok: true });
   });
   app.get('/boom', async () => {
-    await new Promise((r) => setTimeout(r, 1));
+    await new Promise((r) => setImmediate(r));
     throw new Error('/secret/path/leaked? no');
   });
   app.use(errorHandler(logger));
