@@ -17,8 +17,8 @@ function composeEnvironment(): Record<string, string> {
     if (!inApp) continue;
     if (/^ {4}\S/.test(line)) inEnv = line.trim() === 'environment:';
     else if (inEnv) {
-      const m = /^ {6}([A-Z_][A-Z0-9_]*):\s*"?([^"]*)"?\s*$/.exec(line);
-      if (m) out[m[1]!] = m[2]!;
+      const m = /^ {6}([A-Z_][A-Z0-9_]*):\s*(?:"([^"]*)"|'([^']*)'|(.*?))\s*$/.exec(line);
+      if (m) out[m[1]!] = (m[2] ?? m[3] ?? m[4])!; // YAML scalars: double-quoted, single-quoted or plain
     }
   }
   return out;

@@ -187,6 +187,7 @@ describe('slow clients and request timeouts', () => {
     await upload(s.url, id, content);
     // Every write of every response in this process: how much is queued behind it, in the response and its socket.
     let mostQueued = 0;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- the original, called below with its own `this`
     const write = http.ServerResponse.prototype.write;
     const spy = jest.spyOn(http.ServerResponse.prototype, 'write').mockImplementation(function (
       this: http.ServerResponse,

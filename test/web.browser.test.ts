@@ -12,7 +12,6 @@ import { startWebApp, type WebApp } from './support/web-harness';
  */
 // The functions passed to page.evaluate/waitForFunction run in the page; these module-local
 // declarations type them without pulling the DOM library into the whole (Node) program.
-/* eslint-disable @typescript-eslint/no-explicit-any */
 declare const document: any;
 declare const window: any;
 type ChartLike = { data: { datasets: { data: number[]; label: string }[] } };

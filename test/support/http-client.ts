@@ -20,7 +20,6 @@ export async function call(
   } catch {
     /* not JSON: keep the text */
   }
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test helper: callers assert the shape
   return { status: res.status, body: parsed as any, headers: res.headers };
 }
 

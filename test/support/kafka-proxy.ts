@@ -31,8 +31,7 @@ export async function startKafkaProxy(upstream: string): Promise<KafkaProxy> {
   const upstreamPort = Number(portText);
   const sockets = new Set<net.Socket>();
   let port = 0;
-  let advertised: Buffer;
-  let replacement: Buffer;
+  let replacement: Buffer = Buffer.alloc(0); // our own port, once listening
   let silent = false;
 
   const server = net.createServer((client) => {
@@ -85,7 +84,7 @@ export async function startKafkaProxy(upstream: string): Promise<KafkaProxy> {
     b.writeInt32BE(p);
     return b;
   };
-  advertised = Buffer.concat([Buffer.from(host), portBytes(upstreamPort)]);
+  const advertised = Buffer.concat([Buffer.from(host), portBytes(upstreamPort)]);
   replacement = portBytes(port);
 
   const stopListening = (): Promise<void> =>
