@@ -1,42 +1,44 @@
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
 import { ACTIVE_MOVE_STATES, type DB, type Location, type MoveRow, type MoveState, type Tier } from '../db';
 
-export interface ContentRow {
-  id: number;
-  tier: Tier;
-  location: Location;
-  object_id: string | null;
-  content_bytes: number | null;
-  content_sha256: string | null;
-  wrapped_key: Buffer | null;
-  kek_id: string | null;
-  size_gb: number;
-}
+type DatasetsTable = DB['datasets'];
+type MovesTable = DB['moves'];
 
-export interface NewMove {
-  dataset_id: number;
-  from_tier: Tier;
-  from_location: Location;
-  to_tier: Tier;
-  to_location: Location;
-  reason: string;
-  reason_detail: string | null;
-  decision_id: number | null;
-  catalog_only: number;
-  object_id: string | null;
-  bytes_total: number;
-  created_at: number;
-}
-
-/** A move planned by the scheduler's batch: the rest of NewMove is read from the dataset's row. */
-export type BatchMove = Pick<
-  NewMove,
-  'dataset_id' | 'from_tier' | 'from_location' | 'to_tier' | 'to_location' | 'reason' | 'reason_detail' | 'decision_id'
+/** What storage reads of a dataset's row: its placement and its stored object. */
+export type ContentRow = Pick<
+  Selectable<DatasetsTable>,
+  'id' | 'tier' | 'location' | 'object_id' | 'content_bytes' | 'content_sha256' | 'wrapped_key' | 'kek_id' | 'size_gb'
 >;
 
-export function isActiveMoveConflict(err: unknown): boolean {
-  const message = (err as { message?: unknown } | null)?.message;
-  return typeof message === 'string' && /UNIQUE constraint failed: moves\.dataset_id/.test(message);
+/** A move as planned: the journal's own columns (state, progress, times past creation) start empty. */
+export type NewMove = Omit<
+  Insertable<MovesTable>,
+  'id' | 'state' | 'bytes_done' | 'error' | 'started_at' | 'switched_at' | 'finished_at'
+>;
+
+/** A journal update: any of a move's own columns. */
+export type MovePatch = Omit<Updateable<MovesTable>, 'id' | 'dataset_id'>;
+
+/** A move planned by the scheduler's batch: the rest of NewMove is read from the dataset's row. */
+export type BatchMove = Required<
+  Pick<
+    NewMove,
+    | 'dataset_id'
+    | 'from_tier'
+    | 'from_location'
+    | 'to_tier'
+    | 'to_location'
+    | 'reason'
+    | 'reason_detail'
+    | 'decision_id'
+  >
+>;
+
+/** Where a switch points the dataset: the destination, and the data key re-wrapped for it (none when catalog-only). */
+export interface SwitchTo {
+  tier: Tier;
+  location: Location;
+  key?: { wrapped_key: Buffer; kek_id: string };
 }
 
 export class StorageRepository {
@@ -165,8 +167,34 @@ export class StorageRepository {
     return q.orderBy('id', 'desc').limit(f.limit).offset(f.offset).execute();
   }
 
-  async setMove(id: number, patch: Partial<Omit<MoveRow, 'id'>>, db: Kysely<DB> = this.db): Promise<void> {
+  async setMove(id: number, patch: MovePatch, db: Kysely<DB> = this.db): Promise<void> {
     await db.updateTable('moves').set(patch).where('id', '=', id).execute();
+  }
+
+  /**
+   * The switch, in one transaction: the dataset points at its new placement (and, for content,
+   * the data key wrapped for it) and the move's journal says so with `patch`.
+   */
+  async switchMove(
+    move: Pick<MoveRow, 'id' | 'dataset_id'>,
+    to: SwitchTo,
+    patch: MovePatch,
+    now: number,
+  ): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('datasets')
+        .set({
+          tier: to.tier,
+          location: to.location,
+          ...(to.key ?? {}),
+          last_storage_migration: now,
+          updated_at: now,
+        })
+        .where('id', '=', move.dataset_id)
+        .execute();
+      await this.setMove(move.id, patch, trx);
+    });
   }
 
   /** Every object the database points at: anything else in the tier tree is garbage. */
