@@ -158,17 +158,17 @@ export class App {
     tree.ensure();
     const storageRepo = new StorageRepository(db);
     const locks = new KeyedLock<number>();
-    const moves = new MoveService(
+    const moves = new MoveService({
       db,
       tree,
       keyring,
       locks,
-      new Bandwidth(config.storage.moveBandwidth),
-      new Faults(config.storage.faultPause, logger),
+      bandwidth: new Bandwidth(config.storage.moveBandwidth),
+      faults: new Faults(config.storage.faultPause, logger),
       clock,
-      logger.child({ part: 'moves' }),
-      config.storage.moveConcurrency,
-    );
+      logger: logger.child({ part: 'moves' }),
+      concurrency: config.storage.moveConcurrency,
+    });
     await moves.recover();
 
     const datasetsRepo = new DatasetsRepository(db);
@@ -188,16 +188,16 @@ export class App {
     const metrics = new ProductMetrics(this.database.reader, bus, applier);
     const publisher = metrics.countingPublisher(bus.publisher);
     const ingest = new IngestService(resolver, publisher, clock, config.ingest);
-    const content = new ContentService(
-      storageRepo,
+    const content = new ContentService({
+      repo: storageRepo,
       tree,
       keyring,
       locks,
       publisher,
       clock,
       logger,
-      config.storage.chunkSize,
-    );
+      chunkSize: config.storage.chunkSize,
+    });
     const maintenance = new StatsMaintenance(statsRepo, clock, logger, {
       buckets: { m: config.stats.minuteRetentionMs, h: config.stats.hourRetentionMs, d: config.stats.dayRetentionMs },
       idempotencyWindowMs: config.stats.idempotencyWindowMs,

@@ -24,41 +24,46 @@ export interface Download {
  * temporary file that is fsynced and renamed before the database points at it; downloads stream
  * decrypted bytes (whole or a range) from whichever copy the database points at.
  */
+export interface ContentServiceDeps {
+  repo: StorageRepository;
+  tree: TierTree;
+  keyring: Keyring;
+  /** One holder per dataset, shared with moves. */
+  locks: KeyedLock<number>;
+  /** A download is published as a read event. */
+  publisher: EventPublisher;
+  clock: Clock;
+  logger: Logger;
+  /** Plaintext bytes per sealed chunk of a new object. */
+  chunkSize: number;
+}
+
 export class ContentService {
-  constructor(
-    private readonly repo: StorageRepository,
-    private readonly tree: TierTree,
-    private readonly keyring: Keyring,
-    private readonly locks: KeyedLock<number>,
-    private readonly publisher: EventPublisher,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly chunkSize: number,
-  ) {}
+  constructor(private readonly deps: ContentServiceDeps) {}
 
   async upload(datasetId: number, body: Readable): Promise<{ bytes: number; sha256: string }> {
     // Refuse at once rather than hold the request open behind a move's lock for its whole copy.
-    const moving = await this.repo.activeMove(datasetId);
+    const moving = await this.deps.repo.activeMove(datasetId);
     if (moving)
       throw AppError.conflict(`dataset is being moved (move ${moving.id}); upload once it has finished`, {
         move_id: moving.id,
       });
-    return this.locks.run(datasetId, async () => {
-      const row = await this.repo.content(datasetId);
+    return this.deps.locks.run(datasetId, async () => {
+      const row = await this.deps.repo.content(datasetId);
       if (!row) throw AppError.notFound('dataset not found', { dataset_id: datasetId });
-      const active = await this.repo.activeMove(datasetId);
+      const active = await this.deps.repo.activeMove(datasetId);
       if (active)
         throw AppError.conflict(`dataset is being moved (move ${active.id}); upload once it has finished`, {
           move_id: active.id,
         });
 
       const objectId = TierTree.newObjectId();
-      const tmp = this.tree.tmpPath(row.location, row.tier, objectId);
-      const final = this.tree.objectPath(row.location, row.tier, objectId);
+      const tmp = this.deps.tree.tmpPath(row.location, row.tier, objectId);
+      const final = this.deps.tree.objectPath(row.location, row.tier, objectId);
       const dek = newDataKey();
       let stored: { bytes: number; sha256: string };
       try {
-        stored = await encryptToFile(body, tmp, dek, this.chunkSize);
+        stored = await encryptToFile(body, tmp, dek, this.deps.chunkSize);
       } catch (err) {
         await removeIfExists(tmp);
         throw storageError(err, 'upload');
@@ -66,9 +71,9 @@ export class ContentService {
       const { bytes, sha256 } = stored;
       await fsp.rename(tmp, final);
       await fsyncDir(path.dirname(final));
-      const { kekId, wrapped } = await this.keyring.wrapFor(row.location, dek);
-      const now = this.clock.now();
-      const ok = await this.repo.setContent(datasetId, {
+      const { kekId, wrapped } = await this.deps.keyring.wrapFor(row.location, dek);
+      const now = this.deps.clock.now();
+      const ok = await this.deps.repo.setContent(datasetId, {
         object_id: objectId,
         content_bytes: bytes,
         content_sha256: sha256,
@@ -81,11 +86,11 @@ export class ContentService {
         throw AppError.notFound('dataset not found (deleted during the upload)', { dataset_id: datasetId });
       }
       if (row.object_id) {
-        const old = this.tree.objectPath(row.location, row.tier, row.object_id);
+        const old = this.deps.tree.objectPath(row.location, row.tier, row.object_id);
         await removeIfExists(old);
         await fsyncDir(path.dirname(old));
       }
-      this.logger.info('storage.uploaded', {
+      this.deps.logger.info('storage.uploaded', {
         dataset_id: datasetId,
         bytes,
         object: objectId,
@@ -98,7 +103,7 @@ export class ContentService {
   /** Opens the current copy; `range` is inclusive, already checked against the size. */
   async download(datasetId: number, range?: { start: number; end: number }): Promise<Download> {
     for (let attempt = 0; ; attempt++) {
-      const row = await this.repo.content(datasetId);
+      const row = await this.deps.repo.content(datasetId);
       if (!row) throw AppError.notFound('dataset not found', { dataset_id: datasetId });
       if (!row.object_id || row.content_bytes === null || !row.wrapped_key || !row.kek_id || !row.content_sha256) {
         throw AppError.notFound(
@@ -106,8 +111,8 @@ export class ContentService {
           { dataset_id: datasetId, catalog_only: true },
         );
       }
-      const file = this.tree.objectPath(row.location, row.tier, row.object_id);
-      const dek = this.keyring.unwrap(row.kek_id, row.wrapped_key);
+      const file = this.deps.tree.objectPath(row.location, row.tier, row.object_id);
+      const dek = this.deps.keyring.unwrap(row.kek_id, row.wrapped_key);
       let body: DecryptedFile;
       try {
         body = await DecryptedFile.open(file, dek, range);
@@ -131,11 +136,11 @@ export class ContentService {
 
   /** A download is a read: it counts in the statistics like any other access. */
   recordRead(datasetId: number, bytes: number): void {
-    const now = this.clock.now();
-    this.publisher
+    const now = this.deps.clock.now();
+    this.deps.publisher
       .publish([{ v: 1, dataset_id: datasetId, type: 'read', bytes, ts: now, scan: false, received_at: now }])
       .catch((err: unknown) =>
-        this.logger.warn('storage.download_event_lost', { dataset_id: datasetId, error: err as Error }),
+        this.deps.logger.warn('storage.download_event_lost', { dataset_id: datasetId, error: err as Error }),
       );
   }
 }
@@ -188,7 +193,7 @@ async function encryptToFile(
 function eachPiece(body: Readable, take: (piece: Buffer) => Promise<void> | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    const fail = (err: unknown): void => {
+    const fail = (err: Error): void => {
       if (settled) return;
       settled = true;
       stopWatching();
@@ -201,7 +206,7 @@ function eachPiece(body: Readable, take: (piece: Buffer) => Promise<void> | unde
       try {
         wait = take(piece);
       } catch (err) {
-        fail(err);
+        fail(err as Error);
         return;
       }
       if (!wait) return;
