@@ -30,6 +30,8 @@ export function datasetView(d: DatasetWithStats): Record<string, unknown> {
     created_at: iso(d.created_at),
     updated_at: iso(d.updated_at),
     migrating: Boolean(d.migrating),
+    // The stored object failed verification; null once replaced or verified whole again.
+    damaged: d.damaged_at === null ? null : { at: iso(d.damaged_at), detail: d.damage },
     last_storage_migration: iso(d.last_storage_migration),
   };
 }

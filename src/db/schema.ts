@@ -28,6 +28,9 @@ export interface DatasetsTable {
   wrapped_key: Buffer | null;
   kek_id: string | null;
   content_updated_at: number | null;
+  /** Set when the stored object failed verification; cleared when the content is replaced or verifies again. */
+  damaged_at: number | null;
+  damage: string | null;
 }
 
 export interface DatasetStatsTable {
@@ -129,6 +132,19 @@ export interface KeyMetaTable {
   id: number;
   master_fingerprint: string;
   created_at: number;
+}
+
+/** Where an integrity failure was found: a download, a move's copy, or a scrub. */
+export type IntegrityFinder = 'download' | 'move' | 'scrub';
+
+export interface IntegrityFailuresTable {
+  id: Generated<number>;
+  dataset_id: number;
+  object_id: string;
+  found_by: IntegrityFinder;
+  detail: string;
+  request_id: string | null;
+  at: number;
 }
 
 export interface KekVersionsTable {
@@ -253,6 +269,7 @@ export interface DB {
   moves: MovesTable;
   key_meta: KeyMetaTable;
   kek_versions: KekVersionsTable;
+  integrity_failures: IntegrityFailuresTable;
   bucket_rollup: BucketRollupTable;
   datasets: DatasetsTable;
   dataset_stats: DatasetStatsTable;

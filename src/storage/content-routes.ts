@@ -1,7 +1,7 @@
 import busboy from 'busboy';
 import { Router, type Request } from 'express';
 import { type DatasetsService, datasetView } from '../datasets';
-import { AppError, parseId } from '../platform';
+import { AppError, parseId, requestIdOf } from '../platform';
 import type { ContentService } from './content-service';
 import { parseRange } from './range';
 import type { StorageRouteDeps } from './route-deps';
@@ -65,7 +65,8 @@ export function contentRoutes(d: Pick<StorageRouteDeps, 'content' | 'repo'>): Ro
       res.setHeader('Content-Range', `bytes */${size}`);
       throw new AppError(416, `range not satisfiable: the content is ${size} bytes`);
     }
-    const dl = await content.download(id, range);
+    const requestId = requestIdOf(res);
+    const dl = await content.download(id, range, requestId);
     res.status(range ? 206 : 200);
     res.setHeader('Content-Type', 'application/octet-stream');
     res.setHeader('Content-Length', String(dl.length));
@@ -79,10 +80,19 @@ export function contentRoutes(d: Pick<StorageRouteDeps, 'content' | 'repo'>): Ro
       void dl.body.cancel();
       if (dl.body.sent > 0) content.recordRead(id, dl.body.sent);
     });
-    dl.body.sendTo(res).catch((err: unknown) => {
-      // Headers are gone: the only honest signal left is to cut the connection.
-      res.destroy(err as Error);
-    });
+    try {
+      await dl.body.sendTo(res);
+    } catch (err) {
+      const damage = await content.sendFailed(id, dl, err, requestId);
+      if (res.headersSent) {
+        // Headers are gone: the only honest signal left is to cut the connection short of its length.
+        res.destroy(err as Error);
+        return;
+      }
+      // Nothing was sent (the first chunk failed): the client still gets a status and a reason.
+      for (const h of ['Content-Type', 'Content-Length', 'Content-Range', 'ETag', 'Accept-Ranges']) res.removeHeader(h);
+      throw damage ?? err;
+    }
   });
 
   return r;

@@ -4,12 +4,14 @@ import { finished, type Readable } from 'node:stream';
 import { type Clock, AppError, type KeyedLock, type Logger } from '../platform';
 import type { EventPublisher } from '../stream';
 import { CryptoError, DecryptedFile, FileSealer, newDataKey } from './crypto';
+import { Integrity, damagedContent } from './integrity';
 import { SyncPacer } from './sync-pacer';
 import type { Keyring } from './keyring';
 import type { StorageRepository } from './repository';
 import { TierTree, fsyncDir, removeIfExists } from './tier-tree';
 
 export interface Download {
+  objectId: string;
   /** Verified plaintext (whole or the range) to send with `sendTo(res)`, or `cancel()`. */
   body: DecryptedFile;
   /** Bytes in this answer (the range's length for a range). */
@@ -39,7 +41,11 @@ export interface ContentServiceDeps {
 }
 
 export class ContentService {
-  constructor(private readonly deps: ContentServiceDeps) {}
+  private readonly integrity: Integrity;
+
+  constructor(private readonly deps: ContentServiceDeps) {
+    this.integrity = new Integrity(deps);
+  }
 
   async upload(datasetId: number, body: Readable): Promise<{ bytes: number; sha256: string }> {
     // Refuse at once rather than hold the request open behind a move's lock for its whole copy.
@@ -100,8 +106,11 @@ export class ContentService {
     });
   }
 
-  /** Opens the current copy; `range` is inclusive, already checked against the size. */
-  async download(datasetId: number, range?: { start: number; end: number }): Promise<Download> {
+  /**
+   * Opens the current copy; `range` is inclusive, already checked against the size. Damage found
+   * here (before anything is sent) is reported and answered as a 500 naming it.
+   */
+  async download(datasetId: number, range?: { start: number; end: number }, requestId?: string): Promise<Download> {
     for (let attempt = 0; ; attempt++) {
       const row = await this.deps.repo.content(datasetId);
       if (!row) throw AppError.notFound('dataset not found', { dataset_id: datasetId });
@@ -111,7 +120,12 @@ export class ContentService {
           { dataset_id: datasetId, catalog_only: true },
         );
       }
-      const file = this.deps.tree.objectPath(row.location, row.tier, row.object_id);
+      const objectId = row.object_id;
+      const damaged = async (detail: string): Promise<AppError> => {
+        await this.integrity.damaged({ datasetId, objectId, foundBy: 'download', detail, requestId });
+        return damagedContent(datasetId, detail, requestId);
+      };
+      const file = this.deps.tree.objectPath(row.location, row.tier, objectId);
       const dek = this.deps.keyring.unwrap(row.kek_id, row.wrapped_key);
       let body: DecryptedFile;
       try {
@@ -119,19 +133,32 @@ export class ContentService {
       } catch (err) {
         // A move switched the row and removed the old copy between our read and our open.
         if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
-        if (err instanceof CryptoError) throw damagedContent(datasetId, err.message);
+        if (err instanceof CryptoError) throw await damaged(err.message);
         throw err;
       }
       if (body.size !== row.content_bytes) {
         // Caught before any header goes out, so the client gets an error rather than a cut body.
         await body.cancel();
-        throw damagedContent(
-          datasetId,
-          `the stored object holds ${body.size} bytes, the record says ${row.content_bytes}`,
-        );
+        throw await damaged(`the stored object holds ${body.size} bytes, the record says ${row.content_bytes}`);
       }
-      return { body, length: body.length, size: row.content_bytes, sha256: row.content_sha256 };
+      return { objectId, body, length: body.length, size: row.content_bytes, sha256: row.content_sha256 };
     }
+  }
+
+  /**
+   * A download whose sending failed. Damage is reported; if nothing was sent yet the answer is
+   * still a clear 500 (thrown), else the connection is cut short of its Content-Length.
+   */
+  async sendFailed(datasetId: number, dl: Download, err: unknown, requestId?: string): Promise<AppError | undefined> {
+    if (!(err instanceof CryptoError)) return undefined;
+    await this.integrity.damaged({
+      datasetId,
+      objectId: dl.objectId,
+      foundBy: 'download',
+      detail: err.message,
+      requestId,
+    });
+    return damagedContent(datasetId, err.message, requestId);
   }
 
   /** A download is a read: it counts in the statistics like any other access. */
@@ -228,10 +255,6 @@ function eachPiece(body: Readable, take: (piece: Buffer) => Promise<void> | unde
     });
     body.on('data', onData);
   });
-}
-
-function damagedContent(datasetId: number, detail: string): AppError {
-  return new AppError(500, `the stored content failed verification: ${detail}`, { dataset_id: datasetId });
 }
 
 /** Disk full and friends become clear answers; anything else propagates. */

@@ -1,6 +1,9 @@
 import { CompiledQuery, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
 import { ACTIVE_MOVE_STATES, type DB, type Location, type MoveRow, type MoveState, type Tier } from '../db';
 
+/** A verification failure as kept: which object, found by what, why. */
+export type NewIntegrityFailure = Omit<Insertable<DB['integrity_failures']>, 'id'>;
+
 type DatasetsTable = DB['datasets'];
 type MovesTable = DB['moves'];
 
@@ -83,6 +86,9 @@ export class StorageRepository {
         kek_id: c.kek_id,
         content_updated_at: c.now,
         updated_at: c.now,
+        // New content replaces whatever was damaged.
+        damaged_at: null,
+        damage: null,
         size_gb: c.content_bytes / 1e9,
       })
       .where('id', '=', datasetId)
@@ -205,5 +211,33 @@ export class StorageRepository {
       .where('object_id', 'is not', null)
       .execute();
     return new Set(rows.map((r) => `${r.location}/${r.tier}/${r.object_id}`));
+  }
+
+  /**
+   * Keeps the failure and marks the dataset damaged, if it still holds that object (new content
+   * uploaded meanwhile is not what failed).
+   */
+  async recordDamage(f: NewIntegrityFailure): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('integrity_failures').values(f).execute();
+      await trx
+        .updateTable('datasets')
+        .set({ damaged_at: f.at, damage: f.detail })
+        .where('id', '=', f.dataset_id)
+        .where('object_id', '=', f.object_id)
+        .execute();
+    });
+  }
+
+  /** The object verified whole: the dataset is no longer damaged (if it still holds that object). */
+  async clearDamage(datasetId: number, objectId: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('datasets')
+      .set({ damaged_at: null, damage: null })
+      .where('id', '=', datasetId)
+      .where('object_id', '=', objectId)
+      .where('damaged_at', 'is not', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 }

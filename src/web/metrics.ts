@@ -41,6 +41,11 @@ export class ProductMetrics {
   private readonly datasets = this.registry.gauge('dim_placement_datasets', 'Datasets per placement.');
   private readonly decisions = this.registry.gauge('dim_decisions', 'Stored decisions by action and rule.');
   private readonly runs = this.registry.gauge('dim_scheduler_runs_total', 'Scheduler runs, by outcome.');
+  private readonly integrity = this.registry.gauge(
+    'dim_integrity_failures_total',
+    'Stored objects found damaged, by what found it (download, move, scrub).',
+  );
+  private readonly damaged = this.registry.gauge('dim_datasets_damaged', 'Datasets marked damaged.');
   private readonly http = this.registry.histogram(
     'dim_http_request_seconds',
     'HTTP request latency by route.',
@@ -97,6 +102,23 @@ export class ProductMetrics {
         select case when finished_at is null then 'running' when error is null then 'ok' else 'failed' end as outcome, count(*) as n
         from scheduler_runs group by outcome`.execute(reader);
       this.runs.replace(runs.rows.map((r) => ({ labels: { outcome: r.outcome }, value: Number(r.n) })));
+      const found = await reader
+        .selectFrom('integrity_failures')
+        .select(['found_by', (eb) => eb.fn.countAll<number>().as('n')])
+        .groupBy('found_by')
+        .execute();
+      this.integrity.replace(
+        ['download', 'move', 'scrub'].map((by) => ({
+          labels: { found_by: by },
+          value: Number(found.find((f) => f.found_by === by)?.n ?? 0),
+        })),
+      );
+      const damaged = await reader
+        .selectFrom('datasets')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('damaged_at', 'is not', null)
+        .executeTakeFirst();
+      this.damaged.set(Number(damaged?.n ?? 0));
     });
   }
 
