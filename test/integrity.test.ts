@@ -6,7 +6,7 @@ import request from 'supertest';
 import { App } from '../src/app';
 import { parseConfig } from '../src/config';
 import { createLogger } from '../src/platform/logger';
-import { API_KEY, tempDir } from './support/harness';
+import { API_KEY, tempDir, waitFor } from './support/harness';
 import { signIn } from './support/web-harness';
 
 const key = { 'x-api-key': API_KEY };
@@ -161,5 +161,34 @@ describe('damaged stored objects', () => {
     expect(res.body.equals(data.subarray(0, res.body.length))).toBe(true);
     expect(await failures('download')).toBe(before + 1);
     expect((await request(app.http).get(`/api/datasets/${id}`)).body.damaged).not.toBeNull();
+  });
+
+  test('when a move finds its source damaged, then it fails naming it, leaves the source where it was, copies nothing, and the damage is counted', async () => {
+    const { id, file } = await stored(300 * CHUNK);
+    const before = await failures('move');
+    flip(file, Math.floor(fs.statSync(file).size / 2));
+    const damaged = fs.readFileSync(file);
+    const m = (
+      await request(app.http)
+        .post(`/api/datasets/${id}/moves`)
+        .set(key)
+        .send({ tier: 'COLD', location: 'PUBLIC' })
+        .expect(202)
+    ).body;
+    const done = await waitFor(async () => {
+      const r = (await request(app.http).get(`/api/migrations/${m.id}`).expect(200)).body;
+      return ['done', 'failed', 'cancelled'].includes(r.state) ? r : undefined;
+    }, 'the move to end');
+    expect(done.state).toBe('failed');
+    expect(done.error).toMatch(/^the source failed verification \(chunk \d+ failed authentication/);
+    const d = (await request(app.http).get(`/api/datasets/${id}`)).body;
+    expect(d).toMatchObject({ current_tier: 'WARM', storage_type: 'PRIVATE', migrating: false });
+    expect(d.damaged).not.toBeNull();
+    expect(fs.readFileSync(file).equals(damaged)).toBe(true);
+    expect(fs.readdirSync(path.join(dir, 'tiers', 'PUBLIC', 'COLD'))).toEqual([]);
+    expect(await failures('move')).toBe(before + 1);
+    expect(
+      lines().some((l) => l.event === 'storage.integrity_failure' && l.found_by === 'move' && l.dataset_id === id),
+    ).toBe(true);
   });
 });

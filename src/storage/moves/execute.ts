@@ -1,6 +1,7 @@
 import type { MoveRow } from '../../db';
-import type { Clock, Logger } from '../../platform';
+import { type Clock, type Logger, Signal } from '../../platform';
 import type { Faults } from '../faults';
+import type { Integrity } from '../integrity';
 import type { Keyring } from '../keyring';
 import type { ContentRow, StorageRepository } from '../repository';
 import { Cancelled, INTERRUPTED } from './errors';
@@ -12,6 +13,8 @@ export interface MoveExecutorDeps {
   store: MoveStore;
   keyring: Keyring;
   faults: Faults;
+  /** Where a damaged source is reported. */
+  integrity: Integrity;
   clock: Clock;
   logger: Logger;
 }
@@ -83,8 +86,23 @@ export class MoveExecutor {
         bytes_total: total,
         error: null,
       });
-      staged = await this.stage(move, from, to, current.object_id, total, signal, progress);
+      // The source's chunks are authenticated while it is copied: a copy of damage is no copy.
+      const dek = this.deps.keyring.unwrap(current.kek_id!, current.wrapped_key!);
+      // Paced by the copy (plaintext is never ahead of the ciphertext it came from), so it reads what the copy just read.
+      const copyMoved = new Signal();
+      let copyEnded = false;
+      const sourceDamage = store.authenticate(from, current.object_id, dek, current.content_bytes ?? 0, async (n) => {
+        while (progress.bytesDone < n && !copyEnded) await copyMoved.wait(1_000);
+      });
+      sourceDamage.catch(() => undefined); // awaited below, after the copy
+      try {
+        staged = await this.stage(move, from, to, current.object_id, total, signal, progress, () => copyMoved.notify());
+      } finally {
+        copyEnded = true;
+        copyMoved.notify();
+      }
       if (signal.aborted) throw new Cancelled();
+      await this.checkSource(move, current.object_id, await sourceDamage);
       if (!staged.same) throw new Error('verification failed: the copy differs from the source');
       if ((await staged.plaintextSize()) !== current.content_bytes)
         throw new Error('verification failed: the copy does not hold the recorded size');
@@ -116,6 +134,7 @@ export class MoveExecutor {
     total: number,
     signal: AbortSignal,
     progress: LiveProgress,
+    moved: () => void,
   ): Promise<StagedCopy> {
     const { repo, clock, faults } = this.deps;
     let lastPersist = Date.now();
@@ -126,6 +145,7 @@ export class MoveExecutor {
       signal,
       landed: async (pos) => {
         progress.bytesDone = pos;
+        moved();
         progress.rate = rateSince(pos, progress.startedAt, clock.now());
         if (Date.now() - lastPersist > PERSIST_EVERY_MS) {
           lastPersist = Date.now();
@@ -139,6 +159,13 @@ export class MoveExecutor {
       // 'verifying' covers the tail of the comparison and the flush.
       copied: () => repo.setMove(move.id, { state: 'verifying', bytes_done: progress.bytesDone }),
     });
+  }
+
+  /** A damaged source is reported, and the move fails leaving it where it is. */
+  private async checkSource(move: MoveRow, objectId: string, damage: string | undefined): Promise<void> {
+    if (damage === undefined) return;
+    await this.deps.integrity.damaged({ datasetId: move.dataset_id, objectId, foundBy: 'move', detail: damage });
+    throw new Error(`the source failed verification (${damage}): it was not moved and stays where it is`);
   }
 
   /** The switch: the data key is re-wrapped for the destination's KEK; the bytes are never decrypted. */

@@ -1,7 +1,8 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { Signal } from '../../platform';
-import { plaintextSizeOfFile } from '../crypto';
+import { CryptoError, DecryptedFile, plaintextSizeOfFile } from '../crypto';
 import type { Faults } from '../faults';
 import { SyncPacer } from '../sync-pacer';
 import type { Bandwidth } from '../throttle';
@@ -54,6 +55,38 @@ export class FileMoveStore implements MoveStore {
       };
     } catch (err) {
       await discard();
+      throw err;
+    }
+  }
+
+  async authenticate(
+    at: Placement,
+    objectId: string,
+    dek: Buffer,
+    plaintextBytes: number,
+    pace: (authenticated: number) => Promise<void>,
+  ): Promise<string | undefined> {
+    try {
+      const body = await DecryptedFile.open(this.path(at, objectId), dek);
+      if (body.size !== plaintextBytes) {
+        await body.cancel();
+        return `the stored object holds ${body.size} bytes, the record says ${plaintextBytes}`;
+      }
+      // Opened on the worker threads like a download; the plaintext goes nowhere.
+      let authenticated = 0;
+      const sink = new Writable({
+        write: (chunk: Buffer, _enc, cb) => {
+          authenticated += chunk.length;
+          pace(authenticated).then(
+            () => cb(),
+            (err: Error) => cb(err),
+          );
+        },
+      });
+      await body.sendTo(sink);
+      return undefined;
+    } catch (err) {
+      if (err instanceof CryptoError) return err.message;
       throw err;
     }
   }

@@ -1,6 +1,7 @@
 import type { Db, MoveRow } from '../../db';
 import type { Clock, KeyedLock, Logger, Service } from '../../platform';
 import type { Faults } from '../faults';
+import { Integrity } from '../integrity';
 import type { Keyring } from '../keyring';
 import { type BatchMove, StorageRepository } from '../repository';
 import type { Bandwidth } from '../throttle';
@@ -41,7 +42,8 @@ export class MoveService implements Service {
     const { db, tree, keyring, locks, bandwidth, faults, clock, logger, concurrency } = deps;
     const repo = new StorageRepository(db);
     const store = new FileMoveStore({ tree, bandwidth, faults });
-    this.executor = new MoveExecutor({ repo, store, keyring, faults, clock, logger });
+    const integrity = new Integrity({ repo, clock, logger });
+    this.executor = new MoveExecutor({ repo, store, keyring, faults, integrity, clock, logger });
     this.queue = new MoveQueue({
       repo,
       execute: (move, signal, progress) => this.executor.execute(move, signal, progress),

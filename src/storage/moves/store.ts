@@ -31,7 +31,7 @@ export interface StagedCopy {
 
 /**
  * The operations a move needs from where objects are stored. The encrypted file tree is the one
- * kind today; an object store would implement the same five (a multipart copy staged under a
+ * kind today; an object store would implement the same six (a multipart copy staged under a
  * temporary key, published by a copy or rename) and the move's journal would not change.
  */
 export interface MoveStore {
@@ -39,6 +39,18 @@ export interface MoveStore {
   size(at: Placement, objectId: string): Promise<number>;
   /** Copies the object from `from` to a staged copy at `to`, compared with the source as it lands. */
   stage(from: Placement, to: Placement, objectId: string, control: CopyControl): Promise<StagedCopy>;
+  /**
+   * Reads the object at `at` and authenticates every chunk with its data key: undefined if all
+   * of it is whole and holds `plaintextBytes`, else what is wrong with it. `pace` is awaited
+   * with the plaintext bytes authenticated so far, so the reading can trail a copy.
+   */
+  authenticate(
+    at: Placement,
+    objectId: string,
+    dek: Buffer,
+    plaintextBytes: number,
+    pace: (authenticated: number) => Promise<void>,
+  ): Promise<string | undefined>;
   /** Removes the object at `at` if it is there; true if it was. */
   remove(at: Placement, objectId: string): Promise<boolean>;
   /**
