@@ -30,6 +30,7 @@ import {
   Faults,
   Keyring,
   MoveService,
+  ScrubService,
   StorageRepository,
   storageRoutes,
   uploadRoutes,
@@ -170,6 +171,16 @@ export class App {
       concurrency: config.storage.moveConcurrency,
     });
     await moves.recover();
+    const scrub = new ScrubService({
+      repo: storageRepo,
+      tree,
+      keyring,
+      bandwidth: new Bandwidth(config.storage.scrubBandwidth),
+      clock,
+      logger: logger.child({ part: 'scrub' }),
+      enabled: config.storage.scrubEnabled,
+      intervalMs: config.storage.scrubIntervalMs,
+    });
 
     const datasetsRepo = new DatasetsRepository(db);
     const resolver = new DatasetResolver(datasetsRepo);
@@ -259,7 +270,7 @@ export class App {
     app.use(uploadRoutes({ content, datasets, requireWrite }));
     app.use('/api', express.json({ limit: '1mb' }));
     app.use(authRoutes({ callers, requireWrite, limiter, logger: authLog }));
-    app.use(storageRoutes({ content, moves, repo: storageRepo, datasets, keyring, requireWrite }));
+    app.use(storageRoutes({ content, moves, repo: storageRepo, datasets, keyring, scrub, requireWrite }));
     app.use(tieringRoutes({ tiering, scheduler, datasetExists: (id) => datasets.get(id), requireWrite }));
     app.use(datasetRoutes(datasets, requireWrite));
     app.use(analyticsRoutes(analytics, statsRepo));
@@ -285,11 +296,12 @@ export class App {
     app.use(notFound);
     app.use(errorHandler(logger));
 
-    this.parts = { express: app, bus, applier, maintenance, moves, scheduler, tiering, users };
+    this.parts = { express: app, bus, applier, maintenance, moves, scrub, scheduler, tiering, users };
     await bus.start(applier.handler);
     await maintenance.start();
     if (listen) await this.listen(app);
     await moves.start();
+    await scrub.start();
     await scheduler.start();
     logger.info('app.started', { port: this.port, bus: bus.kind, data_dir: config.dataDir });
   }
@@ -338,8 +350,9 @@ export class App {
     };
     await step('http', () => this.closeHttp());
     if (this.parts) {
-      const { maintenance, bus, moves, scheduler } = this.parts;
+      const { maintenance, bus, moves, scrub, scheduler } = this.parts;
       await step('scheduler', () => scheduler.stop());
+      await step('scrub', () => scrub.stop());
       await step('moves', () => moves.stop());
       await step('maintenance', () => maintenance.stop());
       await step('bus', () => bus.stop());
@@ -370,6 +383,7 @@ interface Parts {
   applier: StatsApplier;
   maintenance: StatsMaintenance;
   moves: MoveService;
+  scrub: ScrubService;
   scheduler: TierScheduler;
   tiering: TieringService;
   users: UsersService;

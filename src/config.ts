@@ -57,6 +57,11 @@ export interface Config {
     readonly moveBandwidth: number;
     /** Test-only fault points (see storage/faults.ts). */
     readonly faultPause: string | undefined;
+    /** Scrub every stored object on a timer (POST /api/scrub works either way). */
+    readonly scrubEnabled: boolean;
+    readonly scrubIntervalMs: number;
+    /** The scrub's read budget in bytes/s; 0 = unlimited. */
+    readonly scrubBandwidth: number;
   };
   readonly tiering: {
     /** Run the scheduler on a timer (POST /api/scheduler/run works either way). */
@@ -181,6 +186,9 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       moveConcurrency: r.int('MOVE_CONCURRENCY', 2, 1, 64),
       moveBandwidth: r.bytesOrZero('MOVE_BANDWIDTH', 0),
       faultPause: r.optStr('DIM_FAULT_PAUSE'),
+      scrubEnabled: r.bool('SCRUB_ENABLED', true),
+      scrubIntervalMs: r.duration('SCRUB_INTERVAL', 24 * 3_600_000),
+      scrubBandwidth: r.bytesOrZero('SCRUB_BANDWIDTH', 32 * 1024 * 1024),
     },
     tiering: {
       schedulerEnabled: r.bool('SCHEDULER_ENABLED', true),

@@ -31,6 +31,8 @@ export interface DatasetsTable {
   /** Set when the stored object failed verification; cleared when the content is replaced or verifies again. */
   damaged_at: number | null;
   damage: string | null;
+  /** When a scrub last read the whole object and every chunk authenticated. */
+  verified_at: number | null;
 }
 
 export interface DatasetStatsTable {
@@ -145,6 +147,21 @@ export interface IntegrityFailuresTable {
   detail: string;
   request_id: string | null;
   at: number;
+}
+
+/** One scrub of every stored object. */
+export interface ScrubRunsTable {
+  id: Generated<number>;
+  /** timer | api */
+  trigger: string;
+  started_at: number;
+  finished_at: number | null;
+  objects: Generated<number>;
+  bytes: Generated<number>;
+  damaged: Generated<number>;
+  /** Objects that moved or were replaced while the scrub went by. */
+  skipped: Generated<number>;
+  error: string | null;
 }
 
 export interface KekVersionsTable {
@@ -270,6 +287,7 @@ export interface DB {
   key_meta: KeyMetaTable;
   kek_versions: KekVersionsTable;
   integrity_failures: IntegrityFailuresTable;
+  scrub_runs: ScrubRunsTable;
   bucket_rollup: BucketRollupTable;
   datasets: DatasetsTable;
   dataset_stats: DatasetStatsTable;

@@ -4,6 +4,7 @@ export { Faults } from './faults';
 export { Keyring } from './keyring';
 export { MoveService, moveProgress, type MoveProgressView } from './moves';
 export { StorageRepository, type BatchMove } from './repository';
+export { ScrubService } from './scrub';
 export { storageRoutes, uploadRoutes } from './routes';
 export { Bandwidth } from './throttle';
 export { TierTree } from './tier-tree';

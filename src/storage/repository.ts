@@ -1,6 +1,9 @@
 import { CompiledQuery, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
 import { ACTIVE_MOVE_STATES, type DB, type Location, type MoveRow, type MoveState, type Tier } from '../db';
 
+export type ScrubRun = Selectable<DB['scrub_runs']>;
+export type ScrubPatch = Omit<Updateable<DB['scrub_runs']>, 'id' | 'trigger' | 'started_at'>;
+
 /** A verification failure as kept: which object, found by what, why. */
 export type NewIntegrityFailure = Omit<Insertable<DB['integrity_failures']>, 'id'>;
 
@@ -89,6 +92,7 @@ export class StorageRepository {
         // New content replaces whatever was damaged.
         damaged_at: null,
         damage: null,
+        verified_at: null,
         size_gb: c.content_bytes / 1e9,
       })
       .where('id', '=', datasetId)
@@ -239,5 +243,55 @@ export class StorageRepository {
       .where('damaged_at', 'is not', null)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** The object read whole and every chunk authenticated: noted, and no longer damaged (if it still holds that object). */
+  async markVerified(datasetId: number, objectId: string, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('datasets')
+      .set({ verified_at: now, damaged_at: null, damage: null })
+      .where('id', '=', datasetId)
+      .where('object_id', '=', objectId)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** Up to `limit` datasets with content, by id after `afterId`: a scrub's next page. */
+  contentAfter(afterId: number, limit: number): Promise<ContentRow[]> {
+    return this.db
+      .selectFrom('datasets')
+      .select([
+        'id',
+        'tier',
+        'location',
+        'object_id',
+        'content_bytes',
+        'content_sha256',
+        'wrapped_key',
+        'kek_id',
+        'size_gb',
+      ])
+      .where('id', '>', afterId)
+      .where('object_id', 'is not', null)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  }
+
+  async startScrub(trigger: string, now: number): Promise<number> {
+    const r = await this.db
+      .insertInto('scrub_runs')
+      .values({ trigger, started_at: now, error: null })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return r.id;
+  }
+
+  async setScrub(id: number, patch: ScrubPatch): Promise<void> {
+    await this.db.updateTable('scrub_runs').set(patch).where('id', '=', id).execute();
+  }
+
+  lastScrub(): Promise<ScrubRun | undefined> {
+    return this.db.selectFrom('scrub_runs').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
   }
 }

@@ -4,6 +4,7 @@ import type { ContentService } from './content-service';
 import type { Keyring } from './keyring';
 import type { MoveService } from './moves';
 import type { StorageRepository } from './repository';
+import type { ScrubService } from './scrub';
 
 export interface StorageRouteDeps {
   content: ContentService;
@@ -11,5 +12,6 @@ export interface StorageRouteDeps {
   repo: StorageRepository;
   datasets: DatasetsService;
   keyring: Keyring;
+  scrub: ScrubService;
   requireWrite: RequestHandler;
 }

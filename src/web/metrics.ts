@@ -46,6 +46,10 @@ export class ProductMetrics {
     'Stored objects found damaged, by what found it (download, move, scrub).',
   );
   private readonly damaged = this.registry.gauge('dim_datasets_damaged', 'Datasets marked damaged.');
+  private readonly scrub = this.registry.gauge(
+    'dim_scrub_last',
+    'The last finished scrub: finished_timestamp_seconds, objects verified, bytes, damaged, skipped.',
+  );
   private readonly http = this.registry.histogram(
     'dim_http_request_seconds',
     'HTTP request latency by route.',
@@ -119,6 +123,24 @@ export class ProductMetrics {
         .where('damaged_at', 'is not', null)
         .executeTakeFirst();
       this.damaged.set(Number(damaged?.n ?? 0));
+      const scrub = await reader
+        .selectFrom('scrub_runs')
+        .selectAll()
+        .where('finished_at', 'is not', null)
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      this.scrub.replace(
+        scrub
+          ? [
+              { labels: { field: 'finished_timestamp_seconds' }, value: scrub.finished_at! / 1000 },
+              { labels: { field: 'objects' }, value: scrub.objects },
+              { labels: { field: 'bytes' }, value: scrub.bytes },
+              { labels: { field: 'damaged' }, value: scrub.damaged },
+              { labels: { field: 'skipped' }, value: scrub.skipped },
+            ]
+          : [],
+      );
     });
   }
 

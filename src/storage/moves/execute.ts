@@ -91,9 +91,16 @@ export class MoveExecutor {
       // Paced by the copy (plaintext is never ahead of the ciphertext it came from), so it reads what the copy just read.
       const copyMoved = new Signal();
       let copyEnded = false;
-      const sourceDamage = store.authenticate(from, current.object_id, dek, current.content_bytes ?? 0, async (n) => {
-        while (progress.bytesDone < n && !copyEnded) await copyMoved.wait(1_000);
-      });
+      const sourceDamage = store.authenticate(
+        from,
+        current.object_id,
+        dek,
+        current.content_bytes ?? 0,
+        async (n) => {
+          while (progress.bytesDone < n && !copyEnded) await copyMoved.wait(1_000);
+        },
+        signal,
+      );
       sourceDamage.catch(() => undefined); // awaited below, after the copy
       try {
         staged = await this.stage(move, from, to, current.object_id, total, signal, progress, () => copyMoved.notify());

@@ -1,12 +1,12 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { Signal } from '../../platform';
-import { CryptoError, DecryptedFile, plaintextSizeOfFile } from '../crypto';
+import { plaintextSizeOfFile } from '../crypto';
 import type { Faults } from '../faults';
 import { SyncPacer } from '../sync-pacer';
 import type { Bandwidth } from '../throttle';
 import { type TierTree, exists, fsyncDir, removeIfExists } from '../tier-tree';
+import { authenticateObject } from '../verify-object';
 import { Cancelled } from './errors';
 import { Landing, verifyAsItLands } from './landing';
 import type { CopyControl, Leftover, MoveStore, Placement, StagedCopy } from './store';
@@ -59,36 +59,15 @@ export class FileMoveStore implements MoveStore {
     }
   }
 
-  async authenticate(
+  authenticate(
     at: Placement,
     objectId: string,
     dek: Buffer,
     plaintextBytes: number,
     pace: (authenticated: number) => Promise<void>,
+    signal: AbortSignal,
   ): Promise<string | undefined> {
-    try {
-      const body = await DecryptedFile.open(this.path(at, objectId), dek);
-      if (body.size !== plaintextBytes) {
-        await body.cancel();
-        return `the stored object holds ${body.size} bytes, the record says ${plaintextBytes}`;
-      }
-      // Opened on the worker threads like a download; the plaintext goes nowhere.
-      let authenticated = 0;
-      const sink = new Writable({
-        write: (chunk: Buffer, _enc, cb) => {
-          authenticated += chunk.length;
-          pace(authenticated).then(
-            () => cb(),
-            (err: Error) => cb(err),
-          );
-        },
-      });
-      await body.sendTo(sink);
-      return undefined;
-    } catch (err) {
-      if (err instanceof CryptoError) return err.message;
-      throw err;
-    }
+    return authenticateObject(this.path(at, objectId), dek, plaintextBytes, pace, signal);
   }
 
   async remove(at: Placement, objectId: string): Promise<boolean> {

@@ -50,6 +50,7 @@ export interface MoveStore {
     dek: Buffer,
     plaintextBytes: number,
     pace: (authenticated: number) => Promise<void>,
+    signal: AbortSignal,
   ): Promise<string | undefined>;
   /** Removes the object at `at` if it is there; true if it was. */
   remove(at: Placement, objectId: string): Promise<boolean>;
