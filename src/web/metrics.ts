@@ -4,6 +4,7 @@ import type { StatsApplier } from '../analytics';
 import type { DB } from '../db';
 import { Registry, routeOf } from '../platform';
 import type { EventBus, EventPublisher } from '../stream';
+import { IntegrityMetricsRepository } from './integrity-metrics-repository';
 import { RateWindow } from './rate-window';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -106,38 +107,26 @@ export class ProductMetrics {
         select case when finished_at is null then 'running' when error is null then 'ok' else 'failed' end as outcome, count(*) as n
         from scheduler_runs group by outcome`.execute(reader);
       this.runs.replace(runs.rows.map((r) => ({ labels: { outcome: r.outcome }, value: Number(r.n) })));
-      const found = await reader
-        .selectFrom('integrity_failures')
-        .select(['found_by', (eb) => eb.fn.countAll<number>().as('n')])
-        .groupBy('found_by')
-        .execute();
+    });
+    const integrity = new IntegrityMetricsRepository(reader);
+    this.registry.collect(async () => {
+      const i = await integrity.snapshot();
       this.integrity.replace(
         ['download', 'move', 'scrub'].map((by) => ({
           labels: { found_by: by },
-          value: Number(found.find((f) => f.found_by === by)?.n ?? 0),
+          value: i.failures.find((f) => f.found_by === by)?.n ?? 0,
         })),
       );
-      const damaged = await reader
-        .selectFrom('datasets')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('damaged_at', 'is not', null)
-        .executeTakeFirst();
-      this.damaged.set(Number(damaged?.n ?? 0));
-      const scrub = await reader
-        .selectFrom('scrub_runs')
-        .selectAll()
-        .where('finished_at', 'is not', null)
-        .orderBy('id', 'desc')
-        .limit(1)
-        .executeTakeFirst();
+      this.damaged.set(i.damaged);
+      const last = i.lastScrub;
       this.scrub.replace(
-        scrub
+        last
           ? [
-              { labels: { field: 'finished_timestamp_seconds' }, value: scrub.finished_at! / 1000 },
-              { labels: { field: 'objects' }, value: scrub.objects },
-              { labels: { field: 'bytes' }, value: scrub.bytes },
-              { labels: { field: 'damaged' }, value: scrub.damaged },
-              { labels: { field: 'skipped' }, value: scrub.skipped },
+              { labels: { field: 'finished_timestamp_seconds' }, value: last.finished_at / 1000 },
+              { labels: { field: 'objects' }, value: last.objects },
+              { labels: { field: 'bytes' }, value: last.bytes },
+              { labels: { field: 'damaged' }, value: last.damaged },
+              { labels: { field: 'skipped' }, value: last.skipped },
             ]
           : [],
       );
