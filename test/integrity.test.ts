@@ -222,6 +222,14 @@ describe('damaged stored objects', () => {
     const w = (await request(app.http).get(`/api/datasets/${whole.id}`)).body;
     expect(w.damaged).toBeNull();
     expect(Date.parse(w.verified_at)).toBeGreaterThan(0);
+    const first = lines().find((l) => l.event === 'auth.first_user')!;
+    const { cookie } = await signIn(base, String(first.username), String(first.password));
+    expect(await (await fetch(`${base}/datasets/${whole.id}`, { headers: { cookie } })).text()).toContain(
+      'id="verified"',
+    );
+    expect(await (await fetch(`${base}/datasets/${hurt.id}`, { headers: { cookie } })).text()).toContain(
+      'id="damaged-badge"',
+    );
     expect(
       lines().some(
         (l) => l.event === 'storage.integrity_failure' && l.found_by === 'scrub' && l.dataset_id === hurt.id,
