@@ -7,6 +7,7 @@ import * as m005 from './005_decay_30d';
 import * as m006 from './006_users';
 import * as m007 from './007_api_keys';
 import * as m008 from './008_api_key_last_used';
+import * as m009 from './009_integrity';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '006_users': m006,
   '007_api_keys': m007,
   '008_api_key_last_used': m008,
+  '009_integrity': m009,
 };

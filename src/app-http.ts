@@ -58,6 +58,7 @@ export function buildHttp(d: HttpDeps): express.Express {
       repo: storage.repo,
       datasets: stream.datasets,
       keyring: storage.keyring,
+      scrub: storage.scrub,
       requireWrite,
     }),
   );

@@ -33,6 +33,7 @@ import {
   Faults,
   Keyring,
   MoveService,
+  ScrubService,
   StorageRepository,
   Bandwidth,
   TierTree,
@@ -114,25 +115,44 @@ export function buildStorage({ config, db, clock, logger }: Base) {
   const tree = new TierTree(config.dataDir);
   const repo = new StorageRepository(db);
   const locks = new KeyedLock<number>();
-  const moves = new MoveService(
+  const moves = new MoveService({
     db,
     tree,
     keyring,
     locks,
-    new Bandwidth(config.storage.moveBandwidth),
-    new Faults(config.storage.faultPause, logger),
+    bandwidth: new Bandwidth(config.storage.moveBandwidth),
+    faults: new Faults(config.storage.faultPause, logger),
     clock,
-    logger.child({ part: 'moves' }),
-    config.storage.moveConcurrency,
-  );
-  const prepare = serviceOf('storage', {
-    start: async () => {
-      await keyring.start();
-      tree.ensure();
-      await moves.recover();
-    },
+    logger: logger.child({ part: 'moves' }),
+    concurrency: config.storage.moveConcurrency,
   });
-  return { keyring, tree, repo, locks, moves, services: [prepare] as Service[] };
+  const scrub = new ScrubService({
+    repo,
+    tree,
+    keyring,
+    bandwidth: new Bandwidth(config.storage.scrubBandwidth),
+    clock,
+    logger: logger.child({ part: 'scrub' }),
+    enabled: config.storage.scrubEnabled,
+    intervalMs: config.storage.scrubIntervalMs,
+  });
+  return {
+    keyring,
+    tree,
+    repo,
+    locks,
+    moves,
+    scrub,
+    // Keys loaded and interrupted moves finished or rolled back before anything serves.
+    prepare: serviceOf('storage', {
+      start: async () => {
+        await keyring.start();
+        tree.ensure();
+        await moves.recover();
+      },
+    }),
+    services: [moves, scrub] as Service[],
+  };
 }
 
 export type StreamParts = Awaited<ReturnType<typeof buildStream>>;
@@ -164,16 +184,16 @@ export async function buildStream(base: Base, storage: StorageParts) {
   const metrics = new ProductMetrics(database.reader, bus, applier);
   const publisher = metrics.countingPublisher(bus.publisher);
   const ingest = new IngestService(resolver, publisher, clock, config.ingest);
-  const content = new ContentService(
-    storage.repo,
-    storage.tree,
-    storage.keyring,
-    storage.locks,
+  const content = new ContentService({
+    repo: storage.repo,
+    tree: storage.tree,
+    keyring: storage.keyring,
+    locks: storage.locks,
     publisher,
     clock,
     logger,
-    config.storage.chunkSize,
-  );
+    chunkSize: config.storage.chunkSize,
+  });
   const maintenance = new StatsMaintenance(statsRepo, clock, logger, {
     buckets: retention,
     idempotencyWindowMs: config.stats.idempotencyWindowMs,
@@ -252,9 +272,6 @@ export function buildTiering({ config, database, db, clock, logger }: Base, stor
     scheduler,
     // The catalog loads before anything serves; the timer arms once the rest is up.
     prepare: serviceOf('tiering', { start: () => tiering.start() }),
-    services: [
-      serviceOf('moves', { start: () => storage.moves.start(), stop: () => storage.moves.stop() }),
-      serviceOf('scheduler', { start: () => scheduler.start(), stop: () => scheduler.stop() }),
-    ] as Service[],
+    services: [serviceOf('scheduler', { start: () => scheduler.start(), stop: () => scheduler.stop() })] as Service[],
   };
 }

@@ -124,7 +124,14 @@ export class App {
       tiering: tiering.tiering,
       users: auth.users,
     };
-    this.services.add(...auth.services, ...storage.services, tiering.prepare, ...stream.services, ...tiering.services);
+    this.services.add(
+      ...auth.services,
+      storage.prepare,
+      tiering.prepare,
+      ...stream.services,
+      ...storage.services,
+      ...tiering.services,
+    );
     if (listen) this.services.add(this.httpService(app));
     await this.services.start();
     logger.info('app.started', {

@@ -109,6 +109,15 @@ describe('the CLI against a running instance', () => {
     expect((await res.arrayBuffer()).byteLength).toBe(3 * 1024 * 1024 + 7);
   });
 
+  test('when a scrub is run from the CLI, then it prints the finished report and exits 0 with nothing damaged', async () => {
+    const r = await cli(app, 'scrub');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.running).toBe(false);
+    expect(report.last).toMatchObject({ trigger: 'api', damaged: 0, error: null });
+    expect(report.last.objects).toBeGreaterThan(0);
+  });
+
   test('when verify runs against the instance, then every step passes and it cleans up; with a wrong key it fails', async () => {
     const VERIFY = path.resolve(__dirname, '../dist/src/cli/verify.js');
     const run = (key: string): Promise<{ code: number; stdout: string }> =>

@@ -207,10 +207,11 @@ describe('dataset content and moves', () => {
       .set(key)
       .send({ target_tier: 'HOT', reason: 'hot now' })
       .expect(200, { enqueued: true, dataset_id: id, target_tier: 'HOT' });
-    await waitFor(
-      async () => (await request(http).get(`/api/datasets/${id}`)).body.current_tier === 'HOT',
-      'the enqueued move',
-    );
+    // The row switches before the move is done: wait for both, or /migrate races the move's last step.
+    await waitFor(async () => {
+      const d = (await request(http).get(`/api/datasets/${id}`)).body;
+      return d.current_tier === 'HOT' && d.migrating === false;
+    }, 'the enqueued move');
     expect((await request(http).get(`/api/datasets/${id}`)).body.storage_type).toBe('ONPREM');
     const moved = await request(http)
       .post(`/api/datasets/${id}/migrate`)

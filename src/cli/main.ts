@@ -24,6 +24,7 @@ commands:
   events send FILE [--batch N]            events from NDJSON or a JSON array ('-' reads stdin)
   move ID [--tier T] [--location L] [--wait]   move a dataset now
   scheduler run                           run the tier scheduler now
+  scrub                                   read and authenticate every stored object now (exit 1 if any is damaged)
   keys status | keys rotate [--location L]...  key-encryption keys; rotate them (no data is rewritten)
   simulate ...                            the what-if replay (see npm run simulate -- --help)
 `;
@@ -343,7 +344,11 @@ export async function main(argv: string[]): Promise<number> {
     else if (cmd === 'move') await move(c, p);
     else if (cmd === 'scheduler' && sub === 'run')
       process.stdout.write(JSON.stringify(await c.ok('run the scheduler', 'POST', '/api/scheduler/run')) + '\n');
-    else if (cmd === 'keys' && sub === 'status')
+    else if (cmd === 'scrub') {
+      const r = await c.ok<{ last?: { damaged?: number } | null }>('scrub', 'POST', '/api/scrub?wait=true');
+      process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      if ((r.last?.damaged ?? 0) > 0) return 1;
+    } else if (cmd === 'keys' && sub === 'status')
       process.stdout.write(JSON.stringify(await c.ok('key status', 'GET', '/api/keys'), null, 2) + '\n');
     else if (cmd === 'keys' && sub === 'rotate') {
       const locations = p.flags.get('location');

@@ -30,6 +30,10 @@ export function datasetView(d: DatasetWithStats): Record<string, unknown> {
     created_at: iso(d.created_at),
     updated_at: iso(d.updated_at),
     migrating: Boolean(d.migrating),
+    // The stored object failed verification; null once replaced or verified whole again.
+    damaged: d.damaged_at === null ? null : { at: iso(d.damaged_at), detail: d.damage },
+    // When a scrub last read the whole stored object and every chunk authenticated.
+    verified_at: iso(d.verified_at),
     last_storage_migration: iso(d.last_storage_migration),
   };
 }

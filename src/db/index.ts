@@ -12,6 +12,7 @@ export {
   type DatasetRow,
   type DatasetStatsRow,
   type DatasetStatsTable,
+  type IntegrityFinder,
   type DecisionsTable,
   type Location,
   type MoveRow,

@@ -28,6 +28,11 @@ export interface DatasetsTable {
   wrapped_key: Buffer | null;
   kek_id: string | null;
   content_updated_at: number | null;
+  /** Set when the stored object failed verification; cleared when the content is replaced or verifies again. */
+  damaged_at: number | null;
+  damage: string | null;
+  /** When a scrub last read the whole object and every chunk authenticated. */
+  verified_at: number | null;
 }
 
 export interface DatasetStatsTable {
@@ -129,6 +134,34 @@ export interface KeyMetaTable {
   id: number;
   master_fingerprint: string;
   created_at: number;
+}
+
+/** Where an integrity failure was found: a download, a move's copy, or a scrub. */
+export type IntegrityFinder = 'download' | 'move' | 'scrub';
+
+export interface IntegrityFailuresTable {
+  id: Generated<number>;
+  dataset_id: number;
+  object_id: string;
+  found_by: IntegrityFinder;
+  detail: string;
+  request_id: string | null;
+  at: number;
+}
+
+/** One scrub of every stored object. */
+export interface ScrubRunsTable {
+  id: Generated<number>;
+  /** timer | api */
+  trigger: string;
+  started_at: number;
+  finished_at: number | null;
+  objects: Generated<number>;
+  bytes: Generated<number>;
+  damaged: Generated<number>;
+  /** Objects that moved or were replaced while the scrub went by. */
+  skipped: Generated<number>;
+  error: string | null;
 }
 
 export interface KekVersionsTable {
@@ -255,6 +288,8 @@ export interface DB {
   moves: MovesTable;
   key_meta: KeyMetaTable;
   kek_versions: KekVersionsTable;
+  integrity_failures: IntegrityFailuresTable;
+  scrub_runs: ScrubRunsTable;
   bucket_rollup: BucketRollupTable;
   datasets: DatasetsTable;
   dataset_stats: DatasetStatsTable;

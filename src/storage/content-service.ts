@@ -4,12 +4,14 @@ import { finished, type Readable } from 'node:stream';
 import { type Clock, AppError, type KeyedLock, type Logger } from '../platform';
 import type { EventPublisher } from '../stream';
 import { CryptoError, DecryptedFile, FileSealer, newDataKey } from './crypto';
+import { Integrity, damagedContent } from './integrity';
 import { SyncPacer } from './sync-pacer';
 import type { Keyring } from './keyring';
 import type { StorageRepository } from './repository';
 import { TierTree, fsyncDir, removeIfExists } from './tier-tree';
 
 export interface Download {
+  objectId: string;
   /** Verified plaintext (whole or the range) to send with `sendTo(res)`, or `cancel()`. */
   body: DecryptedFile;
   /** Bytes in this answer (the range's length for a range). */
@@ -24,41 +26,50 @@ export interface Download {
  * temporary file that is fsynced and renamed before the database points at it; downloads stream
  * decrypted bytes (whole or a range) from whichever copy the database points at.
  */
+export interface ContentServiceDeps {
+  repo: StorageRepository;
+  tree: TierTree;
+  keyring: Keyring;
+  /** One holder per dataset, shared with moves. */
+  locks: KeyedLock<number>;
+  /** A download is published as a read event. */
+  publisher: EventPublisher;
+  clock: Clock;
+  logger: Logger;
+  /** Plaintext bytes per sealed chunk of a new object. */
+  chunkSize: number;
+}
+
 export class ContentService {
-  constructor(
-    private readonly repo: StorageRepository,
-    private readonly tree: TierTree,
-    private readonly keyring: Keyring,
-    private readonly locks: KeyedLock<number>,
-    private readonly publisher: EventPublisher,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly chunkSize: number,
-  ) {}
+  private readonly integrity: Integrity;
+
+  constructor(private readonly deps: ContentServiceDeps) {
+    this.integrity = new Integrity(deps);
+  }
 
   async upload(datasetId: number, body: Readable): Promise<{ bytes: number; sha256: string }> {
     // Refuse at once rather than hold the request open behind a move's lock for its whole copy.
-    const moving = await this.repo.activeMove(datasetId);
+    const moving = await this.deps.repo.activeMove(datasetId);
     if (moving)
       throw AppError.conflict(`dataset is being moved (move ${moving.id}); upload once it has finished`, {
         move_id: moving.id,
       });
-    return this.locks.run(datasetId, async () => {
-      const row = await this.repo.content(datasetId);
+    return this.deps.locks.run(datasetId, async () => {
+      const row = await this.deps.repo.content(datasetId);
       if (!row) throw AppError.notFound('dataset not found', { dataset_id: datasetId });
-      const active = await this.repo.activeMove(datasetId);
+      const active = await this.deps.repo.activeMove(datasetId);
       if (active)
         throw AppError.conflict(`dataset is being moved (move ${active.id}); upload once it has finished`, {
           move_id: active.id,
         });
 
       const objectId = TierTree.newObjectId();
-      const tmp = this.tree.tmpPath(row.location, row.tier, objectId);
-      const final = this.tree.objectPath(row.location, row.tier, objectId);
+      const tmp = this.deps.tree.tmpPath(row.location, row.tier, objectId);
+      const final = this.deps.tree.objectPath(row.location, row.tier, objectId);
       const dek = newDataKey();
       let stored: { bytes: number; sha256: string };
       try {
-        stored = await encryptToFile(body, tmp, dek, this.chunkSize);
+        stored = await encryptToFile(body, tmp, dek, this.deps.chunkSize);
       } catch (err) {
         await removeIfExists(tmp);
         throw storageError(err, 'upload');
@@ -66,9 +77,9 @@ export class ContentService {
       const { bytes, sha256 } = stored;
       await fsp.rename(tmp, final);
       await fsyncDir(path.dirname(final));
-      const { kekId, wrapped } = await this.keyring.wrapFor(row.location, dek);
-      const now = this.clock.now();
-      const ok = await this.repo.setContent(datasetId, {
+      const { kekId, wrapped } = await this.deps.keyring.wrapFor(row.location, dek);
+      const now = this.deps.clock.now();
+      const ok = await this.deps.repo.setContent(datasetId, {
         object_id: objectId,
         content_bytes: bytes,
         content_sha256: sha256,
@@ -81,11 +92,11 @@ export class ContentService {
         throw AppError.notFound('dataset not found (deleted during the upload)', { dataset_id: datasetId });
       }
       if (row.object_id) {
-        const old = this.tree.objectPath(row.location, row.tier, row.object_id);
+        const old = this.deps.tree.objectPath(row.location, row.tier, row.object_id);
         await removeIfExists(old);
         await fsyncDir(path.dirname(old));
       }
-      this.logger.info('storage.uploaded', {
+      this.deps.logger.info('storage.uploaded', {
         dataset_id: datasetId,
         bytes,
         object: objectId,
@@ -95,10 +106,13 @@ export class ContentService {
     });
   }
 
-  /** Opens the current copy; `range` is inclusive, already checked against the size. */
-  async download(datasetId: number, range?: { start: number; end: number }): Promise<Download> {
+  /**
+   * Opens the current copy; `range` is inclusive, already checked against the size. Damage found
+   * here (before anything is sent) is reported and answered as a 500 naming it.
+   */
+  async download(datasetId: number, range?: { start: number; end: number }, requestId?: string): Promise<Download> {
     for (let attempt = 0; ; attempt++) {
-      const row = await this.repo.content(datasetId);
+      const row = await this.deps.repo.content(datasetId);
       if (!row) throw AppError.notFound('dataset not found', { dataset_id: datasetId });
       if (!row.object_id || row.content_bytes === null || !row.wrapped_key || !row.kek_id || !row.content_sha256) {
         throw AppError.notFound(
@@ -106,36 +120,54 @@ export class ContentService {
           { dataset_id: datasetId, catalog_only: true },
         );
       }
-      const file = this.tree.objectPath(row.location, row.tier, row.object_id);
-      const dek = this.keyring.unwrap(row.kek_id, row.wrapped_key);
+      const objectId = row.object_id;
+      const damaged = async (detail: string): Promise<AppError> => {
+        await this.integrity.damaged({ datasetId, objectId, foundBy: 'download', detail, requestId });
+        return damagedContent(datasetId, detail, requestId);
+      };
+      const file = this.deps.tree.objectPath(row.location, row.tier, objectId);
+      const dek = this.deps.keyring.unwrap(row.kek_id, row.wrapped_key);
       let body: DecryptedFile;
       try {
         body = await DecryptedFile.open(file, dek, range);
       } catch (err) {
         // A move switched the row and removed the old copy between our read and our open.
         if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
-        if (err instanceof CryptoError) throw damagedContent(datasetId, err.message);
+        if (err instanceof CryptoError) throw await damaged(err.message);
         throw err;
       }
       if (body.size !== row.content_bytes) {
         // Caught before any header goes out, so the client gets an error rather than a cut body.
         await body.cancel();
-        throw damagedContent(
-          datasetId,
-          `the stored object holds ${body.size} bytes, the record says ${row.content_bytes}`,
-        );
+        throw await damaged(`the stored object holds ${body.size} bytes, the record says ${row.content_bytes}`);
       }
-      return { body, length: body.length, size: row.content_bytes, sha256: row.content_sha256 };
+      return { objectId, body, length: body.length, size: row.content_bytes, sha256: row.content_sha256 };
     }
+  }
+
+  /**
+   * A download whose sending failed. Damage is reported; if nothing was sent yet the answer is
+   * still a clear 500 (thrown), else the connection is cut short of its Content-Length.
+   */
+  async sendFailed(datasetId: number, dl: Download, err: unknown, requestId?: string): Promise<AppError | undefined> {
+    if (!(err instanceof CryptoError)) return undefined;
+    await this.integrity.damaged({
+      datasetId,
+      objectId: dl.objectId,
+      foundBy: 'download',
+      detail: err.message,
+      requestId,
+    });
+    return damagedContent(datasetId, err.message, requestId);
   }
 
   /** A download is a read: it counts in the statistics like any other access. */
   recordRead(datasetId: number, bytes: number): void {
-    const now = this.clock.now();
-    this.publisher
+    const now = this.deps.clock.now();
+    this.deps.publisher
       .publish([{ v: 1, dataset_id: datasetId, type: 'read', bytes, ts: now, scan: false, received_at: now }])
       .catch((err: unknown) =>
-        this.logger.warn('storage.download_event_lost', { dataset_id: datasetId, error: err as Error }),
+        this.deps.logger.warn('storage.download_event_lost', { dataset_id: datasetId, error: err as Error }),
       );
   }
 }
@@ -188,7 +220,7 @@ async function encryptToFile(
 function eachPiece(body: Readable, take: (piece: Buffer) => Promise<void> | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    const fail = (err: unknown): void => {
+    const fail = (err: Error): void => {
       if (settled) return;
       settled = true;
       stopWatching();
@@ -201,7 +233,7 @@ function eachPiece(body: Readable, take: (piece: Buffer) => Promise<void> | unde
       try {
         wait = take(piece);
       } catch (err) {
-        fail(err);
+        fail(err as Error);
         return;
       }
       if (!wait) return;
@@ -223,10 +255,6 @@ function eachPiece(body: Readable, take: (piece: Buffer) => Promise<void> | unde
     });
     body.on('data', onData);
   });
-}
-
-function damagedContent(datasetId: number, detail: string): AppError {
-  return new AppError(500, `the stored content failed verification: ${detail}`, { dataset_id: datasetId });
 }
 
 /** Disk full and friends become clear answers; anything else propagates. */

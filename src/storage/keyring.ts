@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import { LOCATIONS, type DB, type Location } from '../db';
 import { type Clock, AppError, type Logger } from '../platform';
 import { deriveKek, generateMasterKey, keyFingerprint, parseMasterKey, unwrapKey, wrapKey } from './crypto';
+import { KeyringRepository } from './keyring-repository';
 
 export interface KeySource {
   encryptionKey: string | undefined;
@@ -35,35 +36,30 @@ const KEK_ID = /^(ONPREM|PRIVATE|PUBLIC):v(\d+)$/;
 export class Keyring {
   private master: Buffer | undefined;
   private readonly keks = new Map<string, Buffer>();
+  private readonly repo: KeyringRepository;
 
   constructor(
-    private readonly db: Kysely<DB>,
+    db: Kysely<DB>,
     private readonly source: KeySource,
     private readonly clock: Clock,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.repo = new KeyringRepository(db);
+  }
 
   async start(): Promise<void> {
     this.master = this.loadMaster();
     const fingerprint = keyFingerprint(this.master);
-    const meta = await this.db.selectFrom('key_meta').selectAll().where('id', '=', 1).executeTakeFirst();
-    if (!meta) {
-      await this.db
-        .insertInto('key_meta')
-        .values({ id: 1, master_fingerprint: fingerprint, created_at: this.clock.now() })
-        .execute();
-    } else if (meta.master_fingerprint !== fingerprint) {
+    const known = await this.repo.fingerprint();
+    if (known === undefined) {
+      await this.repo.setFingerprint(fingerprint, this.clock.now());
+    } else if (known !== fingerprint) {
       throw new KeyMismatchError(
         `the master key (fingerprint ${fingerprint}) is not the one this data directory was written with ` +
-          `(fingerprint ${meta.master_fingerprint}): set ENCRYPTION_KEY or ENCRYPTION_KEY_FILE to the original key`,
+          `(fingerprint ${known}): set ENCRYPTION_KEY or ENCRYPTION_KEY_FILE to the original key`,
       );
     }
-    const now = this.clock.now();
-    await this.db
-      .insertInto('kek_versions')
-      .values(LOCATIONS.map((location) => ({ location, version: 1, created_at: now })))
-      .onConflict((oc) => oc.doNothing())
-      .execute();
+    await this.repo.ensureFirstVersions(this.clock.now());
   }
 
   private loadMaster(): Buffer {
@@ -94,12 +90,7 @@ export class Keyring {
   }
 
   async currentKekId(location: Location): Promise<string> {
-    const r = await this.db
-      .selectFrom('kek_versions')
-      .select((eb) => eb.fn.max('version').as('v'))
-      .where('location', '=', location)
-      .executeTakeFirst();
-    return `${location}:v${r?.v ?? 1}`;
+    return `${location}:v${await this.repo.currentVersion(location)}`;
   }
 
   async wrapFor(location: Location, dek: Buffer): Promise<WrappedKey> {
@@ -120,39 +111,25 @@ export class Keyring {
   ): Promise<{ versions: Record<string, number>; rewrapped: number }> {
     const versions: Record<string, number> = {};
     for (const location of locations) {
-      const next = Number((await this.currentKekId(location)).split(':v')[1]) + 1;
-      await this.db
-        .insertInto('kek_versions')
-        .values({ location, version: next, created_at: this.clock.now() })
-        .execute();
+      const next = (await this.repo.currentVersion(location)) + 1;
+      await this.repo.addVersion(location, next, this.clock.now());
       versions[location] = next;
     }
     let rewrapped = 0;
     for (const location of locations) {
       const target = `${location}:v${versions[location]}`;
       for (;;) {
-        const rows = await this.db
-          .selectFrom('datasets')
-          .select(['id', 'kek_id', 'wrapped_key'])
-          .where('location', '=', location)
-          .where('kek_id', 'is not', null)
-          .where('kek_id', '!=', target)
-          .limit(500)
-          .execute();
+        const rows = await this.repo.keysNotUnder(location, target, 500);
         if (rows.length === 0) break;
-        await this.db.transaction().execute(async (trx) => {
-          for (const r of rows) {
-            const dek = this.unwrap(r.kek_id!, r.wrapped_key!);
-            // Only if nothing changed the row meanwhile (an upload or a move re-wraps on its own).
-            await trx
-              .updateTable('datasets')
-              .set({ kek_id: target, wrapped_key: wrapKey(this.kek(target), target, dek) })
-              .where('id', '=', r.id)
-              .where('kek_id', '=', r.kek_id)
-              .where('location', '=', location)
-              .execute();
-          }
-        });
+        await this.repo.rewrap(
+          location,
+          rows.map((r) => ({
+            id: r.id,
+            was: r.kek_id!,
+            kek_id: target,
+            wrapped_key: wrapKey(this.kek(target), target, this.unwrap(r.kek_id!, r.wrapped_key!)),
+          })),
+        );
         rewrapped += rows.length;
       }
     }
@@ -163,15 +140,10 @@ export class Keyring {
   async status(): Promise<
     Array<{ location: Location; current_version: number; objects_by_key: Record<string, number> }>
   > {
-    const counts = await this.db
-      .selectFrom('datasets')
-      .select(['location', 'kek_id', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('kek_id', 'is not', null)
-      .groupBy(['location', 'kek_id'])
-      .execute();
+    const counts = await this.repo.keyCounts();
     const out = [];
     for (const location of LOCATIONS) {
-      const current = Number((await this.currentKekId(location)).split(':v')[1]);
+      const current = await this.repo.currentVersion(location);
       const objects: Record<string, number> = {};
       for (const c of counts) if (c.location === location && c.kek_id) objects[c.kek_id] = Number(c.n);
       out.push({ location, current_version: current, objects_by_key: objects });

@@ -1,42 +1,50 @@
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
 import { ACTIVE_MOVE_STATES, type DB, type Location, type MoveRow, type MoveState, type Tier } from '../db';
 
-export interface ContentRow {
-  id: number;
-  tier: Tier;
-  location: Location;
-  object_id: string | null;
-  content_bytes: number | null;
-  content_sha256: string | null;
-  wrapped_key: Buffer | null;
-  kek_id: string | null;
-  size_gb: number;
-}
+export type ScrubRun = Selectable<DB['scrub_runs']>;
+export type ScrubPatch = Omit<Updateable<DB['scrub_runs']>, 'id' | 'trigger' | 'started_at'>;
 
-export interface NewMove {
-  dataset_id: number;
-  from_tier: Tier;
-  from_location: Location;
-  to_tier: Tier;
-  to_location: Location;
-  reason: string;
-  reason_detail: string | null;
-  decision_id: number | null;
-  catalog_only: number;
-  object_id: string | null;
-  bytes_total: number;
-  created_at: number;
-}
+/** A verification failure as kept: which object, found by what, why. */
+export type NewIntegrityFailure = Omit<Insertable<DB['integrity_failures']>, 'id'>;
 
-/** A move planned by the scheduler's batch: the rest of NewMove is read from the dataset's row. */
-export type BatchMove = Pick<
-  NewMove,
-  'dataset_id' | 'from_tier' | 'from_location' | 'to_tier' | 'to_location' | 'reason' | 'reason_detail' | 'decision_id'
+type DatasetsTable = DB['datasets'];
+type MovesTable = DB['moves'];
+
+/** What storage reads of a dataset's row: its placement and its stored object. */
+export type ContentRow = Pick<
+  Selectable<DatasetsTable>,
+  'id' | 'tier' | 'location' | 'object_id' | 'content_bytes' | 'content_sha256' | 'wrapped_key' | 'kek_id' | 'size_gb'
 >;
 
-export function isActiveMoveConflict(err: unknown): boolean {
-  const message = (err as { message?: unknown } | null)?.message;
-  return typeof message === 'string' && /UNIQUE constraint failed: moves\.dataset_id/.test(message);
+/** A move as planned: the journal's own columns (state, progress, times past creation) start empty. */
+export type NewMove = Omit<
+  Insertable<MovesTable>,
+  'id' | 'state' | 'bytes_done' | 'error' | 'started_at' | 'switched_at' | 'finished_at'
+>;
+
+/** A journal update: any of a move's own columns. */
+export type MovePatch = Omit<Updateable<MovesTable>, 'id' | 'dataset_id'>;
+
+/** A move planned by the scheduler's batch: the rest of NewMove is read from the dataset's row. */
+export type BatchMove = Required<
+  Pick<
+    NewMove,
+    | 'dataset_id'
+    | 'from_tier'
+    | 'from_location'
+    | 'to_tier'
+    | 'to_location'
+    | 'reason'
+    | 'reason_detail'
+    | 'decision_id'
+  >
+>;
+
+/** Where a switch points the dataset: the destination, and the data key re-wrapped for it (none when catalog-only). */
+export interface SwitchTo {
+  tier: Tier;
+  location: Location;
+  key?: { wrapped_key: Buffer; kek_id: string };
 }
 
 export class StorageRepository {
@@ -81,6 +89,10 @@ export class StorageRepository {
         kek_id: c.kek_id,
         content_updated_at: c.now,
         updated_at: c.now,
+        // New content replaces whatever was damaged.
+        damaged_at: null,
+        damage: null,
+        verified_at: null,
         size_gb: c.content_bytes / 1e9,
       })
       .where('id', '=', datasetId)
@@ -165,8 +177,34 @@ export class StorageRepository {
     return q.orderBy('id', 'desc').limit(f.limit).offset(f.offset).execute();
   }
 
-  async setMove(id: number, patch: Partial<Omit<MoveRow, 'id'>>, db: Kysely<DB> = this.db): Promise<void> {
+  async setMove(id: number, patch: MovePatch, db: Kysely<DB> = this.db): Promise<void> {
     await db.updateTable('moves').set(patch).where('id', '=', id).execute();
+  }
+
+  /**
+   * The switch, in one transaction: the dataset points at its new placement (and, for content,
+   * the data key wrapped for it) and the move's journal says so with `patch`.
+   */
+  async switchMove(
+    move: Pick<MoveRow, 'id' | 'dataset_id'>,
+    to: SwitchTo,
+    patch: MovePatch,
+    now: number,
+  ): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('datasets')
+        .set({
+          tier: to.tier,
+          location: to.location,
+          ...(to.key ?? {}),
+          last_storage_migration: now,
+          updated_at: now,
+        })
+        .where('id', '=', move.dataset_id)
+        .execute();
+      await this.setMove(move.id, patch, trx);
+    });
   }
 
   /** Every object the database points at: anything else in the tier tree is garbage. */
@@ -177,5 +215,83 @@ export class StorageRepository {
       .where('object_id', 'is not', null)
       .execute();
     return new Set(rows.map((r) => `${r.location}/${r.tier}/${r.object_id}`));
+  }
+
+  /**
+   * Keeps the failure and marks the dataset damaged, if it still holds that object (new content
+   * uploaded meanwhile is not what failed).
+   */
+  async recordDamage(f: NewIntegrityFailure): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('integrity_failures').values(f).execute();
+      await trx
+        .updateTable('datasets')
+        .set({ damaged_at: f.at, damage: f.detail })
+        .where('id', '=', f.dataset_id)
+        .where('object_id', '=', f.object_id)
+        .execute();
+    });
+  }
+
+  /** The object verified whole: the dataset is no longer damaged (if it still holds that object). */
+  async clearDamage(datasetId: number, objectId: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('datasets')
+      .set({ damaged_at: null, damage: null })
+      .where('id', '=', datasetId)
+      .where('object_id', '=', objectId)
+      .where('damaged_at', 'is not', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** The object read whole and every chunk authenticated: noted, and no longer damaged (if it still holds that object). */
+  async markVerified(datasetId: number, objectId: string, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('datasets')
+      .set({ verified_at: now, damaged_at: null, damage: null })
+      .where('id', '=', datasetId)
+      .where('object_id', '=', objectId)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** Up to `limit` datasets with content, by id after `afterId`: a scrub's next page. */
+  contentAfter(afterId: number, limit: number): Promise<ContentRow[]> {
+    return this.db
+      .selectFrom('datasets')
+      .select([
+        'id',
+        'tier',
+        'location',
+        'object_id',
+        'content_bytes',
+        'content_sha256',
+        'wrapped_key',
+        'kek_id',
+        'size_gb',
+      ])
+      .where('id', '>', afterId)
+      .where('object_id', 'is not', null)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  }
+
+  async startScrub(trigger: string, now: number): Promise<number> {
+    const r = await this.db
+      .insertInto('scrub_runs')
+      .values({ trigger, started_at: now, error: null })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return r.id;
+  }
+
+  async setScrub(id: number, patch: ScrubPatch): Promise<void> {
+    await this.db.updateTable('scrub_runs').set(patch).where('id', '=', id).execute();
+  }
+
+  lastScrub(): Promise<ScrubRun | undefined> {
+    return this.db.selectFrom('scrub_runs').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
   }
 }

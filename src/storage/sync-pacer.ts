@@ -1,4 +1,5 @@
 import type fsp from 'node:fs/promises';
+import { oneAtATime } from '../platform';
 
 /**
  * A background fdatasync after every this many bytes: the disk then writes while more data
@@ -13,35 +14,29 @@ const SYNC_EVERY = 32 * 1024 * 1024;
  */
 export class SyncPacer {
   private syncedAt = 0;
-  private running: Promise<void> | undefined;
+  private readonly sync = oneAtATime(() => this.fh.datasync());
   private failure: { error: unknown } | undefined;
 
   constructor(private readonly fh: fsp.FileHandle) {}
 
   /** `written`: bytes written to the file so far. */
   progress(written: number): void {
-    if (this.running || written - this.syncedAt < SYNC_EVERY) return;
+    if (this.sync.running || written - this.syncedAt < SYNC_EVERY) return;
     this.syncedAt = written;
-    this.running = this.fh.datasync().then(
-      () => {
-        this.running = undefined;
-      },
-      (error: unknown) => {
-        this.running = undefined;
-        this.failure ??= { error };
-      },
-    );
+    this.sync().catch((error: unknown) => {
+      this.failure ??= { error };
+    });
   }
 
   /** Every byte written so far is on disk once this resolves. */
   async finish(): Promise<void> {
-    await this.running;
+    await this.sync.idle();
     if (this.failure) throw this.failure.error;
     await this.fh.sync();
   }
 
   /** Waits for a sync in flight, so the file can be closed. */
   async settle(): Promise<void> {
-    await this.running;
+    await this.sync.idle();
   }
 }

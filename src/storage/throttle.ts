@@ -41,10 +41,9 @@ export class Bandwidth {
 
   /** A pass-through stream that waits for tokens and reports progress. */
   stream(onBytes: (n: number) => void, signal?: AbortSignal): Transform {
-    const bw = this;
     return new Transform({
-      transform(chunk: Buffer, _enc, cb: TransformCallback) {
-        bw.take(chunk.length, signal).then(
+      transform: (chunk: Buffer, _enc, cb: TransformCallback) => {
+        this.take(chunk.length, signal).then(
           () => {
             onBytes(chunk.length);
             cb(null, chunk);

@@ -5,6 +5,7 @@ import type { DB } from '../db';
 import { Registry, routeOf } from '../platform';
 import type { EventBus, EventPublisher } from '../stream';
 import { MetricsRepository } from './metrics-repository';
+import { IntegrityMetricsRepository } from './integrity-metrics-repository';
 import { RateWindow } from './rate-window';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -42,6 +43,15 @@ export class ProductMetrics {
   private readonly datasets = this.registry.gauge('dim_placement_datasets', 'Datasets per placement.');
   private readonly decisions = this.registry.gauge('dim_decisions', 'Stored decisions by action and rule.');
   private readonly runs = this.registry.gauge('dim_scheduler_runs_total', 'Scheduler runs, by outcome.');
+  private readonly integrity = this.registry.gauge(
+    'dim_integrity_failures_total',
+    'Stored objects found damaged, by what found it (download, move, scrub).',
+  );
+  private readonly damaged = this.registry.gauge('dim_datasets_damaged', 'Datasets marked damaged.');
+  private readonly scrub = this.registry.gauge(
+    'dim_scrub_last',
+    'The last finished scrub: finished_timestamp_seconds, objects verified, bytes, damaged, skipped.',
+  );
   private readonly http = this.registry.histogram(
     'dim_http_request_seconds',
     'HTTP request latency by route.',
@@ -77,6 +87,29 @@ export class ProductMetrics {
         m.decisions.map((d) => ({ labels: { action: d.action, rule: d.rule ?? 'none' }, value: d.n })),
       );
       this.runs.replace(m.runs.map((r) => ({ labels: { outcome: r.outcome }, value: r.n })));
+    });
+    const integrity = new IntegrityMetricsRepository(reader);
+    this.registry.collect(async () => {
+      const i = await integrity.snapshot();
+      this.integrity.replace(
+        ['download', 'move', 'scrub'].map((by) => ({
+          labels: { found_by: by },
+          value: i.failures.find((f) => f.found_by === by)?.n ?? 0,
+        })),
+      );
+      this.damaged.set(i.damaged);
+      const last = i.lastScrub;
+      this.scrub.replace(
+        last
+          ? [
+              { labels: { field: 'finished_timestamp_seconds' }, value: last.finished_at / 1000 },
+              { labels: { field: 'objects' }, value: last.objects },
+              { labels: { field: 'bytes' }, value: last.bytes },
+              { labels: { field: 'damaged' }, value: last.damaged },
+              { labels: { field: 'skipped' }, value: last.skipped },
+            ]
+          : [],
+      );
     });
   }
 

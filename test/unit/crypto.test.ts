@@ -21,7 +21,7 @@ import {
   unwrapKey,
   wrapKey,
 } from '../../src/storage/crypto';
-import { tempDir } from '../support/harness';
+import { tempDir, waitFor } from '../support/harness';
 
 const CHUNK = 4096;
 const HEADER = 32;
@@ -377,7 +377,7 @@ describe('chunked AES-256-GCM on the worker thread (the HTTP upload and download
     // A socket that never drains: its write callbacks never come.
     const stuck = new Writable({ highWaterMark: 1, write: () => undefined });
     const sending = body.sendTo(stuck);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => body.sent > 0, 'the send to start');
     await body.cancel();
     await sending;
     expect(body.sent).toBeGreaterThan(0);

@@ -4,11 +4,10 @@ import type { DatasetsService } from '../../datasets';
 import type { IngestService } from '../../ingest';
 import { LOCATIONS, TIERS } from '../../db';
 import { ValidationError, parseId, Query, type Clock } from '../../platform';
-import type { MoveService } from '../../storage';
+import { type MoveService, moveProgress } from '../../storage';
 import { parsePolicy, type TieringService } from '../../tiering';
 import type { Views } from '../views';
 import { formBody, num, str } from './forms';
-import { moveProgress } from './moves-view';
 import type { PagesRepository } from './repository';
 
 /** The three views of a dataset's accesses: minutes, hours and days. */

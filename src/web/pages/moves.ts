@@ -1,9 +1,8 @@
 import { Router, type RequestHandler } from 'express';
-import type { MoveService } from '../../storage';
+import { type MoveService, moveProgress } from '../../storage';
 import { type Clock, parseId } from '../../platform';
 import { LOCATIONS, TIERS } from '../../tiering';
 import type { Views } from '../views';
-import { moveProgress } from './moves-view';
 import type { FlowRow, PagesRepository } from './repository';
 
 const HOUR = 3_600_000;

@@ -1,5 +1,5 @@
 import type { BusStatus, EventBus } from '../../stream';
-import type { MoveService } from '../../storage';
+import { type MoveProgressView, type MoveService, moveProgress } from '../../storage';
 import {
   type TieringService,
   LOCATIONS,
@@ -12,7 +12,6 @@ import {
 } from '../../tiering';
 import { RATE_WINDOW_MINUTES, type RateWindow } from '../rate-window';
 import type { MoveWithName, PagesRepository, PlacementTotal } from './repository';
-import { moveProgress, type MoveProgressView } from './moves-view';
 
 const DAYS_PER_MONTH = 30;
 /** The events chart covers this many minutes. */

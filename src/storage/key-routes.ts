@@ -1,0 +1,28 @@
+import { Router } from 'express';
+import { LOCATIONS } from '../db';
+import { Fields, ValidationError } from '../platform';
+import type { StorageRouteDeps } from './route-deps';
+
+/** The keyring's status, and rotation. */
+export function keyRoutes(d: Pick<StorageRouteDeps, 'keyring' | 'requireWrite'>): Router {
+  const r = Router();
+  const { keyring, requireWrite } = d;
+
+  r.get('/api/keys', async (_req, res) => {
+    res.json(await keyring.status());
+  });
+
+  r.post('/api/keys/rotate', requireWrite, async (req, res) => {
+    const f = Fields.of(req.body ?? {}, 'body');
+    f.only(['locations']);
+    const given = f.optStringArray('locations', { maxItems: 3, maxLength: 10 });
+    const locations = given?.map((l, i) => {
+      const m = LOCATIONS.find((x) => x === l.toUpperCase());
+      if (!m) throw new ValidationError(`locations[${i}]`, `must be one of ${LOCATIONS.join(', ')}`);
+      return m;
+    });
+    res.json(await keyring.rotate(locations));
+  });
+
+  return r;
+}

@@ -1,0 +1,187 @@
+import { ACTIVE_MOVE_STATES, type MoveRow, isUniqueViolation } from '../../db';
+import { type Clock, AppError, type KeyedLock, type Logger, Signal } from '../../platform';
+import type { BatchMove, StorageRepository } from '../repository';
+import { INTERRUPTED } from './errors';
+import type { LiveProgress } from './progress';
+
+export interface MoveRequest {
+  tier: MoveRow['to_tier'];
+  location: MoveRow['to_location'];
+  /** manual | policy | pin | seed */
+  reason: string;
+  detail?: string | null;
+  decisionId?: number | null;
+}
+
+export interface MoveQueueDeps {
+  repo: StorageRepository;
+  /** Runs one move to its end (see MoveExecutor). */
+  execute(move: MoveRow, signal: AbortSignal, progress: LiveProgress): Promise<void>;
+  /** One move per dataset at a time, shared with uploads. */
+  locks: KeyedLock<number>;
+  clock: Clock;
+  logger: Logger;
+  /** Moves run at once. */
+  concurrency: number;
+}
+
+/**
+ * The queue of planned moves: planning (one or a batch), waiting for and cancelling a move, and
+ * the loop that runs up to `concurrency` of them at once.
+ */
+export class MoveQueue {
+  private readonly running = new Map<number, { abort: AbortController; progress: LiveProgress }>();
+  private readonly wake = new Signal();
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  private readonly waiters = new Map<number, Array<(m: MoveRow) => void>>();
+
+  constructor(private readonly deps: MoveQueueDeps) {}
+
+  async enqueue(datasetId: number, req: MoveRequest): Promise<MoveRow> {
+    const { repo, clock, logger } = this.deps;
+    const row = await repo.content(datasetId);
+    if (!row) throw AppError.notFound('dataset not found', { dataset_id: datasetId });
+    const active = await repo.activeMove(datasetId);
+    if (active) throw AppError.conflict(`dataset is already being moved (move ${active.id})`, { move_id: active.id });
+    if (row.tier === req.tier && row.location === req.location) {
+      throw AppError.conflict(`dataset is already at ${req.location}/${req.tier}`, { field: 'target' });
+    }
+    let id: number;
+    try {
+      id = await repo.insertMove({
+        dataset_id: datasetId,
+        from_tier: row.tier,
+        from_location: row.location,
+        to_tier: req.tier,
+        to_location: req.location,
+        reason: req.reason,
+        reason_detail: req.detail ?? null,
+        decision_id: req.decisionId ?? null,
+        catalog_only: row.object_id ? 0 : 1,
+        object_id: row.object_id,
+        bytes_total: row.content_bytes ?? 0,
+        created_at: clock.now(),
+      });
+    } catch (err) {
+      // The partial unique index on moves(dataset_id) holds one unfinished move per dataset.
+      if (isUniqueViolation(err)) throw AppError.conflict('dataset is already being moved');
+      throw err;
+    }
+    logger.info('move.planned', {
+      move_id: id,
+      dataset_id: datasetId,
+      to: `${req.location}/${req.tier}`,
+      reason: req.reason,
+    });
+    this.wake.notify();
+    return (await repo.move(id))!;
+  }
+
+  /**
+   * Plans many moves at once (the scheduler's batch): one statement per thousand, each planned
+   * only if its dataset is still where the caller saw it and not already moving. Returns the
+   * moves created by dataset id; the others were skipped.
+   */
+  async enqueueBatch(items: readonly BatchMove[]): Promise<Map<number, number>> {
+    const created = await this.deps.repo.insertMoves(items, this.deps.clock.now());
+    if (created.length) {
+      this.deps.logger.info('move.planned_batch', { moves: created.length, skipped: items.length - created.length });
+      this.wake.notify();
+    }
+    return new Map(created.map((m) => [m.dataset_id, m.id]));
+  }
+
+  /** Resolves when the move reaches done, failed or cancelled. */
+  waitFor(moveId: number): Promise<MoveRow> {
+    return new Promise((resolve) => {
+      const list = this.waiters.get(moveId) ?? [];
+      list.push(resolve);
+      this.waiters.set(moveId, list);
+      void this.deps.repo.move(moveId).then((m) => {
+        if (m && !ACTIVE_MOVE_STATES.includes(m.state)) this.settle(m);
+      });
+    });
+  }
+
+  progress(moveId: number): LiveProgress | undefined {
+    return this.running.get(moveId)?.progress;
+  }
+
+  async cancel(moveId: number): Promise<MoveRow> {
+    const { repo, clock } = this.deps;
+    const m = await repo.move(moveId);
+    if (!m) throw AppError.notFound('move not found', { move_id: moveId });
+    if (m.state === 'planned' && !this.running.has(moveId)) {
+      await repo.setMove(moveId, {
+        state: 'cancelled',
+        finished_at: clock.now(),
+        error: 'cancelled before it started',
+      });
+      const done = (await repo.move(moveId))!;
+      this.settle(done);
+      return done;
+    }
+    if (m.state === 'copying' || m.state === 'verifying' || m.state === 'planned') {
+      this.running.get(moveId)?.abort.abort();
+      return this.waitFor(moveId);
+    }
+    throw AppError.conflict(`move ${moveId} is ${m.state}: only a move that has not switched can be cancelled`, {
+      state: m.state,
+    });
+  }
+
+  start(): void {
+    this.stopping = false;
+    this.loop = this.schedule();
+  }
+
+  /** Moves in flight are interrupted: recovery at the next start rolls them back and re-plans them. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake.notify();
+    for (const r of this.running.values()) r.abort.abort(INTERRUPTED);
+    await this.loop;
+  }
+
+  private settle(m: MoveRow): void {
+    const list = this.waiters.get(m.id);
+    this.waiters.delete(m.id);
+    for (const w of list ?? []) w(m);
+  }
+
+  private async schedule(): Promise<void> {
+    const { repo, concurrency } = this.deps;
+    const inflight = new Set<Promise<void>>();
+    while (!this.stopping) {
+      if (inflight.size < concurrency) {
+        const planned = await repo.movesIn(['planned'], concurrency * 2).catch(() => [] as MoveRow[]);
+        const next = planned.find((m) => !this.running.has(m.id));
+        if (next) {
+          const p: Promise<void> = this.run(next).finally(() => inflight.delete(p));
+          inflight.add(p);
+          continue;
+        }
+      }
+      await this.wake.wait(inflight.size > 0 ? 200 : 1_000);
+    }
+    await Promise.all(inflight);
+  }
+
+  private async run(move: MoveRow): Promise<void> {
+    const abort = new AbortController();
+    const progress: LiveProgress = { bytesDone: 0, startedAt: this.deps.clock.now(), rate: 0 };
+    this.running.set(move.id, { abort, progress });
+    try {
+      await this.deps.locks.run(move.dataset_id, () => this.deps.execute(move, abort.signal, progress));
+    } catch (err) {
+      // Past the switch, or the journal itself failed: the row stays active and the next start's recovery finishes it.
+      this.deps.logger.error('move.stuck', { move_id: move.id, dataset_id: move.dataset_id, error: err as Error });
+    } finally {
+      this.running.delete(move.id);
+      const final = await this.deps.repo.move(move.id).catch(() => undefined);
+      if (final && !ACTIVE_MOVE_STATES.includes(final.state)) this.settle(final);
+      this.wake.notify();
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import type { Db, MoveRow } from '../../db';
+import type { Clock, KeyedLock, Logger, Service } from '../../platform';
+import type { Faults } from '../faults';
+import { Integrity } from '../integrity';
+import type { Keyring } from '../keyring';
+import { type BatchMove, StorageRepository } from '../repository';
+import type { Bandwidth } from '../throttle';
+import type { TierTree } from '../tier-tree';
+import { MoveExecutor } from './execute';
+import { FileMoveStore } from './file-store';
+import type { LiveProgress } from './progress';
+import { type MoveRequest, MoveQueue } from './queue';
+import { recoverMoves } from './recovery';
+
+export interface MoveServiceDeps {
+  db: Db;
+  tree: TierTree;
+  keyring: Keyring;
+  /** One holder per dataset, shared with uploads. */
+  locks: KeyedLock<number>;
+  /** MOVE_BANDWIDTH, shared by every move. */
+  bandwidth: Bandwidth;
+  faults: Faults;
+  clock: Clock;
+  logger: Logger;
+  /** Moves run at once (MOVE_CONCURRENCY). */
+  concurrency: number;
+}
+
+/**
+ * The journaled move of a dataset between placements, as the rest of the app sees it: the queue
+ * (queue.ts) runs each move's steps (execute.ts) over the stored objects (file-store.ts), and
+ * start-up recovery (recovery.ts) finishes or rolls back what a crash interrupted.
+ */
+export class MoveService implements Service {
+  readonly name = 'moves';
+  private readonly queue: MoveQueue;
+  private readonly executor: MoveExecutor;
+  private readonly recovery: () => Promise<void>;
+
+  constructor(deps: MoveServiceDeps) {
+    const { db, tree, keyring, locks, bandwidth, faults, clock, logger, concurrency } = deps;
+    const repo = new StorageRepository(db);
+    const store = new FileMoveStore({ tree, bandwidth, faults });
+    const integrity = new Integrity({ repo, clock, logger });
+    this.executor = new MoveExecutor({ repo, store, keyring, faults, integrity, clock, logger });
+    this.queue = new MoveQueue({
+      repo,
+      execute: (move, signal, progress) => this.executor.execute(move, signal, progress),
+      locks,
+      clock,
+      logger,
+      concurrency,
+    });
+    this.recovery = () => recoverMoves({ repo, store, tree, clock, logger });
+  }
+
+  enqueue(datasetId: number, req: MoveRequest): Promise<MoveRow> {
+    return this.queue.enqueue(datasetId, req);
+  }
+
+  enqueueBatch(items: readonly BatchMove[]): Promise<Map<number, number>> {
+    return this.queue.enqueueBatch(items);
+  }
+
+  waitFor(moveId: number): Promise<MoveRow> {
+    return this.queue.waitFor(moveId);
+  }
+
+  progress(moveId: number): LiveProgress | undefined {
+    return this.queue.progress(moveId);
+  }
+
+  cancel(moveId: number): Promise<MoveRow> {
+    return this.queue.cancel(moveId);
+  }
+
+  /** Before `start()`: finishes or rolls back moves a crash interrupted, and clears the tree of leftovers. */
+  recover(): Promise<void> {
+    return this.recovery();
+  }
+
+  async start(): Promise<void> {
+    this.queue.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.queue.stop();
+    await this.executor.idle();
+  }
+}
