@@ -1,6 +1,6 @@
 import express from 'express';
 import { analyticsRoutes } from './analytics';
-import { authRoutes } from './auth';
+import { authRoutes, writeAccessBeforeBody } from './auth';
 import type { Config } from './config';
 import { datasetRoutes } from './datasets';
 import { ingestRoutes } from './ingest';
@@ -47,6 +47,7 @@ export function buildHttp(d: HttpDeps): express.Express {
   app.use('/metrics', requireRead);
   app.use(stream.metrics.routes());
   app.use('/api', requireRead);
+  app.use('/api', writeAccessBeforeBody(auth.callers, requireWrite));
   app.use(ingestRoutes(stream.ingest, requireWrite, config.ingest.maxBodyBytes));
   app.use(uploadRoutes({ content: stream.content, datasets: stream.datasets, requireWrite }));
   app.use('/api', express.json({ limit: '1mb' }));

@@ -70,6 +70,43 @@ describe('slow clients and request timeouts', () => {
     expect(parseConfig({}).http).toEqual({ headersTimeoutMs: 60_000, idleTimeoutMs: 60_000 });
   });
 
+  test.each([
+    ['POST', '/api/datasets', 'application/json'],
+    ['POST', '/api/datasets', 'multipart/form-data; boundary=x'],
+    ['PUT', '/api/datasets/1/content', 'application/octet-stream'],
+    ['POST', '/api/events', 'application/json'],
+    ['POST', '/api/tokens', 'application/json'],
+  ])(
+    'when an anonymous client starts a large %s %s (%s), then it gets 401 before any body is read and the connection closes',
+    async (method, url, type) => {
+      const { socket, closed } = connect(s.port);
+      // A 300 MiB body announced, none of it sent: the answer must not wait for it.
+      socket.write(
+        `${method} ${url} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${type}\r\nContent-Length: ${300 * 1024 * 1024}\r\n\r\n`,
+      );
+      // A slow trickle of body bytes: an anonymous caller must not hold the line with it.
+      const trickle = setInterval(() => socket.writable && socket.write('x'), 50);
+      try {
+        const { text } = await closed;
+        expect(text).toMatch(/^HTTP\/1\.1 401 /);
+        expect(text.toLowerCase()).toContain('connection: close');
+      } finally {
+        clearInterval(trickle);
+      }
+    },
+  );
+
+  test('when a key lacks the scope for a write, then it gets 403 before its body is read', async () => {
+    const reader = await call(s.url, 'POST', '/api/api-keys', { name: 'reader', scopes: ['read'] });
+    const { socket, closed } = connect(s.port);
+    socket.write(
+      `POST /api/datasets HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${reader.body.key}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n`,
+    );
+    const { text } = await closed;
+    expect(text).toMatch(/^HTTP\/1\.1 403 /);
+    expect(text).toContain('datasets:write');
+  });
+
   test('when a client trickles its request head (slowloris), then it gets 408 and the connection closes once the head timeout passes, however busy it keeps the line', async () => {
     const { socket, closed } = connect(s.port);
     const started = Date.now();

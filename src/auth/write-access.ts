@@ -50,6 +50,8 @@ function lacks(who: KeyIdentity, scope: string): AppError {
  */
 export function writeAccess(callers: ApiCallers, sessions: SessionAuth, limiter?: RateLimiter): RequestHandler {
   return async (req, res, next) => {
+    // Already let through before its body was read (see writeAccessBeforeBody).
+    if (res.locals.caller !== undefined) return next();
     const found = identifyCaller(callers, req);
     const key = found instanceof Promise ? await found : found;
     if (key) {
@@ -69,6 +71,23 @@ export function writeAccess(callers: ApiCallers, sessions: SessionAuth, limiter?
       });
     limiter?.take(`user:${s.user.username}`);
     res.locals.caller = `user:${s.user.username}`;
+    next();
+  };
+}
+
+/**
+ * The write gate, run on every state-changing `/api` request before any body is read: an
+ * anonymous client or a key without the scope is refused at once instead of streaming its body
+ * first. `POST /api/tokens` needs any live key (its scopes are checked when the token is issued).
+ * The routes keep their own `writeAccess`, which lets through a request that already passed.
+ */
+export function writeAccessBeforeBody(callers: ApiCallers, requireWrite: RequestHandler): RequestHandler {
+  return async (req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+    if (req.path !== '/tokens') return requireWrite(req, res, next);
+    const found = identifyCaller(callers, req);
+    if (!(found instanceof Promise ? await found : found))
+      throw new AppError(401, 'an API key is needed (x-api-key or Authorization: Bearer)', { field: 'authorization' });
     next();
   };
 }

@@ -53,6 +53,9 @@ export const notFound: RequestHandler = (req, res) => {
 };
 
 function send(req: Request, res: Response, status: number, body: { detail: string } & Record<string, unknown>): void {
+  // Refused before its body was read (401, 413, …): close the connection after the answer, or
+  // Node would go on reading and discarding whatever the client still sends.
+  if (!req.complete) res.setHeader('Connection', 'close');
   if (res.locals.html !== true) {
     res.status(status).json(body);
     return;

@@ -29,8 +29,9 @@ export function createHttpServer(handler: http.RequestListener, t: HttpTimeouts,
     {
       headersTimeout: t.headersTimeoutMs,
       requestTimeout: 0,
-      // Node checks head timeouts on this interval (30 s by default, too coarse for a short timeout).
-      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(t.headersTimeoutMs / 4))),
+      // Node checks head timeouts on this interval (30 s by default): a slow head is cut within
+      // headersTimeout + this, so at most a second late (a quarter of it let 60 s become 75 s).
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(t.headersTimeoutMs / 20))),
     },
     handler,
   );
