@@ -51,7 +51,9 @@ export function buildHttp(d: HttpDeps): express.Express {
   app.use(ingestRoutes(stream.ingest, requireWrite, config.ingest.maxBodyBytes));
   app.use(uploadRoutes({ content: stream.content, datasets: stream.datasets, requireWrite }));
   app.use('/api', express.json({ limit: '1mb' }));
-  app.use(authRoutes({ callers: auth.callers, requireWrite, limiter: auth.limiter, logger: auth.authLog }));
+  app.use(
+    authRoutes({ callers: auth.callers, users: auth.users, requireWrite, limiter: auth.limiter, logger: auth.authLog }),
+  );
   app.use(
     storageRoutes({
       content: stream.content,

@@ -2,10 +2,12 @@ import { Router, type RequestHandler } from 'express';
 import { AppError, type Logger, requestLogger, parseId } from '../platform';
 import { parseNewKey } from './api-keys';
 import type { RateLimiter } from './rate-limit';
+import type { UsersService } from './users-service';
 import { callerOf, identifyCaller, type ApiCallers } from './write-access';
 
 export interface AuthRouteDeps {
   callers: ApiCallers;
+  users: UsersService;
   requireWrite: RequestHandler;
   limiter?: RateLimiter;
   logger: Logger;
@@ -15,7 +17,7 @@ export interface AuthRouteDeps {
  * The JSON API of credentials: validate a key, manage keys (admin scope, or an operator's
  * session), and mint short-lived tokens from a key. Secrets appear in answers only, never in logs.
  */
-export function authRoutes({ callers, requireWrite, limiter, logger }: AuthRouteDeps): Router {
+export function authRoutes({ callers, users, requireWrite, limiter, logger }: AuthRouteDeps): Router {
   const r = Router();
   const { keys, tokens } = callers;
 
@@ -44,6 +46,14 @@ export function authRoutes({ callers, requireWrite, limiter, logger }: AuthRoute
   });
 
   // Any live key may mint a token with some or all of its own scopes; a token may not mint more.
+  // The way back in for an operator whose password is lost: the admin scope (the bootstrap key
+  // in ./data/api-key works) sets a new generated one, shown once. `npm run cli -- users reset-password NAME`.
+  r.post('/api/users/:username/password', requireWrite, async (req, res) => {
+    const out = await users.resetPassword(String(req.params.username), requestLogger(res, logger));
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(out);
+  });
+
   r.post('/api/tokens', async (req, res) => {
     const parent = await identifyCaller(callers, req);
     if (!parent)

@@ -59,7 +59,8 @@ export class SessionAuth {
       csrf: crypto.randomBytes(32).toString('base64url'),
       expiresAt: now + this.opts.ttlMs,
     };
-    const token = await new SignJWT({ csrf: session.csrf })
+    // `cred`: the password's time when this session began; a later reset ends the session.
+    const token = await new SignJWT({ csrf: session.csrf, cred: user.credentialsAt })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(String(user.id))
       .setJti(session.jti)
@@ -90,6 +91,11 @@ export class SessionAuth {
       if (await this.users.isRevoked(payload.jti)) return undefined;
       const user = await this.users.byId(id);
       if (!user) return undefined;
+      // Signed in under an earlier password (it was reset since): over. Sessions from before this
+      // claim existed count from when they were issued.
+      const cred = payload.cred;
+      if (typeof cred === 'number' ? cred !== user.credentialsAt : (payload.iat ?? 0) * 1000 < user.credentialsAt)
+        return undefined;
       return { user, jti: payload.jti, csrf: payload.csrf, expiresAt: payload.exp! * 1000 };
     } catch (err) {
       (req.res ? requestLogger(req.res, this.logger) : this.logger).debug('auth.session_rejected', {

@@ -8,6 +8,8 @@ export interface SessionUser {
   id: number;
   username: string;
   role: Role;
+  /** When the password was last set: sessions signed in before then are over. */
+  credentialsAt: number;
 }
 
 // A hash of a random password, verified against when the username is unknown, so a login for a
@@ -53,6 +55,21 @@ export class UsersService {
     return (await verifyPassword(password, u.password_hash)) ? toSessionUser(u) : undefined;
   }
 
+  /**
+   * A new generated password for `username` (the way back in when the first start's password was
+   * lost): returned once, never logged; every session the user had ends.
+   */
+  async resetPassword(username: string, log: Logger = this.logger): Promise<{ username: string; password: string }> {
+    const u = await this.repo.byName(username);
+    if (!u) throw AppError.notFound(`user "${username}" not found`, { field: 'username' });
+    const password = generatePassword();
+    // Always a new time, so sessions issued under the old password no longer match it.
+    const now = Math.max(this.clock.now(), u.updated_at + 1);
+    await this.repo.setPassword(u.id, await hashPassword(password), now);
+    log.warn('auth.password_reset', { username });
+    return { username, password };
+  }
+
   async byId(id: number): Promise<SessionUser | undefined> {
     const u = await this.repo.byId(id);
     return u && toSessionUser(u);
@@ -72,19 +89,20 @@ export class UsersService {
     const password = f.optString('password', { max: 200, trim: false }) ?? f.fail('password', 'is required');
     if (password.length < 12) f.fail('password', 'must be at least 12 characters');
     let id: number;
+    const now = this.clock.now();
     try {
       id = await this.repo.insert({
         username,
         role,
         password_hash: await hashPassword(password),
-        now: this.clock.now(),
+        now,
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw AppError.conflict(`username: "${username}" is taken`, { field: 'username' });
       throw err;
     }
     log.info('auth.user_created', { user_id: id, username, role });
-    return { id, username, role };
+    return { id, username, role, credentialsAt: now };
   }
 
   /** Removes a user; the last operator stays, so the pages can always be administered. */
@@ -112,5 +130,5 @@ export class UsersService {
 }
 
 function toSessionUser(u: UserRow): SessionUser {
-  return { id: u.id, username: u.username, role: u.role };
+  return { id: u.id, username: u.username, role: u.role, credentialsAt: u.updated_at };
 }

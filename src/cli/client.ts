@@ -3,6 +3,12 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import dotenv from 'dotenv';
+
+/** `./.env` under the environment (which wins), as `npm start` reads it: PORT, BASE_URL, DATA_DIR, API_KEY. */
+export function loadDotEnv(): void {
+  dotenv.config({ path: path.resolve('.env'), quiet: true });
+}
 
 /** An HTTP answer the CLI reports on: status and parsed JSON (or text). */
 export interface Answer {
@@ -35,6 +41,16 @@ export class Client {
   ) {}
 
   /** The key from --key, API_KEY, or the file a local instance generated (DATA_DIR/api-key). */
+  /**
+   * The instance to talk to when --url is not given: BASE_URL, else this machine on PORT (8000
+   * by default), read from the environment and `./.env` as `npm start` reads them.
+   */
+  static defaultUrl(env: NodeJS.ProcessEnv): string {
+    if (env.BASE_URL) return env.BASE_URL;
+    const port = env.PORT && /^\d{1,5}$/.test(env.PORT.trim()) && env.PORT.trim() !== '0' ? env.PORT.trim() : '8000';
+    return `http://localhost:${port}`;
+  }
+
   static resolveKey(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
     if (flag) return flag;
     if (env.API_KEY) return env.API_KEY;

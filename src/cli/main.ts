@@ -8,12 +8,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { Transform } from 'node:stream';
-import { ApiError, Client } from './client';
+import { ApiError, Client, loadDotEnv } from './client';
 import { Progress } from './progress';
 
 const USAGE = `usage: npm run cli -- [--url URL] [--key KEY] <command> [options]
 
-  --url URL   the instance (default: $BASE_URL or http://localhost:8000)
+  --url URL   the instance (default: $BASE_URL, else http://localhost:$PORT, PORT 8000 unless set;
+              both read from the environment or ./.env, as npm start reads them)
   --key KEY   an API key (default: $API_KEY, else ./data/api-key of a local instance)
 
 commands:
@@ -26,6 +27,7 @@ commands:
   scheduler run                           run the tier scheduler now
   scrub                                   read and authenticate every stored object now (exit 1 if any is damaged)
   keys status | keys rotate [--location L]...  key-encryption keys; rotate them (no data is rewritten)
+  users reset-password NAME               a new generated password for a page user (shown once; their sessions end)
   simulate ...                            the what-if replay (see npm run simulate -- --help)
 `;
 
@@ -331,10 +333,7 @@ export async function main(argv: string[]): Promise<number> {
     await runSimulateCli();
     return Number(process.exitCode ?? 0);
   }
-  const c = new Client(
-    one(p, 'url') ?? process.env.BASE_URL ?? 'http://localhost:8000',
-    Client.resolveKey(one(p, 'key'), process.env),
-  );
+  const c = new Client(one(p, 'url') ?? Client.defaultUrl(process.env), Client.resolveKey(one(p, 'key'), process.env));
   try {
     if (cmd === 'status') await status(c);
     else if (cmd === 'datasets' && sub === 'list') await listDatasets(c, p);
@@ -356,6 +355,15 @@ export async function main(argv: string[]): Promise<number> {
         JSON.stringify(await c.ok('rotate keys', 'POST', '/api/keys/rotate', locations ? { locations } : {}), null, 2) +
           '\n',
       );
+    } else if (cmd === 'users' && sub === 'reset-password') {
+      const name = p.positional[2];
+      if (!name) throw new UsageError('users reset-password: which user? (e.g. admin)');
+      const r = await c.ok<{ username: string; password: string }>(
+        'reset the password',
+        'POST',
+        `/api/users/${encodeURIComponent(name)}/password`,
+      );
+      process.stdout.write(`user ${r.username}: new password ${r.password}  (shown once; sign in at /login)\n`);
     } else throw new UsageError(`unknown command: ${p.positional.join(' ')}`);
     return 0;
   } catch (err) {
@@ -369,5 +377,6 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  loadDotEnv();
   void main(process.argv.slice(2)).then((code) => process.exit(code));
 }

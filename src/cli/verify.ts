@@ -6,7 +6,7 @@
  */
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
-import { Client } from './client';
+import { Client, loadDotEnv } from './client';
 import { parse } from './main';
 
 interface Step {
@@ -199,7 +199,8 @@ export async function verify(c: Client, log: (line: string) => void): Promise<{ 
 
 if (require.main === module) {
   const p = parse(process.argv.slice(2));
-  const url = p.flags.get('url')?.at(-1) ?? process.env.BASE_URL ?? 'http://localhost:8000';
+  loadDotEnv();
+  const url = p.flags.get('url')?.at(-1) ?? Client.defaultUrl(process.env);
   const client = new Client(url, Client.resolveKey(p.flags.get('key')?.at(-1), process.env));
   verify(client, (l) => process.stdout.write(l + '\n')).then(
     (r) => process.exit(r.failed === 0 && r.passed > 0 ? 0 : 1),

@@ -1,7 +1,7 @@
 import busboy from 'busboy';
 import { Router, type Request } from 'express';
 import { type DatasetsService, datasetView } from '../datasets';
-import { AppError, parseId, requestIdOf } from '../platform';
+import { AppError, ValidationError, parseId, requestIdOf } from '../platform';
 import type { ContentService } from './content-service';
 import { parseRange } from './range';
 import type { StorageRouteDeps } from './route-deps';
@@ -16,6 +16,16 @@ export function uploadRoutes(d: Pick<StorageRouteDeps, 'content' | 'datasets' | 
 
   r.put('/api/datasets/:id/content', requireWrite, async (req, res) => {
     const id = parseId(req.params.id);
+    // An empty body is most often a file that was not there (`curl --data-binary @missing` sends
+    // nothing): replacing declared or stored content with nothing must be asked for.
+    if (req.get('content-length') === '0' && req.query.allow_empty !== 'true') {
+      const current = await datasets.get(id);
+      if (current.size_gb > 0 || current.content_bytes !== null)
+        throw new ValidationError(
+          'body',
+          `is empty: this would replace ${current.content_bytes !== null ? `${current.content_bytes} bytes of content` : `the declared ${current.size_gb} GB`} with nothing; send ?allow_empty=true if that is meant`,
+        );
+    }
     const stored = await content.upload(id, req);
     res.json({ ...datasetView(await datasets.get(id)), uploaded: stored });
   });

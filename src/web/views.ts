@@ -37,6 +37,8 @@ export class Views {
       user: s?.user ?? null,
       csrf: s?.csrf ?? '',
       path: (res.req.baseUrl ?? '') + res.req.path,
+      // The address this browser reached us at, for copy-paste examples (escaped like any text).
+      baseUrl: `${res.req.protocol}://${res.req.get('host') ?? 'localhost'}`,
       fmt,
       title: 'Data in Motion',
       ...model,
