@@ -10,10 +10,10 @@ COPY migrations ./migrations
 COPY test ./test
 RUN CKJS_LINKING=dynamic npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
 
-# Run stage: only what the product needs, as a non-root user.
+# Run stage: only what the product needs, as a non-root user (ca-certificates: Kafka and S3 over TLS).
 FROM node:20-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      zlib1g libssl3 libzstd1 libsasl2-2 liblz4-1 curl \
+      zlib1g libssl3 libzstd1 libsasl2-2 liblz4-1 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
