@@ -12,7 +12,8 @@ import { Predictor } from '../predictor';
 import { BASELINE_POLICIES, productPolicy } from './policies';
 import { simulate, type SimResult } from './runner';
 import type { Trace } from './trace';
-import { WORKLOADS, readTrace } from './workloads';
+import { readTrace } from './trace-io';
+import { WORKLOADS } from './workloads';
 
 const USAGE = `usage: npm run simulate -- --workload <name|catalog.json> [options]
 

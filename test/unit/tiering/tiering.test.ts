@@ -1,14 +1,14 @@
-import { CostModel } from '../../src/tiering/cost';
-import { DEFAULT_CATALOG, parseCatalog } from '../../src/tiering/catalog';
-import { PLACEMENTS, placementIndex } from '../../src/tiering/placements';
-import { DEFAULT_POLICY, ReadShareEstimator, TieringPolicy, TopK, AUTO } from '../../src/tiering/policy';
-import { Predictor } from '../../src/tiering/predictor';
-import { optimum } from '../../src/tiering/sim/optimum';
-import { alwaysHot, s3IntelligentTiering, productPolicy } from '../../src/tiering/sim/policies';
-import { simulate } from '../../src/tiering/sim/runner';
-import { WORKLOADS } from '../../src/tiering/sim/workloads';
-import type { Trace, TraceEvent } from '../../src/tiering/sim/trace';
-import type { StatsSnapshot } from '../../src/tiering/features';
+import { CostModel } from '../../../src/tiering/cost';
+import { DEFAULT_CATALOG, parseCatalog } from '../../../src/tiering/catalog';
+import { PLACEMENTS, placementIndex } from '../../../src/tiering/placements';
+import { DEFAULT_POLICY, ReadShareEstimator, TieringPolicy, TopK, AUTO } from '../../../src/tiering/policy';
+import { Predictor } from '../../../src/tiering/predictor';
+import { optimum } from '../../../src/tiering/sim/optimum';
+import { alwaysHot, s3IntelligentTiering, productPolicy } from '../../../src/tiering/sim/policies';
+import { simulate } from '../../../src/tiering/sim/runner';
+import { WORKLOADS } from '../../../src/tiering/sim/workloads';
+import type { Trace, TraceEvent } from '../../../src/tiering/sim/trace';
+import type { StatsSnapshot } from '../../../src/tiering/features';
 
 const GB = 1024 ** 3;
 const DAY = 86_400_000;
