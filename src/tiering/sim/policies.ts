@@ -1,6 +1,6 @@
 import { AUTO, BYTES_PER_READ_PRIOR, ReadShareEstimator, type TieringPolicy } from '../policy';
 import { PLACEMENTS, placementIndex, type Location, type Tier } from '../placements';
-import type { SimPolicy } from './runner';
+import type { SimPolicy } from './types';
 
 const DAY = 86_400_000;
 const at = (loc: Location, tier: Tier): number => placementIndex({ location: loc, tier });
