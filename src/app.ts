@@ -206,12 +206,12 @@ export class App {
     });
 
     const t = config.tiering;
-    const tiering = new TieringService(
-      new TieringRepository(db, this.database.reader),
+    const tiering = new TieringService({
+      repo: new TieringRepository(db, this.database.reader),
       moves,
       clock,
-      logger.child({ part: 'tiering' }),
-      {
+      logger: logger.child({ part: 'tiering' }),
+      defaults: {
         enabled: t.schedulerEnabled,
         intervalMs: t.schedulerIntervalMs,
         horizonDays: t.horizonDays,
@@ -225,10 +225,10 @@ export class App {
         minModelUpdates: t.minModelUpdates,
         demotionRisk: t.demotionRisk,
       },
-      t.pricesFile,
-    );
+      pricesFile: t.pricesFile,
+    });
     await tiering.start();
-    const scheduler = new TierScheduler(tiering, moves, clock, logger.child({ part: 'scheduler' }));
+    const scheduler = new TierScheduler({ tiering, moves, clock, logger: logger.child({ part: 'scheduler' }) });
 
     const app = express();
     app.disable('x-powered-by');

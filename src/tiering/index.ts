@@ -1,7 +1,8 @@
 export { parseCatalog, type PriceCatalog } from './catalog';
 export { CostModel } from './cost';
 export { LOCATIONS, PLACEMENTS, TIERS, placementIndex, placementKey, type Location, type Tier } from './placements';
-export { TieringPolicy, type PolicySettings } from './policy';
+export { type PolicySettings } from './decision';
+export { TieringPolicy } from './policy';
 export { LABEL_DAYS, Predictor } from './predictor';
 export { TieringRepository } from './repository';
 export { parsePolicy, parseSettings, tieringRoutes } from './routes';

@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import { CostModel } from '../cost';
 import { DEFAULT_CATALOG, parseCatalog } from '../catalog';
-import { DEFAULT_POLICY, type PolicySettings, TieringPolicy } from '../policy';
+import { DEFAULT_POLICY, type PolicySettings } from '../decision';
+import { TieringPolicy } from '../policy';
 import { Predictor } from '../predictor';
 import { BASELINE_POLICIES, productPolicy } from './policies';
 import { simulate, type SimResult } from './runner';

@@ -1,4 +1,6 @@
-import { AUTO, BYTES_PER_READ_PRIOR, ReadShareEstimator, type TieringPolicy } from '../policy';
+import { AUTO } from '../decision';
+import { type TieringPolicy } from '../policy';
+import { BYTES_PER_READ_PRIOR, ReadShareEstimator } from '../read-share';
 import { PLACEMENTS, placementIndex, type Location, type Tier } from '../placements';
 import type { SimPolicy } from './types';
 

@@ -5,7 +5,8 @@
  * The statistics policies see are the live pipeline's: totals, decayed rates (same decay code),
  * hourly counts.
  */
-import { applyBudget, type Decision } from '../policy';
+import { applyBudget } from '../budget';
+import { type Decision } from '../decision';
 import { placementIndex, type Placement } from '../placements';
 import { DayUse, informedBound, offlineOptimum, type BoundInput } from './bounds';
 import { ForecastSampler } from './forecasts';

@@ -1,6 +1,6 @@
 /** What a replay takes and gives: the view a policy decides from, the policies, the options and the result. */
 import type { CostModel } from '../cost';
-import type { Decision, PolicySettings } from '../policy';
+import type { Decision, PolicySettings } from '../decision';
 import type { Placement } from '../placements';
 import type { Predictor, QualityReport } from '../predictor';
 import type { StatsSnapshot } from '../features';

@@ -92,10 +92,10 @@ export function policyPages(d: PolicyPageDeps): Router {
 
   const model = async () => ({
     catalog: d.tiering.catalog,
-    versions: await d.tiering.repo.catalogVersions(20),
+    versions: await d.tiering.repo.catalogs.versions(20),
     settings: d.tiering.settings,
     scheduler: { running: d.scheduler.isRunning, next_run_at: d.scheduler.nextRunAt },
-    runs: await d.tiering.repo.runs(10),
+    runs: await d.tiering.repo.runs.latest(10),
     fields: PRICE_FIELDS,
     placements: PLACEMENTS.map(placementKey),
     locations: LOCATIONS,
@@ -159,7 +159,7 @@ export function policyPages(d: PolicyPageDeps): Router {
     let catalogLabel = `current (version ${d.tiering.catalog.version})`;
     if (versionText !== undefined && versionText !== 'current') {
       const version = num(b, 'catalog_version', 0, 1, Number.MAX_SAFE_INTEGER, true);
-      const v = await d.tiering.repo.catalogVersion(version);
+      const v = await d.tiering.repo.catalogs.version(version);
       if (!v) throw new ValidationError('catalog_version', `version ${version} does not exist`);
       catalog = v.catalog;
       catalogLabel = `version ${version}`;

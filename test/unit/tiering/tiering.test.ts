@@ -1,7 +1,10 @@
 import { CostModel } from '../../../src/tiering/cost';
 import { DEFAULT_CATALOG, parseCatalog } from '../../../src/tiering/catalog';
 import { PLACEMENTS, placementIndex } from '../../../src/tiering/placements';
-import { DEFAULT_POLICY, ReadShareEstimator, TieringPolicy, TopK, AUTO } from '../../../src/tiering/policy';
+import { TopK } from '../../../src/tiering/budget';
+import { DEFAULT_POLICY, AUTO } from '../../../src/tiering/decision';
+import { TieringPolicy } from '../../../src/tiering/policy';
+import { ReadShareEstimator } from '../../../src/tiering/read-share';
 import { Predictor } from '../../../src/tiering/predictor';
 import { optimum } from '../../../src/tiering/sim/optimum';
 import { alwaysHot, s3IntelligentTiering, productPolicy } from '../../../src/tiering/sim/policies';
