@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../db';
 import { CatalogRepository } from './catalog-repository';
 import { DecisionRepository, type DecisionRow } from './decision-repository';
+import { HistoryRepository } from './history-repository';
 import { ObservationRepository } from './observation-repository';
 import { DatasetPolicyRepository } from './policy-repository';
 import { RunRepository } from './run-repository';
@@ -19,6 +20,8 @@ export class TieringRepository {
   readonly decisions: DecisionRepository;
   readonly runs: RunRepository;
   readonly observations: ObservationRepository;
+  /** The recorded history the what-if replay reads. */
+  readonly history: HistoryRepository;
 
   /** `reader`: a read-only connection for the scheduler's scans (see Database.reader). */
   constructor(db: Kysely<DB>, reader: Kysely<DB> = db) {
@@ -28,6 +31,7 @@ export class TieringRepository {
     this.decisions = new DecisionRepository(db);
     this.runs = new RunRepository(db);
     this.observations = new ObservationRepository(db);
+    this.history = new HistoryRepository(db);
   }
 
   /** The dataset page (web/pages/dataset-detail.ts) reads a stored decision here; it should ask TieringService.decision(). */

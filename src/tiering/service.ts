@@ -14,6 +14,7 @@ import { TieringPolicy } from './policy';
 import { BYTES_PER_READ_PRIOR } from './read-share';
 import { LABEL_DAYS, Predictor, QualityTracker, type QualityReport } from './predictor';
 import { toPolicy, type CandidateRow, type DecisionRow, type TieringRepository } from './repository';
+import { replayHistory, type ReplayOutcome, type ReplayRequest } from './replay';
 import { SETTING_KEYS, type SchedulerSettings } from './settings';
 
 /** What a move request needs from the storage capability (narrow on purpose). */
@@ -241,6 +242,34 @@ export class TieringService implements Service {
   async explain(row: DecisionRow & { id?: number }): Promise<Record<string, unknown>> {
     const cost = await this.costModel(row.catalog_version);
     return explainView(row, cost, new TieringPolicy(cost, this.predictor, this.settings));
+  }
+
+  /**
+   * What-if: the recorded history replayed under `req`'s catalog and settings (see replay.ts).
+   * Nothing is stored; the live policy and its model are untouched (the replay trains its own).
+   */
+  replay(req: ReplayRequest): Promise<ReplayOutcome> {
+    return replayHistory(this.repo.history, this.clock.now(), req);
+  }
+
+  /** A dataset's stored decision, if any. */
+  decision(datasetId: number): Promise<DecisionRow | undefined> {
+    return this.repo.decisions.get(datasetId);
+  }
+
+  /** The latest catalog versions, newest first. */
+  catalogVersions(limit: number): ReturnType<TieringRepository['catalogs']['versions']> {
+    return this.repo.catalogs.versions(limit);
+  }
+
+  /** One catalog version, or undefined when there is none. */
+  catalogVersion(version: number): ReturnType<TieringRepository['catalogs']['version']> {
+    return this.repo.catalogs.version(version);
+  }
+
+  /** The scheduler's latest runs, newest first. */
+  recentRuns(limit: number): ReturnType<TieringRepository['runs']['latest']> {
+    return this.repo.runs.latest(limit);
   }
 
   /** Forecast quality over the latest labelled observations, against the original demo's forecasts. */
