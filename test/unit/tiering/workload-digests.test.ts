@@ -14,6 +14,12 @@ const DIGESTS: Record<string, string> = {
   'read-once': '8e75d78576c2bef5',
   'nightly-scan': '7d1677de31c4ec99',
   mix: 'a2a55399f6c746fc',
+  // Recorded when they were added (issue 13).
+  staged: 'a61b0109961d6f72',
+  'weekly-batch': 'd563de8428c6d156',
+  'slow-cooling': 'c5407352542ba22f',
+  archive: 'fc12cf12cff7cff3',
+  'idle-among-busy': 'adf9bad116ad5d7a',
 };
 
 function digest(name: string): string {

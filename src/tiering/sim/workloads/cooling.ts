@@ -36,7 +36,7 @@ const COOLING = {
 };
 
 /** ∫ (a + c)^−k da over [lo, hi), for k > 1. */
-function powerMass(lo: number, hi: number, c: number, k: number): number {
+export function powerMass(lo: number, hi: number, c: number, k: number): number {
   return ((lo + c) ** (1 - k) - (hi + c) ** (1 - k)) / (k - 1);
 }
 
