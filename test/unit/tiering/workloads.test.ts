@@ -89,12 +89,17 @@ describe('workload generation', () => {
 
   test('every workload has a name and a description for --help', () => {
     expect(Object.keys(WORKLOADS).sort()).toEqual([
+      'archive',
       'cooling',
       'cycles',
+      'idle-among-busy',
       'mix',
       'month-end',
       'nightly-scan',
       'read-once',
+      'slow-cooling',
+      'staged',
+      'weekly-batch',
       'zipf',
     ]);
     for (const [name, w] of Object.entries(WORKLOADS)) {
