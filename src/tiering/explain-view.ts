@@ -91,6 +91,8 @@ export function summarise(d: Decision): string {
     'min-saving': 'Held: the saving is below the minimum worth a move.',
     budget: "Held: this run's move budget is spent; it goes first next run.",
     learning: 'Held: the model has not yet learnt from enough matured forecasts to bet on cheaper storage.',
+    unread:
+      'Held: written but not yet read; data waits a whole horizon idle before cheaper storage, as its readers may be yet to come.',
   };
   return `${head} ${here}; ${move} ${d.action === 'move' && d.rule === null ? 'Moving.' : (why[d.rule ?? ''] ?? '')}`.trim();
 }

@@ -145,6 +145,27 @@ describe('the policy', () => {
     expect(est.value()).toBeCloseTo((10 * 2 + 990 * 1) / (1_000 * 10), 6);
   });
 
+  test('when a dataset was written but never read, then it is demoted only once idle for a whole horizon, however sure the model is', () => {
+    const policy = new TieringPolicy(cost, trained(), DEFAULT_POLICY);
+    const written = (daysAgo: number): StatsSnapshot => ({
+      ...idle,
+      createdAt: now - daysAgo * DAY,
+      reads: 0,
+      writes: 1,
+      bytesRead: 0,
+      decayAt: now - daysAgo * DAY,
+      decay1w: 0,
+      decay30d: 0,
+      firstAccess: now - daysAgo * DAY,
+    });
+    const at = (daysAgo: number) => ({ ...input, placedAt: now - daysAgo * DAY, stats: written(daysAgo) });
+    expect(policy.decide(at(10), now)).toMatchObject({ action: 'held', rule: 'unread' });
+    expect(policy.decide(at(45), now).action).toBe('move');
+    // Once read, the model's forecast decides.
+    const read = { ...at(10), stats: { ...written(10), reads: 1, bytesRead: GB } };
+    expect(policy.decide(read, now).action).toBe('move');
+  });
+
   test('when the model has not learnt enough yet and the data was used recently, or the dataset moved yesterday, then the move is held and says why', () => {
     // While learning, a dataset idle for ten days is held; one idle for most of a year still goes.
     const recent = { ...input, stats: { ...idle, decayAt: now - 10 * DAY, decay30d: 0.1, decay1w: 0.02 } };
