@@ -245,12 +245,12 @@ export type TieringParts = ReturnType<typeof buildTiering>;
 /** The price catalog, the policy and the scheduler that hands moves to the queue. */
 export function buildTiering({ config, database, db, clock, logger }: Base, storage: StorageParts) {
   const t = config.tiering;
-  const tiering = new TieringService(
-    new TieringRepository(db, database.reader),
-    storage.moves,
+  const tiering = new TieringService({
+    repo: new TieringRepository(db, database.reader),
+    moves: storage.moves,
     clock,
-    logger.child({ part: 'tiering' }),
-    {
+    logger: logger.child({ part: 'tiering' }),
+    defaults: {
       enabled: t.schedulerEnabled,
       intervalMs: t.schedulerIntervalMs,
       horizonDays: t.horizonDays,
@@ -264,14 +264,19 @@ export function buildTiering({ config, database, db, clock, logger }: Base, stor
       minModelUpdates: t.minModelUpdates,
       demotionRisk: t.demotionRisk,
     },
-    t.pricesFile,
-  );
-  const scheduler = new TierScheduler(tiering, storage.moves, clock, logger.child({ part: 'scheduler' }));
+    pricesFile: t.pricesFile,
+  });
+  const scheduler = new TierScheduler({
+    tiering,
+    moves: storage.moves,
+    clock,
+    logger: logger.child({ part: 'scheduler' }),
+  });
   return {
     tiering,
     scheduler,
     // The catalog loads before anything serves; the timer arms once the rest is up.
-    prepare: serviceOf('tiering', { start: () => tiering.start() }),
-    services: [serviceOf('scheduler', { start: () => scheduler.start(), stop: () => scheduler.stop() })] as Service[],
+    prepare: tiering as Service,
+    services: [scheduler] as Service[],
   };
 }

@@ -262,4 +262,27 @@ describe('tiering: decisions, explanations, policies, prices and the scheduler',
     expect(sched.runs[0]).toMatchObject({ id: a.body.run.run_id, error: null });
     expect(sched.settings.enabled).toBe(false);
   });
+
+  test('when the recorded history is replayed, then the trace holds the datasets and their accesses and every policy is priced', async () => {
+    const tiering = s.app.tiering;
+    const out = await tiering.replay({
+      days: 90,
+      datasets: 100,
+
+      catalog: tiering.catalog.catalog,
+      catalogLabel: 'current',
+      settings: tiering.settings,
+    });
+    expect(out.request).toMatchObject({ days: 90, catalog: 'current' });
+    expect(out.request.datasets).toBe(out.request.datasets_total);
+    expect(out.request.datasets).toBeGreaterThanOrEqual(5);
+    expect(out.history_events).toBeGreaterThanOrEqual(3_000);
+    expect(out.thinning).toBe(1);
+    expect(out.result.events).toBe(out.history_events);
+    expect(out.result.policies.map((p) => p.policy)).toEqual(
+      expect.arrayContaining(['product', 'always-hot', 's3-it', 'fabricpool-auto', 'optimum']),
+    );
+    const optimum = out.result.policies.find((p) => p.policy === 'optimum')!;
+    for (const p of out.result.policies) expect(p.total).toBeGreaterThanOrEqual(optimum.total - 0.01);
+  });
 });

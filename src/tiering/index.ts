@@ -1,12 +1,15 @@
 export { parseCatalog, type PriceCatalog } from './catalog';
 export { CostModel } from './cost';
 export { LOCATIONS, PLACEMENTS, TIERS, placementIndex, placementKey, type Location, type Tier } from './placements';
-export { TieringPolicy, type PolicySettings } from './policy';
+export { type PolicySettings } from './decision';
+export { TieringPolicy } from './policy';
 export { LABEL_DAYS, Predictor } from './predictor';
 export { TieringRepository } from './repository';
+export { REPLAY_LIMITS, type ReplayOutcome, type ReplayRequest } from './replay';
 export { parsePolicy, parseSettings, tieringRoutes } from './routes';
 export { TierScheduler } from './scheduler';
 export { TieringService } from './service';
+export type { SchedulerSettings } from './settings';
 export { BASELINE_POLICIES, productPolicy } from './sim/policies';
 export { simulate, type SimResult } from './sim/runner';
 export { type Trace, type TraceDataset, type TraceEvent } from './sim/trace';

@@ -1,178 +1,12 @@
-import type { CostModel, HoldCost, MoveCost, Usage } from './cost';
+import type { CostModel, Usage } from './cost';
+import type { Candidate, Decision, DecisionInput, Forecast, HoldRule, PolicyMode, PolicySettings } from './decision';
 import { features, N_FEATURES, type FeatureView, type StatsSnapshot } from './features';
-import { PLACEMENTS, placementIndex, type Placement } from './placements';
+import { PLACEMENTS, placementIndex } from './placements';
 import type { Predictor } from './predictor';
+import { BYTES_PER_READ_PRIOR } from './read-share';
 
 const DAY = 86_400_000;
 const MIB = 1024 * 1024;
-/**
- * See usage(): the prior that a dataset's mean bytes per read is shrunk toward, weighted as this
- * many reads. `share` is the share of the size a read is taken to touch until the fleet's own
- * share has been learnt (ReadShareEstimator).
- */
-export const BYTES_PER_READ_PRIOR = { reads: 20, share: 0.25 } as const;
-/** The fleet's read share is trusted once this many non-scan reads have been seen. */
-export const READ_SHARE_MIN_READS = 1_000;
-
-/**
- * The fleet's bytes per read as a share of the size, learnt from the statistics: Σ bytes read by
- * non-scan reads / Σ (non-scan reads × size). Weighted by reads and size alike, as a wrong guess
- * costs. One pass over the datasets (the scheduler's scan, a replay's step) feeds it.
- */
-export class ReadShareEstimator implements ReadShareTotals {
-  bytes = 0;
-  readSize = 0;
-  reads = 0;
-
-  /** One dataset's totals: reads (scans included), scans, bytes read, and its size. */
-  add(reads: number, scans: number, bytesRead: number, sizeBytes: number): void {
-    const warmReads = Math.max(0, reads - scans);
-    if (warmReads === 0 || !(sizeBytes > 0)) return;
-    const warmBytes = Math.max(0, bytesRead - scans * sizeBytes);
-    // Events may leave out their bytes (they then count 0): a dataset whose reads reported none
-    // says nothing about read sizes, and would drag the share toward zero.
-    if (warmBytes === 0) return;
-    const readSize = warmReads * sizeBytes;
-    this.bytes += Math.min(readSize, warmBytes);
-    this.readSize += readSize;
-    this.reads += warmReads;
-  }
-
-  /** The learnt share, or null while fewer than READ_SHARE_MIN_READS reads were seen. */
-  value(): number | null {
-    return ReadShareEstimator.share(this);
-  }
-
-  /** The same from totals summed elsewhere (the scheduler sums them in SQL, see TieringRepository.readShareTotals). */
-  static share(t: ReadShareTotals): number | null {
-    if (t.reads < READ_SHARE_MIN_READS || !(t.readSize > 0)) return null;
-    return Math.min(1, Math.max(1e-6, t.bytes / t.readSize));
-  }
-}
-
-/** Σ bytes of non-scan reads (each dataset's at most reads × size), Σ non-scan reads × size, Σ non-scan reads. */
-export interface ReadShareTotals {
-  bytes: number;
-  readSize: number;
-  reads: number;
-}
-
-/** How the scheduler weighs a move. */
-export interface PolicySettings {
-  /** The forecast and the costs look this far ahead. */
-  horizonDays: number;
-  /** A move must save (1 + hysteresis) × its own cost over the horizon. */
-  hysteresis: number;
-  /** A move must save at least this much per month. */
-  minSavingPerMonth: number;
-  /** No move for a dataset within this long of its last one. */
-  cooldownMs: number;
-  /** Placements slower to the first byte are ruled out, unless a dataset says otherwise (null: none). */
-  defaultMaxLatencyMs: number | null;
-  /** Per run: at most this many bytes and moves handed to the queue. */
-  budgetBytes: number;
-  budgetMoves: number;
-  /**
-   * Until the model has learnt from this many matured forecasts, only data idle for a whole
-   * horizon is moved to cheaper storage (a demotion bets on the forecast; minimum durations and
-   * retrieval fees make a wrong bet dear). Promotions and pins go ahead.
-   */
-  minModelUpdates: number;
-  /** See decide(): the extra weight on the use of a placement whose access is dearer. */
-  demotionRisk: number;
-}
-
-export const DEFAULT_POLICY: PolicySettings = {
-  hysteresis: 2,
-  minSavingPerMonth: 0.001,
-  cooldownMs: DAY,
-  defaultMaxLatencyMs: 1_000,
-  budgetBytes: 10 * 1024 ** 4,
-  budgetMoves: 10_000,
-  minModelUpdates: 1_000,
-  demotionRisk: 2,
-  horizonDays: 30,
-};
-
-export type PolicyMode = 'auto' | 'pinned' | 'never-tier';
-
-/** A dataset's own policy. */
-export interface DatasetPolicy {
-  mode: PolicyMode;
-  /** With mode pinned: where it must stay. */
-  pin: Placement | null;
-  /** Rules out placements slower than this; null means the global default. */
-  maxLatencyMs: number | null;
-}
-
-export const AUTO: DatasetPolicy = { mode: 'auto', pin: null, maxLatencyMs: null };
-
-export interface DecisionInput {
-  datasetId: number;
-  current: Placement;
-  /** When the dataset arrived at its current placement (creation or its last move). */
-  placedAt: number;
-  /** Its last move (null if it never moved): the cooldown counts from here. */
-  lastMoveAt: number | null;
-  sizeBytes: number;
-  stats: StatsSnapshot;
-  policy: DatasetPolicy;
-  /** A move is already queued or running for it. */
-  moving: boolean;
-}
-
-/** Why a better placement was not taken now. */
-export type HoldRule =
-  'pin' | 'never-tier' | 'in-flight' | 'cooldown' | 'learning' | 'hysteresis' | 'min-saving' | 'budget';
-
-/** One placement's price for the dataset over the horizon, for explanations. */
-export interface Candidate {
-  placement: Placement;
-  /** Ruled out by latency or policy (the reason), or null when allowed. */
-  excluded: string | null;
-  hold: HoldCost;
-  move: MoveCost;
-  /** hold + move over the horizon. */
-  total: number;
-}
-
-export interface Forecast {
-  /** Non-scan accesses expected over the horizon, by the model. */
-  accesses: number;
-  reads: number;
-  writes: number;
-  scans: number;
-  read_bytes: number;
-}
-
-export interface Decision {
-  datasetId: number;
-  action: 'stay' | 'move' | 'held';
-  from: Placement;
-  /** The cheapest allowed placement (where a move would go). */
-  to: Placement;
-  rule: HoldRule | null;
-  horizonDays: number;
-  forecast: Forecast;
-  features: FeatureView;
-  /** Monthly cost where it is, and at the target (storage + use, without the move). */
-  costNowPerMonth: number;
-  costTargetPerMonth: number;
-  savingPerMonth: number;
-  moveCost: number;
-  /** Days for the saving to pay the move back (null when there is no saving). */
-  breakEvenDays: number | null;
-  /** A promotion (to a faster placement) of data in use goes before other moves. */
-  promotion: boolean;
-  /** What the costs were computed from, so the explanation can show every candidate. */
-  usage: Usage;
-  sizeBytes: number;
-  daysHere: number;
-  /** Bit i set: placement i was ruled out (see excludedReason). */
-  excludedMask: number;
-  maxLatencyMs: number | null;
-  policyMode: PolicyMode;
-}
 
 /**
  * The product's policy: forecast the dataset's use, price every placement over the horizon
@@ -323,12 +157,12 @@ export class TieringPolicy {
     if (input.lastMoveAt !== null && now - input.lastMoveAt < settings.cooldownMs) return held('cooldown');
     // While the model is still learning, only data idle for a whole horizon is demoted: the
     // rule the S3 Intelligent-Tiering and FabricPool baselines follow all the time.
-    if (
-      this.predictor.updates < settings.minModelUpdates &&
-      cost.storageDay[best]! < cost.storageDay[cur]! &&
-      view.days_idle < H
-    )
-      return held('learning');
+    const demotion = cost.storageDay[best]! < cost.storageDay[cur]! && view.days_idle < H;
+    if (demotion && this.predictor.updates < settings.minModelUpdates) return held('learning');
+    // Written, not yet read, is not never read: data lands days or weeks ahead of its readers,
+    // and a model that has seen no reads forecasts none. It waits a whole horizon idle, as
+    // while learning. (Replay: staged went from 1.51x to ~1.0x the best simple rule; issue 13.)
+    if (demotion && input.stats.reads - input.stats.scans <= 0) return held('unread');
     if (saving <= 0 || saving < (1 + settings.hysteresis) * moveCost) return held('hysteresis');
     if (saving * perMonth < settings.minSavingPerMonth) return held('min-saving');
     decision.action = 'move';
@@ -376,98 +210,4 @@ function excludedText(i: number, cur: number, d: Decision, firstByteMs: number):
   return r === 'latency'
     ? `first byte in ${firstByteMs} ms, slower than the ${d.maxLatencyMs} ms required`
     : (r ?? 'ruled out');
-}
-
-/** The order moves go in: pins, then promotions of data in use (busiest first), then by saving. */
-export function moveOrder(a: Decision, b: Decision): number {
-  if ((a.rule === 'pin') !== (b.rule === 'pin')) return a.rule === 'pin' ? -1 : 1;
-  if (a.promotion !== b.promotion) return a.promotion ? -1 : 1;
-  if (a.promotion) return b.forecast.accesses - a.forecast.accesses;
-  return b.savingPerMonth - a.savingPerMonth;
-}
-
-/**
- * The first `k` items by an order, kept while a stream goes by (a binary heap whose root is the
- * worst kept item): memory stays at k items however many are offered. offer() returns the item
- * that fell out (the one offered, or one it displaced), or undefined.
- */
-export class TopK<T> {
-  private readonly heap: T[] = [];
-  constructor(
-    private readonly k: number,
-    /** Negative when a goes before b. */
-    private readonly order: (a: T, b: T) => number,
-  ) {}
-
-  offer(item: T): T | undefined {
-    const h = this.heap;
-    if (h.length < this.k) {
-      h.push(item);
-      this.up(h.length - 1);
-      return undefined;
-    }
-    if (this.k === 0 || this.order(item, h[0]!) >= 0) return item;
-    const out = h[0]!;
-    h[0] = item;
-    this.down(0);
-    return out;
-  }
-
-  /** The kept items, in order. */
-  sorted(): T[] {
-    return [...this.heap].sort(this.order);
-  }
-
-  // The root is the item that goes last (the "largest" by order).
-  private worse(i: number, j: number): boolean {
-    return this.order(this.heap[i]!, this.heap[j]!) > 0;
-  }
-  private up(i: number): void {
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.worse(i, p)) break;
-      [this.heap[i], this.heap[p]] = [this.heap[p]!, this.heap[i]!];
-      i = p;
-    }
-  }
-  private down(i: number): void {
-    const n = this.heap.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let w = i;
-      if (l < n && this.worse(l, w)) w = l;
-      if (r < n && this.worse(r, w)) w = r;
-      if (w === i) return;
-      [this.heap[i], this.heap[w]] = [this.heap[w]!, this.heap[i]!];
-      i = w;
-    }
-  }
-}
-
-/**
- * Applies a run's budget to its proposed moves: promotions of data in use first (most expected
- * accesses first), then the rest by saving per month. Moves beyond the budget are held with the
- * rule 'budget'. Returns the moves to carry out, in order.
- */
-export function applyBudget(
-  decisions: Decision[],
-  sizeOf: (d: Decision) => number,
-  settings: Pick<PolicySettings, 'budgetBytes' | 'budgetMoves'>,
-): Decision[] {
-  const proposed = decisions.filter((d) => d.action === 'move');
-  proposed.sort(moveOrder);
-  const out: Decision[] = [];
-  let bytes = 0;
-  for (const d of proposed) {
-    const size = sizeOf(d);
-    if (out.length >= settings.budgetMoves || bytes + size > settings.budgetBytes) {
-      d.action = 'held';
-      d.rule = 'budget';
-      continue;
-    }
-    bytes += size;
-    out.push(d);
-  }
-  return out;
 }

@@ -7,12 +7,18 @@
 import fs from 'node:fs';
 import { CostModel } from '../cost';
 import { DEFAULT_CATALOG, parseCatalog } from '../catalog';
-import { DEFAULT_POLICY, type PolicySettings, TieringPolicy } from '../policy';
+import { DEFAULT_POLICY, type PolicySettings } from '../decision';
+import { TieringPolicy } from '../policy';
 import { Predictor } from '../predictor';
+import { matrixCell, matrixTable, PRICE_VARIANTS, type MatrixCell } from './matrix';
 import { BASELINE_POLICIES, productPolicy } from './policies';
 import { simulate, type SimResult } from './runner';
 import type { Trace } from './trace';
-import { WORKLOADS, readTrace } from './workloads';
+import { readTrace } from './trace-io';
+import { WORKLOADS } from './workloads';
+
+/** The matrix replays 84 cells: a smaller default than a single replay's keeps it to minutes. */
+const MATRIX_DATASETS = 1_000;
 
 const USAGE = `usage: npm run simulate -- --workload <name|catalog.json> [options]
 
@@ -23,7 +29,10 @@ const USAGE = `usage: npm run simulate -- --workload <name|catalog.json> [option
   --datasets N --days D --seed S   size of a generated workload (default 10000, 180, 1)
   --prices FILE         a price catalog (JSON, partial allowed) instead of the defaults
   --set NAME=VALUE      a policy setting for the product's policy (repeatable): ${Object.keys(DEFAULT_POLICY).join(', ')}
-  --json                print JSON (one object per workload) instead of a table
+  --json                print JSON (one object per workload, or per matrix cell) instead of a table
+  --matrix              the robustness matrix: every named workload (or those given with --workload) under each
+                        price variant (${PRICE_VARIANTS.map((v) => v.name).join(', ')}), as the product's cost
+                        ÷ the best of always-hot, s3-it and fabricpool-auto; ${MATRIX_DATASETS.toLocaleString('en-US')} datasets unless --datasets says
 `;
 
 interface Args {
@@ -35,10 +44,11 @@ interface Args {
   prices?: string;
   settings: Partial<Record<keyof PolicySettings, number>>;
   json: boolean;
+  matrix: boolean;
 }
 
 export function parseArgs(argv: string[]): Args {
-  const a: Args = { workloads: [], policies: [], settings: {}, json: false };
+  const a: Args = { workloads: [], policies: [], settings: {}, json: false, matrix: false };
   for (let k = 0; k < argv.length; k++) {
     const flag = argv[k]!;
     const value = (): string => {
@@ -58,6 +68,7 @@ export function parseArgs(argv: string[]): Args {
     else if (flag === '--seed') a.seed = int();
     else if (flag === '--prices') a.prices = value();
     else if (flag === '--json') a.json = true;
+    else if (flag === '--matrix') a.matrix = true;
     else if (flag === '--set') {
       const v = value();
       const m = /^([A-Za-z]+)=(-?[\d.]+(?:e-?\d+)?)$/.exec(v);
@@ -69,7 +80,7 @@ export function parseArgs(argv: string[]): Args {
     } else if (flag === '--help' || flag === '-h') throw new HelpRequested();
     else throw new Error(`unknown option ${flag}`);
   }
-  if (a.workloads.length === 0) throw new Error('--workload is required');
+  if (a.workloads.length === 0 && !a.matrix) throw new Error('--workload is required');
   const known = ['product', ...Object.keys(BASELINE_POLICIES), 'optimum', 'informed'];
   for (const p of a.policies)
     if (!known.includes(p)) throw new Error(`--policy: unknown policy "${p}" (known: ${known.join(', ')})`);
@@ -153,6 +164,23 @@ function table(r: SimResult): string {
   ].join('\n');
 }
 
+/** Every cell of the matrix, each printed as it is done with --json, the table at the end otherwise. */
+function runMatrix(a: Args): void {
+  const base = a.prices ? parseCatalog(JSON.parse(fs.readFileSync(a.prices, 'utf8'))) : DEFAULT_CATALOG;
+  const names = a.workloads.length ? a.workloads : Object.keys(WORKLOADS);
+  const cells: MatrixCell[] = [];
+  for (const w of names) {
+    const trace = loadTrace(w, { ...a, datasets: a.datasets ?? MATRIX_DATASETS });
+    for (const v of PRICE_VARIANTS) {
+      const cell = matrixCell(trace, base, v, a.settings);
+      cells.push(cell);
+      if (a.json) process.stdout.write(JSON.stringify(cell) + '\n');
+      else process.stderr.write(`${w} × ${v.name}: ${cell.ratio.toFixed(3)}\n`);
+    }
+  }
+  if (!a.json) process.stdout.write(matrixTable(cells));
+}
+
 export async function main(): Promise<void> {
   let a: Args;
   try {
@@ -173,6 +201,7 @@ export async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  if (a.matrix) return runMatrix(a);
   for (const w of a.workloads) {
     const r = runSimulation(loadTrace(w, a), a);
     process.stdout.write(a.json ? JSON.stringify(r) + '\n' : table(r));

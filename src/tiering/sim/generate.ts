@@ -7,7 +7,9 @@
  * writes DIR/NAME.catalog.json and DIR/NAME.jsonl (NAME defaults to the workload) and prints a
  * one-line JSON summary. `--help` lists the workloads.
  */
-import { DEFAULT_OPTIONS, SummaryCounter, WORKLOADS, writeTrace, type GenerateOptions } from './workloads';
+import { writeTrace } from './trace-io';
+import { SummaryCounter } from './trace-summary';
+import { DEFAULT_OPTIONS, WORKLOADS, type GenerateOptions } from './workloads';
 import type { Trace } from './trace';
 
 interface Args extends GenerateOptions {

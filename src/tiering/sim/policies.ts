@@ -1,6 +1,8 @@
-import { AUTO, BYTES_PER_READ_PRIOR, ReadShareEstimator, type TieringPolicy } from '../policy';
+import { AUTO } from '../decision';
+import { type TieringPolicy } from '../policy';
+import { BYTES_PER_READ_PRIOR, ReadShareEstimator } from '../read-share';
 import { PLACEMENTS, placementIndex, type Location, type Tier } from '../placements';
-import type { SimPolicy } from './runner';
+import type { SimPolicy } from './types';
 
 const DAY = 86_400_000;
 const at = (loc: Location, tier: Tier): number => placementIndex({ location: loc, tier });

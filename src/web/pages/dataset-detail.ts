@@ -23,7 +23,7 @@ export interface DatasetPageDeps {
   repo: PagesRepository;
   datasets: Pick<DatasetsService, 'get'>;
   analytics: Pick<AnalyticsService, 'series' | 'datasetStats'>;
-  tiering: Pick<TieringService, 'repo' | 'explain' | 'decideNow' | 'toRow' | 'policyOf' | 'setPolicy' | 'quality'>;
+  tiering: Pick<TieringService, 'decision' | 'explain' | 'decideNow' | 'toRow' | 'policyOf' | 'setPolicy' | 'quality'>;
   moves: Pick<MoveService, 'enqueue' | 'progress'>;
   ingest: Pick<IngestService, 'ingest'>;
   clock: Clock;
@@ -68,7 +68,7 @@ export async function decisionModel(
   d: Pick<DatasetPageDeps, 'tiering' | 'clock'>,
   id: number,
 ): Promise<Record<string, unknown>> {
-  const stored = await d.tiering.repo.decision(id);
+  const stored = await d.tiering.decision(id);
   if (stored) return { stored: true, ...(await d.tiering.explain(stored)) };
   const decision = await d.tiering.decideNow(id);
   return { stored: false, ...(await d.tiering.explain(d.tiering.toRow(decision, 0, d.clock.now()))) };

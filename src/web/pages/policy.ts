@@ -8,12 +8,14 @@ import {
   PLACEMENTS,
   placementKey,
   parseSettings,
+  REPLAY_LIMITS,
+  type ReplayRequest,
+  type SchedulerSettings,
   type TierScheduler,
   type TieringService,
 } from '../../tiering';
 import type { Views } from '../views';
 import { checked, formBody, num, optNum, str, type FormBody } from './forms';
-import { REPLAY_LIMITS, runReplay } from './replay';
 import type { PagesRepository } from './repository';
 
 export const PRICE_FIELDS = [
@@ -29,7 +31,17 @@ export const PRICE_FIELDS = [
 export interface PolicyPageDeps {
   views: Views;
   repo: PagesRepository;
-  tiering: Pick<TieringService, 'catalog' | 'updateCatalog' | 'settings' | 'updateSettings' | 'repo'>;
+  tiering: Pick<
+    TieringService,
+    | 'catalog'
+    | 'updateCatalog'
+    | 'settings'
+    | 'updateSettings'
+    | 'catalogVersions'
+    | 'catalogVersion'
+    | 'recentRuns'
+    | 'replay'
+  >;
   scheduler: Pick<TierScheduler, 'run' | 'arm' | 'isRunning' | 'nextRunAt'>;
   clock: Clock;
   requireOperator: RequestHandler;
@@ -92,10 +104,10 @@ export function policyPages(d: PolicyPageDeps): Router {
 
   const model = async () => ({
     catalog: d.tiering.catalog,
-    versions: await d.tiering.repo.catalogVersions(20),
+    versions: await d.tiering.catalogVersions(20),
     settings: d.tiering.settings,
     scheduler: { running: d.scheduler.isRunning, next_run_at: d.scheduler.nextRunAt },
-    runs: await d.tiering.repo.runs(10),
+    runs: await d.tiering.recentRuns(10),
     fields: PRICE_FIELDS,
     placements: PLACEMENTS.map(placementKey),
     locations: LOCATIONS,
@@ -151,48 +163,55 @@ export function policyPages(d: PolicyPageDeps): Router {
 
   /** What-if: the recorded history replayed under another catalog and settings (read-only: nothing is stored). */
   r.post('/policy/replay', d.requireViewer, async (req, res) => {
-    const b = formBody(req.body);
-    const days = num(b, 'days', 14, 1, REPLAY_LIMITS.maxDays, true);
-    const datasets = num(b, 'datasets', 500, 1, REPLAY_LIMITS.maxDatasets, true);
-    const versionText = str(b, 'catalog_version');
-    let catalog: PriceCatalog = d.tiering.catalog.catalog;
-    let catalogLabel = `current (version ${d.tiering.catalog.version})`;
-    if (versionText !== undefined && versionText !== 'current') {
-      const version = num(b, 'catalog_version', 0, 1, Number.MAX_SAFE_INTEGER, true);
-      const v = await d.tiering.repo.catalogVersion(version);
-      if (!v) throw new ValidationError('catalog_version', `version ${version} does not exist`);
-      catalog = v.catalog;
-      catalogLabel = `version ${version}`;
-    }
-    const overrides = str(b, 'catalog_json');
-    if (overrides !== undefined) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(overrides);
-      } catch (err) {
-        throw new ValidationError('catalog_json', `invalid JSON (${(err as Error).message.slice(0, 100)})`);
-      }
-      catalog = parseCatalog(parsed, catalog);
-      catalogLabel += ' with changes';
-    }
-    const base = d.tiering.settings;
-    const settings: PolicySettings = {
-      horizonDays: base.horizonDays,
-      hysteresis: num(b, 'hysteresis', base.hysteresis, 0, 100),
-      minSavingPerMonth: num(b, 'min_saving_per_month', base.minSavingPerMonth, 0, 1e9),
-      cooldownMs: num(b, 'cooldown_hours', base.cooldownMs / 3_600_000, 0, 24 * 365) * 3_600_000,
-      defaultMaxLatencyMs:
-        str(b, 'max_latency_ms') === 'none'
-          ? null
-          : num(b, 'max_latency_ms', base.defaultMaxLatencyMs ?? 1_000, 0, 86_400_000),
-      budgetBytes: base.budgetBytes,
-      budgetMoves: base.budgetMoves,
-      minModelUpdates: num(b, 'min_model_updates', base.minModelUpdates, 0, 100_000_000, true),
-      demotionRisk: base.demotionRisk,
-    };
-    const out = await runReplay(d.repo, d.clock.now(), { days, datasets, catalog, catalogLabel, settings });
+    const out = await d.tiering.replay(await replayRequest(d, formBody(req.body)));
     d.views.render(res, 'parts/replay-result', { out });
   });
 
   return r;
+}
+
+/** The replay form: the window, the catalog (a version, with JSON changes) and the policy's settings. */
+async function replayRequest(d: PolicyPageDeps, b: FormBody): Promise<ReplayRequest> {
+  const days = num(b, 'days', 14, 1, REPLAY_LIMITS.maxDays, true);
+  const datasets = num(b, 'datasets', 500, 1, REPLAY_LIMITS.maxDatasets, true);
+  const versionText = str(b, 'catalog_version');
+  let catalog: PriceCatalog = d.tiering.catalog.catalog;
+  let catalogLabel = `current (version ${d.tiering.catalog.version})`;
+  if (versionText !== undefined && versionText !== 'current') {
+    const version = num(b, 'catalog_version', 0, 1, Number.MAX_SAFE_INTEGER, true);
+    const v = await d.tiering.catalogVersion(version);
+    if (!v) throw new ValidationError('catalog_version', `version ${version} does not exist`);
+    catalog = v.catalog;
+    catalogLabel = `version ${version}`;
+  }
+  const overrides = str(b, 'catalog_json');
+  if (overrides !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(overrides);
+    } catch (err) {
+      throw new ValidationError('catalog_json', `invalid JSON (${(err as Error).message.slice(0, 100)})`);
+    }
+    catalog = parseCatalog(parsed, catalog);
+    catalogLabel += ' with changes';
+  }
+  return { days, datasets, catalog, catalogLabel, settings: replaySettings(b, d.tiering.settings) };
+}
+
+/** The replay form's policy settings over the live ones. */
+function replaySettings(b: FormBody, base: SchedulerSettings): PolicySettings {
+  return {
+    horizonDays: base.horizonDays,
+    hysteresis: num(b, 'hysteresis', base.hysteresis, 0, 100),
+    minSavingPerMonth: num(b, 'min_saving_per_month', base.minSavingPerMonth, 0, 1e9),
+    cooldownMs: num(b, 'cooldown_hours', base.cooldownMs / 3_600_000, 0, 24 * 365) * 3_600_000,
+    defaultMaxLatencyMs:
+      str(b, 'max_latency_ms') === 'none'
+        ? null
+        : num(b, 'max_latency_ms', base.defaultMaxLatencyMs ?? 1_000, 0, 86_400_000),
+    budgetBytes: base.budgetBytes,
+    budgetMoves: base.budgetMoves,
+    minModelUpdates: num(b, 'min_model_updates', base.minModelUpdates, 0, 100_000_000, true),
+    demotionRisk: base.demotionRisk,
+  };
 }

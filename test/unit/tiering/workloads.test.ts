@@ -1,18 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { main } from '../../src/tiering/sim/generate';
-import type { Trace, TraceEvent } from '../../src/tiering/sim/trace';
-import {
-  DAY_MS,
-  DEFAULT_START,
-  MIX_SHARES,
-  Rng,
-  WORKLOADS,
-  readTrace,
-  summarizeTrace,
-  writeTrace,
-} from '../../src/tiering/sim/workloads';
+import { main } from '../../../src/tiering/sim/generate';
+import type { Trace, TraceEvent } from '../../../src/tiering/sim/trace';
+import { DAY_MS, DEFAULT_START, MIX_SHARES, Rng, WORKLOADS } from '../../../src/tiering/sim/workloads';
+import { readTrace, writeTrace } from '../../../src/tiering/sim/trace-io';
+import { summarizeTrace } from '../../../src/tiering/sim/trace-summary';
 
 const H = 3_600_000;
 const KB = 1024;
@@ -96,12 +89,17 @@ describe('workload generation', () => {
 
   test('every workload has a name and a description for --help', () => {
     expect(Object.keys(WORKLOADS).sort()).toEqual([
+      'archive',
       'cooling',
       'cycles',
+      'idle-among-busy',
       'mix',
       'month-end',
       'nightly-scan',
       'read-once',
+      'slow-cooling',
+      'staged',
+      'weekly-batch',
       'zipf',
     ]);
     for (const [name, w] of Object.entries(WORKLOADS)) {

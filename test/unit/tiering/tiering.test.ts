@@ -1,14 +1,17 @@
-import { CostModel } from '../../src/tiering/cost';
-import { DEFAULT_CATALOG, parseCatalog } from '../../src/tiering/catalog';
-import { PLACEMENTS, placementIndex } from '../../src/tiering/placements';
-import { DEFAULT_POLICY, ReadShareEstimator, TieringPolicy, TopK, AUTO } from '../../src/tiering/policy';
-import { Predictor } from '../../src/tiering/predictor';
-import { optimum } from '../../src/tiering/sim/optimum';
-import { alwaysHot, s3IntelligentTiering, productPolicy } from '../../src/tiering/sim/policies';
-import { simulate } from '../../src/tiering/sim/runner';
-import { WORKLOADS } from '../../src/tiering/sim/workloads';
-import type { Trace, TraceEvent } from '../../src/tiering/sim/trace';
-import type { StatsSnapshot } from '../../src/tiering/features';
+import { CostModel } from '../../../src/tiering/cost';
+import { DEFAULT_CATALOG, parseCatalog } from '../../../src/tiering/catalog';
+import { PLACEMENTS, placementIndex } from '../../../src/tiering/placements';
+import { TopK } from '../../../src/tiering/budget';
+import { DEFAULT_POLICY, AUTO } from '../../../src/tiering/decision';
+import { TieringPolicy } from '../../../src/tiering/policy';
+import { ReadShareEstimator } from '../../../src/tiering/read-share';
+import { Predictor } from '../../../src/tiering/predictor';
+import { optimum } from '../../../src/tiering/sim/optimum';
+import { alwaysHot, s3IntelligentTiering, productPolicy } from '../../../src/tiering/sim/policies';
+import { simulate } from '../../../src/tiering/sim/runner';
+import { WORKLOADS } from '../../../src/tiering/sim/workloads';
+import type { Trace, TraceEvent } from '../../../src/tiering/sim/trace';
+import type { StatsSnapshot } from '../../../src/tiering/features';
 
 const GB = 1024 ** 3;
 const DAY = 86_400_000;
@@ -140,6 +143,27 @@ describe('the policy', () => {
     est.add(5_000, 0, 0, 10 * GB); // no bytes reported: left out
     est.add(40, 40, 40 * 10 * GB, 10 * GB); // only scans: left out
     expect(est.value()).toBeCloseTo((10 * 2 + 990 * 1) / (1_000 * 10), 6);
+  });
+
+  test('when a dataset was written but never read, then it is demoted only once idle for a whole horizon, however sure the model is', () => {
+    const policy = new TieringPolicy(cost, trained(), DEFAULT_POLICY);
+    const written = (daysAgo: number): StatsSnapshot => ({
+      ...idle,
+      createdAt: now - daysAgo * DAY,
+      reads: 0,
+      writes: 1,
+      bytesRead: 0,
+      decayAt: now - daysAgo * DAY,
+      decay1w: 0,
+      decay30d: 0,
+      firstAccess: now - daysAgo * DAY,
+    });
+    const at = (daysAgo: number) => ({ ...input, placedAt: now - daysAgo * DAY, stats: written(daysAgo) });
+    expect(policy.decide(at(10), now)).toMatchObject({ action: 'held', rule: 'unread' });
+    expect(policy.decide(at(45), now).action).toBe('move');
+    // Once read, the model's forecast decides.
+    const read = { ...at(10), stats: { ...written(10), reads: 1, bytesRead: GB } };
+    expect(policy.decide(read, now).action).toBe('move');
   });
 
   test('when the model has not learnt enough yet and the data was used recently, or the dataset moved yesterday, then the move is held and says why', () => {

@@ -1,19 +1,17 @@
-import {
-  CostModel,
-  type PriceCatalog,
-  type PolicySettings,
-  TieringPolicy,
-  LABEL_DAYS,
-  Predictor,
-  BASELINE_POLICIES,
-  productPolicy,
-  simulate,
-  type SimResult,
-  type Trace,
-  type TraceDataset,
-  type TraceEvent,
-} from '../../tiering';
-import type { PagesRepository } from './repository';
+/**
+ * The what-if replay of recorded history: a trace rebuilt from this installation's own access
+ * buckets, replayed under another catalog and settings next to the baselines and the offline
+ * optimum. Read-only: nothing is stored or moved.
+ */
+import type { PriceCatalog } from './catalog';
+import { CostModel } from './cost';
+import type { PolicySettings } from './decision';
+import type { HistoryBucket, HistoryRepository } from './history-repository';
+import { TieringPolicy } from './policy';
+import { LABEL_DAYS, Predictor } from './predictor';
+import { BASELINE_POLICIES, productPolicy } from './sim/policies';
+import { simulate, type SimResult } from './sim/runner';
+import type { Trace, TraceDataset, TraceEvent } from './sim/trace';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -38,36 +36,86 @@ export interface ReplayOutcome {
   start: number;
 }
 
+type SizedBucket = HistoryBucket & { size: number };
+
+/**
+ * Each bucket expanded into events spread evenly over its span, in time order; past
+ * REPLAY_LIMITS.maxEvents, each bucket keeps the same share of its events (`thinning`).
+ */
+export function* spreadEvents(
+  buckets: readonly SizedBucket[],
+  nameOf: ReadonlyMap<number, string>,
+  createdAt: ReadonlyMap<string, number>,
+  thinning: number,
+): Generator<TraceEvent> {
+  // Buckets are in time order, but two buckets' spread events interleave: collect each
+  // hour's events and sort them before handing them out.
+  let hour = -1;
+  let pending: TraceEvent[] = [];
+  let carry = 0;
+  for (const b of buckets) {
+    const h = Math.floor(b.bucket_start / HOUR);
+    if (h !== hour) {
+      pending.sort((x, y) => x.ts - y.ts);
+      yield* pending;
+      pending = [];
+      hour = h;
+    }
+    const name = nameOf.get(b.dataset_id)!;
+    const total = b.reads + b.writes;
+    if (total === 0) continue;
+    const keepExact = total * thinning + carry;
+    const keep = Math.floor(keepExact);
+    carry = keepExact - keep;
+    if (keep === 0) continue;
+    const bytesEach = Math.round(b.bytes / total);
+    const readShare = b.reads / total;
+    const scanShare = b.scans / total;
+    const from = Math.max(b.bucket_start, createdAt.get(name)!);
+    const span = b.bucket_start + b.size - from;
+    for (let k = 0; k < keep; k++) {
+      const ts = from + Math.floor(((k + 0.5) * span) / keep);
+      pending.push({
+        ts,
+        dataset: name,
+        type: k / keep < readShare ? 'read' : 'write',
+        bytes: bytesEach,
+        scan: k / keep < scanShare,
+      });
+    }
+  }
+  pending.sort((x, y) => x.ts - y.ts);
+  yield* pending;
+}
+
 /**
  * A trace from the product's own history: the largest datasets (they carry most of the cost),
  * their hour buckets over the last `days` days (plus minute buckets the hourly rollup has not
  * reached), each bucket expanded into events spread evenly over its hour. Scans stay scans.
  * Datasets start where they were at the window's start (undoing later moves).
- * Past REPLAY_LIMITS.maxEvents, each bucket keeps the same share of its events (thinning).
  */
 export async function buildTrace(
-  repo: PagesRepository,
+  history: HistoryRepository,
   now: number,
   days: number,
   maxDatasets: number,
 ): Promise<{ trace: Trace; historyEvents: number; thinning: number; start: number }> {
   const start = Math.floor(now / DAY) * DAY - days * DAY + DAY; // whole days, today included
   const end = start + days * DAY;
-  const ds = await repo.largestDatasets(maxDatasets);
+  const ds = await history.largestDatasets(maxDatasets);
   const ids = ds.map((x) => x.id);
   const [placedAt, hours, rolledUntil] = await Promise.all([
-    repo.placementsAt(ids, start),
-    repo.buckets(ids, 'h', start, end),
-    repo.rolledUntil(),
+    history.placementsAt(ids, start),
+    history.buckets(ids, 'h', start, end),
+    history.rolledUntil(),
   ]);
-  const minutes = await repo.buckets(ids, 'm', Math.max(start, rolledUntil), end);
+  const minutes = await history.buckets(ids, 'm', Math.max(start, rolledUntil), end);
   const nameOf = new Map(ds.map((x) => [x.id, `ds-${x.id}`]));
   const buckets = [...hours.map((b) => ({ ...b, size: HOUR })), ...minutes.map((b) => ({ ...b, size: 60_000 }))].sort(
     (a, b) => a.bucket_start - b.bucket_start,
   );
   const historyEvents = buckets.reduce((a, b) => a + b.reads + b.writes, 0);
   const thinning = historyEvents > REPLAY_LIMITS.maxEvents ? REPLAY_LIMITS.maxEvents / historyEvents : 1;
-
   const datasets: TraceDataset[] = ds.map((x) => {
     const at = placedAt.get(x.id) ?? { location: x.location, tier: x.tier };
     return {
@@ -79,47 +127,6 @@ export async function buildTrace(
     };
   });
   const createdAt = new Map(datasets.map((x) => [x.name, x.created_at]));
-
-  const events = function* (): Generator<TraceEvent> {
-    // Buckets are in time order, but two buckets' spread events interleave: collect each
-    // hour's events and sort them before handing them out.
-    let hour = -1;
-    let pending: TraceEvent[] = [];
-    let carry = 0;
-    for (const b of buckets) {
-      const h = Math.floor(b.bucket_start / HOUR);
-      if (h !== hour) {
-        pending.sort((x, y) => x.ts - y.ts);
-        yield* pending;
-        pending = [];
-        hour = h;
-      }
-      const name = nameOf.get(b.dataset_id)!;
-      const total = b.reads + b.writes;
-      if (total === 0) continue;
-      const keepExact = total * thinning + carry;
-      const keep = Math.floor(keepExact);
-      carry = keepExact - keep;
-      if (keep === 0) continue;
-      const bytesEach = Math.round(b.bytes / total);
-      const readShare = b.reads / total;
-      const scanShare = b.scans / total;
-      const from = Math.max(b.bucket_start, createdAt.get(name)!);
-      const span = b.bucket_start + b.size - from;
-      for (let k = 0; k < keep; k++) {
-        const ts = from + Math.floor(((k + 0.5) * span) / keep);
-        pending.push({
-          ts,
-          dataset: name,
-          type: k / keep < readShare ? 'read' : 'write',
-          bytes: bytesEach,
-          scan: k / keep < scanShare,
-        });
-      }
-    }
-    pending.sort((x, y) => x.ts - y.ts);
-    yield* pending;
-  };
   return {
     trace: {
       catalog: {
@@ -129,7 +136,7 @@ export async function buildTrace(
         days,
         datasets,
       },
-      events,
+      events: () => spreadEvents(buckets, nameOf, createdAt, thinning),
     },
     historyEvents,
     thinning,
@@ -138,8 +145,12 @@ export async function buildTrace(
 }
 
 /** Replays the history under the requested catalog and settings, next to the baselines and the offline optimum. */
-export async function runReplay(repo: PagesRepository, now: number, req: ReplayRequest): Promise<ReplayOutcome> {
-  const { trace, historyEvents, thinning, start } = await buildTrace(repo, now, req.days, req.datasets);
+export async function replayHistory(
+  history: HistoryRepository,
+  now: number,
+  req: ReplayRequest,
+): Promise<ReplayOutcome> {
+  const { trace, historyEvents, thinning, start } = await buildTrace(history, now, req.days, req.datasets);
   const cost = new CostModel(req.catalog);
   const predictor = new Predictor(LABEL_DAYS);
   const policies = [
@@ -153,7 +164,7 @@ export async function runReplay(repo: PagesRepository, now: number, req: ReplayR
     request: {
       days: req.days,
       datasets: trace.catalog.datasets.length,
-      datasets_total: await repo.datasetCount(),
+      datasets_total: await history.datasetCount(),
       catalog: req.catalogLabel,
       settings: req.settings,
     },

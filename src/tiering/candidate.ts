@@ -1,0 +1,26 @@
+/** A scheduler row's size and statistics as the policy reads them. */
+import type { StatsSnapshot } from './features';
+import type { CandidateRow } from './scan-repository';
+
+const GB = 1024 ** 3;
+
+export function sizeBytesOf(row: { content_bytes: number | null; size_gb: number }): number {
+  return row.content_bytes ?? row.size_gb * GB;
+}
+
+export function snapshotOf(row: CandidateRow): StatsSnapshot {
+  return {
+    createdAt: row.created_at,
+    sizeBytes: sizeBytesOf(row),
+    reads: row.reads ?? 0,
+    writes: row.writes ?? 0,
+    scans: row.scans ?? 0,
+    bytesRead: row.bytes_read ?? 0,
+    decayAt: row.decay_at ?? 0,
+    decay1h: row.decay_1h ?? 0,
+    decay1d: row.decay_1d ?? 0,
+    decay1w: row.decay_1w ?? 0,
+    decay30d: row.decay_30d ?? 0,
+    firstAccess: row.first_access,
+  };
+}

@@ -1,0 +1,36 @@
+import { Router } from 'express';
+import { AppError, Fields, parseId } from '../platform';
+import type { TieringRouteDeps } from './route-deps';
+
+/** The price catalog and its versions. */
+export function catalogRoutes(d: TieringRouteDeps): Router {
+  const r = Router();
+  const { tiering, requireWrite } = d;
+
+  r.get('/api/catalog', (_req, res) => {
+    const c = tiering.catalog;
+    res.json({ version: c.version, ...c.catalog });
+  });
+
+  /** A whole or partial catalog; validated, then stored as a new version. */
+  r.put('/api/catalog', requireWrite, async (req, res) => {
+    const body = Fields.of(req.body, 'body');
+    const note = body.optString('note', { max: 500 }) ?? null;
+    const { note: _ignored, ...catalog } = req.body as Record<string, unknown>;
+    void _ignored;
+    const v = await tiering.updateCatalog(catalog, note);
+    res.json({ version: v.version, ...v.catalog });
+  });
+
+  r.get('/api/catalog/versions', async (_req, res) => {
+    res.json(await tiering.repo.catalogs.versions(1_000));
+  });
+
+  r.get('/api/catalog/versions/:version', async (req, res) => {
+    const v = await tiering.repo.catalogs.version(parseId(req.params.version, 'version'));
+    if (!v) throw AppError.notFound('price catalog version not found');
+    res.json({ version: v.version, note: v.note, created_at: new Date(v.created_at).toISOString(), ...v.catalog });
+  });
+
+  return r;
+}

@@ -1,0 +1,133 @@
+import type { Kysely } from 'kysely';
+import { bulkWrite, type DB, type DecisionsTable } from '../db';
+
+export type DecisionRow = DecisionsTable;
+
+const DECISION_COLS = [
+  'dataset_id',
+  'run_id',
+  'made_at',
+  'action',
+  'rule',
+  'from_location',
+  'from_tier',
+  'to_location',
+  'to_tier',
+  'forecast_accesses',
+  'cost_now_month',
+  'cost_target_month',
+  'saving_month',
+  'move_cost',
+  'break_even_days',
+  'catalog_version',
+  'explanation',
+] as const;
+const DECISIONS_HEAD = `insert into decisions (${DECISION_COLS.join(', ')})`;
+const DECISIONS_TAIL = `on conflict (dataset_id) do update set ${DECISION_COLS.slice(1)
+  .map((c) => `${c} = excluded.${c}`)
+  .join(', ')}`;
+
+/** Each dataset's current decision (its recommendation), and the log of decisions carried out. */
+export class DecisionRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  async save(rows: readonly DecisionRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    // One transaction per call: one commit instead of one per statement.
+    await this.db.transaction().execute((trx) =>
+      bulkWrite<DB>(
+        trx,
+        DECISIONS_HEAD,
+        DECISIONS_TAIL,
+        DECISION_COLS.length,
+        rows.map((r) => DECISION_COLS.map((c) => r[c])),
+      ),
+    );
+  }
+
+  async get(datasetId: number): Promise<DecisionRow | undefined> {
+    return this.db.selectFrom('decisions').selectAll().where('dataset_id', '=', datasetId).executeTakeFirst();
+  }
+
+  async delete(datasetIds: readonly number[]): Promise<void> {
+    for (let i = 0; i < datasetIds.length; i += 5_000) {
+      await this.db
+        .deleteFrom('decisions')
+        .where('dataset_id', 'in', datasetIds.slice(i, i + 5_000))
+        .execute();
+    }
+  }
+
+  /** Decisions that point somewhere else than where the dataset is: the recommendations. */
+  async recommendations(
+    limit: number,
+    offset: number,
+  ): Promise<{ rows: (DecisionRow & { name: string; size_gb: number })[]; total: number }> {
+    const base = this.db
+      .selectFrom('decisions')
+      .innerJoin('datasets', 'datasets.id', 'decisions.dataset_id')
+      .where('decisions.action', '!=', 'stay');
+    const rows = await base
+      .selectAll('decisions')
+      .select(['datasets.name', 'datasets.size_gb'])
+      .orderBy('decisions.saving_month', 'desc')
+      .orderBy('decisions.dataset_id')
+      .limit(limit)
+      .offset(offset)
+      .execute();
+    const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return { rows, total: Number(total.n) };
+  }
+
+  /** Logs decisions about to be carried out; returns each one's id by dataset. */
+  async log(rows: readonly DecisionRow[]): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (let i = 0; i < rows.length; i += 1_000) {
+      const part = rows.slice(i, i + 1_000);
+      const ids = await this.db
+        .insertInto('decision_log')
+        .values(
+          part.map((d) => ({
+            dataset_id: d.dataset_id,
+            run_id: d.run_id,
+            made_at: d.made_at,
+            from_location: d.from_location,
+            from_tier: d.from_tier,
+            to_location: d.to_location,
+            to_tier: d.to_tier,
+            rule: d.rule,
+            saving_month: d.saving_month,
+            catalog_version: d.catalog_version,
+            explanation: d.explanation,
+          })),
+        )
+        .returning(['id', 'dataset_id'])
+        .execute();
+      for (const r of ids) out.set(r.dataset_id, r.id);
+    }
+    return out;
+  }
+
+  async unlog(ids: readonly number[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 5_000)
+      await this.db
+        .deleteFrom('decision_log')
+        .where('id', 'in', ids.slice(i, i + 5_000))
+        .execute();
+  }
+
+  async logged(id: number) {
+    return this.db.selectFrom('decision_log').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async latestLogged(limit: number) {
+    return this.db
+      .selectFrom('decision_log')
+      .leftJoin('datasets', 'datasets.id', 'decision_log.dataset_id')
+      .selectAll('decision_log')
+      .select('datasets.name')
+      .orderBy('decision_log.id', 'desc')
+      .limit(limit)
+      .execute();
+  }
+}

@@ -1,0 +1,117 @@
+/** A stored decision as the API shows it: every candidate priced, the rule in words. */
+import type { CostModel } from './cost';
+import type { Decision } from './decision';
+import type { DecisionRow } from './decision-repository';
+import { decodeExplanation } from './explanation';
+import { placementIndex, placementKey } from './placements';
+import type { TieringPolicy } from './policy';
+
+/** `policy` prices the candidates: one made with the cost model of the catalog version the decision was made with. */
+export function explainView(
+  row: DecisionRow & { id?: number },
+  cost: CostModel,
+  policy: TieringPolicy,
+): Record<string, unknown> {
+  const e = decodeExplanation(row.explanation);
+  const d: Decision = {
+    datasetId: row.dataset_id,
+    action: row.action,
+    from: { location: row.from_location, tier: row.from_tier },
+    to: { location: row.to_location, tier: row.to_tier },
+    rule: row.rule as Decision['rule'],
+    horizonDays: e.horizon_days,
+    forecast: e.forecast,
+    features: e.features,
+    costNowPerMonth: row.cost_now_month,
+    costTargetPerMonth: row.cost_target_month,
+    savingPerMonth: row.saving_month,
+    moveCost: row.move_cost,
+    breakEvenDays: row.break_even_days,
+    promotion: e.promotion,
+    usage: e.usage,
+    sizeBytes: e.size_bytes,
+    daysHere: e.days_here,
+    excludedMask: e.excluded_mask,
+    maxLatencyMs: e.max_latency_ms,
+    policyMode: e.policy_mode,
+  };
+  const perMonth = 30 / d.horizonDays;
+  const candidates = policy.candidates(d).map((c) => ({
+    placement: placementKey(c.placement),
+    location: c.placement.location,
+    tier: c.placement.tier,
+    excluded: c.excluded,
+    first_byte_ms: cost.firstByteMs[placementIndex(c.placement)],
+    per_month: mapValues(c.hold, (v) => money(v * perMonth)),
+    move: mapValues(c.move, money),
+    horizon_total: money(c.total),
+    current: c.placement.location === d.from.location && c.placement.tier === d.from.tier,
+    chosen: c.placement.location === d.to.location && c.placement.tier === d.to.tier,
+  }));
+  return {
+    dataset_id: d.datasetId,
+    ...(row.id !== undefined ? { decision_id: row.id } : {}),
+    run_id: row.run_id,
+    made_at: new Date(row.made_at).toISOString(),
+    action: d.action,
+    rule: d.rule,
+    summary: summarise(d),
+    from: { location: d.from.location, tier: d.from.tier },
+    to: { location: d.to.location, tier: d.to.tier },
+    horizon_days: d.horizonDays,
+    forecast: mapValues(d.forecast, (v) => round(v, 3)),
+    features: mapValues(d.features, (v) => round(v, 4)),
+    size_bytes: d.sizeBytes,
+    cost_now_per_month: money(d.costNowPerMonth),
+    cost_target_per_month: money(d.costTargetPerMonth),
+    saving_per_month: money(d.savingPerMonth),
+    move_cost: money(d.moveCost),
+    break_even_days: d.breakEvenDays === null ? null : round(d.breakEvenDays, 1),
+    catalog_version: row.catalog_version,
+    candidates,
+  };
+}
+
+/** One sentence a person reads: what is expected, what is cheapest, and what held a move back. */
+export function summarise(d: Decision): string {
+  const f = d.forecast;
+  const head = `Expects ${fmt(f.accesses)} accesses${f.scans >= 0.5 ? ` and ${fmt(f.scans)} scans` : ''} in the next ${d.horizonDays} days (idle ${fmt(d.features.days_idle)} days, ${fmt(d.features.rate_per_day_1w)}/day over the last week).`;
+  const here = `${placementKey(d.from)} costs $${money(d.costNowPerMonth)}/month`;
+  if (d.action === 'stay') {
+    if (d.rule === 'pin') return `${head} Pinned to ${placementKey(d.from)}.`;
+    if (d.rule === 'never-tier') return `${head} Never tiered: stays at ${placementKey(d.from)}.`;
+    return `${head} ${here}, the cheapest allowed placement: stays.`;
+  }
+  const move = `${placementKey(d.to)} would cost $${money(d.costTargetPerMonth)}/month (saves $${money(d.savingPerMonth)}/month; the move costs $${money(d.moveCost)}${d.breakEvenDays !== null ? `, paid back in ${fmt(d.breakEvenDays)} days` : ''}).`;
+  const why: Record<string, string> = {
+    pin: 'Pinned there: moving.',
+    'in-flight': 'Held: a move of this dataset is already under way.',
+    cooldown: 'Held: it moved recently (cooldown).',
+    hysteresis: 'Held: the saving does not beat the cost of the move by the required margin (hysteresis).',
+    'min-saving': 'Held: the saving is below the minimum worth a move.',
+    budget: "Held: this run's move budget is spent; it goes first next run.",
+    learning: 'Held: the model has not yet learnt from enough matured forecasts to bet on cheaper storage.',
+    unread:
+      'Held: written but not yet read; data waits a whole horizon idle before cheaper storage, as its readers may be yet to come.',
+  };
+  return `${head} ${here}; ${move} ${d.action === 'move' && d.rule === null ? 'Moving.' : (why[d.rule ?? ''] ?? '')}`.trim();
+}
+
+function fmt(v: number): string {
+  if (v >= 100) return Math.round(v).toLocaleString('en-US');
+  if (v >= 1) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+function money(v: number): number {
+  return Math.round(v * 10_000) / 10_000;
+}
+
+export function round(v: number, d: number): number {
+  const f = 10 ** d;
+  return Math.round(v * f) / f;
+}
+
+function mapValues<T extends object>(o: T, f: (v: number) => number): { [K in keyof T]: number } {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v as number)])) as { [K in keyof T]: number };
+}

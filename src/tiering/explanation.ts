@@ -1,0 +1,59 @@
+/** A decision's explanation as stored: every input of the decision, encoded compactly, and decoded back. */
+import type { Decision } from './decision';
+
+/** The stored explanation: every input of the decision, so the API can show each candidate. */
+export interface StoredExplanation {
+  v: 1;
+  size_bytes: number;
+  days_here: number;
+  horizon_days: number;
+  usage: Decision['usage'];
+  forecast: Decision['forecast'];
+  features: Decision['features'];
+  excluded_mask: number;
+  max_latency_ms: number | null;
+  policy_mode: Decision['policyMode'];
+  promotion: boolean;
+}
+
+/**
+ * The stored explanation is every input of the decision as a compact JSON array in a fixed
+ * order (a million decisions are written on a first run: a keyed object is three times larger).
+ */
+const MODES: Decision['policyMode'][] = ['auto', 'pinned', 'never-tier'];
+
+export function encodeExplanation(d: Decision): string {
+  const f = d.forecast;
+  const v = d.features;
+  const u = d.usage;
+  const n = String; // V8's shortest round-trip form; toPrecision costs ten times more
+  return `[1,${n(d.sizeBytes)},${n(d.daysHere)},${d.horizonDays},${n(u.reads)},${n(u.readBytes)},${n(u.writes)},${n(f.accesses)},${n(f.reads)},${n(f.writes)},${n(f.scans)},${n(f.read_bytes)},${n(v.rate_per_day_1h)},${n(v.rate_per_day_1d)},${n(v.rate_per_day_1w)},${n(v.rate_per_day_30d)},${n(v.rate_per_day_lifetime)},${n(v.days_idle)},${n(v.age_days)},${n(v.scans_per_day)},${d.excludedMask},${d.maxLatencyMs === null ? 'null' : n(d.maxLatencyMs)},${MODES.indexOf(d.policyMode)},${d.promotion ? 1 : 0}]`;
+}
+
+export function decodeExplanation(text: string): StoredExplanation {
+  const a = JSON.parse(text) as (number | null)[];
+  if (a[0] !== 1 || a.length !== 24) throw new Error('unknown explanation format');
+  const x = (i: number): number => a[i] as number;
+  return {
+    v: 1,
+    size_bytes: x(1),
+    days_here: x(2),
+    horizon_days: x(3),
+    usage: { reads: x(4), readBytes: x(5), writes: x(6), writeBytes: 0 },
+    forecast: { accesses: x(7), reads: x(8), writes: x(9), scans: x(10), read_bytes: x(11) },
+    features: {
+      rate_per_day_1h: x(12),
+      rate_per_day_1d: x(13),
+      rate_per_day_1w: x(14),
+      rate_per_day_30d: x(15),
+      rate_per_day_lifetime: x(16),
+      days_idle: x(17),
+      age_days: x(18),
+      scans_per_day: x(19),
+    },
+    excluded_mask: x(20),
+    max_latency_ms: a[21] ?? null,
+    policy_mode: MODES[x(22)]!,
+    promotion: x(23) === 1,
+  };
+}

@@ -1,0 +1,159 @@
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { ACTIVE_MOVE_STATES, type DB, type Location, type Tier } from '../db';
+import type { DatasetPolicy } from './decision';
+import type { ReadShareTotals } from './read-share';
+
+const GB = 1024 ** 3;
+
+type Nullable<T> = { [K in keyof T]: T[K] | null };
+
+/** One dataset as the scheduler reads it: placement, size, statistics, policy, last decision. */
+export type CandidateRow = Pick<
+  Selectable<DB['datasets']>,
+  'id' | 'tier' | 'location' | 'size_gb' | 'content_bytes' | 'created_at' | 'last_storage_migration'
+> &
+  // Left-joined: null for a dataset with no statistics, no policy of its own, no stored decision.
+  Nullable<
+    Pick<
+      Selectable<DB['dataset_stats']>,
+      | 'reads'
+      | 'writes'
+      | 'scans'
+      | 'bytes_read'
+      | 'first_access'
+      | 'decay_at'
+      | 'decay_1h'
+      | 'decay_1d'
+      | 'decay_1w'
+      | 'decay_30d'
+    > &
+      Pick<Selectable<DB['dataset_policies']>, 'mode' | 'pin_location' | 'pin_tier' | 'max_latency_ms'>
+  > & {
+    /** The stored decision, to skip rewriting one that has not changed. */
+    prev_action: string | null;
+    prev_rule: string | null;
+    prev_to: string | null;
+    prev_made_at: number | null;
+    prev_forecast: number | null;
+  };
+
+/** The scheduler's reads: every dataset with what a decision needs, page by page, and the fleet's totals. */
+export class ScanRepository {
+  /** `reader`: a read-only connection for the scheduler's scans (see Database.reader). */
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly reader: Kysely<DB> = db,
+  ) {}
+
+  /** A page of datasets in id order after `afterId`, with everything a decision needs. */
+  async candidates(afterId: number, limit: number): Promise<CandidateRow[]> {
+    const r = await sql<CandidateRow>`
+      select d.id, d.tier, d.location, d.size_gb, d.content_bytes, d.created_at, d.last_storage_migration,
+             s.reads, s.writes, s.scans, s.bytes_read, s.first_access, s.decay_at, s.decay_1h, s.decay_1d, s.decay_1w, s.decay_30d,
+             p.mode, p.pin_location, p.pin_tier, p.max_latency_ms,
+             x.action as prev_action, x.rule as prev_rule, x.to_location || '/' || x.to_tier as prev_to,
+             x.made_at as prev_made_at, x.forecast_accesses as prev_forecast
+      from datasets d
+      left join dataset_stats s on s.dataset_id = d.id
+      left join dataset_policies p on p.dataset_id = d.id
+      left join decisions x on x.dataset_id = d.id
+      where d.id > ${afterId}
+      order by d.id
+      limit ${limit}`.execute(this.db);
+    return r.rows;
+  }
+
+  /** One dataset, as candidates() reads it. */
+  async candidate(datasetId: number): Promise<CandidateRow | undefined> {
+    const rows = await this.candidates(datasetId - 1, 1);
+    return rows[0]?.id === datasetId ? rows[0] : undefined;
+  }
+
+  /**
+   * A page for the scheduler's scan over every dataset, from the read-only connection. Each row
+   * comes back as one text and is parsed here: the driver builds a JS object property by
+   * property, and twenty columns per row cost three times the query itself. Policies are not
+   * joined (they are few: see policies()).
+   */
+  async page(afterId: number, limit: number, policies: ReadonlyMap<number, DatasetPolicy>): Promise<CandidateRow[]> {
+    const r = await sql<{ id: number; r: string }>`
+      select d.id as id,
+        d.tier || ',' || d.location || ',' || d.size_gb || ',' || ifnull(d.content_bytes, '') || ',' || d.created_at || ',' ||
+        ifnull(d.last_storage_migration, '') || ',' || ifnull(s.reads, '') || ',' || ifnull(s.writes, '') || ',' || ifnull(s.scans, '') || ',' ||
+        ifnull(s.bytes_read, '') || ',' || ifnull(s.first_access, '') || ',' || ifnull(s.decay_at, '') || ',' || ifnull(s.decay_1h, '') || ',' ||
+        ifnull(s.decay_1d, '') || ',' || ifnull(s.decay_1w, '') || ',' || ifnull(s.decay_30d, '') || ',' || ifnull(x.action, '') || ',' || ifnull(x.rule, '') || ',' ||
+        ifnull(x.to_location || '/' || x.to_tier, '') || ',' || ifnull(x.made_at, '') || ',' || ifnull(x.forecast_accesses, '') as r
+      from datasets d
+      left join dataset_stats s on s.dataset_id = d.id
+      left join decisions x on x.dataset_id = d.id
+      where d.id > ${afterId}
+      order by d.id
+      limit ${limit}`.execute(this.reader);
+    const out = new Array<CandidateRow>(r.rows.length);
+    for (let i = 0; i < r.rows.length; i++) {
+      const { id, r: text } = r.rows[i]!;
+      const f = text.split(',');
+      const num = (k: number): number | null => (f[k] === '' ? null : Number(f[k]));
+      const str = (k: number): string | null => (f[k] === '' ? null : f[k]!);
+      const p = policies.get(id);
+      out[i] = {
+        id,
+        tier: f[0] as Tier,
+        location: f[1] as Location,
+        size_gb: Number(f[2]),
+        content_bytes: num(3),
+        created_at: Number(f[4]),
+        last_storage_migration: num(5),
+        reads: num(6),
+        writes: num(7),
+        scans: num(8),
+        bytes_read: num(9),
+        first_access: num(10),
+        decay_at: num(11),
+        decay_1h: num(12),
+        decay_1d: num(13),
+        decay_1w: num(14),
+        decay_30d: num(15),
+        mode: p?.mode ?? null,
+        pin_location: p?.pin?.location ?? null,
+        pin_tier: p?.pin?.tier ?? null,
+        max_latency_ms: p?.maxLatencyMs ?? null,
+        prev_action: str(16),
+        prev_rule: str(17),
+        prev_to: str(18),
+        prev_made_at: num(19),
+        prev_forecast: num(20),
+      };
+    }
+    return out;
+  }
+
+  /**
+   * The fleet's read-share totals (see ReadShareEstimator, whose rules this sums in SQL: reads
+   * that reported no bytes and scans are left out), from the read-only connection. total(), not
+   * sum(): a fleet's reads × sizes overflow 64-bit integers, where sum() throws.
+   */
+  async readShareTotals(): Promise<ReadShareTotals> {
+    const r = await sql<{ bytes: number | null; read_size: number | null; reads: number | null }>`
+      select total(min(w.reads * w.size, w.bytes)) as bytes, total(w.reads * w.size) as read_size, total(w.reads) as reads
+      from (
+        select v.reads - v.scans as reads, v.bytes_read - v.scans * v.size as bytes, v.size
+        from (
+          select s.reads, s.scans, s.bytes_read, coalesce(d.content_bytes, d.size_gb * ${GB}) as size -- as sizeBytesOf
+          from dataset_stats s join datasets d on d.id = s.dataset_id
+        ) v
+      ) w
+      where w.reads > 0 and w.size > 0 and w.bytes > 0`.execute(this.reader);
+    const row = r.rows[0];
+    return { bytes: row?.bytes ?? 0, readSize: row?.read_size ?? 0, reads: row?.reads ?? 0 };
+  }
+
+  async movingDatasetIds(): Promise<Set<number>> {
+    const rows = await this.db
+      .selectFrom('moves')
+      .select('dataset_id')
+      .where('state', 'in', ACTIVE_MOVE_STATES)
+      .execute();
+    return new Set(rows.map((r) => r.dataset_id));
+  }
+}
