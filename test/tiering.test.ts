@@ -77,6 +77,21 @@ describe('tiering: decisions, explanations, policies, prices and the scheduler',
     );
     const logged = (await request(http).get(`/api/decisions/${idleMove.decision_id}`).expect(200)).body;
     expect(logged).toMatchObject({ dataset_id: ids.idle, to: { location: idleMove.to_placement.split('/')[0] } });
+    // The log keeps the decision's inputs; its costs and forecast are the decision's own, not zeros.
+    expect(logged).toMatchObject({
+      cost_now_per_month: decision.cost_now_per_month,
+      cost_target_per_month: decision.cost_target_per_month,
+      saving_per_month: decision.saving_per_month,
+      move_cost: decision.move_cost,
+      break_even_days: decision.break_even_days,
+      forecast: decision.forecast,
+    });
+    expect(logged.cost_now_per_month).toBeGreaterThan(0);
+    const listed = (await request(http).get('/api/decisions').expect(200)).body;
+    expect(listed.find((x: { decision_id: number }) => x.decision_id === idleMove.decision_id)).toMatchObject({
+      cost_now_per_month: decision.cost_now_per_month,
+      move_cost: decision.move_cost,
+    });
   });
 
   test('when datasets are pinned, never tiered or need low latency, then the scheduler obeys and says why', async () => {
@@ -167,6 +182,21 @@ describe('tiering: decisions, explanations, policies, prices and the scheduler',
     expect(r.recommended_tier).not.toBe('WARM');
     expect(r.estimated_monthly_saving_usd).toBeGreaterThan(0);
     expect(typeof r.score).toBe('number');
+    // Every dataset is listed, as the original demo did: a stay is a recommendation too, and a
+    // dataset created since the last run is decided on the spot.
+    const fresh = (await request(http).post('/api/datasets').set(key).send({ name: 'new-one', size_gb: 1 }).expect(201))
+      .body.id;
+    const all = await request(http).get('/api/recommendations?limit=1000').expect(200);
+    const count = (await request(http).get('/api/datasets?limit=1').expect(200)).headers['x-total-count'];
+    expect(all.headers['x-total-count']).toBe(count);
+    expect(all.body).toHaveLength(Number(count));
+    expect(all.body.find((x: { id: number }) => x.id === fresh)).toMatchObject({
+      name: 'new-one',
+      stored: false,
+      recommended_tier: expect.any(String),
+    });
+    expect(all.body.some((x: { action: string }) => x.action === 'stay')).toBe(true);
+    expect(all.body[0].action).not.toBe('stay');
     await request(http).put('/api/scheduler/settings').set(key).send({ budget_moves: 10_000 }).expect(200);
     expect(
       (await request(http).put('/api/scheduler/settings').set(key).send({ interval_ms: 5 }).expect(400)).body.detail,

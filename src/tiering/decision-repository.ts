@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { bulkWrite, type DB, type DecisionsTable } from '../db';
 
 export type DecisionRow = DecisionsTable;
@@ -77,6 +77,44 @@ export class DecisionRepository {
       .execute();
     const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return { rows, total: Number(total.n) };
+  }
+
+  /**
+   * Every dataset with its stored decision, if it has one: moves and held moves first (largest
+   * saving first), then the rest by id. A dataset without one (new since the last run, or already
+   * at its cheapest placement) comes with `decision: undefined`.
+   */
+  async everyDataset(
+    limit: number,
+    offset: number,
+  ): Promise<{
+    rows: { id: number; name: string; size_gb: number; decision: DecisionRow | undefined }[];
+    total: number;
+  }> {
+    const rows = await this.db
+      .selectFrom('datasets')
+      .leftJoin('decisions', 'decisions.dataset_id', 'datasets.id')
+      .select(['datasets.id', 'datasets.name', 'datasets.size_gb'])
+      .select(DECISION_COLS.map((c) => `decisions.${c}` as const))
+      .orderBy(sql`case when decisions.action is not null and decisions.action != 'stay' then 0 else 1 end`)
+      .orderBy(sql`coalesce(decisions.saving_month, 0)`, 'desc')
+      .orderBy('datasets.id')
+      .limit(limit)
+      .offset(offset)
+      .execute();
+    const total = await this.db
+      .selectFrom('datasets')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return {
+      rows: rows.map(({ id, name, size_gb, ...d }) => ({
+        id,
+        name,
+        size_gb,
+        decision: d.dataset_id === null ? undefined : (d as DecisionRow),
+      })),
+      total: Number(total.n),
+    };
   }
 
   /** Logs decisions about to be carried out; returns each one's id by dataset. */

@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import { AppError, parseId, Query } from '../platform';
-import { decodeExplanation } from './explanation';
 import type { TieringRouteDeps } from './route-deps';
 
 /** Recommendations and decisions: stored, fresh, and the log of those carried out. */
@@ -8,18 +7,21 @@ export function decisionRoutes(d: TieringRouteDeps): Router {
   const r = Router();
   const { tiering } = d;
 
-  /** The original demo's list, plus where, why and how sure. Datasets whose decision is to move or held back. */
+  /**
+   * The original demo's list: every dataset with its recommendation (a stay is one too), plus
+   * where, why and how sure. Moves and held moves first, largest saving first.
+   */
   r.get('/api/recommendations', async (req, res) => {
     const q = new Query(req.query);
     const limit = q.number('limit', 200, { min: 1, max: 1_000, integer: true });
     const offset = q.number('offset', 0, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
-    const { rows, total } = await tiering.repo.decisions.recommendations(limit, offset);
+    const { rows, total } = await tiering.recommendations(limit, offset);
     res.setHeader('X-Total-Count', String(total));
     res.json(
-      rows.map((x) => ({
+      rows.map(({ name, size_gb, stored, decision: x }) => ({
         id: x.dataset_id,
-        name: x.name,
-        size_gb: x.size_gb,
+        name,
+        size_gb,
         current_tier: x.from_tier,
         current_location: x.from_location,
         // The seed's score: here the expected accesses per day over the horizon.
@@ -32,6 +34,7 @@ export function decisionRoutes(d: TieringRouteDeps): Router {
         forecast_accesses: Math.round(x.forecast_accesses * 1000) / 1000,
         action: x.action,
         held_by: x.rule,
+        stored,
         decided_at: new Date(x.made_at).toISOString(),
         decision: `/api/datasets/${x.dataset_id}/decision`,
       })),
@@ -55,45 +58,14 @@ export function decisionRoutes(d: TieringRouteDeps): Router {
     const rows = await tiering.repo.decisions.latestLogged(
       q.number('limit', 50, { min: 1, max: 1_000, integer: true }),
     );
-    res.json(
-      await Promise.all(
-        rows.map(async (x) => ({
-          name: x.name,
-          ...(await tiering.explain({
-            ...x,
-            action: 'move',
-            forecast_accesses: 0,
-            cost_now_month: 0,
-            cost_target_month: 0,
-            move_cost: 0,
-            break_even_days: null,
-            ...fromExplanation(x),
-          })),
-        })),
-      ),
-    );
+    res.json(await Promise.all(rows.map(async ({ name, ...x }) => ({ name, ...(await tiering.explainLogged(x)) }))));
   });
 
   r.get('/api/decisions/:id', async (req, res) => {
     const x = await tiering.repo.decisions.logged(parseId(req.params.id));
     if (!x) throw AppError.notFound('decision not found');
-    res.json(
-      await tiering.explain({
-        ...x,
-        action: 'move',
-        forecast_accesses: 0,
-        cost_now_month: 0,
-        cost_target_month: 0,
-        move_cost: 0,
-        break_even_days: null,
-        ...fromExplanation(x),
-      }),
-    );
+    res.json(await tiering.explainLogged(x));
   });
 
   return r;
-}
-
-function fromExplanation(x: { explanation: string }): Record<string, number> {
-  return { forecast_accesses: decodeExplanation(x.explanation).forecast.accesses };
 }

@@ -12,29 +12,7 @@ export function explainView(
   cost: CostModel,
   policy: TieringPolicy,
 ): Record<string, unknown> {
-  const e = decodeExplanation(row.explanation);
-  const d: Decision = {
-    datasetId: row.dataset_id,
-    action: row.action,
-    from: { location: row.from_location, tier: row.from_tier },
-    to: { location: row.to_location, tier: row.to_tier },
-    rule: row.rule as Decision['rule'],
-    horizonDays: e.horizon_days,
-    forecast: e.forecast,
-    features: e.features,
-    costNowPerMonth: row.cost_now_month,
-    costTargetPerMonth: row.cost_target_month,
-    savingPerMonth: row.saving_month,
-    moveCost: row.move_cost,
-    breakEvenDays: row.break_even_days,
-    promotion: e.promotion,
-    usage: e.usage,
-    sizeBytes: e.size_bytes,
-    daysHere: e.days_here,
-    excludedMask: e.excluded_mask,
-    maxLatencyMs: e.max_latency_ms,
-    policyMode: e.policy_mode,
-  };
+  const d = decisionOf(row);
   const perMonth = 30 / d.horizonDays;
   const candidates = policy.candidates(d).map((c) => ({
     placement: placementKey(c.placement),
@@ -69,6 +47,69 @@ export function explainView(
     break_even_days: d.breakEvenDays === null ? null : round(d.breakEvenDays, 1),
     catalog_version: row.catalog_version,
     candidates,
+  };
+}
+
+/** The decision a stored row stands for: its costs from the row, its inputs from the explanation. */
+function decisionOf(row: DecisionRow): Decision {
+  const e = decodeExplanation(row.explanation);
+  return {
+    datasetId: row.dataset_id,
+    action: row.action,
+    from: { location: row.from_location, tier: row.from_tier },
+    to: { location: row.to_location, tier: row.to_tier },
+    rule: row.rule as Decision['rule'],
+    horizonDays: e.horizon_days,
+    forecast: e.forecast,
+    features: e.features,
+    costNowPerMonth: row.cost_now_month,
+    costTargetPerMonth: row.cost_target_month,
+    savingPerMonth: row.saving_month,
+    moveCost: row.move_cost,
+    breakEvenDays: row.break_even_days,
+    promotion: e.promotion,
+    usage: e.usage,
+    sizeBytes: e.size_bytes,
+    daysHere: e.days_here,
+    excludedMask: e.excluded_mask,
+    maxLatencyMs: e.max_latency_ms,
+    policyMode: e.policy_mode,
+  };
+}
+
+/**
+ * A logged move (decision_log keeps its inputs, not its costs) as a full decision row: the costs
+ * priced again from its stored inputs with the catalog version it was made with, as the policy
+ * priced them then (hold totals over the horizon, the move's own cost).
+ */
+export function repriceLogged(
+  x: Omit<
+    DecisionRow,
+    'action' | 'forecast_accesses' | 'cost_now_month' | 'cost_target_month' | 'move_cost' | 'break_even_days'
+  >,
+  policy: TieringPolicy,
+): DecisionRow {
+  const row: DecisionRow = {
+    ...x,
+    action: 'move',
+    forecast_accesses: decodeExplanation(x.explanation).forecast.accesses,
+    cost_now_month: 0,
+    cost_target_month: 0,
+    move_cost: 0,
+    break_even_days: null,
+  };
+  const d = decisionOf(row);
+  const candidates = policy.candidates(d);
+  const now = candidates[placementIndex(d.from)]!;
+  const target = candidates[placementIndex(d.to)]!;
+  const perMonth = 30 / d.horizonDays;
+  const saving = now.hold.total - target.hold.total;
+  return {
+    ...row,
+    cost_now_month: now.hold.total * perMonth,
+    cost_target_month: target.hold.total * perMonth,
+    move_cost: target.move.total,
+    break_even_days: saving > 0 ? target.move.total / (saving / d.horizonDays) : null,
   };
 }
 

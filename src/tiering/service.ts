@@ -6,7 +6,7 @@ import { DEFAULT_CATALOG, parseCatalog, type PriceCatalog } from './catalog';
 import { CostModel } from './cost';
 import { sizeBytesOf, snapshotOf } from './candidate';
 import { AUTO, type Decision, type DatasetPolicy } from './decision';
-import { explainView, round } from './explain-view';
+import { explainView, repriceLogged, round } from './explain-view';
 import { encodeExplanation } from './explanation';
 import { FEATURE_NAMES } from './features';
 import { placementKey } from './placements';
@@ -242,6 +242,42 @@ export class TieringService implements Service {
   async explain(row: DecisionRow & { id?: number }): Promise<Record<string, unknown>> {
     const cost = await this.costModel(row.catalog_version);
     return explainView(row, cost, new TieringPolicy(cost, this.predictor, this.settings));
+  }
+
+  /**
+   * The original demo's list: every dataset with its recommendation (a stay is one too). Stored
+   * decisions as the last run made them; a dataset without one is decided now (nothing stored).
+   */
+  async recommendations(
+    limit: number,
+    offset: number,
+  ): Promise<{ rows: { name: string; size_gb: number; stored: boolean; decision: DecisionRow }[]; total: number }> {
+    const { rows, total } = await this.repo.decisions.everyDataset(limit, offset);
+    const now = this.clock.now();
+    const missing = rows.filter((r) => !r.decision);
+    const fresh = new Map<number, DecisionRow>();
+    if (missing.length > 0) {
+      const policy = this.policyEngine();
+      const moving = await this.repo.scan.movingDatasetIds();
+      for (const r of missing) {
+        const row = await this.repo.scan.candidate(r.id);
+        if (row) fresh.set(r.id, this.toRow(this.decide(policy, row, moving.has(r.id), now), 0, now));
+      }
+    }
+    return {
+      rows: rows.flatMap((r) => {
+        const decision = r.decision ?? fresh.get(r.id);
+        return decision ? [{ name: r.name, size_gb: r.size_gb, stored: r.decision !== undefined, decision }] : [];
+      }),
+      total,
+    };
+  }
+
+  /** A logged move (from decision_log) explained with its real costs, priced again from its inputs. */
+  async explainLogged(x: Parameters<typeof repriceLogged>[0] & { id?: number }): Promise<Record<string, unknown>> {
+    const cost = await this.costModel(x.catalog_version);
+    const policy = new TieringPolicy(cost, this.predictor, this.settings);
+    return explainView(repriceLogged(x, policy), cost, policy);
   }
 
   /**
