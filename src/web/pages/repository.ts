@@ -1,5 +1,13 @@
 import { sql, type Kysely } from 'kysely';
-import { ACTIVE_MOVE_STATES, type DB, type Location, type MoveRow, type MoveState, type Tier } from '../../db';
+import {
+  ACTIVE_MOVE_STATES,
+  type DB,
+  type DatasetRow,
+  type Location,
+  type MoveRow,
+  type MoveState,
+  type Tier,
+} from '../../db';
 
 const GB = 1024 ** 3;
 /** A dataset's size in bytes as the cost model sees it (content if stored, else declared size). */
@@ -30,28 +38,21 @@ export interface DatasetPageFilter {
   offset: number;
 }
 
-export interface DatasetPageRow {
-  id: number;
-  name: string;
-  tier: Tier;
-  location: Location;
+/** A row of the datasets page: the dataset's own columns, and what the page computes for it. */
+export type DatasetPageRow = Pick<DatasetRow, 'id' | 'name' | 'tier' | 'location' | 'created_at'> & {
   size_bytes: number;
   has_content: number;
-  created_at: number;
   accesses: number;
   last_access: number | null;
   mode: PolicyModeFilter;
   migrating: number;
-}
+};
 
-export interface FlowRow {
-  from_location: Location;
-  from_tier: Tier;
-  to_location: Location;
-  to_tier: Tier;
+/** Completed moves grouped by their from and to placements. */
+export type FlowRow = Pick<MoveRow, 'from_location' | 'from_tier' | 'to_location' | 'to_tier'> & {
   moves: number;
   bytes: number;
-}
+};
 
 export type MoveWithName = MoveRow & { name: string | null };
 

@@ -1,4 +1,4 @@
-import { RateWindow } from '../../src/web/rate-window';
+import { RateWindow } from '../../../src/web/rate-window';
 
 describe('RateWindow', () => {
   test('when events are added over time, then each slot reports its own rate per second, oldest first', () => {

@@ -1,8 +1,8 @@
 import express from 'express';
 import request from 'supertest';
-import { createLogger } from '../../src/platform/logger';
-import { requestIds } from '../../src/platform/request-context';
-import { errorHandler } from '../../src/web/errors';
+import { createLogger } from '../../../src/platform/logger';
+import { requestIds } from '../../../src/platform/request-context';
+import { errorHandler } from '../../../src/web/errors';
 
 describe('request ids', () => {
   const lines: Record<string, unknown>[] = [];
