@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { StatsApplier, StatsMaintenance, analyticsRoutes, AnalyticsService, StatsRepository } from './analytics';
+import { StatsMaintenance, StatsWriter, analyticsRoutes, AnalyticsService, StatsRepository } from './analytics';
 import {
   ApiKeyAuth,
   resolveApiKey,
@@ -23,7 +23,19 @@ import { DatasetsRepository, datasetRoutes, DatasetsService } from './datasets';
 import { Database } from './db';
 import { DatasetResolver, ingestRoutes, IngestService } from './ingest';
 import { systemClock, type Clock, KeyedLock, createLogger, logsAt, type Logger, requestIds } from './platform';
-import { EmbeddedBus, createKafkaBus, APPLIED_OFFSETS, OffsetsRepository, streamRoutes, type EventBus } from './stream';
+import {
+  AppliedOnce,
+  DeadLettersRepository,
+  EmbeddedBus,
+  EventIdsRepository,
+  EventLogRepository,
+  createKafkaBus,
+  APPLIED_OFFSETS,
+  OffsetsRepository,
+  streamRoutes,
+  type BatchHandler,
+  type EventBus,
+} from './stream';
 import {
   ContentService,
   StorageDatasetHooks,
@@ -88,7 +100,7 @@ export class App {
     return this.parts.bus;
   }
 
-  get applier(): StatsApplier {
+  get applier(): AppliedOnce {
     if (!this.parts) throw new Error('app not started');
     return this.parts.applier;
   }
@@ -175,16 +187,27 @@ export class App {
     const resolver = new DatasetResolver(datasetsRepo);
     const datasets = new DatasetsService(datasetsRepo, clock, [resolver, new StorageDatasetHooks(storageRepo, tree)]);
     const statsRepo = new StatsRepository(db);
-    const analytics = new AnalyticsService(statsRepo, datasets, clock, {
+    const retention = {
       m: config.stats.minuteRetentionMs,
       h: config.stats.hourRetentionMs,
       d: config.stats.dayRetentionMs,
-    });
+    };
+    const analytics = new AnalyticsService({ stats: statsRepo, datasets, clock, retention });
     // Applied offsets belong to this database, not to a consumer group: a new KAFKA_GROUP_ID
     // (or a restart under another one) must not apply events this database already holds.
     const offsets = new OffsetsRepository(db, APPLIED_OFFSETS);
-    const bus = await this.createBus(offsets);
-    const applier = new StatsApplier(db, offsets, clock, logger);
+    const eventIds = new EventIdsRepository(db);
+    const statsWriter = new StatsWriter({ stats: statsRepo });
+    const applier = new AppliedOnce({
+      db,
+      offsets,
+      eventIds,
+      deadLetters: new DeadLettersRepository(),
+      effect: statsWriter.effect,
+      clock,
+      logger,
+    });
+    const bus = await this.createBus(offsets, applier.handler);
     const metrics = new ProductMetrics(this.database.reader, bus, applier);
     const publisher = metrics.countingPublisher(bus.publisher);
     const ingest = new IngestService(resolver, publisher, clock, config.ingest);
@@ -198,11 +221,17 @@ export class App {
       logger,
       config.storage.chunkSize,
     );
-    const maintenance = new StatsMaintenance(statsRepo, clock, logger, {
-      buckets: { m: config.stats.minuteRetentionMs, h: config.stats.hourRetentionMs, d: config.stats.dayRetentionMs },
-      idempotencyWindowMs: config.stats.idempotencyWindowMs,
-      intervalMs: config.stats.pruneIntervalMs,
-      rollupIntervalMs: config.stats.rollupIntervalMs,
+    const maintenance = new StatsMaintenance({
+      stats: statsRepo,
+      eventIds,
+      clock,
+      logger,
+      options: {
+        buckets: retention,
+        idempotencyWindowMs: config.stats.idempotencyWindowMs,
+        intervalMs: config.stats.pruneIntervalMs,
+        rollupIntervalMs: config.stats.rollupIntervalMs,
+      },
     });
 
     const t = config.tiering;
@@ -286,7 +315,7 @@ export class App {
     app.use(errorHandler(logger));
 
     this.parts = { express: app, bus, applier, maintenance, moves, scheduler, tiering, users };
-    await bus.start(applier.handler);
+    await bus.start();
     await maintenance.start();
     if (listen) await this.listen(app);
     await moves.start();
@@ -294,17 +323,24 @@ export class App {
     logger.info('app.started', { port: this.port, bus: bus.kind, data_dir: config.dataDir });
   }
 
-  private async createBus(offsets: OffsetsRepository): Promise<EventBus> {
+  private async createBus(offsets: OffsetsRepository, handler: BatchHandler): Promise<EventBus> {
     const { config } = this;
     if (config.kafka) {
       // Loaded only when configured: the native client is not needed on the embedded default.
-      return createKafkaBus(config.kafka, this.logger.child({ bus: 'kafka' }), offsets);
+      return createKafkaBus({ config: config.kafka, logger: this.logger.child({ bus: 'kafka' }), offsets, handler });
     }
-    return new EmbeddedBus(this.database.db, offsets, this.clock, this.logger.child({ bus: 'embedded' }), {
-      maxBatch: config.consumer.maxBatchEvents,
-      maxPending: 10 * config.ingest.maxBatchEvents,
-      retentionMs: config.embedded.retentionMs,
-      pruneIntervalMs: config.stats.pruneIntervalMs,
+    return new EmbeddedBus({
+      log: new EventLogRepository(this.database.db),
+      offsets,
+      handler,
+      clock: this.clock,
+      logger: this.logger.child({ bus: 'embedded' }),
+      options: {
+        maxBatch: config.consumer.maxBatchEvents,
+        maxPending: 10 * config.ingest.maxBatchEvents,
+        retentionMs: config.embedded.retentionMs,
+        pruneIntervalMs: config.stats.pruneIntervalMs,
+      },
     });
   }
 
@@ -367,7 +403,7 @@ export class App {
 interface Parts {
   express: express.Express;
   bus: EventBus;
-  applier: StatsApplier;
+  applier: AppliedOnce;
   maintenance: StatsMaintenance;
   moves: MoveService;
   scheduler: TierScheduler;

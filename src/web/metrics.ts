@@ -1,9 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import express, { type RequestHandler, type Router } from 'express';
-import type { StatsApplier } from '../analytics';
 import type { DB } from '../db';
 import { Registry, routeOf } from '../platform';
-import type { EventBus, EventPublisher } from '../stream';
+import type { AppliedOnce, EventBus, EventPublisher } from '../stream';
 import { RateWindow } from './rate-window';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -50,7 +49,7 @@ export class ProductMetrics {
   /** Events applied per second of wall-clock time, for the overview's live chart. */
   readonly appliedRate = new RateWindow();
 
-  constructor(reader: Kysely<DB>, bus: EventBus, applier: StatsApplier) {
+  constructor(reader: Kysely<DB>, bus: EventBus, applier: Pick<AppliedOnce, 'onApplied'>) {
     applier.onApplied((b) => {
       this.applied.inc(b.applied);
       this.appliedRate.add(b.applied);

@@ -1,0 +1,206 @@
+import Kafka from '@confluentinc/kafka-javascript';
+import { delay, type Logger } from '../platform';
+import { CODES, type LibrdKafkaError, connectClient } from './kafka-client';
+import type { BatchHandler, BusMessage, KafkaConfig, OffsetReader } from './types';
+
+const CONSUME_BATCH = 5_000;
+const UNSUPPORTED_PROTOCOL = 'unsupported group protocol';
+
+export interface KafkaConsumerDeps {
+  config: KafkaConfig;
+  logger: Logger;
+  handler: BatchHandler;
+  offsets: OffsetReader;
+  /** Client errors that are not the consumer's own business (all brokers down): the bus's. */
+  onClientError: (err: LibrdKafkaError) => void;
+}
+
+/**
+ * The consumer side of the Kafka bus: joins the group, hands batches to the handler until each
+ * applies, and rejoins after failures. When the broker does not speak KIP-848's group protocol,
+ * it falls back to the classic one.
+ */
+export class KafkaConsumerLoop {
+  /** In the group and consuming. */
+  running = false;
+  /** Why it is not running, or why it is retrying. */
+  error: string | undefined;
+  private consumer: Kafka.KafkaConsumer | undefined;
+  private stopping = false;
+  private readonly abort = new AbortController();
+  private protocol: 'classic' | 'consumer';
+
+  constructor(private readonly deps: KafkaConsumerDeps) {
+    this.protocol = deps.config.groupProtocol;
+  }
+
+  /** Runs until `stop()`. */
+  async run(): Promise<void> {
+    const { config, logger } = this.deps;
+    while (!this.stopping) {
+      try {
+        const c = this.newConsumer();
+        await connectClient(c, Math.min(config.deliveryTimeoutMs, 10_000));
+        c.subscribe([config.topic]);
+        this.consumer = c;
+        this.running = true;
+        this.error = undefined;
+        logger.info('kafka.consumer_started', { group: config.groupId, protocol: this.protocol, topic: config.topic });
+        await this.consumeLoop(c);
+      } catch (err) {
+        this.error = (err as Error).message;
+        logger.warn('kafka.consumer_failed', { error: this.error });
+      }
+      this.running = false;
+      await this.closeConsumer();
+      if (this.error === UNSUPPORTED_PROTOCOL && this.protocol === 'consumer') {
+        logger.warn('kafka.group_protocol_fallback', {
+          from: 'consumer',
+          to: 'classic',
+          reason: 'the broker does not support KIP-848',
+        });
+        this.protocol = 'classic';
+        continue;
+      }
+      if (!this.stopping) await delay(1_000, this.abort.signal);
+    }
+  }
+
+  /** Lets the batch being applied finish, then leaves the group. */
+  stop(): void {
+    this.stopping = true;
+    this.abort.abort();
+  }
+
+  private newConsumer(): Kafka.KafkaConsumer {
+    const { config } = this.deps;
+    const c = new Kafka.KafkaConsumer(
+      {
+        'topic.metadata.refresh.interval.ms': 10_000,
+        'bootstrap.servers': config.bootstrap,
+        'client.id': config.clientId,
+        ...config.extra,
+        'group.id': config.groupId,
+        'group.protocol': this.protocol,
+        'enable.auto.commit': false,
+        'enable.auto.offset.store': false,
+        'fetch.wait.max.ms': 10,
+      },
+      { 'auto.offset.reset': 'earliest' },
+    );
+    c.on('event.error', (err) => {
+      const e = err as LibrdKafkaError;
+      if (
+        this.protocol === 'consumer' &&
+        (e.code === CODES.ERR__UNSUPPORTED_FEATURE || /ConsumerGroupHeartbeat|not supported/i.test(e.message ?? ''))
+      ) {
+        this.error = UNSUPPORTED_PROTOCOL;
+        return;
+      }
+      this.deps.onClientError(e);
+    });
+    c.setDefaultConsumeTimeout(100);
+    // Wait (up to the timeout) for the first message only, then take what is ready: otherwise a
+    // trickle of events waits for a full batch and visibility suffers.
+    (
+      c as unknown as { setDefaultIsTimeoutOnlyForFirstMessage(v: boolean): void }
+    ).setDefaultIsTimeoutOnlyForFirstMessage(true);
+    return c;
+  }
+
+  private async consumeLoop(c: Kafka.KafkaConsumer): Promise<void> {
+    while (!this.stopping && this.error !== UNSUPPORTED_PROTOCOL) {
+      const messages = await this.consumeBatch(c);
+      if (messages.length === 0) continue;
+      const batch: BusMessage[] = messages.map((m) => ({
+        topic: m.topic,
+        partition: m.partition,
+        offset: m.offset,
+        value: m.value ? m.value.toString('utf8') : '',
+      }));
+      if (!(await this.applyUntilDone(batch))) return;
+      this.commitHint(c, batch);
+    }
+  }
+
+  private consumeBatch(c: Kafka.KafkaConsumer): Promise<Kafka.Message[]> {
+    return new Promise<Kafka.Message[]>((resolve, reject) => {
+      c.consume(CONSUME_BATCH, (err, msgs) => {
+        if (err && (err as LibrdKafkaError).code !== CODES.ERR__TIMED_OUT) reject(new Error(err.message));
+        else resolve(msgs ?? []);
+      });
+    }).catch((err: unknown) => {
+      this.deps.logger.warn('kafka.consume_error', { error: (err as Error).message });
+      return [];
+    });
+  }
+
+  /** The same batch again until it applies: never skipped, and the loop never dies of it. False: stopped first. */
+  private async applyUntilDone(batch: BusMessage[]): Promise<boolean> {
+    for (;;) {
+      try {
+        await this.deps.handler(batch);
+        this.error = undefined;
+        return true;
+      } catch (err) {
+        this.error = `apply: ${(err as Error).message}`;
+        this.deps.logger.error('stream.consumer_error', { step: 'apply', error: err as Error });
+        // Stopping mid-retry is safe: nothing was committed, the next start reads these again.
+        if (this.stopping) return false;
+        await delay(500, this.abort.signal);
+      }
+    }
+  }
+
+  /** Offsets live in SQLite; Kafka's commit only tells tools that watch the group. */
+  private commitHint(c: Kafka.KafkaConsumer, batch: readonly BusMessage[]): void {
+    const next = new Map<number, number>();
+    for (const m of batch) next.set(m.partition, Math.max(next.get(m.partition) ?? 0, m.offset + 1));
+    try {
+      c.commit([...next].map(([partition, offset]) => ({ topic: this.deps.config.topic, partition, offset })));
+    } catch (err) {
+      this.deps.logger.debug('kafka.commit_failed', { error: (err as Error).message });
+    }
+  }
+
+  private closeConsumer(): Promise<void> {
+    const c = this.consumer;
+    this.consumer = undefined;
+    if (!c) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, 10_000);
+      try {
+        c.disconnect(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      } catch {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  }
+
+  /** Messages in this member's partitions not yet applied, if it can be known now. */
+  async lag(): Promise<number | undefined> {
+    const c = this.consumer;
+    if (!c || !this.running) return undefined;
+    let assigned: Kafka.Assignment[];
+    try {
+      assigned = c.assignments();
+    } catch {
+      return undefined;
+    }
+    const topic = this.deps.config.topic;
+    const stored = await this.deps.offsets.nextOffsets(topic);
+    let lag = 0;
+    for (const a of assigned) {
+      const high = await new Promise<number | undefined>((resolve) => {
+        c.queryWatermarkOffsets(topic, a.partition, 1_000, (err, w) => resolve(err ? undefined : w.highOffset));
+      });
+      if (high === undefined) return undefined;
+      lag += Math.max(0, high - (stored.get(a.partition) ?? 0));
+    }
+    return lag;
+  }
+}
