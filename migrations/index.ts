@@ -6,6 +6,7 @@ import * as m004 from './004_tiering';
 import * as m005 from './005_decay_30d';
 import * as m006 from './006_users';
 import * as m007 from './007_api_keys';
+import * as m008 from './008_stream_gaps';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '005_decay_30d': m005,
   '006_users': m006,
   '007_api_keys': m007,
+  '008_stream_gaps': m008,
 };

@@ -29,6 +29,8 @@ import {
   EmbeddedBus,
   EventIdsRepository,
   EventLogRepository,
+  GapsRepository,
+  StreamGaps,
   createKafkaBus,
   APPLIED_OFFSETS,
   OffsetsRepository,
@@ -197,12 +199,14 @@ export class App {
     // (or a restart under another one) must not apply events this database already holds.
     const offsets = new OffsetsRepository(db, APPLIED_OFFSETS);
     const eventIds = new EventIdsRepository(db);
+    const gaps = new GapsRepository(db);
     const statsWriter = new StatsWriter({ stats: statsRepo });
     const applier = new AppliedOnce({
       db,
       offsets,
       eventIds,
       deadLetters: new DeadLettersRepository(),
+      gaps,
       effect: statsWriter.effect,
       clock,
       logger,
@@ -305,6 +309,7 @@ export class App {
         tiering,
         scheduler,
         bus,
+        gaps: new StreamGaps({ repo: gaps, clock, logger: logger.child({ part: 'stream' }) }),
         eventRate: metrics.appliedRate,
         repo: new PagesRepository(this.database.reader),
         clock,

@@ -9,6 +9,7 @@ import {
   type BatchEffect,
   DeadLettersRepository,
   EventIdsRepository,
+  GapsRepository,
   OffsetsRepository,
   type BusEvent,
   type BusMessage,
@@ -22,6 +23,7 @@ function statsApplier(db: Kysely<DB>, clock: Clock, logger: Logger): AppliedOnce
     offsets: new OffsetsRepository(db, 'g'),
     eventIds: new EventIdsRepository(db),
     deadLetters: new DeadLettersRepository(),
+    gaps: new GapsRepository(db),
     effect: new StatsWriter({ stats: new StatsRepository(db) }).effect,
     clock,
     logger,
@@ -192,6 +194,7 @@ describe('the exactly-once applier and its effect', () => {
       offsets: new OffsetsRepository(database.db, 'g'),
       eventIds: new EventIdsRepository(database.db),
       deadLetters: new DeadLettersRepository(),
+      gaps: new GapsRepository(database.db),
       effect,
       clock: new ManualClock(T0),
       logger,
@@ -230,5 +233,37 @@ describe('the exactly-once applier and its effect', () => {
     expect(dead).toEqual([expect.objectContaining({ offset: 1, reason: 'not today' })]);
     const ids = await database.db.selectFrom('event_ids').select('id').execute();
     expect(ids.map((r) => r.id)).toEqual(['a']);
+  });
+
+  test('when the log jumps past offsets never applied, then the lost range is recorded once and reported', async () => {
+    const batches: AppliedBatch[] = [];
+    const applier = applierWith(async () => []);
+    applier.onApplied((b) => batches.push(b));
+    const at = (partition: number, offset: number) => ({
+      topic: 't',
+      partition,
+      offset,
+      value: value(`p${partition}-${offset}`, 1),
+    });
+    await applier.apply([at(0, 0), at(0, 1), at(1, 0)]);
+    await applier.apply([at(0, 40), at(0, 41), at(1, 1), at(1, 3)]);
+    await applier.apply([at(0, 40), at(0, 42)]); // a redelivery finds nothing new lost
+    expect(batches.map((b) => b.gaps)).toEqual([
+      [],
+      [
+        { topic: 't', partition: 0, from_offset: 2, to_offset: 40 },
+        { topic: 't', partition: 1, from_offset: 2, to_offset: 3 },
+      ],
+      [],
+    ]);
+    const gaps = new GapsRepository(database.db);
+    expect((await gaps.unacknowledged()).map((g) => [g.partition, g.from_offset, g.to_offset])).toEqual([
+      [0, 2, 40],
+      [1, 2, 3],
+    ]);
+    const first = (await gaps.unacknowledged())[0]!;
+    expect(await gaps.acknowledge(first.id, 'user:admin', T0)).toBe(true);
+    expect(await gaps.acknowledge(first.id, 'user:admin', T0)).toBe(false);
+    expect(await gaps.countUnacknowledged()).toBe(1);
   });
 });

@@ -3,8 +3,9 @@ import type { Kysely } from 'kysely';
 import { type DB, isDataError } from '../db';
 import type { Clock, Logger } from '../platform';
 import type { DeadLettersRepository, NewDeadLetter } from './dead-letters-repository';
-import { type Refused, decodeAll, eventIdsOf, pastStoredOffsets, withoutSeenIds } from './dedup';
+import { type LostRange, type Refused, decodeAll, eventIdsOf, pastStoredOffsets, withoutSeenIds } from './dedup';
 import type { EventIdsRepository } from './event-ids-repository';
+import type { GapsRepository } from './gaps-repository';
 import type { OffsetsRepository } from './offsets-repository';
 import type { BatchHandler, BusEvent, BusMessage } from './types';
 
@@ -27,6 +28,8 @@ export interface AppliedBatch {
   /** ts of every applied event, for visibility-latency measurements. */
   eventTs: number[];
   appliedAt: number;
+  /** Stretches of the log found gone before they were applied (see dedup.ts). */
+  gaps: LostRange[];
   /** How long the batch's transaction took (absent for a dead-lettered poison message). */
   ms?: number;
 }
@@ -36,6 +39,7 @@ export interface AppliedOnceDeps {
   offsets: OffsetsRepository;
   eventIds: EventIdsRepository;
   deadLetters: DeadLettersRepository;
+  gaps: GapsRepository;
   effect: BatchEffect;
   clock: Clock;
   logger: Logger;
@@ -86,25 +90,30 @@ export class AppliedOnce {
   }
 
   private async deadLetterAlone(msg: BusMessage, err: unknown): Promise<void> {
-    const { db, offsets, deadLetters, clock } = this.deps;
+    const { db, offsets, deadLetters, gaps: lost, clock } = this.deps;
     const now = clock.now();
     const reason = `could not be applied: ${(err as { message?: string }).message ?? String(err)}`;
-    const stored = await db.transaction().execute(async (trx) => {
-      const next = (await offsets.nextOffsets(msg.topic, trx)).get(msg.partition) ?? 0;
-      if (msg.offset < next) return false;
-      await offsets.store(trx, msg.topic, new Map([[msg.partition, msg.offset + 1]]), now);
+    const gaps = await db.transaction().execute(async (trx) => {
+      const stored = new Map([[msg.topic, await offsets.nextOffsets(msg.topic, trx)]]);
+      const { fresh, next, gaps } = pastStoredOffsets([msg], stored);
+      if (fresh.length === 0) return undefined;
+      for (const [topic, perPartition] of next) await offsets.store(trx, topic, perPartition, now);
+      await lost.record(trx, gaps, now);
       await deadLetters.add(trx, [deadLetterRow({ msg, reason }, now)]);
-      return true;
+      return gaps;
     });
-    if (!stored) return;
+    if (!gaps) return;
     this.logDead([{ msg, reason }]);
-    this.emitter.emit('applied', { applied: 0, duplicates: 0, deadLettered: 1, eventTs: [], appliedAt: now });
+    this.logGaps(gaps);
+    const batch: AppliedBatch = { applied: 0, duplicates: 0, deadLettered: 1, eventTs: [], appliedAt: now, gaps };
+    this.emitter.emit('applied', batch);
   }
 
   private async applyBatch(messages: BusMessage[]): Promise<void> {
     const started = Date.now();
     const { result, dead } = await this.deps.db.transaction().execute((trx) => this.applyIn(trx, messages));
     this.logDead(dead);
+    this.logGaps(result.gaps);
     const appliedAt = this.deps.clock.now();
     if (result.applied + result.deadLettered > 0) {
       this.deps.logger.debug('stream.batch_applied', {
@@ -122,12 +131,13 @@ export class AppliedOnce {
     trx: Kysely<DB>,
     messages: BusMessage[],
   ): Promise<{ result: Omit<AppliedBatch, 'appliedAt'>; dead: Refused[] }> {
-    const { offsets, eventIds, deadLetters, effect, clock } = this.deps;
+    const { offsets, eventIds, deadLetters, gaps: lost, effect, clock } = this.deps;
     const now = clock.now();
     const stored = new Map<string, Map<number, number>>();
     for (const topic of new Set(messages.map((m) => m.topic))) stored.set(topic, await offsets.nextOffsets(topic, trx));
-    const { fresh, replayed, next } = pastStoredOffsets(messages, stored);
+    const { fresh, replayed, next, gaps } = pastStoredOffsets(messages, stored);
     for (const [topic, perPartition] of next) await offsets.store(trx, topic, perPartition, now);
+    await lost.record(trx, gaps, now);
 
     const { decoded, refused } = decodeAll(fresh);
     const { unique, repeated } = withoutSeenIds(decoded, await eventIds.seen(trx, eventIdsOf(decoded)));
@@ -159,8 +169,14 @@ export class AppliedOnce {
       duplicates: replayed + repeated,
       deadLettered: dead.length,
       eventTs: applied.map((d) => d.event.ts),
+      gaps,
     };
     return { result, dead };
+  }
+
+  /** Acknowledged events that will never be applied: loud, and once (the offsets moved past them). */
+  private logGaps(gaps: readonly LostRange[]): void {
+    for (const g of gaps) this.deps.logger.error('stream.gap', { ...g, events: g.to_offset - g.from_offset });
   }
 
   private logDead(dead: readonly Refused[]): void {

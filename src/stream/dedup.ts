@@ -1,3 +1,4 @@
+import { groupBy } from '../platform';
 import { decodeEvent } from './event-codec';
 import type { BusEvent, BusMessage } from './types';
 
@@ -14,14 +15,25 @@ export interface Decoded {
   event: BusEvent;
 }
 
+/** A stretch [from_offset, to_offset) of a partition that is not in the log any more. */
+export interface LostRange {
+  topic: string;
+  partition: number;
+  from_offset: number;
+  to_offset: number;
+}
+
 /**
  * The messages at or past the stored offset of their partition (the rest were applied by an
- * earlier delivery), and the offsets to store once they are applied, per topic.
+ * earlier delivery), the offsets to store once they are applied, per topic, and the stretches
+ * skipped: a partition's offsets run without holes, so a first fresh offset above the stored one
+ * (or a hole inside the batch) is log that was gone (truncated or expired) before it was read.
+ * A partition with no stored offset has no known start, so nothing before its first message counts.
  */
 export function pastStoredOffsets(
   messages: readonly BusMessage[],
   stored: StoredOffsets,
-): { fresh: BusMessage[]; replayed: number; next: Map<string, Map<number, number>> } {
+): { fresh: BusMessage[]; replayed: number; next: Map<string, Map<number, number>>; gaps: LostRange[] } {
   const fresh: BusMessage[] = [];
   const next = new Map<string, Map<number, number>>();
   let replayed = 0;
@@ -35,7 +47,21 @@ export function pastStoredOffsets(
     if (!perTopic) next.set(m.topic, (perTopic = new Map<number, number>()));
     perTopic.set(m.partition, Math.max(perTopic.get(m.partition) ?? 0, m.offset + 1));
   }
-  return { fresh, replayed, next };
+  return { fresh, replayed, next, gaps: holes(fresh, stored) };
+}
+
+function holes(fresh: readonly BusMessage[], stored: StoredOffsets): LostRange[] {
+  const gaps: LostRange[] = [];
+  for (const list of groupBy(fresh, (m) => `${m.topic}\u0000${m.partition}`).values()) {
+    const { topic, partition } = list[0]!;
+    let expected = stored.get(topic)?.get(partition);
+    for (const offset of list.map((m) => m.offset).sort((a, b) => a - b)) {
+      if (expected !== undefined && offset > expected)
+        gaps.push({ topic, partition, from_offset: expected, to_offset: offset });
+      expected = Math.max(expected ?? 0, offset + 1);
+    }
+  }
+  return gaps;
 }
 
 /** Parses every message; the ones that do not parse are refused with the reason. */

@@ -1,6 +1,7 @@
 import { type Clock, type Health, Signal, delay, type Logger } from '../platform';
 import { encodeEvent } from './event-codec';
 import type { EventLogRepository } from './event-log-repository';
+import { CatchUp } from './catch-up';
 import { busHealth } from './health';
 import type { OffsetsRepository } from './offsets-repository';
 import {
@@ -70,6 +71,7 @@ export class EmbeddedBus implements EventBus, EventPublisher {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly opts: EmbeddedBusOptions;
+  private readonly catchUp: CatchUp;
 
   constructor(deps: EmbeddedBusDeps) {
     this.log = deps.log;
@@ -78,9 +80,15 @@ export class EmbeddedBus implements EventBus, EventPublisher {
     this.clock = deps.clock;
     this.logger = deps.logger;
     this.opts = deps.options;
+    this.catchUp = new CatchUp({
+      topic: this.topic,
+      offsets: this.offsets,
+      watermarks: async () => new Map([[PARTITION, await this.log.bounds()]]),
+    });
   }
 
   async start(): Promise<void> {
+    await this.catchUp.begin();
     this.accepting = true;
     this.loop = this.consume(this.handler);
     this.logger.info('stream.embedded_started', { topic: this.topic });
@@ -196,8 +204,9 @@ export class EmbeddedBus implements EventBus, EventPublisher {
     return s;
   }
 
-  health(): Health {
-    return busHealth(this.kind, this.status());
+  /** `bus` and `consumer`; the consumer is not ready until what was acknowledged before the start is applied. */
+  health(): Promise<Health> {
+    return this.catchUp.health(busHealth(this.kind, this.status()));
   }
 
   async lag(): Promise<number> {

@@ -29,6 +29,15 @@ export class EventLogRepository {
       .execute();
   }
 
+  /** The first offset still in the log and the one after the last; both 0 when it is empty. */
+  async bounds(): Promise<{ low: number; high: number }> {
+    const r = await this.db
+      .selectFrom('event_log')
+      .select((eb) => [eb.fn.min<number | null>('offset').as('low'), eb.fn.max<number | null>('offset').as('high')])
+      .executeTakeFirstOrThrow();
+    return r.low === null || r.high === null ? { low: 0, high: 0 } : { low: r.low, high: r.high + 1 };
+  }
+
   async countFrom(from: number): Promise<number> {
     const row = await this.db
       .selectFrom('event_log')

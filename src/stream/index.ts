@@ -3,6 +3,8 @@ export { DeadLettersRepository } from './dead-letters-repository';
 export { EmbeddedBus } from './embedded-bus';
 export { EventIdsRepository } from './event-ids-repository';
 export { EventLogRepository } from './event-log-repository';
+export { StreamGaps } from './gaps';
+export { GapsRepository, type GapRow } from './gaps-repository';
 export { APPLIED_OFFSETS, OffsetsRepository } from './offsets-repository';
 export { streamRoutes } from './routes';
 export {

@@ -1,9 +1,10 @@
 import Kafka from '@confluentinc/kafka-javascript';
 import { type Health, Signal, delay, type Logger } from '../platform';
 import { encodeEvent } from './event-codec';
+import { CatchUp, type Watermarks, unapplied } from './catch-up';
 import { busHealth } from './health';
 import { ensureTopic } from './kafka-admin';
-import { CODES, type LibrdKafkaError, connectClient } from './kafka-client';
+import { CODES, type LibrdKafkaError, connectClient, topicWatermarks } from './kafka-client';
 import { KafkaConsumerLoop } from './kafka-consumer';
 import {
   BusUnavailableError,
@@ -61,11 +62,13 @@ export class KafkaBus implements EventBus, EventPublisher {
   private readonly abort = new AbortController();
   private readonly config: KafkaConfig;
   private readonly logger: Logger;
+  private readonly catchUp: CatchUp;
 
   constructor(private readonly deps: KafkaBusDeps) {
     this.config = deps.config;
     this.logger = deps.logger;
     this.topic = deps.config.topic;
+    this.catchUp = new CatchUp({ topic: this.topic, offsets: deps.offsets, watermarks: () => this.watermarks() });
   }
 
   private base(): Record<string, string | number | boolean> {
@@ -125,6 +128,7 @@ export class KafkaBus implements EventBus, EventPublisher {
     producer.setPollInBackground(true);
     this.markUp();
     await ensureTopic(producer, this.config, this.logger);
+    await this.catchUp.begin();
   }
 
   publish(events: readonly BusEvent[]): Promise<void> {
@@ -257,11 +261,20 @@ export class KafkaBus implements EventBus, EventPublisher {
     return s;
   }
 
-  health(): Health {
-    return busHealth(this.kind, this.status());
+  /** `bus` and `consumer`; the consumer is not ready until what was acknowledged before the start is applied. */
+  health(): Promise<Health> {
+    return this.catchUp.health(busHealth(this.kind, this.status()));
   }
 
-  lag(): Promise<number | undefined> {
-    return this.consumer?.lag() ?? Promise.resolve(undefined);
+  /** Over every partition of the topic, whoever holds it: what the database has not applied yet. */
+  async lag(): Promise<number | undefined> {
+    const marks = await this.watermarks();
+    return marks && unapplied(marks, await this.deps.offsets.nextOffsets(this.topic));
+  }
+
+  private watermarks(): Promise<Map<number, Watermarks> | undefined> {
+    const p = this.producer;
+    if (!p || this.down) return Promise.resolve(undefined);
+    return topicWatermarks(p, this.topic);
   }
 }

@@ -1,7 +1,7 @@
 import Kafka from '@confluentinc/kafka-javascript';
 import { delay, type Logger } from '../platform';
 import { CODES, type LibrdKafkaError, connectClient } from './kafka-client';
-import type { BatchHandler, BusMessage, KafkaConfig, OffsetReader } from './types';
+import type { BatchHandler, BusMessage, KafkaConfig } from './types';
 
 const CONSUME_BATCH = 5_000;
 const UNSUPPORTED_PROTOCOL = 'unsupported group protocol';
@@ -10,7 +10,6 @@ export interface KafkaConsumerDeps {
   config: KafkaConfig;
   logger: Logger;
   handler: BatchHandler;
-  offsets: OffsetReader;
   /** Client errors that are not the consumer's own business (all brokers down): the bus's. */
   onClientError: (err: LibrdKafkaError) => void;
 }
@@ -179,28 +178,5 @@ export class KafkaConsumerLoop {
         resolve();
       }
     });
-  }
-
-  /** Messages in this member's partitions not yet applied, if it can be known now. */
-  async lag(): Promise<number | undefined> {
-    const c = this.consumer;
-    if (!c || !this.running) return undefined;
-    let assigned: Kafka.Assignment[];
-    try {
-      assigned = c.assignments();
-    } catch {
-      return undefined;
-    }
-    const topic = this.deps.config.topic;
-    const stored = await this.deps.offsets.nextOffsets(topic);
-    let lag = 0;
-    for (const a of assigned) {
-      const high = await new Promise<number | undefined>((resolve) => {
-        c.queryWatermarkOffsets(topic, a.partition, 1_000, (err, w) => resolve(err ? undefined : w.highOffset));
-      });
-      if (high === undefined) return undefined;
-      lag += Math.max(0, high - (stored.get(a.partition) ?? 0));
-    }
-    return lag;
   }
 }

@@ -73,8 +73,8 @@ export interface EventBus extends Service {
    * finish the batch it is applying; disconnects. Idempotent, best-effort.
    */
   stop(): Promise<void>;
-  /** `{ bus, consumer }`: `'ok'` or why not (see `busHealth`). */
-  health(): Health;
+  /** `{ bus, consumer }`: `'ok'` or why not (see `busHealth`, `CatchUp`). */
+  health(): Promise<Health>;
   status(): BusStatus;
   /** Messages on the bus not yet applied (sum over partitions), if it can be known now. */
   lag(): Promise<number | undefined>;

@@ -2,18 +2,16 @@ import { Router } from 'express';
 import type { Database } from '../db';
 import type { EventBus } from '../stream';
 
-/** `/healthz`: the process answers. `/readyz`: database open, bus connected, consumer running. */
+/** `/healthz`: the process answers. `/readyz`: database open, bus connected, consumer running and caught up. */
 export function healthRoutes(database: Database, bus: EventBus, isStopping: () => boolean): Router {
   const r = Router();
   r.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   r.get('/readyz', async (_req, res) => {
-    const status = bus.status();
     const checks = {
       database: (await database.ping()) ? 'ok' : 'database not open',
-      bus: status.connected ? 'ok' : (status.detail ?? `${bus.kind} bus not connected`),
-      consumer: status.consumerRunning ? 'ok' : (status.detail ?? 'consumer not running'),
+      ...(await bus.health()),
       process: isStopping() ? 'shutting down' : 'ok',
     };
     const failing = Object.entries(checks).filter(([, v]) => v !== 'ok');

@@ -50,7 +50,34 @@ describe('skipping what an earlier delivery applied', () => {
 
   test('when every message is a replay, then there is nothing to store', () => {
     const r = pastStoredOffsets([msg(0, 0)], new Map([['t', new Map([[0, 1]])]]));
-    expect(r).toEqual({ fresh: [], replayed: 1, next: new Map() });
+    expect(r).toEqual({ fresh: [], replayed: 1, next: new Map(), gaps: [] });
+  });
+});
+
+describe('finding stretches of the log that were gone', () => {
+  test('when the first fresh offset of a partition is past its stored offset, then the range between is lost', () => {
+    const r = pastStoredOffsets(
+      [msg(0, 9), msg(0, 10), msg(1, 3)],
+      new Map([
+        [
+          't',
+          new Map([
+            [0, 4],
+            [1, 3],
+          ]),
+        ],
+      ]),
+    );
+    expect(r.gaps).toEqual([{ topic: 't', partition: 0, from_offset: 4, to_offset: 9 }]);
+  });
+
+  test('when a batch has a hole inside a partition, then the hole is lost, even out of order', () => {
+    const r = pastStoredOffsets([msg(2, 7), msg(2, 5), msg(2, 8)], new Map());
+    expect(r.gaps).toEqual([{ topic: 't', partition: 2, from_offset: 6, to_offset: 7 }]);
+  });
+
+  test('when a partition has no stored offset, then nothing before its first message counts as lost', () => {
+    expect(pastStoredOffsets([msg(0, 500)], new Map()).gaps).toEqual([]);
   });
 });
 
