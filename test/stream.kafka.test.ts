@@ -20,6 +20,21 @@ describe('the Kafka bus', () => {
     }
   }, 120_000);
 
+  test('when the server is killed and restarts in the same group while the dead member still holds its partitions, then it is not ready and lag is not 0 until every acknowledged event is applied', async () => {
+    const mock = await startMockKafka();
+    try {
+      // The classic protocol, so the client's session timeout decides when the dead member's
+      // partitions move (about 2× it on the mock cluster).
+      const env = kafkaEnv(mock, {
+        KAFKA_GROUP_PROTOCOL: 'classic',
+        KAFKA_EXTRA_CONFIG: 'topic.metadata.refresh.interval.ms=500,session.timeout.ms=6000',
+      });
+      await killMidStreamAndRestart(env, 'SIGKILL');
+    } finally {
+      await mock.stop();
+    }
+  }, 120_000);
+
   test('when the brokers go away, then ingest answers 503 with Retry-After, /readyz names Kafka, and nothing acknowledged is lost', async () => {
     const mock = await startMockKafka();
     const s = await startApp(kafkaEnv(mock, { KAFKA_DELIVERY_TIMEOUT_MS: '2000' }));
