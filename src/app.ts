@@ -200,12 +200,13 @@ export class App {
     const offsets = new OffsetsRepository(db, APPLIED_OFFSETS);
     const eventIds = new EventIdsRepository(db);
     const gaps = new GapsRepository(db);
+    const deadLetters = new DeadLettersRepository(db);
     const statsWriter = new StatsWriter({ stats: statsRepo });
     const applier = new AppliedOnce({
       db,
       offsets,
       eventIds,
-      deadLetters: new DeadLettersRepository(),
+      deadLetters,
       gaps,
       effect: statsWriter.effect,
       clock,
@@ -295,8 +296,8 @@ export class App {
     app.use(storageRoutes({ content, moves, repo: storageRepo, datasets, keyring, requireWrite }));
     app.use(tieringRoutes({ tiering, scheduler, datasetExists: (id) => datasets.get(id), requireWrite }));
     app.use(datasetRoutes(datasets, requireWrite));
-    app.use(analyticsRoutes(analytics, statsRepo));
-    app.use(streamRoutes(bus));
+    app.use(analyticsRoutes(analytics));
+    app.use(streamRoutes({ bus, deadLetters }));
     app.use(
       pageRoutes({
         sessions,

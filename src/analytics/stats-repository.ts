@@ -110,18 +110,6 @@ export class StatsRepository {
       rows.map((r) => BUCKET_COLUMNS.map((c) => r[c])),
     );
   }
-
-  deadLetters(limit: number, offset: number) {
-    return this.db.selectFrom('dead_letters').selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute();
-  }
-
-  async deadLetterCount(): Promise<number> {
-    const r = await this.db
-      .selectFrom('dead_letters')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow();
-    return Number(r.n);
-  }
 }
 
 // The merges below are hand-written SQL for speed (one multi-row upsert per chunk, no read of the

@@ -11,6 +11,7 @@ import type { BatchHandler, BusEvent, BusMessage } from './types';
 
 /** An event the effect would not apply, and why: it goes to the dead letters. */
 export interface Rejection {
+  /** The very object the effect was given (matched by identity to its message). */
   event: BusEvent;
   reason: string;
 }

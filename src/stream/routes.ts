@@ -1,7 +1,14 @@
 import { Router } from 'express';
+import { Query } from '../platform';
+import type { DeadLettersRepository } from './dead-letters-repository';
 import type { EventBus } from './types';
 
-export function streamRoutes(bus: EventBus): Router {
+export interface StreamRouteDeps {
+  bus: EventBus;
+  deadLetters: DeadLettersRepository;
+}
+
+export function streamRoutes({ bus, deadLetters }: StreamRouteDeps): Router {
   const r = Router();
   /** Where events go and how far behind the consumer is. */
   r.get('/api/stream', async (_req, res) => {
@@ -20,6 +27,16 @@ export function streamRoutes(bus: EventBus): Router {
       detail: s.detail ?? null,
       lag: lag ?? null,
     });
+  });
+
+  /** Messages that could not be applied, newest first; `X-Total-Count` says how many in all. */
+  r.get('/api/dead-letters', async (req, res) => {
+    const q = new Query(req.query);
+    const limit = q.number('limit', 100, { min: 1, max: 1_000, integer: true });
+    const offset = q.number('offset', 0, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
+    const [rows, total] = await Promise.all([deadLetters.list(limit, offset), deadLetters.count()]);
+    res.setHeader('X-Total-Count', String(total));
+    res.json(rows.map((d) => ({ ...d, created_at: new Date(d.created_at).toISOString() })));
   });
   return r;
 }
