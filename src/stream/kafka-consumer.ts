@@ -1,15 +1,26 @@
 import Kafka from '@confluentinc/kafka-javascript';
 import { delay, type Logger } from '../platform';
 import { CODES, type LibrdKafkaError, connectClient } from './kafka-client';
-import type { BatchHandler, BusMessage, KafkaConfig } from './types';
+import type { BatchHandler, BusMessage, KafkaConfig, OffsetReader } from './types';
 
 const CONSUME_BATCH = 5_000;
 const UNSUPPORTED_PROTOCOL = 'unsupported group protocol';
+/** librdkafka's logical offset for "the start of the partition's log". */
+const OFFSET_BEGINNING = -2;
+
+/** The binding has these for cooperative (and KIP-848) groups; its typings do not list them. */
+interface IncrementalAssignment {
+  incrementalAssign(assignments: Kafka.Assignment[]): void;
+  incrementalUnassign(assignments: Kafka.Assignment[]): void;
+  rebalanceProtocol(): string;
+}
 
 export interface KafkaConsumerDeps {
   config: KafkaConfig;
   logger: Logger;
   handler: BatchHandler;
+  /** The offsets the database has applied: where each assigned partition is read from. */
+  offsets: OffsetReader;
   /** Client errors that are not the consumer's own business (all brokers down): the bus's. */
   onClientError: (err: LibrdKafkaError) => void;
 }
@@ -28,6 +39,8 @@ export class KafkaConsumerLoop {
   private stopping = false;
   private readonly abort = new AbortController();
   private protocol: 'classic' | 'consumer';
+  /** Next offset to apply per partition: the database's, kept current as batches apply. */
+  private positions = new Map<number, number>();
 
   constructor(private readonly deps: KafkaConsumerDeps) {
     this.protocol = deps.config.groupProtocol;
@@ -38,6 +51,7 @@ export class KafkaConsumerLoop {
     const { config, logger } = this.deps;
     while (!this.stopping) {
       try {
+        this.positions = await this.deps.offsets.nextOffsets(config.topic);
         const c = this.newConsumer();
         await connectClient(c, Math.min(config.deliveryTimeoutMs, 10_000));
         c.subscribe([config.topic]);
@@ -84,6 +98,9 @@ export class KafkaConsumerLoop {
         'enable.auto.commit': false,
         'enable.auto.offset.store': false,
         'fetch.wait.max.ms': 10,
+        // The database, not the group's commits, says where to read: see rebalance().
+        rebalance_cb: (err: LibrdKafkaError | undefined, assignment: Kafka.Assignment[]) =>
+          this.rebalance(c, err?.code, assignment),
       },
       { 'auto.offset.reset': 'earliest' },
     );
@@ -118,7 +135,35 @@ export class KafkaConsumerLoop {
         value: m.value ? m.value.toString('utf8') : '',
       }));
       if (!(await this.applyUntilDone(batch))) return;
+      for (const m of batch)
+        this.positions.set(m.partition, Math.max(this.positions.get(m.partition) ?? 0, m.offset + 1));
       this.commitHint(c, batch);
+    }
+  }
+
+  /**
+   * Partitions are read from the offset the database has applied (from the log's start when it
+   * has applied none), whatever the group committed: a new database on an old group applies the
+   * whole log, and a position the log no longer holds shows up as a gap instead of a silent skip.
+   */
+  private rebalance(c: Kafka.KafkaConsumer, code: number | undefined, assignment: Kafka.Assignment[]): void {
+    const inc = c as unknown as IncrementalAssignment;
+    try {
+      const cooperative = inc.rebalanceProtocol() === 'COOPERATIVE';
+      if (code === CODES.ERR__ASSIGN_PARTITIONS) {
+        const at = assignment.map(({ topic, partition }) => ({
+          topic,
+          partition,
+          offset: this.positions.get(partition) ?? OFFSET_BEGINNING,
+        }));
+        if (cooperative) inc.incrementalAssign(at);
+        else c.assign(at);
+      } else if (code === CODES.ERR__REVOKE_PARTITIONS) {
+        if (cooperative) inc.incrementalUnassign(assignment);
+        else c.unassign();
+      }
+    } catch (e) {
+      if (c.isConnected()) this.deps.logger.warn('kafka.rebalance_failed', { error: (e as Error).message });
     }
   }
 
