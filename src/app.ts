@@ -297,7 +297,7 @@ export class App {
     app.use(tieringRoutes({ tiering, scheduler, datasetExists: (id) => datasets.get(id), requireWrite }));
     app.use(datasetRoutes(datasets, requireWrite));
     app.use(analyticsRoutes(analytics));
-    app.use(streamRoutes({ bus, deadLetters }));
+    app.use(streamRoutes({ bus, deadLetters, gaps }));
     app.use(
       pageRoutes({
         sessions,

@@ -78,6 +78,7 @@ describe('a stretch of the Kafka log gone before it was applied', () => {
         expect(lost).toBeGreaterThan(0);
         expect(lost).toBeLessThan(PADDED);
         expect(metrics).toMatch(/^dim_stream_gaps_unacknowledged 1$/m);
+        expect((await request(s.app.http).get('/api/stream')).body.gaps_unacknowledged).toBe(1);
         // What was still there is applied: the 5 early reads, and the padded events after the gap.
         await waitFor(
           async () => (await request(s.app.http).get(`/api/datasets/${id}/stats`)).body.reads === 5 + PADDED - lost,
@@ -104,6 +105,7 @@ describe('a stretch of the Kafka log gone before it was applied', () => {
         const after = await (await fetch(`${s.url}/`, { headers: { cookie: op.cookie } })).text();
         expect(after).not.toContain('data-gap-id=');
         expect((await request(s.app.http).get('/metrics')).text).toMatch(/^dim_stream_gaps_unacknowledged 0$/m);
+        expect((await request(s.app.http).get('/api/stream')).body.gaps_unacknowledged).toBe(0);
       } finally {
         await s.stop();
       }

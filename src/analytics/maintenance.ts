@@ -13,7 +13,7 @@ export interface RetentionOptions {
 }
 
 export interface StatsMaintenanceDeps {
-  stats: StatsRepository;
+  stats: Pick<StatsRepository, 'rollUp' | 'pruneBuckets'>;
   /** The stream's idempotency keys, which this job forgets after their window. */
   eventIds: Pick<EventIdsRepository, 'prune'>;
   clock: Clock;

@@ -1,16 +1,18 @@
 import { Router } from 'express';
 import { Query } from '../platform';
 import type { DeadLettersRepository } from './dead-letters-repository';
+import type { GapsRepository } from './gaps-repository';
 import type { EventBus } from './types';
 
 export interface StreamRouteDeps {
   bus: EventBus;
   deadLetters: DeadLettersRepository;
+  gaps: Pick<GapsRepository, 'countUnacknowledged'>;
 }
 
-export function streamRoutes({ bus, deadLetters }: StreamRouteDeps): Router {
+export function streamRoutes({ bus, deadLetters, gaps }: StreamRouteDeps): Router {
   const r = Router();
-  /** Where events go and how far behind the consumer is. */
+  /** Where events go, how far behind the consumer is, and how many lost stretches await an operator. */
   r.get('/api/stream', async (_req, res) => {
     const s = bus.status();
     let lag: number | undefined;
@@ -26,6 +28,7 @@ export function streamRoutes({ bus, deadLetters }: StreamRouteDeps): Router {
       consumer_running: s.consumerRunning,
       detail: s.detail ?? null,
       lag: lag ?? null,
+      gaps_unacknowledged: await gaps.countUnacknowledged(),
     });
   });
 
