@@ -74,8 +74,8 @@ export function buildHttp(d: HttpDeps): express.Express {
     }),
   );
   app.use(datasetRoutes(stream.datasets, requireWrite));
-  app.use(analyticsRoutes(stream.analytics, stream.statsRepo));
-  app.use(streamRoutes(stream.bus));
+  app.use(analyticsRoutes(stream.analytics));
+  app.use(streamRoutes({ bus: stream.bus, deadLetters: stream.deadLetters, gaps: stream.gaps }));
   app.use(pages(d));
   app.use(notFound);
   app.use(errorHandler(logger));
@@ -95,6 +95,7 @@ function pages({ auth, storage, stream, tiering, pagesRepo, clock, logger }: Htt
     scheduler: tiering.scheduler,
     bus: stream.bus,
     eventRate: stream.metrics.appliedRate,
+    gaps: stream.streamGaps,
     repo: pagesRepo,
     clock,
     logger: logger.child({ part: 'pages' }),

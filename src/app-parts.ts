@@ -1,6 +1,6 @@
 import {
-  StatsApplier,
   StatsMaintenance,
+  StatsWriter,
   AnalyticsService,
   StatsRepository,
   type AnalyticsService as Analytics,
@@ -26,7 +26,20 @@ import { DatasetsRepository, DatasetsService } from './datasets';
 import type { Database, Db } from './db';
 import { DatasetResolver, IngestService } from './ingest';
 import { type Clock, KeyedLock, type Logger, type Service, serviceOf } from './platform';
-import { EmbeddedBus, createKafkaBus, APPLIED_OFFSETS, OffsetsRepository, type EventBus } from './stream';
+import {
+  AppliedOnce,
+  DeadLettersRepository,
+  EmbeddedBus,
+  EventIdsRepository,
+  EventLogRepository,
+  GapsRepository,
+  StreamGaps,
+  createKafkaBus,
+  APPLIED_OFFSETS,
+  OffsetsRepository,
+  type BatchHandler,
+  type EventBus,
+} from './stream';
 import {
   ContentService,
   StorageDatasetHooks,
@@ -158,8 +171,9 @@ export function buildStorage({ config, db, clock, logger }: Base) {
 export type StreamParts = Awaited<ReturnType<typeof buildStream>>;
 
 /**
- * Datasets, the bus and what it feeds: ingest publishes, the applier writes statistics (with
- * the applied offsets, in one transaction), maintenance rolls buckets up and prunes.
+ * Datasets, the bus and what it feeds: ingest publishes; the exactly-once applier (stream) skips
+ * what was applied, dead-letters what cannot be, and commits the statistics (analytics) with the
+ * applied offsets in one transaction; maintenance rolls buckets up and prunes.
  */
 export async function buildStream(base: Base, storage: StorageParts) {
   const { config, database, db, clock, logger } = base;
@@ -175,12 +189,24 @@ export async function buildStream(base: Base, storage: StorageParts) {
     d: config.stats.dayRetentionMs,
   };
   const statsRepo = new StatsRepository(db);
-  const analytics: Analytics = new AnalyticsService(statsRepo, datasets, clock, retention);
+  const analytics: Analytics = new AnalyticsService({ stats: statsRepo, datasets, clock, retention });
   // Applied offsets belong to this database, not to a consumer group: a new KAFKA_GROUP_ID
   // (or a restart under another one) must not apply events this database already holds.
   const offsets = new OffsetsRepository(db, APPLIED_OFFSETS);
-  const bus = await createBus(base, offsets);
-  const applier = new StatsApplier(db, offsets, clock, logger);
+  const eventIds = new EventIdsRepository(db);
+  const gaps = new GapsRepository(db);
+  const deadLetters = new DeadLettersRepository(db);
+  const applier = new AppliedOnce({
+    db,
+    offsets,
+    eventIds,
+    deadLetters,
+    gaps,
+    effect: new StatsWriter({ stats: statsRepo }).effect,
+    clock,
+    logger,
+  });
+  const bus = await createBus(base, offsets, applier.handler);
   const metrics = new ProductMetrics(database.reader, bus, applier);
   const publisher = metrics.countingPublisher(bus.publisher);
   const ingest = new IngestService(resolver, publisher, clock, config.ingest);
@@ -194,26 +220,17 @@ export async function buildStream(base: Base, storage: StorageParts) {
     logger,
     chunkSize: config.storage.chunkSize,
   });
-  const maintenance = new StatsMaintenance(statsRepo, clock, logger, {
-    buckets: retention,
-    idempotencyWindowMs: config.stats.idempotencyWindowMs,
-    intervalMs: config.stats.pruneIntervalMs,
-    rollupIntervalMs: config.stats.rollupIntervalMs,
-  });
-  const busService = serviceOf('bus', {
-    start: () => bus.start(applier.handler),
-    stop: () => bus.stop(),
-    health: () => {
-      const s = bus.status();
-      return {
-        bus: s.connected ? 'ok' : (s.detail ?? `${bus.kind} bus not connected`),
-        consumer: s.consumerRunning ? 'ok' : (s.detail ?? 'consumer not running'),
-      };
+  const maintenance = new StatsMaintenance({
+    stats: statsRepo,
+    eventIds,
+    clock,
+    logger,
+    options: {
+      buckets: retention,
+      idempotencyWindowMs: config.stats.idempotencyWindowMs,
+      intervalMs: config.stats.pruneIntervalMs,
+      rollupIntervalMs: config.stats.rollupIntervalMs,
     },
-  });
-  const maintenanceService = serviceOf('maintenance', {
-    start: () => maintenance.start(),
-    stop: () => maintenance.stop(),
   });
   return {
     datasets,
@@ -222,21 +239,36 @@ export async function buildStream(base: Base, storage: StorageParts) {
     analytics,
     bus,
     applier,
+    deadLetters,
+    gaps,
+    streamGaps: new StreamGaps({ repo: gaps, clock, logger: logger.child({ part: 'stream' }) }),
     metrics,
     ingest,
     content,
     maintenance,
-    services: [busService, maintenanceService] as Service[],
+    services: [bus, maintenance] as Service[],
   };
 }
 
-async function createBus({ config, db, clock, logger }: Base, offsets: OffsetsRepository): Promise<EventBus> {
-  if (config.kafka) return createKafkaBus(config.kafka, logger.child({ bus: 'kafka' }), offsets);
-  return new EmbeddedBus(db, offsets, clock, logger.child({ bus: 'embedded' }), {
-    maxBatch: config.consumer.maxBatchEvents,
-    maxPending: 10 * config.ingest.maxBatchEvents,
-    retentionMs: config.embedded.retentionMs,
-    pruneIntervalMs: config.stats.pruneIntervalMs,
+async function createBus(
+  { config, db, clock, logger }: Base,
+  offsets: OffsetsRepository,
+  handler: BatchHandler,
+): Promise<EventBus> {
+  if (config.kafka)
+    return createKafkaBus({ config: config.kafka, logger: logger.child({ bus: 'kafka' }), offsets, handler });
+  return new EmbeddedBus({
+    log: new EventLogRepository(db),
+    offsets,
+    handler,
+    clock,
+    logger: logger.child({ bus: 'embedded' }),
+    options: {
+      maxBatch: config.consumer.maxBatchEvents,
+      maxPending: 10 * config.ingest.maxBatchEvents,
+      retentionMs: config.embedded.retentionMs,
+      pruneIntervalMs: config.stats.pruneIntervalMs,
+    },
   });
 }
 

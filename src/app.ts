@@ -1,12 +1,11 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type express from 'express';
-import type { StatsApplier } from './analytics';
 import type { UsersService } from './auth';
 import type { Config } from './config';
 import { Database } from './db';
 import { type Clock, type Health, type Logger, type Service, ServiceList, createLogger, systemClock } from './platform';
-import type { EventBus } from './stream';
+import type { AppliedOnce, EventBus } from './stream';
 import type { TierScheduler, TieringService } from './tiering';
 import { createHttpServer, PagesRepository } from './web';
 import { buildHttp } from './app-http';
@@ -20,7 +19,7 @@ export interface AppDeps {
 interface Parts {
   express: express.Express;
   bus: EventBus;
-  applier: StatsApplier;
+  applier: AppliedOnce;
   scheduler: TierScheduler;
   tiering: TieringService;
   users: UsersService;
@@ -68,7 +67,7 @@ export class App {
     return this.part('bus');
   }
 
-  get applier(): StatsApplier {
+  get applier(): AppliedOnce {
     return this.part('applier');
   }
 

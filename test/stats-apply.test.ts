@@ -1,19 +1,41 @@
 import path from 'node:path';
-import { StatsApplier } from '../src/analytics/apply';
-import { StatsRepository } from '../src/analytics/stats-repository';
-import { Database } from '../src/db/database';
-import { ManualClock } from '../src/platform/clock';
-import { createLogger } from '../src/platform/logger';
-import { OffsetsRepository } from '../src/stream/offsets-repository';
-import type { BusEvent, BusMessage } from '../src/stream/types';
+import type { Kysely } from 'kysely';
+import { StatsRepository, StatsWriter } from '../src/analytics';
+import { Database, type DB } from '../src/db';
+import { type Clock, ManualClock, createLogger, type Logger } from '../src/platform';
+import {
+  AppliedOnce,
+  type AppliedBatch,
+  type BatchEffect,
+  DeadLettersRepository,
+  EventIdsRepository,
+  GapsRepository,
+  OffsetsRepository,
+  type BusEvent,
+  type BusMessage,
+} from '../src/stream';
 import { tempDir } from './support/harness';
+
+/** The exactly-once applier with the statistics as its effect, wired as app.ts does. */
+function statsApplier(db: Kysely<DB>, clock: Clock, logger: Logger): AppliedOnce {
+  return new AppliedOnce({
+    db,
+    offsets: new OffsetsRepository(db, 'g'),
+    eventIds: new EventIdsRepository(db),
+    deadLetters: new DeadLettersRepository(db),
+    gaps: new GapsRepository(db),
+    effect: new StatsWriter({ stats: new StatsRepository(db) }).effect,
+    clock,
+    logger,
+  });
+}
 
 const H = 3_600_000;
 const T0 = Date.UTC(2026, 2, 1, 10, 0, 0);
 
 describe('applying batches to statistics in SQLite', () => {
   let database: Database;
-  let applier: StatsApplier;
+  let applier: AppliedOnce;
   let stats: StatsRepository;
   let offset = 0;
   const clock = new ManualClock(T0);
@@ -38,7 +60,7 @@ describe('applying batches to statistics in SQLite', () => {
         })),
       )
       .execute();
-    applier = new StatsApplier(database.db, new OffsetsRepository(database.db, 'g'), clock, logger);
+    applier = statsApplier(database.db, clock, logger);
     stats = new StatsRepository(database.db);
   });
   afterEach(async () => {
@@ -119,7 +141,7 @@ describe('a poison event', () => {
       await sql`create trigger poison before insert on event_ids when new.id = 'poison' begin select raise(abort, 'poisoned row'); end`.execute(
         db,
       );
-      const applier = new StatsApplier(db, new OffsetsRepository(db, 'g'), new ManualClock(T0), logger);
+      const applier = statsApplier(db, new ManualClock(T0), logger);
       const messages = Array.from({ length: 9 }, (_, i) => ({
         topic: 't',
         partition: 0,
@@ -149,5 +171,99 @@ describe('a poison event', () => {
     } finally {
       await database.stop();
     }
+  });
+});
+
+describe('the exactly-once applier and its effect', () => {
+  let database: Database;
+  const logger = createLogger('silent');
+  const value = (id: string, datasetId: number) =>
+    JSON.stringify({ v: 1, id, dataset_id: datasetId, type: 'read', bytes: 1, ts: T0, scan: false, received_at: T0 });
+
+  beforeEach(async () => {
+    database = new Database({ path: path.join(tempDir(), 'db.sqlite'), synchronous: 'NORMAL', logger });
+    await database.start();
+  });
+  afterEach(async () => {
+    await database.stop();
+  });
+
+  const applierWith = (effect: BatchEffect) =>
+    new AppliedOnce({
+      db: database.db,
+      offsets: new OffsetsRepository(database.db, 'g'),
+      eventIds: new EventIdsRepository(database.db),
+      deadLetters: new DeadLettersRepository(database.db),
+      gaps: new GapsRepository(database.db),
+      effect,
+      clock: new ManualClock(T0),
+      logger,
+    });
+
+  test('when the effect fails, then neither offsets nor event ids are stored and the batch applies later', async () => {
+    let fail = true;
+    const seen: number[] = [];
+    const applier = applierWith(async (_trx, events) => {
+      if (fail) throw new Error('disk on fire');
+      seen.push(...events.map((e) => e.dataset_id));
+      return [];
+    });
+    const batch = [0, 1].map((offset) => ({ topic: 't', partition: 0, offset, value: value(`e${offset}`, 1) }));
+    await expect(applier.apply(batch)).rejects.toThrow('disk on fire');
+    expect(await database.db.selectFrom('consumer_offsets').selectAll().execute()).toEqual([]);
+    expect(await database.db.selectFrom('event_ids').selectAll().execute()).toEqual([]);
+    fail = false;
+    await applier.apply(batch);
+    expect(seen).toEqual([1, 1]);
+  });
+
+  test('when the effect rejects an event, then it goes to the dead letters with the reason and its id stays free', async () => {
+    const batches: AppliedBatch[] = [];
+    const applier = applierWith(async (_trx, events) =>
+      events.filter((e) => e.dataset_id === 9).map((event) => ({ event, reason: 'not today' })),
+    );
+    applier.onApplied((b) => batches.push(b));
+    await applier.apply([
+      { topic: 't', partition: 0, offset: 0, value: value('a', 1) },
+      { topic: 't', partition: 0, offset: 1, value: value('b', 9) },
+      { topic: 't', partition: 0, offset: 2, value: value('a', 1) },
+    ]);
+    expect(batches).toEqual([expect.objectContaining({ applied: 1, duplicates: 1, deadLettered: 1 })]);
+    const dead = await database.db.selectFrom('dead_letters').selectAll().execute();
+    expect(dead).toEqual([expect.objectContaining({ offset: 1, reason: 'not today' })]);
+    const ids = await database.db.selectFrom('event_ids').select('id').execute();
+    expect(ids.map((r) => r.id)).toEqual(['a']);
+  });
+
+  test('when the log jumps past offsets never applied, then the lost range is recorded once and reported', async () => {
+    const batches: AppliedBatch[] = [];
+    const applier = applierWith(async () => []);
+    applier.onApplied((b) => batches.push(b));
+    const at = (partition: number, offset: number) => ({
+      topic: 't',
+      partition,
+      offset,
+      value: value(`p${partition}-${offset}`, 1),
+    });
+    await applier.apply([at(0, 0), at(0, 1), at(1, 0)]);
+    await applier.apply([at(0, 40), at(0, 41), at(1, 1), at(1, 3)]);
+    await applier.apply([at(0, 40), at(0, 42)]); // a redelivery finds nothing new lost
+    expect(batches.map((b) => b.gaps)).toEqual([
+      [],
+      [
+        { topic: 't', partition: 0, from_offset: 2, to_offset: 40 },
+        { topic: 't', partition: 1, from_offset: 2, to_offset: 3 },
+      ],
+      [],
+    ]);
+    const gaps = new GapsRepository(database.db);
+    expect((await gaps.unacknowledged()).map((g) => [g.partition, g.from_offset, g.to_offset])).toEqual([
+      [0, 2, 40],
+      [1, 2, 3],
+    ]);
+    const first = (await gaps.unacknowledged())[0]!;
+    expect(await gaps.acknowledge(first.id, 'user:admin', T0)).toBe(true);
+    expect(await gaps.acknowledge(first.id, 'user:admin', T0)).toBe(false);
+    expect(await gaps.countUnacknowledged()).toBe(1);
   });
 });

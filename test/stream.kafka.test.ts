@@ -20,6 +20,61 @@ describe('the Kafka bus', () => {
     }
   }, 120_000);
 
+  test('when the server is killed and restarts in the same group while the dead member still holds its partitions, then it is not ready and lag is not 0 until every acknowledged event is applied', async () => {
+    const mock = await startMockKafka();
+    try {
+      // The classic protocol, so the client's session timeout decides when the dead member's
+      // partitions move (about 2× it on the mock cluster).
+      const env = kafkaEnv(mock, {
+        KAFKA_GROUP_PROTOCOL: 'classic',
+        KAFKA_EXTRA_CONFIG: 'topic.metadata.refresh.interval.ms=500,session.timeout.ms=6000',
+      });
+      await killMidStreamAndRestart(env, 'SIGKILL');
+    } finally {
+      await mock.stop();
+    }
+  }, 120_000);
+
+  test('when a new database joins a group that committed offsets already, then it reads the whole log: the database decides where to read', async () => {
+    const mock = await startMockKafka();
+    try {
+      const env = kafkaEnv(mock);
+      const first = await startApp(env);
+      try {
+        const http = first.app.http;
+        const id = (await request(http).post('/api/datasets').set(key).send({ name: 'old' }).expect(201)).body
+          .id as number;
+        await request(http)
+          .post('/api/events')
+          .set(key)
+          .send(Array.from({ length: 20 }, () => ({ dataset_id: id, type: 'read' })))
+          .expect(202);
+        await waitFor(
+          async () => (await request(http).get('/api/stream')).body.lag === 0,
+          'the first database to apply',
+        );
+      } finally {
+        await first.stop();
+      }
+      const second = await startApp(env); // a fresh data directory, the same topic and group
+      try {
+        const http = second.app.http;
+        await waitFor(
+          async () => (await request(http).get('/api/stream')).body.lag === 0,
+          'the new database to catch up',
+        );
+        // It has no such dataset: every event of the log reached it, as a dead letter.
+        const dl = await request(http).get('/api/dead-letters').expect(200);
+        expect(dl.headers['x-total-count']).toBe('20');
+        await waitFor(async () => (await request(http).get('/readyz')).status === 200, 'readiness');
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await mock.stop();
+    }
+  }, 60_000);
+
   test('when the brokers go away, then ingest answers 503 with Retry-After, /readyz names Kafka, and nothing acknowledged is lost', async () => {
     const mock = await startMockKafka();
     const s = await startApp(kafkaEnv(mock, { KAFKA_DELIVERY_TIMEOUT_MS: '2000' }));

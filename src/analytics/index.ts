@@ -1,6 +1,6 @@
-export { StatsApplier } from './apply';
 export { HALF_LIVES, decayTo, ratePerHour } from './decay';
 export { StatsMaintenance } from './maintenance';
 export { analyticsRoutes } from './routes';
 export { AnalyticsService } from './service';
 export { StatsRepository } from './stats-repository';
+export { StatsWriter } from './stats-writer';

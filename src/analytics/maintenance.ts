@@ -1,5 +1,6 @@
 import type { BucketResolution } from '../db';
-import { type Clock, type Logger } from '../platform';
+import { type Clock, type Logger, type Service, oneAtATime } from '../platform';
+import type { EventIdsRepository } from '../stream';
 import type { StatsRepository } from './stats-repository';
 
 export interface RetentionOptions {
@@ -11,77 +12,67 @@ export interface RetentionOptions {
   rollupIntervalMs: number;
 }
 
+export interface StatsMaintenanceDeps {
+  stats: Pick<StatsRepository, 'rollUp' | 'pruneBuckets'>;
+  /** The stream's idempotency keys, which this job forgets after their window. */
+  eventIds: Pick<EventIdsRepository, 'prune'>;
+  clock: Clock;
+  logger: Logger;
+  options: RetentionOptions;
+}
+
 /**
  * Keeps storage bounded however long the product runs: minute buckets are dropped after their
  * retention (hours and days already hold their sums), then hours, then days; event ids are
  * remembered for the idempotency window only. A run never overlaps the previous one.
  */
-export class StatsMaintenance {
+export class StatsMaintenance implements Service {
   readonly name = 'stats-maintenance';
   private timer: NodeJS.Timeout | undefined;
   private rollupTimer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private rolling: Promise<void> | undefined;
 
-  constructor(
-    private readonly stats: StatsRepository,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly opts: RetentionOptions,
-  ) {}
+  constructor(private readonly deps: StatsMaintenanceDeps) {}
 
   async start(): Promise<void> {
-    this.timer = setInterval(() => void this.runOnce(), this.opts.intervalMs);
+    const { intervalMs, rollupIntervalMs } = this.deps.options;
+    this.timer = setInterval(() => void this.runOnce(), intervalMs);
     this.timer.unref();
-    this.rollupTimer = setInterval(() => void this.rollUpOnce(), this.opts.rollupIntervalMs);
+    this.rollupTimer = setInterval(() => void this.rollUpOnce(), rollupIntervalMs);
     this.rollupTimer.unref();
   }
 
-  /** Rolls up every closed minute (the current one still takes events). Never overlaps itself. */
-  rollUpOnce(): Promise<void> {
-    if (!this.rolling) {
-      const until = Math.floor(this.clock.now() / 60_000) * 60_000;
-      this.rolling = this.stats
-        .rollUp(until)
-        .then((n) => {
-          if (n > 0) this.logger.debug('stats.rolled_up', { minute_buckets: n, until: new Date(until).toISOString() });
-        })
-        .catch((err: unknown) => this.logger.warn('stats.rollup_failed', { error: err as Error }))
-        .finally(() => {
-          this.rolling = undefined;
-        });
+  /** Rolls up every closed minute (the current one still takes events). */
+  readonly rollUpOnce = oneAtATime(async (): Promise<void> => {
+    const { stats, clock, logger } = this.deps;
+    const until = Math.floor(clock.now() / 60_000) * 60_000;
+    try {
+      const n = await stats.rollUp(until);
+      if (n > 0) logger.debug('stats.rolled_up', { minute_buckets: n, until: new Date(until).toISOString() });
+    } catch (err) {
+      logger.warn('stats.rollup_failed', { error: err as Error });
     }
-    return this.rolling;
-  }
+  });
 
-  runOnce(): Promise<void> {
-    if (!this.running) {
-      this.running = this.prune().finally(() => {
-        this.running = undefined;
-      });
-    }
-    return this.running;
-  }
-
-  private async prune(): Promise<void> {
-    const now = this.clock.now();
+  readonly runOnce = oneAtATime(async (): Promise<void> => {
+    const { stats, eventIds, clock, logger, options } = this.deps;
+    const now = clock.now();
     try {
       await this.rollUpOnce();
       const removed: Record<string, number> = {};
       for (const res of ['m', 'h', 'd'] as const)
-        removed[`buckets_${res}`] = await this.stats.pruneBuckets(res, now - this.opts.buckets[res]);
-      removed.event_ids = await this.stats.pruneEventIds(now - this.opts.idempotencyWindowMs);
-      if (Object.values(removed).some((n) => n > 0)) this.logger.info('stats.pruned', removed);
+        removed[`buckets_${res}`] = await stats.pruneBuckets(res, now - options.buckets[res]);
+      removed.event_ids = await eventIds.prune(now - options.idempotencyWindowMs);
+      if (Object.values(removed).some((n) => n > 0)) logger.info('stats.pruned', removed);
     } catch (err) {
-      this.logger.warn('stats.prune_failed', { error: err as Error });
+      logger.warn('stats.prune_failed', { error: err as Error });
     }
-  }
+  });
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     if (this.rollupTimer) clearInterval(this.rollupTimer);
     this.timer = undefined;
     this.rollupTimer = undefined;
-    await Promise.all([this.running, this.rolling]);
+    await Promise.all([this.runOnce.idle(), this.rollUpOnce.idle()]);
   }
 }

@@ -1,10 +1,8 @@
 import { Router } from 'express';
-import { iso } from '../datasets';
 import { Query, parseId } from '../platform';
 import type { AnalyticsService } from './service';
-import type { StatsRepository } from './stats-repository';
 
-export function analyticsRoutes(service: AnalyticsService, stats: StatsRepository): Router {
+export function analyticsRoutes(service: AnalyticsService): Router {
   const r = Router();
 
   r.get('/api/datasets/:id/stats', async (req, res) => {
@@ -26,15 +24,6 @@ export function analyticsRoutes(service: AnalyticsService, stats: StatsRepositor
       retained_from: s.retainedFrom,
       series: s.points,
     });
-  });
-
-  r.get('/api/dead-letters', async (req, res) => {
-    const q = new Query(req.query);
-    const limit = q.number('limit', 100, { min: 1, max: 1_000, integer: true });
-    const offset = q.number('offset', 0, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
-    const [rows, total] = await Promise.all([stats.deadLetters(limit, offset), stats.deadLetterCount()]);
-    res.setHeader('X-Total-Count', String(total));
-    res.json(rows.map((d) => ({ ...d, created_at: iso(d.created_at) })));
   });
 
   return r;

@@ -16,19 +16,22 @@ export interface SeriesPoint {
   bytes: number;
 }
 
+export interface AnalyticsServiceDeps {
+  stats: StatsRepository;
+  datasets: DatasetsService;
+  clock: Clock;
+  /** How long buckets of each resolution are kept (to say from when a series is complete). */
+  retention: Record<BucketResolution, number>;
+}
+
 export class AnalyticsService {
-  constructor(
-    private readonly stats: StatsRepository,
-    private readonly datasets: DatasetsService,
-    private readonly clock: Clock,
-    private readonly retention: Record<BucketResolution, number>,
-  ) {}
+  constructor(private readonly deps: AnalyticsServiceDeps) {}
 
   /** Totals, first and last access, and access rates decayed to now (so an idle dataset cools). */
   async datasetStats(datasetId: number): Promise<Record<string, unknown>> {
-    await this.datasets.get(datasetId);
-    const s = await this.stats.get(datasetId);
-    const now = this.clock.now();
+    await this.deps.datasets.get(datasetId);
+    const s = await this.deps.stats.get(datasetId);
+    const now = this.deps.clock.now();
     const rates: Record<string, unknown> = {};
     for (const name of HALF_LIFE_NAMES) {
       const value = s ? decayTo({ at: s.decay_at, value: s[`decay_${name}`] }, now, HALF_LIVES[name]) : 0;
@@ -62,7 +65,7 @@ export class AnalyticsService {
     hours: number,
     bucketMinutes: number,
   ): Promise<{ resolution: BucketResolution; retainedFrom: string; points: SeriesPoint[] }> {
-    await this.datasets.get(datasetId);
+    await this.deps.datasets.get(datasetId);
     const bucketMs = bucketMinutes * 60_000;
     const count = Math.ceil((hours * 3_600_000) / bucketMs);
     if (count > MAX_BUCKETS) {
@@ -71,16 +74,16 @@ export class AnalyticsService {
         `gives ${count} buckets over ${hours} hours; at most ${MAX_BUCKETS} (use larger buckets)`,
       );
     }
-    const now = this.clock.now();
+    const now = this.deps.clock.now();
     const end = Math.floor(now / bucketMs) * bucketMs + bucketMs;
     const start = end - count * bucketMs;
     const res = resolutionFor(bucketMs);
-    const rows = await this.stats.buckets(datasetId, res, start, end);
+    const rows = await this.deps.stats.buckets(datasetId, res, start, end);
     if (res !== 'm') {
       // Minutes the rollup has not reached yet are not in their hour or day: add them here.
-      const rolledUntil = await this.stats.rolledUntil();
+      const rolledUntil = await this.deps.stats.rolledUntil();
       if (rolledUntil < end)
-        rows.push(...(await this.stats.buckets(datasetId, 'm', Math.max(start, rolledUntil), end)));
+        rows.push(...(await this.deps.stats.buckets(datasetId, 'm', Math.max(start, rolledUntil), end)));
     }
     const points: SeriesPoint[] = [];
     for (let t = start; t < end; t += bucketMs) {
@@ -95,6 +98,6 @@ export class AnalyticsService {
       p.bytes += r.bytes;
       p.count += r.reads + r.writes;
     }
-    return { resolution: res, retainedFrom: iso(now - this.retention[res])!, points };
+    return { resolution: res, retainedFrom: iso(now - this.deps.retention[res])!, points };
   }
 }

@@ -1,5 +1,11 @@
 import { sql, type Kysely } from 'kysely';
-import type { BucketResolution, DB, DatasetStatsRow } from '../db';
+import { type BucketResolution, type DB, type DatasetStatsRow, type DatasetStatsTable, bulkWrite } from '../db';
+import { chunks } from '../platform';
+import type { BucketDelta } from './aggregate';
+import { HALF_LIVES } from './decay';
+
+/** Ids per `in (...)` list: well under SQLite's 32,766 bound parameters. */
+const IDS_PER_QUERY = 2_000;
 
 export interface BucketRow {
   bucket_start: number;
@@ -28,12 +34,9 @@ export class StatsRepository {
       .execute();
   }
 
-  async rolledUntil(): Promise<number> {
-    const r = await this.db
-      .selectFrom('bucket_rollup')
-      .select('rolled_until')
-      .where('id', '=', 1)
-      .executeTakeFirstOrThrow();
+  /** Minute buckets before this time are already in their hour and day. */
+  async rolledUntil(db: Kysely<DB> = this.db): Promise<number> {
+    const r = await db.selectFrom('bucket_rollup').select('rolled_until').where('id', '=', 1).executeTakeFirstOrThrow();
     return r.rolled_until;
   }
 
@@ -43,11 +46,7 @@ export class StatsRepository {
    */
   async rollUp(until: number): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
-      const { rolled_until: from } = await trx
-        .selectFrom('bucket_rollup')
-        .select('rolled_until')
-        .where('id', '=', 1)
-        .executeTakeFirstOrThrow();
+      const from = await this.rolledUntil(trx);
       if (until <= from) return 0;
       let rolled = 0;
       for (const [res, size] of [
@@ -81,20 +80,86 @@ export class StatsRepository {
     return Number(r.numDeletedRows);
   }
 
-  async pruneEventIds(before: number): Promise<number> {
-    const r = await this.db.deleteFrom('event_ids').where('seen_at', '<', before).executeTakeFirst();
-    return Number(r.numDeletedRows);
+  /** Which of `ids` are datasets that exist (now, in `db`'s transaction). */
+  async existingDatasets(db: Kysely<DB>, ids: readonly number[]): Promise<Set<number>> {
+    const out = new Set<number>();
+    for (const part of chunks(ids, IDS_PER_QUERY)) {
+      const rows = await db.selectFrom('datasets').select('id').where('id', 'in', part).execute();
+      for (const r of rows) out.add(r.id);
+    }
+    return out;
   }
 
-  deadLetters(limit: number, offset: number) {
-    return this.db.selectFrom('dead_letters').selectAll().orderBy('id', 'desc').limit(limit).offset(offset).execute();
+  /** Adds per-dataset deltas (see aggregate.ts) to the statistics, creating rows as needed. */
+  async addStats(db: Kysely<DB>, rows: readonly DatasetStatsTable[]): Promise<void> {
+    await bulkWrite(
+      db,
+      STATS_HEAD,
+      STATS_TAIL,
+      STATS_COLUMNS.length,
+      rows.map((r) => STATS_COLUMNS.map((c) => r[c])),
+    );
   }
 
-  async deadLetterCount(): Promise<number> {
-    const r = await this.db
-      .selectFrom('dead_letters')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow();
-    return Number(r.n);
+  async addBuckets(db: Kysely<DB>, rows: readonly BucketDelta[]): Promise<void> {
+    await bulkWrite(
+      db,
+      BUCKETS_HEAD,
+      BUCKETS_TAIL,
+      BUCKET_COLUMNS.length,
+      rows.map((r) => BUCKET_COLUMNS.map((c) => r[c])),
+    );
   }
 }
+
+// The merges below are hand-written SQL for speed (one multi-row upsert per chunk, no read of the
+// old rows); scalar max()/min()/pow() are SQLite's spelling (PostgreSQL: greatest/least/power).
+const STATS_COLUMNS = [
+  'dataset_id',
+  'reads',
+  'writes',
+  'scans',
+  'bytes_read',
+  'bytes_written',
+  'first_access',
+  'last_access',
+  'decay_at',
+  'decay_1h',
+  'decay_1d',
+  'decay_1w',
+  'decay_30d',
+] as const satisfies ReadonlyArray<keyof DatasetStatsTable>;
+const STATS_HEAD = `insert into dataset_stats (${STATS_COLUMNS.join(', ')})`;
+/** The merge of decayed sums (see decay.ts) done in SQL: no read of the old row needed. */
+const decayMerge = (col: string, halfLifeMs: number): string =>
+  `${col} = ${col} * pow(2, (decay_at - max(decay_at, excluded.decay_at)) / ${halfLifeMs}.0)` +
+  ` + excluded.${col} * pow(2, (excluded.decay_at - max(decay_at, excluded.decay_at)) / ${halfLifeMs}.0)`;
+const STATS_TAIL = `on conflict (dataset_id) do update set
+  reads = reads + excluded.reads,
+  writes = writes + excluded.writes,
+  scans = scans + excluded.scans,
+  bytes_read = bytes_read + excluded.bytes_read,
+  bytes_written = bytes_written + excluded.bytes_written,
+  first_access = min(coalesce(first_access, excluded.first_access), excluded.first_access),
+  last_access = max(coalesce(last_access, excluded.last_access), excluded.last_access),
+  ${decayMerge('decay_1h', HALF_LIVES['1h'])},
+  ${decayMerge('decay_1d', HALF_LIVES['1d'])},
+  ${decayMerge('decay_1w', HALF_LIVES['1w'])},
+  ${decayMerge('decay_30d', HALF_LIVES['30d'])},
+  decay_at = max(decay_at, excluded.decay_at)`;
+
+const BUCKET_COLUMNS = [
+  'dataset_id',
+  'res',
+  'bucket_start',
+  'reads',
+  'writes',
+  'scans',
+  'bytes',
+] as const satisfies ReadonlyArray<keyof BucketDelta>;
+const BUCKETS_HEAD = `insert into access_buckets (${BUCKET_COLUMNS.join(', ')})`;
+const BUCKETS_TAIL = `on conflict (dataset_id, res, bucket_start) do update set
+  reads = reads + excluded.reads,
+  writes = writes + excluded.writes,
+  scans = scans + excluded.scans,
+  bytes = bytes + excluded.bytes`;

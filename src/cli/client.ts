@@ -40,7 +40,6 @@ export class Client {
     private readonly key: string | undefined,
   ) {}
 
-  /** The key from --key, API_KEY, or the file a local instance generated (DATA_DIR/api-key). */
   /**
    * The instance to talk to when --url is not given: BASE_URL, else this machine on PORT (8000
    * by default), read from the environment and `./.env` as `npm start` reads them.
@@ -51,6 +50,7 @@ export class Client {
     return `http://localhost:${port}`;
   }
 
+  /** The key from --key, API_KEY, or the file a local instance generated (DATA_DIR/api-key). */
   static resolveKey(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
     if (flag) return flag;
     if (env.API_KEY) return env.API_KEY;

@@ -97,6 +97,20 @@ export interface DeadLettersTable {
   reason: string;
 }
 
+/** A stretch [from_offset, to_offset) of a partition that was gone before it was applied. */
+export interface StreamGapsTable {
+  id: Generated<number>;
+  topic: string;
+  partition: number;
+  from_offset: number;
+  /** Exclusive: the first offset that was there again. */
+  to_offset: number;
+  detected_at: number;
+  acknowledged_at: number | null;
+  /** Who acknowledged it (`user:NAME`). */
+  acknowledged_by: string | null;
+}
+
 export interface BucketRollupTable {
   id: number;
   rolled_until: number;
@@ -298,6 +312,7 @@ export interface DB {
   event_log: EventLogTable;
   consumer_offsets: ConsumerOffsetsTable;
   dead_letters: DeadLettersTable;
+  stream_gaps: StreamGapsTable;
 }
 
 export type DatasetRow = Selectable<DatasetsTable>;

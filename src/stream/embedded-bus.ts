@@ -1,6 +1,8 @@
-import type { Db } from '../db';
-import { chunks, type Clock, Signal, delay, type Logger } from '../platform';
+import { type Clock, type Health, Signal, delay, type Logger } from '../platform';
 import { encodeEvent } from './event-codec';
+import type { EventLogRepository } from './event-log-repository';
+import { CatchUp } from './catch-up';
+import { busHealth } from './health';
 import type { OffsetsRepository } from './offsets-repository';
 import {
   BusUnavailableError,
@@ -14,7 +16,6 @@ import {
 
 export const EMBEDDED_TOPIC = 'embedded';
 const PARTITION = 0;
-const INSERT_CHUNK = 1_000;
 
 export interface EmbeddedBusOptions {
   /** Most events handed to the handler at once. */
@@ -24,6 +25,16 @@ export interface EmbeddedBusOptions {
   /** How long applied events stay in the log for replay. */
   retentionMs: number;
   pruneIntervalMs: number;
+}
+
+export interface EmbeddedBusDeps {
+  log: EventLogRepository;
+  offsets: OffsetsRepository;
+  /** Called with each batch read from the log (the exactly-once applier's). */
+  handler: BatchHandler;
+  clock: Clock;
+  logger: Logger;
+  options: EmbeddedBusOptions;
 }
 
 interface Pending {
@@ -38,6 +49,7 @@ interface Pending {
  * consumer loop reads from the stored offset and is woken as soon as something is appended.
  */
 export class EmbeddedBus implements EventBus, EventPublisher {
+  readonly name = 'embedded-bus';
   readonly kind = 'embedded' as const;
   readonly topic = EMBEDDED_TOPIC;
   readonly publisher: EventPublisher = this;
@@ -53,17 +65,32 @@ export class EmbeddedBus implements EventBus, EventPublisher {
   private lastError: string | undefined;
   private lastPrune = 0;
 
-  constructor(
-    private readonly db: Db,
-    private readonly offsets: OffsetsRepository,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly opts: EmbeddedBusOptions,
-  ) {}
+  private readonly log: EventLogRepository;
+  private readonly offsets: OffsetsRepository;
+  private readonly handler: BatchHandler;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly opts: EmbeddedBusOptions;
+  private readonly catchUp: CatchUp;
 
-  async start(handler: BatchHandler): Promise<void> {
+  constructor(deps: EmbeddedBusDeps) {
+    this.log = deps.log;
+    this.offsets = deps.offsets;
+    this.handler = deps.handler;
+    this.clock = deps.clock;
+    this.logger = deps.logger;
+    this.opts = deps.options;
+    this.catchUp = new CatchUp({
+      topic: this.topic,
+      offsets: this.offsets,
+      watermarks: async () => new Map([[PARTITION, await this.log.bounds()]]),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.catchUp.begin();
     this.accepting = true;
-    this.loop = this.consume(handler);
+    this.loop = this.consume(this.handler);
     this.logger.info('stream.embedded_started', { topic: this.topic });
   }
 
@@ -92,12 +119,11 @@ export class EmbeddedBus implements EventBus, EventPublisher {
       const count = group.reduce((n, p) => n + p.events.length, 0);
       try {
         const appendedAt = this.clock.now();
-        await this.db.transaction().execute(async (trx) => {
-          const rows = group.flatMap((p) =>
+        await this.log.append(
+          group.flatMap((p) =>
             p.events.map((e) => ({ dataset_id: e.dataset_id, payload: encodeEvent(e), appended_at: appendedAt })),
-          );
-          for (const part of chunks(rows, INSERT_CHUNK)) await trx.insertInto('event_log').values(part).execute();
-        });
+          ),
+        );
         for (const p of group) p.resolve();
         this.wake.notify();
       } catch (err) {
@@ -117,13 +143,7 @@ export class EmbeddedBus implements EventBus, EventPublisher {
     while (!this.abort.signal.aborted) {
       let batch: BusMessage[];
       try {
-        const rows = await this.db
-          .selectFrom('event_log')
-          .select(['offset', 'payload'])
-          .where('offset', '>=', next)
-          .orderBy('offset')
-          .limit(this.opts.maxBatch)
-          .execute();
+        const rows = await this.log.read(next, this.opts.maxBatch);
         batch = rows.map((r) => ({ topic: this.topic, partition: PARTITION, offset: r.offset, value: r.payload }));
       } catch (err) {
         this.fail('read', err);
@@ -160,12 +180,7 @@ export class EmbeddedBus implements EventBus, EventPublisher {
     if (now - this.lastPrune < this.opts.pruneIntervalMs) return;
     this.lastPrune = now;
     try {
-      const res = await this.db
-        .deleteFrom('event_log')
-        .where('offset', '<', next)
-        .where('appended_at', '<', now - this.opts.retentionMs)
-        .executeTakeFirst();
-      const n = Number(res.numDeletedRows);
+      const n = await this.log.prune(next, now - this.opts.retentionMs);
       if (n > 0) this.logger.info('stream.embedded_pruned', { events: n });
     } catch (err) {
       this.logger.warn('stream.embedded_prune_failed', { error: err as Error });
@@ -189,13 +204,13 @@ export class EmbeddedBus implements EventBus, EventPublisher {
     return s;
   }
 
+  /** `bus` and `consumer`; the consumer is not ready until what was acknowledged before the start is applied. */
+  health(): Promise<Health> {
+    return this.catchUp.health(busHealth(this.kind, this.status()));
+  }
+
   async lag(): Promise<number> {
     const next = (await this.offsets.nextOffsets(this.topic)).get(PARTITION) ?? 0;
-    const row = await this.db
-      .selectFrom('event_log')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('offset', '>=', next)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+    return this.log.countFrom(next);
   }
 }

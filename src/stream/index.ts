@@ -1,5 +1,10 @@
+export { AppliedOnce, type AppliedBatch, type BatchEffect, type Rejection } from './applied-once';
+export { DeadLettersRepository } from './dead-letters-repository';
 export { EmbeddedBus } from './embedded-bus';
-export { decodeEvent } from './event-codec';
+export { EventIdsRepository } from './event-ids-repository';
+export { EventLogRepository } from './event-log-repository';
+export { StreamGaps } from './gaps';
+export { GapsRepository, type GapRow } from './gaps-repository';
 export { APPLIED_OFFSETS, OffsetsRepository } from './offsets-repository';
 export { streamRoutes } from './routes';
 export {
@@ -16,16 +21,15 @@ export {
 } from './types';
 
 // The Kafka client is native and loaded only when used: the embedded default never needs it.
-import type { Logger } from '../platform';
-import { type EventBus as Bus, type KafkaConfig as Config } from './types';
-import type { OffsetsRepository as Offsets } from './offsets-repository';
+import type { EventBus as Bus } from './types';
+import type { KafkaBusDeps } from './kafka-bus';
 import type { MockKafka } from './kafka-mock';
-export type { MockKafka };
+export type { KafkaBusDeps, MockKafka };
 
 /** A bus on a Kafka cluster; loads the native client on first use. */
-export async function createKafkaBus(config: Config, logger: Logger, offsets: Offsets): Promise<Bus> {
+export async function createKafkaBus(deps: KafkaBusDeps): Promise<Bus> {
   const { KafkaBus } = await import('./kafka-bus');
-  return new KafkaBus(config, logger, offsets);
+  return new KafkaBus(deps);
 }
 
 /** librdkafka's in-process mock cluster (for the demo, benches and tests); loads the native client. */

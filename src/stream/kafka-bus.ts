@@ -1,11 +1,15 @@
 import Kafka from '@confluentinc/kafka-javascript';
-import { Signal, delay, type Logger } from '../platform';
+import { type Health, Signal, delay, type Logger } from '../platform';
 import { encodeEvent } from './event-codec';
+import { CatchUp, type Watermarks, unapplied } from './catch-up';
+import { busHealth } from './health';
+import { ensureTopic } from './kafka-admin';
+import { CODES, type LibrdKafkaError, connectClient, topicWatermarks } from './kafka-client';
+import { KafkaConsumerLoop } from './kafka-consumer';
 import {
   BusUnavailableError,
   type BatchHandler,
   type BusEvent,
-  type BusMessage,
   type BusStatus,
   type EventBus,
   type EventPublisher,
@@ -13,9 +17,16 @@ import {
   type KafkaConfig,
 } from './types';
 
-const CODES = Kafka.CODES.ERRORS;
-const CONSUME_BATCH = 5_000;
 const PROBE_EVERY_MS = 2_000;
+
+export interface KafkaBusDeps {
+  config: KafkaConfig;
+  logger: Logger;
+  /** Where the handler stores applied offsets: read to report lag. */
+  offsets: OffsetReader;
+  /** Called with each batch consumed (the exactly-once applier's). */
+  handler: BatchHandler;
+}
 
 interface Delivery {
   remaining: number;
@@ -26,8 +37,6 @@ interface Delivery {
   deadline: NodeJS.Timeout | undefined;
 }
 
-type LibrdKafkaError = { code?: number; message?: string };
-
 /**
  * The Kafka bus over librdkafka. Producing uses the native Producer with delivery reports
  * (acks=all, idempotent): a publish resolves once the broker has every event of the call, and
@@ -36,38 +45,37 @@ type LibrdKafkaError = { code?: number; message?: string };
  * commit is only a hint for tools that watch the group.
  */
 export class KafkaBus implements EventBus, EventPublisher {
+  readonly name = 'kafka-bus';
   readonly kind = 'kafka' as const;
   readonly topic: string;
   readonly publisher: EventPublisher = this;
 
   private producer: Kafka.Producer | undefined;
-  private consumer: Kafka.KafkaConsumer | undefined;
+  private consumer: KafkaConsumerLoop | undefined;
   private accepting = false;
   private stopping = false;
   private down: string | undefined = 'not connected yet';
-  private consumerRunning = false;
-  private consumerError: string | undefined;
   private inflight = 0;
   private readonly drained = new Signal();
   private loop: Promise<void> | undefined;
   private probe: NodeJS.Timeout | undefined;
   private readonly abort = new AbortController();
-  private protocol: 'classic' | 'consumer';
+  private readonly config: KafkaConfig;
+  private readonly logger: Logger;
+  private readonly catchUp: CatchUp;
 
-  constructor(
-    private readonly config: KafkaConfig,
-    private readonly logger: Logger,
-    private readonly offsets: OffsetReader,
-  ) {
-    this.topic = config.topic;
-    this.protocol = config.groupProtocol;
+  constructor(private readonly deps: KafkaBusDeps) {
+    this.config = deps.config;
+    this.logger = deps.logger;
+    this.topic = deps.config.topic;
+    this.catchUp = new CatchUp({ topic: this.topic, offsets: deps.offsets, watermarks: () => this.watermarks() });
   }
 
   private base(): Record<string, string | number | boolean> {
     return { 'bootstrap.servers': this.config.bootstrap, 'client.id': this.config.clientId, ...this.config.extra };
   }
 
-  async start(handler: BatchHandler): Promise<void> {
+  async start(): Promise<void> {
     this.stopping = false;
     const producer = new Kafka.Producer({
       'topic.metadata.refresh.interval.ms': 10_000,
@@ -92,14 +100,19 @@ export class KafkaBus implements EventBus, EventPublisher {
     const attempted = new Promise<void>((resolve) => (firstAttempt = resolve));
     const ready = this.connectProducer(producer, firstAttempt).finally(firstAttempt);
     await attempted;
-    this.loop = ready.then(() => this.consume(handler));
+    const consumer = new KafkaConsumerLoop({
+      ...this.deps,
+      onClientError: (err) => this.onClientError('consumer', err),
+    });
+    this.consumer = consumer;
+    this.loop = ready.then(() => consumer.run());
   }
 
   /** Connects (retrying every few seconds until it works or the bus stops), then makes sure the topic exists. */
   private async connectProducer(producer: Kafka.Producer, firstAttempt: () => void): Promise<void> {
     for (let attempt = 1; !this.stopping; attempt++) {
       try {
-        await this.connect(producer);
+        await connectClient(producer, Math.min(this.config.deliveryTimeoutMs, 10_000));
         break;
       } catch (err) {
         this.markDown(`cannot reach ${this.config.bootstrap}: ${(err as Error).message}`, false);
@@ -114,58 +127,8 @@ export class KafkaBus implements EventBus, EventPublisher {
     // not on the next tick of a JS poll timer: a request waits for its ack, nothing more.
     producer.setPollInBackground(true);
     this.markUp();
-    await this.ensureTopic(producer);
-  }
-
-  private connect(client: Kafka.Producer | Kafka.KafkaConsumer): Promise<void> {
-    return new Promise((resolve, reject) => {
-      client.connect({ timeout: Math.min(this.config.deliveryTimeoutMs, 10_000) }, (err) =>
-        err ? reject(new Error(err.message)) : resolve(),
-      );
-    });
-  }
-
-  /**
-   * Creates the topic with the configured partitions if it is missing. Some brokers (and
-   * librdkafka's mock cluster) cannot create topics through the admin API but create them on
-   * first use; that is logged and tolerated.
-   */
-  private async ensureTopic(producer: Kafka.Producer): Promise<void> {
-    const exists = await new Promise<boolean>((resolve) =>
-      producer.getMetadata({ timeout: 5_000 }, (err, md) =>
-        resolve(!err && md.topics.some((t) => t.name === this.topic && t.partitions.length > 0)),
-      ),
-    );
-    if (exists) return;
-    const admin = Kafka.AdminClient.createFrom(producer);
-    try {
-      await new Promise<void>((resolve, reject) =>
-        admin.createTopic(
-          {
-            topic: this.topic,
-            num_partitions: this.config.partitions,
-            replication_factor: this.config.replicationFactor,
-          },
-          this.config.adminTimeoutMs,
-          (err) => (!err || err.code === CODES.ERR_TOPIC_ALREADY_EXISTS ? resolve() : reject(new Error(err.message))),
-        ),
-      );
-      this.logger.info('kafka.topic_created', { topic: this.topic, partitions: this.config.partitions });
-    } catch (err) {
-      // A metadata request for the topic makes brokers that auto-create topics create it now:
-      // the consumer must not subscribe to a topic that does not exist yet (with KIP-848 it would
-      // wait for an assignment that never comes; with the classic protocol, for a rejoin).
-      const created = await new Promise<boolean>((resolve) =>
-        producer.getMetadata({ topic: this.topic, timeout: 5_000 }, (e, md) =>
-          resolve(!e && md.topics.some((t) => t.name === this.topic && t.partitions.length > 0)),
-        ),
-      );
-      if (created)
-        this.logger.info('kafka.topic_auto_created', { topic: this.topic, admin_error: (err as Error).message });
-      else this.logger.warn('kafka.topic_missing', { topic: this.topic, error: (err as Error).message });
-    } finally {
-      admin.disconnect();
-    }
+    await ensureTopic(producer, this.config, this.logger);
+    await this.catchUp.begin();
   }
 
   publish(events: readonly BusEvent[]): Promise<void> {
@@ -263,140 +226,13 @@ export class KafkaBus implements EventBus, EventPublisher {
     this.probe = undefined;
   }
 
-  private newConsumer(): Kafka.KafkaConsumer {
-    const c = new Kafka.KafkaConsumer(
-      {
-        'topic.metadata.refresh.interval.ms': 10_000,
-        ...this.base(),
-        'group.id': this.config.groupId,
-        'group.protocol': this.protocol,
-        'enable.auto.commit': false,
-        'enable.auto.offset.store': false,
-        'fetch.wait.max.ms': 10,
-      },
-      { 'auto.offset.reset': 'earliest' },
-    );
-    c.on('event.error', (err) => {
-      const e = err as LibrdKafkaError;
-      if (
-        this.protocol === 'consumer' &&
-        (e.code === CODES.ERR__UNSUPPORTED_FEATURE || /ConsumerGroupHeartbeat|not supported/i.test(e.message ?? ''))
-      ) {
-        this.consumerError = 'unsupported group protocol';
-        return;
-      }
-      this.onClientError('consumer', e);
-    });
-    c.setDefaultConsumeTimeout(100);
-    // Wait (up to the timeout) for the first message only, then take what is ready: otherwise a
-    // trickle of events waits for a full batch and visibility suffers.
-    (
-      c as unknown as { setDefaultIsTimeoutOnlyForFirstMessage(v: boolean): void }
-    ).setDefaultIsTimeoutOnlyForFirstMessage(true);
-    return c;
-  }
-
-  private async consume(handler: BatchHandler): Promise<void> {
-    while (!this.stopping) {
-      try {
-        const c = this.newConsumer();
-        await this.connect(c);
-        c.subscribe([this.topic]);
-        this.consumer = c;
-        this.consumerRunning = true;
-        this.consumerError = undefined;
-        this.logger.info('kafka.consumer_started', {
-          group: this.config.groupId,
-          protocol: this.protocol,
-          topic: this.topic,
-        });
-        await this.consumeLoop(c, handler);
-      } catch (err) {
-        this.consumerError = (err as Error).message;
-        this.logger.warn('kafka.consumer_failed', { error: this.consumerError });
-      }
-      this.consumerRunning = false;
-      await this.closeConsumer();
-      if (this.consumerError === 'unsupported group protocol' && this.protocol === 'consumer') {
-        this.logger.warn('kafka.group_protocol_fallback', {
-          from: 'consumer',
-          to: 'classic',
-          reason: 'the broker does not support KIP-848',
-        });
-        this.protocol = 'classic';
-        continue;
-      }
-      if (!this.stopping) await delay(1_000, this.abort.signal);
-    }
-  }
-
-  private async consumeLoop(c: Kafka.KafkaConsumer, handler: BatchHandler): Promise<void> {
-    while (!this.stopping && this.consumerError !== 'unsupported group protocol') {
-      const messages = await new Promise<Kafka.Message[]>((resolve, reject) =>
-        c.consume(CONSUME_BATCH, (err, msgs) =>
-          err && (err as LibrdKafkaError).code !== CODES.ERR__TIMED_OUT
-            ? reject(new Error(err.message))
-            : resolve(msgs ?? []),
-        ),
-      ).catch((err: unknown) => {
-        this.logger.warn('kafka.consume_error', { error: (err as Error).message });
-        return [] as Kafka.Message[];
-      });
-      if (messages.length === 0) continue;
-      const batch: BusMessage[] = messages.map((m) => ({
-        topic: m.topic,
-        partition: m.partition,
-        offset: m.offset,
-        value: m.value ? m.value.toString('utf8') : '',
-      }));
-      // The same batch again until it applies: never skipped, and the loop never dies of it.
-      for (;;) {
-        try {
-          await handler(batch);
-          this.consumerError = undefined;
-          break;
-        } catch (err) {
-          this.consumerError = `apply: ${(err as Error).message}`;
-          this.logger.error('stream.consumer_error', { step: 'apply', error: err as Error });
-          // Stopping mid-retry is safe: nothing was committed, the next start reads these again.
-          if (this.stopping) return;
-          await delay(500, this.abort.signal);
-        }
-      }
-      const next = new Map<number, number>();
-      for (const m of batch) next.set(m.partition, Math.max(next.get(m.partition) ?? 0, m.offset + 1));
-      try {
-        c.commit([...next].map(([partition, offset]) => ({ topic: this.topic, partition, offset })));
-      } catch (err) {
-        this.logger.debug('kafka.commit_failed', { error: (err as Error).message });
-      }
-    }
-  }
-
-  private closeConsumer(): Promise<void> {
-    const c = this.consumer;
-    this.consumer = undefined;
-    if (!c) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, 10_000);
-      try {
-        c.disconnect(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      } catch {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-  }
-
   async stop(): Promise<void> {
     this.accepting = false;
     const deadline = Date.now() + this.config.deliveryTimeoutMs + 1_000;
     while (this.inflight > 0 && Date.now() < deadline) await this.drained.wait(100);
     this.stopping = true;
     this.abort.abort();
+    this.consumer?.stop();
     if (this.probe) clearInterval(this.probe);
     this.probe = undefined;
     await this.loop;
@@ -415,36 +251,30 @@ export class KafkaBus implements EventBus, EventPublisher {
   }
 
   status(): BusStatus {
-    const s: BusStatus = {
-      connected: this.accepting && !this.down,
-      consumerRunning: this.consumerRunning && !this.stopping,
-    };
+    const running = this.consumer?.running ?? false;
+    const consumerError = this.consumer?.error;
+    const s: BusStatus = { connected: this.accepting && !this.down, consumerRunning: running && !this.stopping };
     if (!this.accepting) s.detail = 'Kafka producer stopped';
     else if (this.down) s.detail = `Kafka unreachable: ${this.down}`;
-    else if (!this.consumerRunning)
-      s.detail = `Kafka consumer not running${this.consumerError ? `: ${this.consumerError}` : ''}`;
-    else if (this.consumerError) s.detail = `Kafka consumer retrying: ${this.consumerError}`;
+    else if (!running) s.detail = `Kafka consumer not running${consumerError ? `: ${consumerError}` : ''}`;
+    else if (consumerError) s.detail = `Kafka consumer retrying: ${consumerError}`;
     return s;
   }
 
+  /** `bus` and `consumer`; the consumer is not ready until what was acknowledged before the start is applied. */
+  health(): Promise<Health> {
+    return this.catchUp.health(busHealth(this.kind, this.status()));
+  }
+
+  /** Over every partition of the topic, whoever holds it: what the database has not applied yet. */
   async lag(): Promise<number | undefined> {
-    const c = this.consumer;
-    if (!c || !this.consumerRunning) return undefined;
-    let assigned: Kafka.Assignment[];
-    try {
-      assigned = c.assignments();
-    } catch {
-      return undefined;
-    }
-    const stored = await this.offsets.nextOffsets(this.topic);
-    let lag = 0;
-    for (const a of assigned) {
-      const high = await new Promise<number | undefined>((resolve) =>
-        c.queryWatermarkOffsets(this.topic, a.partition, 1_000, (err, w) => resolve(err ? undefined : w.highOffset)),
-      );
-      if (high === undefined) return undefined;
-      lag += Math.max(0, high - (stored.get(a.partition) ?? 0));
-    }
-    return lag;
+    const marks = await this.watermarks();
+    return marks && unapplied(marks, await this.deps.offsets.nextOffsets(this.topic));
+  }
+
+  private watermarks(): Promise<Map<number, Watermarks> | undefined> {
+    const p = this.producer;
+    if (!p || this.down) return Promise.resolve(undefined);
+    return topicWatermarks(p, this.topic);
   }
 }

@@ -19,7 +19,7 @@ export function startMockKafka(brokers = 1): Promise<MockKafka> {
   } as Kafka.ProducerGlobalConfig);
   return new Promise((resolve, reject) => {
     client.connect({ timeout: 10_000 }, (err, metadata) => {
-      if (err) return reject(err);
+      if (err) return reject(new Error(`the mock Kafka cluster did not start: ${err.message}`));
       const b = metadata.brokers.map((x) => `${x.host}:${x.port}`).join(',');
       resolve({
         bootstrap: b,

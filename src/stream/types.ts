@@ -1,3 +1,5 @@
+import type { Health, Service } from '../platform';
+
 /**
  * The event bus: what ingest publishes into and what the consumer loop reads from. Two
  * implementations share these semantics: Kafka (KAFKA_BOOTSTRAP set) and the embedded,
@@ -59,17 +61,20 @@ export interface BusStatus {
   detail?: string;
 }
 
-export interface EventBus {
+/** A bus is a service; the handler it calls with batches is given when it is built. */
+export interface EventBus extends Service {
   readonly kind: 'embedded' | 'kafka';
   readonly topic: string;
   readonly publisher: EventPublisher;
-  /** Connects the producer and starts the consumer loop, which calls `handler` with batches. */
-  start(handler: BatchHandler): Promise<void>;
+  /** Connects the producer and starts the consumer loop, which calls the handler with batches. */
+  start(): Promise<void>;
   /**
    * Stops in order: no new publishes; waits for in-flight publishes (flush); lets the consumer
    * finish the batch it is applying; disconnects. Idempotent, best-effort.
    */
   stop(): Promise<void>;
+  /** `{ bus, consumer }`: `'ok'` or why not (see `busHealth`, `CatchUp`). */
+  health(): Promise<Health>;
   status(): BusStatus;
   /** Messages on the bus not yet applied (sum over partitions), if it can be known now. */
   lag(): Promise<number | undefined>;

@@ -1,9 +1,8 @@
 import type { Kysely } from 'kysely';
 import express, { type RequestHandler, type Router } from 'express';
-import type { StatsApplier } from '../analytics';
 import type { DB } from '../db';
 import { Registry, routeOf } from '../platform';
-import type { EventBus, EventPublisher } from '../stream';
+import { type AppliedOnce, type EventBus, type EventPublisher, GapsRepository } from '../stream';
 import { MetricsRepository } from './metrics-repository';
 import { IntegrityMetricsRepository } from './integrity-metrics-repository';
 import { RateWindow } from './rate-window';
@@ -34,6 +33,18 @@ export class ProductMetrics {
   );
   private readonly lag = this.registry.gauge('dim_consumer_lag', 'Events on the bus not yet applied.');
   private readonly connected = this.registry.gauge('dim_bus_connected', '1 when the bus takes events.');
+  private readonly gaps = this.registry.counter(
+    'dim_stream_gaps_total',
+    'Stretches of the log found gone (truncated or expired) before they were applied.',
+  );
+  private readonly lost = this.registry.counter(
+    'dim_events_lost_total',
+    'Acknowledged events never applied: the offsets of the gaps found.',
+  );
+  private readonly openGaps = this.registry.gauge(
+    'dim_stream_gaps_unacknowledged',
+    'Recorded gaps no operator has acknowledged yet.',
+  );
   private readonly moves = this.registry.gauge('dim_moves', 'Moves by state.');
   private readonly moved = this.registry.gauge('dim_bytes_moved_total', 'Bytes of content carried by finished moves.');
   private readonly placement = this.registry.gauge(
@@ -61,13 +72,21 @@ export class ProductMetrics {
   /** Events applied per second of wall-clock time, for the overview's live chart. */
   readonly appliedRate = new RateWindow();
 
-  constructor(reader: Kysely<DB>, bus: EventBus, applier: StatsApplier) {
+  constructor(reader: Kysely<DB>, bus: EventBus, applier: Pick<AppliedOnce, 'onApplied'>) {
     applier.onApplied((b) => {
       this.applied.inc(b.applied);
       this.appliedRate.add(b.applied);
       if (b.duplicates) this.duplicates.inc(b.duplicates);
       if (b.deadLettered) this.dead.inc(b.deadLettered);
       if (b.ms !== undefined && b.applied + b.duplicates > 0) this.batch.observe(b.ms / 1000);
+      for (const g of b.gaps) {
+        this.gaps.inc(1);
+        this.lost.inc(g.to_offset - g.from_offset);
+      }
+    });
+    const gaps = new GapsRepository(reader);
+    this.registry.collect(async () => {
+      this.openGaps.set(await gaps.countUnacknowledged());
     });
     this.registry.collect(async () => {
       const lag = await bus.lag().catch(() => undefined);

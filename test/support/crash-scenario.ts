@@ -72,6 +72,9 @@ export async function killMidStreamAndRestart(
         bytes_written: number;
       };
 
+    // Ready means caught up: every event acknowledged before the crash is applied already.
+    expect((await statsOf()).access_count).toBeGreaterThanOrEqual(acked.size * BATCH);
+
     // Nothing acknowledged is lost: once the consumer catches up, at least every acked event counts.
     const lagZero = async () => (await call(url, 'GET', '/api/stream')).body.lag === 0;
     await waitFor(lagZero, 'the consumer to catch up after the restart', 60_000, 50);

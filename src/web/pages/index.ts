@@ -1,11 +1,11 @@
 import express, { Router } from 'express';
 import type { AnalyticsService } from '../../analytics';
-import { type ApiKeys, type SessionAuth, type UsersService } from '../../auth';
+import { type ApiKeys, type SessionAuth, type UsersService, sessionOf } from '../../auth';
 import type { DatasetsService } from '../../datasets';
 import type { IngestService } from '../../ingest';
-import { type Clock, type Logger } from '../../platform';
 import type { MoveService } from '../../storage';
-import type { EventBus } from '../../stream';
+import { type Clock, type Logger, parseId } from '../../platform';
+import type { EventBus, StreamGaps } from '../../stream';
 import { type TierScheduler, type TieringService } from '../../tiering';
 import { assetRoutes } from '../assets';
 import { securityHeaders } from '../security';
@@ -32,6 +32,8 @@ export interface PageDeps {
   tiering: TieringService;
   scheduler: TierScheduler;
   bus: EventBus;
+  /** Lost stretches of the log: the overview lists them until an operator acknowledges each. */
+  gaps: Pick<StreamGaps, 'unacknowledged' | 'acknowledge'>;
   /** Events applied per second of wall-clock time (the overview's chart). */
   eventRate: Pick<RateWindow, 'series'>;
   /** The pages' own queries; give it the read-only connection. */
@@ -69,13 +71,15 @@ export function pageRoutes(deps: PageDeps): Router {
 
   // --- overview -------------------------------------------------------------------------------
   pages.get('/', async (_req, res) => {
-    const [summary, stream, activity] = await Promise.all([
+    const [summary, stream, activity, gaps] = await Promise.all([
       summaryModel({ repo, tiering: deps.tiering }),
       streamModel({ repo, bus: deps.bus, rate: deps.eventRate }),
       activityModel({ repo, moves: deps.moves }),
+      deps.gaps.unacknowledged(),
     ]);
     views.render(res, 'overview', {
       summary,
+      gaps,
       stream,
       activity,
       windowMinutes: EVENT_WINDOW_MINUTES,
@@ -91,6 +95,15 @@ export function pageRoutes(deps: PageDeps): Router {
       stream: await streamModel({ repo, bus: deps.bus, rate: deps.eventRate }),
       windowMinutes: EVENT_WINDOW_MINUTES,
     });
+  });
+  pages.get('/parts/overview/gaps', async (_req, res) => {
+    views.render(res, 'parts/overview-gaps', { gaps: await deps.gaps.unacknowledged() });
+  });
+  pages.post('/gaps/:id/acknowledge', requireOperator, async (req, res) => {
+    const id = parseId(req.params.id);
+    await deps.gaps.acknowledge(id, `user:${sessionOf(res)?.user.username}`);
+    res.setHeader('HX-Trigger', 'gaps-changed');
+    views.render(res, 'parts/notice', { message: `Gap ${id} acknowledged.` });
   });
   pages.get('/parts/overview/activity', async (_req, res) => {
     views.render(res, 'parts/overview-activity', {
@@ -134,7 +147,18 @@ export function pageRoutes(deps: PageDeps): Router {
 }
 
 /** The paths the pages own; everything else (the API, health) passes by untouched. */
-const PAGE_PREFIXES = ['/login', '/logout', '/parts', '/datasets', '/moves', '/policy', '/model', '/users', '/keys'];
+const PAGE_PREFIXES = [
+  '/login',
+  '/logout',
+  '/parts',
+  '/gaps',
+  '/datasets',
+  '/moves',
+  '/policy',
+  '/model',
+  '/users',
+  '/keys',
+];
 
 export function isPagePath(p: string): boolean {
   return p === '/' || PAGE_PREFIXES.some((x) => p === x || p.startsWith(x + '/'));

@@ -1,6 +1,6 @@
-import { aggregate } from '../../src/analytics/apply';
-import { HALF_LIVES, decayTo, mergeDecayed, ratePerHour } from '../../src/analytics/decay';
-import type { BusEvent } from '../../src/stream/types';
+import { aggregate } from '../../../src/analytics/aggregate';
+import { HALF_LIVES, decayTo, mergeDecayed, ratePerHour } from '../../../src/analytics/decay';
+import type { BusEvent } from '../../../src/stream/types';
 
 const H = 3_600_000;
 const ev = (ts: number, extra: Partial<BusEvent> = {}): BusEvent => ({

@@ -1,0 +1,85 @@
+import type { Insertable } from 'kysely';
+import type { BucketResolution, DB, DatasetStatsTable } from '../db';
+import type { BusEvent } from '../stream';
+import { bucketStart } from './buckets';
+import { HALF_LIVES } from './decay';
+
+export type BucketDelta = Insertable<DB['access_buckets']>;
+
+/**
+ * One dataset's events of one batch as a statistics delta: counts, first and last access, and
+ * the batch's decayed sums referenced at its latest non-scan event. Scans never warm a dataset:
+ * a batch of scans only carries decay_at 0 and sums 0, which the merge leaves without effect.
+ */
+export function aggregate(datasetId: number, events: readonly BusEvent[]): DatasetStatsTable {
+  const row: DatasetStatsTable = {
+    dataset_id: datasetId,
+    reads: 0,
+    writes: 0,
+    scans: 0,
+    bytes_read: 0,
+    bytes_written: 0,
+    first_access: null,
+    last_access: null,
+    decay_at: 0,
+    decay_1h: 0,
+    decay_1d: 0,
+    decay_1w: 0,
+    decay_30d: 0,
+  };
+  let warmAt = -Infinity;
+  for (const e of events) {
+    if (e.type === 'read') {
+      row.reads++;
+      row.bytes_read += e.bytes;
+    } else {
+      row.writes++;
+      row.bytes_written += e.bytes;
+    }
+    if (e.scan) row.scans++;
+    else if (e.ts > warmAt) warmAt = e.ts;
+    row.first_access = row.first_access === null ? e.ts : Math.min(row.first_access, e.ts);
+    row.last_access = row.last_access === null ? e.ts : Math.max(row.last_access, e.ts);
+  }
+  if (warmAt === -Infinity) return row;
+  row.decay_at = warmAt;
+  for (const e of events) {
+    if (e.scan) continue;
+    const age = warmAt - e.ts;
+    row.decay_1h += Math.pow(2, -age / HALF_LIVES['1h']);
+    row.decay_1d += Math.pow(2, -age / HALF_LIVES['1d']);
+    row.decay_1w += Math.pow(2, -age / HALF_LIVES['1w']);
+    row.decay_30d += Math.pow(2, -age / HALF_LIVES['30d']);
+  }
+  return row;
+}
+
+/**
+ * A batch's additions to the time buckets. Minute buckets always; hour and day buckets only for
+ * events whose minute the rollup has already passed (late events), since the rollup adds every
+ * other minute to them later.
+ */
+export function bucketDeltas(events: readonly BusEvent[], rolledUntil: number): BucketDelta[] {
+  const buckets = new Map<string, Required<BucketDelta>>();
+  const add = (e: BusEvent, res: BucketResolution): void => {
+    const start = bucketStart(e.ts, res);
+    const key = `${e.dataset_id}:${res}:${start}`;
+    let b = buckets.get(key);
+    if (!b) {
+      b = { dataset_id: e.dataset_id, res, bucket_start: start, reads: 0, writes: 0, scans: 0, bytes: 0 };
+      buckets.set(key, b);
+    }
+    if (e.type === 'read') b.reads++;
+    else b.writes++;
+    if (e.scan) b.scans++;
+    b.bytes += e.bytes;
+  };
+  for (const e of events) {
+    add(e, 'm');
+    if (bucketStart(e.ts, 'm') < rolledUntil) {
+      add(e, 'h');
+      add(e, 'd');
+    }
+  }
+  return [...buckets.values()];
+}

@@ -1,0 +1,44 @@
+import type { Kysely } from 'kysely';
+import type { DB } from '../db';
+import { groupBy } from '../platform';
+import type { BatchEffect, BusEvent, Rejection } from '../stream';
+import { aggregate, bucketDeltas } from './aggregate';
+import type { StatsRepository } from './stats-repository';
+
+export interface StatsWriterDeps {
+  stats: StatsRepository;
+}
+
+/**
+ * The statistics a batch of events produces: per-dataset totals and decayed sums, and time
+ * buckets. It runs inside the stream's exactly-once transaction (`effect`), so the statistics
+ * commit together with the offsets and event ids that produced them.
+ */
+export class StatsWriter {
+  constructor(private readonly deps: StatsWriterDeps) {}
+
+  readonly effect: BatchEffect = (trx, events) => this.write(trx, events);
+
+  /** Writes what `events` add; an event for a dataset that no longer exists is refused. */
+  async write(trx: Kysely<DB>, events: BusEvent[]): Promise<Rejection[]> {
+    const { stats } = this.deps;
+    const known = await stats.existingDatasets(trx, [...new Set(events.map((e) => e.dataset_id))]);
+    const rejected: Rejection[] = [];
+    const kept: BusEvent[] = [];
+    for (const event of events) {
+      if (known.has(event.dataset_id)) kept.push(event);
+      else
+        rejected.push({
+          event,
+          reason: `unknown dataset ${event.dataset_id} (deleted after the event was accepted?)`,
+        });
+    }
+    const rolledUntil = await stats.rolledUntil(trx);
+    await stats.addStats(
+      trx,
+      [...groupBy(kept, (e) => e.dataset_id)].map(([datasetId, evs]) => aggregate(datasetId, evs)),
+    );
+    await stats.addBuckets(trx, bucketDeltas(kept, rolledUntil));
+    return rejected;
+  }
+}

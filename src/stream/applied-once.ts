@@ -1,0 +1,198 @@
+import { EventEmitter } from 'node:events';
+import type { Kysely } from 'kysely';
+import { type DB, isDataError } from '../db';
+import type { Clock, Logger } from '../platform';
+import type { DeadLettersRepository, NewDeadLetter } from './dead-letters-repository';
+import { type LostRange, type Refused, decodeAll, eventIdsOf, pastStoredOffsets, withoutSeenIds } from './dedup';
+import type { EventIdsRepository } from './event-ids-repository';
+import type { GapsRepository } from './gaps-repository';
+import type { OffsetsRepository } from './offsets-repository';
+import type { BatchHandler, BusEvent, BusMessage } from './types';
+
+/** An event the effect would not apply, and why: it goes to the dead letters. */
+export interface Rejection {
+  /** The very object the effect was given (matched by identity to its message). */
+  event: BusEvent;
+  reason: string;
+}
+
+/**
+ * What a batch does, run inside the exactly-once transaction: whatever it writes through `trx`
+ * commits together with the offsets and event ids, or not at all. It gets each event once.
+ */
+export type BatchEffect = (trx: Kysely<DB>, events: BusEvent[]) => Promise<Rejection[]>;
+
+export interface AppliedBatch {
+  applied: number;
+  duplicates: number;
+  deadLettered: number;
+  /** ts of every applied event, for visibility-latency measurements. */
+  eventTs: number[];
+  appliedAt: number;
+  /** Stretches of the log found gone before they were applied (see dedup.ts). */
+  gaps: LostRange[];
+  /** How long the batch's transaction took (absent for a dead-lettered poison message). */
+  ms?: number;
+}
+
+export interface AppliedOnceDeps {
+  db: Kysely<DB>;
+  offsets: OffsetsRepository;
+  eventIds: EventIdsRepository;
+  deadLetters: DeadLettersRepository;
+  gaps: GapsRepository;
+  effect: BatchEffect;
+  clock: Clock;
+  logger: Logger;
+}
+
+/**
+ * Applies batches of bus messages exactly once in effect: in one transaction per batch it skips
+ * messages below the stored offsets (replays) and events whose id was already seen, sends what
+ * cannot be parsed or applied to the dead letters, runs the effect on the rest, and stores the
+ * offsets and event ids. A bad message never stops the loop.
+ */
+export class AppliedOnce {
+  private readonly emitter = new EventEmitter();
+
+  constructor(private readonly deps: AppliedOnceDeps) {
+    this.emitter.setMaxListeners(0);
+  }
+
+  /** What a bus calls with each batch. */
+  readonly handler: BatchHandler = (messages) => this.apply(messages);
+
+  /** Called after every committed batch. */
+  onApplied(listener: (b: AppliedBatch) => void): () => void {
+    this.emitter.on('applied', listener);
+    return () => this.emitter.off('applied', listener);
+  }
+
+  /**
+   * Applies a batch in one transaction. When SQLite refuses it for something in the data (a
+   * constraint, a type), the batch is split in halves until the offending message stands alone,
+   * and that one goes to the dead letters: one bad event never blocks the others. Any other
+   * error (disk full, I/O) propagates, and the bus delivers the batch again later.
+   */
+  async apply(messages: BusMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    try {
+      await this.applyBatch(messages);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      if (messages.length === 1) {
+        await this.deadLetterAlone(messages[0]!, err);
+        return;
+      }
+      const mid = messages.length >> 1;
+      await this.apply(messages.slice(0, mid));
+      await this.apply(messages.slice(mid));
+    }
+  }
+
+  private async deadLetterAlone(msg: BusMessage, err: unknown): Promise<void> {
+    const { db, offsets, deadLetters, gaps: lost, clock } = this.deps;
+    const now = clock.now();
+    const reason = `could not be applied: ${(err as { message?: string }).message ?? String(err)}`;
+    const gaps = await db.transaction().execute(async (trx) => {
+      const stored = new Map([[msg.topic, await offsets.nextOffsets(msg.topic, trx)]]);
+      const { fresh, next, gaps } = pastStoredOffsets([msg], stored);
+      if (fresh.length === 0) return undefined;
+      for (const [topic, perPartition] of next) await offsets.store(trx, topic, perPartition, now);
+      await lost.record(trx, gaps, now);
+      await deadLetters.add(trx, [deadLetterRow({ msg, reason }, now)]);
+      return gaps;
+    });
+    if (!gaps) return;
+    this.logDead([{ msg, reason }]);
+    this.logGaps(gaps);
+    const batch: AppliedBatch = { applied: 0, duplicates: 0, deadLettered: 1, eventTs: [], appliedAt: now, gaps };
+    this.emitter.emit('applied', batch);
+  }
+
+  private async applyBatch(messages: BusMessage[]): Promise<void> {
+    const started = Date.now();
+    const { result, dead } = await this.deps.db.transaction().execute((trx) => this.applyIn(trx, messages));
+    this.logDead(dead);
+    this.logGaps(result.gaps);
+    const appliedAt = this.deps.clock.now();
+    if (result.applied + result.deadLettered > 0) {
+      this.deps.logger.debug('stream.batch_applied', {
+        messages: messages.length,
+        applied: result.applied,
+        duplicates: result.duplicates,
+        dead_lettered: result.deadLettered,
+        ms: Date.now() - started,
+      });
+    }
+    this.emitter.emit('applied', { ...result, appliedAt, ms: Date.now() - started });
+  }
+
+  private async applyIn(
+    trx: Kysely<DB>,
+    messages: BusMessage[],
+  ): Promise<{ result: Omit<AppliedBatch, 'appliedAt'>; dead: Refused[] }> {
+    const { offsets, eventIds, deadLetters, gaps: lost, effect, clock } = this.deps;
+    const now = clock.now();
+    const stored = new Map<string, Map<number, number>>();
+    for (const topic of new Set(messages.map((m) => m.topic))) stored.set(topic, await offsets.nextOffsets(topic, trx));
+    const { fresh, replayed, next, gaps } = pastStoredOffsets(messages, stored);
+    for (const [topic, perPartition] of next) await offsets.store(trx, topic, perPartition, now);
+    await lost.record(trx, gaps, now);
+
+    const { decoded, refused } = decodeAll(fresh);
+    const { unique, repeated } = withoutSeenIds(decoded, await eventIds.seen(trx, eventIdsOf(decoded)));
+    const rejections = await effect(
+      trx,
+      unique.map((d) => d.event),
+    );
+    const rejected = new Map(rejections.map((r) => [r.event, r.reason]));
+    const applied = unique.filter((d) => !rejected.has(d.event));
+    const dead = [
+      ...refused,
+      ...unique.flatMap((d) => {
+        const reason = rejected.get(d.event);
+        return reason === undefined ? [] : [{ msg: d.msg, reason }];
+      }),
+    ];
+    await eventIds.record(
+      trx,
+      applied.flatMap(({ event }) =>
+        event.id === undefined ? [] : [{ id: event.id, dataset_id: event.dataset_id, seen_at: now }],
+      ),
+    );
+    await deadLetters.add(
+      trx,
+      dead.map((d) => deadLetterRow(d, now)),
+    );
+    const result = {
+      applied: applied.length,
+      duplicates: replayed + repeated,
+      deadLettered: dead.length,
+      eventTs: applied.map((d) => d.event.ts),
+      gaps,
+    };
+    return { result, dead };
+  }
+
+  /** Acknowledged events that will never be applied: loud, and once (the offsets moved past them). */
+  private logGaps(gaps: readonly LostRange[]): void {
+    for (const g of gaps) this.deps.logger.error('stream.gap', { ...g, events: g.to_offset - g.from_offset });
+  }
+
+  private logDead(dead: readonly Refused[]): void {
+    for (const d of dead) {
+      this.deps.logger.warn('stream.dead_letter', {
+        topic: d.msg.topic,
+        partition: d.msg.partition,
+        offset: d.msg.offset,
+        reason: d.reason,
+      });
+    }
+  }
+}
+
+function deadLetterRow(d: Refused, now: number): NewDeadLetter {
+  const { topic, partition, offset, value } = d.msg;
+  return { created_at: now, topic, partition, offset, payload: value, reason: d.reason };
+}

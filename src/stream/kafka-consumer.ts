@@ -1,0 +1,227 @@
+import Kafka from '@confluentinc/kafka-javascript';
+import { delay, type Logger } from '../platform';
+import { CODES, type LibrdKafkaError, connectClient } from './kafka-client';
+import type { BatchHandler, BusMessage, KafkaConfig, OffsetReader } from './types';
+
+const CONSUME_BATCH = 5_000;
+const UNSUPPORTED_PROTOCOL = 'unsupported group protocol';
+/** librdkafka's logical offset for "the start of the partition's log". */
+const OFFSET_BEGINNING = -2;
+
+/** The binding has these for cooperative (and KIP-848) groups; its typings do not list them. */
+interface IncrementalAssignment {
+  incrementalAssign(assignments: Kafka.Assignment[]): void;
+  incrementalUnassign(assignments: Kafka.Assignment[]): void;
+  rebalanceProtocol(): string;
+}
+
+export interface KafkaConsumerDeps {
+  config: KafkaConfig;
+  logger: Logger;
+  handler: BatchHandler;
+  /** The offsets the database has applied: where each assigned partition is read from. */
+  offsets: OffsetReader;
+  /** Client errors that are not the consumer's own business (all brokers down): the bus's. */
+  onClientError: (err: LibrdKafkaError) => void;
+}
+
+/**
+ * The consumer side of the Kafka bus: joins the group, hands batches to the handler until each
+ * applies, and rejoins after failures. When the broker does not speak KIP-848's group protocol,
+ * it falls back to the classic one.
+ */
+export class KafkaConsumerLoop {
+  /** In the group and consuming. */
+  running = false;
+  /** Why it is not running, or why it is retrying. */
+  error: string | undefined;
+  private consumer: Kafka.KafkaConsumer | undefined;
+  private stopping = false;
+  private readonly abort = new AbortController();
+  private protocol: 'classic' | 'consumer';
+  /** Next offset to apply per partition: the database's, kept current as batches apply. */
+  private positions = new Map<number, number>();
+
+  constructor(private readonly deps: KafkaConsumerDeps) {
+    this.protocol = deps.config.groupProtocol;
+  }
+
+  /** Runs until `stop()`. */
+  async run(): Promise<void> {
+    const { config, logger } = this.deps;
+    while (!this.stopping) {
+      try {
+        this.positions = await this.deps.offsets.nextOffsets(config.topic);
+        const c = this.newConsumer();
+        await connectClient(c, Math.min(config.deliveryTimeoutMs, 10_000));
+        c.subscribe([config.topic]);
+        this.consumer = c;
+        this.running = true;
+        this.error = undefined;
+        logger.info('kafka.consumer_started', { group: config.groupId, protocol: this.protocol, topic: config.topic });
+        await this.consumeLoop(c);
+      } catch (err) {
+        this.error = (err as Error).message;
+        logger.warn('kafka.consumer_failed', { error: this.error });
+      }
+      this.running = false;
+      await this.closeConsumer();
+      if (this.error === UNSUPPORTED_PROTOCOL && this.protocol === 'consumer') {
+        logger.warn('kafka.group_protocol_fallback', {
+          from: 'consumer',
+          to: 'classic',
+          reason: 'the broker does not support KIP-848',
+        });
+        this.protocol = 'classic';
+        continue;
+      }
+      if (!this.stopping) await delay(1_000, this.abort.signal);
+    }
+  }
+
+  /** Lets the batch being applied finish, then leaves the group. */
+  stop(): void {
+    this.stopping = true;
+    this.abort.abort();
+  }
+
+  private newConsumer(): Kafka.KafkaConsumer {
+    const { config } = this.deps;
+    const c = new Kafka.KafkaConsumer(
+      {
+        'topic.metadata.refresh.interval.ms': 10_000,
+        'bootstrap.servers': config.bootstrap,
+        'client.id': config.clientId,
+        ...config.extra,
+        'group.id': config.groupId,
+        'group.protocol': this.protocol,
+        'enable.auto.commit': false,
+        'enable.auto.offset.store': false,
+        'fetch.wait.max.ms': 10,
+        // The database, not the group's commits, says where to read: see rebalance().
+        rebalance_cb: (err: LibrdKafkaError | undefined, assignment: Kafka.Assignment[]) =>
+          this.rebalance(c, err?.code, assignment),
+      },
+      { 'auto.offset.reset': 'earliest' },
+    );
+    c.on('event.error', (err) => {
+      const e = err as LibrdKafkaError;
+      if (
+        this.protocol === 'consumer' &&
+        (e.code === CODES.ERR__UNSUPPORTED_FEATURE || /ConsumerGroupHeartbeat|not supported/i.test(e.message ?? ''))
+      ) {
+        this.error = UNSUPPORTED_PROTOCOL;
+        return;
+      }
+      this.deps.onClientError(e);
+    });
+    c.setDefaultConsumeTimeout(100);
+    // Wait (up to the timeout) for the first message only, then take what is ready: otherwise a
+    // trickle of events waits for a full batch and visibility suffers.
+    (
+      c as unknown as { setDefaultIsTimeoutOnlyForFirstMessage(v: boolean): void }
+    ).setDefaultIsTimeoutOnlyForFirstMessage(true);
+    return c;
+  }
+
+  private async consumeLoop(c: Kafka.KafkaConsumer): Promise<void> {
+    while (!this.stopping && this.error !== UNSUPPORTED_PROTOCOL) {
+      const messages = await this.consumeBatch(c);
+      if (messages.length === 0) continue;
+      const batch: BusMessage[] = messages.map((m) => ({
+        topic: m.topic,
+        partition: m.partition,
+        offset: m.offset,
+        value: m.value ? m.value.toString('utf8') : '',
+      }));
+      if (!(await this.applyUntilDone(batch))) return;
+      for (const m of batch)
+        this.positions.set(m.partition, Math.max(this.positions.get(m.partition) ?? 0, m.offset + 1));
+      this.commitHint(c, batch);
+    }
+  }
+
+  /**
+   * Partitions are read from the offset the database has applied (from the log's start when it
+   * has applied none), whatever the group committed: a new database on an old group applies the
+   * whole log, and a position the log no longer holds shows up as a gap instead of a silent skip.
+   */
+  private rebalance(c: Kafka.KafkaConsumer, code: number | undefined, assignment: Kafka.Assignment[]): void {
+    const inc = c as unknown as IncrementalAssignment;
+    try {
+      const cooperative = inc.rebalanceProtocol() === 'COOPERATIVE';
+      if (code === CODES.ERR__ASSIGN_PARTITIONS) {
+        const at = assignment.map(({ topic, partition }) => ({
+          topic,
+          partition,
+          offset: this.positions.get(partition) ?? OFFSET_BEGINNING,
+        }));
+        if (cooperative) inc.incrementalAssign(at);
+        else c.assign(at);
+      } else if (code === CODES.ERR__REVOKE_PARTITIONS) {
+        if (cooperative) inc.incrementalUnassign(assignment);
+        else c.unassign();
+      }
+    } catch (e) {
+      if (c.isConnected()) this.deps.logger.warn('kafka.rebalance_failed', { error: (e as Error).message });
+    }
+  }
+
+  private consumeBatch(c: Kafka.KafkaConsumer): Promise<Kafka.Message[]> {
+    return new Promise<Kafka.Message[]>((resolve, reject) => {
+      c.consume(CONSUME_BATCH, (err, msgs) => {
+        if (err && (err as LibrdKafkaError).code !== CODES.ERR__TIMED_OUT) reject(new Error(err.message));
+        else resolve(msgs ?? []);
+      });
+    }).catch((err: unknown) => {
+      this.deps.logger.warn('kafka.consume_error', { error: (err as Error).message });
+      return [];
+    });
+  }
+
+  /** The same batch again until it applies: never skipped, and the loop never dies of it. False: stopped first. */
+  private async applyUntilDone(batch: BusMessage[]): Promise<boolean> {
+    for (;;) {
+      try {
+        await this.deps.handler(batch);
+        this.error = undefined;
+        return true;
+      } catch (err) {
+        this.error = `apply: ${(err as Error).message}`;
+        this.deps.logger.error('stream.consumer_error', { step: 'apply', error: err as Error });
+        // Stopping mid-retry is safe: nothing was committed, the next start reads these again.
+        if (this.stopping) return false;
+        await delay(500, this.abort.signal);
+      }
+    }
+  }
+
+  /** Offsets live in SQLite; Kafka's commit only tells tools that watch the group. */
+  private commitHint(c: Kafka.KafkaConsumer, batch: readonly BusMessage[]): void {
+    const next = new Map<number, number>();
+    for (const m of batch) next.set(m.partition, Math.max(next.get(m.partition) ?? 0, m.offset + 1));
+    try {
+      c.commit([...next].map(([partition, offset]) => ({ topic: this.deps.config.topic, partition, offset })));
+    } catch (err) {
+      this.deps.logger.debug('kafka.commit_failed', { error: (err as Error).message });
+    }
+  }
+
+  private closeConsumer(): Promise<void> {
+    const c = this.consumer;
+    this.consumer = undefined;
+    if (!c) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, 10_000);
+      try {
+        c.disconnect(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      } catch {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  }
+}
