@@ -17,6 +17,7 @@ import {
   SessionAuth,
   UsersRepository,
   UsersService,
+  type FirstUser,
   readAccess,
   writeAccess,
   type ApiCallers,
@@ -91,12 +92,22 @@ export function buildAuth({ config, db, clock, logger }: Base) {
     tokens: new ApiTokens(apiTokenKey(sessionKey), apiKeys, config.apiTokens),
   };
   const limiter = new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst);
+  // The first operator's password is shown only once the whole start has succeeded.
+  let firstUser: FirstUser | undefined;
   const service = serviceOf('users', {
     start: async () => {
-      await users.ensureFirstUser();
+      firstUser = await users.createFirstUser();
       await users.pruneRevoked();
     },
+    stop: async () => {
+      if (firstUser) await users.withdrawFirstUser(firstUser);
+      firstUser = undefined;
+    },
   });
+  const announceFirstUser = (): void => {
+    if (firstUser) users.announceFirstUser(firstUser);
+    firstUser = undefined;
+  };
   return {
     users,
     sessions,
@@ -107,6 +118,7 @@ export function buildAuth({ config, db, clock, logger }: Base) {
     requireWrite: writeAccess(callers, sessions, limiter),
     // With PUBLIC_READ=false, reads (and /metrics) need the read scope.
     requireRead: readAccess(callers, sessions, config.publicRead),
+    announceFirstUser,
     services: [service, apiKeys] as Service[],
   };
 }

@@ -133,6 +133,7 @@ export class App {
     );
     if (listen) this.services.add(this.httpService(app));
     await this.services.start();
+    auth.announceFirstUser();
     logger.info('app.started', {
       port: this.port,
       bus: stream.bus.kind,

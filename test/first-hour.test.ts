@@ -1,5 +1,8 @@
+import { App } from '../src/app';
 import { Client } from '../src/cli';
-import { API_KEY } from './support/harness';
+import { parseConfig } from '../src/config';
+import { createLogger } from '../src/platform';
+import { API_KEY, tempDir } from './support/harness';
 import { signIn, startWebApp, type WebApp } from './support/web-harness';
 
 const key = { 'x-api-key': API_KEY, 'content-type': 'application/json' };
@@ -33,6 +36,25 @@ describe('a first hour as a new user has it', () => {
     await expect(signIn(w.base, 'admin', w.admin.password)).rejects.toThrow(/login answered/);
     const after = await signIn(w.base, 'admin', password);
     expect((await fetch(`${w.base}/`, { headers: { cookie: after.cookie } })).status).toBe(200);
+  });
+
+  test('when a first start fails (its port is taken), then no password was shown, and the next start shows one that signs in', async () => {
+    const dir = tempDir('dim-first-');
+    const taken = await startWebApp({ DATA_DIR: tempDir('dim-other-') });
+    const logs: string[] = [];
+    const failing = new App(parseConfig({ DATA_DIR: dir, API_KEY, PORT: String(taken.app.port), HOST: '127.0.0.1' }), {
+      logger: createLogger('info', {}, (l) => void logs.push(l)),
+    });
+    await expect(failing.start()).rejects.toThrow(/EADDRINUSE/);
+    await failing.stop();
+    await taken.stop();
+    expect(logs.some((l) => l.includes('auth.first_user'))).toBe(false);
+    const next = await startWebApp({ DATA_DIR: dir });
+    try {
+      expect((await signIn(next.base, 'admin', next.admin.password)).cookie).toMatch(/=/);
+    } finally {
+      await next.stop();
+    }
   });
 
   test('when the catalog is empty, then its hints address the server where the browser reached it', async () => {

@@ -7,5 +7,5 @@ export { authRoutes } from './routes';
 export { resolveSessionKey } from './session-key';
 export { SessionAuth, sessionOf } from './sessions';
 export { UsersRepository } from './users-repository';
-export { UsersService } from './users-service';
+export { UsersService, type FirstUser } from './users-service';
 export { readAccess, writeAccess, writeAccessBeforeBody, type ApiCallers } from './write-access';

@@ -4,6 +4,12 @@ import { generatePassword, hashPassword, verifyPassword } from './passwords';
 import type { UsersRepository } from './users-repository';
 import { ROLES, type Role, type UserRow } from './users.table';
 
+export interface FirstUser {
+  id: number;
+  username: string;
+  password: string;
+}
+
 export interface SessionUser {
   id: number;
   username: string;
@@ -25,23 +31,35 @@ export class UsersService {
   ) {}
 
   /**
-   * On a first start with no user, creates the operator `admin` with a generated password and
-   * logs it once (`auth.first_user`): the one-time setup secret. It is never logged again.
+   * On a first start with no user, creates the operator `admin` with a generated password: the
+   * one-time setup secret, returned to be announced (announceFirstUser) once the start has
+   * succeeded, or withdrawn (withdrawFirstUser) if it fails, so a start that fails (a port in use)
+   * never shows a password that the next start would not.
    */
-  async ensureFirstUser(): Promise<void> {
-    if ((await this.repo.count()) > 0) return;
+  async createFirstUser(): Promise<FirstUser | undefined> {
+    if ((await this.repo.count()) > 0) return undefined;
     const password = generatePassword();
-    await this.repo.insert({
+    const id = await this.repo.insert({
       username: 'admin',
       role: 'operator',
       password_hash: await hashPassword(password),
       now: this.clock.now(),
     });
+    return { id, username: 'admin', password };
+  }
+
+  /** Logs the first user's password, once (`auth.first_user`). It is never logged again. */
+  announceFirstUser(first: FirstUser): void {
     this.logger.warn('auth.first_user', {
-      username: 'admin',
-      password,
+      username: first.username,
+      password: first.password,
       hint: 'sign in at /login with this password, then add people at /users; this line is shown once',
     });
+  }
+
+  /** Removes a first user whose password nobody saw (the start failed): the next start makes a new one. */
+  async withdrawFirstUser(first: FirstUser): Promise<void> {
+    await this.repo.delete(first.id);
   }
 
   /** The user if the password matches, else undefined (same time either way, as far as scrypt goes). */
