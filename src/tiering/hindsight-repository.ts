@@ -24,19 +24,21 @@ export class HindsightRepository {
   async latest(limit: number, now: number, rolledUntil: number): Promise<LoggedMoveOutcome[]> {
     const r = await sql<LoggedMoveOutcome>`
       with l as (
-        select *, lead(made_at) over (partition by dataset_id order by id) as next_at
-        from decision_log),
+        select d.*, (
+          select n.made_at from decision_log n where n.dataset_id = d.dataset_id and n.id > d.id order by n.id limit 1
+        ) as next_at
+        from (select * from decision_log order by id desc limit ${limit}) d),
       m as (
         select l.*, min(coalesce(next_at, ${now}), made_at + json_extract(explanation, '$[3]') * ${DAY}, ${now}) as end_at
-        from l order by id desc limit ${limit})
+        from l)
       select m.id, m.dataset_id, m.run_id, m.made_at, m.from_location, m.from_tier, m.to_location, m.to_tier,
         m.rule, m.saving_month, m.catalog_version, m.explanation, m.next_at,
         coalesce(sum(b.reads), 0) as reads, coalesce(sum(b.writes), 0) as writes,
         coalesce(sum(case when b.reads + b.writes > 0 then b.bytes * 1.0 * b.reads / (b.reads + b.writes) else 0 end), 0) as read_bytes,
         coalesce(sum(case when b.reads + b.writes > 0 then b.bytes * 1.0 * b.writes / (b.reads + b.writes) else 0 end), 0) as write_bytes
-      from m left join access_buckets b on b.dataset_id = m.dataset_id and (
-        (b.res = 'h' and b.bucket_start >= m.made_at and b.bucket_start < min(m.end_at, ${rolledUntil}))
-        or (b.res = 'm' and b.bucket_start >= max(m.made_at, ${rolledUntil}) and b.bucket_start < m.end_at))
+      from m left join access_buckets b on b.dataset_id = m.dataset_id and b.res in ('h', 'm')
+        and b.bucket_start >= m.made_at and b.bucket_start < m.end_at
+        and ((b.res = 'h' and b.bucket_start < ${rolledUntil}) or (b.res = 'm' and b.bucket_start >= ${rolledUntil}))
       group by m.id
       order by m.id desc`.execute(this.db);
     return r.rows;
