@@ -87,6 +87,17 @@ describe('tiering: decisions, explanations, policies, prices and the scheduler',
       forecast: decision.forecast,
     });
     expect(logged.cost_now_per_month).toBeGreaterThan(0);
+    // Judged after the fact only once its horizon has passed: until then it is pending and not counted.
+    const hindsight = (await request(http).get('/api/model').expect(200)).body.hindsight;
+    expect(hindsight.latest.find((j: { decision_id: number }) => j.decision_id === idleMove.decision_id)).toMatchObject(
+      {
+        ended_by: 'pending',
+        regretted: false,
+        from: 'PRIVATE/WARM',
+        to: idleMove.to_placement,
+      },
+    );
+    expect(hindsight).toMatchObject({ judged: 0, regretted: 0, regretted_share: null });
     const listed = (await request(http).get('/api/decisions').expect(200)).body;
     expect(listed.find((x: { decision_id: number }) => x.decision_id === idleMove.decision_id)).toMatchObject({
       cost_now_per_month: decision.cost_now_per_month,
@@ -252,6 +263,16 @@ describe('tiering: decisions, explanations, policies, prices and the scheduler',
     const model = (await request(http).get('/api/model').expect(200)).body;
     expect(model.observations).toBeGreaterThan(0);
     expect(model.model.updates).toBeGreaterThan(model0.model.updates);
+    // The idle dataset's first move (pending in the first test), judged once its horizon passed: paid back, as nobody read it.
+    type Judged = { dataset_id: number; ended_by: string; realised_saving: number; regretted: boolean };
+    const firstIdleMove = (h: { latest: Judged[] }): Judged | undefined =>
+      h.latest.filter((j) => j.dataset_id === ids.idle).at(-1);
+    const judged = firstIdleMove(model.hindsight);
+    expect(judged).toMatchObject({ ended_by: 'horizon', regretted: false });
+    expect(judged!.realised_saving).toBeGreaterThan(0);
+    expect(model.hindsight.judged).toBeGreaterThanOrEqual(1);
+    expect(model.hindsight.regretted_share).toBe(model.hindsight.regretted / model.hindsight.judged);
+    expect(model.hindsight.realised_saving).toBeGreaterThan(0);
     // The run learnt the fleet's read share: "busy" read 200 MB at a time of its 500 GB.
     const share = 200_000_000 / (500 * 1024 ** 3);
     expect(model.model.read_share).toBeCloseTo(share, 7);

@@ -116,6 +116,9 @@ describe('page sessions', () => {
     ).toEqual([]);
     // A viewer still reads every page.
     expect((await page(`/datasets/${datasetId}`, viewer.cookie)).status).toBe(200);
+    const model = await page('/model', viewer.cookie);
+    expect(model.status).toBe(200);
+    expect(await model.text()).toContain('Moves judged after the fact');
   });
 
   test('when an operator acts without the CSRF token or from another origin, then it is refused with 403', async () => {

@@ -2,13 +2,14 @@ import { Router } from 'express';
 import { parseId, Query } from '../platform';
 import type { TieringRouteDeps } from './route-deps';
 
-/** The model: its quality, and the original demo's forecast route. */
+/** The model: its quality, its moves judged after the fact, and the original demo's forecast route. */
 export function modelRoutes(d: TieringRouteDeps): Router {
   const r = Router();
   const { tiering } = d;
 
   r.get('/api/model', async (_req, res) => {
-    res.json(await tiering.quality());
+    const [quality, hindsight] = await Promise.all([tiering.quality(), tiering.hindsight()]);
+    res.json({ ...quality, hindsight });
   });
 
   /** The original demo's forecast route: expected accesses per bucket over the next hours. */

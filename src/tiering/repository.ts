@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../db';
 import { CatalogRepository } from './catalog-repository';
 import { DecisionRepository, type DecisionRow } from './decision-repository';
+import { HindsightRepository } from './hindsight-repository';
 import { HistoryRepository } from './history-repository';
 import { ObservationRepository } from './observation-repository';
 import { DatasetPolicyRepository } from './policy-repository';
@@ -22,6 +23,8 @@ export class TieringRepository {
   readonly observations: ObservationRepository;
   /** The recorded history the what-if replay reads. */
   readonly history: HistoryRepository;
+  /** What happened after each logged move. */
+  readonly hindsight: HindsightRepository;
 
   /** `reader`: a read-only connection for the scheduler's scans (see Database.reader). */
   constructor(db: Kysely<DB>, reader: Kysely<DB> = db) {
@@ -32,6 +35,7 @@ export class TieringRepository {
     this.runs = new RunRepository(db);
     this.observations = new ObservationRepository(db);
     this.history = new HistoryRepository(db);
+    this.hindsight = new HindsightRepository(db);
   }
 
   /** The dataset page (web/pages/dataset-detail.ts) reads a stored decision here; it should ask TieringService.decision(). */

@@ -7,8 +7,9 @@ import { CostModel } from './cost';
 import { sizeBytesOf, snapshotOf } from './candidate';
 import { AUTO, type Decision, type DatasetPolicy } from './decision';
 import { explainView, repriceLogged, round } from './explain-view';
-import { encodeExplanation } from './explanation';
+import { decodeExplanation, encodeExplanation } from './explanation';
 import { FEATURE_NAMES } from './features';
+import { judgeMove, summariseJudgements, type HindsightSummary } from './hindsight';
 import { placementKey } from './placements';
 import { TieringPolicy } from './policy';
 import { BYTES_PER_READ_PRIOR } from './read-share';
@@ -306,6 +307,40 @@ export class TieringService implements Service {
   /** The scheduler's latest runs, newest first. */
   recentRuns(limit: number): ReturnType<TieringRepository['runs']['latest']> {
     return this.repo.runs.latest(limit);
+  }
+
+  /**
+   * The latest `limit` executed moves judged after the fact (hindsight.ts): each one's predicted
+   * saving, priced again from its logged inputs, against the accesses that came.
+   */
+  async hindsight(limit = 1_000): Promise<HindsightSummary> {
+    const now = this.clock.now();
+    const rows = await this.repo.hindsight.latest(limit, now, await this.repo.hindsight.rolledUntil());
+    const policies = new Map<number, TieringPolicy>();
+    const judgements = [];
+    for (const x of rows) {
+      const cost = await this.costModel(x.catalog_version);
+      let policy = policies.get(x.catalog_version);
+      if (!policy) policies.set(x.catalog_version, (policy = new TieringPolicy(cost, this.predictor, this.settings)));
+      const priced = repriceLogged(x, policy);
+      const e = decodeExplanation(x.explanation);
+      const move = {
+        id: x.id,
+        dataset_id: x.dataset_id,
+        made_at: x.made_at,
+        from: { location: x.from_location, tier: x.from_tier },
+        to: { location: x.to_location, tier: x.to_tier },
+        sizeBytes: e.size_bytes,
+        daysHere: e.days_here,
+        horizonDays: e.horizon_days,
+        predictedFromPerDay: priced.cost_now_month / 30,
+        predictedToPerDay: priced.cost_target_month / 30,
+        nextMoveAt: x.next_at,
+      };
+      const used = { reads: x.reads, readBytes: x.read_bytes, writes: x.writes, writeBytes: x.write_bytes };
+      judgements.push(judgeMove(cost, move, used, now));
+    }
+    return summariseJudgements(judgements);
   }
 
   /** Forecast quality over the latest labelled observations, against the original demo's forecasts. */

@@ -50,16 +50,21 @@ export function qualityByDay(
 export function modelPages(d: {
   views: Views;
   repo: PagesRepository;
-  tiering: Pick<TieringService, 'quality' | 'settings'>;
+  tiering: Pick<TieringService, 'quality' | 'hindsight' | 'settings'>;
   clock: Clock;
 }): Router {
   const r = Router();
   r.get('/model', async (_req, res) => {
     const since = Math.floor(d.clock.now() / DAY) * DAY - (QUALITY_DAYS - 1) * DAY;
-    const [quality, rows] = await Promise.all([d.tiering.quality(), d.repo.maturedSince(since, MAX_ROWS)]);
+    const [quality, rows, hindsight] = await Promise.all([
+      d.tiering.quality(),
+      d.repo.maturedSince(since, MAX_ROWS),
+      d.tiering.hindsight(),
+    ]);
     const days = qualityByDay(rows);
     d.views.render(res, 'model', {
       quality,
+      hindsight,
       days,
       qualityDays: QUALITY_DAYS,
       minUpdates: d.tiering.settings.minModelUpdates,
