@@ -28,6 +28,7 @@ commands:
   scrub                                   read and authenticate every stored object now (exit 1 if any is damaged)
   keys status | keys rotate [--location L]...  key-encryption keys; rotate them (no data is rewritten)
   users reset-password NAME               a new generated password for a page user (shown once; their sessions end)
+  recover [--dry-run] [--json]            with the product STOPPED: rebuild or repair the catalog from the stores
   simulate ...                            the what-if replay (see npm run simulate -- --help)
 `;
 
@@ -38,7 +39,7 @@ interface Parsed {
   flags: Map<string, string[]>;
 }
 
-export function parse(argv: string[], booleans: readonly string[] = ['wait', 'json', 'help']): Parsed {
+export function parse(argv: string[], booleans: readonly string[] = ['wait', 'json', 'help', 'dry-run']): Parsed {
   const positional: string[] = [];
   const flags = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i++) {
@@ -332,6 +333,10 @@ export async function main(argv: string[]): Promise<number> {
     const { runSimulateCli } = await import('../tiering');
     await runSimulateCli();
     return Number(process.exitCode ?? 0);
+  }
+  if (cmd === 'recover') {
+    const { recover } = await import('./recover');
+    return recover({ dryRun: one(p, 'dry-run') === 'true', json: one(p, 'json') === 'true' });
   }
   const c = new Client(one(p, 'url') ?? Client.defaultUrl(process.env), Client.resolveKey(one(p, 'key'), process.env));
   try {

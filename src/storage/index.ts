@@ -8,3 +8,4 @@ export { ScrubService } from './scrub';
 export { storageRoutes, uploadRoutes } from './routes';
 export { Bandwidth } from './throttle';
 export { TierTree } from './tier-tree';
+export { CatalogRecovery, NOT_IN_OBJECTS, type RecoverReport } from './recover';

@@ -118,7 +118,7 @@ export class MoveExecutor {
       await staged.relabel(dek, (l) => ({
         kekId: key.kekId,
         wrapped: key.wrapped,
-        facts: { ...l.facts, location: move.to_location, tier: move.to_tier },
+        facts: { ...l.facts, name: current.name, location: move.to_location, tier: move.to_tier },
       }));
       await staged.publish();
       await faults.reach('move.after_rename', { move_id: move.id });
