@@ -1,6 +1,7 @@
 import express from 'express';
 import { analyticsRoutes } from './analytics';
 import { authRoutes, writeAccessBeforeBody } from './auth';
+import { backupRoutes } from './backup';
 import type { Config } from './config';
 import { datasetRoutes } from './datasets';
 import { ingestRoutes } from './ingest';
@@ -73,6 +74,7 @@ export function buildHttp(d: HttpDeps): express.Express {
       requireWrite,
     }),
   );
+  app.use(backupRoutes({ backups: storage.backups, requireWrite }));
   app.use(datasetRoutes(stream.datasets, requireWrite));
   app.use(analyticsRoutes(stream.analytics, stream.statsRepo));
   app.use(streamRoutes(stream.bus));

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import {
   StatsApplier,
   StatsMaintenance,
@@ -25,6 +26,7 @@ import type { Config } from './config';
 import { DatasetsRepository, DatasetsService } from './datasets';
 import type { Database, Db } from './db';
 import { DatasetResolver, IngestService } from './ingest';
+import { DatabaseBackups } from './backup';
 import { type Clock, KeyedLock, type Logger, type Service, serviceOf } from './platform';
 import { EmbeddedBus, createKafkaBus, APPLIED_OFFSETS, OffsetsRepository, type EventBus } from './stream';
 import {
@@ -136,6 +138,12 @@ export function buildStorage({ config, db, clock, logger }: Base) {
     enabled: config.storage.scrubEnabled,
     intervalMs: config.storage.scrubIntervalMs,
   });
+  const backups = new DatabaseBackups({
+    db,
+    dir: path.resolve(config.storage.backupDir ?? path.join(config.dataDir, 'backups')),
+    clock,
+    logger,
+  });
   return {
     keyring,
     tree,
@@ -143,6 +151,7 @@ export function buildStorage({ config, db, clock, logger }: Base) {
     locks,
     moves,
     scrub,
+    backups,
     // Keys loaded and interrupted moves finished or rolled back before anything serves.
     prepare: serviceOf('storage', {
       start: async () => {

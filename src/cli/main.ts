@@ -28,6 +28,7 @@ commands:
   scrub                                   read and authenticate every stored object now (exit 1 if any is damaged)
   keys status | keys rotate [--location L]...  key-encryption keys; rotate them (no data is rewritten)
   users reset-password NAME               a new generated password for a page user (shown once; their sessions end)
+  backup [FILE]                           a consistent copy of the database now, into BACKUP_DIR (FILE: its name)
   recover [--dry-run] [--json]            with the product STOPPED: rebuild or repair the catalog from the stores
   simulate ...                            the what-if replay (see npm run simulate -- --help)
 `;
@@ -348,7 +349,10 @@ export async function main(argv: string[]): Promise<number> {
     else if (cmd === 'move') await move(c, p);
     else if (cmd === 'scheduler' && sub === 'run')
       process.stdout.write(JSON.stringify(await c.ok('run the scheduler', 'POST', '/api/scheduler/run')) + '\n');
-    else if (cmd === 'scrub') {
+    else if (cmd === 'backup') {
+      const file = p.positional[1];
+      process.stdout.write(JSON.stringify(await c.ok('back up', 'POST', '/api/backups', file ? { file } : {})) + '\n');
+    } else if (cmd === 'scrub') {
       const r = await c.ok<{ last?: { damaged?: number } | null }>('scrub', 'POST', '/api/scrub?wait=true');
       process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       if ((r.last?.damaged ?? 0) > 0) return 1;

@@ -5,7 +5,7 @@ import type { Keyring } from '../keyring';
 import type { StorageRepository } from '../repository';
 import { type TierTree, removeIfExists } from '../tier-tree';
 import { pointsAtSource } from './execute';
-import type { MoveStore } from './store';
+import type { MoveStore, Placement } from './store';
 
 export interface RecoveryDeps {
   repo: StorageRepository;
@@ -34,7 +34,10 @@ export async function recoverMoves(deps: RecoveryDeps): Promise<void> {
       await repo.setMove(m.id, { state: 'done', error: null, finished_at: clock.now() });
       log.warn('move.recovered', { was: m.state, action: 'finished: source removed after the switch' });
     } else {
-      if (await pointsAtSource(repo, m)) await store.remove({ location: m.to_location, tier: m.to_tier }, m.object_id);
+      // Only while the source is there: after a restore from a backup taken mid-move, the copy may be all there is.
+      const from = { location: m.from_location, tier: m.from_tier };
+      if ((await pointsAtSource(repo, m)) && (await sourceExists(store, from, m.object_id)))
+        await store.remove({ location: m.to_location, tier: m.to_tier }, m.object_id);
       await repo.setMove(m.id, {
         state: 'planned',
         bytes_done: 0,
@@ -44,6 +47,16 @@ export async function recoverMoves(deps: RecoveryDeps): Promise<void> {
     }
   }
   await removeOrphans(deps);
+}
+
+async function sourceExists(store: MoveStore, at: Placement, objectId: string): Promise<boolean> {
+  try {
+    await store.size(at, objectId);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
 }
 
 /**
