@@ -143,6 +143,9 @@ export function buildStorage({ config, db, clock, logger }: Base) {
     dir: path.resolve(config.storage.backupDir ?? path.join(config.dataDir, 'backups')),
     clock,
     logger,
+    schedule: config.storage.backupDir
+      ? { intervalMs: config.storage.backupIntervalMs, keep: config.storage.backupKeep }
+      : undefined,
   });
   return {
     keyring,
@@ -160,7 +163,7 @@ export function buildStorage({ config, db, clock, logger }: Base) {
         await moves.recover();
       },
     }),
-    services: [moves, scrub] as Service[],
+    services: [moves, scrub, backups] as Service[],
   };
 }
 
@@ -191,6 +194,7 @@ export async function buildStream(base: Base, storage: StorageParts) {
   const bus = await createBus(base, offsets);
   const applier = new StatsApplier(db, offsets, clock, logger);
   const metrics = new ProductMetrics(database.reader, bus, applier);
+  storage.backups.register(metrics.registry);
   const publisher = metrics.countingPublisher(bus.publisher);
   const ingest = new IngestService(resolver, publisher, clock, config.ingest);
   const content = new ContentService({

@@ -66,6 +66,9 @@ export interface Config {
     readonly scrubBandwidth: number;
     /** BACKUP_DIR: where database backups are written; undefined: DATA_DIR/backups. */
     readonly backupDir: string | undefined;
+    /** BACKUP_INTERVAL, BACKUP_KEEP: scheduled backups, only when BACKUP_DIR is set. */
+    readonly backupIntervalMs: number;
+    readonly backupKeep: number;
   };
   readonly tiering: {
     /** Run the scheduler on a timer (POST /api/scheduler/run works either way). */
@@ -211,6 +214,8 @@ function storageConfig(r: Reader): Config['storage'] {
     scrubIntervalMs: r.duration('SCRUB_INTERVAL', 24 * 3_600_000),
     scrubBandwidth: r.bytesOrZero('SCRUB_BANDWIDTH', 32 * 1024 * 1024),
     backupDir: r.optStr('BACKUP_DIR'),
+    backupIntervalMs: r.duration('BACKUP_INTERVAL', 24 * 3_600_000),
+    backupKeep: r.int('BACKUP_KEEP', 7, 1, 10_000),
   };
 }
 

@@ -111,4 +111,29 @@ describe('database backups while running', () => {
       await s.stop();
     }
   });
+
+  test('when BACKUP_DIR is set, then backups are taken on the timer, the newest BACKUP_KEEP kept, and the last one shows in the API and the metrics', async () => {
+    const d2 = tempDir('dim-backup-timer-');
+    const into = path.join(d2, 'bk');
+    fs.mkdirSync(into);
+    fs.writeFileSync(path.join(into, 'by-hand.sqlite'), "kept: not the timer's");
+    const s = await startApp({ ...env, DATA_DIR: d2, BACKUP_DIR: into, BACKUP_INTERVAL: '1s', BACKUP_KEEP: '1' });
+    const h = s.app.http;
+    const scheduled = (): string[] => fs.readdirSync(into).filter((f) => f.startsWith('scheduled-'));
+    try {
+      const first = await waitFor(() => scheduled()[0], 'a scheduled backup', 15_000);
+      await waitFor(
+        () => scheduled().length === 1 && scheduled()[0] !== first,
+        'a newer one, the older pruned',
+        15_000,
+      );
+      const v = (await request(h).get('/api/backups').set(key).expect(200)).body;
+      expect(v).toMatchObject({ dir: into, scheduled: true, last: { trigger: 'timer', ok: true, error: null } });
+      expect(fs.existsSync(path.join(into, 'by-hand.sqlite'))).toBe(true);
+      const metrics = (await request(h).get('/metrics').set(key)).text;
+      expect(metrics).toContain('dim_backup_last{field="ok"} 1');
+    } finally {
+      await s.stop();
+    }
+  });
 });
