@@ -63,6 +63,7 @@ export function buildHttp(d: HttpDeps): express.Express {
       datasets: stream.datasets,
       keyring: storage.keyring,
       scrub: storage.scrub,
+      headerRewrite: stream.headerRewrite,
       requireWrite,
     }),
   );

@@ -39,6 +39,7 @@ import {
   StorageRepository,
   Bandwidth,
   TierTree,
+  HeaderRewrite,
 } from './storage';
 import { TieringRepository, TierScheduler, TieringService } from './tiering';
 import { ProductMetrics } from './web';
@@ -207,6 +208,12 @@ export async function buildStream(base: Base, storage: StorageParts) {
     logger,
     chunkSize: config.storage.chunkSize,
   });
+  const headerRewrite = new HeaderRewrite({
+    ...storage,
+    content,
+    bandwidth: new Bandwidth(config.storage.scrubBandwidth),
+    logger: logger.child({ part: 'rewrite' }),
+  });
   const maintenance = new StatsMaintenance(statsRepo, clock, logger, {
     buckets: retention,
     idempotencyWindowMs: config.stats.idempotencyWindowMs,
@@ -238,6 +245,7 @@ export async function buildStream(base: Base, storage: StorageParts) {
     metrics,
     ingest,
     content,
+    headerRewrite,
     maintenance,
     services: [busService, maintenanceService] as Service[],
   };

@@ -27,6 +27,7 @@ commands:
   scheduler run                           run the tier scheduler now
   scrub                                   read and authenticate every stored object now (exit 1 if any is damaged)
   keys status | keys rotate [--location L]...  key-encryption keys; rotate them (no data is rewritten)
+  keys rewrite-headers                    rewrite objects of format version 1 so they carry their key (paced)
   users reset-password NAME               a new generated password for a page user (shown once; their sessions end)
   backup [FILE]                           a consistent copy of the database now, into BACKUP_DIR (FILE: its name)
   recover [--dry-run] [--json]            with the product STOPPED: rebuild or repair the catalog from the stores
@@ -337,7 +338,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (cmd === 'recover') {
     const { recover } = await import('./recover');
-    return recover({ dryRun: one(p, 'dry-run') === 'true', json: one(p, 'json') === 'true' });
+    return recover({ dryRun: one(p, 'dry-run') === 'true', json: one(p, 'json') === 'true' }).catch((err: unknown) => {
+      process.stderr.write(`recover: ${(err as Error).message}\n`);
+      return 1;
+    });
   }
   const c = new Client(one(p, 'url') ?? Client.defaultUrl(process.env), Client.resolveKey(one(p, 'key'), process.env));
   try {
@@ -358,6 +362,8 @@ export async function main(argv: string[]): Promise<number> {
       if ((r.last?.damaged ?? 0) > 0) return 1;
     } else if (cmd === 'keys' && sub === 'status')
       process.stdout.write(JSON.stringify(await c.ok('key status', 'GET', '/api/keys'), null, 2) + '\n');
+    else if (cmd === 'keys' && sub === 'rewrite-headers')
+      process.stdout.write(JSON.stringify(await c.ok('rewrite', 'POST', '/api/keys/rewrite-headers'), null, 2) + '\n');
     else if (cmd === 'keys' && sub === 'rotate') {
       const locations = p.flags.get('location');
       process.stdout.write(

@@ -47,7 +47,8 @@ export class ContentService {
     this.integrity = new Integrity(deps);
   }
 
-  async upload(datasetId: number, body: Readable): Promise<{ bytes: number; sha256: string }> {
+  /** `onlyIf`: replace only that object (a header rewrite), else 409: the content changed meanwhile. */
+  async upload(datasetId: number, body: Readable, onlyIf?: string): Promise<{ bytes: number; sha256: string }> {
     // Refuse at once rather than hold the request open behind a move's lock for its whole copy.
     const moving = await this.deps.repo.activeMove(datasetId);
     if (moving)
@@ -57,6 +58,8 @@ export class ContentService {
     return this.deps.locks.run(datasetId, async () => {
       const row = await this.deps.repo.content(datasetId);
       if (!row) throw AppError.notFound('dataset not found', { dataset_id: datasetId });
+      if (onlyIf !== undefined && row.object_id !== onlyIf)
+        throw AppError.conflict('the content changed meanwhile', { dataset_id: datasetId });
       const active = await this.deps.repo.activeMove(datasetId);
       if (active)
         throw AppError.conflict(`dataset is being moved (move ${active.id}); upload once it has finished`, {

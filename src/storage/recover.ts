@@ -224,7 +224,7 @@ export class CatalogRecovery {
       });
       if (dryRun) return;
       await this.deps.keyring.adopt(kekId);
-      const size_gb = facts.bytes / 1024 ** 3;
+      const size_gb = facts.bytes / 1e9; // as an upload sets it
       await this.repo.insert({
         id: facts.dataset_id,
         name: facts.name,
