@@ -1,6 +1,7 @@
 import express from 'express';
 import { analyticsRoutes } from './analytics';
 import { authRoutes, writeAccessBeforeBody } from './auth';
+import { backupRoutes } from './backup';
 import type { Config } from './config';
 import { datasetRoutes } from './datasets';
 import { ingestRoutes } from './ingest';
@@ -62,6 +63,7 @@ export function buildHttp(d: HttpDeps): express.Express {
       datasets: stream.datasets,
       keyring: storage.keyring,
       scrub: storage.scrub,
+      headerRewrite: stream.headerRewrite,
       requireWrite,
     }),
   );
@@ -73,6 +75,7 @@ export function buildHttp(d: HttpDeps): express.Express {
       requireWrite,
     }),
   );
+  app.use(backupRoutes({ backups: storage.backups, requireWrite }));
   app.use(datasetRoutes(stream.datasets, requireWrite));
   app.use(analyticsRoutes(stream.analytics));
   app.use(streamRoutes({ bus: stream.bus, deadLetters: stream.deadLetters, gaps: stream.gaps }));

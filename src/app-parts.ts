@@ -1,3 +1,4 @@
+import path from 'node:path';
 import {
   StatsMaintenance,
   StatsWriter,
@@ -26,6 +27,7 @@ import type { Config } from './config';
 import { DatasetsRepository, DatasetsService } from './datasets';
 import type { Database, Db } from './db';
 import { DatasetResolver, IngestService } from './ingest';
+import { DatabaseBackups } from './backup';
 import { type Clock, KeyedLock, type Logger, type Service, serviceOf } from './platform';
 import {
   AppliedOnce,
@@ -51,6 +53,7 @@ import {
   StorageRepository,
   Bandwidth,
   TierTree,
+  HeaderRewrite,
 } from './storage';
 import { TieringRepository, TierScheduler, TieringService } from './tiering';
 import { ProductMetrics } from './web';
@@ -161,6 +164,15 @@ export function buildStorage({ config, db, clock, logger }: Base) {
     enabled: config.storage.scrubEnabled,
     intervalMs: config.storage.scrubIntervalMs,
   });
+  const backups = new DatabaseBackups({
+    db,
+    dir: path.resolve(config.storage.backupDir ?? path.join(config.dataDir, 'backups')),
+    clock,
+    logger,
+    schedule: config.storage.backupDir
+      ? { intervalMs: config.storage.backupIntervalMs, keep: config.storage.backupKeep }
+      : undefined,
+  });
   return {
     keyring,
     tree,
@@ -168,6 +180,7 @@ export function buildStorage({ config, db, clock, logger }: Base) {
     locks,
     moves,
     scrub,
+    backups,
     // Keys loaded and interrupted moves finished or rolled back before anything serves.
     prepare: serviceOf('storage', {
       start: async () => {
@@ -176,7 +189,7 @@ export function buildStorage({ config, db, clock, logger }: Base) {
         await moves.recover();
       },
     }),
-    services: [moves, scrub] as Service[],
+    services: [moves, scrub, backups] as Service[],
   };
 }
 
@@ -220,6 +233,7 @@ export async function buildStream(base: Base, storage: StorageParts) {
   });
   const bus = await createBus(base, offsets, applier.handler);
   const metrics = new ProductMetrics(database.reader, bus, applier);
+  storage.backups.register(metrics.registry);
   const publisher = metrics.countingPublisher(bus.publisher);
   const ingest = new IngestService(resolver, publisher, clock, config.ingest);
   const content = new ContentService({
@@ -231,6 +245,12 @@ export async function buildStream(base: Base, storage: StorageParts) {
     clock,
     logger,
     chunkSize: config.storage.chunkSize,
+  });
+  const headerRewrite = new HeaderRewrite({
+    ...storage,
+    content,
+    bandwidth: new Bandwidth(config.storage.scrubBandwidth),
+    logger: logger.child({ part: 'rewrite' }),
   });
   const maintenance = new StatsMaintenance({
     stats: statsRepo,
@@ -257,6 +277,7 @@ export async function buildStream(base: Base, storage: StorageParts) {
     metrics,
     ingest,
     content,
+    headerRewrite,
     maintenance,
     services: [bus, maintenance] as Service[],
   };

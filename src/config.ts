@@ -64,6 +64,11 @@ export interface Config {
     readonly scrubIntervalMs: number;
     /** The scrub's read budget in bytes/s; 0 = unlimited. */
     readonly scrubBandwidth: number;
+    /** BACKUP_DIR: where database backups are written; undefined: DATA_DIR/backups. */
+    readonly backupDir: string | undefined;
+    /** BACKUP_INTERVAL, BACKUP_KEEP: scheduled backups, only when BACKUP_DIR is set. */
+    readonly backupIntervalMs: number;
+    readonly backupKeep: number;
   };
   readonly tiering: {
     /** Run the scheduler on a timer (POST /api/scheduler/run works either way). */
@@ -208,6 +213,9 @@ function storageConfig(r: Reader): Config['storage'] {
     scrubEnabled: r.bool('SCRUB_ENABLED', true),
     scrubIntervalMs: r.duration('SCRUB_INTERVAL', 24 * 3_600_000),
     scrubBandwidth: r.bytesOrZero('SCRUB_BANDWIDTH', 32 * 1024 * 1024),
+    backupDir: r.optStr('BACKUP_DIR'),
+    backupIntervalMs: r.duration('BACKUP_INTERVAL', 24 * 3_600_000),
+    backupKeep: r.int('BACKUP_KEEP', 7, 1, 10_000),
   };
 }
 

@@ -11,6 +11,8 @@ import { signIn } from './support/web-harness';
 
 const key = { 'x-api-key': API_KEY };
 const CHUNK = 4096;
+/** New uploads are format version 2: a 32-byte prefix and the label, then the chunks from 4 KiB. */
+const DATA_START = 4096;
 type Line = Record<string, unknown>;
 
 /** A GET over a real socket: the status line if one came, the bytes that came, and whether it ended cleanly. */
@@ -144,7 +146,7 @@ describe('damaged stored objects', () => {
 
   test('when the first chunk is damaged, then the client gets a 500 JSON error, not a bare closed socket', async () => {
     const { id, file } = await stored(3 * CHUNK);
-    flip(file, 32 + 100); // past the 32-byte header, inside chunk 0
+    flip(file, DATA_START + 100); // past the header and label, inside chunk 0
     const res = await rawGet(base, `/api/datasets/${id}/content`);
     expect(res.status).toBe(500);
     expect(res.complete).toBe(true);
@@ -152,6 +154,15 @@ describe('damaged stored objects', () => {
     const body = JSON.parse(res.body.toString()) as Record<string, unknown>;
     expect(body.detail).toMatch(/chunk 0 failed authentication/);
     expect(lines().some((l) => l.event === 'storage.integrity_failure' && l.request_id === body.request_id)).toBe(true);
+  });
+
+  test("when a byte of an object's label is damaged, then the download is a 500 naming the label", async () => {
+    const { id, file } = await stored(3 * CHUNK);
+    flip(file, 32 + 300); // inside the sealed catalog facts
+    const res = await rawGet(base, `/api/datasets/${id}/content`);
+    expect(res.status).toBe(500);
+    const body = JSON.parse(res.body.toString()) as Record<string, unknown>;
+    expect(body.detail).toMatch(/label failed authentication/);
   });
 
   test('when a later chunk is damaged, then the answer is cut short of its Content-Length (never a wrong byte), and the failure is logged and counted', async () => {
@@ -202,7 +213,7 @@ describe('damaged stored objects', () => {
     const whole = await stored(20 * CHUNK);
     const hurt = await stored(20 * CHUNK);
     const original = fs.readFileSync(hurt.file);
-    flip(hurt.file, 32 + 5 * (CHUNK + 16) + 7); // inside chunk 5
+    flip(hurt.file, DATA_START + 5 * (CHUNK + 16) + 7); // inside chunk 5
     const before = await failures('scrub');
 
     const report = (await request(app.http).post('/api/scrub?wait=true').set(key).expect(200)).body;

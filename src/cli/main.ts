@@ -27,7 +27,10 @@ commands:
   scheduler run                           run the tier scheduler now
   scrub                                   read and authenticate every stored object now (exit 1 if any is damaged)
   keys status | keys rotate [--location L]...  key-encryption keys; rotate them (no data is rewritten)
+  keys rewrite-headers                    rewrite objects of format version 1 so they carry their key (paced)
   users reset-password NAME               a new generated password for a page user (shown once; their sessions end)
+  backup [FILE]                           a consistent copy of the database now, into BACKUP_DIR (FILE: its name)
+  recover [--dry-run] [--json]            with the product STOPPED: rebuild or repair the catalog from the stores
   simulate ...                            the what-if replay (see npm run simulate -- --help)
 `;
 
@@ -38,7 +41,7 @@ interface Parsed {
   flags: Map<string, string[]>;
 }
 
-export function parse(argv: string[], booleans: readonly string[] = ['wait', 'json', 'help']): Parsed {
+export function parse(argv: string[], booleans: readonly string[] = ['wait', 'json', 'help', 'dry-run']): Parsed {
   const positional: string[] = [];
   const flags = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i++) {
@@ -333,6 +336,13 @@ export async function main(argv: string[]): Promise<number> {
     await runSimulateCli();
     return Number(process.exitCode ?? 0);
   }
+  if (cmd === 'recover') {
+    const { recover } = await import('./recover');
+    return recover({ dryRun: one(p, 'dry-run') === 'true', json: one(p, 'json') === 'true' }).catch((err: unknown) => {
+      process.stderr.write(`recover: ${(err as Error).message}\n`);
+      return 1;
+    });
+  }
   const c = new Client(one(p, 'url') ?? Client.defaultUrl(process.env), Client.resolveKey(one(p, 'key'), process.env));
   try {
     if (cmd === 'status') await status(c);
@@ -343,12 +353,17 @@ export async function main(argv: string[]): Promise<number> {
     else if (cmd === 'move') await move(c, p);
     else if (cmd === 'scheduler' && sub === 'run')
       process.stdout.write(JSON.stringify(await c.ok('run the scheduler', 'POST', '/api/scheduler/run')) + '\n');
-    else if (cmd === 'scrub') {
+    else if (cmd === 'backup') {
+      const file = p.positional[1];
+      process.stdout.write(JSON.stringify(await c.ok('back up', 'POST', '/api/backups', file ? { file } : {})) + '\n');
+    } else if (cmd === 'scrub') {
       const r = await c.ok<{ last?: { damaged?: number } | null }>('scrub', 'POST', '/api/scrub?wait=true');
       process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       if ((r.last?.damaged ?? 0) > 0) return 1;
     } else if (cmd === 'keys' && sub === 'status')
       process.stdout.write(JSON.stringify(await c.ok('key status', 'GET', '/api/keys'), null, 2) + '\n');
+    else if (cmd === 'keys' && sub === 'rewrite-headers')
+      process.stdout.write(JSON.stringify(await c.ok('rewrite', 'POST', '/api/keys/rewrite-headers'), null, 2) + '\n');
     else if (cmd === 'keys' && sub === 'rotate') {
       const locations = p.flags.get('location');
       process.stdout.write(

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { finished, type Readable } from 'node:stream';
 import { type Clock, AppError, type KeyedLock, type Logger } from '../platform';
 import type { EventPublisher } from '../stream';
-import { CryptoError, DecryptedFile, FileSealer, newDataKey } from './crypto';
+import { CryptoError, DecryptedFile, FileSealer, newDataKey, type ObjectLabel } from './crypto';
 import { Integrity, damagedContent } from './integrity';
 import { SyncPacer } from './sync-pacer';
 import type { Keyring } from './keyring';
@@ -47,7 +47,8 @@ export class ContentService {
     this.integrity = new Integrity(deps);
   }
 
-  async upload(datasetId: number, body: Readable): Promise<{ bytes: number; sha256: string }> {
+  /** `onlyIf`: replace only that object (a header rewrite), else 409: the content changed meanwhile. */
+  async upload(datasetId: number, body: Readable, onlyIf?: string): Promise<{ bytes: number; sha256: string }> {
     // Refuse at once rather than hold the request open behind a move's lock for its whole copy.
     const moving = await this.deps.repo.activeMove(datasetId);
     if (moving)
@@ -57,6 +58,8 @@ export class ContentService {
     return this.deps.locks.run(datasetId, async () => {
       const row = await this.deps.repo.content(datasetId);
       if (!row) throw AppError.notFound('dataset not found', { dataset_id: datasetId });
+      if (onlyIf !== undefined && row.object_id !== onlyIf)
+        throw AppError.conflict('the content changed meanwhile', { dataset_id: datasetId });
       const active = await this.deps.repo.activeMove(datasetId);
       if (active)
         throw AppError.conflict(`dataset is being moved (move ${active.id}); upload once it has finished`, {
@@ -67,9 +70,18 @@ export class ContentService {
       const tmp = this.deps.tree.tmpPath(row.location, row.tier, objectId);
       const final = this.deps.tree.objectPath(row.location, row.tier, objectId);
       const dek = newDataKey();
+      // Wrapped before the bytes are written: the object's label carries this same wrapping.
+      const { kekId, wrapped } = await this.deps.keyring.wrapFor(row.location, dek);
+      let now = this.deps.clock.now();
+      const labelFor = (bytes: number, sha256: string): ObjectLabel => {
+        now = this.deps.clock.now();
+        const placement = { location: row.location, tier: row.tier };
+        const facts = { dataset_id: datasetId, name: row.name, bytes, sha256, ...placement, written_at: now };
+        return { kekId, wrapped, facts: { ...facts, object_id: objectId } };
+      };
       let stored: { bytes: number; sha256: string };
       try {
-        stored = await encryptToFile(body, tmp, dek, this.deps.chunkSize);
+        stored = await encryptToFile(body, tmp, dek, this.deps.chunkSize, labelFor);
       } catch (err) {
         await removeIfExists(tmp);
         throw storageError(err, 'upload');
@@ -77,8 +89,6 @@ export class ContentService {
       const { bytes, sha256 } = stored;
       await fsp.rename(tmp, final);
       await fsyncDir(path.dirname(final));
-      const { kekId, wrapped } = await this.deps.keyring.wrapFor(row.location, dek);
-      const now = this.deps.clock.now();
       const ok = await this.deps.repo.setContent(datasetId, {
         object_id: objectId,
         content_bytes: bytes,
@@ -173,7 +183,7 @@ export class ContentService {
 }
 
 /**
- * The upload's data path. Each piece of the body is copied into the ring of a worker that hashes
+ * The upload's data path (format version 2, labelled once the SHA-256 is known). Each piece of the body is copied into the ring of a worker that hashes
  * (SHA-256) and seals full chunks and appends them to the file, which is synced in the background
  * as it grows; the main thread only receives and copies. The body pauses whenever the ring is
  * full, so memory stays bounded whatever the size.
@@ -183,12 +193,13 @@ async function encryptToFile(
   file: string,
   dek: Buffer,
   chunkSize: number,
+  labelFor: (bytes: number, sha256: string) => ObjectLabel,
 ): Promise<{ bytes: number; sha256: string }> {
   const fh = await fsp.open(file, 'wx', 0o600);
   const pacer = new SyncPacer(fh);
   let sealer: FileSealer | undefined;
   try {
-    const s = (sealer = FileSealer.create(fh.fd, dek, chunkSize));
+    const s = (sealer = FileSealer.create(fh.fd, dek, chunkSize, 2));
     let bytes = 0;
     await eachPiece(body, (piece) => {
       bytes += piece.length;
@@ -198,6 +209,7 @@ async function encryptToFile(
     });
     const sha256 = await s.end();
     sealer = undefined;
+    await s.label(labelFor(bytes, sha256));
     await pacer.finish();
     return { bytes, sha256 };
   } catch (err) {

@@ -8,3 +8,5 @@ export { ScrubService } from './scrub';
 export { storageRoutes, uploadRoutes } from './routes';
 export { Bandwidth } from './throttle';
 export { TierTree } from './tier-tree';
+export { CatalogRecovery, NOT_IN_OBJECTS, type RecoverReport } from './recover';
+export { HeaderRewrite, type RewriteReport } from './rewrite';

@@ -3,10 +3,15 @@ import { LOCATIONS } from '../db';
 import { Fields, ValidationError } from '../platform';
 import type { StorageRouteDeps } from './route-deps';
 
-/** The keyring's status, and rotation. */
-export function keyRoutes(d: Pick<StorageRouteDeps, 'keyring' | 'requireWrite'>): Router {
+/** The keyring's status, rotation, and the rewrite of objects that do not carry their key yet. */
+export function keyRoutes(d: Pick<StorageRouteDeps, 'keyring' | 'requireWrite' | 'headerRewrite'>): Router {
   const r = Router();
   const { keyring, requireWrite } = d;
+
+  // Objects still in format version 1 rewritten with their label (admin); answers when done.
+  r.post('/api/keys/rewrite-headers', requireWrite, async (_req, res) => {
+    res.json(await d.headerRewrite.run());
+  });
 
   r.get('/api/keys', async (_req, res) => {
     res.json(await keyring.status());

@@ -39,6 +39,16 @@ export class KeyringRepository {
     return r?.v ?? 1;
   }
 
+  /** Versions 1..`version` of `location`, those missing added (a catalog rebuilt from labels). */
+  async ensureVersions(location: Location, version: number, now: number): Promise<void> {
+    const values = Array.from({ length: version }, (_, i) => ({ location, version: i + 1, created_at: now }));
+    await this.db
+      .insertInto('kek_versions')
+      .values(values)
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
   async addVersion(location: Location, version: number, now: number): Promise<void> {
     await this.db.insertInto('kek_versions').values({ location, version, created_at: now }).execute();
   }

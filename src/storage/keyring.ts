@@ -98,6 +98,16 @@ export class Keyring {
     return { kekId, wrapped: wrapKey(this.kek(kekId), kekId, dek) };
   }
 
+  /**
+   * Makes `kekId`'s version known (and the versions before it), so that a catalog rebuilt from
+   * objects' labels never makes a version current again that data keys were wrapped past.
+   */
+  async adopt(kekId: string): Promise<void> {
+    const m = KEK_ID.exec(kekId);
+    if (!m) throw new Error(`unknown key id ${kekId}`);
+    await this.repo.ensureVersions(m[1] as Location, Number(m[2]), this.clock.now());
+  }
+
   unwrap(kekId: string, wrapped: Buffer): Buffer {
     return unwrapKey(this.kek(kekId), kekId, wrapped);
   }

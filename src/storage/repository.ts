@@ -13,8 +13,32 @@ type MovesTable = DB['moves'];
 /** What storage reads of a dataset's row: its placement and its stored object. */
 export type ContentRow = Pick<
   Selectable<DatasetsTable>,
-  'id' | 'tier' | 'location' | 'object_id' | 'content_bytes' | 'content_sha256' | 'wrapped_key' | 'kek_id' | 'size_gb'
+  | 'id'
+  | 'name'
+  | 'tier'
+  | 'location'
+  | 'object_id'
+  | 'content_bytes'
+  | 'content_sha256'
+  | 'wrapped_key'
+  | 'kek_id'
+  | 'size_gb'
+  | 'content_updated_at'
 >;
+
+const CONTENT_COLUMNS = [
+  'id',
+  'name',
+  'tier',
+  'location',
+  'object_id',
+  'content_bytes',
+  'content_sha256',
+  'wrapped_key',
+  'kek_id',
+  'size_gb',
+  'content_updated_at',
+] as const satisfies ReadonlyArray<keyof ContentRow>;
 
 /** A move as planned: the journal's own columns (state, progress, times past creation) start empty. */
 export type NewMove = Omit<
@@ -51,21 +75,7 @@ export class StorageRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
   content(datasetId: number, db: Kysely<DB> = this.db): Promise<ContentRow | undefined> {
-    return db
-      .selectFrom('datasets')
-      .select([
-        'id',
-        'tier',
-        'location',
-        'object_id',
-        'content_bytes',
-        'content_sha256',
-        'wrapped_key',
-        'kek_id',
-        'size_gb',
-      ])
-      .where('id', '=', datasetId)
-      .executeTakeFirst();
+    return db.selectFrom('datasets').select(CONTENT_COLUMNS).where('id', '=', datasetId).executeTakeFirst();
   }
 
   async setContent(
@@ -260,17 +270,7 @@ export class StorageRepository {
   contentAfter(afterId: number, limit: number): Promise<ContentRow[]> {
     return this.db
       .selectFrom('datasets')
-      .select([
-        'id',
-        'tier',
-        'location',
-        'object_id',
-        'content_bytes',
-        'content_sha256',
-        'wrapped_key',
-        'kek_id',
-        'size_gb',
-      ])
+      .select(CONTENT_COLUMNS)
       .where('id', '>', afterId)
       .where('object_id', 'is not', null)
       .orderBy('id')

@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import type { DatasetsService } from '../datasets';
 import type { ContentService } from './content-service';
 import type { Keyring } from './keyring';
+import type { HeaderRewrite } from './rewrite';
 import type { MoveService } from './moves';
 import type { StorageRepository } from './repository';
 import type { ScrubService } from './scrub';
@@ -13,5 +14,6 @@ export interface StorageRouteDeps {
   datasets: DatasetsService;
   keyring: Keyring;
   scrub: ScrubService;
+  headerRewrite: HeaderRewrite;
   requireWrite: RequestHandler;
 }

@@ -203,7 +203,7 @@ describe('chunked AES-256-GCM on the worker thread (the HTTP upload and download
     const file = path.join(dir, `obj-${++n}.enc`);
     const fh = await fsp.open(file, 'wx');
     try {
-      const sealer = FileSealer.create(fh.fd, key, chunkSize);
+      const sealer = FileSealer.create(fh.fd, key, chunkSize, 1);
       for (let i = 0; i < data.length; i += piece) {
         if (!sealer.write(data.subarray(i, i + piece))) await sealer.room();
       }
@@ -357,7 +357,7 @@ describe('chunked AES-256-GCM on the worker thread (the HTTP upload and download
     fs.writeFileSync(file, '');
     const fh = await fsp.open(file, 'r');
     try {
-      const sealer = FileSealer.create(fh.fd, dek, CHUNK);
+      const sealer = FileSealer.create(fh.fd, dek, CHUNK, 1);
       const done = (async () => {
         for (let i = 0; i < 64; i++) if (!sealer.write(crypto.randomBytes(CHUNK))) await sealer.room();
         await sealer.end();

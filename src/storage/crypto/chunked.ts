@@ -2,45 +2,63 @@ import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { CryptoError, chunkTampered, chunkTruncated } from './errors';
+import { LABEL_BYTES, openLabel } from './label';
 
 /**
  * Chunked AES-256-GCM, so a file of any size streams in constant memory.
  *
- *   header (32 bytes): "DIMENC01" | version u8 = 1 | 3 reserved | chunk size u32 BE | file id (16)
+ *   prefix (32 bytes): "DIMENC01" | version u8 | 3 reserved | chunk size u32 BE | file id (16)
+ *   version 1:         prefix, then the chunks
+ *   version 2:         prefix, the object's label (LABEL_BYTES, label.ts: its wrapped data key and
+ *                      catalog facts, with a tag of its own), then the chunks
  *   chunk i:           ciphertext (chunk size bytes; the final chunk may be shorter, even empty) | tag (16)
  *
  * Nonce of chunk i = file id[0..4] ‖ i (u64 BE): unique under the file's own data key.
- * AAD of chunk i = header ‖ i (u64 BE) ‖ final flag. So a changed byte anywhere, a chunk moved
+ * AAD of chunk i = prefix ‖ i (u64 BE) ‖ final flag. So a changed byte anywhere, a chunk moved
  * or taken from another file, a dropped tail (the last chunk left is not flagged final) or
  * bytes after the final chunk all fail authentication. No chunk's plaintext is emitted before
- * its tag has verified.
+ * its tag has verified. The label is not in the chunks' AAD, so a move can re-label its copy (the
+ * new wrapping, the new placement) without re-encrypting; it binds itself to the prefix instead.
  */
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
 export const MIN_CHUNK_SIZE = 4 * 1024;
 export const MAX_CHUNK_SIZE = 16 * 1024 * 1024;
+/** The prefix every version starts with (and, in version 1, the whole header). */
 export const HEADER_BYTES = 32;
 const TAG = 16;
 const MAGIC = Buffer.from('DIMENC01');
-const VERSION = 1;
+export type FormatVersion = 1 | 2;
 
-export function makeHeader(chunkSize: number): Buffer {
+export function makeHeader(chunkSize: number, version: FormatVersion = 1): Buffer {
   const h = Buffer.alloc(HEADER_BYTES);
   MAGIC.copy(h, 0);
-  h.writeUInt8(VERSION, 8);
+  h.writeUInt8(version, 8);
   h.writeUInt32BE(chunkSize, 12);
   crypto.randomBytes(16).copy(h, 16);
   return h;
 }
 
-function parseHeader(h: Buffer): number {
+/** Where a version's first chunk starts. */
+export function dataStartOf(version: FormatVersion): number {
+  return version === 2 ? HEADER_BYTES + LABEL_BYTES : HEADER_BYTES;
+}
+
+export interface ParsedPrefix {
+  version: FormatVersion;
+  chunkSize: number;
+  dataStart: number;
+}
+
+export function parseHeader(h: Buffer): ParsedPrefix {
   if (h.length < HEADER_BYTES || !h.subarray(0, 8).equals(MAGIC))
     throw new CryptoError('BAD_HEADER', 'not an encrypted object (bad magic bytes)');
-  if (h.readUInt8(8) !== VERSION)
-    throw new CryptoError('BAD_HEADER', `unsupported encryption format version ${h.readUInt8(8)}`);
+  const version = h.readUInt8(8);
+  if (version !== 1 && version !== 2)
+    throw new CryptoError('BAD_HEADER', `unsupported encryption format version ${version}`);
   const size = h.readUInt32BE(12);
   if (size < MIN_CHUNK_SIZE || size > MAX_CHUNK_SIZE)
     throw new CryptoError('BAD_HEADER', `implausible chunk size ${size} in the header`);
-  return size;
+  return { version, chunkSize: size, dataStart: dataStartOf(version) };
 }
 
 export function nonceOf(header: Buffer, index: number): Buffer {
@@ -87,19 +105,19 @@ export function checkChunkSize(chunkSize: number): number {
   return chunkSize;
 }
 
-/** Bytes on disk for a plaintext of `size` bytes. */
-export function encryptedSize(size: number, chunkSize: number): number {
+/** Bytes on disk for a plaintext of `size` bytes (`dataStart`: the version's header length). */
+export function encryptedSize(size: number, chunkSize: number, dataStart = HEADER_BYTES): number {
   const chunks = size === 0 ? 1 : Math.ceil(size / chunkSize);
-  return HEADER_BYTES + size + chunks * TAG;
+  return dataStart + size + chunks * TAG;
 }
 
 /** The plaintext size a file of `fileSize` bytes holds; 'TRUNCATED' if no whole file has that size. */
-export function plaintextSize(fileSize: number, chunkSize: number): number {
-  const body = fileSize - HEADER_BYTES;
+export function plaintextSize(fileSize: number, chunkSize: number, dataStart = HEADER_BYTES): number {
+  const body = fileSize - dataStart;
   if (body < TAG) throw new CryptoError('TRUNCATED', 'the file is truncated (no complete final chunk)');
   const chunks = Math.ceil(body / (chunkSize + TAG));
   const size = body - chunks * TAG;
-  if (size < 0 || encryptedSize(size, chunkSize) !== fileSize)
+  if (size < 0 || encryptedSize(size, chunkSize, dataStart) !== fileSize)
     throw new CryptoError('TRUNCATED', 'the file size does not match its chunk layout: it is truncated');
   return size;
 }
@@ -141,11 +159,12 @@ export function createEncryptStream(dek: Buffer, opts: { chunkSize?: number } = 
   });
 }
 
-/** An encrypted object in, verified plaintext out. Holds at most one chunk. */
+/** An encrypted object in (either version), verified plaintext out. Holds at most one chunk. */
 export function createDecryptStream(dek: Buffer): Transform {
   let header: Buffer | undefined;
   let headerParts: Buffer[] = [];
   let headerLen = 0;
+  let need = HEADER_BYTES;
   let sealedSize = 0;
   let buf: Buffer = Buffer.alloc(0);
   let filled = 0;
@@ -154,15 +173,22 @@ export function createDecryptStream(dek: Buffer): Transform {
     transform(data: Buffer, _enc, cb: TransformCallback) {
       try {
         let pos = 0;
-        if (!header) {
-          const need = HEADER_BYTES - headerLen;
-          headerParts.push(data.subarray(0, need));
-          headerLen += Math.min(need, data.length);
-          pos = Math.min(need, data.length);
-          if (headerLen < HEADER_BYTES) return cb();
-          header = Buffer.concat(headerParts);
+        while (!header) {
+          const take = Math.min(need - headerLen, data.length - pos);
+          headerParts.push(data.subarray(pos, pos + take));
+          headerLen += take;
+          pos += take;
+          if (headerLen < need) return cb();
+          const whole = Buffer.concat(headerParts);
+          const parsed = parseHeader(whole);
+          if (headerLen < parsed.dataStart) {
+            need = parsed.dataStart;
+            continue;
+          }
+          header = whole.subarray(0, HEADER_BYTES);
+          if (parsed.version === 2) openLabel(header, whole.subarray(HEADER_BYTES), dek);
           headerParts = [];
-          sealedSize = parseHeader(header) + TAG;
+          sealedSize = parsed.chunkSize + TAG;
           buf = Buffer.allocUnsafe(sealedSize);
         }
         while (pos < data.length) {
@@ -193,37 +219,48 @@ export function createDecryptStream(dek: Buffer): Transform {
   });
 }
 
-async function readHeader(fh: fsp.FileHandle): Promise<{ header: Buffer; chunkSize: number }> {
+/** The prefix (what the chunks' nonces and AAD use), and for version 2 the label's bytes. */
+export interface ReadHeader extends ParsedPrefix {
+  header: Buffer;
+  label: Buffer | undefined;
+}
+
+export async function readHeader(fh: fsp.FileHandle): Promise<ReadHeader> {
   const header = Buffer.alloc(HEADER_BYTES);
   const { bytesRead } = await fh.read(header, 0, HEADER_BYTES, 0);
   if (bytesRead < HEADER_BYTES) throw new CryptoError('TRUNCATED', 'the file is truncated (incomplete header)');
-  return { header, chunkSize: parseHeader(header) };
+  const parsed = parseHeader(header);
+  if (parsed.version === 1) return { ...parsed, header, label: undefined };
+  const label = Buffer.alloc(LABEL_BYTES);
+  const more = await fh.read(label, 0, LABEL_BYTES, HEADER_BYTES);
+  if (more.bytesRead < LABEL_BYTES) throw new CryptoError('TRUNCATED', 'the file is truncated (incomplete label)');
+  return { ...parsed, header, label };
 }
 
 export async function plaintextSizeOfFile(file: string): Promise<number> {
   const fh = await fsp.open(file, 'r');
   try {
-    const { chunkSize } = await readHeader(fh);
-    return plaintextSize((await fh.stat()).size, chunkSize);
+    const { chunkSize, dataStart } = await readHeader(fh);
+    return plaintextSize((await fh.stat()).size, chunkSize, dataStart);
   } finally {
     await fh.close();
   }
 }
 
 /** An encrypted object opened for reading: its header, chunk size and plaintext size. */
-export interface EncryptedFile {
+export interface EncryptedFile extends ReadHeader {
   fh: fsp.FileHandle;
-  header: Buffer;
-  chunkSize: number;
   /** The plaintext size the file's length implies ('TRUNCATED' if no whole file has that length). */
   size: number;
 }
 
-export async function openEncryptedFile(file: string): Promise<EncryptedFile> {
+/** Opens the file and checks its framing; with `dek`, a version 2 label is authenticated too. */
+export async function openEncryptedFile(file: string, dek?: Buffer): Promise<EncryptedFile> {
   const fh = await fsp.open(file, 'r');
   try {
-    const { header, chunkSize } = await readHeader(fh);
-    return { fh, header, chunkSize, size: plaintextSize((await fh.stat()).size, chunkSize) };
+    const h = await readHeader(fh);
+    if (dek && h.label) openLabel(h.header, h.label, dek);
+    return { fh, ...h, size: plaintextSize((await fh.stat()).size, h.chunkSize, h.dataStart) };
   } catch (err) {
     await fh.close();
     throw err;
@@ -248,6 +285,7 @@ export class ReadPlan {
     private readonly chunkSize: number,
     private readonly size: number,
     range?: { start: number; end: number },
+    private readonly dataStart = HEADER_BYTES,
   ) {
     this.start = range?.start ?? 0;
     this.endInclusive = range?.end ?? size - 1;
@@ -274,7 +312,7 @@ export class ReadPlan {
   }
 
   sealedPosition(i: number): number {
-    return HEADER_BYTES + i * (this.chunkSize + TAG);
+    return this.dataStart + i * (this.chunkSize + TAG);
   }
 
   /** The part [from, to) of chunk i's plaintext that the read returns. */
@@ -297,9 +335,9 @@ export async function createRangeDecryptStream(
   start: number,
   endInclusive: number,
 ): Promise<Readable> {
-  const f = await openEncryptedFile(file);
+  const f = await openEncryptedFile(file, dek);
   try {
-    const plan = new ReadPlan(f.chunkSize, f.size, { start, end: endInclusive });
+    const plan = new ReadPlan(f.chunkSize, f.size, { start, end: endInclusive }, f.dataStart);
     async function* chunks(): AsyncGenerator<Buffer> {
       const sealed = Buffer.allocUnsafe(f.chunkSize + TAG);
       for (let i = plan.first; i <= plan.lastNeeded; i++) {

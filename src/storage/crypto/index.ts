@@ -1,8 +1,11 @@
 export { CryptoError, type CryptoErrorCode } from './errors';
 export { deriveKek, generateMasterKey, keyFingerprint, newDataKey, parseMasterKey, unwrapKey, wrapKey } from './keys';
+export { type LabelKey, type ObjectFacts, type ObjectLabel } from './label';
+export { type FoundHeader, readObjectHeader, relabelFile } from './label-file';
 export { DecryptedFile, FileSealer } from './off-thread';
 export {
   DEFAULT_CHUNK_SIZE,
+  type FormatVersion,
   createDecryptStream,
   createEncryptStream,
   createRangeDecryptStream,

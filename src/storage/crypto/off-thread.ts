@@ -1,6 +1,21 @@
+import fs from 'node:fs';
 import type { Writable } from 'node:stream';
-import { ReadPlan, aadOf, checkChunkSize, makeHeader, nonceOf, openEncryptedFile, type EncryptedFile } from './chunked';
+import { promisify } from 'node:util';
+import {
+  HEADER_BYTES,
+  ReadPlan,
+  aadOf,
+  checkChunkSize,
+  makeHeader,
+  nonceOf,
+  openEncryptedFile,
+  type EncryptedFile,
+  type FormatVersion,
+} from './chunked';
 import { GcmJob } from './gcm-worker';
+import { LABEL_BYTES, sealLabel, type ObjectLabel } from './label';
+
+const pwrite = promisify(fs.write);
 
 /**
  * The chunked format (chunked.ts) with the cipher on a worker thread (gcm-worker.ts): what the
@@ -39,16 +54,31 @@ export class FileSealer {
   private constructor(
     private readonly job: GcmJob,
     private readonly chunkSize: number,
+    private readonly fd: number,
+    private readonly dek: Buffer,
+    private readonly version: FormatVersion,
   ) {
-    this.header = makeHeader(chunkSize);
+    this.header = makeHeader(chunkSize, version);
     this.ringBytes = job.ring.length;
-    this.lastRequest = job.write(this.header);
+    // Version 2's label is known only at the end (its SHA-256): its room is written now, zeros.
+    this.lastRequest = job.write(version === 2 ? Buffer.concat([this.header, Buffer.alloc(LABEL_BYTES)]) : this.header);
   }
 
-  /** `fd` must stay open until `end()` or `abort()` has resolved. */
-  static create(fd: number, dek: Buffer, chunkSize: number): FileSealer {
+  /**
+   * `fd` must stay open until `end()` or `abort()` has resolved. Version 2 (what uploads write)
+   * leaves room for the label, which `label()` fills once `end()` has given the SHA-256.
+   */
+  static create(fd: number, dek: Buffer, chunkSize: number, version: FormatVersion): FileSealer {
     checkChunkSize(chunkSize);
-    return new FileSealer(new GcmJob(fd, dek, ringBytesFor(chunkSize), { sha256: true }), chunkSize);
+    return new FileSealer(new GcmJob(fd, dek, ringBytesFor(chunkSize), { sha256: true }), chunkSize, fd, dek, version);
+  }
+
+  /** Writes the label into its room (version 2, after `end()`); the caller syncs the file. */
+  async label(label: ObjectLabel): Promise<void> {
+    if (this.version !== 2) throw new Error('a version 1 object has no label');
+    const bytes = sealLabel(this.header, this.dek, label);
+    const { bytesWritten } = await pwrite(this.fd, bytes, 0, bytes.length, HEADER_BYTES);
+    if (bytesWritten !== bytes.length) throw new Error(`the label was written short (${bytesWritten} bytes)`);
   }
 
   /** Plaintext bytes whose ciphertext the worker has written (for pacing background syncs). */
@@ -156,9 +186,9 @@ export class DecryptedFile {
 
   /** Opens and checks the file; `size` is what its length implies, `length` what the read returns. */
   static async open(path: string, dek: Buffer, range?: { start: number; end: number }): Promise<DecryptedFile> {
-    const file = await openEncryptedFile(path);
+    const file = await openEncryptedFile(path, dek);
     try {
-      return new DecryptedFile(file, dek, new ReadPlan(file.chunkSize, file.size, range));
+      return new DecryptedFile(file, dek, new ReadPlan(file.chunkSize, file.size, range, file.dataStart));
     } catch (err) {
       await file.fh.close();
       throw err;

@@ -2,7 +2,7 @@ import type { MoveRow } from '../../db';
 import { type Clock, type Logger, Signal } from '../../platform';
 import type { Faults } from '../faults';
 import type { Integrity } from '../integrity';
-import type { Keyring } from '../keyring';
+import type { Keyring, WrappedKey } from '../keyring';
 import type { ContentRow, StorageRepository } from '../repository';
 import { Cancelled, INTERRUPTED } from './errors';
 import { type LiveProgress, rateSince } from './progress';
@@ -113,10 +113,17 @@ export class MoveExecutor {
       if (!staged.same) throw new Error('verification failed: the copy differs from the source');
       if ((await staged.plaintextSize()) !== current.content_bytes)
         throw new Error('verification failed: the copy does not hold the recorded size');
+      // The copy's label carries the same re-wrapping the switch writes to the row.
+      const key = await this.deps.keyring.wrapFor(move.to_location, dek);
+      await staged.relabel(dek, (l) => ({
+        kekId: key.kekId,
+        wrapped: key.wrapped,
+        facts: { ...l.facts, name: current.name, location: move.to_location, tier: move.to_tier },
+      }));
       await staged.publish();
       await faults.reach('move.after_rename', { move_id: move.id });
       if (signal.aborted) throw new Cancelled();
-      await this.switchTo(move, current, progress);
+      await this.switchTo(move, progress, key);
       await faults.reach('move.after_switch', { move_id: move.id });
       const left = await store.retire(from, current.object_id, total);
       await this.finish(move.id, 'done', null);
@@ -175,10 +182,8 @@ export class MoveExecutor {
     throw new Error(`the source failed verification (${damage}): it was not moved and stays where it is`);
   }
 
-  /** The switch: the data key is re-wrapped for the destination's KEK; the bytes are never decrypted. */
-  private async switchTo(move: MoveRow, current: ContentRow, progress: LiveProgress): Promise<void> {
-    const dek = this.deps.keyring.unwrap(current.kek_id!, current.wrapped_key!);
-    const wrapped = await this.deps.keyring.wrapFor(move.to_location, dek);
+  /** The switch: the data key re-wrapped for the destination's KEK; the bytes are never decrypted. */
+  private async switchTo(move: MoveRow, progress: LiveProgress, wrapped: WrappedKey): Promise<void> {
     const now = this.deps.clock.now();
     await this.deps.repo.switchMove(
       move,

@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Signal } from '../../platform';
-import { plaintextSizeOfFile } from '../crypto';
+import { plaintextSizeOfFile, relabelFile } from '../crypto';
 import type { Faults } from '../faults';
 import { SyncPacer } from '../sync-pacer';
 import type { Bandwidth } from '../throttle';
@@ -47,6 +47,7 @@ export class FileMoveStore implements MoveStore {
       return {
         same,
         plaintextSize: () => plaintextSizeOfFile(tmp),
+        relabel: (dek, change) => relabelFile(tmp, dek, change),
         publish: async () => {
           await fsp.rename(tmp, dest);
           await fsyncDir(path.dirname(dest));

@@ -52,7 +52,7 @@ export class MoveService implements Service {
       logger,
       concurrency,
     });
-    this.recovery = () => recoverMoves({ repo, store, tree, clock, logger });
+    this.recovery = () => recoverMoves({ repo, store, tree, keyring, clock, logger });
   }
 
   enqueue(datasetId: number, req: MoveRequest): Promise<MoveRow> {

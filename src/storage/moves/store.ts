@@ -1,4 +1,5 @@
 import type { Location, Tier } from '../../db';
+import type { ObjectLabel } from '../crypto';
 
 export interface Placement {
   location: Location;
@@ -23,6 +24,11 @@ export interface StagedCopy {
   readonly same: boolean;
   /** The plaintext size the copy's own framing declares. */
   plaintextSize(): Promise<number>;
+  /**
+   * Re-seals the copy's label (format version 2) with what `change` makes of it, durably; false
+   * for a version 1 object, which has none. Done after the comparison, before `publish()`.
+   */
+  relabel(dek: Buffer, change: (label: ObjectLabel) => ObjectLabel): Promise<boolean>;
   /** Makes the copy the object at its placement, durably. */
   publish(): Promise<void>;
   /** Removes the staged copy if it is still there. */

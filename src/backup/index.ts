@@ -1,0 +1,2 @@
+export { backupRoutes } from './routes';
+export { type BackupResult, DatabaseBackups } from './service';
