@@ -21,8 +21,9 @@ export interface HttpDeps {
   stream: StreamParts;
   tiering: TieringParts;
   pagesRepo: PagesRepository;
-  /** The services' checks for /readyz. */
+  /** The services' checks for /readyz, and their details (facts that do not decide readiness). */
   health: () => Promise<Health>;
+  details: () => Promise<Record<string, unknown>>;
   isStopping: () => boolean;
 }
 
@@ -44,7 +45,7 @@ export function buildHttp(d: HttpDeps): express.Express {
   const accessLog = config.accessLog !== 'off' && logsAt(config.logLevel, config.accessLog);
   app.use(requestIds(accessLog ? { logger, level: config.accessLog } : undefined));
   app.use(stream.metrics.httpTimer());
-  app.use(healthRoutes(d.health, stream.bus.kind));
+  app.use(healthRoutes(d.health, stream.bus.kind, d.details));
   app.use('/metrics', requireRead);
   app.use(stream.metrics.routes());
   app.use('/api', requireRead);
@@ -98,6 +99,7 @@ function pages({ auth, storage, stream, tiering, pagesRepo, clock, logger }: Htt
     scheduler: tiering.scheduler,
     bus: stream.bus,
     eventRate: stream.metrics.appliedRate,
+    care: async () => ({ scrub: await storage.scrub.view(), backups: storage.backups.view() }),
     gaps: stream.streamGaps,
     repo: pagesRepo,
     clock,

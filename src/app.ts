@@ -113,6 +113,7 @@ export class App {
       tiering,
       pagesRepo: new PagesRepository(this.database.reader),
       health: () => this.health(),
+      details: () => this.services.details(),
       isStopping: () => this.stopping,
     });
     this.parts = {

@@ -57,6 +57,24 @@ describe('a first hour as a new user has it', () => {
     }
   });
 
+  test('when a scrub and a backup have run, then /readyz details and the overview say when and what they found', async () => {
+    const before = (await (await fetch(`${w.base}/readyz`)).json()) as { details: Record<string, unknown> };
+    expect(before.details).toEqual({ backup: null, scrub: null });
+    expect((await fetch(`${w.base}/api/scrub?wait=true`, { method: 'POST', headers: key })).status).toBe(200);
+    expect((await fetch(`${w.base}/api/backups`, { method: 'POST', headers: key, body: '{}' })).status).toBe(201);
+    const ready = (await (await fetch(`${w.base}/readyz`)).json()) as {
+      status: string;
+      details: { backup: { ok: boolean; file: string }; scrub: { damaged: number; objects: number } };
+    };
+    expect(ready.status).toBe('ready');
+    expect(ready.details.backup).toMatchObject({ ok: true, file: expect.any(String) });
+    expect(ready.details.scrub).toMatchObject({ damaged: 0 });
+    const s = await signIn(w.base, 'admin', (await resetAdmin(w)).password);
+    const page = await (await fetch(`${w.base}/`, { headers: { cookie: s.cookie } })).text();
+    expect(page).toMatch(/Scrub:\s+last finished [^<]*objects read and verified,\s+none damaged/);
+    expect(page).toContain(ready.details.backup.file);
+  });
+
   test('when the catalog is empty, then its hints address the server where the browser reached it', async () => {
     const s = await signIn(w.base, 'admin', (await resetAdmin(w)).password);
     const page = await (await fetch(`${w.base}/`, { headers: { cookie: s.cookie } })).text();

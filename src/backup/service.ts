@@ -74,6 +74,11 @@ export class DatabaseBackups implements Service {
     await this.once.idle();
   }
 
+  /** For `/readyz`: the last backup (a failed one is shown here, not counted against readiness). */
+  details(): Record<string, unknown> {
+    return { backup: this.last };
+  }
+
   view(): { dir: string; scheduled: boolean; next_run_at: string | null; last: BackupAttempt | null } {
     const next = this.nextAt === null ? null : new Date(this.nextAt).toISOString();
     return { dir: this.deps.dir, scheduled: !!this.deps.schedule, next_run_at: next, last: this.last };

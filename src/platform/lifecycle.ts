@@ -13,6 +13,8 @@ export interface Service {
   stop(): Promise<void>;
   /** Absent: the service has nothing to report beyond having started. */
   health?(): Promise<Health> | Health;
+  /** Facts `/readyz` shows without judging readiness by them (the last backup, the last scrub). */
+  details?(): Promise<Record<string, unknown>> | Record<string, unknown>;
 }
 
 /** A Service from plain functions, for a part whose start or stop is one call or a few. */
@@ -79,6 +81,20 @@ export class ServiceList {
         Object.assign(out, await s.health());
       } catch (err) {
         out[s.name] = (err as Error).message;
+      }
+    }
+    return out;
+  }
+
+  /** Every service's details, merged; one that throws reports its error instead. */
+  async details(): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    for (const s of this.services) {
+      if (!s.details) continue;
+      try {
+        Object.assign(out, await s.details());
+      } catch (err) {
+        out[s.name] = { error: (err as Error).message };
       }
     }
     return out;

@@ -77,6 +77,11 @@ export class ScrubService implements Service {
     await this.run.idle();
   }
 
+  /** For `/readyz`: the last scrub, whatever it found (damage is reported, not a reason to leave rotation). */
+  async details(): Promise<Record<string, unknown>> {
+    return { scrub: (await this.view()).last };
+  }
+
   async view(): Promise<ScrubView> {
     const last = await this.deps.repo.lastScrub();
     return {

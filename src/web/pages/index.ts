@@ -21,6 +21,26 @@ import { policyPages } from './policy';
 import { PagesRepository } from './repository';
 import type { RateWindow } from '../rate-window';
 
+/** What the overview says of the stored bytes' care: the last scrub and the last backup. */
+export interface CareModel {
+  scrub: {
+    running: boolean;
+    next_run_at: string | null;
+    last: {
+      finished_at: string | null;
+      started_at: string;
+      objects: number;
+      damaged: number;
+      error: string | null;
+    } | null;
+  };
+  backups: {
+    scheduled: boolean;
+    next_run_at: string | null;
+    last: { ok: boolean; at: string; file: string | null; error: string | null } | null;
+  };
+}
+
 export interface PageDeps {
   sessions: SessionAuth;
   users: UsersService;
@@ -34,6 +54,8 @@ export interface PageDeps {
   bus: EventBus;
   /** Lost stretches of the log: the overview lists them until an operator acknowledges each. */
   gaps: Pick<StreamGaps, 'unacknowledged' | 'acknowledge'>;
+  /** The last scrub and the last database backup (the overview's care line). */
+  care: () => Promise<CareModel>;
   /** Events applied per second of wall-clock time (the overview's chart). */
   eventRate: Pick<RateWindow, 'series'>;
   /** The pages' own queries; give it the read-only connection. */
@@ -71,15 +93,17 @@ export function pageRoutes(deps: PageDeps): Router {
 
   // --- overview -------------------------------------------------------------------------------
   pages.get('/', async (_req, res) => {
-    const [summary, stream, activity, gaps] = await Promise.all([
+    const [summary, stream, activity, gaps, care] = await Promise.all([
       summaryModel({ repo, tiering: deps.tiering }),
       streamModel({ repo, bus: deps.bus, rate: deps.eventRate }),
       activityModel({ repo, moves: deps.moves }),
       deps.gaps.unacknowledged(),
+      deps.care(),
     ]);
     views.render(res, 'overview', {
       summary,
       gaps,
+      care,
       stream,
       activity,
       windowMinutes: EVENT_WINDOW_MINUTES,
@@ -95,6 +119,9 @@ export function pageRoutes(deps: PageDeps): Router {
       stream: await streamModel({ repo, bus: deps.bus, rate: deps.eventRate }),
       windowMinutes: EVENT_WINDOW_MINUTES,
     });
+  });
+  pages.get('/parts/overview/care', async (_req, res) => {
+    views.render(res, 'parts/overview-care', { care: await deps.care(), now: clock.now() });
   });
   pages.get('/parts/overview/gaps', async (_req, res) => {
     views.render(res, 'parts/overview-gaps', { gaps: await deps.gaps.unacknowledged() });
