@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import type { AnalyticsService } from '../../analytics';
 import { type ApiKeys, type SessionAuth, type UsersService, sessionOf } from '../../auth';
 import type { DatasetsService } from '../../datasets';
@@ -91,7 +91,46 @@ export function pageRoutes(deps: PageDeps): Router {
   const requireViewer = sessions.requireRole('viewer');
   const { repo, clock } = deps;
 
-  // --- overview -------------------------------------------------------------------------------
+  pages.use(overviewPages(deps, views, requireOperator));
+
+  pages.use(datasetsPages({ views, repo, ingest: deps.ingest, requireOperator }));
+  pages.use(
+    datasetPages({
+      views,
+      repo,
+      datasets: deps.datasets,
+      analytics: deps.analytics,
+      tiering: deps.tiering,
+      moves: deps.moves,
+      ingest: deps.ingest,
+      clock,
+      requireOperator,
+    }),
+  );
+  pages.use(movesPages({ views, repo, moves: deps.moves, clock, requireOperator }));
+  pages.use(
+    policyPages({
+      views,
+      repo,
+      tiering: deps.tiering,
+      scheduler: deps.scheduler,
+      clock,
+      requireOperator,
+      requireViewer,
+    }),
+  );
+  pages.use(modelPages({ views, repo, tiering: deps.tiering, clock }));
+  pages.use(usersPages({ views, users: deps.users, requireOperator, logger: deps.logger }));
+  pages.use(keysPages({ views, keys: deps.apiKeys, requireOperator, logger: deps.logger }));
+
+  r.use((req, res, next) => (isPagePath(req.path) ? pages(req, res, next) : next()));
+  return r;
+}
+
+/** The overview and the fragments it polls; acknowledging a gap in the stream. */
+function overviewPages(deps: PageDeps, views: Views, requireOperator: RequestHandler): Router {
+  const pages = Router();
+  const { repo, clock } = deps;
   pages.get('/', async (_req, res) => {
     const [summary, stream, activity, gaps, care] = await Promise.all([
       summaryModel({ repo, tiering: deps.tiering }),
@@ -138,39 +177,7 @@ export function pageRoutes(deps: PageDeps): Router {
       now: clock.now(),
     });
   });
-
-  pages.use(datasetsPages({ views, repo, ingest: deps.ingest, requireOperator }));
-  pages.use(
-    datasetPages({
-      views,
-      repo,
-      datasets: deps.datasets,
-      analytics: deps.analytics,
-      tiering: deps.tiering,
-      moves: deps.moves,
-      ingest: deps.ingest,
-      clock,
-      requireOperator,
-    }),
-  );
-  pages.use(movesPages({ views, repo, moves: deps.moves, clock, requireOperator }));
-  pages.use(
-    policyPages({
-      views,
-      repo,
-      tiering: deps.tiering,
-      scheduler: deps.scheduler,
-      clock,
-      requireOperator,
-      requireViewer,
-    }),
-  );
-  pages.use(modelPages({ views, repo, tiering: deps.tiering, clock }));
-  pages.use(usersPages({ views, users: deps.users, requireOperator, logger: deps.logger }));
-  pages.use(keysPages({ views, keys: deps.apiKeys, requireOperator, logger: deps.logger }));
-
-  r.use((req, res, next) => (isPagePath(req.path) ? pages(req, res, next) : next()));
-  return r;
+  return pages;
 }
 
 /** The paths the pages own; everything else (the API, health) passes by untouched. */
