@@ -110,7 +110,12 @@ export class EmbeddedBus implements EventBus, EventPublisher {
     });
   }
 
-  /** Group commit: everything that arrived while the previous commit ran goes in the next one. */
+  /**
+   * Group commit: everything that arrived while the previous commit ran goes in the next one.
+   * Not `oneAtATime`: its guard clears a microtask after the call returns, and an event published
+   * in between would join a flush that has already looked at an empty queue. Here the guard clears
+   * in the same step as that last look.
+   */
   private async flush(): Promise<void> {
     await new Promise<void>((r) => setImmediate(r));
     while (this.pending.length > 0) {
