@@ -20,8 +20,8 @@ import {
   plaintextSizeOfFile,
   unwrapKey,
   wrapKey,
-} from '../../src/storage/crypto';
-import { tempDir, waitFor } from '../support/harness';
+} from '../../../src/storage/crypto';
+import { tempDir, waitFor } from '../../support/harness';
 
 const CHUNK = 4096;
 const HEADER = 32;
