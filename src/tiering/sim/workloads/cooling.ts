@@ -1,18 +1,6 @@
 /** One population that cools: created through the period, then read less and less with age. */
-import type { TraceDataset } from '../trace';
-import {
-  datasetName,
-  DAY_MS,
-  drawSize,
-  expectedPartBytes,
-  HOUR_MS,
-  type PopulationBuilder,
-  readEvent,
-  Schedule,
-  type WorkloadGenerator,
-  writeEvent,
-} from './helpers';
-import type { Rng } from './rng';
+import { expectedPartBytes, HOUR_MS, type PopulationBuilder, type WorkloadGenerator, writeEvent } from './helpers';
+import { powerLawPopulation, powerMass } from './power-law';
 
 /**
  * Read intensity at age a (days) is A·(a + c)^−k. With c = 1, k is chosen so that the expected
@@ -35,11 +23,6 @@ const COOLING = {
   laterWriteRatio: 0.02,
 };
 
-/** ∫ (a + c)^−k da over [lo, hi), for k > 1. */
-export function powerMass(lo: number, hi: number, c: number, k: number): number {
-  return ((lo + c) ** (1 - k) - (hi + c) ** (1 - k)) / (k - 1);
-}
-
 /** Solves powerMass(1,2)/powerMass(7,8) = ratio for k by bisection (the ratio grows with k). */
 function solveCoolingExponent(ratio: number, c: number): number {
   let lo = 1.0001;
@@ -55,68 +38,27 @@ function solveCoolingExponent(ratio: number, c: number): number {
 export const COOLING_EXPONENT = solveCoolingExponent(COOLING.dayOneOverDaySeven, COOLING.c);
 
 const buildCooling: PopulationBuilder = (ctx) => {
-  const { rng, count } = ctx;
-  const { c } = COOLING;
-  const k = COOLING_EXPONENT;
-  const span = ctx.end - ctx.start;
-  const created: number[] = [];
-  for (let i = 0; i < count; i++) {
-    created.push(
-      rng.next() < COOLING.backlogFraction
-        ? ctx.start - 1 - rng.below(COOLING.backlogDays * DAY_MS)
-        : ctx.start + rng.below(span),
-    );
-  }
-  created.sort((a, b) => a - b); // names follow creation order
-  const schedule = new Schedule(ctx);
-  const datasets: TraceDataset[] = [];
-  const amplitude = new Float64Array(count);
-  const dayOneMass = powerMass(1, 2, c, k);
-  for (let i = 0; i < count; i++) {
-    const ds: TraceDataset = {
-      name: datasetName(ctx.prefix, i, count),
-      size_bytes: drawSize(rng),
-      created_at: created[i]!,
-    };
-    datasets.push(ds);
-    amplitude[i] = rng.logNormal(COOLING.dayOneReadsMedian, COOLING.dayOneReadsSigma) / dayOneMass;
-    if (ds.created_at >= ctx.start) {
-      schedule.add({ ts: ds.created_at, dataset: ds.name, type: 'write', bytes: ds.size_bytes });
-      const extra = rng.poisson(COOLING.ingestExtraWritesMean);
-      for (let j = 0; j < extra; j++)
-        schedule.add(writeEvent(ds.created_at + rng.below(COOLING.ingestWindowMs), ds, rng));
-    }
-  }
-  // Inverse CDF of the power law on [lo, hi) (in days of age).
-  const sampleAge = (r: Rng, lo: number, hi: number): number => {
-    const L = (lo + c) ** (1 - k);
-    const H = (hi + c) ** (1 - k);
-    return (L - r.next() * (L - H)) ** (1 / (1 - k)) - c;
-  };
+  const { rng } = ctx;
+  const shape = { ...COOLING, k: COOLING_EXPONENT };
+  // Ingest: the creation write (the whole size) plus part writes in the hours after it.
+  const pop = powerLawPopulation(ctx, shape, (ds, schedule) => {
+    schedule.add({ ts: ds.created_at, dataset: ds.name, type: 'write', bytes: ds.size_bytes });
+    const extra = rng.poisson(COOLING.ingestExtraWritesMean);
+    for (let j = 0; j < extra; j++)
+      schedule.add(writeEvent(ds.created_at + rng.below(COOLING.ingestWindowMs), ds, rng));
+  });
+  const { datasets } = pop;
   return {
     datasets,
     emitDay(day, r, out) {
-      schedule.emit(day, out);
-      for (let i = 0; i < count; i++) {
-        const ds = datasets[i]!;
-        if (ds.created_at >= day.end) break; // sorted by creation
-        const lo = Math.max(0, (day.start - ds.created_at) / DAY_MS);
-        const hi = (day.end - ds.created_at) / DAY_MS;
-        const expected = amplitude[i]! * powerMass(lo, hi, c, k);
-        const first = Math.max(day.start, ds.created_at);
-        const at = (): number =>
-          Math.min(day.end - 1, Math.max(first, Math.floor(ds.created_at + sampleAge(r, lo, hi) * DAY_MS)));
-        for (let n = r.poisson(expected); n > 0; n--) out.push(readEvent(at(), ds, r));
-        for (let n = r.poisson(expected * COOLING.laterWriteRatio); n > 0; n--) out.push(writeEvent(at(), ds, r));
-      }
+      pop.schedule.emit(day, out);
+      pop.emitReads(day, r, out, COOLING.laterWriteRatio);
     },
     expectDay(day, add) {
-      for (let i = 0; i < count; i++) {
+      for (let i = 0; i < datasets.length; i++) {
         const ds = datasets[i]!;
         if (ds.created_at >= day.end) break;
-        const lo = Math.max(0, (day.start - ds.created_at) / DAY_MS);
-        const hi = (day.end - ds.created_at) / DAY_MS;
-        const reads = amplitude[i]! * powerMass(lo, hi, c, k);
+        const { reads } = pop.window(i, day);
         let writes = reads * COOLING.laterWriteRatio;
         if (ds.created_at >= ctx.start) {
           // The creation write, and the ingest writes spread uniformly over the window after it.
