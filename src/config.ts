@@ -16,6 +16,10 @@ export interface Config {
   readonly host: string;
   readonly dataDir: string;
   readonly databasePath: string;
+  /** DATABASE_URL: PostgreSQL shared by every instance; undefined: the SQLite file at databasePath. */
+  readonly databaseUrl: string | undefined;
+  /** DATABASE_POOL_SIZE: PostgreSQL connections per instance. */
+  readonly databasePoolSize: number;
   /** Bootstrap admin key for write routes; undefined means "generate one into the data dir". */
   readonly apiKey: string | undefined;
   readonly baseUrl: string;
@@ -137,6 +141,8 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
     host: r.str('HOST', '0.0.0.0'),
     dataDir,
     databasePath: path.resolve(dataDir, r.str('DATABASE_PATH', 'data-in-motion.sqlite')),
+    databaseUrl: r.optPostgresUrl('DATABASE_URL'),
+    databasePoolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 1_000),
     apiKey: r.optSecret('API_KEY', 8),
     baseUrl: r.url('BASE_URL', `http://localhost:${port}`),
     logLevel: r.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
