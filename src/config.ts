@@ -263,6 +263,9 @@ function checkRanges(config: Config): void {
   ] as const) {
     if (ms < 100 || ms > HOUR) throw new ConfigError(name, 'must be between 100ms and 1h');
   }
+  if (config.databaseUrl && config.storage.backupDir) {
+    throw new ConfigError('BACKUP_DIR', 'scheduled backups copy the SQLite database; with DATABASE_URL use pg_dump');
+  }
   if (config.stats.hourRetentionMs < config.stats.minuteRetentionMs) {
     throw new ConfigError('STATS_HOUR_RETENTION', 'must be at least STATS_MINUTE_RETENTION');
   }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { App } from '../../src/app';
 import { parseConfig } from '../../src/config';
 import type { Clock } from '../../src/platform/clock';
+import { databaseEnv } from './postgres';
 
 export const API_KEY = 'test-api-key-0123';
 
@@ -18,13 +19,37 @@ export function tempDir(prefix = 'dim-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/**
+ * `DIM_TEST_DATABASE=postgres` puts every app of a run that names no database on PostgreSQL (a
+ * fresh database each), to try a whole suite there; the suites that must pass on both engines
+ * say so themselves with `describe.each(DATABASES)`.
+ */
+async function defaultDatabase(dir: string, env: Record<string, string>): Promise<Record<string, string>> {
+  if (env.DATABASE_URL !== undefined || process.env.DIM_TEST_DATABASE !== 'postgres') return {};
+  // A restart on the same data directory finds the same database, as it would find its file.
+  let url = databaseByDir.get(dir);
+  if (!url) {
+    url = (await databaseEnv('postgres')).DATABASE_URL!;
+    databaseByDir.set(dir, url);
+  }
+  return { DATABASE_URL: url };
+}
+const databaseByDir = new Map<string, string>();
+
 /** An app on a temporary database and data directory, in this process, not listening. */
 export async function startApp(
   env: Record<string, string> = {},
   clock?: Clock,
 ): Promise<{ app: App; dir: string; stop(): Promise<void> }> {
   const dir = env.DATA_DIR ?? tempDir();
-  const config = parseConfig({ DATA_DIR: dir, API_KEY, LOG_LEVEL: 'silent', PORT: '0', ...env });
+  const config = parseConfig({
+    DATA_DIR: dir,
+    API_KEY,
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    ...(await defaultDatabase(dir, env)),
+    ...env,
+  });
   const app = new App(config, clock ? { clock } : {});
   await app.start({ listen: false });
   return {
@@ -64,7 +89,15 @@ export async function startServer(
   env: Record<string, string> = {},
 ): Promise<{ app: App; dir: string; port: number; url: string; stop(): Promise<void> }> {
   const dir = env.DATA_DIR ?? tempDir();
-  const config = parseConfig({ DATA_DIR: dir, API_KEY, LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', ...env });
+  const config = parseConfig({
+    DATA_DIR: dir,
+    API_KEY,
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...(await defaultDatabase(dir, env)),
+    ...env,
+  });
   const app = new App(config);
   await app.start();
   return { app, dir, port: app.port, url: `http://127.0.0.1:${app.port}`, stop: () => app.stop() };
