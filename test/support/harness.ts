@@ -4,7 +4,7 @@ import path from 'node:path';
 import { App } from '../../src/app';
 import { parseConfig } from '../../src/config';
 import type { Clock } from '../../src/platform/clock';
-import { databaseEnv } from './postgres';
+import { databaseEnv, type DatabaseKind } from './postgres';
 
 export const API_KEY = 'test-api-key-0123';
 
@@ -19,14 +19,27 @@ export function tempDir(prefix = 'dim-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+export { DATABASES, type DatabaseKind } from './postgres';
+
+/** Which engine an app of a test runs on. */
+export interface DatabaseOption {
+  /**
+   * Default: SQLite, or PostgreSQL for a whole run with `DIM_TEST_DATABASE=postgres` (to try any
+   * suite there). The suites that must pass on both say so with `describe.each(DATABASES)`.
+   */
+  database?: DatabaseKind;
+}
+
+const databaseByDir = new Map<string, string>();
+
 /**
- * `DIM_TEST_DATABASE=postgres` puts every app of a run that names no database on PostgreSQL (a
- * fresh database each), to try a whole suite there; the suites that must pass on both engines
- * say so themselves with `describe.each(DATABASES)`.
+ * The settings that put an app on `dir`'s database: none for SQLite (the file in the data
+ * directory); for PostgreSQL a fresh database the first time, and the same one again for a
+ * restart on the same data directory, as the app would find its file again.
  */
-async function defaultDatabase(dir: string, env: Record<string, string>): Promise<Record<string, string>> {
-  if (env.DATABASE_URL !== undefined || process.env.DIM_TEST_DATABASE !== 'postgres') return {};
-  // A restart on the same data directory finds the same database, as it would find its file.
+export async function databaseEnvFor(dir: string, kind?: DatabaseKind): Promise<Record<string, string>> {
+  const k = kind ?? (process.env.DIM_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite');
+  if (k === 'sqlite') return {};
   let url = databaseByDir.get(dir);
   if (!url) {
     url = (await databaseEnv('postgres')).DATABASE_URL!;
@@ -34,12 +47,12 @@ async function defaultDatabase(dir: string, env: Record<string, string>): Promis
   }
   return { DATABASE_URL: url };
 }
-const databaseByDir = new Map<string, string>();
 
 /** An app on a temporary database and data directory, in this process, not listening. */
 export async function startApp(
   env: Record<string, string> = {},
   clock?: Clock,
+  opts: DatabaseOption = {},
 ): Promise<{ app: App; dir: string; stop(): Promise<void> }> {
   const dir = env.DATA_DIR ?? tempDir();
   const config = parseConfig({
@@ -47,7 +60,7 @@ export async function startApp(
     API_KEY,
     LOG_LEVEL: 'silent',
     PORT: '0',
-    ...(await defaultDatabase(dir, env)),
+    ...(env.DATABASE_URL === undefined ? await databaseEnvFor(dir, opts.database) : {}),
     ...env,
   });
   const app = new App(config, clock ? { clock } : {});
@@ -87,6 +100,7 @@ export async function waitFor<T>(
 /** Like startApp, but listening on a free port of 127.0.0.1: for tests that need real sockets. */
 export async function startServer(
   env: Record<string, string> = {},
+  opts: DatabaseOption = {},
 ): Promise<{ app: App; dir: string; port: number; url: string; stop(): Promise<void> }> {
   const dir = env.DATA_DIR ?? tempDir();
   const config = parseConfig({
@@ -95,7 +109,7 @@ export async function startServer(
     LOG_LEVEL: 'silent',
     PORT: '0',
     HOST: '127.0.0.1',
-    ...(await defaultDatabase(dir, env)),
+    ...(env.DATABASE_URL === undefined ? await databaseEnvFor(dir, opts.database) : {}),
     ...env,
   });
   const app = new App(config);
