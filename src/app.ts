@@ -48,6 +48,8 @@ export class App {
     this.database = new Database({
       path: config.databasePath,
       synchronous: config.sqliteSynchronous,
+      url: config.databaseUrl,
+      poolSize: config.databasePoolSize,
       logger: this.logger,
     });
     this.services = new ServiceList(this.logger);
