@@ -245,6 +245,16 @@ describe('tiering: decisions, explanations, policies, prices and the scheduler',
         .expect(200)
     ).body;
     expect(after.version).toBe(before.version + 1);
+    expect(after.changed).toBe(true);
+    // The same prices again make no version.
+    const same = (
+      await request(http)
+        .put('/api/catalog')
+        .set(key)
+        .send({ placements: { 'ONPREM/HOT': { storage_gb_month: 0.5 } }, note: 'again' })
+        .expect(200)
+    ).body;
+    expect(same).toMatchObject({ version: after.version, changed: false });
     expect(after.placements['ONPREM/HOT'].storage_gb_month).toBe(0.5);
     expect(after.placements['PUBLIC/COLD'].storage_gb_month).toBe(0.004);
     const versions = (await request(http).get('/api/catalog/versions').expect(200)).body;
