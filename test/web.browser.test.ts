@@ -396,7 +396,7 @@ describe('the dashboard in a browser', () => {
       });
       document.dispatchEvent(new Event('visibilitychange'));
     });
-    // Two poll periods of the summary and the stream (every 2 s) and one of the gaps (5 s).
+    // Two poll periods of the summary (every 2 s), one of the stream and the gaps (every 5 s).
     await page.waitForTimeout(5_500);
     expect(polls).toEqual([]);
     const refreshed = page.waitForRequest((r) => r.url().includes('/parts/overview/summary'), { timeout: 1_000 });

@@ -26,7 +26,7 @@ const TICK_S = 1 / 100; // /proc's clock ticks (USER_HZ) on Linux
 const PAGES: Record<string, [string, number][]> = {
   overview: [
     ['/parts/overview/summary', 2],
-    ['/parts/overview/stream', 2],
+    ['/parts/overview/stream', 5],
     ['/parts/overview/activity', 2],
     ['/parts/overview/gaps', 5],
     ['/parts/overview/care', 10],
