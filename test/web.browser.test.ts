@@ -200,6 +200,8 @@ describe('the dashboard in a browser', () => {
     await page.locator('#move-unpin').click();
     const queued = await page.getByText(/Unpinned \(policy auto\)\. Move \d+ to PUBLIC\/COLD queued/).textContent();
     const moveId = /Move (\d+)/.exec(queued!)![1];
+    // The policy form on the page says so too, without a reload.
+    expect(await page.locator('#p-mode').inputValue()).toBe('auto');
     await page.goto(`${w.base}/moves`);
     const bar = page.locator(`#inflight tr[data-move-id="${moveId}"] progress`);
     await bar.waitFor();

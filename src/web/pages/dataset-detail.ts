@@ -18,6 +18,13 @@ export const SERIES = {
 } as const;
 export type SeriesKey = keyof typeof SERIES;
 
+/** The policy form's modes, as its select shows them. */
+const MODES = [
+  ['auto', 'auto: the scheduler decides'],
+  ['pinned', 'pinned: keep it at one placement'],
+  ['never-tier', 'never-tier: never move it'],
+] as const;
+
 export interface DatasetPageDeps {
   views: Views;
   repo: PagesRepository;
@@ -111,6 +118,7 @@ function datasetViews(d: DatasetPageDeps): Router {
       observations,
       locations: LOCATIONS,
       tiers: TIERS,
+      MODES,
       now: d.clock.now(),
       title: `${dataset.name} · Data in Motion`,
     });
@@ -198,21 +206,20 @@ function datasetActions(d: DatasetPageDeps): Router {
       return;
     }
     res.setHeader('HX-Trigger', 'dataset-changed');
-    if (pinned) {
-      d.views.render(res, 'parts/notice', {
-        message: `Pinned to ${location}/${tier}, so move ${pinned.moveId} is on its way.`,
+    let message = `Pinned to ${location}/${tier}, so move ${pinned?.moveId} is on its way.`;
+    if (!pinned) {
+      const m = await d.moves.enqueue(id, {
+        location,
+        tier,
+        reason: 'manual',
+        detail: str(b, 'reason') ?? 'from the dataset page',
       });
-      return;
+      message = `${choice === 'UNPIN' ? 'Unpinned (policy auto). ' : ''}Move ${m.id} to ${location}/${tier} queued.`;
     }
-    const m = await d.moves.enqueue(id, {
-      location,
-      tier,
-      reason: 'manual',
-      detail: str(b, 'reason') ?? 'from the dataset page',
-    });
-    d.views.render(res, 'parts/notice', {
-      message: `${choice === 'UNPIN' ? 'Unpinned (policy auto). ' : ''}Move ${m.id} to ${location}/${tier} queued.`,
-    });
+    if (choice === undefined) return d.views.render(res, 'parts/notice', { message });
+    // The choice changed the policy: the policy form on the page shows it too.
+    const policy = await d.tiering.policyOf(id);
+    d.views.render(res, 'parts/pinned-outcome', { message, policy, MODES, locations: LOCATIONS, tiers: TIERS });
   });
 
   r.post('/datasets/:id/events', d.requireOperator, async (req, res) => {
