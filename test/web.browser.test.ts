@@ -205,15 +205,15 @@ describe('the dashboard in a browser', () => {
     await page.goto(`${w.base}/moves`);
     const bar = page.locator(`#inflight tr[data-move-id="${moveId}"] progress`);
     await bar.waitFor();
-    // Progress is seen part-way, then the move leaves the in-flight list.
-    await page.waitForFunction((id) => {
-      const p = document.querySelector(`#inflight tr[data-move-id="${id}"] progress`) as { value: number } | null;
-      return p !== null && p.value > 0 && p.value < 1;
+    // Progress is seen part-way (with its rate, read in the same instant), then the move leaves the in-flight list.
+    const during = await page.waitForFunction((id) => {
+      const row = document.querySelector(`#inflight tr[data-move-id="${id}"]`);
+      const p = row?.querySelector('progress') as { value: number } | null;
+      const text: string = row?.querySelector('.small')?.textContent ?? '';
+      return p && p.value > 0 && p.value < 1 && text.includes('/s') ? text : null;
     }, moveId);
     // The rate is in real seconds: 2 MiB/s of bandwidth, a few seconds left.
-    expect(await page.locator(`#inflight tr[data-move-id="${moveId}"] .small`).textContent()).toMatch(
-      /[\d.]+ (KiB|MiB)\/s, \d+ s left/,
-    );
+    expect(await during.jsonValue()).toMatch(/[\d.]+ (KiB|MiB)\/s, \d+ s left/);
     await shot('08-move-in-flight');
     await page.locator('#no-inflight').waitFor();
     await page.waitForFunction(() => document.querySelectorAll('#flows-table tbody tr').length === 2);
@@ -282,6 +282,7 @@ describe('the dashboard in a browser', () => {
     await page.locator('#catalog-saved', { hasText: `Saved as version ${version + 1}.` }).waitFor();
     expect(await page.locator('#catalog-version').textContent()).toBe(String(version + 1));
     expect(await versions()).toBe(before + 1);
+    expect(await page.locator('#r-catalog option').first().textContent()).toBe(`current (version ${version + 1})`);
     // Whatever refreshes on a catalog change has refreshed: the message is still there.
     await page.evaluate(() => document.body.dispatchEvent(new Event('catalog-changed')));
     await page.waitForLoadState('networkidle');
