@@ -251,6 +251,16 @@ describe.each(DATABASES)('on %s', (database) => {
           .expect(200)
       ).body;
       expect(after.version).toBe(before.version + 1);
+      expect(after.changed).toBe(true);
+      // The same prices again make no version.
+      const same = (
+        await request(http)
+          .put('/api/catalog')
+          .set(key)
+          .send({ placements: { 'ONPREM/HOT': { storage_gb_month: 0.5 } }, note: 'again' })
+          .expect(200)
+      ).body;
+      expect(same).toMatchObject({ version: after.version, changed: false });
       expect(after.placements['ONPREM/HOT'].storage_gb_month).toBe(0.5);
       expect(after.placements['PUBLIC/COLD'].storage_gb_month).toBe(0.004);
       const versions = (await request(http).get('/api/catalog/versions').expect(200)).body;
@@ -341,6 +351,57 @@ describe.each(DATABASES)('on %s', (database) => {
       );
       const optimum = out.result.policies.find((p) => p.policy === 'optimum')!;
       for (const p of out.result.policies) expect(p.total).toBeGreaterThanOrEqual(optimum.total - 0.01);
+    });
+
+    test('when a pinned dataset is moved by hand, then the API asks (409 naming pinned) and obeys the choice', async () => {
+      const http = s.app.http;
+      const make = async (name: string) => {
+        const id = (await request(http).post('/api/datasets').set(key).send({ name, size_gb: 1 }).expect(201)).body
+          .id as number;
+        await request(http)
+          .put(`/api/datasets/${id}/policy`)
+          .set(key)
+          .send({ mode: 'pinned', pin: { location: 'PRIVATE', tier: 'WARM' } })
+          .expect(200);
+        return id;
+      };
+      const a = await make('pinned-a');
+      const asked = await request(http)
+        .post(`/api/datasets/${a}/moves`)
+        .set(key)
+        .send({ location: 'PUBLIC', tier: 'COLD' })
+        .expect(409);
+      expect(asked.body).toMatchObject({ field: 'pinned', pin: 'PRIVATE/WARM', options: ['unpin', 'pin'] });
+      expect(asked.body.detail).toMatch(/^pinned: /);
+      await request(http)
+        .post(`/api/datasets/${a}/moves`)
+        .set(key)
+        .send({ location: 'PUBLIC', tier: 'COLD', pinned: 'sometimes' })
+        .expect(400);
+      // Pin to the target: the pin queues the move.
+      const pinned = (
+        await request(http)
+          .post(`/api/datasets/${a}/moves`)
+          .set(key)
+          .send({ location: 'PUBLIC', tier: 'COLD', pinned: 'pin' })
+          .expect(202)
+      ).body;
+      expect(pinned).toMatchObject({ reason: 'pin', to: { location: 'PUBLIC', tier: 'COLD' } });
+      expect((await request(http).get(`/api/datasets/${a}/policy`)).body).toMatchObject({
+        mode: 'pinned',
+        pin: { placement: 'PUBLIC/COLD' },
+      });
+      // Unpin and move: the policy is auto again and the move is a manual one.
+      const b = await make('pinned-b');
+      const moved = (
+        await request(http)
+          .post(`/api/datasets/${b}/moves`)
+          .set(key)
+          .send({ location: 'ONPREM', tier: 'HOT', pinned: 'unpin' })
+          .expect(202)
+      ).body;
+      expect(moved).toMatchObject({ reason: 'manual', to: { location: 'ONPREM', tier: 'HOT' } });
+      expect((await request(http).get(`/api/datasets/${b}/policy`)).body).toMatchObject({ mode: 'auto' });
     });
   });
 });

@@ -4,6 +4,7 @@ export { LOCATIONS, PLACEMENTS, TIERS, placementIndex, placementKey, type Locati
 export { type PolicySettings } from './decision';
 export { TieringPolicy } from './policy';
 export { LABEL_DAYS, Predictor } from './predictor';
+export { PINNED_CHOICES, resolvePinnedMove, type PinnedChoice } from './pinned-move';
 export { TieringRepository } from './repository';
 export { REPLAY_LIMITS, type ReplayOutcome, type ReplayRequest } from './replay';
 export { parsePolicy, parseSettings, tieringRoutes } from './routes';

@@ -104,13 +104,22 @@ export class TieringService implements Service {
     return this.catalogState;
   }
 
-  /** Validates a whole or partial catalog over the current one and makes it the new version. */
-  async updateCatalog(input: unknown, note: string | null): Promise<{ version: number; catalog: PriceCatalog }> {
+  /**
+   * Validates a whole or partial catalog over the current one and makes it the new version;
+   * prices equal to the current ones make no version (`changed: false`, the current version).
+   */
+  async updateCatalog(
+    input: unknown,
+    note: string | null,
+  ): Promise<{ version: number; catalog: PriceCatalog; changed: boolean }> {
     const catalog = parseCatalog(input, this.catalog.catalog);
+    // parseCatalog clones the current catalog and sets fields in place: same prices, same JSON.
+    if (JSON.stringify(catalog) === JSON.stringify(this.catalog.catalog))
+      return { version: this.catalog.version, catalog, changed: false };
     const version = await this.repo.catalogs.add(catalog, note, this.clock.now());
     this.catalogState = { version, catalog, cost: new CostModel(catalog) };
     this.logger.info('tiering.catalog_updated', { version });
-    return { version, catalog };
+    return { version, catalog, changed: true };
   }
 
   async costModel(version: number): Promise<CostModel> {

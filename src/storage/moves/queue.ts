@@ -2,7 +2,7 @@ import { ACTIVE_MOVE_STATES, type MoveRow, isUniqueViolation } from '../../db';
 import { type Clock, AppError, type KeyedLock, type Logger, Signal } from '../../platform';
 import type { BatchMove, StorageRepository } from '../repository';
 import { INTERRUPTED } from './errors';
-import type { LiveProgress } from './progress';
+import { type LiveProgress, wallNow } from './progress';
 
 export interface MoveRequest {
   tier: MoveRow['to_tier'];
@@ -170,7 +170,7 @@ export class MoveQueue {
 
   private async run(move: MoveRow): Promise<void> {
     const abort = new AbortController();
-    const progress: LiveProgress = { bytesDone: 0, startedAt: this.deps.clock.now(), rate: 0 };
+    const progress: LiveProgress = { bytesDone: 0, startedAt: wallNow(), rate: 0 };
     this.running.set(move.id, { abort, progress });
     try {
       await this.deps.locks.run(move.dataset_id, () => this.deps.execute(move, abort.signal, progress));
