@@ -15,15 +15,15 @@ describe('several instances on one PostgreSQL database', () => {
     };
     const apps = await Promise.all([0, 1, 2].map(() => startApp(shared)));
     try {
-      const [a, b, c] = apps.map((s) => s.app) as [(typeof apps)[number]['app'], ...(typeof apps)[number]['app'][]];
-      const db = a.database.db;
+      const [a, b, c] = [apps[0]!.app, apps[1]!.app, apps[2]!.app];
+      const db = a.database.db.withTables<{ users: { username: string } }>();
       expect(await db.selectFrom('users').select('username').execute()).toEqual([{ username: 'admin' }]);
       expect(await db.selectFrom('key_meta').selectAll().execute()).toHaveLength(1);
 
       const id = (await request(a.http).post('/api/datasets').set(key).send({ name: 'shared' }).expect(201)).body
         .id as number;
-      expect((await request(b!.http).get(`/api/datasets/${id}`).expect(200)).body.name).toBe('shared');
-      await request(c!.http)
+      expect((await request(b.http).get(`/api/datasets/${id}`).expect(200)).body.name).toBe('shared');
+      await request(c.http)
         .post('/api/events')
         .set(key)
         .send(Array.from({ length: 30 }, (_, i) => ({ id: `e-${i}`, dataset_id: id, type: 'read' })))
