@@ -5,7 +5,7 @@ export { type PolicySettings } from './decision';
 export { TieringPolicy } from './policy';
 export { LABEL_DAYS, Predictor } from './predictor';
 export { TieringRepository } from './repository';
-export { REPLAY_LIMITS, type ReplayOutcome, type ReplayRequest } from './replay';
+export { MATRIX_LIMITS, REPLAY_LIMITS, type ReplayOutcome, type ReplayRequest } from './replay';
 export { parsePolicy, parseSettings, tieringRoutes } from './routes';
 export { TierScheduler } from './scheduler';
 export { TieringService } from './service';
