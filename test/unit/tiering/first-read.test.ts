@@ -81,21 +81,23 @@ describe('unread data in the policy', () => {
   const policy = (curve: FirstReadCurve | null, catalog = DEFAULT_CATALOG): TieringPolicy =>
     new TieringPolicy(new CostModel(catalog), trained(), DEFAULT_POLICY, 0.25, curve);
 
-  test('when the fleet says unread data of this age is usually read soon, then its demotion is held; once past the delays, it goes before a whole horizon idle', () => {
+  test('when unread data has idled a whole horizon, then its demotion goes ahead only where the fleet says data of its age is rarely read later', () => {
+    // Before a whole horizon idle, unread data is held whatever the fleet says.
     const staged = fleet(120, (i) => 3 + (i % 26)).curve();
-    expect(policy(staged).decide(input(5), now)).toMatchObject({ action: 'held', rule: 'unread' });
-    // Without a curve, unread data waits a whole horizon (30 days) idle.
+    expect(policy(staged).decide(input(20), now)).toMatchObject({ action: 'held', rule: 'unread' });
     expect(policy(null).decide(input(29), now)).toMatchObject({ action: 'held', rule: 'unread' });
-    // With it, data unread past every delay the fleet shows goes earlier.
-    const fleetNeverLate = fleet(120, (i) => 1 + (i % 5)).curve();
-    expect(policy(fleetNeverLate).decide(input(20), now).action).toBe('move');
+    // Past every delay the fleet shows, it goes.
+    expect(policy(staged).decide(input(45), now).action).toBe('move');
+    // Where half the data is first read 30 to 100 days after it was written, it waits.
+    const late = fleet(150, (i) => (i % 2 === 0 ? 30 + (i % 70) : 1)).curve();
+    expect(policy(late).decide(input(45), now)).toMatchObject({ action: 'held', rule: 'unread' });
   });
 
   test('when COLD retrieval is dearer, then a demotion of unread data that might be read is weighed against it and held longer', () => {
     // A fleet where a third of the data is read late: the chance stays material at every age.
-    const late = fleet(150, (i) => (i % 3 === 0 ? 20 + (i % 90) : 1)).curve();
+    const late = fleet(180, (i) => (i % 3 === 0 ? 20 + (i % 150) : 1)).curve();
     const x3 = PRICE_VARIANTS.find((v) => v.name === 'cold-retrieval-x3')!.apply(DEFAULT_CATALOG);
-    const ages = [8, 12, 16, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100, 110];
+    const ages = [30, 35, 40, 45, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140];
     const toCold = (p: TieringPolicy) =>
       ages.filter((a) => {
         const d = p.decide(input(a), now);
