@@ -169,6 +169,8 @@ export class TieringService implements Service {
    * horizon idle before a demotion).
    */
   firstRead: FirstReadCurve | null = null;
+  /** When firstRead was last summed (null: not since start-up). */
+  firstReadLearntAt: number | null = null;
 
   // --- per-dataset policy ---------------------------------------------------------------------
 
