@@ -38,7 +38,7 @@ export function ageBin(ageDays: number): number {
  * as it stands: among datasets of each age, the share not read yet (S(age), a cross-section of
  * cohorts, as a life table does). P(first read within w | unread at a) = (S(a) − S(a + w)) ÷ (S(a) + NEVER_READ_SHARE).
  * Learnt from the statistics alone, so it is known from the first run, without waiting for
- * forecasts to mature (issue 13: a prior for data not yet read, and no cliff at the learning gate).
+ * forecasts to mature (issue 13: a prior for data not yet read).
  */
 export class FirstReadCurve {
   /** Share still unread at each bin's lower edge, never rising with age. */
