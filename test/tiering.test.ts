@@ -351,6 +351,25 @@ describe.each(DATABASES)('on %s', (database) => {
       );
       const optimum = out.result.policies.find((p) => p.policy === 'optimum')!;
       for (const p of out.result.policies) expect(p.total).toBeGreaterThanOrEqual(optimum.total - 0.01);
+      // The same history under every price variant: the product against the cheapest simple rule.
+      expect(out.matrix.cells.map((c) => c.variant)).toEqual([
+        'list',
+        'egress-0',
+        'cold-retrieval-x3',
+        'storage-x0.5',
+        'storage-x2',
+        'min-days-0',
+        'min-days-180',
+      ]);
+      expect(out.matrix.datasets).toBe(Math.min(out.request.datasets, 300));
+      expect(out.matrix.events).toBe(out.history_events);
+      for (const c of out.matrix.cells) {
+        expect(['always-hot', 's3-it', 'fabricpool-auto']).toContain(c.best_baseline);
+        expect(c.ratio).toBeCloseTo(c.product / c.best_baseline_total, 9);
+      }
+      // Dearer storage costs every policy more: the variants were really applied.
+      const at = (v: string) => out.matrix.cells.find((c) => c.variant === v)!;
+      expect(at('storage-x2').best_baseline_total).toBeGreaterThan(at('list').best_baseline_total);
     });
 
     test('when a pinned dataset is moved by hand, then the API asks (409 naming pinned) and obeys the choice', async () => {
@@ -402,6 +421,19 @@ describe.each(DATABASES)('on %s', (database) => {
       ).body;
       expect(moved).toMatchObject({ reason: 'manual', to: { location: 'ONPREM', tier: 'HOT' } });
       expect((await request(http).get(`/api/datasets/${b}/policy`)).body).toMatchObject({ mode: 'auto' });
+    });
+
+    test("when the fleet's first reads are summed, then every dataset falls in one age bin and the unread are counted", async () => {
+      const tiering = s.app.tiering;
+      const now = Date.now();
+      const totals = await tiering.repo.scan.firstReadTotals(now);
+      const count = await tiering.repo.history.datasetCount();
+      expect(totals.datasets.reduce((a, b) => a + b, 0)).toBe(count);
+      const unread = totals.unread.reduce((a, b) => a + b, 0);
+      expect(unread).toBeGreaterThanOrEqual(0);
+      expect(unread).toBeLessThan(count); // some datasets here were read
+      // A cut-off before every creation: no dataset is counted.
+      expect((await tiering.repo.scan.firstReadTotals(0)).datasets.every((n) => n === 0)).toBe(true);
     });
   });
 });

@@ -263,12 +263,17 @@ describe('the dashboard in a browser', () => {
     await shot('10-datasets-table');
   });
 
-  test('when the policy page runs a what-if replay, then the result table lists the policies', async () => {
+  test('when the policy page runs a what-if replay, then the result table lists the policies and the matrix every price variant', async () => {
     await page.goto(`${w.base}/policy`);
     await page.locator('#replay-run').click();
     await page.locator('#replay-table').waitFor();
     const text = await page.locator('#replay-table').textContent();
     for (const p of ['product', 'always-hot', 'optimum']) expect(text).toContain(p);
+    const matrix = page.locator('#replay-matrix');
+    expect(await matrix.locator('tbody tr').count()).toBe(7);
+    const m = await matrix.textContent();
+    for (const v of ['list', 'cold-retrieval-x3', 'min-days-180']) expect(m).toContain(v);
+    expect(await page.locator('#replay-matrix-note').textContent()).toMatch(/seven replays in [\d.]+ s/);
     await shot('11-policy-replay');
   });
 

@@ -15,6 +15,7 @@ import { TieringPolicy } from './policy';
 import { BYTES_PER_READ_PRIOR } from './read-share';
 import { LABEL_DAYS, Predictor, QualityTracker, type QualityReport } from './predictor';
 import { toPolicy, type CandidateRow, type DecisionRow, type TieringRepository } from './repository';
+import type { FirstReadCurve } from './first-read';
 import { replayHistory, type ReplayOutcome, type ReplayRequest } from './replay';
 import { SETTING_KEYS, type SchedulerSettings } from './settings';
 
@@ -151,7 +152,13 @@ export class TieringService implements Service {
   }
 
   policyEngine(cost: CostModel = this.catalog.cost): TieringPolicy {
-    return new TieringPolicy(cost, this.predictor, this.settingsState, this.readShare ?? BYTES_PER_READ_PRIOR.share);
+    return new TieringPolicy(
+      cost,
+      this.predictor,
+      this.settingsState,
+      this.readShare ?? BYTES_PER_READ_PRIOR.share,
+      this.firstRead,
+    );
   }
 
   /**
@@ -164,6 +171,15 @@ export class TieringService implements Service {
   learnReadShare(share: number | null): void {
     if (share !== null) this.readShare = share;
   }
+
+  /**
+   * How soon unread data is read (FirstReadCurve), from the fleet's statistics at the start of
+   * the scheduler's last run; null until enough datasets were counted (unread data then waits a
+   * horizon idle before a demotion).
+   */
+  firstRead: FirstReadCurve | null = null;
+  /** When firstRead was last summed (null: not since start-up). */
+  firstReadLearntAt: number | null = null;
 
   // --- per-dataset policy ---------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import {
   PLACEMENTS,
   placementKey,
   parseSettings,
+  MATRIX_LIMITS,
   REPLAY_LIMITS,
   type ReplayRequest,
   type SchedulerSettings,
@@ -73,6 +74,7 @@ export function policyPages(d: PolicyPageDeps): Router {
     placements: PLACEMENTS.map(placementKey),
     locations: LOCATIONS,
     limits: REPLAY_LIMITS,
+    matrixLimits: MATRIX_LIMITS,
     datasetCount: await d.repo.datasetCount(),
     now: d.clock.now(),
   });
