@@ -114,9 +114,18 @@ class GcmWorker {
     // Unref'd: an idle worker never keeps the process alive.
     this.worker.unref();
     this.port.unref();
-    this.idleTimer = setTimeout(() => {
-      if (this.jobs.size === 0) void this.worker.terminate();
-    }, IDLE_MS).unref();
+    this.idleTimer = setTimeout(() => this.retire(), IDLE_MS).unref();
+  }
+
+  /**
+   * Stops an idle worker. It leaves the pool before `terminate()` is asked: terminating takes a
+   * while (longer under load), and a job handed to it meanwhile would die with it (exit code 1).
+   */
+  private retire(): void {
+    if (this.jobs.size > 0 || this.death) return;
+    this.death = new Error('the AES-GCM worker was retired while idle');
+    this.onExit(this);
+    void this.worker.terminate();
   }
 }
 
