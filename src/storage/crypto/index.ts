@@ -13,3 +13,4 @@ export {
   plaintextSize,
   plaintextSizeOfFile,
 } from './chunked';
+export { DecryptedStream, type PlainBody, type RangeSource, readRangeHeader } from './stream-open';
