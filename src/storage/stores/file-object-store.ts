@@ -2,8 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { type Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type { Location } from '../../db';
 import { TMP_PREFIX, fsyncDir, removeIfExists } from '../tier-tree';
 import {
@@ -47,16 +46,14 @@ export class FileObjectStore implements ObjectStore {
     const tmp = path.join(path.dirname(final), `${TMP_PREFIX}${crypto.randomBytes(8).toString('hex')}`);
     const hash = crypto.createHash('sha256');
     let size = 0;
-    const count = new Transform({
-      transform(piece: Buffer, _enc, cb) {
-        size += piece.length;
-        hash.update(piece);
-        cb(null, piece);
-      },
-    });
     const fh = await fsp.open(tmp, 'wx', 0o600);
     try {
-      await pipeline(body, count, fh.createWriteStream({ autoClose: false }));
+      for await (const data of body) {
+        const piece = data as Buffer;
+        size += piece.length;
+        hash.update(piece);
+        for (let done = 0; done < piece.length;) done += (await fh.write(piece, done)).bytesWritten;
+      }
       await fh.sync();
     } catch (err) {
       await fh.close().catch(() => undefined);
