@@ -21,6 +21,20 @@ export interface PlainBody {
   cancel(): Promise<void>;
 }
 
+/** Resolves when `out` drains or closes (a client gone), leaving no listener behind. */
+async function drained(out: Writable): Promise<void> {
+  const ac = new AbortController();
+  const ignore = (): undefined => undefined;
+  try {
+    await Promise.race([
+      once(out, 'drain', { signal: ac.signal }).catch(ignore),
+      once(out, 'close', { signal: ac.signal }).catch(ignore),
+    ]);
+  } finally {
+    ac.abort();
+  }
+}
+
 async function readAll(stream: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const piece of stream) parts.push(piece as Buffer);
