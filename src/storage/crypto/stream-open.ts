@@ -130,8 +130,7 @@ export class DecryptedStream implements PlainBody {
           if (b > a) {
             this.sent += b - a;
             // A copy: `sealed` is reused for the next chunk while the socket may still hold this one.
-            if (!out.write(Buffer.from(plain.subarray(a, b))))
-              await Promise.race([once(out, 'drain'), once(out, 'close')]);
+            if (!out.write(Buffer.from(plain.subarray(a, b)))) await drained(out);
           }
           if (this.cancelled) return;
         }
