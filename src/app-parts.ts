@@ -150,6 +150,7 @@ export function buildStorage({ config, db, clock, logger }: Base) {
   const moves = new MoveService({
     db,
     tree,
+    objects,
     keyring,
     locks,
     bandwidth: new Bandwidth(config.storage.moveBandwidth),

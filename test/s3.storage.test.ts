@@ -127,6 +127,41 @@ describe('dataset content on an S3 store', () => {
     expect(await objectKeys()).toEqual(before);
   });
 
+  async function moveAndWait(id: number, body: Record<string, unknown>): Promise<Record<string, any>> {
+    const m = await request(http).post(`/api/datasets/${id}/moves`).set(key).send(body).expect(202);
+    return waitFor(async () => {
+      const r = (await request(http).get(`/api/migrations/${m.body.id}`).expect(200)).body;
+      return ['done', 'failed', 'cancelled'].includes(r.state) ? r : undefined;
+    }, `move ${m.body.id} to finish`);
+  }
+
+  test('when a dataset changes tier inside S3, then the server copies it to the new key and class, one copy left', async () => {
+    const id = await dataset();
+    const data = crypto.randomBytes(3 * CHUNK + 5);
+    await upload(id, data);
+    const { key: warm } = await objectOf(id);
+    expect(await moveAndWait(id, { tier: 'COLD', location: 'PUBLIC' })).toMatchObject({ state: 'done' });
+    const keys = await objectKeys();
+    expect(keys).not.toContain(warm);
+    expect(keys).toContain(warm.replace('/WARM/', '/COLD/'));
+    expect(sha((await download(id).expect(200)).body as Buffer)).toBe(sha(data));
+  });
+
+  test('when a dataset moves S3 -> file -> S3, then its bytes stream across, verified, one copy left each time', async () => {
+    const id = await dataset();
+    const data = crypto.randomBytes(5 * CHUNK + 77);
+    await upload(id, data);
+    const { key: before } = await objectOf(id);
+    expect(await moveAndWait(id, { tier: 'HOT', location: 'ONPREM' })).toMatchObject({ state: 'done' });
+    expect(await objectKeys()).not.toContain(before);
+    expect(sha((await download(id).expect(200)).body as Buffer)).toBe(sha(data));
+    expect(await moveAndWait(id, { tier: 'WARM', location: 'PUBLIC' })).toMatchObject({ state: 'done' });
+    expect(await objectKeys()).toContain(before);
+    expect(sha((await download(id, { range: `bytes=${CHUNK}-` }).expect(206)).body as Buffer)).toBe(
+      sha(data.subarray(CHUNK)),
+    );
+  });
+
   test('when /readyz and /metrics are asked, then every store is probed and its calls counted', async () => {
     const r = await request(http).get('/readyz').expect(200);
     expect(r.body.checks).toMatchObject({ 'store.ONPREM': 'ok', 'store.PRIVATE': 'ok', 'store.PUBLIC': 'ok' });

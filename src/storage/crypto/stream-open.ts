@@ -55,6 +55,12 @@ async function readPrefix(
   return { header, label: head.subarray(HEADER_BYTES, HEADER_BYTES + LABEL_BYTES), ...parsed };
 }
 
+/** The plaintext size an object's length and framing imply ('TRUNCATED' if none). */
+export async function plaintextSizeOfSource(src: RangeSource): Promise<number> {
+  const p = await readPrefix(src);
+  return plaintextSize(src.size, p.chunkSize, p.dataStart);
+}
+
 /** The label of an object read by ranges: its key before any is at hand, and the label once opened. */
 export async function readRangeHeader(
   src: RangeSource,
