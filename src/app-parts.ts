@@ -161,7 +161,7 @@ export function buildStorage({ config, db, clock, logger }: Base) {
   });
   const scrub = new ScrubService({
     repo,
-    tree,
+    objects,
     keyring,
     bandwidth: new Bandwidth(config.storage.scrubBandwidth),
     clock,
