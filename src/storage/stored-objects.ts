@@ -1,11 +1,35 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Location, Tier } from '../db';
+import { TIERS, type Location, type Tier } from '../db';
 import { AppError } from '../platform';
-import { DecryptedFile, DecryptedStream, type PlainBody, type RangeSource } from './crypto';
+import {
+  DecryptedFile,
+  DecryptedStream,
+  type FoundHeader,
+  type PlainBody,
+  type RangeSource,
+  plaintextSizeOfFile,
+  plaintextSizeOfSource,
+  readObjectHeader,
+  readRangeHeader,
+} from './crypto';
 import { MissingObject, needsRestore, objectKey, type ObjectStore, type ObjectStores } from './stores';
-import { type TierTree, fsyncDir, removeIfExists } from './tier-tree';
+import { TMP_PREFIX, type TierTree, fsyncDir, removeIfExists } from './tier-tree';
+
+/** A stored object or temporary, wherever it is. */
+export interface StoredEntry {
+  location: Location;
+  tier: Tier;
+  objectId: string | null;
+  tmp: boolean;
+  /** For reports and logs: the path under the tier tree, or the object's s3:// address. */
+  name: string;
+  /** Removes it (durably on a file store). */
+  remove(): Promise<void>;
+}
+
+const OBJECT_NAME = /^([0-9a-f]{32})\.enc$/;
 
 export interface StoredObjectsDeps {
   stores: ObjectStores;
@@ -83,5 +107,68 @@ export class StoredObjects {
   /** Removes the object if it is there (durably on a file store); true if it was. */
   remove(location: Location, tier: Tier, objectId: string): Promise<boolean> {
     return this.store(location).delete(objectKey(tier, objectId));
+  }
+
+  /**
+   * Every object and temporary in every store: the tier tree's files (which also hold the local
+   * staging files of object-store locations), and each object store's keys.
+   */
+  async list(): Promise<StoredEntry[]> {
+    const { tree, stores } = this.deps;
+    // An object-store location's local folder holds only its staging files; anything else there
+    // (files from before the location had a store) is not this store's and is left alone.
+    const local = (await tree.list()).filter((f) => this.isFile(f.location) || f.tmp);
+    const out: StoredEntry[] = local.map((f) => ({
+      location: f.location,
+      tier: f.tier,
+      objectId: f.objectId,
+      tmp: f.tmp,
+      name: path.relative(tree.root, f.path),
+      remove: async () => {
+        if (await removeIfExists(f.path)) await fsyncDir(path.dirname(f.path));
+      },
+    }));
+    for (const location of stores.objectStoreLocations()) {
+      const store = this.store(location);
+      const where = store.describe().where;
+      for await (const o of store.list()) {
+        const [tier, name] = o.key.split('/') as [Tier, string | undefined];
+        if (!name || !TIERS.includes(tier)) continue;
+        const m = OBJECT_NAME.exec(name);
+        out.push({
+          location,
+          tier,
+          objectId: m ? m[1]! : null,
+          tmp: name.startsWith(TMP_PREFIX),
+          name: `${where}${o.key}`,
+          remove: async () => void (await store.delete(o.key)),
+        });
+      }
+    }
+    return out;
+  }
+
+  /** The object's header (its label, before any key is at hand) and the plaintext size its length implies. */
+  async header(
+    location: Location,
+    tier: Tier,
+    objectId: string,
+  ): Promise<FoundHeader & { plaintextSize(): Promise<number> }> {
+    if (this.isFile(location)) {
+      const file = this.deps.tree.objectPath(location, tier, objectId);
+      return { ...(await readObjectHeader(file)), plaintextSize: () => plaintextSizeOfFile(file) };
+    }
+    const store = this.store(location);
+    const key = objectKey(tier, objectId);
+    const head = await store.head(key);
+    if (!head) throw new MissingObject(key);
+    const src: RangeSource = { size: head.size, read: (start, end) => store.get(key, { start, end }) };
+    const h = await readRangeHeader(src);
+    return {
+      version: h.key ? 2 : 1,
+      key: h.key,
+      open: (dek) => h.open(dek),
+      plaintextSize: () => plaintextSizeOfSource(src),
+    };
   }
 }

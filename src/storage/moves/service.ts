@@ -61,7 +61,7 @@ export class MoveService implements Service {
       logger,
       concurrency,
     });
-    this.recovery = () => recoverMoves({ repo, store, tree, keyring, clock, logger });
+    this.recovery = () => recoverMoves({ repo, store, tree, objects, keyring, clock, logger });
   }
 
   enqueue(datasetId: number, req: MoveRequest): Promise<MoveRow> {
