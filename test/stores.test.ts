@@ -32,7 +32,7 @@ function s3Store(bucket = 'contract', prefix = `p${crypto.randomBytes(3).toStrin
     endpoint: s3.endpoint,
     region: 'us-east-1',
     pathStyle: true,
-    classes: { HOT: 'STANDARD', WARM: 'STANDARD_IA', COLD: 'GLACIER_IR' },
+    classes: { HOT: 'STANDARD', WARM: 'STANDARD_IA', COLD: 'ONEZONE_IA' },
     shared: true,
   });
 }

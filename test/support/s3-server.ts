@@ -39,11 +39,16 @@ export async function startS3(): Promise<{
       await client.send(new CreateBucketCommand({ Bucket: name }));
       return name;
     },
+    // The keys too, for a child process (the SDK's default chain reads them from its environment).
     env: (location, bucket, prefix = 'dim') => ({
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
       [`STORE_${location}`]: `s3://${bucket}/${prefix}`,
       [`STORE_${location}_ENDPOINT`]: endpoint,
       [`STORE_${location}_PATH_STYLE`]: 'true',
       [`STORE_${location}_REGION`]: 'us-east-1',
+      // s3rver knows no GLACIER_IR (the default COLD class); ONEZONE_IA reads at once like it.
+      [`STORE_${location}_CLASSES`]: 'HOT:STANDARD,WARM:STANDARD_IA,COLD:ONEZONE_IA',
     }),
     async stop() {
       client.destroy();
