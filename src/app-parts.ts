@@ -56,6 +56,7 @@ import {
   HeaderRewrite,
   ObjectStores,
   StoredObjects,
+  storePanel,
 } from './storage';
 import { TieringRepository, TierScheduler, TieringService } from './tiering';
 import { ProductMetrics } from './web';
@@ -196,6 +197,8 @@ export function buildStorage({ config, db, clock, logger }: Base) {
         await moves.recover();
       },
     }),
+    /** The store panel of the overview and the moves page. */
+    storePanel: () => storePanel(stores, repo),
     services: [stores, moves, scrub, backups] as Service[],
   };
 }

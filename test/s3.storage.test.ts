@@ -5,6 +5,7 @@ import type { App } from '../src/app';
 import { API_KEY, startApp, waitFor } from './support/harness';
 import { binaryBody } from './support/http-client';
 import { startS3 } from './support/s3-server';
+import { signIn, startWebApp } from './support/web-harness';
 
 const key = { 'x-api-key': API_KEY };
 const CHUNK = 4096;
@@ -140,7 +141,10 @@ describe('dataset content on an S3 store', () => {
     const data = crypto.randomBytes(3 * CHUNK + 5);
     await upload(id, data);
     const { key: warm } = await objectOf(id);
-    expect(await moveAndWait(id, { tier: 'COLD', location: 'PUBLIC' })).toMatchObject({ state: 'done' });
+    expect(await moveAndWait(id, { tier: 'COLD', location: 'PUBLIC' })).toMatchObject({
+      state: 'done',
+      copy: 'server',
+    });
     const keys = await objectKeys();
     expect(keys).not.toContain(warm);
     expect(keys).toContain(warm.replace('/WARM/', '/COLD/'));
@@ -152,7 +156,10 @@ describe('dataset content on an S3 store', () => {
     const data = crypto.randomBytes(5 * CHUNK + 77);
     await upload(id, data);
     const { key: before } = await objectOf(id);
-    expect(await moveAndWait(id, { tier: 'HOT', location: 'ONPREM' })).toMatchObject({ state: 'done' });
+    expect(await moveAndWait(id, { tier: 'HOT', location: 'ONPREM' })).toMatchObject({
+      state: 'done',
+      copy: 'streamed',
+    });
     expect(await objectKeys()).not.toContain(before);
     expect(sha((await download(id).expect(200)).body as Buffer)).toBe(sha(data));
     expect(await moveAndWait(id, { tier: 'WARM', location: 'PUBLIC' })).toMatchObject({ state: 'done' });
@@ -183,6 +190,27 @@ describe('a store that cannot be reached', () => {
       expect(r.body.checks['store.ONPREM']).toBe('ok');
     } finally {
       await s.stop();
+      await s3.stop();
+    }
+  });
+});
+
+describe('the store panel', () => {
+  test('when the overview and moves pages load their store panel, then each location shows its store and health', async () => {
+    const s3 = await startS3();
+    await s3.bucket('dim-panel');
+    const web = await startWebApp(s3.env('PUBLIC', 'dim-panel'));
+    try {
+      const { cookie } = await signIn(web.base, web.admin.username, web.admin.password);
+      for (const page of ['/', '/moves']) {
+        const html = await (await fetch(`${web.base}${page}`, { headers: { cookie } })).text();
+        expect(html).toContain('hx-get="/parts/stores"');
+      }
+      const panel = await (await fetch(`${web.base}/parts/stores`, { headers: { cookie } })).text();
+      expect(panel).toMatch(/data-store="PUBLIC"[\s\S]*S3[\s\S]*s3:\/\/dim-panel\/dim\/[\s\S]*127\.0\.0\.1[\s\S]*ok/);
+      expect(panel).toMatch(/data-store="ONPREM"[\s\S]*file/);
+    } finally {
+      await web.stop();
       await s3.stop();
     }
   });

@@ -6,6 +6,7 @@ export { MoveService, moveProgress, type MoveProgressView } from './moves';
 export { StorageRepository, type BatchMove } from './repository';
 export { ScrubService } from './scrub';
 export { StoredObjects } from './stored-objects';
+export { storePanel, type StorePanelRow } from './store-views';
 export { storageRoutes, uploadRoutes } from './routes';
 export { Bandwidth } from './throttle';
 export { TierTree } from './tier-tree';

@@ -111,9 +111,10 @@ export class StoredObjects {
 
   /**
    * Every object and temporary in every store: the tier tree's files (which also hold the local
-   * staging files of object-store locations), and each object store's keys.
+   * staging files of object-store locations), and each object store's keys. With `unreachable`,
+   * a store that cannot be listed is reported to it and left out instead of failing the whole.
    */
-  async list(): Promise<StoredEntry[]> {
+  async list(unreachable?: (location: Location, err: unknown) => void): Promise<StoredEntry[]> {
     const { tree, stores } = this.deps;
     // An object-store location's local folder holds only its staging files; anything else there
     // (files from before the location had a store) is not this store's and is left alone.
@@ -129,21 +130,33 @@ export class StoredObjects {
       },
     }));
     for (const location of stores.objectStoreLocations()) {
-      const store = this.store(location);
-      const where = store.describe().where;
-      for await (const o of store.list()) {
-        const [tier, name] = o.key.split('/') as [Tier, string | undefined];
-        if (!name || !TIERS.includes(tier)) continue;
-        const m = OBJECT_NAME.exec(name);
-        out.push({
-          location,
-          tier,
-          objectId: m ? m[1]! : null,
-          tmp: name.startsWith(TMP_PREFIX),
-          name: `${where}${o.key}`,
-          remove: async () => void (await store.delete(o.key)),
-        });
+      try {
+        out.push(...(await this.listStore(location)));
+      } catch (err) {
+        if (!unreachable) throw err;
+        unreachable(location, err);
       }
+    }
+    return out;
+  }
+
+  /** One object store's keys as entries. */
+  private async listStore(location: Location): Promise<StoredEntry[]> {
+    const out: StoredEntry[] = [];
+    const store = this.store(location);
+    const where = store.describe().where;
+    for await (const o of store.list()) {
+      const [tier, name] = o.key.split('/') as [Tier, string | undefined];
+      if (!name || !TIERS.includes(tier)) continue;
+      const m = OBJECT_NAME.exec(name);
+      out.push({
+        location,
+        tier,
+        objectId: m ? m[1]! : null,
+        tmp: name.startsWith(TMP_PREFIX),
+        name: `${where}${o.key}`,
+        remove: async () => void (await store.delete(o.key)),
+      });
     }
     return out;
   }

@@ -16,8 +16,6 @@ export interface ObjectMoveStoreDeps {
   objects: StoredObjects;
   tree: TierTree;
   bandwidth: Bandwidth;
-  /** Told how each copy was made, for the move's record. */
-  copiedBy?(moveId: number, how: 'server' | 'streamed'): Promise<void>;
 }
 
 const sha256Of = async (stream: Readable): Promise<{ sha256: string; size: number }> => {
@@ -64,7 +62,6 @@ export class ObjectMoveStore implements MoveStore {
     const key = objectKey(to.tier, objectId);
     let published = false;
     await store.copy(objectKey(from.tier, objectId), key, to.tier);
-    await this.deps.copiedBy?.(c.moveId, 'server');
     await c.landed(c.total);
     await c.copied();
     const head = await store.head(key);
@@ -97,7 +94,6 @@ export class ObjectMoveStore implements MoveStore {
       const source = objects.isFile(from.location)
         ? fs.createReadStream(tree.objectPath(from.location, from.tier, objectId))
         : await objects.store(from.location).get(objectKey(from.tier, objectId));
-      await this.deps.copiedBy?.(c.moveId, 'streamed');
       const hash = crypto.createHash('sha256');
       const out = await fsp.open(spool, 'wx', 0o600);
       let pos = 0;

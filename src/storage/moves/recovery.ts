@@ -72,7 +72,10 @@ async function sourceExists(store: MoveStore, at: Placement, objectId: string): 
 async function removeOrphans(deps: RecoveryDeps): Promise<void> {
   const { repo, objects, logger } = deps;
   const referenced = await repo.referencedObjects();
-  const entries = await objects.list();
+  // A store that cannot be reached now is swept at the next start; /readyz names it meanwhile.
+  const entries = await objects.list((location, err) =>
+    logger.warn('storage.orphan_sweep_skipped', { location, error: err as Error }),
+  );
   const stored = new Set(entries.flatMap((f) => (f.objectId ? [`${f.location}/${f.tier}/${f.objectId}`] : [])));
   for (const f of entries) {
     if (!f.tmp && f.objectId && referenced.has(`${f.location}/${f.tier}/${f.objectId}`)) continue;

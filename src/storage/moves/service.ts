@@ -50,6 +50,7 @@ export class MoveService implements Service {
       new FileMoveStore({ tree, bandwidth, faults }),
       new ObjectMoveStore({ objects, tree, bandwidth }),
       (location) => objects.isFile(location),
+      (id, copy) => repo.setMove(id, { copy }),
     );
     const integrity = new Integrity({ repo, clock, logger });
     this.executor = new MoveExecutor({ repo, store, keyring, faults, integrity, clock, logger });
