@@ -101,6 +101,7 @@ function pages({ auth, storage, stream, tiering, pagesRepo, clock, logger }: Htt
     bus: stream.bus,
     eventRate: stream.metrics.appliedRate,
     care: async () => ({ scrub: await storage.scrub.view(), backups: storage.backups.view() }),
+    stores: storage.storePanel,
     gaps: stream.streamGaps,
     repo: pagesRepo,
     clock,

@@ -54,6 +54,9 @@ import {
   Bandwidth,
   TierTree,
   HeaderRewrite,
+  ObjectStores,
+  StoredObjects,
+  storePanel,
 } from './storage';
 import { TieringRepository, TierScheduler, TieringService } from './tiering';
 import { ProductMetrics } from './web';
@@ -140,12 +143,15 @@ export function buildStorage({ config, db, clock, logger }: Base) {
     clock,
     logger,
   );
-  const tree = new TierTree(config.dataDir);
+  const stores = new ObjectStores(config.storage.stores, config.dataDir, logger.child({ part: 'stores' }));
+  const tree = new TierTree(config.dataDir, stores.fileRoots());
+  const objects = new StoredObjects({ stores, tree });
   const repo = new StorageRepository(db);
   const locks = new KeyedLock<number>();
   const moves = new MoveService({
     db,
     tree,
+    objects,
     keyring,
     locks,
     bandwidth: new Bandwidth(config.storage.moveBandwidth),
@@ -156,7 +162,7 @@ export function buildStorage({ config, db, clock, logger }: Base) {
   });
   const scrub = new ScrubService({
     repo,
-    tree,
+    objects,
     keyring,
     bandwidth: new Bandwidth(config.storage.scrubBandwidth),
     clock,
@@ -176,6 +182,8 @@ export function buildStorage({ config, db, clock, logger }: Base) {
   return {
     keyring,
     tree,
+    stores,
+    objects,
     repo,
     locks,
     moves,
@@ -189,7 +197,9 @@ export function buildStorage({ config, db, clock, logger }: Base) {
         await moves.recover();
       },
     }),
-    services: [moves, scrub, backups] as Service[],
+    /** The store panel of the overview and the moves page. */
+    storePanel: () => storePanel(stores, repo),
+    services: [stores, moves, scrub, backups] as Service[],
   };
 }
 
@@ -206,7 +216,7 @@ export async function buildStream(base: Base, storage: StorageParts) {
   const resolver = new DatasetResolver(datasetsRepo);
   const datasets = new DatasetsService(datasetsRepo, clock, [
     resolver,
-    new StorageDatasetHooks(storage.repo, storage.tree),
+    new StorageDatasetHooks(storage.repo, storage.objects),
   ]);
   const retention = {
     m: config.stats.minuteRetentionMs,
@@ -234,11 +244,13 @@ export async function buildStream(base: Base, storage: StorageParts) {
   const bus = await createBus(base, offsets, applier.handler);
   const metrics = new ProductMetrics(database.reader, bus, applier);
   storage.backups.register(metrics.registry);
+  storage.stores.register(metrics.registry);
   const publisher = metrics.countingPublisher(bus.publisher);
   const ingest = new IngestService(resolver, publisher, clock, config.ingest);
   const content = new ContentService({
     repo: storage.repo,
     tree: storage.tree,
+    objects: storage.objects,
     keyring: storage.keyring,
     locks: storage.locks,
     publisher,

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { ConfigError, Reader, type Env } from './config-reader';
+import { storesConfig } from './config-stores';
+import type { StoreSpecs } from './storage';
 import type { LogLevel } from './platform';
 import type { KafkaConfig } from './stream';
 
@@ -73,6 +75,8 @@ export interface Config {
     /** BACKUP_INTERVAL, BACKUP_KEEP: scheduled backups, only when BACKUP_DIR is set. */
     readonly backupIntervalMs: number;
     readonly backupKeep: number;
+    /** STORE_<LOCATION> and companions: each location's file folder or S3 bucket (config-stores.ts). */
+    readonly stores: StoreSpecs;
   };
   readonly tiering: {
     /** Run the scheduler on a timer (POST /api/scheduler/run works either way). */
@@ -222,6 +226,7 @@ function storageConfig(r: Reader): Config['storage'] {
     backupDir: r.optStr('BACKUP_DIR'),
     backupIntervalMs: r.duration('BACKUP_INTERVAL', 24 * 3_600_000),
     backupKeep: r.int('BACKUP_KEEP', 7, 1, 10_000),
+    stores: storesConfig(r),
   };
 }
 

@@ -8,7 +8,15 @@
 import { type Config, ConfigError, loadConfig } from '../config';
 import { Database } from '../db';
 import { createLogger, systemClock } from '../platform';
-import { CatalogRecovery, Keyring, NOT_IN_OBJECTS, type RecoverReport, TierTree } from '../storage';
+import {
+  CatalogRecovery,
+  Keyring,
+  NOT_IN_OBJECTS,
+  ObjectStores,
+  type RecoverReport,
+  StoredObjects,
+  TierTree,
+} from '../storage';
 
 export async function recover(opts: { dryRun: boolean; json: boolean }, env?: NodeJS.ProcessEnv): Promise<number> {
   let config: Config;
@@ -37,8 +45,9 @@ export async function recover(opts: { dryRun: boolean; json: boolean }, env?: No
       logger,
     );
     await keyring.start();
-    const tree = new TierTree(config.dataDir);
-    const report = await new CatalogRecovery({ db: database.db, tree, keyring, clock: systemClock }).run(opts);
+    const stores = new ObjectStores(config.storage.stores, config.dataDir);
+    const objects = new StoredObjects({ stores, tree: new TierTree(config.dataDir, stores.fileRoots()) });
+    const report = await new CatalogRecovery({ db: database.db, objects, keyring, clock: systemClock }).run(opts);
     process.stdout.write(
       opts.json ? JSON.stringify({ ...report, note: NOT_IN_OBJECTS }, null, 2) + '\n' : text(report),
     );

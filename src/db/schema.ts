@@ -142,6 +142,8 @@ export interface MovesTable {
   started_at: number | null;
   switched_at: number | null;
   finished_at: number | null;
+  /** 'file' | 'server' | 'streamed': how the copy was made (migration 011). */
+  copy: string | null;
 }
 
 export interface KeyMetaTable {

@@ -1,19 +1,19 @@
 import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { finished, type Readable } from 'node:stream';
 import { type Clock, AppError, type KeyedLock, type Logger } from '../platform';
 import type { EventPublisher } from '../stream';
-import { CryptoError, DecryptedFile, FileSealer, newDataKey, type ObjectLabel } from './crypto';
+import { CryptoError, FileSealer, newDataKey, type ObjectLabel, type PlainBody } from './crypto';
 import { Integrity, damagedContent } from './integrity';
 import { SyncPacer } from './sync-pacer';
 import type { Keyring } from './keyring';
 import type { StorageRepository } from './repository';
-import { TierTree, fsyncDir, removeIfExists } from './tier-tree';
+import type { StoredObjects } from './stored-objects';
+import { TierTree, removeIfExists } from './tier-tree';
 
 export interface Download {
   objectId: string;
   /** Verified plaintext (whole or the range) to send with `sendTo(res)`, or `cancel()`. */
-  body: DecryptedFile;
+  body: PlainBody;
   /** Bytes in this answer (the range's length for a range). */
   length: number;
   /** The whole content's size. */
@@ -29,6 +29,8 @@ export interface Download {
 export interface ContentServiceDeps {
   repo: StorageRepository;
   tree: TierTree;
+  /** Each location's store: what publishes, opens and removes objects. */
+  objects: StoredObjects;
   keyring: Keyring;
   /** One holder per dataset, shared with moves. */
   locks: KeyedLock<number>;
@@ -68,7 +70,6 @@ export class ContentService {
 
       const objectId = TierTree.newObjectId();
       const tmp = this.deps.tree.tmpPath(row.location, row.tier, objectId);
-      const final = this.deps.tree.objectPath(row.location, row.tier, objectId);
       const dek = newDataKey();
       // Wrapped before the bytes are written: the object's label carries this same wrapping.
       const { kekId, wrapped } = await this.deps.keyring.wrapFor(row.location, dek);
@@ -87,8 +88,11 @@ export class ContentService {
         throw storageError(err, 'upload');
       }
       const { bytes, sha256 } = stored;
-      await fsp.rename(tmp, final);
-      await fsyncDir(path.dirname(final));
+      try {
+        await this.deps.objects.publish(row.location, row.tier, objectId, tmp);
+      } catch (err) {
+        throw storageError(err, 'upload');
+      }
       const ok = await this.deps.repo.setContent(datasetId, {
         object_id: objectId,
         content_bytes: bytes,
@@ -98,14 +102,11 @@ export class ContentService {
         now,
       });
       if (!ok) {
-        await removeIfExists(final);
+        await this.deps.objects.remove(row.location, row.tier, objectId);
         throw AppError.notFound('dataset not found (deleted during the upload)', { dataset_id: datasetId });
       }
-      if (row.object_id) {
-        const old = this.deps.tree.objectPath(row.location, row.tier, row.object_id);
-        await removeIfExists(old);
-        await fsyncDir(path.dirname(old));
-      }
+      // A crash before this leaves the old object unreferenced, which start-up recovery removes.
+      if (row.object_id) await this.deps.objects.remove(row.location, row.tier, row.object_id);
       this.deps.logger.info('storage.uploaded', {
         dataset_id: datasetId,
         bytes,
@@ -135,11 +136,10 @@ export class ContentService {
         await this.integrity.damaged({ datasetId, objectId, foundBy: 'download', detail, requestId });
         return damagedContent(datasetId, detail, requestId);
       };
-      const file = this.deps.tree.objectPath(row.location, row.tier, objectId);
       const dek = this.deps.keyring.unwrap(row.kek_id, row.wrapped_key);
-      let body: DecryptedFile;
+      let body: PlainBody;
       try {
-        body = await DecryptedFile.open(file, dek, range);
+        body = await this.deps.objects.open(row.location, row.tier, objectId, dek, range);
       } catch (err) {
         // A move switched the row and removed the old copy between our read and our open.
         if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;

@@ -1,14 +1,13 @@
-import path from 'node:path';
 import { type DatasetWithStats, type DatasetChanges } from '../datasets';
 import { AppError } from '../platform';
 import type { StorageRepository } from './repository';
-import { type TierTree, fsyncDir, removeIfExists } from './tier-tree';
+import type { StoredObjects } from './stored-objects';
 
-/** A dataset being moved cannot be deleted; a deleted dataset's bytes leave the tier tree. */
+/** A dataset being moved cannot be deleted; a deleted dataset's bytes leave their store. */
 export class StorageDatasetHooks implements DatasetChanges {
   constructor(
     private readonly repo: StorageRepository,
-    private readonly tree: TierTree,
+    private readonly objects: StoredObjects,
   ) {}
 
   async beforeDelete(d: DatasetWithStats): Promise<void> {
@@ -21,8 +20,7 @@ export class StorageDatasetHooks implements DatasetChanges {
 
   async onDeleted(d: DatasetWithStats): Promise<void> {
     if (!d.object_id) return;
-    const file = this.tree.objectPath(d.location, d.tier, d.object_id);
-    // A crash before this line leaves an unreferenced file, which start-up recovery removes.
-    if (await removeIfExists(file)) await fsyncDir(path.dirname(file));
+    // A crash before this line leaves an unreferenced object, which start-up recovery removes.
+    await this.objects.remove(d.location, d.tier, d.object_id);
   }
 }

@@ -5,8 +5,21 @@ export { Keyring } from './keyring';
 export { MoveService, moveProgress, type MoveProgressView } from './moves';
 export { StorageRepository, type BatchMove } from './repository';
 export { ScrubService } from './scrub';
+export { StoredObjects } from './stored-objects';
+export { storePanel, type StorePanelRow } from './store-views';
 export { storageRoutes, uploadRoutes } from './routes';
 export { Bandwidth } from './throttle';
 export { TierTree } from './tier-tree';
 export { CatalogRecovery, NOT_IN_OBJECTS, type RecoverReport } from './recover';
 export { HeaderRewrite, type RewriteReport } from './rewrite';
+export {
+  DEFAULT_CLASSES,
+  FileObjectStore,
+  ObjectStores,
+  S3ObjectStore,
+  objectKey,
+  type ObjectStore,
+  type StoreSpec,
+  type StoreSpecs,
+  type StoreView,
+} from './stores';

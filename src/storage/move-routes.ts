@@ -139,6 +139,7 @@ export function moveView(m: MoveRow, moves: MoveService): Record<string, unknown
     reason_detail: m.reason_detail,
     decision_id: m.decision_id,
     catalog_only: m.catalog_only === 1,
+    copy: m.copy,
     bytes_total: m.bytes_total,
     bytes_done: p.done,
     progress: p.fraction,

@@ -1,11 +1,10 @@
-import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { DB, Location, Tier } from '../db';
 import type { Clock } from '../platform';
-import { CryptoError, plaintextSizeOfFile, readObjectHeader, type ObjectLabel } from './crypto';
+import { CryptoError, type ObjectLabel } from './crypto';
 import type { Keyring } from './keyring';
 import { type CatalogEntry, RecoverRepository } from './recover-repository';
-import type { TierTree } from './tier-tree';
+import type { StoredObjects } from './stored-objects';
 
 /**
  * `recover`: the catalog of datasets with content rebuilt from the objects' labels (format
@@ -38,7 +37,7 @@ export interface RecoverReport {
 
 export interface CatalogRecoveryDeps {
   db: Kysely<DB>;
-  tree: TierTree;
+  objects: StoredObjects;
   keyring: Keyring;
   clock: Clock;
 }
@@ -48,6 +47,7 @@ interface Found {
   location: Location;
   tier: Tier;
   objectId: string;
+  /** Where it is, for the report: its path under the tier tree, or its s3:// address. */
   file: string;
   /** Version 2, readable: its label, authenticated. */
   label?: ObjectLabel;
@@ -65,11 +65,11 @@ export class CatalogRecovery {
 
   async run(opts: { dryRun: boolean }): Promise<RecoverReport> {
     this.findings = [];
-    const files = await this.deps.tree.list();
+    const files = await this.deps.objects.list();
     const found: Found[] = [];
     for (const f of files) {
       if (f.tmp || !f.objectId) continue;
-      const read = await this.read({ location: f.location, tier: f.tier, objectId: f.objectId, file: f.path });
+      const read = await this.read({ location: f.location, tier: f.tier, objectId: f.objectId, file: f.name });
       if (read) found.push(read);
     }
     const catalog = await this.repo.catalog();
@@ -89,15 +89,11 @@ export class CatalogRecovery {
     this.findings.push(f);
   }
 
-  private rel(file: string): string {
-    return path.relative(this.deps.tree.root, file);
-  }
-
   /** The object with its label checked; undefined (and reported) if it cannot be read. */
   private async read(f: Found): Promise<Found | undefined> {
-    const object = this.rel(f.file);
+    const object = f.file;
     try {
-      const h = await readObjectHeader(f.file);
+      const h = await this.deps.objects.header(f.location, f.tier, f.objectId);
       if (!h.key) return f; // version 1: no label; only a row can say whose it is
       let dek: Buffer;
       try {
@@ -110,7 +106,7 @@ export class CatalogRecovery {
       const label = h.open(dek);
       if (label.facts.object_id !== f.objectId)
         throw new CryptoError('BAD_HEADER', `its label names object ${label.facts.object_id}`);
-      const size = await plaintextSizeOfFile(f.file);
+      const size = await h.plaintextSize();
       if (size !== label.facts.bytes)
         throw new CryptoError('TRUNCATED', `it holds ${size} bytes, its label says ${label.facts.bytes}`);
       return { ...f, label };
@@ -141,7 +137,7 @@ export class CatalogRecovery {
         else if (!owner)
           this.note({
             action: 'unknown',
-            object: this.rel(f.file),
+            object: f.file,
             detail: 'a format version 1 object (no label) that no dataset points at: it cannot be catalogued',
           });
         else this.stray(f, owner.id, `dataset ${owner.id} points at ${owner.location}/${owner.tier}`);
@@ -182,7 +178,7 @@ export class CatalogRecovery {
   private stray(f: Found, datasetId: number, why: string): void {
     this.note({
       action: 'stray',
-      object: this.rel(f.file),
+      object: f.file,
       dataset_id: datasetId,
       detail: `${why}: this copy is left in place (remove it once you are sure it is not needed)`,
     });
@@ -196,7 +192,7 @@ export class CatalogRecovery {
     dryRun: boolean,
   ): Promise<void> {
     const { kekId, wrapped, facts } = f.label!;
-    const object = this.rel(f.file);
+    const object = f.file;
     const now = this.deps.clock.now();
     const content = {
       tier: f.tier,

@@ -229,6 +229,21 @@ export class StorageRepository {
     });
   }
 
+  /** Stored objects and their plaintext bytes per location (what the store panel shows). */
+  async storedByLocation(): Promise<Array<{ location: Location; objects: number; bytes: number }>> {
+    const rows = await this.db
+      .selectFrom('datasets')
+      .select((eb) => [
+        'location',
+        eb.fn.count<number>('object_id').as('objects'),
+        eb.fn.sum<number>('content_bytes').as('bytes'),
+      ])
+      .where('object_id', 'is not', null)
+      .groupBy('location')
+      .execute();
+    return rows.map((r) => ({ location: r.location, objects: Number(r.objects), bytes: Number(r.bytes ?? 0) }));
+  }
+
   /** Every object the database points at: anything else in the tier tree is garbage. */
   async referencedObjects(): Promise<Set<string>> {
     const rows = await this.db

@@ -5,11 +5,13 @@ import { CryptoError, DecryptedFile, readObjectHeader } from './crypto';
 import type { Keyring } from './keyring';
 import type { ContentRow, StorageRepository } from './repository';
 import type { Bandwidth } from './throttle';
+import type { StoredObjects } from './stored-objects';
 import type { TierTree } from './tier-tree';
 
 export interface HeaderRewriteDeps {
   repo: StorageRepository;
   tree: TierTree;
+  objects: StoredObjects;
   keyring: Keyring;
   content: ContentService;
   /** The pace: the scrub's read budget (SCRUB_BANDWIDTH), a background job like it. */
@@ -64,7 +66,9 @@ export class HeaderRewrite {
 
   /** False if the object is already in version 2. */
   private async rewrite(row: ContentRow, objectId: string): Promise<boolean> {
-    const { tree, keyring, bandwidth, content } = this.deps;
+    const { tree, keyring, bandwidth, content, objects } = this.deps;
+    // Objects in an object store were all written as version 2: stores came after it.
+    if (!objects.isFile(row.location)) return false;
     const file = tree.objectPath(row.location, row.tier, objectId);
     if ((await readObjectHeader(file)).version === 2) return false;
     const plain = await DecryptedFile.open(file, keyring.unwrap(row.kek_id!, row.wrapped_key!));

@@ -14,7 +14,11 @@ export const TMP_PREFIX = '.tmp-';
 export class TierTree {
   readonly root: string;
 
-  constructor(dataDir: string) {
+  /** `roots`: a location whose file store is elsewhere (STORE_<LOCATION>=file:///path) has its folder there. */
+  constructor(
+    dataDir: string,
+    private readonly roots: Partial<Record<Location, string>> = {},
+  ) {
     this.root = path.join(dataDir, 'tiers');
   }
 
@@ -24,7 +28,7 @@ export class TierTree {
 
   dir(location: Location, tier: Tier): string {
     if (!LOCATIONS.includes(location) || !TIERS.includes(tier)) throw new Error(`not a placement: ${location}/${tier}`);
-    return path.join(this.root, location, tier);
+    return path.join(this.roots[location] ?? path.join(this.root, location), tier);
   }
 
   static newObjectId(): string {

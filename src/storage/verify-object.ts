@@ -1,22 +1,22 @@
 import { Writable } from 'node:stream';
-import { CryptoError, DecryptedFile } from './crypto';
+import { CryptoError, DecryptedFile, type PlainBody } from './crypto';
 
 /**
- * Reads the encrypted object `file` and authenticates every chunk with its data key: undefined
+ * Reads the encrypted object `file` (a path, or an opener for an object in a store) and authenticates every chunk with its data key: undefined
  * if all of it is whole and holds `plaintextBytes`, else what is wrong with it. `pace` is
  * awaited with the plaintext bytes authenticated so far (to trail a copy, or keep to a budget).
  * Other failures (the file is gone, I/O) are thrown. After `signal` aborts it resolves early,
  * having proved nothing.
  */
 export async function authenticateObject(
-  file: string,
+  file: string | (() => Promise<PlainBody>),
   dek: Buffer,
   plaintextBytes: number,
   pace: (authenticated: number, chunk: number) => Promise<void>,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
   try {
-    const body = await DecryptedFile.open(file, dek);
+    const body = typeof file === 'string' ? await DecryptedFile.open(file, dek) : await file();
     // A cancelled read ends quietly: the caller knows from its signal that it proved nothing.
     const stop = (): void => void body.cancel();
     signal?.addEventListener('abort', stop, { once: true });

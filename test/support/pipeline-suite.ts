@@ -56,7 +56,16 @@ export function pipelineSuite(
         const r = await request(app.http).get('/readyz');
         return r.status === 200 ? r : undefined;
       }, 'readiness');
-      expect(ready.body.checks).toEqual({ database: 'ok', bus: 'ok', consumer: 'ok', process: 'ok' });
+      // Every location's store is probed too (issue 12): today's folders under DATA_DIR here.
+      expect(ready.body.checks).toEqual({
+        database: 'ok',
+        bus: 'ok',
+        consumer: 'ok',
+        process: 'ok',
+        'store.ONPREM': 'ok',
+        'store.PRIVATE': 'ok',
+        'store.PUBLIC': 'ok',
+      });
     });
 
     test("when the seed README's curl loop sends 20 events, then the access count is 20", async () => {

@@ -84,7 +84,7 @@ function sealChunk(dek: Buffer, header: Buffer, index: number, final: boolean, p
   return [body, c.getAuthTag()];
 }
 
-function openChunk(dek: Buffer, header: Buffer, index: number, final: boolean, sealed: Buffer): Buffer {
+export function openChunk(dek: Buffer, header: Buffer, index: number, final: boolean, sealed: Buffer): Buffer {
   if (sealed.length < TAG) throw chunkTruncated(index);
   const d = crypto.createDecipheriv('aes-256-gcm', dek, nonceOf(header, index));
   d.setAAD(aadOf(header, index, final));

@@ -13,3 +13,10 @@ export {
   plaintextSize,
   plaintextSizeOfFile,
 } from './chunked';
+export {
+  DecryptedStream,
+  type PlainBody,
+  type RangeSource,
+  plaintextSizeOfSource,
+  readRangeHeader,
+} from './stream-open';

@@ -1,9 +1,10 @@
-import path from 'node:path';
 import type { Clock, Logger } from '../../platform';
-import { CryptoError, readObjectHeader } from '../crypto';
+import type { Location, Tier } from '../../db';
+import { CryptoError } from '../crypto';
 import type { Keyring } from '../keyring';
 import type { StorageRepository } from '../repository';
-import { type TierTree, removeIfExists } from '../tier-tree';
+import type { StoredObjects } from '../stored-objects';
+import type { TierTree } from '../tier-tree';
 import { pointsAtSource } from './execute';
 import type { MoveStore, Placement } from './store';
 
@@ -11,6 +12,7 @@ export interface RecoveryDeps {
   repo: StorageRepository;
   store: MoveStore;
   tree: TierTree;
+  objects: StoredObjects;
   keyring: Keyring;
   clock: Clock;
   logger: Logger;
@@ -68,14 +70,17 @@ async function sourceExists(store: MoveStore, at: Placement, objectId: string): 
  * the only copy of a dataset, which `recover` puts back in the catalog.
  */
 async function removeOrphans(deps: RecoveryDeps): Promise<void> {
-  const { repo, tree, logger } = deps;
+  const { repo, objects, logger } = deps;
   const referenced = await repo.referencedObjects();
-  const files = await tree.list();
-  const onDisk = new Set(files.flatMap((f) => (f.objectId ? [`${f.location}/${f.tier}/${f.objectId}`] : [])));
-  for (const f of files) {
+  // A store that cannot be reached now is swept at the next start; /readyz names it meanwhile.
+  const entries = await objects.list((location, err) =>
+    logger.warn('storage.orphan_sweep_skipped', { location, error: err as Error }),
+  );
+  const stored = new Set(entries.flatMap((f) => (f.objectId ? [`${f.location}/${f.tier}/${f.objectId}`] : [])));
+  for (const f of entries) {
     if (!f.tmp && f.objectId && referenced.has(`${f.location}/${f.tier}/${f.objectId}`)) continue;
-    const file = path.relative(tree.root, f.path);
-    const kind = f.tmp || !f.objectId ? 'temporary' : await supersededBy(deps, f.path, onDisk);
+    const file = f.name;
+    const kind = f.tmp || !f.objectId ? 'temporary' : await supersededBy(deps, { ...f, objectId: f.objectId }, stored);
     if (kind === undefined) {
       logger.warn('storage.unreferenced_kept', {
         file,
@@ -83,24 +88,28 @@ async function removeOrphans(deps: RecoveryDeps): Promise<void> {
       });
       continue;
     }
-    await removeIfExists(f.path);
+    await f.remove();
     logger.warn('storage.orphan_removed', { file, kind });
   }
 }
 
-/** Why an unreferenced object is garbage ('unlabelled' or 'superseded'), or undefined to keep it. */
+/**
+ * Why an unreferenced object is garbage ('unlabelled' or 'superseded'), or undefined to keep it.
+ * Where it is comes from the store, not the label: a tier change inside an object store is the
+ * server's copy, which keeps the label it had.
+ */
 async function supersededBy(
-  { repo, keyring }: RecoveryDeps,
-  file: string,
-  onDisk: Set<string>,
+  { repo, keyring, objects }: RecoveryDeps,
+  at: { location: Location; tier: Tier; objectId: string },
+  stored: Set<string>,
 ): Promise<'unlabelled' | 'superseded' | undefined> {
   try {
-    const h = await readObjectHeader(file);
+    const h = await objects.header(at.location, at.tier, at.objectId);
     if (!h.key) return 'unlabelled';
     const { facts } = h.open(keyring.unwrap(h.key.kekId, h.key.wrapped));
     const row = await repo.content(facts.dataset_id);
     const current = row?.object_id && `${row.location}/${row.tier}/${row.object_id}`;
-    return current && current !== `${facts.location}/${facts.tier}/${facts.object_id}` && onDisk.has(current)
+    return current && current !== `${at.location}/${at.tier}/${facts.object_id}` && stored.has(current)
       ? 'superseded'
       : undefined;
   } catch (err) {

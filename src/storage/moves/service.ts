@@ -5,9 +5,12 @@ import { Integrity } from '../integrity';
 import type { Keyring } from '../keyring';
 import { type BatchMove, StorageRepository } from '../repository';
 import type { Bandwidth } from '../throttle';
+import type { StoredObjects } from '../stored-objects';
 import type { TierTree } from '../tier-tree';
 import { MoveExecutor } from './execute';
 import { FileMoveStore } from './file-store';
+import { ObjectMoveStore } from './object-store-move';
+import { routingMoveStore } from './routing-store';
 import type { LiveProgress } from './progress';
 import { type MoveRequest, MoveQueue } from './queue';
 import { recoverMoves } from './recovery';
@@ -15,6 +18,8 @@ import { recoverMoves } from './recovery';
 export interface MoveServiceDeps {
   db: Db;
   tree: TierTree;
+  /** Each location's store: moves touching an object store go through it. */
+  objects: StoredObjects;
   keyring: Keyring;
   /** One holder per dataset, shared with uploads. */
   locks: KeyedLock<number>;
@@ -39,9 +44,14 @@ export class MoveService implements Service {
   private readonly recovery: () => Promise<void>;
 
   constructor(deps: MoveServiceDeps) {
-    const { db, tree, keyring, locks, bandwidth, faults, clock, logger, concurrency } = deps;
+    const { db, tree, objects, keyring, locks, bandwidth, faults, clock, logger, concurrency } = deps;
     const repo = new StorageRepository(db);
-    const store = new FileMoveStore({ tree, bandwidth, faults });
+    const store = routingMoveStore(
+      new FileMoveStore({ tree, bandwidth, faults }),
+      new ObjectMoveStore({ objects, tree, bandwidth }),
+      (location) => objects.isFile(location),
+      (id, copy) => repo.setMove(id, { copy }),
+    );
     const integrity = new Integrity({ repo, clock, logger });
     this.executor = new MoveExecutor({ repo, store, keyring, faults, integrity, clock, logger });
     this.queue = new MoveQueue({
@@ -52,7 +62,7 @@ export class MoveService implements Service {
       logger,
       concurrency,
     });
-    this.recovery = () => recoverMoves({ repo, store, tree, keyring, clock, logger });
+    this.recovery = () => recoverMoves({ repo, store, tree, objects, keyring, clock, logger });
   }
 
   enqueue(datasetId: number, req: MoveRequest): Promise<MoveRow> {

@@ -3,7 +3,7 @@ import type { AnalyticsService } from '../../analytics';
 import { type ApiKeys, type SessionAuth, type UsersService, sessionOf } from '../../auth';
 import type { DatasetsService } from '../../datasets';
 import type { IngestService } from '../../ingest';
-import type { MoveService } from '../../storage';
+import type { MoveService, StorePanelRow } from '../../storage';
 import { type Clock, type Logger, parseId } from '../../platform';
 import type { EventBus, StreamGaps } from '../../stream';
 import { type TierScheduler, type TieringService } from '../../tiering';
@@ -56,6 +56,8 @@ export interface PageDeps {
   gaps: Pick<StreamGaps, 'unacknowledged' | 'acknowledge'>;
   /** The last scrub and the last database backup (the overview's care line). */
   care: () => Promise<CareModel>;
+  /** Each location's store with its health, objects and bytes (overview and moves page). */
+  stores?: () => Promise<StorePanelRow[]>;
   /** Events applied per second of wall-clock time (the overview's chart). */
   eventRate: Pick<RateWindow, 'series'>;
   /** The pages' own queries; give it the read-only connection. */
@@ -161,6 +163,9 @@ function overviewPages(deps: PageDeps, views: Views, requireOperator: RequestHan
   });
   pages.get('/parts/overview/care', async (_req, res) => {
     views.render(res, 'parts/overview-care', { care: await deps.care(), now: clock.now() });
+  });
+  pages.get('/parts/stores', async (_req, res) => {
+    views.render(res, 'parts/stores-panel', { stores: (await deps.stores?.()) ?? [] });
   });
   pages.get('/parts/overview/gaps', async (_req, res) => {
     views.render(res, 'parts/overview-gaps', { gaps: await deps.gaps.unacknowledged() });

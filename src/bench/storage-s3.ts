@@ -1,0 +1,200 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { CopyObjectCommand, CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { emit, rounder } from './report';
+
+const round = rounder(2);
+const mibps = (bytes: number, ms: number): number => bytes / 1024 / 1024 / (ms / 1000);
+const BUCKET = 'dim-bench';
+const CREDS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+/** The product's own multipart settings (s3-object-store.ts), so the bare SDK moves bytes the same way. */
+const PART_BYTES = 8 * 1024 * 1024;
+const QUEUE = 2;
+
+/** What storage.ts lends this part: the input file, its hash, and its HTTP helpers. */
+export interface S3BenchDeps {
+  work: string;
+  src: string;
+  size: number;
+  sourceSha: string;
+  apiKey: string;
+  main: string;
+  timed(fn: () => Promise<unknown>): Promise<number>;
+  listeningPort(child: ChildProcess): Promise<number>;
+  stop(child: ChildProcess): Promise<void>;
+  put(
+    port: number,
+    p: string,
+    file: string,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; text: string }>;
+  get(port: number, p: string, opts?: { hash?: boolean }): Promise<{ status: number; bytes: number; sha256?: string }>;
+  json(
+    port: number,
+    method: string,
+    p: string,
+    body?: unknown,
+  ): Promise<{ id: number; state?: string; error?: string | null }>;
+  peakRssMb(pid: number): number;
+}
+
+/** s3rver in its own process (as a real server would be), its files under `dir`. */
+const S3RVER = `
+const S3rver = require(process.argv[1]);
+new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: process.argv[2] })
+  .run().then(({ port }) => console.log('listening on http://localhost:' + port));
+`;
+
+async function drain(body: Readable): Promise<number> {
+  let n = 0;
+  for await (const piece of body) n += (piece as Buffer).length;
+  return n;
+}
+
+/**
+ * The S3 store against s3rver: upload, download, a tier change inside the S3 location and a
+ * move out of it, each through the product and as a ratio to the bare AWS SDK moving the same
+ * bytes to the same server in the same run (the tier change against the server's CopyObject).
+ */
+export async function benchS3(d: S3BenchDeps): Promise<void> {
+  const s3dir = path.join(d.work, 's3rver');
+  fs.mkdirSync(s3dir);
+  const server = spawn(process.execPath, ['-e', S3RVER, require.resolve('s3rver'), s3dir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let app: ChildProcess | undefined;
+  try {
+    const endpoint = `http://127.0.0.1:${await d.listeningPort(server)}`;
+    const bare = await baselines(d, endpoint);
+
+    app = spawn(process.execPath, [d.main], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        DATA_DIR: path.join(d.work, 'data-s3'),
+        API_KEY: d.apiKey,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        STORE_PUBLIC: `s3://${BUCKET}/dim`,
+        STORE_PUBLIC_ENDPOINT: endpoint,
+        STORE_PUBLIC_PATH_STYLE: 'true',
+        // s3rver knows no GLACIER_IR.
+        STORE_PUBLIC_CLASSES: 'HOT:STANDARD,WARM:STANDARD_IA,COLD:ONEZONE_IA',
+        ...CREDS,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const port = await d.listeningPort(app);
+    const pid = app.pid!;
+    const peak = (): number => round(d.peakRssMb(pid), 1);
+    const ds = await d.json(port, 'POST', '/api/datasets', { name: 'bench-s3', location: 'PUBLIC', tier: 'HOT' });
+    const upMs = await d.timed(async () => {
+      const r = await d.put(port, `/api/datasets/${ds.id}/content`, d.src, { 'x-api-key': d.apiKey });
+      if (r.status !== 200) throw new Error(`S3 upload: ${r.status} ${r.text}`);
+    });
+    emit({
+      op: 'S3 store: upload (HTTP PUT, encrypt to a staging file, multipart PUT)',
+      mib_per_s: round(mibps(d.size, upMs), 1),
+      ratio_vs_bare_sdk_upload: round(bare.sdkPutMs / upMs),
+      server_peak_rss_mib: peak(),
+    });
+    const downMs = await d.timed(async () => {
+      const r = await d.get(port, `/api/datasets/${ds.id}/content`);
+      if (r.status !== 200 || r.bytes !== d.size) throw new Error(`S3 download: ${r.status}, ${r.bytes} bytes`);
+    });
+    emit({
+      op: 'S3 store: download (ranged GET, verify + decrypt)',
+      mib_per_s: round(mibps(d.size, downMs), 1),
+      ratio_vs_bare_sdk_get: round(bare.sdkGetMs / downMs),
+      server_peak_rss_mib: peak(),
+    });
+    const check = await d.get(port, `/api/datasets/${ds.id}/content`, { hash: true });
+    if (check.sha256 !== d.sourceSha) throw new Error('S3 download: the content differs from the input');
+
+    const move = async (to: { tier: string; location: string }): Promise<number> =>
+      d.timed(async () => {
+        const m = await d.json(port, 'POST', `/api/datasets/${ds.id}/moves`, to);
+        for (;;) {
+          const s = await d.json(port, 'GET', `/api/migrations/${m.id}`);
+          if (s.state === 'done') return;
+          if (s.state === 'failed' || s.state === 'cancelled') throw new Error(`move ${s.state}: ${s.error ?? '?'}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      });
+    const tierMs = await move({ tier: 'COLD', location: 'PUBLIC' });
+    emit({
+      op: 'S3 store: tier change PUBLIC/HOT → PUBLIC/COLD (server-side copy, journaled)',
+      ms: round(tierMs, 0),
+      ratio_vs_bare_copy_object: round(bare.sdkCopyMs / tierMs),
+      server_peak_rss_mib: peak(),
+    });
+    const outMs = await move({ tier: 'HOT', location: 'ONPREM' });
+    emit({
+      op: 'S3 store: move PUBLIC/COLD → ONPREM/HOT (streamed GET, staged, read back, verified, switched)',
+      mib_per_s: round(mibps(d.size, outMs), 1),
+      ratio_vs_bare_sdk_get_to_file: round(bare.sdkGetToFileMs / outMs),
+      server_peak_rss_mib: peak(),
+    });
+    const back = await d.get(port, `/api/datasets/${ds.id}/content`, { hash: true });
+    if (back.sha256 !== d.sourceSha) throw new Error('after the moves: the content differs from the input');
+    emit({ s3_server_peak_rss_mib: peak() });
+  } finally {
+    if (app) await d.stop(app);
+    await d.stop(server);
+  }
+}
+
+/** The bare AWS SDK moving the same bytes to the same server: what each product step is measured against. */
+async function baselines(
+  d: S3BenchDeps,
+  endpoint: string,
+): Promise<{ sdkPutMs: number; sdkGetMs: number; sdkCopyMs: number; sdkGetToFileMs: number }> {
+  const client = new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: CREDS.AWS_ACCESS_KEY_ID, secretAccessKey: CREDS.AWS_SECRET_ACCESS_KEY },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+
+  const sdkPutMs = await d.timed(() =>
+    new Upload({
+      client,
+      params: { Bucket: BUCKET, Key: 'bare/object', Body: fs.createReadStream(d.src) },
+      partSize: PART_BYTES,
+      queueSize: QUEUE,
+    }).done(),
+  );
+  const sdkGetMs = await d.timed(async () => {
+    const o = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'bare/object' }));
+    if ((await drain(o.Body as Readable)) !== d.size) throw new Error('bare GET: size mismatch');
+  });
+  const sdkCopyMs = await d.timed(() =>
+    client.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'bare/copy', CopySource: `${BUCKET}/bare/object` })),
+  );
+  // What a move out of S3 does with the bytes at the least: GET them into a file, synced.
+  const sdkGetToFileMs = await d.timed(async () => {
+    const o = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'bare/object' }));
+    const file = path.join(d.work, 'bare-get.bin');
+    const fh = await fsp.open(file, 'w');
+    for await (const piece of o.Body as Readable) await fh.write(piece as Buffer);
+    await fh.sync();
+    await fh.close();
+    fs.rmSync(file);
+  });
+  emit({
+    baseline: 'bare AWS SDK Upload (8 MiB parts, 2 at once) to s3rver',
+    mib_per_s: round(mibps(d.size, sdkPutMs), 1),
+  });
+  emit({ baseline: 'bare AWS SDK GetObject from s3rver, counted', mib_per_s: round(mibps(d.size, sdkGetMs), 1) });
+  emit({ baseline: 'bare AWS SDK CopyObject inside s3rver', ms: round(sdkCopyMs, 0) });
+  emit({ baseline: 'bare AWS SDK GetObject into a synced file', mib_per_s: round(mibps(d.size, sdkGetToFileMs), 1) });
+  client.destroy();
+  return { sdkPutMs, sdkGetMs, sdkCopyMs, sdkGetToFileMs };
+}

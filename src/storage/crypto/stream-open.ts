@@ -1,0 +1,158 @@
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { HEADER_BYTES, ReadPlan, openChunk, parseHeader, plaintextSize } from './chunked';
+import { CryptoError, chunkTruncated } from './errors';
+import { LABEL_BYTES, labelKey, openLabel, type LabelKey, type ObjectLabel } from './label';
+
+/** An object read by byte ranges (an S3 GET with Range): `read` is inclusive of `end`. */
+export interface RangeSource {
+  /** The stored (encrypted) size. */
+  size: number;
+  read(start: number, end: number): Promise<Readable>;
+}
+
+/** Verified plaintext, whole or a range, ready to be sent: what a download answers with. */
+export interface PlainBody {
+  readonly size: number;
+  readonly length: number;
+  /** Plaintext bytes handed to `out` so far. */
+  readonly sent: number;
+  sendTo(out: Writable): Promise<void>;
+  cancel(): Promise<void>;
+}
+
+/** Resolves when `out` drains or closes (a client gone), leaving no listener behind. */
+async function drained(out: Writable): Promise<void> {
+  const ac = new AbortController();
+  const ignore = (): undefined => undefined;
+  try {
+    await Promise.race([
+      once(out, 'drain', { signal: ac.signal }).catch(ignore),
+      once(out, 'close', { signal: ac.signal }).catch(ignore),
+    ]);
+  } finally {
+    ac.abort();
+  }
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const piece of stream) parts.push(piece as Buffer);
+  return Buffer.concat(parts);
+}
+
+/** The object's prefix and (version 2) label bytes, read with one ranged request. */
+async function readPrefix(
+  src: RangeSource,
+): Promise<{ header: Buffer; label: Buffer | undefined; chunkSize: number; dataStart: number }> {
+  if (src.size < HEADER_BYTES) throw new CryptoError('TRUNCATED', 'the file is truncated (incomplete header)');
+  const head = await readAll(await src.read(0, Math.min(src.size, HEADER_BYTES + LABEL_BYTES) - 1));
+  const parsed = parseHeader(head);
+  const header = head.subarray(0, HEADER_BYTES);
+  if (parsed.version === 1) return { header, label: undefined, ...parsed };
+  if (head.length < HEADER_BYTES + LABEL_BYTES)
+    throw new CryptoError('TRUNCATED', 'the file is truncated (incomplete label)');
+  return { header, label: head.subarray(HEADER_BYTES, HEADER_BYTES + LABEL_BYTES), ...parsed };
+}
+
+/** The plaintext size an object's length and framing imply ('TRUNCATED' if none). */
+export async function plaintextSizeOfSource(src: RangeSource): Promise<number> {
+  const p = await readPrefix(src);
+  return plaintextSize(src.size, p.chunkSize, p.dataStart);
+}
+
+/** The label of an object read by ranges: its key before any is at hand, and the label once opened. */
+export async function readRangeHeader(
+  src: RangeSource,
+): Promise<{ key: LabelKey | undefined; open(dek: Buffer): ObjectLabel }> {
+  const { header, label } = await readPrefix(src);
+  return {
+    key: label ? labelKey(label) : undefined,
+    open: (dek) => {
+      if (!label) throw new Error('a version 1 object has no label');
+      return openLabel(header, label, dek);
+    },
+  };
+}
+
+/**
+ * Verified plaintext of an object read by ranges (an object store): only the chunks the range
+ * covers are fetched, in one ranged read, and each is authenticated (its final flag known from
+ * the object's size) before its slice goes out. Holds one sealed chunk; the source is read no
+ * faster than `out` takes the plaintext.
+ */
+export class DecryptedStream implements PlainBody {
+  sent = 0;
+  private cancelled = false;
+  private source: Readable | undefined;
+
+  private constructor(
+    private readonly src: RangeSource,
+    private readonly header: Buffer,
+    private readonly dek: Buffer,
+    private readonly plan: ReadPlan,
+    private readonly chunkSize: number,
+    readonly size: number,
+  ) {}
+
+  /** Reads and checks the header (a version 2 label is authenticated with `dek`). */
+  static async open(src: RangeSource, dek: Buffer, range?: { start: number; end: number }): Promise<DecryptedStream> {
+    const p = await readPrefix(src);
+    if (p.label) openLabel(p.header, p.label, dek);
+    const size = plaintextSize(src.size, p.chunkSize, p.dataStart);
+    const plan = new ReadPlan(p.chunkSize, size, range, p.dataStart);
+    return new DecryptedStream(src, p.header, dek, plan, p.chunkSize, size);
+  }
+
+  get length(): number {
+    return this.plan.length;
+  }
+
+  async sendTo(out: Writable): Promise<void> {
+    if (this.cancelled) return;
+    const { plan } = this;
+    const from = plan.sealedPosition(plan.first);
+    const to = plan.sealedPosition(plan.lastNeeded) + plan.sealedLength(plan.lastNeeded) - 1;
+    try {
+      const source = (this.source = await this.src.read(from, to));
+      const sealed = Buffer.allocUnsafe(this.chunkSize + 16);
+      let index = plan.first;
+      let filled = 0;
+      for await (const data of source) {
+        const piece = data as Buffer;
+        for (let pos = 0; pos < piece.length;) {
+          if (index > plan.lastNeeded)
+            throw new CryptoError('TAMPERED', 'the object holds more bytes than its size says');
+          const want = plan.sealedLength(index);
+          const n = Math.min(want - filled, piece.length - pos);
+          piece.copy(sealed, filled, pos, pos + n);
+          filled += n;
+          pos += n;
+          if (filled < want) continue;
+          const plain = openChunk(this.dek, this.header, index, index === plan.last, sealed.subarray(0, want));
+          const { from: a, to: b } = plan.slice(index);
+          index++;
+          filled = 0;
+          if (b > a) {
+            this.sent += b - a;
+            // A copy: `sealed` is reused for the next chunk while the socket may still hold this one.
+            if (!out.write(Buffer.from(plain.subarray(a, b)))) await drained(out);
+          }
+          if (this.cancelled) return;
+        }
+      }
+      if (index <= plan.lastNeeded) throw chunkTruncated(index);
+      out.end();
+    } catch (err) {
+      if (!this.cancelled) throw err;
+    } finally {
+      this.source?.destroy();
+    }
+  }
+
+  cancel(): Promise<void> {
+    this.cancelled = true;
+    this.source?.destroy();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,5 @@
+export { FileObjectStore } from './file-object-store';
+export { MissingObject, type ObjectHead, type ObjectStore, type StoreDescription } from './object-store';
+export { S3ObjectStore, needsRestore } from './s3-object-store';
+export { DEFAULT_CLASSES, RESTORE_CLASSES, objectKey, type StoreSpec, type StoreSpecs } from './spec';
+export { ObjectStores, type StoreView } from './stores';

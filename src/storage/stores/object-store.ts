@@ -1,0 +1,70 @@
+import type { Readable } from 'node:stream';
+import type { Location, Tier } from '../../db';
+
+export type StoreKind = 'file' | 's3';
+
+export interface ObjectHead {
+  size: number;
+  /** The store's version tag (an S3 ETag; size and mtime for a file). */
+  etag: string;
+  /** The storage class (S3); undefined for a file. */
+  storageClass: string | undefined;
+  /** For a class that needs a restore: whether one is running, and until when a restored copy lasts. */
+  restore?: { ongoing: boolean; expiresAt: number | undefined };
+}
+
+export interface ListedObject {
+  key: string;
+  size: number;
+}
+
+/** What the pages and /readyz say about a store; never a credential. */
+export interface StoreDescription {
+  location: Location;
+  kind: StoreKind;
+  /** The folder, or s3://bucket/prefix. */
+  where: string;
+  /** The S3 endpoint; 'AWS' when none is set; undefined for a file store. */
+  endpoint: string | undefined;
+  shared: boolean;
+}
+
+/**
+ * Where one location's encrypted objects live, by key (`<tier>/<object id>.enc`). Every byte the
+ * product stores or reads goes through one of these; the bytes are always ciphertext. A key is
+ * never overwritten in place: a new version gets a new key, so a crash leaves the old one whole.
+ */
+export interface ObjectStore {
+  readonly location: Location;
+  readonly kind: StoreKind;
+  describe(): StoreDescription;
+  /** Stores `body` under `key` (the tier's storage class on S3); resolves once it is durable. */
+  put(key: string, body: Readable, tier: Tier, length?: number): Promise<{ size: number; sha256: string }>;
+  /** The bytes of `key`, or the inclusive range of them; rejects with `missing` if there is no such object. */
+  get(key: string, range?: { start: number; end: number }): Promise<Readable>;
+  head(key: string): Promise<ObjectHead | undefined>;
+  /** True if it was there. */
+  delete(key: string): Promise<boolean>;
+  /** Every key under `prefix` (within the store), with its size. */
+  list(prefix?: string): AsyncIterable<ListedObject>;
+  /** A copy inside the store under a new key, in the tier's class; no byte passes through the process on S3. */
+  copy(from: string, to: string, tier: Tier): Promise<void>;
+  /** Throws (naming what failed) if the store cannot be written and read now. */
+  probe(): Promise<void>;
+  /**
+   * Removes multipart uploads left by crashes: how many, or undefined when the server cannot
+   * list them. A file store has none.
+   */
+  abortAbandoned(olderThanMs: number): Promise<number | undefined>;
+  /** Starts a restore of an object in a class that needs one; resolves with when it is expected. */
+  restore?(key: string): Promise<{ readyAt: number }>;
+}
+
+/** Thrown by `get` for a key the store does not hold. */
+export class MissingObject extends Error {
+  readonly code = 'ENOENT';
+  constructor(readonly key: string) {
+    super(`no object ${key}`);
+    this.name = 'MissingObject';
+  }
+}

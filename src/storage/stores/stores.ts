@@ -1,0 +1,167 @@
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { LOCATIONS, type Location, type Tier } from '../../db';
+import type { Health, Logger, Registry, Service } from '../../platform';
+import { FileObjectStore } from './file-object-store';
+import type { ListedObject, ObjectHead, ObjectStore, StoreDescription } from './object-store';
+import { S3ObjectStore } from './s3-object-store';
+import type { StoreSpecs } from './spec';
+
+const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** A multipart upload older than this is abandoned: an upload in progress writes parts far sooner. */
+const ABANDONED_MS = 24 * 3_600_000;
+
+/** Errors and latency per store and operation, fed by every call. */
+interface StoreMeters {
+  observe(location: Location, op: string, seconds: number, failed: boolean): void;
+}
+
+/** What the pages show per location. */
+export interface StoreView extends StoreDescription {
+  health: string;
+}
+
+/**
+ * Every location's store, built from STORE_* (file:// or s3://, or today's folder under
+ * DATA_DIR). A Service so `/readyz` probes each (`store.<location>`: 'ok' or why not), and every
+ * call is counted (errors, latency) by store and operation.
+ */
+export class ObjectStores implements Service {
+  readonly name = 'stores';
+  private readonly stores: Record<Location, ObjectStore>;
+  private meters: StoreMeters | undefined;
+
+  constructor(
+    specs: StoreSpecs,
+    dataDir: string,
+    private readonly logger?: Logger,
+  ) {
+    const built = {} as Record<Location, ObjectStore>;
+    for (const location of LOCATIONS) {
+      const spec = specs[location];
+      const store =
+        spec.kind === 's3'
+          ? new S3ObjectStore(spec)
+          : new FileObjectStore(location, spec.root ?? path.join(dataDir, 'tiers', location), spec.shared);
+      built[location] = metered(store, (op, seconds, failed) => this.meters?.observe(location, op, seconds, failed));
+    }
+    this.stores = built;
+  }
+
+  /** Stores made of today's folders only (tools and tests that build parts by hand). */
+  static folders(dataDir: string): ObjectStores {
+    const specs = {} as Record<Location, StoreSpecs[Location]>;
+    for (const location of LOCATIONS) specs[location] = { kind: 'file', location, root: undefined, shared: false };
+    return new ObjectStores(specs, dataDir);
+  }
+
+  of(location: Location): ObjectStore {
+    return this.stores[location];
+  }
+
+  /** The folder of each file store (the tier tree serves them by path). */
+  fileRoots(): Partial<Record<Location, string>> {
+    const out: Partial<Record<Location, string>> = {};
+    for (const location of LOCATIONS) {
+      const d = this.stores[location].describe();
+      if (d.kind === 'file') out[location] = d.where;
+    }
+    return out;
+  }
+
+  /** Locations whose objects live in S3. */
+  objectStoreLocations(): Location[] {
+    return LOCATIONS.filter((l) => this.stores[l].kind === 's3');
+  }
+
+  async start(): Promise<void> {
+    for (const location of this.objectStoreLocations()) {
+      const aborted = await this.stores[location].abortAbandoned(ABANDONED_MS).catch((err: unknown) => {
+        this.logger?.warn('storage.multipart_sweep_failed', { location, error: err as Error });
+        return 0;
+      });
+      if (aborted === undefined) this.logger?.info('storage.multipart_sweep_unsupported', { location });
+      else if (aborted > 0) this.logger?.warn('storage.multipart_aborted', { location, uploads: aborted });
+    }
+  }
+
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async health(): Promise<Health> {
+    const out: Health = {};
+    await Promise.all(
+      LOCATIONS.map(async (location) => {
+        out[`store.${location}`] = await this.stores[location].probe().then(
+          () => 'ok',
+          (err: unknown) => `${this.stores[location].describe().where}: ${reasonOf(err)}`,
+        );
+      }),
+    );
+    return out;
+  }
+
+  /** Each location's store with its health, for the pages. */
+  async views(): Promise<StoreView[]> {
+    const health = await this.health();
+    return LOCATIONS.map((l) => ({ ...this.stores[l].describe(), health: health[`store.${l}`] ?? 'unknown' }));
+  }
+
+  register(registry: Registry): void {
+    const errors = registry.counter(
+      'dim_store_errors_total',
+      'Failed calls to an object store, by store and operation.',
+    );
+    const latency = registry.histogram(
+      'dim_store_seconds',
+      'Latency of object store calls, by store and operation.',
+      LATENCY_BUCKETS,
+    );
+    this.meters = {
+      observe: (location, op, seconds, failed) => {
+        latency.observe(seconds, { store: location, op });
+        if (failed) errors.inc(1, { store: location, op });
+      },
+    };
+  }
+}
+
+function reasonOf(err: unknown): string {
+  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  return [e.name, status ? `HTTP ${status}` : undefined, e.message].filter(Boolean).join(': ') || String(err);
+}
+
+/** The store with every call timed and its failures counted (a stream's own later errors are not). */
+function metered(store: ObjectStore, observe: (op: string, seconds: number, failed: boolean) => void): ObjectStore {
+  const time = async <T>(op: string, fn: () => Promise<T>): Promise<T> => {
+    const t0 = process.hrtime.bigint();
+    let failed = true;
+    try {
+      const out = await fn();
+      failed = false;
+      return out;
+    } finally {
+      observe(op, Number(process.hrtime.bigint() - t0) / 1e9, failed);
+    }
+  };
+  const wrapped: ObjectStore = {
+    location: store.location,
+    kind: store.kind,
+    describe: () => store.describe(),
+    put: (key: string, body: Readable, tier: Tier) => time('put', () => store.put(key, body, tier)),
+    get: (key: string, range?: { start: number; end: number }) => time('get', () => store.get(key, range)),
+    head: (key: string): Promise<ObjectHead | undefined> => time('head', () => store.head(key)),
+    delete: (key: string) => time('delete', () => store.delete(key)),
+    list: (prefix?: string): AsyncIterable<ListedObject> => store.list(prefix),
+    copy: (from: string, to: string, tier: Tier) => time('copy', () => store.copy(from, to, tier)),
+    probe: () => time('probe', () => store.probe()),
+    abortAbandoned: (ms: number) => time('abort_abandoned', () => store.abortAbandoned(ms)),
+  };
+  if (store.restore) {
+    const restore = store.restore.bind(store);
+    wrapped.restore = (key: string) => time('restore', () => restore(key));
+  }
+  return wrapped;
+}
