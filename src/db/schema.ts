@@ -233,6 +233,8 @@ export interface DecisionLogTable {
   to_tier: Tier;
   rule: string | null;
   saving_month: number;
+  /** The move's own cost (0 on moves logged before it was kept). */
+  move_cost: Generated<number>;
   catalog_version: number;
   explanation: string;
 }
@@ -248,6 +250,8 @@ export interface SchedulerRunsTable {
   held: string;
   catalog_version: number | null;
   error: string | null;
+  /** What the moves pending when the run ended save per month, net of their cost. */
+  pending_saving_month: number | null;
 }
 
 export interface SettingsTable {

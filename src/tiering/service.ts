@@ -10,6 +10,7 @@ import { explainView, repriceLogged, round } from './explain-view';
 import { decodeExplanation, encodeExplanation } from './explanation';
 import { FEATURE_NAMES } from './features';
 import { judgeMove, summariseJudgements, type HindsightSummary } from './hindsight';
+import { netSaving, type PendingSaving } from './pending';
 import { placementKey } from './placements';
 import { TieringPolicy } from './policy';
 import { BYTES_PER_READ_PRIOR } from './read-share';
@@ -287,6 +288,11 @@ export class TieringService implements Service {
    */
   replay(req: ReplayRequest): Promise<ReplayOutcome> {
     return replayHistory(this.repo.history, this.clock.now(), req);
+  }
+
+  /** What the pending moves save per month, net of their cost (see pending.ts): one figure everywhere. */
+  async pendingSaving(): Promise<PendingSaving> {
+    return netSaving(await this.repo.pending.sums(), this.settings.horizonDays);
   }
 
   /** A dataset's stored decision, if any. */

@@ -19,6 +19,7 @@ import { movesPages } from './moves';
 import { activityModel, streamModel, summaryModel, EVENT_WINDOW_MINUTES } from './overview';
 import { policyPages } from './policy';
 import { PagesRepository } from './repository';
+import { SummaryCache } from './summary-cache';
 import type { RateWindow } from '../rate-window';
 
 /** What the overview says of the stored bytes' care: the last scrub and the last backup. */
@@ -131,9 +132,14 @@ export function pageRoutes(deps: PageDeps): Router {
 function overviewPages(deps: PageDeps, views: Views, requireOperator: RequestHandler): Router {
   const pages = Router();
   const { repo, clock } = deps;
+  const summaries = new SummaryCache({
+    repo,
+    compute: () => summaryModel({ repo, tiering: deps.tiering }),
+    catalogVersion: () => deps.tiering.catalog.version,
+  });
   pages.get('/', async (_req, res) => {
     const [summary, stream, activity, gaps, care] = await Promise.all([
-      summaryModel({ repo, tiering: deps.tiering }),
+      summaries.get(),
       streamModel({ repo, bus: deps.bus, rate: deps.eventRate }),
       activityModel({ repo, moves: deps.moves }),
       deps.gaps.unacknowledged(),
@@ -151,7 +157,7 @@ function overviewPages(deps: PageDeps, views: Views, requireOperator: RequestHan
     });
   });
   pages.get('/parts/overview/summary', async (_req, res) => {
-    views.render(res, 'parts/overview-summary', { summary: await summaryModel({ repo, tiering: deps.tiering }) });
+    views.render(res, 'parts/overview-summary', { summary: await summaries.get() });
   });
   pages.get('/parts/overview/stream', async (_req, res) => {
     views.render(res, 'parts/overview-stream', {

@@ -31,7 +31,9 @@ export interface CostSummary {
   catalog_version: number;
   now_month: number;
   all_hot_month: number;
-  pending_datasets: number;
+  /** Moves under way that a decision queued. */
+  pending_moves: number;
+  /** What they save per month net of their cost: TieringService.pendingSaving, as the scheduler and the API give it. */
   pending_saving_month: number;
   after_month: number;
 }
@@ -48,7 +50,7 @@ export async function summaryModel(d: { repo: PagesRepository; tiering: TieringS
   const minBillable = Object.fromEntries(
     PLACEMENTS.map((p) => [placementKey(p), catalog.placements[placementKey(p)]!.min_billable_bytes]),
   );
-  const [totals, pending] = await Promise.all([d.repo.placementTotals(minBillable), d.repo.pendingRecommendations()]);
+  const [totals, pending] = await Promise.all([d.repo.placementTotals(minBillable), d.tiering.pendingSaving()]);
   const byKey = new Map<string, PlacementTotal>(totals.map((t) => [`${t.location}/${t.tier}`, t]));
   let allBytes = 0;
   let allDatasets = 0;
@@ -84,9 +86,9 @@ export async function summaryModel(d: { repo: PagesRepository; tiering: TieringS
       catalog_version: version,
       now_month: nowMonth,
       all_hot_month: hotMonth,
-      pending_datasets: pending.datasets,
+      pending_moves: pending.moves,
       pending_saving_month: pending.saving_month,
-      after_month: Math.max(0, nowMonth - pending.saving_month),
+      after_month: Math.max(0, nowMonth - pending.gross_month),
     },
   };
 }

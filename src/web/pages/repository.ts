@@ -82,6 +82,21 @@ export class PagesRepository {
     return r.rows;
   }
 
+  /**
+   * A fingerprint that changes when a dataset is added or removed or a move is queued or ends:
+   * what moves bytes between placements. Index lookups only (no scan of the datasets).
+   */
+  async changeFingerprint(): Promise<string> {
+    const r = await sql<{ d_max: number | null; d_n: number; m_max: number | null; m_active: number }>`
+      select (select max(id) from datasets) as d_max, (select count(*) from datasets) as d_n,
+             (select max(id) from moves) as m_max,
+             (select count(*) from moves where state in ('planned','copying','verifying','switched')) as m_active`.execute(
+      this.db,
+    );
+    const x = r.rows[0];
+    return x ? `${x.d_max}:${x.d_n}:${x.m_max}:${x.m_active}` : '';
+  }
+
   /** Every access ever counted (reads and writes). */
   async totalAccesses(): Promise<number> {
     const r = await this.db
@@ -89,22 +104,6 @@ export class PagesRepository {
       .select((eb) => eb.fn.coalesce(eb.fn.sum<number>(eb('reads', '+', eb.ref('writes'))), eb.lit(0)).as('n'))
       .executeTakeFirstOrThrow();
     return Number(r.n);
-  }
-
-  /**
-   * Recommendations not yet carried out: stored decisions to move (or held back) whose dataset
-   * is still where the decision found it and not moving. Their saving is per month.
-   */
-  async pendingRecommendations(): Promise<{ datasets: number; saving_month: number }> {
-    const r = await sql<{ datasets: number; saving_month: number | null }>`
-      select count(*) as datasets, sum(x.saving_month) as saving_month
-      from decisions x join datasets d on d.id = x.dataset_id
-      where x.action != 'stay' and x.saving_month > 0 and d.location = x.from_location and d.tier = x.from_tier
-        and not exists (select 1 from moves m where m.dataset_id = d.id and m.state in ('planned','copying','verifying','switched'))`.execute(
-      this.db,
-    );
-    const row = r.rows[0];
-    return { datasets: Number(row?.datasets ?? 0), saving_month: Number(row?.saving_month ?? 0) };
   }
 
   /** The latest decisions that became moves, with their dataset's name. */
