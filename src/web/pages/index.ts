@@ -11,6 +11,7 @@ import { assetRoutes } from '../assets';
 import { securityHeaders } from '../security';
 import { Views } from '../views';
 import { datasetPages } from './dataset-detail';
+import { datasetEditPages } from './dataset-edit';
 import { datasetsPages } from './datasets';
 import { keysPages } from './keys';
 import { loginPages, usersPages } from './login';
@@ -46,7 +47,7 @@ export interface PageDeps {
   sessions: SessionAuth;
   users: UsersService;
   apiKeys: Pick<ApiKeys, 'list' | 'create' | 'revoke'>;
-  datasets: Pick<DatasetsService, 'get'>;
+  datasets: Pick<DatasetsService, 'get' | 'update' | 'delete'>;
   analytics: Pick<AnalyticsService, 'series' | 'datasetStats'>;
   ingest: Pick<IngestService, 'ingest'>;
   moves: Pick<MoveService, 'enqueue' | 'cancel' | 'progress'>;
@@ -94,7 +95,8 @@ export function pageRoutes(deps: PageDeps): Router {
 
   pages.use(overviewPages(deps, views, requireOperator));
 
-  pages.use(datasetsPages({ views, repo, ingest: deps.ingest, requireOperator }));
+  pages.use(datasetsPages({ views, repo, ingest: deps.ingest, tiering: deps.tiering, requireOperator }));
+  pages.use(datasetEditPages({ views, datasets: deps.datasets, tiering: deps.tiering, requireOperator }));
   pages.use(
     datasetPages({
       views,

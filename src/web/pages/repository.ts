@@ -3,11 +3,15 @@ import {
   ACTIVE_MOVE_STATES,
   type DB,
   type DatasetRow,
+  type DecisionsTable,
   type Location,
   type MoveRow,
   type MoveState,
   type Tier,
 } from '../../db';
+import { tagLikePattern } from '../../datasets';
+
+type DecisionRow = DecisionsTable;
 
 const GB = 1024 ** 3;
 /** A dataset's size in bytes as the cost model sees it (content if stored, else declared size). */
@@ -29,6 +33,8 @@ export type DatasetPageSort = 'name' | 'size' | 'created' | 'accesses' | 'last_a
 
 export interface DatasetPageFilter {
   q?: string;
+  /** One tag the dataset carries (see datasets' tagLikePattern). */
+  tag?: string;
   tier?: Tier;
   location?: Location;
   mode?: PolicyModeFilter;
@@ -46,6 +52,18 @@ export type DatasetPageRow = Pick<DatasetRow, 'id' | 'name' | 'tier' | 'location
   last_access: number | null;
   mode: PolicyModeFilter;
   migrating: number;
+  /** JSON array of strings. */
+  tags: string;
+  /** The move under way, if any: where to and how far. */
+  move_state: MoveState | null;
+  move_to_location: Location | null;
+  move_to_tier: Tier | null;
+  /** The stored recommendation (absent: already at its cheapest placement, or not decided yet). */
+  rec_action: DecisionRow['action'] | null;
+  rec_rule: string | null;
+  rec_to_location: Location | null;
+  rec_to_tier: Tier | null;
+  rec_saving_month: number | null;
 };
 
 /** Completed moves grouped by their from and to placements. */
@@ -179,6 +197,7 @@ export class PagesRepository {
   async datasetPage(f: DatasetPageFilter): Promise<{ rows: DatasetPageRow[]; total: number }> {
     const where = [sql`1 = 1`];
     if (f.q) where.push(sql`d.name like ${'%' + f.q.replace(/[\\%_]/g, (m) => '\\' + m) + '%'} escape '\\'`);
+    if (f.tag) where.push(sql`d.tags like ${tagLikePattern(f.tag)} escape '\\'`);
     if (f.tier) where.push(sql`d.tier = ${f.tier}`);
     if (f.location) where.push(sql`d.location = ${f.location}`);
     if (f.mode === 'auto') where.push(sql`(p.mode is null or p.mode = 'auto')`);
@@ -195,10 +214,15 @@ export class PagesRepository {
     const rows = await sql<DatasetPageRow>`
       select d.id, d.name, d.tier, d.location, ${SIZE_SQL} as size_bytes, d.object_id is not null as has_content, d.created_at,
              coalesce(s.reads + s.writes, 0) as accesses, s.last_access, coalesce(p.mode, 'auto') as mode,
-             exists (select 1 from moves m where m.dataset_id = d.id and m.state in ('planned','copying','verifying','switched')) as migrating
+             case when m.id is null then 0 else 1 end as migrating, d.tags,
+             m.state as move_state, m.to_location as move_to_location, m.to_tier as move_to_tier,
+             x.action as rec_action, x.rule as rec_rule, x.to_location as rec_to_location, x.to_tier as rec_to_tier,
+             x.saving_month as rec_saving_month
       from datasets d
       left join dataset_stats s on s.dataset_id = d.id
       left join dataset_policies p on p.dataset_id = d.id
+      left join moves m on m.dataset_id = d.id and m.state in ('planned','copying','verifying','switched')
+      left join decisions x on x.dataset_id = d.id
       where ${cond}
       order by ${key} ${dir}, d.id ${dir}
       limit ${f.limit} offset ${f.offset}`.execute(this.db);
