@@ -1,5 +1,5 @@
 import type { BusStatus, EventBus } from '../../stream';
-import { type MoveProgressView, type MoveService, moveProgress } from '../../storage';
+import type { MoveService } from '../../storage';
 import {
   type TieringService,
   LOCATIONS,
@@ -11,7 +11,8 @@ import {
   type Tier,
 } from '../../tiering';
 import { RATE_WINDOW_MINUTES, type RateWindow } from '../rate-window';
-import type { MoveWithName, PagesRepository, PlacementTotal } from './repository';
+import { queueModel, type QueueModel } from './move-queue';
+import type { PagesRepository, PlacementTotal } from './repository';
 
 const DAYS_PER_MONTH = 30;
 /** The events chart covers this many minutes. */
@@ -126,15 +127,18 @@ export async function streamModel(d: {
 }
 
 export interface ActivityModel {
-  inFlight: (MoveWithName & { p: MoveProgressView })[];
+  queue: QueueModel;
   decisions: Awaited<ReturnType<PagesRepository['latestDecisions']>>;
 }
 
-/** Moves in flight with their progress, and the latest decisions that became moves. */
+/** The overview lists this many moves under the queue's totals. */
+const QUEUE_HEAD = 10;
+
+/** The move queue (totals and its first moves), and the latest decisions that became moves. */
 export async function activityModel(d: {
   repo: PagesRepository;
   moves: Pick<MoveService, 'progress'>;
 }): Promise<ActivityModel> {
-  const [active, decisions] = await Promise.all([d.repo.activeMoves(20), d.repo.latestDecisions(8)]);
-  return { inFlight: active.map((m) => ({ ...m, p: moveProgress(m, d.moves) })), decisions };
+  const [queue, decisions] = await Promise.all([queueModel(d, QUEUE_HEAD), d.repo.latestDecisions(8)]);
+  return { queue, decisions };
 }

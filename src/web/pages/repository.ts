@@ -74,6 +74,17 @@ export type FlowRow = Pick<MoveRow, 'from_location' | 'from_tier' | 'to_location
 
 export type MoveWithName = MoveRow & { name: string | null };
 
+export interface QueueTotals {
+  /** Planned, not started. */
+  queued: number;
+  /** Copying, verifying or switched. */
+  running: number;
+  /** Bytes still to copy over all of them. */
+  bytes_left: number;
+  /** Of them, moves that change the placement record only. */
+  catalog_only: number;
+}
+
 /**
  * The pages' own read queries: aggregates and pages no service offers. They run on the
  * read-only connection (a consistent WAL snapshot on its own thread), so a page over 100,000
@@ -164,8 +175,42 @@ export class PagesRepository {
     return q.orderBy('m.id', 'desc').limit(f.limit).execute();
   }
 
+  /** Moves not finished, in the order they are worked on: running ones first, then the queue oldest first. */
   activeMoves(limit: number): Promise<MoveWithName[]> {
-    return this.moves({ states: ACTIVE_MOVE_STATES, limit });
+    return this.db
+      .selectFrom('moves as m')
+      .leftJoin('datasets as d', 'd.id', 'm.dataset_id')
+      .selectAll('m')
+      .select('d.name')
+      .where('m.state', 'in', ACTIVE_MOVE_STATES)
+      .orderBy(sql`case when m.state = 'planned' then 1 else 0 end`)
+      .orderBy('m.id')
+      .limit(limit)
+      .execute();
+  }
+
+  /**
+   * The move queue's totals: moves waiting and running, and the bytes still to copy (a planned
+   * move's are its dataset's stored size; a catalog-only move copies none).
+   */
+  async queueTotals(): Promise<QueueTotals> {
+    const r = await sql<{ state: MoveState; moves: number; bytes_left: number | null; catalog_only: number | null }>`
+      select m.state as state, count(*) as moves,
+             sum(case when m.catalog_only = 1 then 0
+                      when m.bytes_total > 0 then m.bytes_total - m.bytes_done
+                      else coalesce(d.content_bytes, 0) end) as bytes_left,
+             sum(m.catalog_only) as catalog_only
+      from moves m left join datasets d on d.id = m.dataset_id
+      where m.state in ('planned','copying','verifying','switched')
+      group by m.state`.execute(this.db);
+    const t: QueueTotals = { queued: 0, running: 0, bytes_left: 0, catalog_only: 0 };
+    for (const x of r.rows) {
+      if (x.state === 'planned') t.queued += Number(x.moves);
+      else t.running += Number(x.moves);
+      t.bytes_left += Number(x.bytes_left ?? 0);
+      t.catalog_only += Number(x.catalog_only ?? 0);
+    }
+    return t;
   }
 
   /** Completed moves between placements: count and bytes (a catalog-only move counts its declared size). */
