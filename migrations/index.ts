@@ -10,6 +10,7 @@ import * as m008 from './008_api_key_last_used';
 import * as m009 from './009_integrity';
 import * as m010 from './010_stream_gaps';
 import * as m011 from './011_pending_saving';
+import * as m012 from './012_cost_history';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '009_integrity': m009,
   '010_stream_gaps': m010,
   '011_pending_saving': m011,
+  '012_cost_history': m012,
 };

@@ -55,7 +55,7 @@ import {
   TierTree,
   HeaderRewrite,
 } from './storage';
-import { TieringRepository, TierScheduler, TieringService } from './tiering';
+import { CostSnapshotJob, TieringRepository, TierScheduler, TieringService } from './tiering';
 import { ProductMetrics } from './web';
 
 /** What every builder below gets: the config, the open database, time and logs. */
@@ -337,11 +337,16 @@ export function buildTiering({ config, database, db, clock, logger }: Base, stor
     clock,
     logger: logger.child({ part: 'scheduler' }),
   });
+  const costSnapshots = new CostSnapshotJob({
+    history: tiering.costs,
+    hourUtc: t.historySnapshotHour,
+    logger: logger.child({ part: 'cost-history' }),
+  });
   return {
     tiering,
     scheduler,
     // The catalog loads before anything serves; the timer arms once the rest is up.
     prepare: tiering as Service,
-    services: [scheduler] as Service[],
+    services: [scheduler, costSnapshots] as Service[],
   };
 }

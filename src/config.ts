@@ -90,6 +90,8 @@ export interface Config {
     readonly minModelUpdates: number;
     /** Extra weight on forecast use where access is dearer (see TieringPolicy.decide). */
     readonly demotionRisk: number;
+    /** HISTORY_SNAPSHOT_HOUR: the wall-clock hour (UTC) of the daily cost snapshot. */
+    readonly historySnapshotHour: number;
   };
   readonly shutdownTimeoutMs: number;
   readonly http: {
@@ -234,6 +236,7 @@ function tieringConfig(r: Reader): Config['tiering'] {
     observationsPerRun: r.int('FORECAST_SAMPLE', 500, 0, 100_000),
     minModelUpdates: r.int('POLICY_MIN_MODEL_UPDATES', 1_000, 0, 100_000_000),
     demotionRisk: r.number('POLICY_DEMOTION_RISK', 2, 0, 100),
+    historySnapshotHour: r.int('HISTORY_SNAPSHOT_HOUR', 0, 0, 23),
   };
 }
 

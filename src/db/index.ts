@@ -7,6 +7,7 @@ export {
   MOVE_STATES,
   TIERS,
   type ApiKeysTable,
+  type CostHistoryTable,
   type BucketResolution,
   type DB,
   type DatasetRow,

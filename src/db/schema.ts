@@ -281,6 +281,22 @@ export interface ForecastObservationsTable {
   matured_at: number | null;
 }
 
+/** One placement's storage on one day (the daily cost snapshot). */
+export interface CostHistoryTable {
+  /** The UTC day's start. */
+  day: number;
+  location: Location;
+  tier: Tier;
+  datasets: number;
+  bytes: number;
+  /** Storage per month at this placement, at the catalog of the day. */
+  cost_month: number;
+  /** The same bytes at the HOT tier of this location. */
+  all_hot_month: number;
+  catalog_version: number;
+  taken_at: number;
+}
+
 export interface ApiKeysTable {
   id: Generated<number>;
   name: string;
@@ -317,6 +333,7 @@ export interface DB {
   consumer_offsets: ConsumerOffsetsTable;
   dead_letters: DeadLettersTable;
   stream_gaps: StreamGapsTable;
+  cost_history: CostHistoryTable;
 }
 
 export type DatasetRow = Selectable<DatasetsTable>;

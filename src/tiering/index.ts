@@ -1,5 +1,7 @@
 export { parseCatalog, type PriceCatalog } from './catalog';
 export { CostModel } from './cost';
+export { type CostDay, type PlacementCost } from './cost-history';
+export { CostSnapshotJob } from './cost-snapshots';
 export { LOCATIONS, PLACEMENTS, TIERS, placementIndex, placementKey, type Location, type Tier } from './placements';
 export { type PolicySettings } from './decision';
 export { TieringPolicy } from './policy';

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../db';
 import { CatalogRepository } from './catalog-repository';
+import { CostHistoryRepository } from './cost-history-repository';
 import { DecisionRepository, type DecisionRow } from './decision-repository';
 import { HindsightRepository } from './hindsight-repository';
 import { HistoryRepository } from './history-repository';
@@ -28,6 +29,8 @@ export class TieringRepository {
   readonly hindsight: HindsightRepository;
   /** The pending moves' saving. */
   readonly pending: PendingRepository;
+  /** Where the bytes are and the daily cost snapshots. */
+  readonly costHistory: CostHistoryRepository;
 
   /** `reader`: a read-only connection for the scheduler's scans (see Database.reader). */
   constructor(db: Kysely<DB>, reader: Kysely<DB> = db) {
@@ -40,6 +43,7 @@ export class TieringRepository {
     this.history = new HistoryRepository(db);
     this.hindsight = new HindsightRepository(db);
     this.pending = new PendingRepository(db);
+    this.costHistory = new CostHistoryRepository(db, reader);
   }
 
   /** The dataset page (web/pages/dataset-detail.ts) reads a stored decision here; it should ask TieringService.decision(). */

@@ -4,6 +4,7 @@ import type { BatchMove } from '../storage';
 import { type Clock, AppError, type Logger, type Service } from '../platform';
 import { DEFAULT_CATALOG, parseCatalog, type PriceCatalog } from './catalog';
 import { CostModel } from './cost';
+import { CostHistory } from './cost-history';
 import { sizeBytesOf, snapshotOf } from './candidate';
 import { AUTO, type Decision, type DatasetPolicy } from './decision';
 import { explainView, repriceLogged, round } from './explain-view';
@@ -52,6 +53,8 @@ export class TieringService implements Service {
 
   readonly name = 'tiering';
   readonly repo: TieringRepository;
+  /** Storage cost per placement now, and its daily history. */
+  readonly costs: CostHistory;
   private readonly moves: MoveEnqueuer;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -64,6 +67,7 @@ export class TieringService implements Service {
     this.logger = deps.logger;
     this.pricesFile = deps.pricesFile;
     this.settingsState = { ...deps.defaults };
+    this.costs = new CostHistory({ repo: deps.repo.costHistory, catalog: () => this.catalog, clock: deps.clock });
   }
 
   async start(): Promise<void> {

@@ -4,7 +4,7 @@ import { type ApiKeys, type SessionAuth, type UsersService, sessionOf } from '..
 import type { DatasetsService } from '../../datasets';
 import type { IngestService } from '../../ingest';
 import type { MoveService } from '../../storage';
-import { type Clock, type Logger, parseId } from '../../platform';
+import { type Clock, type Logger, parseId, Query } from '../../platform';
 import type { EventBus, StreamGaps } from '../../stream';
 import { type TierScheduler, type TieringService } from '../../tiering';
 import { assetRoutes } from '../assets';
@@ -62,6 +62,8 @@ export interface PageDeps {
   eventRate: Pick<RateWindow, 'series'>;
   /** The pages' own queries; give it the read-only connection. */
   repo: PagesRepository;
+  /** The wall-clock hour (UTC) of the daily cost snapshot, for the history's empty state. */
+  historyHour?: number;
   clock: Clock;
   logger: Logger;
   views?: Views;
@@ -136,19 +138,25 @@ function overviewPages(deps: PageDeps, views: Views, requireOperator: RequestHan
   const { repo, clock } = deps;
   const summaries = new SummaryCache({
     repo,
-    compute: () => summaryModel({ repo, tiering: deps.tiering }),
+    compute: () => summaryModel({ tiering: deps.tiering }),
     catalogVersion: () => deps.tiering.catalog.version,
   });
-  pages.get('/', async (_req, res) => {
-    const [summary, stream, activity, gaps, care] = await Promise.all([
+  const historyModel = async (query: Record<string, unknown>, field: string) => {
+    const days = new Query(query).number(field, 90, { min: 1, max: 3_660, integer: true });
+    return { days, hour: deps.historyHour ?? 0, series: await deps.tiering.costs.series(days) };
+  };
+  pages.get('/', async (req, res) => {
+    const [summary, stream, activity, gaps, care, history] = await Promise.all([
       summaries.get(),
       streamModel({ repo, bus: deps.bus, rate: deps.eventRate }),
       activityModel({ repo, moves: deps.moves }),
       deps.gaps.unacknowledged(),
       deps.care(),
+      historyModel(req.query, 'history_days'),
     ]);
     views.render(res, 'overview', {
       summary,
+      history,
       gaps,
       care,
       stream,
@@ -160,6 +168,9 @@ function overviewPages(deps: PageDeps, views: Views, requireOperator: RequestHan
   });
   pages.get('/parts/overview/summary', async (_req, res) => {
     views.render(res, 'parts/overview-summary', { summary: await summaries.get() });
+  });
+  pages.get('/parts/overview/history', async (req, res) => {
+    views.render(res, 'parts/overview-history', { history: await historyModel(req.query, 'days') });
   });
   pages.get('/parts/overview/stream', async (_req, res) => {
     views.render(res, 'parts/overview-stream', {

@@ -1,20 +1,18 @@
 import type { BusStatus, EventBus } from '../../stream';
 import type { MoveService } from '../../storage';
 import {
+  type PlacementCost,
   type TieringService,
   LOCATIONS,
-  PLACEMENTS,
   TIERS,
-  placementIndex,
   placementKey,
   type Location,
   type Tier,
 } from '../../tiering';
 import { RATE_WINDOW_MINUTES, type RateWindow } from '../rate-window';
 import { queueModel, type QueueModel } from './move-queue';
-import type { PagesRepository, PlacementTotal } from './repository';
+import type { PagesRepository } from './repository';
 
-const DAYS_PER_MONTH = 30;
 /** The events chart covers this many minutes. */
 export const EVENT_WINDOW_MINUTES = RATE_WINDOW_MINUTES;
 
@@ -45,37 +43,33 @@ export interface SummaryModel {
   cost: CostSummary;
 }
 
-/** The 3×3 grid of bytes and datasets, and what storage costs per month now, all HOT and after the pending recommendations. */
-export async function summaryModel(d: { repo: PagesRepository; tiering: TieringService }): Promise<SummaryModel> {
-  const { version, catalog, cost } = d.tiering.catalog;
-  const minBillable = Object.fromEntries(
-    PLACEMENTS.map((p) => [placementKey(p), catalog.placements[placementKey(p)]!.min_billable_bytes]),
-  );
-  const [totals, pending] = await Promise.all([d.repo.placementTotals(minBillable), d.tiering.pendingSaving()]);
-  const byKey = new Map<string, PlacementTotal>(totals.map((t) => [`${t.location}/${t.tier}`, t]));
+/**
+ * The 3×3 grid of bytes and datasets, and what storage costs per month now, all HOT and after
+ * the moves under way (tiering prices the placements: the daily history takes the same figures).
+ */
+export async function summaryModel(d: { tiering: TieringService }): Promise<SummaryModel> {
+  const [{ version, cells }, pending] = await Promise.all([d.tiering.costs.placements(), d.tiering.pendingSaving()]);
+  const byKey = new Map<string, PlacementCost>(cells.map((t) => [placementKey(t), t]));
   let allBytes = 0;
   let allDatasets = 0;
   let nowMonth = 0;
   let hotMonth = 0;
-  for (const t of totals) {
+  for (const t of cells) {
     allBytes += t.bytes;
     allDatasets += t.datasets;
-    // Billable bytes are summed per dataset with the minimum already applied, so the cost model's
-    // per-object minimum (max(size, min)) is a no-op here and the sum prices exactly.
-    nowMonth += cost.storage(placementIndex(t), t.billable_here, DAYS_PER_MONTH);
-    hotMonth += cost.storage(placementIndex({ location: t.location, tier: 'HOT' }), t.billable_hot, DAYS_PER_MONTH);
+    nowMonth += t.cost_month;
+    hotMonth += t.all_hot_month;
   }
   const grid = LOCATIONS.map((location) =>
     TIERS.map((tier) => {
       const t = byKey.get(`${location}/${tier}`);
-      const pi = placementIndex({ location, tier });
       return {
         location,
         tier,
         key: `${location}/${tier}`,
         datasets: t?.datasets ?? 0,
         bytes: t?.bytes ?? 0,
-        cost_month: t ? cost.storage(pi, t.billable_here, DAYS_PER_MONTH) : 0,
+        cost_month: t?.cost_month ?? 0,
         share: allBytes > 0 ? (t?.bytes ?? 0) / allBytes : 0,
       };
     }),

@@ -17,17 +17,6 @@ const GB = 1024 ** 3;
 /** A dataset's size in bytes as the cost model sees it (content if stored, else declared size). */
 const SIZE_SQL = sql<number>`coalesce(d.content_bytes, d.size_gb * ${GB})`;
 
-export interface PlacementTotal {
-  location: Location;
-  tier: Tier;
-  datasets: number;
-  bytes: number;
-  /** Σ max(size, the placement's minimum billable size): what storage is billed on. */
-  billable_here: number;
-  /** The same at the HOT tier of the dataset's location: "if everything were HOT". */
-  billable_hot: number;
-}
-
 export type PolicyModeFilter = 'auto' | 'pinned' | 'never-tier';
 export type DatasetPageSort = 'name' | 'size' | 'created' | 'accesses' | 'last_access';
 
@@ -92,24 +81,6 @@ export interface QueueTotals {
  */
 export class PagesRepository {
   constructor(private readonly db: Kysely<DB>) {}
-
-  /**
-   * Datasets and bytes per placement, with the billable bytes for the storage cost here and at
-   * HOT. `minBillable` is keyed `LOCATION/TIER` (the current catalog's minimum billable sizes).
-   */
-  async placementTotals(minBillable: Record<string, number>): Promise<PlacementTotal[]> {
-    const rows = Object.entries(minBillable).map(([key, min]) => {
-      const [location, tier] = key.split('/') as [Location, Tier];
-      return sql`(${location}, ${tier}, ${min}, ${minBillable[`${location}/HOT`] ?? 0})`;
-    });
-    const r = await sql<PlacementTotal>`
-      with mb(location, tier, min_here, min_hot) as (values ${sql.join(rows)})
-      select d.location as location, d.tier as tier, count(*) as datasets, sum(${SIZE_SQL}) as bytes,
-             sum(max(${SIZE_SQL}, mb.min_here)) as billable_here, sum(max(${SIZE_SQL}, mb.min_hot)) as billable_hot
-      from datasets d join mb on mb.location = d.location and mb.tier = d.tier
-      group by d.location, d.tier`.execute(this.db);
-    return r.rows;
-  }
 
   /**
    * A fingerprint that changes when a dataset is added or removed or a move is queued or ends:
