@@ -11,6 +11,7 @@ import * as m009 from './009_integrity';
 import * as m010 from './010_stream_gaps';
 import * as m011 from './011_pending_saving';
 import * as m012 from './012_cost_history';
+import * as m013 from './013_alerts';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '010_stream_gaps': m010,
   '011_pending_saving': m011,
   '012_cost_history': m012,
+  '013_alerts': m013,
 };

@@ -6,6 +6,7 @@ export {
   LOCATIONS,
   MOVE_STATES,
   TIERS,
+  type AlertsTable,
   type ApiKeysTable,
   type CostHistoryTable,
   type BucketResolution,

@@ -297,6 +297,22 @@ export interface CostHistoryTable {
   taken_at: number;
 }
 
+export interface AlertsTable {
+  id: Generated<number>;
+  /** What the alert is about, stable across openings: `moves.failed`, `consumer.lag`, `check:NAME`. */
+  key: string;
+  severity: 'critical' | 'warning';
+  title: string;
+  detail: string;
+  /** For event kinds: the newest event (move id, integrity failure id) it covers. */
+  watermark: Generated<number>;
+  opened_at: number;
+  closed_at: number | null;
+  acknowledged_at: number | null;
+  /** `user:NAME` or `key:NAME`. */
+  acknowledged_by: string | null;
+}
+
 export interface ApiKeysTable {
   id: Generated<number>;
   name: string;
@@ -334,6 +350,7 @@ export interface DB {
   dead_letters: DeadLettersTable;
   stream_gaps: StreamGapsTable;
   cost_history: CostHistoryTable;
+  alerts: AlertsTable;
 }
 
 export type DatasetRow = Selectable<DatasetsTable>;

@@ -1,4 +1,5 @@
 import express, { Router, type RequestHandler } from 'express';
+import type { AlertService } from '../../alerts';
 import type { AnalyticsService } from '../../analytics';
 import { type ApiKeys, type SessionAuth, type UsersService, sessionOf } from '../../auth';
 import type { DatasetsService } from '../../datasets';
@@ -11,6 +12,7 @@ import { assetRoutes } from '../assets';
 import { securityHeaders } from '../security';
 import { Views } from '../views';
 import { datasetPages } from './dataset-detail';
+import { alertPages } from './alerts';
 import { datasetEditPages } from './dataset-edit';
 import { datasetsPages } from './datasets';
 import { keysPages } from './keys';
@@ -53,6 +55,8 @@ export interface PageDeps {
   moves: Pick<MoveService, 'enqueue' | 'cancel' | 'progress'>;
   tiering: TieringService;
   scheduler: TierScheduler;
+  /** Open alerts for the notifications area; operators acknowledge them there. */
+  alerts: Pick<AlertService, 'open' | 'acknowledge'>;
   bus: EventBus;
   /** Lost stretches of the log: the overview lists them until an operator acknowledges each. */
   gaps: Pick<StreamGaps, 'unacknowledged' | 'acknowledge'>;
@@ -96,6 +100,7 @@ export function pageRoutes(deps: PageDeps): Router {
   const { repo, clock } = deps;
 
   pages.use(overviewPages(deps, views, requireOperator));
+  pages.use(alertPages({ views, alerts: deps.alerts, requireOperator }));
 
   pages.use(datasetsPages({ views, repo, ingest: deps.ingest, tiering: deps.tiering, requireOperator }));
   pages.use(datasetEditPages({ views, datasets: deps.datasets, tiering: deps.tiering, requireOperator }));
@@ -205,6 +210,7 @@ const PAGE_PREFIXES = [
   '/logout',
   '/parts',
   '/gaps',
+  '/alerts',
   '/datasets',
   '/moves',
   '/policy',
