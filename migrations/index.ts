@@ -12,6 +12,7 @@ import * as m010 from './010_stream_gaps';
 import * as m011 from './011_pending_saving';
 import * as m012 from './012_cost_history';
 import * as m013 from './013_alerts';
+import * as m014 from './014_recommendations_order';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '011_pending_saving': m011,
   '012_cost_history': m012,
   '013_alerts': m013,
+  '014_recommendations_order': m014,
 };

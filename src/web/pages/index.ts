@@ -21,6 +21,7 @@ import { modelPages } from './model';
 import { movesPages } from './moves';
 import { activityModel, streamModel, summaryModel, EVENT_WINDOW_MINUTES } from './overview';
 import { policyPages } from './policy';
+import { recommendationsPages } from './recommendations';
 import { PagesRepository } from './repository';
 import { SummaryCache } from './summary-cache';
 import type { RateWindow } from '../rate-window';
@@ -52,7 +53,7 @@ export interface PageDeps {
   datasets: Pick<DatasetsService, 'get' | 'update' | 'delete'>;
   analytics: Pick<AnalyticsService, 'series' | 'datasetStats'>;
   ingest: Pick<IngestService, 'ingest'>;
-  moves: Pick<MoveService, 'enqueue' | 'cancel' | 'progress'>;
+  moves: Pick<MoveService, 'enqueue' | 'enqueueBatch' | 'cancel' | 'progress'>;
   tiering: TieringService;
   scheduler: TierScheduler;
   /** Open alerts for the notifications area; operators acknowledge them there. */
@@ -118,6 +119,7 @@ export function pageRoutes(deps: PageDeps): Router {
     }),
   );
   pages.use(movesPages({ views, repo, moves: deps.moves, clock, requireOperator }));
+  pages.use(recommendationsPages({ views, repo, tiering: deps.tiering, moves: deps.moves, requireOperator }));
   pages.use(
     policyPages({
       views,
@@ -212,6 +214,7 @@ const PAGE_PREFIXES = [
   '/gaps',
   '/alerts',
   '/datasets',
+  '/recommendations',
   '/moves',
   '/policy',
   '/model',
