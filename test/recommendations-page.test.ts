@@ -30,7 +30,7 @@ describe('the recommendations page', () => {
       await w.app.database.db
         .insertInto('decisions')
         .values({
-          dataset_id: ids[name]!,
+          dataset_id: ids[name],
           run_id: 1,
           made_at: now,
           action,
