@@ -82,6 +82,10 @@ describe('the datasets table: tag filter, cost, pending action, edit and delete'
 
   test('when an operator edits a row, then name, tags and the pin change through the services', async () => {
     const id = ids.scratch!;
+    const form = await page(`/datasets/${id}/edit`);
+    expect(form.status).toBe(200);
+    expect(form.text).toContain(`hx-post="/datasets/${id}/edit"`);
+    expect(form.text).toContain('value="scratch"');
     const r = await post(`/datasets/${id}/edit`, { name: 'scratch-2', tags: 'tmp, tmp , lab', pinned: '1' });
     expect(r.status).toBe(200);
     expect(r.headers.get('hx-trigger')).toBe('datasets-changed');

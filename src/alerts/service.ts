@@ -46,7 +46,8 @@ export class AlertService implements Service {
 
   async start(): Promise<void> {
     this.stopped = false;
-    this.arm(0);
+    // The first check waits one interval: parts that were just started (the consumer catching up) settle first.
+    this.arm(this.deps.intervalMs);
   }
 
   async stop(): Promise<void> {

@@ -6,7 +6,8 @@ import { type TieringService, ruleText } from '../../tiering';
 import { parseId, Query, ValidationError } from '../../platform';
 import type { Views } from '../views';
 import { formBody, str } from './forms';
-import type { PagesRepository, RecommendationFilter } from './repository';
+import type { RecommendationFilter } from './recommendations-repository';
+import type { PagesRepository } from './repository';
 
 const ACTIONS = ['pending', 'move', 'held', 'all'] as const;
 /** A bulk action takes at most this many datasets per request (largest saving first); the page says how many are left. */
@@ -65,7 +66,7 @@ export function recommendationsPages(d: RecommendationsPageDeps): Router {
 
   r.get('/recommendations', async (req, res) => {
     const f = parseRecommendationFilter(req.query);
-    const [{ rows, total }, pending] = await Promise.all([d.repo.recommendationPage(f), d.tiering.pendingSaving()]);
+    const [{ rows, total }, pending] = await Promise.all([d.repo.recommendations.page(f), d.tiering.pendingSaving()]);
     const model = {
       f,
       rows: rows.map((x) => ({ ...x, why: ruleText(x.action, x.rule) })),
@@ -84,7 +85,7 @@ export function recommendationsPages(d: RecommendationsPageDeps): Router {
   /** Move: carry out this dataset's recommendation now (the same queue as a manual move). */
   r.post('/recommendations/:id/move', d.requireOperator, async (req, res) => {
     const id = parseId(req.params.id);
-    const x = await d.repo.recommendationPage({ action: 'all', limit: 1, offset: 0, datasetId: id });
+    const x = await d.repo.recommendations.page({ action: 'all', limit: 1, offset: 0, datasetId: id });
     const rec = x.rows.find((row) => row.dataset_id === id);
     if (!rec || (rec.to_location === rec.from_location && rec.to_tier === rec.from_tier))
       throw new ValidationError('id', 'has no recommendation to move elsewhere');
@@ -103,7 +104,7 @@ export function recommendationsPages(d: RecommendationsPageDeps): Router {
   /** Pin: keep the dataset where it is (the recommendation is declined until unpinned). */
   r.post('/recommendations/:id/pin', d.requireOperator, async (req, res) => {
     const id = parseId(req.params.id);
-    const x = await d.repo.recommendationPage({ action: 'all', limit: 1, offset: 0, datasetId: id });
+    const x = await d.repo.recommendations.page({ action: 'all', limit: 1, offset: 0, datasetId: id });
     const rec = x.rows.find((row) => row.dataset_id === id);
     if (!rec) throw new ValidationError('id', 'has no stored recommendation');
     await pinHere(d, id, rec.from_location, rec.from_tier);
@@ -118,7 +119,7 @@ export function recommendationsPages(d: RecommendationsPageDeps): Router {
     if (action !== 'move' && action !== 'pin') throw new ValidationError('bulk', 'must be move or pin');
     const f = parseRecommendationFilter(b);
     const cap = action === 'move' ? BULK_MOVE_CAP : BULK_PIN_CAP;
-    const { rows, total } = await d.repo.recommendationTargets(f, cap);
+    const { rows, total } = await d.repo.recommendations.targets(f, cap);
     let done = 0;
     if (action === 'move') {
       const created = await d.moves.enqueueBatch(

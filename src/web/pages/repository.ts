@@ -10,6 +10,7 @@ import {
   type Tier,
 } from '../../db';
 import { tagLikePattern } from '../../datasets';
+import { RecommendationsRepository } from './recommendations-repository';
 
 type DecisionRow = DecisionsTable;
 
@@ -33,17 +34,11 @@ export interface DatasetPageFilter {
   offset: number;
 }
 
-/** A row of the datasets page: the dataset's own columns, and what the page computes for it. */
-export type DatasetPageRow = Pick<DatasetRow, 'id' | 'name' | 'tier' | 'location' | 'created_at'> & {
-  size_bytes: number;
-  has_content: number;
-  accesses: number;
-  last_access: number | null;
-  mode: PolicyModeFilter;
-  migrating: number;
+/** What the datasets page shows beside a dataset's own columns (read for the page's rows only). */
+interface PageExtras {
   /** JSON array of strings. */
   tags: string;
-  /** The move under way, if any: where to and how far. */
+  /** The move under way, if any: where to. */
   move_state: MoveState | null;
   move_to_location: Location | null;
   move_to_tier: Tier | null;
@@ -53,35 +48,29 @@ export type DatasetPageRow = Pick<DatasetRow, 'id' | 'name' | 'tier' | 'location
   rec_to_location: Location | null;
   rec_to_tier: Tier | null;
   rec_saving_month: number | null;
-};
-
-export interface RecommendationFilter {
-  /** One dataset's decision only (a row's own actions). */
-  datasetId?: number;
-  tag?: string;
-  location?: Location;
-  tier?: Tier;
-  /** pending: a move or a held move (the default); all: stays (pins, never-tier) too. */
-  action: 'pending' | 'move' | 'held' | 'all';
-  limit: number;
-  offset: number;
 }
 
-/** A row of the recommendations page: the stored decision, its dataset, and what is under way. */
-export type RecommendationRow = Pick<
-  DecisionRow,
-  | 'dataset_id'
-  | 'action'
-  | 'rule'
-  | 'from_location'
-  | 'from_tier'
-  | 'to_location'
-  | 'to_tier'
-  | 'saving_month'
-  | 'move_cost'
-  | 'break_even_days'
-  | 'made_at'
-> & { name: string; size_bytes: number; mode: PolicyModeFilter; move_state: MoveState | null };
+const NO_EXTRAS: PageExtras = {
+  tags: '[]',
+  move_state: null,
+  move_to_location: null,
+  move_to_tier: null,
+  rec_action: null,
+  rec_rule: null,
+  rec_to_location: null,
+  rec_to_tier: null,
+  rec_saving_month: null,
+};
+
+/** A row of the datasets page: the dataset's own columns, and what the page computes for it. */
+export type DatasetPageRow = Pick<DatasetRow, 'id' | 'name' | 'tier' | 'location' | 'created_at'> & {
+  size_bytes: number;
+  has_content: number;
+  accesses: number;
+  last_access: number | null;
+  mode: PolicyModeFilter;
+  migrating: number;
+} & PageExtras;
 
 /** Completed moves grouped by their from and to placements. */
 export type FlowRow = Pick<MoveRow, 'from_location' | 'from_tier' | 'to_location' | 'to_tier'> & {
@@ -108,7 +97,12 @@ export interface QueueTotals {
  * datasets never holds up ingest or moves on the main connection.
  */
 export class PagesRepository {
-  constructor(private readonly db: Kysely<DB>) {}
+  /** The recommendations page's queries, on the same connection. */
+  readonly recommendations: RecommendationsRepository;
+
+  constructor(private readonly db: Kysely<DB>) {
+    this.recommendations = new RecommendationsRepository(db);
+  }
 
   /**
    * A fingerprint that changes when a dataset is added or removed or a move is queued or ends:
@@ -255,76 +249,39 @@ export class PagesRepository {
       accesses: sql`coalesce(s.reads + s.writes, 0)`,
       last_access: sql`coalesce(s.last_access, 0)`,
     }[f.sort];
-    const rows = await sql<DatasetPageRow>`
+    const page = await sql<Omit<DatasetPageRow, keyof PageExtras>>`
       select d.id, d.name, d.tier, d.location, ${SIZE_SQL} as size_bytes, d.object_id is not null as has_content, d.created_at,
              coalesce(s.reads + s.writes, 0) as accesses, s.last_access, coalesce(p.mode, 'auto') as mode,
-             case when m.id is null then 0 else 1 end as migrating, d.tags,
-             m.state as move_state, m.to_location as move_to_location, m.to_tier as move_to_tier,
-             x.action as rec_action, x.rule as rec_rule, x.to_location as rec_to_location, x.to_tier as rec_to_tier,
-             x.saving_month as rec_saving_month
+             exists (select 1 from moves m where m.dataset_id = d.id and m.state in ('planned','copying','verifying','switched')) as migrating
       from datasets d
       left join dataset_stats s on s.dataset_id = d.id
       left join dataset_policies p on p.dataset_id = d.id
-      left join moves m on m.dataset_id = d.id and m.state in ('planned','copying','verifying','switched')
-      left join decisions x on x.dataset_id = d.id
       where ${cond}
       order by ${key} ${dir}, d.id ${dir}
       limit ${f.limit} offset ${f.offset}`.execute(this.db);
+    // What the page adds (tags, the move under way, the recommendation) is read for its rows
+    // only: joined into the sort above, it would be looked up for every dataset sorted.
+    const extras = await this.pageExtras(page.rows.map((r) => r.id));
+    const rows = page.rows.map((r) => ({ ...r, ...(extras.get(r.id) ?? NO_EXTRAS) }));
     // The count needs the joins only for what the filter looks at.
     const needsPolicy = f.mode !== undefined;
     const total = await sql<{ n: number }>`
       select count(*) as n from datasets d ${needsPolicy ? sql`left join dataset_policies p on p.dataset_id = d.id` : sql``}
       where ${cond}`.execute(this.db);
-    return { rows: rows.rows, total: Number(total.rows[0]?.n ?? 0) };
+    return { rows, total: Number(total.rows[0]?.n ?? 0) };
   }
 
-  /**
-   * One page of stored recommendations, largest saving first (an index on the saving serves the
-   * order, so a page costs the same at 100,000 datasets), and the count under the same filter.
-   */
-  async recommendationPage(f: RecommendationFilter): Promise<{ rows: RecommendationRow[]; total: number }> {
-    const cond = recommendationWhere(f);
-    const rows = await sql<RecommendationRow>`
-      select x.dataset_id, x.action, x.rule, x.from_location, x.from_tier, x.to_location, x.to_tier, x.saving_month,
-             x.move_cost, x.break_even_days, x.made_at, d.name, ${SIZE_SQL} as size_bytes,
-             coalesce(p.mode, 'auto') as mode, m.state as move_state
-      from decisions x
-      join datasets d on d.id = x.dataset_id
-      left join dataset_policies p on p.dataset_id = x.dataset_id
-      left join moves m on m.dataset_id = x.dataset_id and m.state in ('planned','copying','verifying','switched')
-      where ${cond}
-      order by x.saving_month desc, x.dataset_id
-      limit ${f.limit} offset ${f.offset}`.execute(this.db);
-    const total = await sql<{ n: number }>`
-      select count(*) as n from decisions x join datasets d on d.id = x.dataset_id where ${cond}`.execute(this.db);
-    return { rows: rows.rows, total: Number(total.rows[0]?.n ?? 0) };
-  }
-
-  /**
-   * The datasets a bulk action over this filter applies to (at most `cap`, largest saving first):
-   * those with a recommendation elsewhere, not moving, and under the automatic policy.
-   */
-  async recommendationTargets(
-    f: Omit<RecommendationFilter, 'limit' | 'offset'>,
-    cap: number,
-  ): Promise<{
-    rows: Pick<RecommendationRow, 'dataset_id' | 'from_location' | 'from_tier' | 'to_location' | 'to_tier'>[];
-    total: number;
-  }> {
-    const cond = sql`${recommendationWhere({ ...f, limit: 0, offset: 0 })} and (x.to_location != x.from_location or x.to_tier != x.from_tier)
-      and not exists (select 1 from dataset_policies p where p.dataset_id = x.dataset_id and p.mode != 'auto')
-      and not exists (select 1 from moves m where m.dataset_id = x.dataset_id and m.state in ('planned','copying','verifying','switched'))`;
-    const rows = await sql<
-      Pick<RecommendationRow, 'dataset_id' | 'from_location' | 'from_tier' | 'to_location' | 'to_tier'>
-    >`
-      select x.dataset_id, x.from_location, x.from_tier, x.to_location, x.to_tier
-      from decisions x join datasets d on d.id = x.dataset_id
-      where ${cond}
-      order by x.saving_month desc, x.dataset_id
-      limit ${cap}`.execute(this.db);
-    const total = await sql<{ n: number }>`
-      select count(*) as n from decisions x join datasets d on d.id = x.dataset_id where ${cond}`.execute(this.db);
-    return { rows: rows.rows, total: Number(total.rows[0]?.n ?? 0) };
+  private async pageExtras(ids: readonly number[]): Promise<Map<number, PageExtras>> {
+    if (ids.length === 0) return new Map();
+    const r = await sql<PageExtras & { id: number }>`
+      select d.id, d.tags, m.state as move_state, m.to_location as move_to_location, m.to_tier as move_to_tier,
+             x.action as rec_action, x.rule as rec_rule, x.to_location as rec_to_location, x.to_tier as rec_to_tier,
+             x.saving_month as rec_saving_month
+      from datasets d
+      left join moves m on m.dataset_id = d.id and m.state in ('planned','copying','verifying','switched')
+      left join decisions x on x.dataset_id = d.id
+      where d.id in (${sql.join(ids)})`.execute(this.db);
+    return new Map(r.rows.map(({ id, ...x }) => [id, x]));
   }
 
   async datasetCount(): Promise<number> {
@@ -359,15 +316,4 @@ export class PagesRepository {
       .limit(limit)
       .execute();
   }
-}
-
-function recommendationWhere(f: RecommendationFilter) {
-  const where = [sql`d.location = x.from_location and d.tier = x.from_tier`];
-  if (f.action === 'pending') where.push(sql`x.action in ('move', 'held')`);
-  else if (f.action !== 'all') where.push(sql`x.action = ${f.action}`);
-  if (f.datasetId !== undefined) where.push(sql`x.dataset_id = ${f.datasetId}`);
-  if (f.tag) where.push(sql`d.tags like ${tagLikePattern(f.tag)} escape '\\'`);
-  if (f.location) where.push(sql`d.location = ${f.location}`);
-  if (f.tier) where.push(sql`d.tier = ${f.tier}`);
-  return sql.join(where, sql` and `);
 }
