@@ -23,7 +23,7 @@ import { activityModel, streamModel, summaryModel, EVENT_WINDOW_MINUTES } from '
 import { policyPages } from './policy';
 import { recommendationsPages } from './recommendations';
 import { PagesRepository } from './repository';
-import { SummaryCache } from './summary-cache';
+import { SummaryCache, TtlMemo } from './summary-cache';
 import type { RateWindow } from '../rate-window';
 
 /** What the overview says of the stored bytes' care: the last scrub and the last backup. */
@@ -148,6 +148,9 @@ function overviewPages(deps: PageDeps, views: Views, requireOperator: RequestHan
     compute: () => summaryModel({ tiering: deps.tiering }),
     catalogVersion: () => deps.tiering.catalog.version,
   });
+  // "Events counted" lags by at most this much; the rate beside it is live.
+  const totals = new TtlMemo(() => repo.totalAccesses(), 5_000);
+  const total = () => totals.get();
   const historyModel = async (query: Record<string, unknown>, field: string) => {
     const days = new Query(query).number(field, 90, { min: 1, max: 3_660, integer: true });
     return { days, hour: deps.historyHour ?? 0, series: await deps.tiering.costs.series(days) };
@@ -155,7 +158,7 @@ function overviewPages(deps: PageDeps, views: Views, requireOperator: RequestHan
   pages.get('/', async (req, res) => {
     const [summary, stream, activity, gaps, care, history] = await Promise.all([
       summaries.get(),
-      streamModel({ repo, bus: deps.bus, rate: deps.eventRate }),
+      streamModel({ total, bus: deps.bus, rate: deps.eventRate }),
       activityModel({ repo, moves: deps.moves }),
       deps.gaps.unacknowledged(),
       deps.care(),
@@ -181,7 +184,7 @@ function overviewPages(deps: PageDeps, views: Views, requireOperator: RequestHan
   });
   pages.get('/parts/overview/stream', async (_req, res) => {
     views.render(res, 'parts/overview-stream', {
-      stream: await streamModel({ repo, bus: deps.bus, rate: deps.eventRate }),
+      stream: await streamModel({ total, bus: deps.bus, rate: deps.eventRate }),
       windowMinutes: EVENT_WINDOW_MINUTES,
     });
   });

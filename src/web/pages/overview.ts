@@ -102,11 +102,12 @@ export interface StreamModel {
 
 /** Events applied per second over the last minutes of wall-clock time, and where the consumer is. */
 export async function streamModel(d: {
-  repo: PagesRepository;
+  /** Every access ever counted (a short-lived memo of PagesRepository.totalAccesses). */
+  total: () => Promise<number>;
   bus: EventBus;
   rate: Pick<RateWindow, 'series'>;
 }): Promise<StreamModel> {
-  const [total, lag] = await Promise.all([d.repo.totalAccesses(), d.bus.lag().catch(() => undefined)]);
+  const [total, lag] = await Promise.all([d.total(), d.bus.lag().catch(() => undefined)]);
   const { at, perSecond } = d.rate.series();
   return {
     kind: d.bus.kind,

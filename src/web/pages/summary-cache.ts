@@ -34,3 +34,28 @@ export class SummaryCache<T> {
     return value;
   }
 }
+
+/**
+ * A value kept for `ttlMs` (a sum over every dataset's statistics, say: about 10 ms at 100,000
+ * datasets, asked for by every open tab every 2 s). Concurrent asks share one computation.
+ */
+export class TtlMemo<T> {
+  private held: { at: number; value: Promise<T> } | undefined;
+
+  constructor(
+    private readonly compute: () => Promise<T>,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get(): Promise<T> {
+    const now = this.now();
+    if (this.held && now - this.held.at < this.ttlMs) return this.held.value;
+    const value = this.compute();
+    this.held = { at: now, value };
+    value.catch(() => {
+      if (this.held?.value === value) this.held = undefined;
+    });
+    return value;
+  }
+}
