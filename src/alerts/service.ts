@@ -1,4 +1,4 @@
-import { AppError, type Clock, type Health, type Logger, oneAtATime, type Service } from '../platform';
+import { AppError, type Clock, type Logger, oneAtATime, type Service } from '../platform';
 import { type Condition, type ConditionSources, gatherConditions } from './conditions';
 import type { AlertRepository, AlertRow } from './repository';
 import type { WebhookSender } from './webhook';
@@ -58,8 +58,9 @@ export class AlertService implements Service {
     await this.deps.webhook?.stop();
   }
 
-  health(): Health {
-    return { alerts: this.lastError === null ? 'ok' : `alert checks failing: ${this.lastError}` };
+  /** A fact for /readyz, not a check: alerting that fails must not take the instance out of service. */
+  details(): Record<string, unknown> {
+    return { alerts: { last_check_error: this.lastError, webhook_pending: this.deps.webhook?.pending ?? null } };
   }
 
   private arm(delay: number): void {
