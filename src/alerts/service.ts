@@ -39,7 +39,6 @@ export class AlertService implements Service {
   readonly name = 'alerts';
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private lastError: string | null = null;
   readonly evaluate = oneAtATime(() => this.evaluateOnce());
 
   constructor(private readonly deps: AlertServiceDeps) {}
@@ -58,11 +57,6 @@ export class AlertService implements Service {
     await this.deps.webhook?.stop();
   }
 
-  /** A fact for /readyz, not a check: alerting that fails must not take the instance out of service. */
-  details(): Record<string, unknown> {
-    return { alerts: { last_check_error: this.lastError, webhook_pending: this.deps.webhook?.pending ?? null } };
-  }
-
   private arm(delay: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
@@ -77,9 +71,7 @@ export class AlertService implements Service {
     try {
       const conditions = await gatherConditions({ ...this.deps.sources, repo: this.deps.repo });
       await this.reconcile(conditions);
-      this.lastError = null;
     } catch (err) {
-      this.lastError = (err as Error).message;
       this.deps.logger.error('alerts.check_failed', { error: err as Error });
       throw err;
     }

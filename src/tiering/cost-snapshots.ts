@@ -12,16 +12,15 @@ export interface CostSnapshotDeps {
 /**
  * The daily cost snapshot: node-schedule at a fixed hour, plus one at start when today has none
  * (a process that was down at that hour still leaves a point for the day). A snapshot that fails
- * is logged and shown in /readyz's details; the next one tries again.
+ * is logged (cost_history.snapshot_failed); the next one tries again. It is no readiness check:
+ * a missed snapshot leaves a gap in a chart, the instance still serves.
  */
 export class CostSnapshotJob implements Service {
   readonly name = 'cost-history';
   private job: schedule.Job | undefined;
-  private lastError: string | null = null;
   private readonly take = oneAtATime(async (trigger: string) => {
     try {
       const d = await this.deps.history.snapshot();
-      this.lastError = null;
       this.deps.logger.info('cost_history.snapshot', {
         trigger,
         day: d.day,
@@ -29,7 +28,6 @@ export class CostSnapshotJob implements Service {
         saving_month: d.saving_month,
       });
     } catch (err) {
-      this.lastError = (err as Error).message;
       this.deps.logger.error('cost_history.snapshot_failed', { trigger, error: err as Error });
     }
   });
@@ -49,10 +47,5 @@ export class CostSnapshotJob implements Service {
     this.job?.cancel();
     this.job = undefined;
     await this.take.idle();
-  }
-
-  /** A fact for /readyz, not a check: a missed snapshot leaves a gap in a chart, the instance still serves. */
-  details(): Record<string, unknown> {
-    return { cost_history: { last_snapshot_error: this.lastError } };
   }
 }
