@@ -10,6 +10,10 @@ import * as m008 from './008_api_key_last_used';
 import * as m009 from './009_integrity';
 import * as m010 from './010_stream_gaps';
 import * as m011 from './011_move_copy';
+import * as m012 from './012_pending_saving';
+import * as m013 from './013_cost_history';
+import * as m014 from './014_alerts';
+import * as m015 from './015_recommendations_order';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -27,4 +31,8 @@ export const migrations: Record<string, Migration> = {
   '009_integrity': m009,
   '010_stream_gaps': m010,
   '011_move_copy': m011,
+  '012_pending_saving': m012,
+  '013_cost_history': m013,
+  '014_alerts': m014,
+  '015_recommendations_order': m015,
 };

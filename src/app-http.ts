@@ -11,6 +11,7 @@ import { streamRoutes } from './stream';
 import { resolvePinnedMove, tieringRoutes } from './tiering';
 import { errorHandler, notFound, healthRoutes, type PagesRepository, pageRoutes } from './web';
 import type { AuthParts, StorageParts, StreamParts, TieringParts } from './app-parts';
+import { alertRoutes, type AlertService } from './alerts';
 
 export interface HttpDeps {
   config: Config;
@@ -20,6 +21,7 @@ export interface HttpDeps {
   storage: StorageParts;
   stream: StreamParts;
   tiering: TieringParts;
+  alerts: AlertService;
   pagesRepo: PagesRepository;
   /** The services' checks for /readyz, and their details (facts that do not decide readiness). */
   health: () => Promise<Health>;
@@ -77,6 +79,7 @@ export function buildHttp(d: HttpDeps): express.Express {
       requireWrite,
     }),
   );
+  app.use(alertRoutes({ alerts: d.alerts, requireWrite }));
   app.use(backupRoutes({ backups: storage.backups, requireWrite }));
   app.use(datasetRoutes(stream.datasets, requireWrite));
   app.use(analyticsRoutes(stream.analytics));
@@ -87,7 +90,7 @@ export function buildHttp(d: HttpDeps): express.Express {
   return app;
 }
 
-function pages({ auth, storage, stream, tiering, pagesRepo, clock, logger }: HttpDeps): express.Router {
+function pages({ auth, storage, stream, tiering, alerts, config, pagesRepo, clock, logger }: HttpDeps): express.Router {
   return pageRoutes({
     sessions: auth.sessions,
     users: auth.users,
@@ -98,6 +101,8 @@ function pages({ auth, storage, stream, tiering, pagesRepo, clock, logger }: Htt
     moves: storage.moves,
     tiering: tiering.tiering,
     scheduler: tiering.scheduler,
+    alerts,
+    historyHour: config.tiering.historySnapshotHour,
     bus: stream.bus,
     eventRate: stream.metrics.appliedRate,
     care: async () => ({ scrub: await storage.scrub.view(), backups: storage.backups.view() }),

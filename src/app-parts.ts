@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { AlertRepository, AlertService, WebhookSender } from './alerts';
 import {
   StatsMaintenance,
   StatsWriter,
@@ -28,7 +29,7 @@ import { DatasetsRepository, DatasetsService } from './datasets';
 import type { Database, Db } from './db';
 import { DatasetResolver, IngestService } from './ingest';
 import { DatabaseBackups } from './backup';
-import { type Clock, KeyedLock, type Logger, type Service, serviceOf } from './platform';
+import { type Clock, type Health, KeyedLock, type Logger, type Service, serviceOf } from './platform';
 import {
   AppliedOnce,
   DeadLettersRepository,
@@ -58,7 +59,7 @@ import {
   StoredObjects,
   storePanel,
 } from './storage';
-import { TieringRepository, TierScheduler, TieringService } from './tiering';
+import { CostSnapshotJob, TieringRepository, TierScheduler, TieringService } from './tiering';
 import { ProductMetrics } from './web';
 
 /** What every builder below gets: the config, the open database, time and logs. */
@@ -349,11 +350,38 @@ export function buildTiering({ config, database, db, clock, logger }: Base, stor
     clock,
     logger: logger.child({ part: 'scheduler' }),
   });
+  const costSnapshots = new CostSnapshotJob({
+    history: tiering.costs,
+    hourUtc: t.historySnapshotHour,
+    logger: logger.child({ part: 'cost-history' }),
+  });
   return {
     tiering,
     scheduler,
     // The catalog loads before anything serves; the timer arms once the rest is up.
     prepare: tiering as Service,
-    services: [scheduler] as Service[],
+    services: [scheduler, costSnapshots] as Service[],
   };
+}
+
+export type AlertParts = ReturnType<typeof buildAlerts>;
+
+/** Alerts over every part: their checks read the stream, the moves and `/readyz`'s checks. */
+export function buildAlerts({ config, db, clock, logger }: Base, stream: StreamParts, health: () => Promise<Health>) {
+  const log = logger.child({ part: 'alerts' });
+  const alerts = new AlertService({
+    repo: new AlertRepository(db),
+    sources: {
+      gaps: () => stream.streamGaps.unacknowledged(),
+      lag: () => stream.bus.lag(),
+      lagThreshold: config.alerts.lagEvents,
+      health,
+    },
+    acknowledgeGap: (id, by) => stream.streamGaps.acknowledge(id, by),
+    webhook: config.alerts.webhookUrl ? new WebhookSender({ url: config.alerts.webhookUrl, logger: log }) : undefined,
+    clock,
+    logger: log,
+    intervalMs: config.alerts.checkIntervalMs,
+  });
+  return { alerts, services: [alerts] as Service[] };
 }

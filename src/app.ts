@@ -9,7 +9,7 @@ import type { AppliedOnce, EventBus } from './stream';
 import type { TierScheduler, TieringService } from './tiering';
 import { createHttpServer, PagesRepository } from './web';
 import { buildHttp } from './app-http';
-import { buildAuth, buildStorage, buildStream, buildTiering, type Base } from './app-parts';
+import { buildAlerts, buildAuth, buildStorage, buildStream, buildTiering, type Base } from './app-parts';
 
 export interface AppDeps {
   logger?: Logger;
@@ -105,6 +105,7 @@ export class App {
     const storage = buildStorage(base);
     const stream = await buildStream(base, storage);
     const tiering = buildTiering(base, storage);
+    const alerting = buildAlerts(base, stream, () => this.health());
     const app = buildHttp({
       config,
       logger,
@@ -113,6 +114,7 @@ export class App {
       storage,
       stream,
       tiering,
+      alerts: alerting.alerts,
       pagesRepo: new PagesRepository(this.database.reader),
       health: () => this.health(),
       details: () => this.services.details(),
@@ -133,6 +135,7 @@ export class App {
       ...stream.services,
       ...storage.services,
       ...tiering.services,
+      ...alerting.services,
     );
     if (listen) this.services.add(this.httpService(app));
     await this.services.start();

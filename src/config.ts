@@ -98,6 +98,8 @@ export interface Config {
     readonly minModelUpdates: number;
     /** Extra weight on forecast use where access is dearer (see TieringPolicy.decide). */
     readonly demotionRisk: number;
+    /** HISTORY_SNAPSHOT_HOUR: the wall-clock hour (UTC) of the daily cost snapshot. */
+    readonly historySnapshotHour: number;
   };
   readonly shutdownTimeoutMs: number;
   readonly http: {
@@ -112,6 +114,14 @@ export interface Config {
   };
   /** Reads of the JSON API without a key (the original demo's read routes had none). */
   readonly publicRead: boolean;
+  readonly alerts: {
+    /** ALERT_WEBHOOK_URL: alert openings and closings are POSTed here as JSON; undefined: none. */
+    readonly webhookUrl: string | undefined;
+    /** ALERT_LAG_EVENTS: consumer lag above this many events opens an alert. */
+    readonly lagEvents: number;
+    /** ALERT_CHECK_INTERVAL: how often the conditions are checked. */
+    readonly checkIntervalMs: number;
+  };
   /** Write requests per second per API key or page user (0: no limit), and the burst allowed. */
   readonly rateLimit: { readonly perSecond: number; readonly burst: number };
   readonly session: {
@@ -179,6 +189,11 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       idleTimeoutMs: r.duration('REQUEST_IDLE_TIMEOUT', 60_000),
     },
     publicRead: r.bool('PUBLIC_READ', true),
+    alerts: {
+      webhookUrl: webhookUrl(r.optStr('ALERT_WEBHOOK_URL')),
+      lagEvents: r.int('ALERT_LAG_EVENTS', 10_000, 0, 1_000_000_000),
+      checkIntervalMs: r.duration('ALERT_CHECK_INTERVAL', 15_000),
+    },
     rateLimit: {
       perSecond: r.int('RATE_LIMIT', 10_000, 0, 10_000_000),
       burst: r.int('RATE_LIMIT_BURST', 20_000, 1, 100_000_000),
@@ -245,7 +260,21 @@ function tieringConfig(r: Reader): Config['tiering'] {
     observationsPerRun: r.int('FORECAST_SAMPLE', 500, 0, 100_000),
     minModelUpdates: r.int('POLICY_MIN_MODEL_UPDATES', 1_000, 0, 100_000_000),
     demotionRisk: r.number('POLICY_DEMOTION_RISK', 2, 0, 100),
+    historySnapshotHour: r.int('HISTORY_SNAPSHOT_HOUR', 0, 0, 23),
   };
+}
+
+function webhookUrl(v: string | undefined): string | undefined {
+  if (v === undefined || v === '') return undefined;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new ConfigError('ALERT_WEBHOOK_URL', 'must be an http:// or https:// URL');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new ConfigError('ALERT_WEBHOOK_URL', 'must be an http:// or https:// URL');
+  return v;
 }
 
 /** Limits that span a value's range or two variables. */
@@ -262,6 +291,8 @@ function checkRanges(config: Config): void {
   if (config.apiTokens.ttlMs < 60_000 || config.apiTokens.ttlMs > config.apiTokens.maxTtlMs) {
     throw new ConfigError('API_TOKEN_TTL', 'must be between 1m and API_TOKEN_MAX_TTL');
   }
+  if (config.alerts.checkIntervalMs < 100 || config.alerts.checkIntervalMs > HOUR)
+    throw new ConfigError('ALERT_CHECK_INTERVAL', 'must be between 100ms and 1h');
   for (const [name, ms] of [
     ['HEADERS_TIMEOUT', config.http.headersTimeoutMs],
     ['REQUEST_IDLE_TIMEOUT', config.http.idleTimeoutMs],

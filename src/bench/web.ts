@@ -169,6 +169,10 @@ async function main(): Promise<void> {
       `/datasets/${mid}/parts/live`,
       '/moves',
       '/moves/parts/live',
+      '/recommendations',
+      '/recommendations?tag=none&tier=WARM',
+      '/parts/overview/history',
+      '/parts/notifications',
       '/policy',
       '/model',
     ];

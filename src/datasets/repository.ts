@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { ACTIVE_MOVE_STATES, type DB, type DatasetRow, type Location, type NewDataset, type Tier } from '../db';
 import { chunks } from '../platform';
+import { tagLikePattern } from './tag-filter';
 
 export interface DatasetWithStats extends DatasetRow {
   access_count: number;
@@ -13,6 +14,8 @@ export type DatasetSort = 'id' | 'name' | 'created_at' | 'size_gb' | 'access_cou
 
 export interface ListFilter {
   name?: string;
+  /** One tag the dataset carries (a whole element of its tags). */
+  tag?: string;
   tier?: Tier;
   location?: Location;
   sort: DatasetSort;
@@ -84,6 +87,11 @@ export class DatasetsRepository {
       // lower() on both sides: SQLite's like ignores ASCII case, PostgreSQL's does not.
       q = q.where(sql<boolean>`lower(datasets.name) like lower(${pattern}) escape '\\'`);
       c = c.where(sql<boolean>`lower(datasets.name) like lower(${pattern}) escape '\\'`);
+    }
+    if (f.tag !== undefined) {
+      const pattern = tagLikePattern(f.tag);
+      q = q.where(sql<boolean>`datasets.tags like ${pattern} escape '\\'`);
+      c = c.where(sql<boolean>`datasets.tags like ${pattern} escape '\\'`);
     }
     if (f.tier !== undefined) {
       q = q.where('datasets.tier', '=', f.tier);

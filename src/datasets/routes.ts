@@ -3,6 +3,7 @@ import { LOCATIONS, TIERS } from '../db';
 import { Query, parseId } from '../platform';
 import type { DatasetSort } from './repository';
 import type { DatasetsService } from './service';
+import { parseTagFilter } from './tag-filter';
 import { datasetView } from './view';
 
 const SORTS: readonly DatasetSort[] = ['id', 'name', 'created_at', 'size_gb', 'access_count', 'last_access'];
@@ -22,6 +23,7 @@ export function datasetRoutes(service: DatasetsService, requireWrite: RequestHan
     const offset = q.number('offset', 0, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
     const { rows, total } = await service.list({
       name: q.optString('name'),
+      tag: parseTagFilter(req.query),
       tier: q.optEnum('tier', TIERS),
       location: q.optEnum('location', LOCATIONS) ?? q.optEnum('storage_type', LOCATIONS),
       sort: q.optEnum('sort', SORTS) ?? 'id',

@@ -235,6 +235,8 @@ export interface DecisionLogTable {
   to_tier: Tier;
   rule: string | null;
   saving_month: number;
+  /** The move's own cost (0 on moves logged before it was kept). */
+  move_cost: Generated<number>;
   catalog_version: number;
   explanation: string;
 }
@@ -250,6 +252,8 @@ export interface SchedulerRunsTable {
   held: string;
   catalog_version: number | null;
   error: string | null;
+  /** What the moves pending when the run ended save per month, net of their cost. */
+  pending_saving_month: number | null;
 }
 
 export interface SettingsTable {
@@ -277,6 +281,38 @@ export interface ForecastObservationsTable {
   seed_ewma: number;
   actual: number | null;
   matured_at: number | null;
+}
+
+/** One placement's storage on one day (the daily cost snapshot). */
+export interface CostHistoryTable {
+  /** The UTC day's start. */
+  day: number;
+  location: Location;
+  tier: Tier;
+  datasets: number;
+  bytes: number;
+  /** Storage per month at this placement, at the catalog of the day. */
+  cost_month: number;
+  /** The same bytes at the HOT tier of this location. */
+  all_hot_month: number;
+  catalog_version: number;
+  taken_at: number;
+}
+
+export interface AlertsTable {
+  id: Generated<number>;
+  /** What the alert is about, stable across openings: `moves.failed`, `consumer.lag`, `check:NAME`. */
+  key: string;
+  severity: 'critical' | 'warning';
+  title: string;
+  detail: string;
+  /** For event kinds: the newest event (move id, integrity failure id) it covers. */
+  watermark: Generated<number>;
+  opened_at: number;
+  closed_at: number | null;
+  acknowledged_at: number | null;
+  /** `user:NAME` or `key:NAME`. */
+  acknowledged_by: string | null;
 }
 
 export interface ApiKeysTable {
@@ -315,6 +351,8 @@ export interface DB {
   consumer_offsets: ConsumerOffsetsTable;
   dead_letters: DeadLettersTable;
   stream_gaps: StreamGapsTable;
+  cost_history: CostHistoryTable;
+  alerts: AlertsTable;
 }
 
 export type DatasetRow = Selectable<DatasetsTable>;

@@ -135,6 +135,7 @@ export class DecisionRepository {
             to_tier: d.to_tier,
             rule: d.rule,
             saving_month: d.saving_month,
+            move_cost: d.move_cost,
             catalog_version: d.catalog_version,
             explanation: d.explanation,
           })),

@@ -15,8 +15,14 @@ export function decisionRoutes(d: TieringRouteDeps): Router {
     const q = new Query(req.query);
     const limit = q.number('limit', 200, { min: 1, max: 1_000, integer: true });
     const offset = q.number('offset', 0, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
-    const { rows, total } = await tiering.recommendations(limit, offset);
+    const [{ rows, total }, pending] = await Promise.all([
+      tiering.recommendations(limit, offset),
+      tiering.pendingSaving(),
+    ]);
     res.setHeader('X-Total-Count', String(total));
+    // The list stays a plain array (as the original demo's); the total of what is under way rides along.
+    res.setHeader('X-Pending-Moves', String(pending.moves));
+    res.setHeader('X-Pending-Saving-Month', String(pending.saving_month));
     res.json(
       rows.map(({ name, size_gb, stored, decision: x }) => ({
         id: x.dataset_id,
@@ -39,6 +45,18 @@ export function decisionRoutes(d: TieringRouteDeps): Router {
         decision: `/api/datasets/${x.dataset_id}/decision`,
       })),
     );
+  });
+
+  /** What the moves under way save per month, net of their cost: the figure the overview shows as "Saving". */
+  r.get('/api/recommendations/summary', async (_req, res) => {
+    const p = await tiering.pendingSaving();
+    res.json({
+      pending_moves: p.moves,
+      gross_saving_month_usd: p.gross_month,
+      move_cost_usd: p.move_cost,
+      pending_saving_month_usd: p.saving_month,
+      horizon_days: tiering.settings.horizonDays,
+    });
   });
 
   /** The stored decision with its explanation; ?fresh=true decides again now (nothing stored or moved). */

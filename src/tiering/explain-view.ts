@@ -124,18 +124,26 @@ export function summarise(d: Decision): string {
     return `${head} ${here}, the cheapest allowed placement: stays.`;
   }
   const move = `${placementKey(d.to)} would cost $${money(d.costTargetPerMonth)}/month (saves $${money(d.savingPerMonth)}/month; the move costs $${money(d.moveCost)}${d.breakEvenDays !== null ? `, paid back in ${fmt(d.breakEvenDays)} days` : ''}).`;
-  const why: Record<string, string> = {
-    pin: 'Pinned there: moving.',
-    'in-flight': 'Held: a move of this dataset is already under way.',
-    cooldown: 'Held: it moved recently (cooldown).',
-    hysteresis: 'Held: the saving does not beat the cost of the move by the required margin (hysteresis).',
-    'min-saving': 'Held: the saving is below the minimum worth a move.',
-    budget: "Held: this run's move budget is spent; it goes first next run.",
-    learning: 'Held: the model has not yet learnt from enough matured forecasts to bet on cheaper storage.',
-    unread:
-      'Held: written but not yet read, and its readers may be yet to come: it waits a whole horizon idle, and then while the chance that data of its age is first read within the horizon (learnt from the fleet), times a read and the move back from there, outweighs the saving.',
-  };
-  return `${head} ${here}; ${move} ${d.action === 'move' && d.rule === null ? 'Moving.' : (why[d.rule ?? ''] ?? '')}`.trim();
+  return `${head} ${here}; ${move} ${ruleText(d.action, d.rule)}`.trim();
+}
+
+const WHY: Record<string, string> = {
+  pin: 'Pinned there: moving.',
+  'in-flight': 'Held: a move of this dataset is already under way.',
+  cooldown: 'Held: it moved recently (cooldown).',
+  hysteresis: 'Held: the saving does not beat the cost of the move by the required margin (hysteresis).',
+  'min-saving': 'Held: the saving is below the minimum worth a move.',
+  budget: "Held: this run's move budget is spent; it goes first next run.",
+  learning: 'Held: the model has not yet learnt from enough matured forecasts to bet on cheaper storage.',
+  unread:
+    'Held: written but not yet read, and its readers may be yet to come: it waits a whole horizon idle, and then while the chance that data of its age is first read within the horizon (learnt from the fleet), times a read and the move back from there, outweighs the saving.',
+};
+
+/** What holds a decision, in words (the recommendations page shows it per row). */
+export function ruleText(action: Decision['action'], rule: string | null): string {
+  if (action === 'stay')
+    return rule === 'pin' ? 'Pinned here.' : rule === 'never-tier' ? 'Never tiered.' : 'Cheapest allowed: stays.';
+  return action === 'move' && rule === null ? 'Moving.' : (WHY[rule ?? ''] ?? '');
 }
 
 function fmt(v: number): string {

@@ -58,6 +58,36 @@ export interface MoveToJudge {
   nextMoveAt: number | null;
 }
 
+/** A logged move as the judgement needs it: its row, its explanation, and its decision re-priced. */
+export function loggedMove(
+  x: {
+    id: number;
+    dataset_id: number;
+    made_at: number;
+    from_location: Placement['location'];
+    from_tier: Placement['tier'];
+    to_location: Placement['location'];
+    to_tier: Placement['tier'];
+    next_at: number | null;
+  },
+  e: { size_bytes: number; days_here: number; horizon_days: number },
+  priced: { cost_now_month: number; cost_target_month: number },
+): MoveToJudge {
+  return {
+    id: x.id,
+    dataset_id: x.dataset_id,
+    made_at: x.made_at,
+    from: { location: x.from_location, tier: x.from_tier },
+    to: { location: x.to_location, tier: x.to_tier },
+    sizeBytes: e.size_bytes,
+    daysHere: e.days_here,
+    horizonDays: e.horizon_days,
+    predictedFromPerDay: priced.cost_now_month / 30,
+    predictedToPerDay: priced.cost_target_month / 30,
+    nextMoveAt: x.next_at,
+  };
+}
+
 /** The end of a move's window: its next move, its horizon, or `now`, whichever comes first. */
 export function windowEnd(m: Pick<MoveToJudge, 'made_at' | 'horizonDays' | 'nextMoveAt'>, now: number): number {
   return Math.min(m.nextMoveAt ?? Infinity, m.made_at + m.horizonDays * DAY, now);

@@ -1,7 +1,10 @@
 export { parseCatalog, type PriceCatalog } from './catalog';
 export { CostModel } from './cost';
+export { type CostDay, type PlacementCost } from './cost-history';
+export { CostSnapshotJob } from './cost-snapshots';
 export { LOCATIONS, PLACEMENTS, TIERS, placementIndex, placementKey, type Location, type Tier } from './placements';
 export { type PolicySettings } from './decision';
+export { ruleText } from './explain-view';
 export { TieringPolicy } from './policy';
 export { LABEL_DAYS, Predictor } from './predictor';
 export { PINNED_CHOICES, resolvePinnedMove, type PinnedChoice } from './pinned-move';

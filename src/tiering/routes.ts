@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { catalogRoutes } from './catalog-routes';
 import { decisionRoutes } from './decision-routes';
+import { historyRoutes } from './history-routes';
 import { modelRoutes } from './model-routes';
 import { datasetPolicyRoutes } from './policy-routes';
 import type { TieringRouteDeps } from './route-deps';
@@ -12,5 +13,12 @@ export { parseSettings } from './scheduler-routes';
 
 /** Tiering's HTTP API, by group. */
 export function tieringRoutes(d: TieringRouteDeps): Router {
-  return Router().use(decisionRoutes(d), datasetPolicyRoutes(d), modelRoutes(d), catalogRoutes(d), schedulerRoutes(d));
+  return Router().use(
+    decisionRoutes(d),
+    datasetPolicyRoutes(d),
+    modelRoutes(d),
+    catalogRoutes(d),
+    schedulerRoutes(d),
+    historyRoutes(d),
+  );
 }

@@ -32,6 +32,7 @@ export class RunRepository {
         moves: r.moves,
         held: JSON.stringify(r.held),
         catalog_version: r.catalog_version,
+        pending_saving_month: r.pending_saving_month,
         error: r.error,
       })
       .where('id', '=', id)

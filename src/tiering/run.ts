@@ -26,6 +26,8 @@ export interface RunResult {
   moves: PlannedMove[];
   held: Record<string, number>;
   catalog_version: number;
+  /** What the moves pending at the end of the run save per month, net of their cost (TieringService.pendingSaving). */
+  pending_saving_month: number;
   observations: { matured: number; added: number };
   /** Where the run's time went. */
   phases_ms: { train: number; scan: number; plan: number; observe: number };
@@ -52,6 +54,7 @@ export async function runOnce(deps: RunDeps, trigger: string): Promise<RunResult
       moves: result.moves.length,
       held: result.held,
       catalog_version: result.catalog_version,
+      pending_saving_month: result.pending_saving_month,
       error: null,
     });
     deps.logger.child({ run_id: runId }).info('scheduler.run', {
@@ -71,6 +74,7 @@ export async function runOnce(deps: RunDeps, trigger: string): Promise<RunResult
         moves: 0,
         held: {},
         catalog_version: null,
+        pending_saving_month: null,
         error: (err as Error).message,
       })
       .catch(() => undefined);
@@ -100,6 +104,7 @@ async function phases(deps: RunDeps, trigger: string, runId: number, now: number
   const planned = await plan(ctx, deps.moves, scanned.best.sorted());
   const tObserve = Date.now();
   const added = await observe(tiering, scanned.sample, now);
+  const pending = await tiering.pendingSaving();
   return {
     run_id: runId,
     trigger,
@@ -110,6 +115,7 @@ async function phases(deps: RunDeps, trigger: string, runId: number, now: number
     moves: planned.moves,
     held: ctx.held,
     catalog_version: catalogVersion,
+    pending_saving_month: pending.saving_month,
     observations: { matured, added },
     phases_ms: {
       train: tScan - tTrain,

@@ -1,4 +1,6 @@
 import { Router } from 'express';
+import type { Selectable } from 'kysely';
+import type { DB } from '../db';
 import { Fields } from '../platform';
 import type { SchedulerSettings } from './settings';
 import type { TieringRouteDeps } from './route-deps';
@@ -98,17 +100,7 @@ export function parseSettings(body: unknown): Partial<SchedulerSettings> {
   return out;
 }
 
-function runView(r: {
-  id: number;
-  trigger: string;
-  started_at: number;
-  finished_at: number | null;
-  datasets: number;
-  moves: number;
-  held: string;
-  catalog_version: number | null;
-  error: string | null;
-}): Record<string, unknown> {
+function runView(r: Selectable<DB['scheduler_runs']>): Record<string, unknown> {
   return {
     id: r.id,
     trigger: r.trigger,
@@ -118,6 +110,7 @@ function runView(r: {
     moves: r.moves,
     held: JSON.parse(r.held) as Record<string, number>,
     catalog_version: r.catalog_version,
+    pending_saving_month: r.pending_saving_month,
     error: r.error,
   };
 }

@@ -4,12 +4,14 @@ import type { BatchMove } from '../storage';
 import { type Clock, AppError, type Logger, type Service } from '../platform';
 import { DEFAULT_CATALOG, parseCatalog, type PriceCatalog } from './catalog';
 import { CostModel } from './cost';
+import { CostHistory } from './cost-history';
 import { sizeBytesOf, snapshotOf } from './candidate';
 import { AUTO, type Decision, type DatasetPolicy } from './decision';
 import { explainView, repriceLogged, round } from './explain-view';
 import { decodeExplanation, encodeExplanation } from './explanation';
 import { FEATURE_NAMES } from './features';
-import { judgeMove, summariseJudgements, type HindsightSummary } from './hindsight';
+import { judgeMove, loggedMove, summariseJudgements, type HindsightSummary } from './hindsight';
+import { netSaving, type PendingSaving } from './pending';
 import { placementKey } from './placements';
 import { TieringPolicy } from './policy';
 import { BYTES_PER_READ_PRIOR } from './read-share';
@@ -52,6 +54,8 @@ export class TieringService implements Service {
 
   readonly name = 'tiering';
   readonly repo: TieringRepository;
+  /** Storage cost per placement now, and its daily history. */
+  readonly costs: CostHistory;
   private readonly moves: MoveEnqueuer;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -64,6 +68,7 @@ export class TieringService implements Service {
     this.logger = deps.logger;
     this.pricesFile = deps.pricesFile;
     this.settingsState = { ...deps.defaults };
+    this.costs = new CostHistory({ repo: deps.repo.costHistory, catalog: () => this.catalog, clock: deps.clock });
   }
 
   async start(): Promise<void> {
@@ -314,6 +319,11 @@ export class TieringService implements Service {
     return replayHistory(this.repo.history, this.clock.now(), req);
   }
 
+  /** What the pending moves save per month, net of their cost (see pending.ts): one figure everywhere. */
+  async pendingSaving(): Promise<PendingSaving> {
+    return netSaving(await this.repo.pending.sums(), this.settings.horizonDays);
+  }
+
   /** A dataset's stored decision, if any. */
   decision(datasetId: number): Promise<DecisionRow | undefined> {
     return this.repo.decisions.get(datasetId);
@@ -348,20 +358,7 @@ export class TieringService implements Service {
       let policy = policies.get(x.catalog_version);
       if (!policy) policies.set(x.catalog_version, (policy = new TieringPolicy(cost, this.predictor, this.settings)));
       const priced = repriceLogged(x, policy);
-      const e = decodeExplanation(x.explanation);
-      const move = {
-        id: x.id,
-        dataset_id: x.dataset_id,
-        made_at: x.made_at,
-        from: { location: x.from_location, tier: x.from_tier },
-        to: { location: x.to_location, tier: x.to_tier },
-        sizeBytes: e.size_bytes,
-        daysHere: e.days_here,
-        horizonDays: e.horizon_days,
-        predictedFromPerDay: priced.cost_now_month / 30,
-        predictedToPerDay: priced.cost_target_month / 30,
-        nextMoveAt: x.next_at,
-      };
+      const move = loggedMove(x, decodeExplanation(x.explanation), priced);
       const used = { reads: x.reads, readBytes: x.read_bytes, writes: x.writes, writeBytes: x.write_bytes };
       judgements.push(judgeMove(cost, move, used, now));
     }

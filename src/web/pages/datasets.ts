@@ -1,5 +1,7 @@
 import { Router, type RequestHandler } from 'express';
+import { parseTagFilter } from '../../datasets';
 import type { IngestService } from '../../ingest';
+import { placementIndex, type TieringService } from '../../tiering';
 import { LOCATIONS, TIERS } from '../../db';
 import { ValidationError, Query } from '../../platform';
 import type { Views } from '../views';
@@ -14,8 +16,11 @@ export interface DatasetsPageDeps {
   views: Views;
   repo: PagesRepository;
   ingest: Pick<IngestService, 'ingest'>;
+  tiering: Pick<TieringService, 'catalog'>;
   requireOperator: RequestHandler;
 }
+
+const DAYS_PER_MONTH = 30;
 
 /** Reads the table's state from the query string (the URL is shareable and survives reloads). */
 export function parseFilter(query: Record<string, unknown>): DatasetPageFilter & { page: number } {
@@ -24,6 +29,7 @@ export function parseFilter(query: Record<string, unknown>): DatasetPageFilter &
   const page = q.number('page', 1, { min: 1, max: 1_000_000, integer: true });
   return {
     q: q.optString('q', 200),
+    tag: parseTagFilter(query),
     tier: q.optEnum('tier', TIERS),
     location: q.optEnum('location', LOCATIONS),
     mode: q.optEnum('mode', MODES),
@@ -42,6 +48,7 @@ export function filterUrl(
 ): string {
   const base: Record<string, string | number | undefined> = {
     q: f.q,
+    tag: f.tag,
     tier: f.tier,
     location: f.location,
     mode: f.mode,
@@ -72,10 +79,16 @@ export function datasetsPages(d: DatasetsPageDeps): Router {
   r.get('/datasets', async (req, res) => {
     const f = parseFilter(req.query);
     const { rows, total } = await d.repo.datasetPage(f);
-    const any = total > 0 || f.q || f.tier || f.location || f.mode ? true : (await d.repo.datasetCount()) > 0;
+    const any = total > 0 || f.q || f.tag || f.tier || f.location || f.mode ? true : (await d.repo.datasetCount()) > 0;
+    const { cost } = d.tiering.catalog;
     const model = {
       f,
-      rows,
+      // Storage per month where it is now, at the current catalog (the cost model applies minimum billable sizes).
+      rows: rows.map((r) => ({
+        ...r,
+        tag_list: JSON.parse(r.tags) as string[],
+        cost_month: cost.storage(placementIndex(r), r.size_bytes, DAYS_PER_MONTH),
+      })),
       total,
       pages: Math.max(1, Math.ceil(total / f.limit)),
       url: (c: Record<string, string | number | undefined>) => filterUrl(f, c),

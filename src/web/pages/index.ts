@@ -1,16 +1,19 @@
 import express, { Router, type RequestHandler } from 'express';
+import type { AlertService } from '../../alerts';
 import type { AnalyticsService } from '../../analytics';
 import { type ApiKeys, type SessionAuth, type UsersService, sessionOf } from '../../auth';
 import type { DatasetsService } from '../../datasets';
 import type { IngestService } from '../../ingest';
 import type { MoveService, StorePanelRow } from '../../storage';
-import { type Clock, type Logger, parseId } from '../../platform';
+import { type Clock, type Logger, parseId, Query } from '../../platform';
 import type { EventBus, StreamGaps } from '../../stream';
 import { type TierScheduler, type TieringService } from '../../tiering';
 import { assetRoutes } from '../assets';
 import { securityHeaders } from '../security';
 import { Views } from '../views';
 import { datasetPages } from './dataset-detail';
+import { alertPages } from './alerts';
+import { datasetEditPages } from './dataset-edit';
 import { datasetsPages } from './datasets';
 import { keysPages } from './keys';
 import { loginPages, usersPages } from './login';
@@ -18,7 +21,9 @@ import { modelPages } from './model';
 import { movesPages } from './moves';
 import { activityModel, streamModel, summaryModel, EVENT_WINDOW_MINUTES } from './overview';
 import { policyPages } from './policy';
+import { recommendationsPages } from './recommendations';
 import { PagesRepository } from './repository';
+import { SummaryCache, TtlMemo } from './summary-cache';
 import type { RateWindow } from '../rate-window';
 
 /** What the overview says of the stored bytes' care: the last scrub and the last backup. */
@@ -45,12 +50,14 @@ export interface PageDeps {
   sessions: SessionAuth;
   users: UsersService;
   apiKeys: Pick<ApiKeys, 'list' | 'create' | 'revoke'>;
-  datasets: Pick<DatasetsService, 'get'>;
+  datasets: Pick<DatasetsService, 'get' | 'update' | 'delete'>;
   analytics: Pick<AnalyticsService, 'series' | 'datasetStats'>;
   ingest: Pick<IngestService, 'ingest'>;
-  moves: Pick<MoveService, 'enqueue' | 'cancel' | 'progress'>;
+  moves: Pick<MoveService, 'enqueue' | 'enqueueBatch' | 'cancel' | 'progress'>;
   tiering: TieringService;
   scheduler: TierScheduler;
+  /** Open alerts for the notifications area; operators acknowledge them there. */
+  alerts: Pick<AlertService, 'open' | 'acknowledge'>;
   bus: EventBus;
   /** Lost stretches of the log: the overview lists them until an operator acknowledges each. */
   gaps: Pick<StreamGaps, 'unacknowledged' | 'acknowledge'>;
@@ -62,6 +69,8 @@ export interface PageDeps {
   eventRate: Pick<RateWindow, 'series'>;
   /** The pages' own queries; give it the read-only connection. */
   repo: PagesRepository;
+  /** The wall-clock hour (UTC) of the daily cost snapshot, for the history's empty state. */
+  historyHour?: number;
   clock: Clock;
   logger: Logger;
   views?: Views;
@@ -94,8 +103,10 @@ export function pageRoutes(deps: PageDeps): Router {
   const { repo, clock } = deps;
 
   pages.use(overviewPages(deps, views, requireOperator));
+  pages.use(alertPages({ views, alerts: deps.alerts, requireOperator }));
 
-  pages.use(datasetsPages({ views, repo, ingest: deps.ingest, requireOperator }));
+  pages.use(datasetsPages({ views, repo, ingest: deps.ingest, tiering: deps.tiering, requireOperator }));
+  pages.use(datasetEditPages({ views, datasets: deps.datasets, tiering: deps.tiering, requireOperator }));
   pages.use(
     datasetPages({
       views,
@@ -110,6 +121,7 @@ export function pageRoutes(deps: PageDeps): Router {
     }),
   );
   pages.use(movesPages({ views, repo, moves: deps.moves, clock, requireOperator }));
+  pages.use(recommendationsPages({ views, repo, tiering: deps.tiering, moves: deps.moves, requireOperator }));
   pages.use(
     policyPages({
       views,
@@ -133,16 +145,30 @@ export function pageRoutes(deps: PageDeps): Router {
 function overviewPages(deps: PageDeps, views: Views, requireOperator: RequestHandler): Router {
   const pages = Router();
   const { repo, clock } = deps;
-  pages.get('/', async (_req, res) => {
-    const [summary, stream, activity, gaps, care] = await Promise.all([
-      summaryModel({ repo, tiering: deps.tiering }),
-      streamModel({ repo, bus: deps.bus, rate: deps.eventRate }),
+  const summaries = new SummaryCache({
+    repo,
+    compute: () => summaryModel({ tiering: deps.tiering }),
+    catalogVersion: () => deps.tiering.catalog.version,
+  });
+  // "Events counted" lags by at most this much; the rate beside it is live.
+  const totals = new TtlMemo(() => repo.totalAccesses(), 5_000);
+  const total = () => totals.get();
+  const historyModel = async (query: Record<string, unknown>, field: string) => {
+    const days = new Query(query).number(field, 90, { min: 1, max: 3_660, integer: true });
+    return { days, hour: deps.historyHour ?? 0, series: await deps.tiering.costs.series(days) };
+  };
+  pages.get('/', async (req, res) => {
+    const [summary, stream, activity, gaps, care, history] = await Promise.all([
+      summaries.get(),
+      streamModel({ total, bus: deps.bus, rate: deps.eventRate }),
       activityModel({ repo, moves: deps.moves }),
       deps.gaps.unacknowledged(),
       deps.care(),
+      historyModel(req.query, 'history_days'),
     ]);
     views.render(res, 'overview', {
       summary,
+      history,
       gaps,
       care,
       stream,
@@ -153,11 +179,14 @@ function overviewPages(deps: PageDeps, views: Views, requireOperator: RequestHan
     });
   });
   pages.get('/parts/overview/summary', async (_req, res) => {
-    views.render(res, 'parts/overview-summary', { summary: await summaryModel({ repo, tiering: deps.tiering }) });
+    views.render(res, 'parts/overview-summary', { summary: await summaries.get() });
+  });
+  pages.get('/parts/overview/history', async (req, res) => {
+    views.render(res, 'parts/overview-history', { history: await historyModel(req.query, 'days') });
   });
   pages.get('/parts/overview/stream', async (_req, res) => {
     views.render(res, 'parts/overview-stream', {
-      stream: await streamModel({ repo, bus: deps.bus, rate: deps.eventRate }),
+      stream: await streamModel({ total, bus: deps.bus, rate: deps.eventRate }),
       windowMinutes: EVENT_WINDOW_MINUTES,
     });
   });
@@ -191,7 +220,9 @@ const PAGE_PREFIXES = [
   '/logout',
   '/parts',
   '/gaps',
+  '/alerts',
   '/datasets',
+  '/recommendations',
   '/moves',
   '/policy',
   '/model',

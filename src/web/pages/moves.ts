@@ -1,8 +1,9 @@
 import { Router, type RequestHandler } from 'express';
-import { type MoveService, moveProgress } from '../../storage';
+import type { MoveService } from '../../storage';
 import { type Clock, parseId } from '../../platform';
 import { LOCATIONS, TIERS } from '../../tiering';
 import type { Views } from '../views';
+import { queueModel } from './move-queue';
 import type { FlowRow, PagesRepository } from './repository';
 
 const HOUR = 3_600_000;
@@ -60,12 +61,12 @@ export function movesPages(d: MovesPageDeps): Router {
   const r = Router();
 
   const liveModel = async () => {
-    const [active, failed, counts] = await Promise.all([
-      d.repo.activeMoves(100),
+    const [queue, failed, counts] = await Promise.all([
+      queueModel(d, 100),
       d.repo.moves({ states: ['failed'], limit: 20 }),
       d.repo.moveCounts(),
     ]);
-    return { inFlight: active.map((m) => ({ ...m, p: moveProgress(m, d.moves) })), failed, counts, now: d.clock.now() };
+    return { queue, inFlight: queue.head, failed, counts, now: d.clock.now() };
   };
   const flowsModel = async () => {
     const now = d.clock.now();

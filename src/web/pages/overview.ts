@@ -1,19 +1,18 @@
 import type { BusStatus, EventBus } from '../../stream';
-import { type MoveProgressView, type MoveService, moveProgress } from '../../storage';
+import type { MoveService } from '../../storage';
 import {
+  type PlacementCost,
   type TieringService,
   LOCATIONS,
-  PLACEMENTS,
   TIERS,
-  placementIndex,
   placementKey,
   type Location,
   type Tier,
 } from '../../tiering';
 import { RATE_WINDOW_MINUTES, type RateWindow } from '../rate-window';
-import type { MoveWithName, PagesRepository, PlacementTotal } from './repository';
+import { queueModel, type QueueModel } from './move-queue';
+import type { PagesRepository } from './repository';
 
-const DAYS_PER_MONTH = 30;
 /** The events chart covers this many minutes. */
 export const EVENT_WINDOW_MINUTES = RATE_WINDOW_MINUTES;
 
@@ -31,7 +30,9 @@ export interface CostSummary {
   catalog_version: number;
   now_month: number;
   all_hot_month: number;
-  pending_datasets: number;
+  /** Moves under way that a decision queued. */
+  pending_moves: number;
+  /** What they save per month net of their cost: TieringService.pendingSaving, as the scheduler and the API give it. */
   pending_saving_month: number;
   after_month: number;
 }
@@ -42,37 +43,33 @@ export interface SummaryModel {
   cost: CostSummary;
 }
 
-/** The 3×3 grid of bytes and datasets, and what storage costs per month now, all HOT and after the pending recommendations. */
-export async function summaryModel(d: { repo: PagesRepository; tiering: TieringService }): Promise<SummaryModel> {
-  const { version, catalog, cost } = d.tiering.catalog;
-  const minBillable = Object.fromEntries(
-    PLACEMENTS.map((p) => [placementKey(p), catalog.placements[placementKey(p)]!.min_billable_bytes]),
-  );
-  const [totals, pending] = await Promise.all([d.repo.placementTotals(minBillable), d.repo.pendingRecommendations()]);
-  const byKey = new Map<string, PlacementTotal>(totals.map((t) => [`${t.location}/${t.tier}`, t]));
+/**
+ * The 3×3 grid of bytes and datasets, and what storage costs per month now, all HOT and after
+ * the moves under way (tiering prices the placements: the daily history takes the same figures).
+ */
+export async function summaryModel(d: { tiering: TieringService }): Promise<SummaryModel> {
+  const [{ version, cells }, pending] = await Promise.all([d.tiering.costs.placements(), d.tiering.pendingSaving()]);
+  const byKey = new Map<string, PlacementCost>(cells.map((t) => [placementKey(t), t]));
   let allBytes = 0;
   let allDatasets = 0;
   let nowMonth = 0;
   let hotMonth = 0;
-  for (const t of totals) {
+  for (const t of cells) {
     allBytes += t.bytes;
     allDatasets += t.datasets;
-    // Billable bytes are summed per dataset with the minimum already applied, so the cost model's
-    // per-object minimum (max(size, min)) is a no-op here and the sum prices exactly.
-    nowMonth += cost.storage(placementIndex(t), t.billable_here, DAYS_PER_MONTH);
-    hotMonth += cost.storage(placementIndex({ location: t.location, tier: 'HOT' }), t.billable_hot, DAYS_PER_MONTH);
+    nowMonth += t.cost_month;
+    hotMonth += t.all_hot_month;
   }
   const grid = LOCATIONS.map((location) =>
     TIERS.map((tier) => {
       const t = byKey.get(`${location}/${tier}`);
-      const pi = placementIndex({ location, tier });
       return {
         location,
         tier,
         key: `${location}/${tier}`,
         datasets: t?.datasets ?? 0,
         bytes: t?.bytes ?? 0,
-        cost_month: t ? cost.storage(pi, t.billable_here, DAYS_PER_MONTH) : 0,
+        cost_month: t?.cost_month ?? 0,
         share: allBytes > 0 ? (t?.bytes ?? 0) / allBytes : 0,
       };
     }),
@@ -84,9 +81,9 @@ export async function summaryModel(d: { repo: PagesRepository; tiering: TieringS
       catalog_version: version,
       now_month: nowMonth,
       all_hot_month: hotMonth,
-      pending_datasets: pending.datasets,
+      pending_moves: pending.moves,
       pending_saving_month: pending.saving_month,
-      after_month: Math.max(0, nowMonth - pending.saving_month),
+      after_month: Math.max(0, nowMonth - pending.gross_month),
     },
   };
 }
@@ -105,11 +102,12 @@ export interface StreamModel {
 
 /** Events applied per second over the last minutes of wall-clock time, and where the consumer is. */
 export async function streamModel(d: {
-  repo: PagesRepository;
+  /** Every access ever counted (a short-lived memo of PagesRepository.totalAccesses). */
+  total: () => Promise<number>;
   bus: EventBus;
   rate: Pick<RateWindow, 'series'>;
 }): Promise<StreamModel> {
-  const [total, lag] = await Promise.all([d.repo.totalAccesses(), d.bus.lag().catch(() => undefined)]);
+  const [total, lag] = await Promise.all([d.total(), d.bus.lag().catch(() => undefined)]);
   const { at, perSecond } = d.rate.series();
   return {
     kind: d.bus.kind,
@@ -124,15 +122,18 @@ export async function streamModel(d: {
 }
 
 export interface ActivityModel {
-  inFlight: (MoveWithName & { p: MoveProgressView })[];
+  queue: QueueModel;
   decisions: Awaited<ReturnType<PagesRepository['latestDecisions']>>;
 }
 
-/** Moves in flight with their progress, and the latest decisions that became moves. */
+/** The overview lists this many moves under the queue's totals. */
+const QUEUE_HEAD = 10;
+
+/** The move queue (totals and its first moves), and the latest decisions that became moves. */
 export async function activityModel(d: {
   repo: PagesRepository;
   moves: Pick<MoveService, 'progress'>;
 }): Promise<ActivityModel> {
-  const [active, decisions] = await Promise.all([d.repo.activeMoves(20), d.repo.latestDecisions(8)]);
-  return { inFlight: active.map((m) => ({ ...m, p: moveProgress(m, d.moves) })), decisions };
+  const [queue, decisions] = await Promise.all([queueModel(d, QUEUE_HEAD), d.repo.latestDecisions(8)]);
+  return { queue, decisions };
 }

@@ -2,36 +2,30 @@ import { sql, type Kysely } from 'kysely';
 import {
   ACTIVE_MOVE_STATES,
   asFlag,
-  dialectOf,
-  greatest,
   type DB,
   type DatasetRow,
+  type DecisionsTable,
   type Location,
   type MoveRow,
   type MoveState,
   type Tier,
 } from '../../db';
+import { tagLikePattern } from '../../datasets';
+import { RecommendationsRepository } from './recommendations-repository';
+
+type DecisionRow = DecisionsTable;
 
 const GB = 1024 ** 3;
 /** A dataset's size in bytes as the cost model sees it (content if stored, else declared size). */
 const SIZE_SQL = sql<number>`coalesce(d.content_bytes, d.size_gb * ${GB})`;
-
-export interface PlacementTotal {
-  location: Location;
-  tier: Tier;
-  datasets: number;
-  bytes: number;
-  /** Σ max(size, the placement's minimum billable size): what storage is billed on. */
-  billable_here: number;
-  /** The same at the HOT tier of the dataset's location: "if everything were HOT". */
-  billable_hot: number;
-}
 
 export type PolicyModeFilter = 'auto' | 'pinned' | 'never-tier';
 export type DatasetPageSort = 'name' | 'size' | 'created' | 'accesses' | 'last_access';
 
 export interface DatasetPageFilter {
   q?: string;
+  /** One tag the dataset carries (see datasets' tagLikePattern). */
+  tag?: string;
   tier?: Tier;
   location?: Location;
   mode?: PolicyModeFilter;
@@ -41,6 +35,34 @@ export interface DatasetPageFilter {
   offset: number;
 }
 
+/** What the datasets page shows beside a dataset's own columns (read for the page's rows only). */
+interface PageExtras {
+  /** JSON array of strings. */
+  tags: string;
+  /** The move under way, if any: where to. */
+  move_state: MoveState | null;
+  move_to_location: Location | null;
+  move_to_tier: Tier | null;
+  /** The stored recommendation (absent: already at its cheapest placement, or not decided yet). */
+  rec_action: DecisionRow['action'] | null;
+  rec_rule: string | null;
+  rec_to_location: Location | null;
+  rec_to_tier: Tier | null;
+  rec_saving_month: number | null;
+}
+
+const NO_EXTRAS: PageExtras = {
+  tags: '[]',
+  move_state: null,
+  move_to_location: null,
+  move_to_tier: null,
+  rec_action: null,
+  rec_rule: null,
+  rec_to_location: null,
+  rec_to_tier: null,
+  rec_saving_month: null,
+};
+
 /** A row of the datasets page: the dataset's own columns, and what the page computes for it. */
 export type DatasetPageRow = Pick<DatasetRow, 'id' | 'name' | 'tier' | 'location' | 'created_at'> & {
   size_bytes: number;
@@ -49,7 +71,7 @@ export type DatasetPageRow = Pick<DatasetRow, 'id' | 'name' | 'tier' | 'location
   last_access: number | null;
   mode: PolicyModeFilter;
   migrating: number;
-};
+} & PageExtras;
 
 /** Completed moves grouped by their from and to placements. */
 export type FlowRow = Pick<MoveRow, 'from_location' | 'from_tier' | 'to_location' | 'to_tier'> & {
@@ -59,33 +81,43 @@ export type FlowRow = Pick<MoveRow, 'from_location' | 'from_tier' | 'to_location
 
 export type MoveWithName = MoveRow & { name: string | null };
 
+export interface QueueTotals {
+  /** Planned, not started. */
+  queued: number;
+  /** Copying, verifying or switched. */
+  running: number;
+  /** Bytes still to copy over all of them. */
+  bytes_left: number;
+  /** Of them, moves that change the placement record only. */
+  catalog_only: number;
+}
+
 /**
  * The pages' own read queries: aggregates and pages no service offers. They run on the
  * read-only connection (a consistent WAL snapshot on its own thread), so a page over 100,000
  * datasets never holds up ingest or moves on the main connection.
  */
 export class PagesRepository {
-  constructor(private readonly db: Kysely<DB>) {}
+  /** The recommendations page's queries, on the same connection. */
+  readonly recommendations: RecommendationsRepository;
+
+  constructor(private readonly db: Kysely<DB>) {
+    this.recommendations = new RecommendationsRepository(db);
+  }
 
   /**
-   * Datasets and bytes per placement, with the billable bytes for the storage cost here and at
-   * HOT. `minBillable` is keyed `LOCATION/TIER` (the current catalog's minimum billable sizes).
+   * A fingerprint that changes when a dataset is added or removed or a move is queued or ends:
+   * what moves bytes between placements. Index lookups only (no scan of the datasets).
    */
-  async placementTotals(minBillable: Record<string, number>): Promise<PlacementTotal[]> {
-    const rows = Object.entries(minBillable).map(([key, min]) => {
-      const [location, tier] = key.split('/') as [Location, Tier];
-      // Typed: PostgreSQL cannot infer a type for a parameter in a VALUES list.
-      return sql`(${location}, ${tier}, cast(${min} as double precision), cast(${minBillable[`${location}/HOT`] ?? 0} as double precision))`;
-    });
-    const dialect = dialectOf(this.db);
-    const r = await sql<PlacementTotal>`
-      with mb(location, tier, min_here, min_hot) as (values ${sql.join(rows)})
-      select d.location as location, d.tier as tier, count(*) as datasets, sum(${SIZE_SQL}) as bytes,
-             sum(${greatest(dialect, SIZE_SQL, sql`mb.min_here`)}) as billable_here,
-             sum(${greatest(dialect, SIZE_SQL, sql`mb.min_hot`)}) as billable_hot
-      from datasets d join mb on mb.location = d.location and mb.tier = d.tier
-      group by d.location, d.tier`.execute(this.db);
-    return r.rows;
+  async changeFingerprint(): Promise<string> {
+    const r = await sql<{ d_max: number | null; d_n: number; m_max: number | null; m_active: number }>`
+      select (select max(id) from datasets) as d_max, (select count(*) from datasets) as d_n,
+             (select max(id) from moves) as m_max,
+             (select count(*) from moves where state in ('planned','copying','verifying','switched')) as m_active`.execute(
+      this.db,
+    );
+    const x = r.rows[0];
+    return x ? `${x.d_max}:${x.d_n}:${x.m_max}:${x.m_active}` : '';
   }
 
   /** Every access ever counted (reads and writes). */
@@ -95,22 +127,6 @@ export class PagesRepository {
       .select((eb) => eb.fn.coalesce(eb.fn.sum<number>(eb('reads', '+', eb.ref('writes'))), eb.lit(0)).as('n'))
       .executeTakeFirstOrThrow();
     return Number(r.n);
-  }
-
-  /**
-   * Recommendations not yet carried out: stored decisions to move (or held back) whose dataset
-   * is still where the decision found it and not moving. Their saving is per month.
-   */
-  async pendingRecommendations(): Promise<{ datasets: number; saving_month: number }> {
-    const r = await sql<{ datasets: number; saving_month: number | null }>`
-      select count(*) as datasets, sum(x.saving_month) as saving_month
-      from decisions x join datasets d on d.id = x.dataset_id
-      where x.action != 'stay' and x.saving_month > 0 and d.location = x.from_location and d.tier = x.from_tier
-        and not exists (select 1 from moves m where m.dataset_id = d.id and m.state in ('planned','copying','verifying','switched'))`.execute(
-      this.db,
-    );
-    const row = r.rows[0];
-    return { datasets: Number(row?.datasets ?? 0), saving_month: Number(row?.saving_month ?? 0) };
   }
 
   /** The latest decisions that became moves, with their dataset's name. */
@@ -153,8 +169,42 @@ export class PagesRepository {
     return q.orderBy('m.id', 'desc').limit(f.limit).execute();
   }
 
+  /** Moves not finished, in the order they are worked on: running ones first, then the queue oldest first. */
   activeMoves(limit: number): Promise<MoveWithName[]> {
-    return this.moves({ states: ACTIVE_MOVE_STATES, limit });
+    return this.db
+      .selectFrom('moves as m')
+      .leftJoin('datasets as d', 'd.id', 'm.dataset_id')
+      .selectAll('m')
+      .select('d.name')
+      .where('m.state', 'in', ACTIVE_MOVE_STATES)
+      .orderBy(sql`case when m.state = 'planned' then 1 else 0 end`)
+      .orderBy('m.id')
+      .limit(limit)
+      .execute();
+  }
+
+  /**
+   * The move queue's totals: moves waiting and running, and the bytes still to copy (a planned
+   * move's are its dataset's stored size; a catalog-only move copies none).
+   */
+  async queueTotals(): Promise<QueueTotals> {
+    const r = await sql<{ state: MoveState; moves: number; bytes_left: number | null; catalog_only: number | null }>`
+      select m.state as state, count(*) as moves,
+             sum(case when m.catalog_only = 1 then 0
+                      when m.bytes_total > 0 then m.bytes_total - m.bytes_done
+                      else coalesce(d.content_bytes, 0) end) as bytes_left,
+             sum(m.catalog_only) as catalog_only
+      from moves m left join datasets d on d.id = m.dataset_id
+      where m.state in ('planned','copying','verifying','switched')
+      group by m.state`.execute(this.db);
+    const t: QueueTotals = { queued: 0, running: 0, bytes_left: 0, catalog_only: 0 };
+    for (const x of r.rows) {
+      if (x.state === 'planned') t.queued += Number(x.moves);
+      else t.running += Number(x.moves);
+      t.bytes_left += Number(x.bytes_left ?? 0);
+      t.catalog_only += Number(x.catalog_only ?? 0);
+    }
+    return t;
   }
 
   /** Completed moves between placements: count and bytes (a catalog-only move counts its declared size). */
@@ -188,6 +238,7 @@ export class PagesRepository {
     // lower() on both sides: SQLite's like ignores ASCII case, PostgreSQL's does not.
     if (f.q)
       where.push(sql`lower(d.name) like lower(${'%' + f.q.replace(/[\\%_]/g, (m) => '\\' + m) + '%'}) escape '\\'`);
+    if (f.tag) where.push(sql`d.tags like ${tagLikePattern(f.tag)} escape '\\'`);
     if (f.tier) where.push(sql`d.tier = ${f.tier}`);
     if (f.location) where.push(sql`d.location = ${f.location}`);
     if (f.mode === 'auto') where.push(sql`(p.mode is null or p.mode = 'auto')`);
@@ -201,7 +252,7 @@ export class PagesRepository {
       accesses: sql`coalesce(s.reads + s.writes, 0)`,
       last_access: sql`coalesce(s.last_access, 0)`,
     }[f.sort];
-    const rows = await sql<DatasetPageRow>`
+    const page = await sql<Omit<DatasetPageRow, keyof PageExtras>>`
       select d.id, d.name, d.tier, d.location, ${SIZE_SQL} as size_bytes, ${asFlag(sql`d.object_id is not null`)} as has_content, d.created_at,
              coalesce(s.reads + s.writes, 0) as accesses, s.last_access, coalesce(p.mode, 'auto') as mode,
              ${asFlag(sql`exists (select 1 from moves m where m.dataset_id = d.id and m.state in ('planned','copying','verifying','switched'))`)} as migrating
@@ -211,12 +262,29 @@ export class PagesRepository {
       where ${cond}
       order by ${key} ${dir}, d.id ${dir}
       limit ${f.limit} offset ${f.offset}`.execute(this.db);
+    // What the page adds (tags, the move under way, the recommendation) is read for its rows
+    // only: joined into the sort above, it would be looked up for every dataset sorted.
+    const extras = await this.pageExtras(page.rows.map((r) => r.id));
+    const rows = page.rows.map((r) => ({ ...r, ...(extras.get(r.id) ?? NO_EXTRAS) }));
     // The count needs the joins only for what the filter looks at.
     const needsPolicy = f.mode !== undefined;
     const total = await sql<{ n: number }>`
       select count(*) as n from datasets d ${needsPolicy ? sql`left join dataset_policies p on p.dataset_id = d.id` : sql``}
       where ${cond}`.execute(this.db);
-    return { rows: rows.rows, total: Number(total.rows[0]?.n ?? 0) };
+    return { rows, total: Number(total.rows[0]?.n ?? 0) };
+  }
+
+  private async pageExtras(ids: readonly number[]): Promise<Map<number, PageExtras>> {
+    if (ids.length === 0) return new Map();
+    const r = await sql<PageExtras & { id: number }>`
+      select d.id, d.tags, m.state as move_state, m.to_location as move_to_location, m.to_tier as move_to_tier,
+             x.action as rec_action, x.rule as rec_rule, x.to_location as rec_to_location, x.to_tier as rec_to_tier,
+             x.saving_month as rec_saving_month
+      from datasets d
+      left join moves m on m.dataset_id = d.id and m.state in ('planned','copying','verifying','switched')
+      left join decisions x on x.dataset_id = d.id
+      where d.id in (${sql.join(ids)})`.execute(this.db);
+    return new Map(r.rows.map(({ id, ...x }) => [id, x]));
   }
 
   async datasetCount(): Promise<number> {

@@ -1,0 +1,5 @@
+export { type Condition, type ConditionSources } from './conditions';
+export { AlertRepository } from './repository';
+export { alertRoutes } from './routes';
+export { AlertService, type AlertView } from './service';
+export { WebhookSender } from './webhook';

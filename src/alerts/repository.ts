@@ -1,0 +1,120 @@
+import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import type { AlertsTable, DB } from '../db';
+
+export type AlertRow = Selectable<AlertsTable>;
+export type NewAlert = Omit<Insertable<AlertsTable>, 'id' | 'closed_at' | 'acknowledged_at' | 'acknowledged_by'>;
+
+/** The newest event of a kind and how many came after a watermark. */
+export interface EventTally {
+  newest: number;
+  since: number;
+  /** The newest one's own words (its error or detail). */
+  latest: string | null;
+}
+
+/** The alerts table, and the events alerts are raised for (read only). */
+export class AlertRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  async open(): Promise<AlertRow[]> {
+    const rows = await this.db.selectFrom('alerts').selectAll().where('closed_at', 'is', null).orderBy('id').execute();
+    return rows.map(numeric);
+  }
+
+  async recent(limit: number): Promise<AlertRow[]> {
+    const rows = await this.db.selectFrom('alerts').selectAll().orderBy('id', 'desc').limit(limit).execute();
+    return rows.map(numeric);
+  }
+
+  async get(id: number): Promise<AlertRow | undefined> {
+    const r = await this.db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && numeric(r);
+  }
+
+  async insert(a: NewAlert): Promise<AlertRow> {
+    const r = await this.db.insertInto('alerts').values(a).returningAll().executeTakeFirstOrThrow();
+    return numeric(r);
+  }
+
+  async update(id: number, patch: Updateable<AlertsTable>): Promise<AlertRow | undefined> {
+    const r = await this.db.updateTable('alerts').set(patch).where('id', '=', id).returningAll().executeTakeFirst();
+    return r && numeric(r);
+  }
+
+  /** Closes the alert unless it is closed already; the row when this call closed it. */
+  async close(id: number, now: number): Promise<AlertRow | undefined> {
+    const r = await this.db
+      .updateTable('alerts')
+      .set({ closed_at: now })
+      .where('id', '=', id)
+      .where('closed_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+    return r && numeric(r);
+  }
+
+  /** The newest event of this key that an acknowledgement covered (0: none). */
+  async covered(key: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('alerts')
+      .select((eb) => eb.fn.max('watermark').as('w'))
+      .where('key', '=', key)
+      .where('acknowledged_at', 'is not', null)
+      .executeTakeFirst();
+    return Number(r?.w ?? 0);
+  }
+
+  async failedMoves(after: number): Promise<EventTally> {
+    const r = await this.db
+      .selectFrom('moves')
+      .select((eb) => [eb.fn.max('id').as('newest'), eb.fn.countAll<number>().as('n')])
+      .where('state', '=', 'failed')
+      .where('id', '>', after)
+      .executeTakeFirstOrThrow();
+    const newest = Number(r.newest ?? 0);
+    const latest =
+      newest > 0
+        ? await this.db.selectFrom('moves').select(['error', 'dataset_id']).where('id', '=', newest).executeTakeFirst()
+        : undefined;
+    return {
+      newest,
+      since: Number(r.n),
+      latest: latest
+        ? `move #${newest} of dataset ${latest.dataset_id}: ${latest.error ?? 'no reason recorded'}`
+        : null,
+    };
+  }
+
+  async integrityFailures(after: number): Promise<EventTally> {
+    const r = await this.db
+      .selectFrom('integrity_failures')
+      .select((eb) => [eb.fn.max('id').as('newest'), eb.fn.countAll<number>().as('n')])
+      .where('id', '>', after)
+      .executeTakeFirstOrThrow();
+    const newest = Number(r.newest ?? 0);
+    const latest =
+      newest > 0
+        ? await this.db
+            .selectFrom('integrity_failures')
+            .select(['dataset_id', 'found_by', 'detail'])
+            .where('id', '=', newest)
+            .executeTakeFirst()
+        : undefined;
+    return {
+      newest,
+      since: Number(r.n),
+      latest: latest ? `dataset ${latest.dataset_id}, found by ${latest.found_by}: ${latest.detail}` : null,
+    };
+  }
+}
+
+/** PostgreSQL hands bigint columns back as text. */
+function numeric(r: AlertRow): AlertRow {
+  return {
+    ...r,
+    watermark: Number(r.watermark),
+    opened_at: Number(r.opened_at),
+    closed_at: r.closed_at === null ? null : Number(r.closed_at),
+    acknowledged_at: r.acknowledged_at === null ? null : Number(r.acknowledged_at),
+  };
+}
