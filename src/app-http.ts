@@ -45,12 +45,14 @@ export function buildHttp(d: HttpDeps): express.Express {
   const accessLog = config.accessLog !== 'off' && logsAt(config.logLevel, config.accessLog);
   app.use(requestIds(accessLog ? { logger, level: config.accessLog } : undefined));
   app.use(stream.metrics.httpTimer());
+  // First: events are the hottest route, and each layer before it costs every event a dispatch.
+  // Its own requireWrite is the write gate (reads gate nothing on a POST).
+  app.use(ingestRoutes(stream.ingest, requireWrite, config.ingest.maxBodyBytes));
   app.use(healthRoutes(d.health, stream.bus.kind, d.details));
   app.use('/metrics', requireRead);
   app.use(stream.metrics.routes());
   app.use('/api', requireRead);
   app.use('/api', writeAccessBeforeBody(auth.callers, requireWrite));
-  app.use(ingestRoutes(stream.ingest, requireWrite, config.ingest.maxBodyBytes));
   app.use(uploadRoutes({ content: stream.content, datasets: stream.datasets, requireWrite }));
   app.use('/api', express.json({ limit: '1mb' }));
   app.use(
