@@ -67,6 +67,7 @@ export function buildHttp(d: HttpDeps): express.Express {
       keyring: storage.keyring,
       scrub: storage.scrub,
       headerRewrite: stream.headerRewrite,
+      masterRotation: storage.masterRotation,
       requireWrite,
     }),
   );

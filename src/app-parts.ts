@@ -48,6 +48,7 @@ import {
   StorageDatasetHooks,
   Faults,
   Keyring,
+  MasterRotation,
   MoveService,
   ScrubService,
   StorageRepository,
@@ -135,11 +136,14 @@ export function buildStorage({ config, db, clock, logger }: Base) {
     {
       encryptionKey: config.storage.encryptionKey,
       encryptionKeyFile: config.storage.encryptionKeyFile,
+      previousKey: config.storage.previousKey,
+      previousKeyFile: config.storage.previousKeyFile,
       dataDir: config.dataDir,
     },
     clock,
     logger,
   );
+  const faults = new Faults(config.storage.faultPause, logger);
   const tree = new TierTree(config.dataDir);
   const repo = new StorageRepository(db);
   const locks = new KeyedLock<number>();
@@ -149,7 +153,7 @@ export function buildStorage({ config, db, clock, logger }: Base) {
     keyring,
     locks,
     bandwidth: new Bandwidth(config.storage.moveBandwidth),
-    faults: new Faults(config.storage.faultPause, logger),
+    faults,
     clock,
     logger: logger.child({ part: 'moves' }),
     concurrency: config.storage.moveConcurrency,
@@ -173,6 +177,15 @@ export function buildStorage({ config, db, clock, logger }: Base) {
       ? { intervalMs: config.storage.backupIntervalMs, keep: config.storage.backupKeep }
       : undefined,
   });
+  const masterRotation = new MasterRotation({
+    db,
+    repo,
+    tree,
+    keyring,
+    locks,
+    faults,
+    logger: logger.child({ part: 'keys' }),
+  });
   return {
     keyring,
     tree,
@@ -181,6 +194,7 @@ export function buildStorage({ config, db, clock, logger }: Base) {
     moves,
     scrub,
     backups,
+    masterRotation,
     // Keys loaded and interrupted moves finished or rolled back before anything serves.
     prepare: serviceOf('storage', {
       start: async () => {
@@ -189,7 +203,7 @@ export function buildStorage({ config, db, clock, logger }: Base) {
         await moves.recover();
       },
     }),
-    services: [moves, scrub, backups] as Service[],
+    services: [moves, scrub, backups, masterRotation] as Service[],
   };
 }
 

@@ -1,16 +1,13 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
-import type { App } from '../src/app';
 import { recover } from '../src/cli/recover';
 import { generateMasterKey } from '../src/storage/crypto';
 import { API_KEY, startApp, tempDir, waitFor } from './support/harness';
-import { binaryBody } from './support/http-client';
+import { type ContentSet, expectDownloads, uploadSets } from './support/content-fixture';
 
 /** Issue 18: backups of the database while it runs, and a restore from one. */
 const key = { 'x-api-key': API_KEY };
-const sha = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex');
 
 describe('database backups while running', () => {
   const dir = tempDir('dim-backup-');
@@ -26,35 +23,12 @@ describe('database backups while running', () => {
   };
   const dbFile = path.join(dir, 'data-in-motion.sqlite');
 
-  async function checkAll(h: App['http'], sets: Array<{ id: number; data: Buffer }>): Promise<void> {
-    for (const s of sets) {
-      const r = await request(h).get(`/api/datasets/${s.id}/content`).buffer(true).parse(binaryBody).expect(200);
-      expect(sha(r.body as Buffer)).toBe(sha(s.data));
-    }
-  }
-
   test('when a backup is taken with events and a move in flight, then restoring it (stop, copy, recover, start) serves the same downloads', async () => {
-    const sets: Array<{ id: number; data: Buffer }> = [];
+    const sets: ContentSet[] = [];
     let s = await startApp(env);
     let h = s.app.http;
     try {
-      for (const [i, size] of [5_000, 3 * 1024 * 1024 + 7, 200_000].entries()) {
-        const id = (
-          await request(h)
-            .post('/api/datasets')
-            .set(key)
-            .send({ name: `b-${i}` })
-            .expect(201)
-        ).body.id as number;
-        const data = crypto.randomBytes(size);
-        await request(h)
-          .put(`/api/datasets/${id}/content`)
-          .set(key)
-          .set('content-type', 'application/octet-stream')
-          .send(data)
-          .expect(200);
-        sets.push({ id, data });
-      }
+      sets.push(...(await uploadSets(h, [5_000, 3 * 1024 * 1024 + 7, 200_000], 'b')));
       const m = await request(h)
         .post(`/api/datasets/${sets[1]!.id}/moves`)
         .set(key)
@@ -104,7 +78,7 @@ describe('database backups while running', () => {
     s = await startApp(env);
     h = s.app.http;
     try {
-      await checkAll(h, sets);
+      await expectDownloads(h, sets);
       const d = (await request(h).get(`/api/datasets/${sets[1]!.id}`).expect(200)).body;
       expect(d).toMatchObject({ tier: 'COLD', location: 'PUBLIC' });
     } finally {

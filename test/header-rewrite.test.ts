@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -12,11 +11,10 @@ import {
   unwrapKey,
 } from '../src/storage/crypto';
 import { API_KEY, startApp, tempDir } from './support/harness';
-import { binaryBody } from './support/http-client';
+import { expectDownloads, uploadSets } from './support/content-fixture';
 
 /** Issue 18: objects written before format version 2 get their label by a rewrite. */
 const key = { 'x-api-key': API_KEY };
-const sha = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex');
 
 test('when objects are still in format version 1, then keys rewrite-headers rewrites them with their label, once, and they download the same', async () => {
   const master = generateMasterKey();
@@ -24,24 +22,7 @@ test('when objects are still in format version 1, then keys rewrite-headers rewr
   const s = await startApp({ DATA_DIR: dir, ENCRYPTION_KEY: master, SCHEDULER_ENABLED: 'false' });
   const h = s.app.http;
   try {
-    const sets: Array<{ id: number; data: Buffer }> = [];
-    for (const [i, size] of [10, 3 * 1024 * 1024 + 1].entries()) {
-      const id = (
-        await request(h)
-          .post('/api/datasets')
-          .set(key)
-          .send({ name: `old-${i}` })
-          .expect(201)
-      ).body.id as number;
-      const data = crypto.randomBytes(size);
-      await request(h)
-        .put(`/api/datasets/${id}/content`)
-        .set(key)
-        .set('content-type', 'application/octet-stream')
-        .send(data)
-        .expect(200);
-      sets.push({ id, data });
-    }
+    const sets = await uploadSets(h, [10, 3 * 1024 * 1024 + 1], 'old');
     // Turn the first into what an older version wrote: the same content and key, format version 1.
     const row = await s.app.database.db
       .selectFrom('datasets')
@@ -61,10 +42,7 @@ test('when objects are still in format version 1, then keys rewrite-headers rewr
     expect(fs.existsSync(oldFile)).toBe(false);
     const again = (await request(h).post('/api/keys/rewrite-headers').set(key).expect(200)).body;
     expect(again).toEqual({ rewritten: 0, current: 2, left: [] });
-    for (const set of sets) {
-      const d = await request(h).get(`/api/datasets/${set.id}/content`).buffer(true).parse(binaryBody).expect(200);
-      expect(sha(d.body as Buffer)).toBe(sha(set.data));
-    }
+    await expectDownloads(h, sets);
     const now = await s.app.database.db
       .selectFrom('datasets')
       .select(['object_id', 'location', 'tier'])

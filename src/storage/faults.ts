@@ -9,7 +9,13 @@ import type { Logger } from '../platform';
  * move's verification.
  */
 export type FaultPoint =
-  'move.before_copy' | 'move.mid_copy' | 'move.before_verify' | 'move.after_rename' | 'move.after_switch';
+  | 'move.before_copy'
+  | 'move.mid_copy'
+  | 'move.before_verify'
+  | 'move.after_rename'
+  | 'move.after_switch'
+  | 'rotate.after_relabel'
+  | 'rotate.after_rewrap';
 
 export class Faults {
   private readonly pauseAt: ReadonlySet<string>;

@@ -10,3 +10,4 @@ export { Bandwidth } from './throttle';
 export { TierTree } from './tier-tree';
 export { CatalogRecovery, NOT_IN_OBJECTS, type RecoverReport } from './recover';
 export { HeaderRewrite, type RewriteReport } from './rewrite';
+export { MasterRotation, type MasterRotationReport } from './master-rotation';
