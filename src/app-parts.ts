@@ -176,6 +176,7 @@ export function buildStorage({ config, db, clock, logger }: Base) {
     schedule: config.storage.backupDir
       ? { intervalMs: config.storage.backupIntervalMs, keep: config.storage.backupKeep }
       : undefined,
+    faults,
   });
   const masterRotation = new MasterRotation({
     db,
@@ -195,6 +196,7 @@ export function buildStorage({ config, db, clock, logger }: Base) {
     scrub,
     backups,
     masterRotation,
+    faults,
     // Keys loaded and interrupted moves finished or rolled back before anything serves.
     prepare: serviceOf('storage', {
       start: async () => {
@@ -259,6 +261,7 @@ export async function buildStream(base: Base, storage: StorageParts) {
     clock,
     logger,
     chunkSize: config.storage.chunkSize,
+    faults: storage.faults,
   });
   const headerRewrite = new HeaderRewrite({
     ...storage,

@@ -4,6 +4,7 @@ import { finished, type Readable } from 'node:stream';
 import { type Clock, AppError, type KeyedLock, type Logger } from '../platform';
 import type { EventPublisher } from '../stream';
 import { CryptoError, DecryptedFile, FileSealer, newDataKey, type ObjectLabel } from './crypto';
+import type { Faults } from './faults';
 import { Integrity, damagedContent } from './integrity';
 import { SyncPacer } from './sync-pacer';
 import type { Keyring } from './keyring';
@@ -38,6 +39,8 @@ export interface ContentServiceDeps {
   logger: Logger;
   /** Plaintext bytes per sealed chunk of a new object. */
   chunkSize: number;
+  /** Test-only crash points (DIM_FAULT_PAUSE). */
+  faults?: Faults;
 }
 
 export class ContentService {
@@ -89,6 +92,7 @@ export class ContentService {
       const { bytes, sha256 } = stored;
       await fsp.rename(tmp, final);
       await fsyncDir(path.dirname(final));
+      await this.deps.faults?.reach('upload.after_rename', { dataset_id: datasetId, file: final });
       const ok = await this.deps.repo.setContent(datasetId, {
         object_id: objectId,
         content_bytes: bytes,
@@ -101,6 +105,7 @@ export class ContentService {
         await removeIfExists(final);
         throw AppError.notFound('dataset not found (deleted during the upload)', { dataset_id: datasetId });
       }
+      await this.deps.faults?.reach('upload.after_switch', { dataset_id: datasetId });
       if (row.object_id) {
         const old = this.deps.tree.objectPath(row.location, row.tier, row.object_id);
         await removeIfExists(old);

@@ -1,6 +1,10 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
 import request from 'supertest';
 import type { App } from '../../src/app';
+import { createEncryptStream, deriveKek, parseMasterKey, unwrapKey } from '../../src/storage/crypto';
 import { API_KEY } from './harness';
 import { binaryBody, call } from './http-client';
 
@@ -67,4 +71,23 @@ export async function expectDownloads(from: Target, sets: readonly ContentSet[])
     const got = await download(from, s.id);
     expect(typeof got === 'number' ? `status ${got}` : sha256(got)).toBe(sha256(s.data));
   }
+}
+
+/**
+ * Rewrites a set's object as an older version wrote it: the same content and data key, in format
+ * version 1 (no label). Returns the object's file.
+ */
+export async function downgradeToVersion1(app: App, dir: string, master: string, set: ContentSet): Promise<string> {
+  const row = await app.database.db
+    .selectFrom('datasets')
+    .select(['object_id', 'kek_id', 'wrapped_key', 'location', 'tier'])
+    .where('id', '=', set.id)
+    .executeTakeFirstOrThrow();
+  const [location, v] = row.kek_id!.split(':v');
+  const dek = unwrapKey(deriveKek(parseMasterKey(master), location!, Number(v)), row.kek_id!, row.wrapped_key!);
+  const file = path.join(dir, 'tiers', row.location, row.tier, `${row.object_id}.enc`);
+  const parts: Buffer[] = [];
+  for await (const c of Readable.from([set.data]).pipe(createEncryptStream(dek))) parts.push(c as Buffer);
+  fs.writeFileSync(file, Buffer.concat(parts));
+  return file;
 }
