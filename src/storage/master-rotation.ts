@@ -1,4 +1,4 @@
-import { type Health, type KeyedLock, type Logger, type Service, oneAtATime } from '../platform';
+import { type Health, type KeyedLock, type Logger, type Service, delay, oneAtATime } from '../platform';
 import { CryptoError, relabelFile } from './crypto';
 import type { Faults } from './faults';
 import type { Keyring } from './keyring';
@@ -48,6 +48,7 @@ export class MasterRotation implements Service {
   private readonly keys: KeyringRepository;
   private background: Promise<unknown> | undefined;
   private stopping = false;
+  private abort = new AbortController();
   private last: MasterRotationReport | undefined;
 
   constructor(private readonly deps: MasterRotationDeps) {
@@ -56,6 +57,7 @@ export class MasterRotation implements Service {
 
   async start(): Promise<void> {
     this.stopping = false;
+    this.abort = new AbortController();
     if (!(await this.deps.keyring.rotatingFrom())) return;
     // In the background: the product serves while it runs.
     this.background = this.run().catch((err: unknown) =>
@@ -65,6 +67,7 @@ export class MasterRotation implements Service {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.abort.abort();
     await this.background;
   }
 
@@ -90,20 +93,11 @@ export class MasterRotation implements Service {
     const report: MasterRotationReport = { rewrapped: 0, left: [], unlabelled: [], finished: from === undefined };
     if (!from) return report;
     logger.info('storage.master_rotation_running', { from, to: keyring.fingerprint });
-    for (let after = 0; !this.stopping;) {
-      const page = await this.keys.notUnderMaster(keyring.fingerprint, after, PAGE);
-      if (page.length === 0) break;
-      for (const { id } of page) {
-        if (this.stopping) break;
-        try {
-          if (await this.deps.locks.run(id, () => this.rewrapOne(id, report.unlabelled))) report.rewrapped++;
-        } catch (err) {
-          if (!(err instanceof CryptoError)) throw err;
-          report.left.push({ dataset_id: id, reason: err.message });
-          logger.warn('storage.master_rotation_skipped', { dataset_id: id, error: err });
-        }
-      }
-      after = page.at(-1)!.id;
+    // Objects being moved wait for their move (which holds the dataset's lock for its whole copy
+    // and wraps for the destination under the new master anyway): passes repeat until none is left.
+    for (let deferred = 1; deferred > 0 && !this.stopping;) {
+      deferred = await this.pass(report);
+      if (deferred > 0) await delay(1_000, this.abort.signal);
     }
     if (!this.stopping && (await this.keys.countNotUnderMaster(keyring.fingerprint)) === 0) {
       await keyring.finishRotation(from);
@@ -116,6 +110,33 @@ export class MasterRotation implements Service {
       unlabelled: report.unlabelled.length,
     });
     return report;
+  }
+
+  /** One pass over what is left; returns how many were skipped for a move in progress. */
+  private async pass(report: MasterRotationReport): Promise<number> {
+    const { keyring, logger, repo } = this.deps;
+    let deferred = 0;
+    report.left.length = 0; // tried again in this pass
+    for (let after = 0; !this.stopping;) {
+      const page = await this.keys.notUnderMaster(keyring.fingerprint, after, PAGE);
+      if (page.length === 0) break;
+      for (const { id } of page) {
+        if (this.stopping) break;
+        if (await repo.activeMove(id)) {
+          deferred++;
+          continue;
+        }
+        try {
+          if (await this.deps.locks.run(id, () => this.rewrapOne(id, report.unlabelled))) report.rewrapped++;
+        } catch (err) {
+          if (!(err instanceof CryptoError)) throw err;
+          report.left.push({ dataset_id: id, reason: err.message });
+          logger.warn('storage.master_rotation_skipped', { dataset_id: id, error: err });
+        }
+      }
+      after = page.at(-1)!.id;
+    }
+    return deferred;
   }
 
   /** False if the row changed meanwhile (an upload or a move wrapped it under the new master itself). */
