@@ -1,4 +1,4 @@
-import { type Health, type KeyedLock, type Logger, type Service, delay, oneAtATime } from '../platform';
+import { type KeyedLock, type Logger, type Service, delay, oneAtATime } from '../platform';
 import { CryptoError, relabelFile } from './crypto';
 import type { Faults } from './faults';
 import type { Keyring } from './keyring';
@@ -71,10 +71,7 @@ export class MasterRotation implements Service {
     await this.background;
   }
 
-  health(): Health {
-    return { master_key: 'ok' };
-  }
-
+  // No readiness check: the instance serves throughout a rotation; `details` says where it stands.
   async details(): Promise<Record<string, unknown>> {
     const status = await this.deps.keyring.masterStatus();
     return {
