@@ -22,7 +22,7 @@ export interface MasterRotationDeps {
 export interface MasterRotationReport {
   /** Data keys re-wrapped under the current master (with their object's label). */
   rewrapped: number;
-  /** Left for a later run, with why (an unreadable label, a key that does not unwrap). */
+  /** Left for a later run, with why: a data key that unwraps under neither master given. */
   left: Array<{ dataset_id: number; reason: string }>;
   /** Keys re-wrapped whose object's label could not be (the object is missing or its label damaged). */
   unlabelled: Array<{ dataset_id: number; reason: string }>;
