@@ -95,7 +95,7 @@ export function buildAuth({ config, db, clock, logger }: Base) {
     keys: apiKeys,
     tokens: new ApiTokens(apiTokenKey(sessionKey), apiKeys, config.apiTokens),
   };
-  const limiter = new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst);
+  const limiter = new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst, () => clock.now());
   // The first operator's password is shown only once the whole start has succeeded.
   let firstUser: FirstUser | undefined;
   const service = serviceOf('users', {
