@@ -14,6 +14,7 @@ import * as m012 from './012_pending_saving';
 import * as m013 from './013_cost_history';
 import * as m014 from './014_alerts';
 import * as m015 from './015_recommendations_order';
+import * as m016 from './016_master_rotation';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '013_cost_history': m013,
   '014_alerts': m014,
   '015_recommendations_order': m015,
+  '016_master_rotation': m016,
 };

@@ -10,7 +10,8 @@ import { storageRoutes, uploadRoutes } from './storage';
 import { streamRoutes } from './stream';
 import { resolvePinnedMove, tieringRoutes } from './tiering';
 import { errorHandler, notFound, healthRoutes, type PagesRepository, pageRoutes } from './web';
-import type { AuthParts, StorageParts, StreamParts, TieringParts } from './app-parts';
+import type { AuthParts, StorageParts, TieringParts } from './app-parts';
+import type { StreamParts } from './app-stream';
 import { alertRoutes, type AlertService } from './alerts';
 
 export interface HttpDeps {
@@ -47,12 +48,14 @@ export function buildHttp(d: HttpDeps): express.Express {
   const accessLog = config.accessLog !== 'off' && logsAt(config.logLevel, config.accessLog);
   app.use(requestIds(accessLog ? { logger, level: config.accessLog } : undefined));
   app.use(stream.metrics.httpTimer());
+  // First: events are the hottest route, and each layer before it costs every event a dispatch.
+  // Its own requireWrite is the write gate (reads gate nothing on a POST).
+  app.use(ingestRoutes(stream.ingest, requireWrite, config.ingest.maxBodyBytes));
   app.use(healthRoutes(d.health, stream.bus.kind, d.details));
   app.use('/metrics', requireRead);
   app.use(stream.metrics.routes());
   app.use('/api', requireRead);
   app.use('/api', writeAccessBeforeBody(auth.callers, requireWrite));
-  app.use(ingestRoutes(stream.ingest, requireWrite, config.ingest.maxBodyBytes));
   app.use(uploadRoutes({ content: stream.content, datasets: stream.datasets, requireWrite }));
   app.use('/api', express.json({ limit: '1mb' }));
   app.use(
@@ -67,6 +70,7 @@ export function buildHttp(d: HttpDeps): express.Express {
       keyring: storage.keyring,
       scrub: storage.scrub,
       headerRewrite: stream.headerRewrite,
+      masterRotation: storage.masterRotation,
       requireWrite,
       pinnedMove: (id, target, choice) => resolvePinnedMove(tiering.tiering, id, target, choice),
     }),

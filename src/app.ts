@@ -9,7 +9,8 @@ import type { AppliedOnce, EventBus } from './stream';
 import type { TierScheduler, TieringService } from './tiering';
 import { createHttpServer, PagesRepository } from './web';
 import { buildHttp } from './app-http';
-import { buildAlerts, buildAuth, buildStorage, buildStream, buildTiering, type Base } from './app-parts';
+import { buildAuth, buildStorage, buildTiering, type Base } from './app-parts';
+import { buildAlerts, buildStream } from './app-stream';
 
 export interface AppDeps {
   logger?: Logger;

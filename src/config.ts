@@ -59,6 +59,9 @@ export interface Config {
     /** Master key material (Fernet, hex or base64 of 32 bytes); undefined: ENCRYPTION_KEY_FILE or a generated key file. */
     readonly encryptionKey: string | undefined;
     readonly encryptionKeyFile: string | undefined;
+    /** The master a rotation re-wraps away from: set with the new key as ENCRYPTION_KEY until it finishes. */
+    readonly previousKey: string | undefined;
+    readonly previousKeyFile: string | undefined;
     readonly chunkSize: number;
     readonly moveConcurrency: number;
     /** Total bytes/s for all moves together; 0 = unlimited. */
@@ -231,6 +234,8 @@ function storageConfig(r: Reader): Config['storage'] {
   return {
     encryptionKey: r.optSecret('ENCRYPTION_KEY', 32),
     encryptionKeyFile: r.optStr('ENCRYPTION_KEY_FILE'),
+    previousKey: r.optSecret('ENCRYPTION_KEY_PREVIOUS', 32),
+    previousKeyFile: r.optStr('ENCRYPTION_KEY_PREVIOUS_FILE'),
     chunkSize: r.bytes('STORAGE_CHUNK_SIZE', 1024 * 1024),
     moveConcurrency: r.int('MOVE_CONCURRENCY', 2, 1, 64),
     moveBandwidth: r.bytesOrZero('MOVE_BANDWIDTH', 0),

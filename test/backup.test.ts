@@ -1,16 +1,16 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
-import type { App } from '../src/app';
 import { recover } from '../src/cli/recover';
 import { generateMasterKey } from '../src/storage/crypto';
 import { API_KEY, startApp, tempDir, waitFor } from './support/harness';
-import { binaryBody } from './support/http-client';
+import sqlite3 from 'sqlite3';
+import { spawnApp, type ChildApp } from './support/child-app';
+import { type ContentSet, expectDownloads, sha256, uploadSets } from './support/content-fixture';
+import { call } from './support/http-client';
 
 /** Issue 18: backups of the database while it runs, and a restore from one. */
 const key = { 'x-api-key': API_KEY };
-const sha = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex');
 
 describe('database backups while running', () => {
   const dir = tempDir('dim-backup-');
@@ -26,35 +26,12 @@ describe('database backups while running', () => {
   };
   const dbFile = path.join(dir, 'data-in-motion.sqlite');
 
-  async function checkAll(h: App['http'], sets: Array<{ id: number; data: Buffer }>): Promise<void> {
-    for (const s of sets) {
-      const r = await request(h).get(`/api/datasets/${s.id}/content`).buffer(true).parse(binaryBody).expect(200);
-      expect(sha(r.body as Buffer)).toBe(sha(s.data));
-    }
-  }
-
   test('when a backup is taken with events and a move in flight, then restoring it (stop, copy, recover, start) serves the same downloads', async () => {
-    const sets: Array<{ id: number; data: Buffer }> = [];
+    const sets: ContentSet[] = [];
     let s = await startApp(env);
     let h = s.app.http;
     try {
-      for (const [i, size] of [5_000, 3 * 1024 * 1024 + 7, 200_000].entries()) {
-        const id = (
-          await request(h)
-            .post('/api/datasets')
-            .set(key)
-            .send({ name: `b-${i}` })
-            .expect(201)
-        ).body.id as number;
-        const data = crypto.randomBytes(size);
-        await request(h)
-          .put(`/api/datasets/${id}/content`)
-          .set(key)
-          .set('content-type', 'application/octet-stream')
-          .send(data)
-          .expect(200);
-        sets.push({ id, data });
-      }
+      sets.push(...(await uploadSets(h, [5_000, 3 * 1024 * 1024 + 7, 200_000], 'b')));
       const m = await request(h)
         .post(`/api/datasets/${sets[1]!.id}/moves`)
         .set(key)
@@ -104,7 +81,7 @@ describe('database backups while running', () => {
     s = await startApp(env);
     h = s.app.http;
     try {
-      await checkAll(h, sets);
+      await expectDownloads(h, sets);
       const d = (await request(h).get(`/api/datasets/${sets[1]!.id}`).expect(200)).body;
       expect(d).toMatchObject({ tier: 'COLD', location: 'PUBLIC' });
     } finally {
@@ -136,6 +113,71 @@ describe('database backups while running', () => {
       await s.stop();
     }
   });
+
+  test('when the process is SIGKILLed during a backup, then the previous backup stays valid and restorable, no partial backup is taken for one, and every object stays valid', async () => {
+    const d = tempDir('dim-backup-kill-');
+    const into = path.join(d, 'backups');
+    const envK = { ...env, DATA_DIR: d, LOG_LEVEL: 'info', MOVE_BANDWIDTH: '0' };
+    let app: ChildApp | undefined;
+    const ready = async (a: ChildApp): Promise<void> =>
+      void (await waitFor(async () => (await call(a.url, 'GET', '/readyz')).status === 200, 'readiness', 60_000, 100));
+    const stop = async (a: ChildApp): Promise<void> => {
+      a.proc.kill('SIGTERM');
+      expect(await a.exited).toBe(0);
+    };
+    try {
+      app = await spawnApp(envK);
+      await ready(app);
+      const sets = await uploadSets(app.url, [5_000, 300_000], 'k');
+      expect((await call(app.url, 'POST', '/api/backups', { file: 'previous.sqlite' })).status).toBe(201);
+      await stop(app);
+      const previous = path.join(into, 'previous.sqlite');
+      const before = sha256(fs.readFileSync(previous));
+
+      // VACUUM INTO itself cannot be paused; a kill inside it leaves what a kill after it does: a
+      // temporary file not yet renamed. After the rename, the file is a whole backup.
+      for (const [i, point] of ['backup.after_copy', 'backup.after_rename'].entries()) {
+        app = await spawnApp({ ...envK, DIM_FAULT_PAUSE: point });
+        const a = app;
+        await ready(a);
+        void call(a.url, 'POST', '/api/backups', { file: `killed-${i}.sqlite` }).catch(() => undefined);
+        await waitFor(() => a.output().includes('"fault.paused"'), `the backup at ${point}`, 30_000, 20);
+        a.proc.kill('SIGKILL');
+        expect(await a.exited).toBe('SIGKILL');
+        expect(sha256(fs.readFileSync(previous))).toBe(before);
+        expect(await integrity(previous)).toBe('ok');
+        const killed = path.join(into, `killed-${i}.sqlite`);
+        if (point === 'backup.after_copy') expect(fs.existsSync(killed)).toBe(false);
+        else expect(await integrity(killed)).toBe('ok');
+
+        // Restarted: the interrupted copy is removed, every object downloads, a new backup works.
+        app = await spawnApp(envK);
+        await ready(app);
+        expect(fs.readdirSync(into).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
+        await expectDownloads(app.url, sets);
+        expect((await call(app.url, 'POST', '/api/backups', { file: `after-${i}.sqlite` })).status).toBe(201);
+        await stop(app);
+      }
+
+      // The previous backup restores: stop, copy it in, recover, start.
+      const dbFileK = path.join(d, 'data-in-motion.sqlite');
+      for (const f of ['', '-wal', '-shm']) fs.rmSync(dbFileK + f, { force: true });
+      fs.copyFileSync(previous, dbFileK);
+      const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      try {
+        expect(await recover({ dryRun: false, json: true }, { ...envK, API_KEY })).toBe(0);
+      } finally {
+        write.mockRestore();
+      }
+      app = await spawnApp(envK);
+      await ready(app);
+      await expectDownloads(app.url, sets);
+      await stop(app);
+      app = undefined;
+    } finally {
+      if (app && app.proc.exitCode === null) app.proc.kill('SIGKILL');
+    }
+  });
 });
 
 describe('backups when the state is on PostgreSQL', () => {
@@ -150,3 +192,17 @@ describe('backups when the state is on PostgreSQL', () => {
     }
   });
 });
+
+/** SQLite's own check of a database file: 'ok' when whole. */
+function integrity(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (err) => {
+      if (err) return reject(err);
+      db.get('pragma integrity_check', (e: Error | null, row: { integrity_check: string }) => {
+        db.close();
+        if (e) reject(e);
+        else resolve(row.integrity_check);
+      });
+    });
+  });
+}

@@ -15,7 +15,15 @@ export interface DatabaseBackupsDeps {
   logger: Logger;
   /** Scheduled backups (BACKUP_DIR set): every `intervalMs`, the newest `keep` of them kept. */
   schedule: { intervalMs: number; keep: number } | undefined;
+  /** Test-only points where a crash test kills the process (DIM_FAULT_PAUSE, storage's Faults). */
+  faults?: BackupFaults;
 }
+
+export interface BackupFaults {
+  reach(point: 'backup.after_copy' | 'backup.after_rename', fields?: { file?: string }): Promise<void>;
+}
+
+const TMP_PREFIX = '.tmp-';
 
 /** The last backup tried, as GET /api/backups and the metrics show it. */
 export interface BackupAttempt {
@@ -63,7 +71,22 @@ export class DatabaseBackups implements Service {
 
   async start(): Promise<void> {
     this.stopped = false;
+    await this.removeInterrupted();
     this.arm();
+  }
+
+  /** A backup a crash cut short left its temporary file: never a backup, so it goes. */
+  private async removeInterrupted(): Promise<void> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(this.deps.dir);
+    } catch {
+      return; // no backup directory yet
+    }
+    for (const n of names.filter((x) => x.startsWith(TMP_PREFIX))) {
+      await fsp.rm(path.join(this.deps.dir, n), { force: true });
+      this.deps.logger.warn('backup.interrupted_removed', { file: n });
+    }
   }
 
   async stop(): Promise<void> {
@@ -174,10 +197,11 @@ export class DatabaseBackups implements Service {
     const final = path.join(dir, name);
     if (await exists(final))
       throw AppError.conflict(`${name} already exists in the backup directory`, { field: 'file' });
-    const tmp = path.join(dir, `.tmp-${name}-${crypto.randomBytes(4).toString('hex')}`);
+    const tmp = path.join(dir, `${TMP_PREFIX}${name}-${crypto.randomBytes(4).toString('hex')}`);
     const started = Date.now();
     try {
       await this.repo.vacuumInto(tmp);
+      await this.deps.faults?.reach('backup.after_copy', { file: tmp });
       const fh = await fsp.open(tmp, 'r');
       try {
         await fh.sync();
@@ -185,6 +209,7 @@ export class DatabaseBackups implements Service {
         await fh.close();
       }
       await fsp.rename(tmp, final);
+      await this.deps.faults?.reach('backup.after_rename', { file: final });
       const d = await fsp.open(dir, 'r');
       try {
         await d.sync();

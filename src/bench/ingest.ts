@@ -1,9 +1,11 @@
 /**
  * `npm run bench:ingest`: event ingest throughput and visibility latency, on the embedded bus
  * and on Kafka (librdkafka's mock cluster), with a bare Express JSON route measured in the same
- * run as the baseline. One JSON line per scenario on stdout. With `BENCH_POSTGRES_URL` (a server
- * where the URL's user may create databases) every scenario runs again with its state in
- * PostgreSQL (a fresh database each, dropped after), beside the SQLite figures of the same run.
+ * run as the baseline (for single events as fast as they go, in slices alternating with the app's,
+ * so that both see the same machine state).
+ * One JSON line per scenario on stdout. With `BENCH_POSTGRES_URL` (a server where the URL's user
+ * may create databases) every scenario runs again with its state in PostgreSQL (a fresh database
+ * each, dropped after), beside the SQLite figures of the same run.
  *
  * The server runs in this process; the load comes from a separate process (loadgen.js). Every
  * event's ts is its send time, so "visible" latency = when the consumer committed it − ts.
@@ -51,7 +53,8 @@ function percentile(sorted: Float64Array, p: number): number {
 
 const round = rounder(1);
 
-async function bareExpress(concurrency: number): Promise<number> {
+/** A bare Express JSON route, the yardstick: it answers 202 without doing anything. */
+async function startBare(): Promise<{ url: string; close(): Promise<void> }> {
   const app = express();
   app.post('/bare', express.json(), (req, res) => {
     res.status(202).json({ accepted: Array.isArray(req.body) ? req.body.length : 1 });
@@ -59,28 +62,87 @@ async function bareExpress(concurrency: number): Promise<number> {
   const server = http.createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
-  const r = await loadgen({
+  return {
     url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((r2) => server.close(() => r2())),
+  };
+}
+
+async function bareRps(url: string, concurrency: number, durationMs: number): Promise<LoadResult> {
+  return loadgen({
+    url,
     path: '/bare',
     apiKey: API_KEY,
     mode: 'single',
     batchSize: 1,
     concurrency,
-    durationMs: DURATION_MS,
+    durationMs,
     rate: 0,
     datasetIds: [1],
   });
-  await new Promise<void>((r2) => server.close(() => r2()));
+}
+
+async function bareExpress(url: string, concurrency: number): Promise<number> {
+  const r = await bareRps(url, concurrency, DURATION_MS);
   const rps = (r.ok * 1000) / r.elapsed_ms;
   emit({ scenario: 'bare-express-json-single', concurrency, requests_per_s: round(rps), ok: r.ok, failed: r.failed });
   return rps;
 }
 
+interface Run {
+  name: string;
+  mode: 'batch' | 'single';
+  batchSize: number;
+  concurrency: number;
+  rate: number;
+}
+
+const SLICES = 5;
+
+/**
+ * The app and the bare route in alternating slices (bare, app, bare, app, …), each pair under
+ * the same machine state: on a shared machine, one bare run at the start and the app's later
+ * measured the load of the moment as much as the code.
+ */
+async function interleaved(
+  load: (durationMs: number) => Promise<LoadResult>,
+  bareUrl: string,
+  concurrency: number,
+): Promise<{ r: LoadResult; bareNow: number; cpu: { app: number; bare: number } }> {
+  const slice = Math.max(1_000, Math.round(DURATION_MS / SLICES));
+  const r: LoadResult = { ok: 0, failed: 0, statuses: {}, events: 0, elapsed_ms: 0 };
+  let bareOk = 0;
+  let bareMs = 0;
+  // This process's CPU time (every thread: SQLite's, librdkafka's) per request answered.
+  const cpu = { app: 0, bare: 0 };
+  const cpuOf = (u: NodeJS.CpuUsage): number => u.user + u.system;
+  for (let i = 0; i < SLICES; i++) {
+    let t = process.cpuUsage();
+    const b = await bareRps(bareUrl, concurrency, slice);
+    cpu.bare += cpuOf(process.cpuUsage(t));
+    bareOk += b.ok;
+    bareMs += b.elapsed_ms;
+    t = process.cpuUsage();
+    const a = await load(slice);
+    cpu.app += cpuOf(process.cpuUsage(t));
+    r.ok += a.ok;
+    r.failed += a.failed;
+    r.events += a.events;
+    r.elapsed_ms += a.elapsed_ms;
+    for (const [k, n] of Object.entries(a.statuses)) r.statuses[k] = (r.statuses[k] ?? 0) + n;
+  }
+  return {
+    r,
+    bareNow: (bareOk * 1000) / bareMs,
+    cpu: { app: cpu.app / Math.max(1, r.ok), bare: cpu.bare / Math.max(1, bareOk) },
+  };
+}
+
 async function scenario(
   bus: string,
   env: Record<string, string>,
-  runs: Array<{ name: string; mode: 'batch' | 'single'; batchSize: number; concurrency: number; rate: number }>,
-  bareRps: number,
+  runs: Run[],
+  bare: { url: string; rps: number },
   state: 'sqlite' | 'postgres' = 'sqlite',
 ): Promise<void> {
   const pgDb = state === 'postgres' ? await benchDatabase() : undefined;
@@ -123,19 +185,25 @@ async function scenario(
         for (const ts of b.eventTs) lat.push(b.appliedAt - ts);
       });
       const started = Date.now();
-      const r = await loadgen({
-        url: `http://127.0.0.1:${app.port}`,
-        path: '/api/events',
-        apiKey: API_KEY,
-        ...run,
-        durationMs: DURATION_MS,
-        datasetIds: ids,
-      });
+      const load = (durationMs: number): Promise<LoadResult> =>
+        loadgen({
+          url: `http://127.0.0.1:${app.port}`,
+          path: '/api/events',
+          apiKey: API_KEY,
+          ...run,
+          durationMs,
+          datasetIds: ids,
+        });
+      const vsBare = run.mode === 'single' && run.rate === 0;
+      const { r, bareNow, cpu } = vsBare
+        ? await interleaved(load, bare.url, run.concurrency)
+        : { r: await load(DURATION_MS), bareNow: bare.rps, cpu: undefined };
       const deadline = Date.now() + 60_000;
       while (applied < r.events && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
       off();
       const sorted = Float64Array.from(lat).sort();
-      const seconds = (lastApplied - started) / 1000;
+      // Interleaved with the bare route's slices: the events arrived within the app's slices only.
+      const seconds = vsBare ? r.elapsed_ms / 1000 : (lastApplied - started) / 1000;
       const line: Record<string, unknown> = {
         scenario: run.name,
         bus,
@@ -149,8 +217,13 @@ async function scenario(
         visible_p99_ms: round(percentile(sorted, 99)),
         concurrency: run.concurrency,
       };
-      if (run.mode === 'single' && run.rate === 0)
-        line.ratio_vs_bare_express = round((r.ok * 1000) / r.elapsed_ms / bareRps, 2);
+      if (vsBare) {
+        line.bare_express_requests_per_s = round(bareNow);
+        // CPU per request, app and bare: the ratio a CPU-bound machine would show.
+        line.cpu_us_per_request = round(cpu!.app);
+        line.bare_cpu_us_per_request = round(cpu!.bare);
+        line.ratio_vs_bare_express = round((r.ok * 1000) / r.elapsed_ms / bareNow, 2);
+      }
       if (applied < r.events) line.error = `only ${applied} of ${r.events} accepted events applied within 60 s`;
       emit(line);
     }
@@ -168,7 +241,8 @@ async function main(): Promise<void> {
     node: process.version,
     duration_ms: DURATION_MS,
   });
-  const bare = await bareExpress(50);
+  const bareServer = await startBare();
+  const bare = { url: bareServer.url, rps: await bareExpress(bareServer.url, 50) };
   const runs = [
     {
       name: 'batch-1000-http',
@@ -202,6 +276,7 @@ async function main(): Promise<void> {
       }
     }
   }
+  await bareServer.close();
 }
 
 runBench(main);

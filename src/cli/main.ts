@@ -28,6 +28,7 @@ commands:
   scrub                                   read and authenticate every stored object now (exit 1 if any is damaged)
   keys status | keys rotate [--location L]...  key-encryption keys; rotate them (no data is rewritten)
   keys rewrite-headers                    rewrite objects of format version 1 so they carry their key (paced)
+  keys rotate-master                      re-wrap all under the new master key now (exit 1 unless finished)
   users reset-password NAME               a new generated password for a page user (shown once; their sessions end)
   backup [FILE]                           a consistent copy of the database now, into BACKUP_DIR (FILE: its name)
   recover [--dry-run] [--json]            with the product STOPPED: rebuild or repair the catalog from the stores
@@ -364,12 +365,14 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(JSON.stringify(await c.ok('key status', 'GET', '/api/keys'), null, 2) + '\n');
     else if (cmd === 'keys' && sub === 'rewrite-headers')
       process.stdout.write(JSON.stringify(await c.ok('rewrite', 'POST', '/api/keys/rewrite-headers'), null, 2) + '\n');
-    else if (cmd === 'keys' && sub === 'rotate') {
+    else if (cmd === 'keys' && sub === 'rotate-master') {
+      const r = await c.ok<{ finished: boolean }>('rotate the master key', 'POST', '/api/keys/rotate-master');
+      process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      return r.finished ? 0 : 1;
+    } else if (cmd === 'keys' && sub === 'rotate') {
       const locations = p.flags.get('location');
-      process.stdout.write(
-        JSON.stringify(await c.ok('rotate keys', 'POST', '/api/keys/rotate', locations ? { locations } : {}), null, 2) +
-          '\n',
-      );
+      const body = locations ? { locations } : {};
+      process.stdout.write(JSON.stringify(await c.ok('rotate keys', 'POST', '/api/keys/rotate', body), null, 2) + '\n');
     } else if (cmd === 'users' && sub === 'reset-password') {
       const name = p.positional[2];
       if (!name) throw new UsageError('users reset-password: which user? (e.g. admin)');

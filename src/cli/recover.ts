@@ -39,6 +39,9 @@ export async function recover(opts: { dryRun: boolean; json: boolean }, env?: No
       {
         encryptionKey: config.storage.encryptionKey,
         encryptionKeyFile: config.storage.encryptionKeyFile,
+        // Objects written before a master key rotation finished unwrap with the previous key.
+        previousKey: config.storage.previousKey,
+        previousKeyFile: config.storage.previousKeyFile,
         dataDir: config.dataDir,
       },
       systemClock,

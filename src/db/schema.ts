@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 export const TIERS = ['HOT', 'WARM', 'COLD'] as const;
 export const LOCATIONS = ['ONPREM', 'PRIVATE', 'PUBLIC'] as const;
@@ -150,6 +150,8 @@ export interface KeyMetaTable {
   id: number;
   master_fingerprint: string;
   created_at: number;
+  /** The master a rotation started from, until every data key it wrapped is re-wrapped. */
+  previous_fingerprint: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Where an integrity failure was found: a download, a move's copy, or a scrub. */
@@ -184,6 +186,8 @@ export interface KekVersionsTable {
   location: Location;
   version: number;
   created_at: number;
+  /** The master that derives this version; null: the first master (its key ids carry no fingerprint). */
+  master_fingerprint: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface CatalogVersionsTable {

@@ -1,7 +1,17 @@
-import express, { Router, type RequestHandler } from 'express';
+import express, { Router, type RequestHandler, type Response } from 'express';
 import { AppError } from '../platform';
 import { parseNdjson } from './event-input';
 import type { IngestService } from './service';
+
+/**
+ * 202 with a JSON body, written straight out: `res.json` would hash the body for an ETag, which
+ * no client of a POST uses and which cost a few percent of single-event throughput.
+ */
+function accept(res: Response, body: string): void {
+  res.status(202).setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
+}
 
 export function ingestRoutes(service: IngestService, requireWrite: RequestHandler, maxBodyBytes: number): Router {
   const r = Router();
@@ -32,7 +42,7 @@ export function ingestRoutes(service: IngestService, requireWrite: RequestHandle
     }
     if (items.length === 0) throw AppError.badRequest('body: the batch is empty', { field: 'body' });
     const accepted = await service.ingest(items, single);
-    res.status(202).json({ accepted });
+    accept(res, `{"accepted":${accepted}}`);
   });
 
   /** The original demo's route: one event per request, answered once it is durable. */

@@ -3,6 +3,7 @@ import { finished, type Readable } from 'node:stream';
 import { type Clock, AppError, type KeyedLock, type Logger } from '../platform';
 import type { EventPublisher } from '../stream';
 import { CryptoError, FileSealer, newDataKey, type ObjectLabel, type PlainBody } from './crypto';
+import type { Faults } from './faults';
 import { Integrity, damagedContent } from './integrity';
 import { SyncPacer } from './sync-pacer';
 import type { Keyring } from './keyring';
@@ -40,6 +41,8 @@ export interface ContentServiceDeps {
   logger: Logger;
   /** Plaintext bytes per sealed chunk of a new object. */
   chunkSize: number;
+  /** Test-only crash points (DIM_FAULT_PAUSE). */
+  faults?: Faults;
 }
 
 export class ContentService {
@@ -93,6 +96,7 @@ export class ContentService {
       } catch (err) {
         throw storageError(err, 'upload');
       }
+      await this.deps.faults?.reach('upload.after_rename', { dataset_id: datasetId, object: objectId });
       const ok = await this.deps.repo.setContent(datasetId, {
         object_id: objectId,
         content_bytes: bytes,
@@ -105,6 +109,7 @@ export class ContentService {
         await this.deps.objects.remove(row.location, row.tier, objectId);
         throw AppError.notFound('dataset not found (deleted during the upload)', { dataset_id: datasetId });
       }
+      await this.deps.faults?.reach('upload.after_switch', { dataset_id: datasetId });
       // A crash before this leaves the old object unreferenced, which start-up recovery removes.
       if (row.object_id) await this.deps.objects.remove(row.location, row.tier, row.object_id);
       this.deps.logger.info('storage.uploaded', {

@@ -2,14 +2,24 @@ import fsp from 'node:fs/promises';
 import type { Logger } from '../platform';
 
 /**
- * Named points in a move where a test can step in. Inert unless DIM_FAULT_PAUSE names the point
+ * Named points (a move, an upload, a master key rotation, a backup) where a test can step in. Inert unless DIM_FAULT_PAUSE names the point
  * (a test-only variable; never set it in production): then the process logs `fault.paused` and
  * waits there for ever, for a crash test to kill it with SIGKILL. `point:corrupt` instead flips
  * one byte of the file the point is about (`file`, at `at`), once, and goes on: a test of the
  * move's verification.
  */
 export type FaultPoint =
-  'move.before_copy' | 'move.mid_copy' | 'move.before_verify' | 'move.after_rename' | 'move.after_switch';
+  | 'move.before_copy'
+  | 'move.mid_copy'
+  | 'move.before_verify'
+  | 'move.after_rename'
+  | 'move.after_switch'
+  | 'rotate.after_relabel'
+  | 'rotate.after_rewrap'
+  | 'upload.after_rename'
+  | 'upload.after_switch'
+  | 'backup.after_copy'
+  | 'backup.after_rename';
 
 export class Faults {
   private readonly pauseAt: ReadonlySet<string>;

@@ -23,3 +23,4 @@ export {
   type StoreSpecs,
   type StoreView,
 } from './stores';
+export { MasterRotation, type MasterRotationReport } from './master-rotation';

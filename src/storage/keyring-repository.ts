@@ -4,6 +4,12 @@ import { LOCATIONS, type DB, type Location } from '../db';
 /** A data key to re-wrap: the dataset and the key as stored. */
 export type StoredKey = Pick<Selectable<DB['datasets']>, 'id' | 'kek_id' | 'wrapped_key'>;
 
+/** Which master the data directory is under, and the one a rotation started from. */
+export type KeyMeta = Pick<Selectable<DB['key_meta']>, 'master_fingerprint' | 'previous_fingerprint'>;
+
+/** A location's current KEK version and the master that derives it. */
+export type CurrentVersion = Pick<Selectable<DB['kek_versions']>, 'version' | 'master_fingerprint'>;
+
 /** The keyring's SQL: the master key's fingerprint, the KEK versions, and the data keys they wrap. */
 export class KeyringRepository {
   constructor(private readonly db: Kysely<DB>) {}
@@ -17,17 +23,89 @@ export class KeyringRepository {
     return meta?.master_fingerprint;
   }
 
+  meta(): Promise<KeyMeta | undefined> {
+    return this.db
+      .selectFrom('key_meta')
+      .select(['master_fingerprint', 'previous_fingerprint'])
+      .where('id', '=', 1)
+      .executeTakeFirst();
+  }
+
   /**
-   * Records `fingerprint` unless one is recorded already, and returns the one recorded: instances
-   * starting together on a new shared database agree on the first, and the others compare to it.
+   * Records `fingerprint` (and the previous master's) unless one is recorded already: instances
+   * starting together on a new shared database agree on the first; read `meta()` for the outcome.
    */
-  async claimFingerprint(fingerprint: string, now: number): Promise<string> {
+  async claimFingerprint(fingerprint: string, now: number, previous: string | null = null): Promise<void> {
     await this.db
       .insertInto('key_meta')
-      .values({ id: 1, master_fingerprint: fingerprint, created_at: now })
+      .values({ id: 1, master_fingerprint: fingerprint, previous_fingerprint: previous, created_at: now })
       .onConflict((oc) => oc.column('id').doNothing())
       .execute();
-    return (await this.fingerprint()) ?? fingerprint;
+  }
+
+  /**
+   * In one transaction: the data directory is now under master `to`, re-wrapping away from `from`,
+   * and each location gets a new KEK version derived from `to`, so every new wrapping uses it.
+   */
+  async beginMasterRotation(to: string, from: string, now: number): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('key_meta')
+        .set({ master_fingerprint: to, previous_fingerprint: from })
+        .where('id', '=', 1)
+        .execute();
+      const repo = new KeyringRepository(trx);
+      for (const location of LOCATIONS) {
+        const { version } = await repo.current(location);
+        await repo.addVersion(location, version + 1, now, to);
+      }
+    });
+  }
+
+  /** Nothing is wrapped under the previous master any more. */
+  async finishMasterRotation(): Promise<void> {
+    await this.db.updateTable('key_meta').set({ previous_fingerprint: null }).where('id', '=', 1).execute();
+  }
+
+  /** Data keys wrapped under a master other than `fingerprint`'s (ids that do not name it). */
+  notUnderMaster(fingerprint: string, afterId: number, limit: number): Promise<Array<{ id: number }>> {
+    return this.db
+      .selectFrom('datasets')
+      .select('id')
+      .where('kek_id', 'is not', null)
+      .where('kek_id', 'not like', `%@${fingerprint}`)
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  }
+
+  async countNotUnderMaster(fingerprint: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('datasets')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('kek_id', 'is not', null)
+      .where('kek_id', 'not like', `%@${fingerprint}`)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  /** Stores one re-wrapped key, only if neither the key nor the object changed meanwhile. */
+  async rewrapOne(k: {
+    id: number;
+    was: string;
+    objectId: string | null;
+    kek_id: string;
+    wrapped_key: Buffer;
+  }): Promise<boolean> {
+    let q = this.db
+      .updateTable('datasets')
+      .set({ kek_id: k.kek_id, wrapped_key: k.wrapped_key })
+      .where('id', '=', k.id)
+      .where('kek_id', '=', k.was);
+    q = k.objectId === null ? q.where('object_id', 'is', null) : q.where('object_id', '=', k.objectId);
+    const r = await q.executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 
   /** Version 1 for every location that has none yet. */
@@ -40,12 +118,18 @@ export class KeyringRepository {
   }
 
   async currentVersion(location: Location): Promise<number> {
+    return (await this.current(location)).version;
+  }
+
+  async current(location: Location): Promise<CurrentVersion> {
     const r = await this.db
       .selectFrom('kek_versions')
-      .select((eb) => eb.fn.max('version').as('v'))
+      .select(['version', 'master_fingerprint'])
       .where('location', '=', location)
+      .orderBy('version', 'desc')
+      .limit(1)
       .executeTakeFirst();
-    return r?.v ?? 1;
+    return r ?? { version: 1, master_fingerprint: null };
   }
 
   /** Versions 1..`version` of `location`, those missing added (a catalog rebuilt from labels). */
@@ -58,8 +142,22 @@ export class KeyringRepository {
       .execute();
   }
 
-  async addVersion(location: Location, version: number, now: number): Promise<void> {
-    await this.db.insertInto('kek_versions').values({ location, version, created_at: now }).execute();
+  /** Records which master derives a version adopted from an object's label. */
+  async tagVersion(location: Location, version: number, master: string): Promise<void> {
+    await this.db
+      .updateTable('kek_versions')
+      .set({ master_fingerprint: master })
+      .where('location', '=', location)
+      .where('version', '=', version)
+      .where('master_fingerprint', 'is', null)
+      .execute();
+  }
+
+  async addVersion(location: Location, version: number, now: number, master: string | null = null): Promise<void> {
+    await this.db
+      .insertInto('kek_versions')
+      .values({ location, version, created_at: now, master_fingerprint: master })
+      .execute();
   }
 
   /** Up to `limit` data keys at `location` not yet wrapped by `kekId`. */

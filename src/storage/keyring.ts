@@ -1,16 +1,10 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { LOCATIONS, type DB, type Location } from '../db';
 import { type Clock, AppError, type Logger } from '../platform';
-import { deriveKek, generateMasterKey, keyFingerprint, parseMasterKey, unwrapKey, wrapKey } from './crypto';
 import { KeyringRepository } from './keyring-repository';
+import { type KeySource, MasterKeys, kekIdOf, parseKekId } from './master-keys';
 
-export interface KeySource {
-  encryptionKey: string | undefined;
-  encryptionKeyFile: string | undefined;
-  dataDir: string;
-}
+export type { KeySource } from './master-keys';
 
 export interface WrappedKey {
   kekId: string;
@@ -25,17 +19,27 @@ export class KeyMismatchError extends Error {
   }
 }
 
-const KEK_ID = /^(ONPREM|PRIVATE|PUBLIC):v(\d+)$/;
+/** Where the master key stands, for `/readyz` details and the keys API. */
+export interface MasterStatus {
+  fingerprint: string;
+  /** The master a rotation re-wraps away from, while data keys are still wrapped under it. */
+  rotating_from?: string;
+  /** Data keys (and their objects' labels) still to re-wrap under the current master. */
+  left?: number;
+  previous_key: string;
+}
 
 /**
  * Envelope keys. The master key (ENCRYPTION_KEY, ENCRYPTION_KEY_FILE, or one generated into the
  * data directory on a first start) derives one key-encryption key per (location, version);
  * each object's data key is wrapped by its location's current KEK. Rotation adds a version and
  * re-wraps data keys (32 bytes each): old versions stay derivable, so nothing is ever unreadable.
+ * Rotating the master itself (ENCRYPTION_KEY new, ENCRYPTION_KEY_PREVIOUS old) adds versions
+ * derived from the new master; MasterRotation then re-wraps every data key and label under them,
+ * after which the old master is no longer needed.
  */
 export class Keyring {
-  private master: Buffer | undefined;
-  private readonly keks = new Map<string, Buffer>();
+  private keys: MasterKeys | undefined;
   private readonly repo: KeyringRepository;
 
   constructor(
@@ -47,53 +51,126 @@ export class Keyring {
     this.repo = new KeyringRepository(db);
   }
 
+  private get masters(): MasterKeys {
+    if (!this.keys) throw new Error('the keyring is not started');
+    return this.keys;
+  }
+
+  get fingerprint(): string {
+    return this.masters.currentFingerprint;
+  }
+
   async start(): Promise<void> {
-    this.master = this.loadMaster();
-    const fingerprint = keyFingerprint(this.master);
-    const known = (await this.repo.fingerprint()) ?? (await this.repo.claimFingerprint(fingerprint, this.clock.now()));
-    if (known !== fingerprint) {
-      throw new KeyMismatchError(
-        `the master key (fingerprint ${fingerprint}) is not the one this data directory was written with ` +
-          `(fingerprint ${known}): set ENCRYPTION_KEY or ENCRYPTION_KEY_FILE to the original key`,
-      );
+    const keys = (this.keys = new MasterKeys(this.source, this.logger));
+    const fp = keys.currentFingerprint;
+    const prev = keys.previousFingerprint;
+    const now = this.clock.now();
+    let meta = await this.repo.meta();
+    if (!meta) {
+      // A new catalog (or one rebuilt by recover): objects may still be under the previous master.
+      // Instances starting together on a new shared database race here: the first one's claim
+      // holds, and the others are checked against it below like any later start.
+      await this.repo.claimFingerprint(fp, now, prev ?? null);
+      meta = await this.repo.meta();
+      if (!meta) throw new Error('the master key fingerprint could not be recorded');
+      if (meta.master_fingerprint === fp && meta.previous_fingerprint === (prev ?? null)) {
+        await this.repo.ensureFirstVersions(now);
+        if (prev) for (const location of LOCATIONS) await this.ensureCurrentUnderMaster(location);
+        return;
+      }
     }
-    await this.repo.ensureFirstVersions(this.clock.now());
+    await this.repo.ensureFirstVersions(now);
+    if (meta.master_fingerprint === fp) return this.resume(meta.previous_fingerprint, prev);
+    if (prev !== undefined && prev === meta.master_fingerprint) {
+      const left = meta.previous_fingerprint ? await this.repo.countNotUnderMaster(prev) : 0;
+      if (left > 0) {
+        throw new KeyMismatchError(
+          `the last master key rotation (from fingerprint ${meta.previous_fingerprint} to ${prev}) has not finished: ` +
+            `${left} data keys are still wrapped under ${meta.previous_fingerprint}; finish it first (ENCRYPTION_KEY ` +
+            `= the key with fingerprint ${prev}, ENCRYPTION_KEY_PREVIOUS = the one with ${meta.previous_fingerprint})`,
+        );
+      }
+      await this.repo.beginMasterRotation(fp, prev, now);
+      this.logger.warn('storage.master_rotation_started', {
+        from: prev,
+        to: fp,
+        hint: 'keep ENCRYPTION_KEY_PREVIOUS set until storage.master_rotation_finished is logged',
+      });
+      return;
+    }
+    throw new KeyMismatchError(
+      `the master key (fingerprint ${fp}) is not the one this data directory was written with ` +
+        `(fingerprint ${meta.master_fingerprint})` +
+        (prev ? `, nor is ENCRYPTION_KEY_PREVIOUS (fingerprint ${prev})` : '') +
+        `: set ENCRYPTION_KEY or ENCRYPTION_KEY_FILE to the original key; to rotate it, give the new key there ` +
+        `and the original as ENCRYPTION_KEY_PREVIOUS (or ENCRYPTION_KEY_PREVIOUS_FILE)`,
+    );
   }
 
-  private loadMaster(): Buffer {
-    const { encryptionKey, encryptionKeyFile, dataDir } = this.source;
-    if (encryptionKey) return parseMasterKey(encryptionKey);
-    if (encryptionKeyFile) return parseMasterKey(fs.readFileSync(encryptionKeyFile, 'utf8').trim());
-    const file = path.join(dataDir, 'master.key');
-    if (fs.existsSync(file)) return parseMasterKey(fs.readFileSync(file, 'utf8').trim());
-    fs.mkdirSync(dataDir, { recursive: true });
-    fs.writeFileSync(file, generateMasterKey() + '\n', { mode: 0o600, flag: 'wx' });
-    this.logger.warn('storage.master_key_generated', {
-      file,
-      hint: 'back this file up: without it the stored data cannot be decrypted',
+  /** Same master as last time: a rotation still running goes on only with the key it started from. */
+  private async resume(rotatingFrom: string | null, prev: string | undefined): Promise<void> {
+    if (!rotatingFrom) {
+      if (prev)
+        this.logger.warn('storage.previous_master_key_unused', {
+          previous: prev,
+          hint: 'no master key rotation is running: ENCRYPTION_KEY_PREVIOUS is not needed, remove it',
+        });
+      return;
+    }
+    if (prev === rotatingFrom) return;
+    const left = await this.repo.countNotUnderMaster(this.masters.currentFingerprint);
+    if (left === 0) return this.finishRotation(rotatingFrom);
+    throw new KeyMismatchError(
+      `a master key rotation is not finished: ${left} data keys are still wrapped under the master key with ` +
+        `fingerprint ${rotatingFrom}; start with ENCRYPTION_KEY_PREVIOUS (or ENCRYPTION_KEY_PREVIOUS_FILE) set to ` +
+        `that key until /readyz says it is no longer needed` +
+        (prev ? ` (the ENCRYPTION_KEY_PREVIOUS given has fingerprint ${prev})` : ''),
+    );
+  }
+
+  /** Nothing is left under the previous master: it is no longer needed, and the log says so. */
+  async finishRotation(from: string): Promise<void> {
+    await this.repo.finishMasterRotation();
+    this.logger.warn('storage.master_rotation_finished', {
+      from,
+      to: this.masters.currentFingerprint,
+      hint: `the previous master key (fingerprint ${from}) is no longer needed: remove ENCRYPTION_KEY_PREVIOUS; back up the new key`,
     });
-    return parseMasterKey(fs.readFileSync(file, 'utf8').trim());
   }
 
-  private kek(kekId: string): Buffer {
-    const k = this.keks.get(kekId);
-    if (!k) {
-      const m = KEK_ID.exec(kekId);
-      if (!m || !this.master) throw new Error(`unknown key id ${kekId}`);
-      const derived: Buffer = deriveKek(this.master, m[1]!, Number(m[2]));
-      this.keks.set(kekId, derived);
-      return derived;
-    }
-    return k;
+  /** The master a rotation re-wraps away from (undefined: none running). */
+  async rotatingFrom(): Promise<string | undefined> {
+    return (await this.repo.meta())?.previous_fingerprint ?? undefined;
+  }
+
+  async masterStatus(): Promise<MasterStatus> {
+    const fingerprint = this.masters.currentFingerprint;
+    const from = await this.rotatingFrom();
+    if (!from) return { fingerprint, previous_key: 'not needed' };
+    const left = await this.repo.countNotUnderMaster(fingerprint);
+    return {
+      fingerprint,
+      rotating_from: from,
+      left,
+      previous_key: `needed: ${left} data keys still to re-wrap under the new master key`,
+    };
+  }
+
+  /** During a rotation, `location`'s current version must be one the current master derives. */
+  private async ensureCurrentUnderMaster(location: Location): Promise<void> {
+    const fp = this.masters.currentFingerprint;
+    const { version, master_fingerprint } = await this.repo.current(location);
+    if (master_fingerprint !== fp) await this.repo.addVersion(location, version + 1, this.clock.now(), fp);
   }
 
   async currentKekId(location: Location): Promise<string> {
-    return `${location}:v${await this.repo.currentVersion(location)}`;
+    const { version, master_fingerprint } = await this.repo.current(location);
+    return kekIdOf(location, version, master_fingerprint);
   }
 
   async wrapFor(location: Location, dek: Buffer): Promise<WrappedKey> {
     const kekId = await this.currentKekId(location);
-    return { kekId, wrapped: wrapKey(this.kek(kekId), kekId, dek) };
+    return { kekId, wrapped: this.masters.wrap(kekId, dek) };
   }
 
   /**
@@ -101,31 +178,42 @@ export class Keyring {
    * objects' labels never makes a version current again that data keys were wrapped past.
    */
   async adopt(kekId: string): Promise<void> {
-    const m = KEK_ID.exec(kekId);
-    if (!m) throw new Error(`unknown key id ${kekId}`);
-    await this.repo.ensureVersions(m[1] as Location, Number(m[2]), this.clock.now());
+    const { location, version, master } = parseKekId(kekId);
+    const loc = location as Location;
+    await this.repo.ensureVersions(loc, version, this.clock.now());
+    if (master) await this.repo.tagVersion(loc, version, master);
+    if (await this.rotatingFrom()) await this.ensureCurrentUnderMaster(loc);
   }
 
   unwrap(kekId: string, wrapped: Buffer): Buffer {
-    return unwrapKey(this.kek(kekId), kekId, wrapped);
+    return this.masters.unwrap(kekId, wrapped);
   }
 
   /**
    * A new KEK version for each location given, then every data key at those locations is
    * re-wrapped under it, a few hundred rows per transaction; reads keep working throughout.
+   * Not while the master key rotates: that re-wraps the objects' labels too, and this only rows.
    */
   async rotate(
     locations: readonly Location[] = LOCATIONS,
   ): Promise<{ versions: Record<string, number>; rewrapped: number }> {
+    const from = await this.rotatingFrom();
+    if (from)
+      throw AppError.conflict(
+        `the master key is being rotated (from fingerprint ${from}): rotate the location keys once it has finished`,
+      );
     const versions: Record<string, number> = {};
+    const targets: Record<string, string> = {};
     for (const location of locations) {
-      const next = (await this.repo.currentVersion(location)) + 1;
-      await this.repo.addVersion(location, next, this.clock.now());
+      const current = await this.repo.current(location);
+      const next = current.version + 1;
+      await this.repo.addVersion(location, next, this.clock.now(), current.master_fingerprint);
       versions[location] = next;
+      targets[location] = kekIdOf(location, next, current.master_fingerprint);
     }
     let rewrapped = 0;
     for (const location of locations) {
-      const target = `${location}:v${versions[location]}`;
+      const target = targets[location]!;
       for (;;) {
         const rows = await this.repo.keysNotUnder(location, target, 500);
         if (rows.length === 0) break;
@@ -135,7 +223,7 @@ export class Keyring {
             id: r.id,
             was: r.kek_id!,
             kek_id: target,
-            wrapped_key: wrapKey(this.kek(target), target, this.unwrap(r.kek_id!, r.wrapped_key!)),
+            wrapped_key: this.masters.wrap(target, this.unwrap(r.kek_id!, r.wrapped_key!)),
           })),
         );
         rewrapped += rows.length;

@@ -4,6 +4,7 @@ import type { DatasetsService } from '../datasets';
 import type { ContentService } from './content-service';
 import type { Keyring } from './keyring';
 import type { HeaderRewrite } from './rewrite';
+import type { MasterRotation } from './master-rotation';
 import type { MoveService } from './moves';
 import type { StorageRepository } from './repository';
 import type { ScrubService } from './scrub';
@@ -16,6 +17,7 @@ export interface StorageRouteDeps {
   keyring: Keyring;
   scrub: ScrubService;
   headerRewrite: HeaderRewrite;
+  masterRotation: MasterRotation;
   requireWrite: RequestHandler;
   /** The tiering policy's say on a manual move (a pinned dataset asks first); none: moves go ahead. */
   pinnedMove?: PinnedMoveGate;

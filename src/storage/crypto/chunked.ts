@@ -254,12 +254,31 @@ export interface EncryptedFile extends ReadHeader {
   size: number;
 }
 
+/**
+ * The header with a version 2 label authenticated. A label re-sealed in place (a master key
+ * rotation re-wraps the data key it holds) can be read half-written, a torn read of one page:
+ * it is read once more before it counts as tampered.
+ */
+async function readLabelled(fh: fsp.FileHandle, dek: Buffer): Promise<ReadHeader> {
+  const h = await readHeader(fh);
+  if (!h.label) return h;
+  try {
+    openLabel(h.header, h.label, dek);
+    return h;
+  } catch (err) {
+    if (!(err instanceof CryptoError && err.code === 'TAMPERED')) throw err;
+  }
+  await new Promise((r) => setTimeout(r, 5));
+  const again = await readHeader(fh);
+  if (again.label) openLabel(again.header, again.label, dek);
+  return again;
+}
+
 /** Opens the file and checks its framing; with `dek`, a version 2 label is authenticated too. */
 export async function openEncryptedFile(file: string, dek?: Buffer): Promise<EncryptedFile> {
   const fh = await fsp.open(file, 'r');
   try {
-    const h = await readHeader(fh);
-    if (dek && h.label) openLabel(h.header, h.label, dek);
+    const h = dek ? await readLabelled(fh, dek) : await readHeader(fh);
     return { fh, ...h, size: plaintextSize((await fh.stat()).size, h.chunkSize, h.dataStart) };
   } catch (err) {
     await fh.close();
