@@ -9,6 +9,7 @@ import * as m007 from './007_api_keys';
 import * as m008 from './008_api_key_last_used';
 import * as m009 from './009_integrity';
 import * as m010 from './010_stream_gaps';
+import * as m011 from './011_cluster';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '008_api_key_last_used': m008,
   '009_integrity': m009,
   '010_stream_gaps': m010,
+  '011_cluster': m011,
 };

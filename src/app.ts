@@ -10,6 +10,7 @@ import type { TierScheduler, TieringService } from './tiering';
 import { createHttpServer, PagesRepository } from './web';
 import { buildHttp } from './app-http';
 import { buildAuth, buildStorage, buildStream, buildTiering, type Base } from './app-parts';
+import { instanceId } from './cluster';
 
 export interface AppDeps {
   logger?: Logger;
@@ -35,6 +36,8 @@ export class App {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly database: Database;
+  /** This instance's name among those sharing the database (INSTANCE_ID, or generated). */
+  readonly instance: string;
   private readonly services: ServiceList;
   private parts: Parts | undefined;
   private server: http.Server | undefined;
@@ -45,6 +48,7 @@ export class App {
     this.config = config;
     this.logger = deps.logger ?? createLogger(config.logLevel);
     this.clock = deps.clock ?? systemClock;
+    this.instance = instanceId(config.cluster.instanceId);
     this.database = new Database({
       path: config.databasePath,
       synchronous: config.sqliteSynchronous,
@@ -98,7 +102,16 @@ export class App {
     // Every part below needs the open, migrated database.
     this.services.add(this.database);
     await this.services.start();
-    const base: Base = { config, database: this.database, db: this.database.db, clock, logger };
+    const base: Base = {
+      config,
+      database: this.database,
+      db: this.database.db,
+      clock,
+      logger,
+      instance: this.instance,
+      // SQLite: one process per data directory.
+      exclusive: true,
+    };
     const auth = buildAuth(base);
     const storage = buildStorage(base);
     const stream = await buildStream(base, storage);

@@ -116,6 +116,17 @@ export interface Config {
   readonly apiTokens: { readonly ttlMs: number; readonly maxTtlMs: number };
   /** One `http.request` log line per answered request at this level (`off`: none). */
   readonly accessLog: 'off' | 'debug' | 'info';
+  readonly cluster: ClusterConfig;
+}
+
+/** Several instances on one database (issue 14). */
+export interface ClusterConfig {
+  /** INSTANCE_ID: this instance's name in leases and move claims; undefined: hostname-pid-random. */
+  readonly instanceId: string | undefined;
+  /** LEASE_TTL: the scheduler's lease lapses this long after its holder stops renewing it (renewed every third). */
+  readonly leaseTtlMs: number;
+  /** STORE_<LOCATION>_SHARED: the location's file store is on a mount every instance sees. */
+  readonly sharedStores: Readonly<Record<'ONPREM' | 'PRIVATE' | 'PUBLIC', boolean>>;
 }
 
 const HOUR = 3_600_000;
@@ -182,6 +193,7 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       maxTtlMs: r.duration('API_TOKEN_MAX_TTL', HOUR),
     },
     accessLog: r.oneOf('ACCESS_LOG', ['off', 'debug', 'info'] as const, 'debug'),
+    cluster: clusterConfig(r),
   };
   checkRanges(config);
   return Object.freeze(config);
@@ -234,6 +246,21 @@ function tieringConfig(r: Reader): Config['tiering'] {
     observationsPerRun: r.int('FORECAST_SAMPLE', 500, 0, 100_000),
     minModelUpdates: r.int('POLICY_MIN_MODEL_UPDATES', 1_000, 0, 100_000_000),
     demotionRisk: r.number('POLICY_DEMOTION_RISK', 2, 0, 100),
+  };
+}
+
+function clusterConfig(r: Reader): ClusterConfig {
+  const ttl = r.duration('LEASE_TTL', 15_000);
+  if (ttl < 1_000 || ttl > 10 * 60_000) throw new ConfigError('LEASE_TTL', 'must be between 1s and 10m');
+  return {
+    instanceId: r.optStr('INSTANCE_ID'),
+    leaseTtlMs: ttl,
+    // h-s3's STORE_* settings read the same variables: at the merge, this becomes their `shared`.
+    sharedStores: {
+      ONPREM: r.bool('STORE_ONPREM_SHARED', false),
+      PRIVATE: r.bool('STORE_PRIVATE_SHARED', false),
+      PUBLIC: r.bool('STORE_PUBLIC_SHARED', false),
+    },
   };
 }
 

@@ -13,6 +13,7 @@ export {
   type DatasetStatsRow,
   type DatasetStatsTable,
   type IntegrityFinder,
+  type LeasesTable,
   type DecisionsTable,
   type Location,
   type MoveRow,

@@ -142,6 +142,20 @@ export interface MovesTable {
   started_at: number | null;
   switched_at: number | null;
   finished_at: number | null;
+  /** The instance that claimed the move to run it (INSTANCE_ID); null while nobody has. */
+  owner: string | null;
+  /** The owner's claim holds until then (renewed while it runs); past it, another instance may recover the move. */
+  claimed_until: number | null;
+}
+
+/** A singleton job's holder (the tier scheduler's): one instance at a time, until expires_at. */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  /** Raised on every acquisition: a holder whose token is no longer the row's has lost the lease. */
+  token: number;
+  acquired_at: number;
+  expires_at: number;
 }
 
 export interface KeyMetaTable {
@@ -313,6 +327,7 @@ export interface DB {
   consumer_offsets: ConsumerOffsetsTable;
   dead_letters: DeadLettersTable;
   stream_gaps: StreamGapsTable;
+  leases: LeasesTable;
 }
 
 export type DatasetRow = Selectable<DatasetsTable>;

@@ -5,11 +5,23 @@ import type { MoveEnqueuer, TieringService } from './service';
 
 export type { RunResult } from './run';
 
+/** Who may run the scheduler: one instance at a time (cluster's lease). */
+export interface SchedulerLeadership {
+  /** Holds the right to run, trying to take it when it does not. */
+  acquire(): Promise<boolean>;
+  /** Asks the database that this instance still holds it. */
+  confirm(): Promise<boolean>;
+  /** Who holds it (undefined: nobody). */
+  holder(): Promise<string | undefined>;
+}
+
 export interface TierSchedulerDeps {
   tiering: TieringService;
   moves: MoveEnqueuer;
   clock: Clock;
   logger: Logger;
+  /** Absent: this instance always runs (tests that build the scheduler alone). */
+  leadership?: SchedulerLeadership;
 }
 
 /**
@@ -22,7 +34,7 @@ export class TierScheduler implements Service {
   private job: schedule.Job | undefined;
   private stopped = false;
   private nextAt: number | null = null;
-  private readonly runOne = oneAtATime((trigger: string) => runOnce(this.deps, trigger));
+  private readonly runOne = oneAtATime((trigger: string) => this.lead(trigger));
 
   constructor(private readonly deps: TierSchedulerDeps) {}
 
@@ -50,7 +62,7 @@ export class TierScheduler implements Service {
     const at = new Date(Date.now() + s.intervalMs);
     this.nextAt = this.deps.clock.now() + s.intervalMs;
     this.job = schedule.scheduleJob(at, () => {
-      this.run('timer')
+      this.runIfLeader()
         .catch((err: unknown) => this.deps.logger.error('scheduler.run_failed', { error: err as Error }))
         .finally(() => this.arm());
     });
@@ -60,6 +72,36 @@ export class TierScheduler implements Service {
   run(trigger: string): Promise<RunResult> {
     if (this.stopped) return Promise.reject(AppError.unavailable('the scheduler is stopping', 5));
     return this.runOne(trigger);
+  }
+
+  /** The timer's run: on the instance that holds the lease; the others only re-arm. */
+  private async runIfLeader(): Promise<void> {
+    const { leadership, logger } = this.deps;
+    if (leadership && !this.runOne.running && !(await leadership.acquire())) {
+      logger.debug('scheduler.skipped', { reason: 'another instance holds the scheduler lease' });
+      return;
+    }
+    await this.run('timer');
+  }
+
+  /**
+   * A run under the lease: refused when another instance holds it, and stopped before its next
+   * write when the lease is lost meanwhile (the token in the database is no longer this one's).
+   */
+  private async lead(trigger: string): Promise<RunResult> {
+    const { leadership } = this.deps;
+    if (!leadership) return runOnce({ ...this.deps, guard: () => Promise.resolve() }, trigger);
+    if (!(await leadership.acquire())) {
+      const holder = (await leadership.holder()) ?? 'another instance';
+      throw AppError.conflict(`the scheduler runs on ${holder}: ask that instance, or wait for its run`, { holder });
+    }
+    const guard = async (): Promise<void> => {
+      if (!(await leadership.confirm()))
+        throw AppError.conflict(
+          'this instance lost the scheduler lease during the run; it stopped before writing more',
+        );
+    };
+    return runOnce({ ...this.deps, guard }, trigger);
   }
 
   async stop(): Promise<void> {

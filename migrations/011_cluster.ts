@@ -1,0 +1,26 @@
+import type { Kysely } from 'kysely';
+
+/**
+ * Several instances on one database: `leases` names who runs a singleton job (the tier scheduler)
+ * until when, with a fencing token raised on every acquisition; a move row names the instance
+ * that claimed it and until when the claim holds (renewed while it copies), so a move whose owner
+ * died is recovered by another instance and a live one is never touched.
+ */
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('leases')
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('holder', 'text', (c) => c.notNull())
+    .addColumn('token', 'bigint', (c) => c.notNull())
+    .addColumn('acquired_at', 'bigint', (c) => c.notNull())
+    .addColumn('expires_at', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema.alterTable('moves').addColumn('owner', 'text').execute();
+  await db.schema.alterTable('moves').addColumn('claimed_until', 'bigint').execute();
+}
+
+export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.alterTable('moves').dropColumn('claimed_until').execute();
+  await db.schema.alterTable('moves').dropColumn('owner').execute();
+  await db.schema.dropTable('leases').execute();
+}

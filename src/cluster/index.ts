@@ -1,0 +1,3 @@
+export { instanceId } from './instance-id';
+export { Lease } from './lease';
+export { LeaseRepository } from './lease-repository';
