@@ -23,6 +23,7 @@ import {
   writeAccess,
   type ApiCallers,
 } from './auth';
+import { Lease, LeaseRepository } from './cluster';
 import type { Config } from './config';
 import { DatasetsRepository, DatasetsService } from './datasets';
 import type { Database, Db } from './db';
@@ -65,6 +66,10 @@ export interface Base {
   db: Db;
   clock: Clock;
   logger: Logger;
+  /** This instance's name in leases and move claims. */
+  instance: string;
+  /** No other instance can share this database (SQLite, its directory locked to this process). */
+  exclusive: boolean;
 }
 
 export type AuthParts = ReturnType<typeof buildAuth>;
@@ -129,7 +134,7 @@ export function buildAuth({ config, db, clock, logger }: Base) {
 export type StorageParts = ReturnType<typeof buildStorage>;
 
 /** Keys, the tier tree and the move queue; interrupted moves are recovered before anything serves. */
-export function buildStorage({ config, db, clock, logger }: Base) {
+export function buildStorage({ config, db, clock, logger, instance, exclusive }: Base) {
   const keyring = new Keyring(
     db,
     {
@@ -153,6 +158,10 @@ export function buildStorage({ config, db, clock, logger }: Base) {
     clock,
     logger: logger.child({ part: 'moves' }),
     concurrency: config.storage.moveConcurrency,
+    instance,
+    // Twice the scheduler lease's: a move's owner renews every few seconds while it copies.
+    claimTtlMs: 2 * config.cluster.leaseTtlMs,
+    exclusive,
   });
   const scrub = new ScrubService({
     repo,
@@ -308,7 +317,8 @@ async function createBus(
 export type TieringParts = ReturnType<typeof buildTiering>;
 
 /** The price catalog, the policy and the scheduler that hands moves to the queue. */
-export function buildTiering({ config, database, db, clock, logger }: Base, storage: StorageParts) {
+export function buildTiering(base: Base, storage: StorageParts) {
+  const { config, database, db, clock, logger } = base;
   const t = config.tiering;
   const tiering = new TieringService({
     repo: new TieringRepository(db, database.reader),
@@ -331,17 +341,28 @@ export function buildTiering({ config, database, db, clock, logger }: Base, stor
     },
     pricesFile: t.pricesFile,
   });
+  // One instance at a time runs the scheduler; started before it, so released after its last run.
+  const lease = new Lease({
+    repo: new LeaseRepository(db),
+    job: 'tier-scheduler',
+    instance: base.instance,
+    ttlMs: config.cluster.leaseTtlMs,
+    exclusive: base.exclusive,
+    logger: logger.child({ part: 'lease' }),
+  });
   const scheduler = new TierScheduler({
     tiering,
     moves: storage.moves,
     clock,
     logger: logger.child({ part: 'scheduler' }),
+    leadership: lease,
   });
   return {
     tiering,
     scheduler,
+    lease,
     // The catalog loads before anything serves; the timer arms once the rest is up.
     prepare: tiering as Service,
-    services: [scheduler] as Service[],
+    services: [lease, scheduler] as Service[],
   };
 }

@@ -10,7 +10,7 @@ import type { TierScheduler, TieringService } from './tiering';
 import { createHttpServer, PagesRepository } from './web';
 import { buildHttp } from './app-http';
 import { buildAuth, buildStorage, buildStream, buildTiering, type Base } from './app-parts';
-import { instanceId } from './cluster';
+import { DataDirLock, instanceId } from './cluster';
 
 export interface AppDeps {
   logger?: Logger;
@@ -99,6 +99,9 @@ export class App {
 
   async start({ listen = true }: { listen?: boolean } = {}): Promise<void> {
     const { config, logger, clock } = this;
+    // SQLite serves one process: the data directory is locked before the database opens.
+    const exclusive = true;
+    if (exclusive) this.services.add(new DataDirLock(config.dataDir, this.instance));
     // Every part below needs the open, migrated database.
     this.services.add(this.database);
     await this.services.start();
@@ -109,8 +112,7 @@ export class App {
       clock,
       logger,
       instance: this.instance,
-      // SQLite: one process per data directory.
-      exclusive: true,
+      exclusive,
     };
     const auth = buildAuth(base);
     const storage = buildStorage(base);

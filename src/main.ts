@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     await app.start();
   } catch (err) {
     app.logger.error('app.start_failed', { error: err as Error });
+    process.stderr.write(`Data in Motion did not start: ${(err as Error).message}\n`);
     await app.stop();
     process.exit(1);
   }

@@ -25,3 +25,8 @@ export function isUniqueViolation(err: unknown): boolean {
 export function isDataError(err: unknown): boolean {
   return /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(codeOf(err) ?? '');
 }
+
+/** Another connection holds the lock this one asked for (SQLITE_BUSY / SQLITE_LOCKED). */
+export function isBusy(err: unknown): boolean {
+  return /^SQLITE_(BUSY|LOCKED)/.test(codeOf(err) ?? '');
+}

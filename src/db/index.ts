@@ -1,6 +1,6 @@
 export { bulkWrite } from './bulk';
 export { Database, type Db } from './database';
-export { isDataError, isUniqueViolation } from './errors';
+export { isBusy, isDataError, isUniqueViolation } from './errors';
 export {
   ACTIVE_MOVE_STATES,
   LOCATIONS,
