@@ -70,6 +70,8 @@ export interface Base {
   instance: string;
   /** No other instance can share this database (SQLite, its directory locked to this process). */
   exclusive: boolean;
+  /** A set-up found unsafe after the start (a shared consumer group on SQLite): the process must stop. */
+  onFatal: (err: Error) => void;
 }
 
 export type AuthParts = ReturnType<typeof buildAuth>;
@@ -293,12 +295,21 @@ export async function buildStream(base: Base, storage: StorageParts) {
 }
 
 async function createBus(
-  { config, db, clock, logger }: Base,
+  { config, db, clock, logger, exclusive, onFatal }: Base,
   offsets: OffsetsRepository,
   handler: BatchHandler,
 ): Promise<EventBus> {
-  if (config.kafka)
-    return createKafkaBus({ config: config.kafka, logger: logger.child({ bus: 'kafka' }), offsets, handler });
+  if (config.kafka) {
+    // A crashed predecessor holds its partitions for up to twice the session timeout.
+    const session = Number(config.kafka.extra['session.timeout.ms'] ?? 45_000);
+    return createKafkaBus({
+      config: config.kafka,
+      logger: logger.child({ bus: 'kafka' }),
+      offsets,
+      handler,
+      ...(exclusive ? { soleMember: { graceMs: 2 * session + 15_000, refuse: onFatal } } : {}),
+    });
+  }
   return new EmbeddedBus({
     log: new EventLogRepository(db),
     offsets,
@@ -356,6 +367,7 @@ export function buildTiering(base: Base, storage: StorageParts) {
     clock,
     logger: logger.child({ part: 'scheduler' }),
     leadership: lease,
+    ...(base.exclusive ? {} : { refreshEveryMs: Math.ceil(config.cluster.leaseTtlMs / 3) }),
   });
   return {
     tiering,

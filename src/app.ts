@@ -15,6 +15,11 @@ import { DataDirLock, instanceId } from './cluster';
 export interface AppDeps {
   logger?: Logger;
   clock?: Clock;
+  /**
+   * Called when a set-up proves unsafe after the start (another consumer-group member while the
+   * state is SQLite); main stops the app and exits non-zero. Absent: logged only.
+   */
+  onFatal?: (err: Error) => void;
 }
 
 interface Parts {
@@ -39,6 +44,7 @@ export class App {
   /** This instance's name among those sharing the database (INSTANCE_ID, or generated). */
   readonly instance: string;
   private readonly services: ServiceList;
+  private readonly onFatal: (err: Error) => void;
   private parts: Parts | undefined;
   private server: http.Server | undefined;
   private stopping = false;
@@ -49,6 +55,7 @@ export class App {
     this.logger = deps.logger ?? createLogger(config.logLevel);
     this.clock = deps.clock ?? systemClock;
     this.instance = instanceId(config.cluster.instanceId);
+    this.onFatal = deps.onFatal ?? ((err) => this.logger.error('app.fatal', { error: err }));
     this.database = new Database({
       path: config.databasePath,
       synchronous: config.sqliteSynchronous,
@@ -113,6 +120,7 @@ export class App {
       logger,
       instance: this.instance,
       exclusive,
+      onFatal: (err) => this.onFatal(err),
     };
     const auth = buildAuth(base);
     const storage = buildStorage(base);

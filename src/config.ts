@@ -196,6 +196,7 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
     cluster: clusterConfig(r),
   };
   checkRanges(config);
+  checkSharedStores(config, r.optStr('DATABASE_URL'));
   return Object.freeze(config);
 }
 
@@ -257,11 +258,33 @@ function clusterConfig(r: Reader): ClusterConfig {
     leaseTtlMs: ttl,
     // h-s3's STORE_* settings read the same variables: at the merge, this becomes their `shared`.
     sharedStores: {
-      ONPREM: r.bool('STORE_ONPREM_SHARED', false),
-      PRIVATE: r.bool('STORE_PRIVATE_SHARED', false),
-      PUBLIC: r.bool('STORE_PUBLIC_SHARED', false),
+      ONPREM: storeShared(r, 'ONPREM'),
+      PRIVATE: storeShared(r, 'PRIVATE'),
+      PUBLIC: storeShared(r, 'PUBLIC'),
     },
   };
+}
+
+/** An S3 store is reachable from every instance by nature; a file store when declared on a shared mount. */
+function storeShared(r: Reader, location: string): boolean {
+  return /^s3:\/\//i.test(r.optStr(`STORE_${location}`) ?? '') || r.bool(`STORE_${location}_SHARED`, false);
+}
+
+/**
+ * With PostgreSQL, several instances may run: each location's store must be one they all reach,
+ * or a move done by one would leave the others pointing at bytes they cannot read.
+ */
+function checkSharedStores(config: Config, databaseUrl: string | undefined): void {
+  if (!databaseUrl) return;
+  for (const [location, shared] of Object.entries(config.cluster.sharedStores)) {
+    if (shared) continue;
+    throw new ConfigError(
+      `STORE_${location}_SHARED`,
+      `with DATABASE_URL several instances may run, so the ${location} store must be reachable from all of them: ` +
+        `set STORE_${location}=s3://bucket/prefix, or put its folder on a mount every instance shares and set ` +
+        `STORE_${location}_SHARED=true`,
+    );
+  }
 }
 
 /** Limits that span a value's range or two variables. */

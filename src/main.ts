@@ -13,7 +13,14 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const app = new App(config);
+  const app: App = new App(config, {
+    onFatal: (err) => {
+      app.logger.error('app.refused', { error: err });
+      process.stderr.write(`Data in Motion stopped: ${err.message}\n`);
+      process.exitCode = 1;
+      void app.stop().finally(() => process.exit(1));
+    },
+  });
   let signals = 0;
   const shutdown = (signal: string): void => {
     signals++;

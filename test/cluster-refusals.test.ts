@@ -1,5 +1,6 @@
 import { type ChildApp, spawnApp } from './support/child-app';
-import { tempDir } from './support/harness';
+import { tempDir, waitFor } from './support/harness';
+import { kafkaEnv, startMockKafka, type MockKafka } from './support/kafka-env';
 
 describe('unsafe set-ups are refused at start, saying why', () => {
   const apps: ChildApp[] = [];
@@ -46,5 +47,38 @@ describe('unsafe set-ups are refused at start, saying why', () => {
       instance: expect.any(String),
       tier_scheduler_lease: { held_here: true },
     });
+  });
+
+  describe('on Kafka', () => {
+    let mock: MockKafka;
+    beforeAll(async () => {
+      mock = await startMockKafka();
+    });
+    afterAll(async () => {
+      await mock.stop();
+    });
+
+    it('when a second instance with its own SQLite joins the consumer group, then it stops non-zero saying to use DATABASE_URL, and the first goes on', async () => {
+      // The classic protocol with a short session timeout: the refusal comes after 2 x 3 s + 15 s.
+      const env = kafkaEnv(mock, {
+        KAFKA_GROUP_PROTOCOL: 'classic',
+        KAFKA_EXTRA_CONFIG: 'topic.metadata.refresh.interval.ms=500,session.timeout.ms=3000',
+      });
+      const first = await start({ ...env, DATA_DIR: tempDir() });
+      await waitFor(
+        async () => (await fetch(`${first.url}/readyz`)).status === 200,
+        'the first instance ready',
+        30_000,
+      );
+      await waitFor(() => /kafka.consumer_started/.test(first.output()), 'the first consumer in the group', 30_000);
+      const second = await start({ ...env, DATA_DIR: tempDir() });
+      expect(
+        await Promise.race([second.exited, new Promise((r) => setTimeout(() => r('still running'), 60_000))]),
+      ).toBe(1);
+      expect(second.output()).toContain('consumer group');
+      expect(second.output()).toContain('DATABASE_URL');
+      expect(first.proc.exitCode).toBeNull();
+      expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+    }, 120_000);
   });
 });

@@ -22,6 +22,8 @@ export interface TierSchedulerDeps {
   logger: Logger;
   /** Absent: this instance always runs (tests that build the scheduler alone). */
   leadership?: SchedulerLeadership;
+  /** Other instances may change settings, catalog and model: re-read them this often (absent: never). */
+  refreshEveryMs?: number;
 }
 
 /**
@@ -38,9 +40,36 @@ export class TierScheduler implements Service {
 
   constructor(private readonly deps: TierSchedulerDeps) {}
 
+  private refresher: NodeJS.Timeout | undefined;
+
   async start(): Promise<void> {
     this.stopped = false;
+    await this.closeAbandoned();
     this.arm();
+    const every = this.deps.refreshEveryMs;
+    if (every) {
+      this.refresher = setInterval(() => void this.refresh(), every);
+      this.refresher.unref();
+    }
+  }
+
+  /** Runs left unfinished by a process that died are closed by whoever runs the scheduler. */
+  private async closeAbandoned(): Promise<void> {
+    if (this.runOne.running) return;
+    if (this.deps.leadership && !(await this.deps.leadership.acquire())) return;
+    await this.deps.tiering.repo.runs.closeAbandoned(this.deps.clock.now());
+  }
+
+  private async refresh(): Promise<void> {
+    const before = this.deps.tiering.settings;
+    try {
+      await this.deps.tiering.refresh();
+    } catch (err) {
+      this.deps.logger.warn('scheduler.refresh_failed', { error: err as Error });
+      return;
+    }
+    const after = this.deps.tiering.settings;
+    if (after.enabled !== before.enabled || after.intervalMs !== before.intervalMs) this.arm();
   }
 
   /** When the timer fires next (null when disabled). */
@@ -95,6 +124,9 @@ export class TierScheduler implements Service {
       const holder = (await leadership.holder()) ?? 'another instance';
       throw AppError.conflict(`the scheduler runs on ${holder}: ask that instance, or wait for its run`, { holder });
     }
+    // Settings, catalog and model as the database holds them: another instance may have changed them.
+    await this.deps.tiering.refresh();
+    await this.deps.tiering.repo.runs.closeAbandoned(this.deps.clock.now());
     const guard = async (): Promise<void> => {
       if (!(await leadership.confirm()))
         throw AppError.conflict(
@@ -106,6 +138,8 @@ export class TierScheduler implements Service {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.refresher);
+    this.refresher = undefined;
     this.job?.cancel();
     this.job = undefined;
     this.nextAt = null;
