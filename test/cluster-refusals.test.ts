@@ -70,7 +70,11 @@ describe('unsafe set-ups are refused at start, saying why', () => {
         'the first instance ready',
         30_000,
       );
-      await waitFor(() => /kafka.consumer_started/.test(first.output()), 'the first consumer in the group', 30_000);
+      await waitFor(
+        () => /kafka.sole_member/.test(first.output()),
+        'the first consumer to hold the whole topic',
+        30_000,
+      );
       const second = await start({ ...env, DATA_DIR: tempDir() });
       expect(
         await Promise.race([second.exited, new Promise((r) => setTimeout(() => r('still running'), 60_000))]),

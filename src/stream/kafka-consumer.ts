@@ -200,6 +200,7 @@ export class KafkaConsumerLoop {
     if (total === undefined) return true;
     if (this.assigned.size >= total) {
       this.established = true;
+      this.deps.logger.info('kafka.sole_member', { group: this.deps.config.groupId, partitions: total });
       this.shortSince = undefined;
       return true;
     }
