@@ -77,6 +77,11 @@ export class TierScheduler implements Service {
     return this.nextAt;
   }
 
+  /** The instance that holds the scheduler's lease (undefined: nobody now, or no lease in use). */
+  async leader(): Promise<string | undefined> {
+    return this.deps.leadership?.holder();
+  }
+
   get isRunning(): boolean {
     return this.runOne.running;
   }
