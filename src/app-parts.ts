@@ -82,7 +82,7 @@ export type AuthParts = ReturnType<typeof buildAuth>;
  * from them, signed with a key derived from the session key. Write routes take a key or an
  * operator's session with its CSRF token: one gate per direction.
  */
-export function buildAuth({ config, db, clock, logger }: Base) {
+export function buildAuth({ config, db, clock, logger, exclusive }: Base) {
   const authLog = logger.child({ part: 'auth' });
   const users = new UsersService(new UsersRepository(db), clock, authLog);
   const sessionKey = resolveSessionKey(config.session.secret, config.dataDir, authLog);
@@ -97,6 +97,8 @@ export function buildAuth({ config, db, clock, logger }: Base) {
     new ApiKeyAuth(resolveApiKey(config.apiKey, config.dataDir, logger)),
     clock,
   );
+  // Keys created or revoked on another instance count here within a few seconds.
+  if (!exclusive) apiKeys.reloadEvery(Math.ceil(config.cluster.leaseTtlMs / 3));
   const callers: ApiCallers = {
     keys: apiKeys,
     tokens: new ApiTokens(apiTokenKey(sessionKey), apiKeys, config.apiTokens),
