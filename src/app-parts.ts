@@ -23,7 +23,7 @@ import {
   writeAccess,
   type ApiCallers,
 } from './auth';
-import { Lease, LeaseRepository } from './cluster';
+import { leaseOf, soleMemberOf } from './app-cluster';
 import type { Config } from './config';
 import { DatasetsRepository, DatasetsService } from './datasets';
 import type { Database, Db } from './db';
@@ -138,7 +138,10 @@ export function buildAuth({ config, db, clock, logger, exclusive }: Base) {
 export type StorageParts = ReturnType<typeof buildStorage>;
 
 /** Keys, the tier tree and the move queue; interrupted moves are recovered before anything serves. */
-export function buildStorage({ config, db, clock, logger, instance, exclusive }: Base) {
+export function buildStorage(base: Base) {
+  const { config, db, clock, logger, instance, exclusive } = base;
+  // With other instances on the shared stores, one of them scrubs on the timer.
+  const scrubLease = exclusive ? undefined : leaseOf(base, 'scrub');
   const keyring = new Keyring(
     db,
     {
@@ -176,6 +179,7 @@ export function buildStorage({ config, db, clock, logger, instance, exclusive }:
     logger: logger.child({ part: 'scrub' }),
     enabled: config.storage.scrubEnabled,
     intervalMs: config.storage.scrubIntervalMs,
+    ...(scrubLease ? { leadership: scrubLease } : {}),
   });
   const backups = new DatabaseBackups({
     db,
@@ -202,7 +206,7 @@ export function buildStorage({ config, db, clock, logger, instance, exclusive }:
         await moves.recover();
       },
     }),
-    services: [moves, scrub, backups] as Service[],
+    services: [moves, ...(scrubLease ? [scrubLease] : []), scrub, backups] as Service[],
   };
 }
 
@@ -301,17 +305,14 @@ async function createBus(
   offsets: OffsetsRepository,
   handler: BatchHandler,
 ): Promise<EventBus> {
-  if (config.kafka) {
-    // A crashed predecessor holds its partitions for up to twice the session timeout.
-    const session = Number(config.kafka.extra['session.timeout.ms'] ?? 45_000);
+  if (config.kafka)
     return createKafkaBus({
       config: config.kafka,
       logger: logger.child({ bus: 'kafka' }),
       offsets,
       handler,
-      ...(exclusive ? { soleMember: { graceMs: 2 * session + 15_000, refuse: onFatal } } : {}),
+      ...(exclusive ? { soleMember: soleMemberOf(config.kafka, onFatal) } : {}),
     });
-  }
   return new EmbeddedBus({
     log: new EventLogRepository(db),
     offsets,
@@ -355,14 +356,7 @@ export function buildTiering(base: Base, storage: StorageParts) {
     pricesFile: t.pricesFile,
   });
   // One instance at a time runs the scheduler; started before it, so released after its last run.
-  const lease = new Lease({
-    repo: new LeaseRepository(db),
-    job: 'tier-scheduler',
-    instance: base.instance,
-    ttlMs: config.cluster.leaseTtlMs,
-    exclusive: base.exclusive,
-    logger: logger.child({ part: 'lease' }),
-  });
+  const lease = leaseOf(base, 'tier-scheduler');
   const scheduler = new TierScheduler({
     tiering,
     moves: storage.moves,

@@ -12,7 +12,10 @@ describe('the scheduler under its lease', () => {
     let asked = 0;
     const scheduler = new TierScheduler({
       tiering,
-      moves: { enqueueBatch: () => Promise.resolve(new Map()) },
+      moves: {
+        enqueue: () => Promise.reject(new Error('not reached')),
+        enqueueBatch: () => Promise.resolve(new Map()),
+      },
       clock: systemClock,
       logger: createLogger('silent'),
       leadership: {
