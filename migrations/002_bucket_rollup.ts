@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { portable } from './portable';
 
 /**
  * Minute buckets are rolled up into hour and day buckets by a periodic job instead of writing
@@ -7,10 +8,11 @@ import type { Kysely } from 'kysely';
  * three resolutions directly).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  const t = portable(db);
   await db.schema
     .createTable('bucket_rollup')
-    .addColumn('id', 'integer', (c) => c.primaryKey())
-    .addColumn('rolled_until', 'integer', (c) => c.notNull())
+    .addColumn('id', t.int, (c) => c.primaryKey())
+    .addColumn('rolled_until', t.int, (c) => c.notNull())
     .execute();
   await db
     .insertInto('bucket_rollup' as never)

@@ -1,39 +1,41 @@
 import { sql, type Kysely } from 'kysely';
+import { portable } from './portable';
 
 /**
  * Dataset content in the encrypted tier tree, the keys that protect it, and the journal of
  * moves between placements.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  const t = portable(db);
   // The current copy of a dataset's bytes; all null for a catalog-only dataset.
   await db.schema.alterTable('datasets').addColumn('object_id', 'text').execute();
-  await db.schema.alterTable('datasets').addColumn('content_bytes', 'integer').execute();
+  await db.schema.alterTable('datasets').addColumn('content_bytes', t.int).execute();
   await db.schema.alterTable('datasets').addColumn('content_sha256', 'text').execute();
-  await db.schema.alterTable('datasets').addColumn('wrapped_key', 'blob').execute();
+  await db.schema.alterTable('datasets').addColumn('wrapped_key', t.blob).execute();
   await db.schema.alterTable('datasets').addColumn('kek_id', 'text').execute();
-  await db.schema.alterTable('datasets').addColumn('content_updated_at', 'integer').execute();
+  await db.schema.alterTable('datasets').addColumn('content_updated_at', t.int).execute();
   await db.schema.createIndex('datasets_kek').on('datasets').column('kek_id').execute();
 
   await db.schema
     .createTable('key_meta')
-    .addColumn('id', 'integer', (c) => c.primaryKey())
+    .addColumn('id', t.int, (c) => c.primaryKey())
     .addColumn('master_fingerprint', 'text', (c) => c.notNull())
-    .addColumn('created_at', 'integer', (c) => c.notNull())
+    .addColumn('created_at', t.int, (c) => c.notNull())
     .execute();
 
   // KEKs are derived from the master key per (location, version); only their versions live here.
   await db.schema
     .createTable('kek_versions')
     .addColumn('location', 'text', (c) => c.notNull())
-    .addColumn('version', 'integer', (c) => c.notNull())
-    .addColumn('created_at', 'integer', (c) => c.notNull())
+    .addColumn('version', t.int, (c) => c.notNull())
+    .addColumn('created_at', t.int, (c) => c.notNull())
     .addPrimaryKeyConstraint('kek_versions_pk', ['location', 'version'])
     .execute();
 
   await db.schema
     .createTable('moves')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-    .addColumn('dataset_id', 'integer', (c) => c.notNull())
+    .addColumn('id', t.int, (c) => t.autoId(c))
+    .addColumn('dataset_id', t.int, (c) => c.notNull())
     .addColumn('from_tier', 'text', (c) => c.notNull())
     .addColumn('from_location', 'text', (c) => c.notNull())
     .addColumn('to_tier', 'text', (c) => c.notNull())
@@ -43,16 +45,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )
     .addColumn('reason', 'text', (c) => c.notNull())
     .addColumn('reason_detail', 'text')
-    .addColumn('decision_id', 'integer')
-    .addColumn('catalog_only', 'integer', (c) => c.notNull())
+    .addColumn('decision_id', t.int)
+    .addColumn('catalog_only', t.int, (c) => c.notNull())
     .addColumn('object_id', 'text')
-    .addColumn('bytes_total', 'integer', (c) => c.notNull().defaultTo(0))
-    .addColumn('bytes_done', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('bytes_total', t.int, (c) => c.notNull().defaultTo(0))
+    .addColumn('bytes_done', t.int, (c) => c.notNull().defaultTo(0))
     .addColumn('error', 'text')
-    .addColumn('created_at', 'integer', (c) => c.notNull())
-    .addColumn('started_at', 'integer')
-    .addColumn('switched_at', 'integer')
-    .addColumn('finished_at', 'integer')
+    .addColumn('created_at', t.int, (c) => c.notNull())
+    .addColumn('started_at', t.int)
+    .addColumn('switched_at', t.int)
+    .addColumn('finished_at', t.int)
     .execute();
   await db.schema.createIndex('moves_dataset').on('moves').columns(['dataset_id', 'id']).execute();
   await db.schema.createIndex('moves_state').on('moves').column('state').execute();

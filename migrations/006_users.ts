@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { portable } from './portable';
 
 /**
  * People who sign in to the pages. Passwords are stored as scrypt hashes with a per-user salt
@@ -6,21 +7,22 @@ import { sql, type Kysely } from 'kysely';
  * login; a logout records the token's id until it would have expired anyway.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  const t = portable(db);
   await db.schema
     .createTable('users')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', t.int, (c) => t.autoId(c))
     .addColumn('username', 'text', (c) => c.notNull().unique())
     .addColumn('role', 'text', (c) => c.notNull().check(sql`role in ('viewer','operator')`))
     .addColumn('password_hash', 'text', (c) => c.notNull())
-    .addColumn('created_at', 'integer', (c) => c.notNull())
-    .addColumn('updated_at', 'integer', (c) => c.notNull())
+    .addColumn('created_at', t.int, (c) => c.notNull())
+    .addColumn('updated_at', t.int, (c) => c.notNull())
     .execute();
 
   await db.schema
     .createTable('revoked_sessions')
     .addColumn('jti', 'text', (c) => c.primaryKey())
-    .addColumn('expires_at', 'integer', (c) => c.notNull())
-    .modifyEnd(sql`without rowid`)
+    .addColumn('expires_at', t.int, (c) => c.notNull())
+    .modifyEnd(t.withoutRowid)
     .execute();
   await db.schema.createIndex('revoked_sessions_expires').on('revoked_sessions').column('expires_at').execute();
 }

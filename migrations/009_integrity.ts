@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { portable } from './portable';
 
 /**
  * Integrity: a dataset whose stored object failed verification is marked damaged until its
@@ -6,29 +7,30 @@ import type { Kysely } from 'kysely';
  * A scrub records when each object last verified whole, and each of its runs.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable('datasets').addColumn('damaged_at', 'integer').execute();
+  const t = portable(db);
+  await db.schema.alterTable('datasets').addColumn('damaged_at', t.int).execute();
   await db.schema.alterTable('datasets').addColumn('damage', 'text').execute();
-  await db.schema.alterTable('datasets').addColumn('verified_at', 'integer').execute();
+  await db.schema.alterTable('datasets').addColumn('verified_at', t.int).execute();
   await db.schema
     .createTable('integrity_failures')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-    .addColumn('dataset_id', 'integer', (c) => c.notNull())
+    .addColumn('id', t.int, (c) => t.autoId(c))
+    .addColumn('dataset_id', t.int, (c) => c.notNull())
     .addColumn('object_id', 'text', (c) => c.notNull())
     .addColumn('found_by', 'text', (c) => c.notNull())
     .addColumn('detail', 'text', (c) => c.notNull())
     .addColumn('request_id', 'text')
-    .addColumn('at', 'integer', (c) => c.notNull())
+    .addColumn('at', t.int, (c) => c.notNull())
     .execute();
   await db.schema
     .createTable('scrub_runs')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', t.int, (c) => t.autoId(c))
     .addColumn('trigger', 'text', (c) => c.notNull())
-    .addColumn('started_at', 'integer', (c) => c.notNull())
-    .addColumn('finished_at', 'integer')
-    .addColumn('objects', 'integer', (c) => c.notNull().defaultTo(0))
-    .addColumn('bytes', 'integer', (c) => c.notNull().defaultTo(0))
-    .addColumn('damaged', 'integer', (c) => c.notNull().defaultTo(0))
-    .addColumn('skipped', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('started_at', t.int, (c) => c.notNull())
+    .addColumn('finished_at', t.int)
+    .addColumn('objects', t.int, (c) => c.notNull().defaultTo(0))
+    .addColumn('bytes', t.int, (c) => c.notNull().defaultTo(0))
+    .addColumn('damaged', t.int, (c) => c.notNull().defaultTo(0))
+    .addColumn('skipped', t.int, (c) => c.notNull().defaultTo(0))
     .addColumn('error', 'text')
     .execute();
 }

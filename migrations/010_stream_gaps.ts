@@ -1,19 +1,21 @@
 import type { Kysely } from 'kysely';
+import { portable } from './portable';
 
 /**
  * Stretches of a partition's log the consumer found gone (truncated or expired before they were
  * applied): acknowledged events that were never applied, kept until an operator acknowledges them.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  const t = portable(db);
   await db.schema
     .createTable('stream_gaps')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', t.int, (c) => t.autoId(c))
     .addColumn('topic', 'text', (c) => c.notNull())
-    .addColumn('partition', 'integer', (c) => c.notNull())
-    .addColumn('from_offset', 'integer', (c) => c.notNull())
-    .addColumn('to_offset', 'integer', (c) => c.notNull())
-    .addColumn('detected_at', 'integer', (c) => c.notNull())
-    .addColumn('acknowledged_at', 'integer')
+    .addColumn('partition', t.int, (c) => c.notNull())
+    .addColumn('from_offset', t.int, (c) => c.notNull())
+    .addColumn('to_offset', t.int, (c) => c.notNull())
+    .addColumn('detected_at', t.int, (c) => c.notNull())
+    .addColumn('acknowledged_at', t.int)
     .addColumn('acknowledged_by', 'text')
     .execute();
   // A gap is found inside the transaction that moves the offset past it, so at most once; the

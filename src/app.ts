@@ -59,6 +59,8 @@ export class App {
     this.database = new Database({
       path: config.databasePath,
       synchronous: config.sqliteSynchronous,
+      url: config.databaseUrl,
+      poolSize: config.databasePoolSize,
       logger: this.logger,
     });
     this.services = new ServiceList(this.logger);
@@ -107,7 +109,8 @@ export class App {
   async start({ listen = true }: { listen?: boolean } = {}): Promise<void> {
     const { config, logger, clock } = this;
     // SQLite serves one process: the data directory is locked before the database opens.
-    const exclusive = true;
+    // PostgreSQL is shared: leases and move claims share the work between instances.
+    const exclusive = this.database.dialect === 'sqlite';
     if (exclusive) this.services.add(new DataDirLock(config.dataDir, this.instance));
     // Every part below needs the open, migrated database.
     this.services.add(this.database);

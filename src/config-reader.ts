@@ -93,6 +93,25 @@ export class Reader {
     return v.replace(/\/+$/, '');
   }
 
+  /** A `postgres://` URL, or undefined; the error never repeats the URL (it may hold a password). */
+  optPostgresUrl(name: string): string | undefined {
+    const v = this.raw(name);
+    if (v === undefined) return undefined;
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      throw new ConfigError(name, 'must be a URL such as postgres://user:password@host:5432/database');
+    }
+    if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
+      throw new ConfigError(name, `must be a postgres:// URL (SQLite is the default without it), got "${u.protocol}"`);
+    }
+    if (!u.hostname && !u.searchParams.get('host')) throw new ConfigError(name, 'must name a host');
+    if (u.pathname.replace(/^\//, '') === '')
+      throw new ConfigError(name, 'must name a database (postgres://host/NAME)');
+    return v;
+  }
+
   topic(name: string, def: string): string {
     const v = this.raw(name) ?? def;
     if (!/^[A-Za-z0-9._-]{1,249}$/.test(v)) {

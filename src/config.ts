@@ -16,6 +16,10 @@ export interface Config {
   readonly host: string;
   readonly dataDir: string;
   readonly databasePath: string;
+  /** DATABASE_URL: PostgreSQL shared by every instance; undefined: the SQLite file at databasePath. */
+  readonly databaseUrl: string | undefined;
+  /** DATABASE_POOL_SIZE: PostgreSQL connections per instance. */
+  readonly databasePoolSize: number;
   /** Bootstrap admin key for write routes; undefined means "generate one into the data dir". */
   readonly apiKey: string | undefined;
   readonly baseUrl: string;
@@ -148,6 +152,8 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
     host: r.str('HOST', '0.0.0.0'),
     dataDir,
     databasePath: path.resolve(dataDir, r.str('DATABASE_PATH', 'data-in-motion.sqlite')),
+    databaseUrl: r.optPostgresUrl('DATABASE_URL'),
+    databasePoolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 1_000),
     apiKey: r.optSecret('API_KEY', 8),
     baseUrl: r.url('BASE_URL', `http://localhost:${port}`),
     logLevel: r.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
@@ -196,7 +202,7 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
     cluster: clusterConfig(r),
   };
   checkRanges(config);
-  checkSharedStores(config, r.optStr('DATABASE_URL'));
+  checkSharedStores(config);
   return Object.freeze(config);
 }
 
@@ -274,8 +280,8 @@ function storeShared(r: Reader, location: string): boolean {
  * With PostgreSQL, several instances may run: each location's store must be one they all reach,
  * or a move done by one would leave the others pointing at bytes they cannot read.
  */
-function checkSharedStores(config: Config, databaseUrl: string | undefined): void {
-  if (!databaseUrl) return;
+function checkSharedStores(config: Config): void {
+  if (!config.databaseUrl) return;
   for (const [location, shared] of Object.entries(config.cluster.sharedStores)) {
     if (shared) continue;
     throw new ConfigError(
@@ -306,6 +312,9 @@ function checkRanges(config: Config): void {
     ['REQUEST_IDLE_TIMEOUT', config.http.idleTimeoutMs],
   ] as const) {
     if (ms < 100 || ms > HOUR) throw new ConfigError(name, 'must be between 100ms and 1h');
+  }
+  if (config.databaseUrl && config.storage.backupDir) {
+    throw new ConfigError('BACKUP_DIR', 'scheduled backups copy the SQLite database; with DATABASE_URL use pg_dump');
   }
   if (config.stats.hourRetentionMs < config.stats.minuteRetentionMs) {
     throw new ConfigError('STATS_HOUR_RETENTION', 'must be at least STATS_MINUTE_RETENTION');

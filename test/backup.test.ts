@@ -137,3 +137,16 @@ describe('database backups while running', () => {
     }
   });
 });
+
+describe('backups when the state is on PostgreSQL', () => {
+  test('when a backup is asked of an instance on PostgreSQL, then it is refused with 501 pointing at pg_dump, and no file is written', async () => {
+    const s = await startApp({ SCHEDULER_ENABLED: 'false' }, undefined, { database: 'postgres' });
+    try {
+      const r = await request(s.app.http).post('/api/backups').set(key).send({}).expect(501);
+      expect(JSON.stringify(r.body)).toMatch(/pg_dump/);
+      expect(fs.existsSync(path.join(s.dir, 'backups'))).toBe(false);
+    } finally {
+      await s.stop();
+    }
+  });
+});

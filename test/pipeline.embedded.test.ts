@@ -1,3 +1,6 @@
+import { DATABASES } from './support/harness';
 import { pipelineSuite } from './support/pipeline-suite';
 
-pipelineSuite('embedded', () => ({}));
+describe.each(DATABASES)('on %s', (database) => {
+  pipelineSuite('embedded', () => ({}), database);
+});

@@ -1,4 +1,5 @@
 import { kafkaEnv, startMockKafka, type MockKafka } from './support/kafka-env';
+import { DATABASES } from './support/harness';
 import { pipelineSuite } from './support/pipeline-suite';
 
 describe('on librdkafka mock cluster', () => {
@@ -9,5 +10,5 @@ describe('on librdkafka mock cluster', () => {
   afterAll(async () => {
     await mock?.stop();
   });
-  pipelineSuite('Kafka', () => kafkaEnv(mock));
+  for (const database of DATABASES) pipelineSuite('Kafka', () => kafkaEnv(mock), database);
 });

@@ -1,5 +1,13 @@
 import { sql, type Kysely } from 'kysely';
-import { type BucketResolution, type DB, type DatasetStatsRow, type DatasetStatsTable, bulkWrite } from '../db';
+import {
+  type BucketResolution,
+  type DB,
+  type DatasetStatsRow,
+  type DatasetStatsTable,
+  type DialectName,
+  bulkWrite,
+  dialectOf,
+} from '../db';
 import { chunks } from '../platform';
 import type { BucketDelta } from './aggregate';
 import { HALF_LIVES } from './decay';
@@ -53,15 +61,15 @@ export class StatsRepository {
         ['h', 3_600_000],
         ['d', 86_400_000],
       ] as const) {
+        // The size as a literal: PostgreSQL matches the grouped expression by its text, and two
+        // parameters of the same value are two expressions to it.
         const r = await sql`
           insert into access_buckets (dataset_id, res, bucket_start, reads, writes, scans, bytes)
-          select dataset_id, ${res}, bucket_start - (bucket_start % ${size}), sum(reads), sum(writes), sum(scans), sum(bytes)
+          select dataset_id, ${res}, bucket_start - (bucket_start % ${sql.lit(size)}), sum(reads), sum(writes), sum(scans), sum(bytes)
           from access_buckets
           where res = 'm' and bucket_start >= ${from} and bucket_start < ${until}
-          group by dataset_id, bucket_start - (bucket_start % ${size})
-          on conflict (dataset_id, res, bucket_start) do update set
-            reads = reads + excluded.reads, writes = writes + excluded.writes,
-            scans = scans + excluded.scans, bytes = bytes + excluded.bytes`.execute(trx);
+          group by dataset_id, bucket_start - (bucket_start % ${sql.lit(size)})
+          ${sql.raw(BUCKETS_TAIL[dialectOf(trx)])}`.execute(trx);
         if (res === 'h') rolled = Number(r.numAffectedRows ?? 0);
       }
       await trx.updateTable('bucket_rollup').set({ rolled_until: until }).where('id', '=', 1).execute();
@@ -92,28 +100,45 @@ export class StatsRepository {
 
   /** Adds per-dataset deltas (see aggregate.ts) to the statistics, creating rows as needed. */
   async addStats(db: Kysely<DB>, rows: readonly DatasetStatsTable[]): Promise<void> {
+    rows = inKeyOrder(db, rows, (a, b) => a.dataset_id - b.dataset_id);
     await bulkWrite(
       db,
       STATS_HEAD,
-      STATS_TAIL,
+      STATS_TAIL[dialectOf(db)],
       STATS_COLUMNS.length,
       rows.map((r) => STATS_COLUMNS.map((c) => r[c])),
     );
   }
 
   async addBuckets(db: Kysely<DB>, rows: readonly BucketDelta[]): Promise<void> {
+    rows = inKeyOrder(
+      db,
+      rows,
+      (a, b) => a.dataset_id - b.dataset_id || a.res.localeCompare(b.res) || a.bucket_start - b.bucket_start,
+    );
     await bulkWrite(
       db,
       BUCKETS_HEAD,
-      BUCKETS_TAIL,
+      BUCKETS_TAIL[dialectOf(db)],
       BUCKET_COLUMNS.length,
       rows.map((r) => BUCKET_COLUMNS.map((c) => r[c])),
     );
   }
 }
 
+/**
+ * On PostgreSQL, instances apply batches side by side and an upsert locks the rows it touches:
+ * two batches that lock the same rows in different orders deadlock. Rows in key order, always,
+ * make that impossible. (SQLite's one writer never waits on a row.)
+ */
+function inKeyOrder<T>(db: Kysely<DB>, rows: readonly T[], order: (a: T, b: T) => number): readonly T[] {
+  return dialectOf(db) === 'postgres' ? [...rows].sort(order) : rows;
+}
+
 // The merges below are hand-written SQL for speed (one multi-row upsert per chunk, no read of the
-// old rows); scalar max()/min()/pow() are SQLite's spelling (PostgreSQL: greatest/least/power).
+// old rows). Spelled per engine: scalar max()/min() are PostgreSQL's greatest()/least(), and
+// PostgreSQL wants the old row's columns qualified by the table name (unqualified, they are
+// ambiguous with excluded's); SQLite's text is exactly what it always ran.
 const STATS_COLUMNS = [
   'dataset_id',
   'reads',
@@ -130,23 +155,39 @@ const STATS_COLUMNS = [
   'decay_30d',
 ] as const satisfies ReadonlyArray<keyof DatasetStatsTable>;
 const STATS_HEAD = `insert into dataset_stats (${STATS_COLUMNS.join(', ')})`;
-/** The merge of decayed sums (see decay.ts) done in SQL: no read of the old row needed. */
-const decayMerge = (col: string, halfLifeMs: number): string =>
-  `${col} = ${col} * pow(2, (decay_at - max(decay_at, excluded.decay_at)) / ${halfLifeMs}.0)` +
-  ` + excluded.${col} * pow(2, (excluded.decay_at - max(decay_at, excluded.decay_at)) / ${halfLifeMs}.0)`;
-const STATS_TAIL = `on conflict (dataset_id) do update set
-  reads = reads + excluded.reads,
-  writes = writes + excluded.writes,
-  scans = scans + excluded.scans,
-  bytes_read = bytes_read + excluded.bytes_read,
-  bytes_written = bytes_written + excluded.bytes_written,
-  first_access = min(coalesce(first_access, excluded.first_access), excluded.first_access),
-  last_access = max(coalesce(last_access, excluded.last_access), excluded.last_access),
+
+function statsTail(dialect: DialectName): string {
+  const pg = dialect === 'postgres';
+  const [max, min, t] = pg ? ['greatest', 'least', 'dataset_stats.'] : ['max', 'min', ''];
+  /**
+   * A decayed sum brought to the merged reference time: `value * 2^(Δt / half-life)`, Δt <= 0.
+   * PostgreSQL's double precision raises an error where a result underflows to zero (SQLite
+   * gives 0), so there a term that small (under 1e-100, or 300 half-lives old) is 0 outright.
+   */
+  const decayed = (value: string, at: string, halfLifeMs: number): string => {
+    if (!pg) return `${value} * pow(2, (${at} - ${max}(${t}decay_at, excluded.decay_at)) / ${halfLifeMs}.0)`;
+    const exp = `(${at} - ${max}(${t}decay_at, excluded.decay_at)) / cast(${halfLifeMs} as double precision)`;
+    return `(case when ${value} < 1e-100 or ${exp} < -300 then 0 else ${value} * pow(2, ${exp}) end)`;
+  };
+  /** The merge of decayed sums (see decay.ts) done in SQL: no read of the old row needed. */
+  const decayMerge = (col: string, halfLifeMs: number): string =>
+    `${col} = ${decayed(`${t}${col}`, `${t}decay_at`, halfLifeMs)}` +
+    ` + ${decayed(`excluded.${col}`, 'excluded.decay_at', halfLifeMs)}`;
+  return `on conflict (dataset_id) do update set
+  reads = ${t}reads + excluded.reads,
+  writes = ${t}writes + excluded.writes,
+  scans = ${t}scans + excluded.scans,
+  bytes_read = ${t}bytes_read + excluded.bytes_read,
+  bytes_written = ${t}bytes_written + excluded.bytes_written,
+  first_access = ${min}(coalesce(${t}first_access, excluded.first_access), excluded.first_access),
+  last_access = ${max}(coalesce(${t}last_access, excluded.last_access), excluded.last_access),
   ${decayMerge('decay_1h', HALF_LIVES['1h'])},
   ${decayMerge('decay_1d', HALF_LIVES['1d'])},
   ${decayMerge('decay_1w', HALF_LIVES['1w'])},
   ${decayMerge('decay_30d', HALF_LIVES['30d'])},
-  decay_at = max(decay_at, excluded.decay_at)`;
+  decay_at = ${max}(${t}decay_at, excluded.decay_at)`;
+}
+const STATS_TAIL: Record<DialectName, string> = { sqlite: statsTail('sqlite'), postgres: statsTail('postgres') };
 
 const BUCKET_COLUMNS = [
   'dataset_id',
@@ -158,8 +199,12 @@ const BUCKET_COLUMNS = [
   'bytes',
 ] as const satisfies ReadonlyArray<keyof BucketDelta>;
 const BUCKETS_HEAD = `insert into access_buckets (${BUCKET_COLUMNS.join(', ')})`;
-const BUCKETS_TAIL = `on conflict (dataset_id, res, bucket_start) do update set
-  reads = reads + excluded.reads,
-  writes = writes + excluded.writes,
-  scans = scans + excluded.scans,
-  bytes = bytes + excluded.bytes`;
+function bucketsTail(dialect: DialectName): string {
+  const t = dialect === 'postgres' ? 'access_buckets.' : '';
+  return `on conflict (dataset_id, res, bucket_start) do update set
+  reads = ${t}reads + excluded.reads,
+  writes = ${t}writes + excluded.writes,
+  scans = ${t}scans + excluded.scans,
+  bytes = ${t}bytes + excluded.bytes`;
+}
+const BUCKETS_TAIL: Record<DialectName, string> = { sqlite: bucketsTail('sqlite'), postgres: bucketsTail('postgres') };

@@ -17,8 +17,8 @@ export class ApiKeysRepository {
   }
 
   async insert(key: NewApiKey): Promise<number> {
-    const r = await this.db.insertInto('api_keys').values(key).executeTakeFirstOrThrow();
-    return Number(r.insertId);
+    const r = await this.db.insertInto('api_keys').values(key).returning('id').executeTakeFirstOrThrow();
+    return r.id;
   }
 
   all(): Promise<Omit<ApiKeyRow, 'secret_sha256'>[]> {

@@ -45,8 +45,9 @@ export class UsersRepository {
         created_at: u.now,
         updated_at: u.now,
       })
+      .returning('id')
       .executeTakeFirstOrThrow();
-    return Number(r.insertId);
+    return r.id;
   }
 
   async setPassword(id: number, passwordHash: string, now: number): Promise<void> {

@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import schedule from 'node-schedule';
-import type { DB } from '../db';
+import { dialectOf, type DB } from '../db';
 import { type Clock, type Logger, type Registry, type Service, AppError, oneAtATime } from '../platform';
 import { BackupRepository } from './repository';
 
@@ -112,6 +112,13 @@ export class DatabaseBackups implements Service {
 
   /** `name`: a plain file name in the backup directory; by default a timestamped one. */
   async backup(name?: string): Promise<BackupResult> {
+    if (dialectOf(this.deps.db) === 'postgres') {
+      // 501: this server cannot do it, whatever the request; the operator's tool can.
+      throw new AppError(
+        501,
+        'backups copy the embedded SQLite database; this instance runs on PostgreSQL (DATABASE_URL): back it up with pg_dump',
+      );
+    }
     const file = name ?? `data-in-motion-${new Date(this.deps.clock.now()).toISOString().replace(/[:.]/g, '-')}.sqlite`;
     if (!NAME.test(file))
       throw AppError.badRequest('file: a plain file name (letters, digits, ".", "_", "-"), written in BACKUP_DIR', {

@@ -23,7 +23,7 @@ export async function recover(opts: { dryRun: boolean; json: boolean }, env?: No
   }
   // Warnings only, on stderr: the report is the output.
   const logger = createLogger('warn', { part: 'recover' }, (l) => void process.stderr.write(l));
-  const database = new Database({ path: config.databasePath, synchronous: 'FULL', logger });
+  const database = new Database({ path: config.databasePath, synchronous: 'FULL', url: config.databaseUrl, logger });
   await database.start();
   try {
     const keyring = new Keyring(

@@ -34,22 +34,28 @@ export class DatasetsRepository {
       .select((eb) => [
         eb.fn.coalesce(eb('dataset_stats.reads', '+', eb.ref('dataset_stats.writes')), eb.lit(0)).as('access_count'),
         'dataset_stats.last_access as last_access',
+        // A number on both engines (PostgreSQL's exists() is a boolean).
         eb
-          .exists(
-            eb
-              .selectFrom('moves')
-              .select('moves.id')
-              .whereRef('moves.dataset_id', '=', 'datasets.id')
-              .where('moves.state', 'in', ACTIVE_MOVE_STATES),
+          .case()
+          .when(
+            eb.exists(
+              eb
+                .selectFrom('moves')
+                .select('moves.id')
+                .whereRef('moves.dataset_id', '=', 'datasets.id')
+                .where('moves.state', 'in', ACTIVE_MOVE_STATES),
+            ),
           )
-          .$castTo<number>()
+          .then(1)
+          .else(0)
+          .end()
           .as('migrating'),
       ]);
   }
 
   async insert(row: NewDataset): Promise<number> {
-    const r = await this.db.insertInto('datasets').values(row).executeTakeFirstOrThrow();
-    return Number(r.insertId);
+    const r = await this.db.insertInto('datasets').values(row).returning('id').executeTakeFirstOrThrow();
+    return r.id;
   }
 
   /** Many rows at once (benches and imports seed fleets this way), in statements of 500; their ids in order. */
@@ -75,8 +81,9 @@ export class DatasetsRepository {
     let c = this.db.selectFrom('datasets').select((eb) => eb.fn.countAll<number>().as('n'));
     if (f.name !== undefined) {
       const pattern = `%${f.name.replace(/[\\%_]/g, (m) => '\\' + m)}%`;
-      q = q.where(sql<boolean>`datasets.name like ${pattern} escape '\\'`);
-      c = c.where(sql<boolean>`datasets.name like ${pattern} escape '\\'`);
+      // lower() on both sides: SQLite's like ignores ASCII case, PostgreSQL's does not.
+      q = q.where(sql<boolean>`lower(datasets.name) like lower(${pattern}) escape '\\'`);
+      c = c.where(sql<boolean>`lower(datasets.name) like lower(${pattern}) escape '\\'`);
     }
     if (f.tier !== undefined) {
       q = q.where('datasets.tier', '=', f.tier);
@@ -95,7 +102,8 @@ export class DatasetsRepository {
       last_access: 'last_access',
     } as const;
     const rows = await q
-      .orderBy(sortColumn[f.sort], f.order)
+      // NULLs (a dataset never accessed) sort as the smallest value, as SQLite orders them by default.
+      .orderBy(sortColumn[f.sort], (ob) => (f.order === 'asc' ? ob.asc().nullsFirst() : ob.desc().nullsLast()))
       .orderBy('datasets.id', f.order)
       .limit(f.limit)
       .offset(f.offset)

@@ -1,17 +1,40 @@
 import { CompiledQuery, type Kysely } from 'kysely';
+import { dialectOf, type DialectName } from './dialect';
 
-/** SQLite binds at most 32,766 parameters per statement; stay well below. */
+/**
+ * Bound parameters per statement: SQLite allows 32,766, PostgreSQL 65,535 (its wire protocol
+ * counts them in 16 bits); stay well below both.
+ */
 const MAX_PARAMS = 30_000;
 const MAX_ROWS = 2_000;
 
 const valuesCache = new Map<string, string>();
 
-function valuesList(rows: number, cols: number): string {
-  const key = `${rows}x${cols}`;
+/**
+ * `(?,?),(?,?)` for SQLite; `($1,$2),($3,$4)` for PostgreSQL, where a column may carry a cast:
+ * PostgreSQL types a VALUES list outside an INSERT from its parameters, and untyped ones are text.
+ */
+function valuesList(dialect: DialectName, rows: number, cols: number, casts: readonly (string | null)[]): string {
+  const key = `${dialect}:${rows}x${cols}:${casts.join(',')}`;
   let v = valuesCache.get(key);
   if (!v) {
-    const row = `(${new Array(cols).fill('?').join(',')})`;
-    v = new Array(rows).fill(row).join(',');
+    if (dialect === 'sqlite') {
+      const row = `(${new Array(cols).fill('?').join(',')})`;
+      v = new Array(rows).fill(row).join(',');
+    } else {
+      const out: string[] = [];
+      let n = 0;
+      for (let r = 0; r < rows; r++) {
+        const cells: string[] = [];
+        for (let c = 0; c < cols; c++) {
+          const cast = casts[c];
+          cells.push(cast ? `cast($${++n} as ${cast})` : `$${++n}`);
+        }
+        out.push(`(${cells.join(',')})`);
+      }
+      v = out.join(',');
+    }
+    if (valuesCache.size > 256) valuesCache.clear();
     valuesCache.set(key, v);
   }
   return v;
@@ -22,6 +45,8 @@ function valuesList(rows: number, cols: number): string {
  * the SQL text repeats and the driver's prepared-statement cache serves it. The hot paths
  * (event log appends, statistics upserts) use this instead of the query builder: one statement
  * carrying hundreds of rows is what makes SQLite fast, and building an AST per value is not free.
+ * `pgCasts`: per column, the type PostgreSQL must read the parameter as (null: inferred), for a
+ * VALUES list that is not an INSERT's own.
  */
 export async function bulkWrite<DB>(
   db: Kysely<DB>,
@@ -29,12 +54,15 @@ export async function bulkWrite<DB>(
   tail: string,
   cols: number,
   rows: ReadonlyArray<readonly unknown[]>,
+  pgCasts: readonly (string | null)[] = [],
 ): Promise<void> {
+  const dialect = dialectOf(db);
   const per = Math.max(1, Math.min(MAX_ROWS, Math.floor(MAX_PARAMS / cols)));
   for (let i = 0; i < rows.length; i += per) {
     const part = rows.slice(i, i + per);
     const params: unknown[] = [];
     for (const r of part) for (const v of r) params.push(v);
-    await db.executeQuery(CompiledQuery.raw(`${head} values ${valuesList(part.length, cols)} ${tail}`, params));
+    const values = valuesList(dialect, part.length, cols, pgCasts);
+    await db.executeQuery(CompiledQuery.raw(`${head} values ${values} ${tail}`, params));
   }
 }

@@ -1,70 +1,73 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import sqlite3 from 'sqlite3';
-import { Kysely, Migrator, sql, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type MigrationProvider } from 'kysely';
 import { migrations } from '../../migrations';
-import type { Logger } from '../platform';
-import type { DB } from './schema';
-import { Sqlite3Dialect } from './sqlite3-dialect';
+import type { Health, Logger, Service } from '../platform';
+import type { Connections, Db } from './connections';
+import type { DialectName } from './dialect';
+import { openPostgres, redactUrl } from './postgres-open';
+import { openSqlite } from './sqlite-open';
 
-export type Db = Kysely<DB>;
+export type { Db };
 
 export interface DatabaseOptions {
+  /** The SQLite file, when `url` is not given. */
   path: string;
   synchronous: 'FULL' | 'NORMAL';
+  /** `postgres://…`: the shared PostgreSQL database instead of the SQLite file. */
+  url?: string;
+  /** PostgreSQL connections per instance. */
+  poolSize?: number;
   logger: Logger;
 }
 
-/** Owns the SQLite file: opens it in WAL mode, migrates it, answers health checks, closes it. */
-export class Database {
+/**
+ * The database front door, on either engine: opens it, migrates it (one migration history for
+ * both), answers health checks, closes it.
+ */
+export class Database implements Service {
   readonly name = 'database';
-  private raw: sqlite3.Database | undefined;
-  private kysely: Db | undefined;
-  private rawReader: sqlite3.Database | undefined;
-  private readerKysely: Db | undefined;
+  readonly dialect: DialectName;
+  private conns: Connections | undefined;
 
-  constructor(private readonly opts: DatabaseOptions) {}
+  constructor(private readonly opts: DatabaseOptions) {
+    this.dialect = opts.url ? 'postgres' : 'sqlite';
+  }
 
   get db(): Db {
-    if (!this.kysely) throw new Error('database is not open');
-    return this.kysely;
+    if (!this.conns) throw new Error('database is not open');
+    return this.conns.db;
   }
 
   /**
-   * A second, read-only connection for long scans (the scheduler reads every dataset): in WAL
-   * mode it reads a consistent snapshot on its own thread while the main connection goes on
-   * writing, so a scan never holds up ingest, and its writes overlap its own reads.
+   * For long scans: on SQLite a second, read-only connection that reads a WAL snapshot while the
+   * writer goes on; on PostgreSQL the same pool (every connection reads beside the writers).
    */
   get reader(): Db {
-    if (!this.readerKysely) throw new Error('database is not open');
-    return this.readerKysely;
+    if (!this.conns) throw new Error('database is not open');
+    return this.conns.reader;
   }
 
   get isOpen(): boolean {
-    return this.kysely !== undefined;
+    return this.conns !== undefined;
   }
 
   async start(): Promise<void> {
-    if (this.kysely) return;
-    fs.mkdirSync(path.dirname(this.opts.path), { recursive: true });
-    this.raw = await open(this.opts.path);
-    this.raw.configure('busyTimeout', 10_000);
-    this.kysely = new Kysely<DB>({ dialect: new Sqlite3Dialect(this.raw) });
-    await sql`pragma journal_mode = wal`.execute(this.kysely);
-    await sql.raw(`pragma synchronous = ${this.opts.synchronous}`).execute(this.kysely);
-    await sql`pragma foreign_keys = on`.execute(this.kysely);
-    await sql`pragma temp_store = memory`.execute(this.kysely);
-    await sql`pragma cache_size = -65536`.execute(this.kysely);
-    await this.migrate();
-    this.rawReader = await open(this.opts.path, sqlite3.OPEN_READONLY);
-    this.rawReader.configure('busyTimeout', 10_000);
-    this.readerKysely = new Kysely<DB>({ dialect: new Sqlite3Dialect(this.rawReader) });
-    await sql`pragma cache_size = -65536`.execute(this.readerKysely);
+    if (this.conns) return;
+    const migrate = (db: Db): Promise<void> => this.migrate(db);
+    if (this.opts.url) {
+      this.opts.logger.info('db.open', { dialect: 'postgres', url: redactUrl(this.opts.url) });
+      this.conns = await openPostgres(
+        { url: this.opts.url, poolSize: this.opts.poolSize ?? 10, logger: this.opts.logger },
+        migrate,
+      );
+    } else {
+      this.conns = await openSqlite({ path: this.opts.path, synchronous: this.opts.synchronous }, migrate);
+    }
   }
 
-  private async migrate(): Promise<void> {
+  private async migrate(db: Db): Promise<void> {
     const provider: MigrationProvider = { getMigrations: async () => migrations };
-    const migrator = new Migrator({ db: this.db, provider });
+    // On PostgreSQL the Migrator holds an advisory lock: instances starting together migrate once.
+    const migrator = new Migrator({ db, provider });
     const { error, results } = await migrator.migrateToLatest();
     for (const r of results ?? []) {
       this.opts.logger.info('db.migration', { migration: r.migrationName, status: r.status });
@@ -73,9 +76,9 @@ export class Database {
   }
 
   async ping(): Promise<boolean> {
-    if (!this.kysely) return false;
+    if (!this.conns) return false;
     try {
-      await sql`select 1`.execute(this.kysely);
+      await sql`select 1`.execute(this.conns.db);
       return true;
     } catch {
       return false;
@@ -83,26 +86,14 @@ export class Database {
   }
 
   /** For `/readyz`. */
-  async health(): Promise<Record<string, string>> {
-    return { database: (await this.ping()) ? 'ok' : 'database not open' };
+  async health(): Promise<Health> {
+    if (!this.conns) return { database: 'database not open' };
+    return { database: (await this.ping()) ? 'ok' : `${this.dialect} not answering` };
   }
 
   async stop(): Promise<void> {
-    const handles: [Db | undefined, sqlite3.Database | undefined][] = [
-      [this.readerKysely, this.rawReader],
-      [this.kysely, this.raw],
-    ];
-    this.kysely = this.readerKysely = undefined;
-    this.raw = this.rawReader = undefined;
-    for (const [k, raw] of handles) {
-      if (k) await k.destroy();
-      if (raw) await new Promise<void>((resolve, reject) => raw.close((err) => (err ? reject(err) : resolve())));
-    }
+    const conns = this.conns;
+    this.conns = undefined;
+    if (conns) await conns.close();
   }
-}
-
-function open(file: string, mode = sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE): Promise<sqlite3.Database> {
-  return new Promise((resolve, reject) => {
-    const db = new sqlite3.Database(file, mode, (err) => (err ? reject(err) : resolve(db)));
-  });
 }

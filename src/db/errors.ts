@@ -13,17 +13,25 @@ function messageOf(err: unknown): string | undefined {
   return typeof message === 'string' ? message : undefined;
 }
 
+/** PostgreSQL's SQLSTATE codes are five characters; SQLite's driver says `SQLITE_…`. */
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
 /** A UNIQUE constraint refused the row; services turn it into 409. */
 export function isUniqueViolation(err: unknown): boolean {
-  return /UNIQUE constraint failed/.test(messageOf(err) ?? '');
+  return codeOf(err) === PG_UNIQUE_VIOLATION || /UNIQUE constraint failed/.test(messageOf(err) ?? '');
 }
+
+const PG_UNIQUE_VIOLATION = '23505';
 
 /**
  * The statement's data was refused (a constraint, a type mismatch, too big, out of range), as
  * opposed to the database's state (busy, full, I/O): retrying the same data cannot succeed.
  */
 export function isDataError(err: unknown): boolean {
-  return /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(codeOf(err) ?? '');
+  const code = codeOf(err) ?? '';
+  // PostgreSQL: class 22 (data exception: out of range, bad text) and 23 (integrity constraint).
+  if (SQLSTATE.test(code)) return code.startsWith('22') || code.startsWith('23');
+  return /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
 }
 
 /** Another connection holds the lock this one asked for (SQLITE_BUSY / SQLITE_LOCKED). */

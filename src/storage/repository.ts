@@ -1,5 +1,5 @@
 import { CompiledQuery, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
-import { ACTIVE_MOVE_STATES, type DB, type Location, type MoveRow, type MoveState, type Tier } from '../db';
+import { ACTIVE_MOVE_STATES, dialectOf, type DB, type Location, type MoveRow, type MoveState, type Tier } from '../db';
 
 export type ScrubRun = Selectable<DB['scrub_runs']>;
 export type ScrubPatch = Omit<Updateable<DB['scrub_runs']>, 'id' | 'trigger' | 'started_at'>;
@@ -127,9 +127,19 @@ export class StorageRepository {
    */
   async insertMoves(items: readonly BatchMove[], now: number): Promise<{ id: number; dataset_id: number }[]> {
     const out: { id: number; dataset_id: number }[] = [];
+    const pg = dialectOf(this.db) === 'postgres';
     for (let i = 0; i < items.length; i += 1_000) {
       const part = items.slice(i, i + 1_000);
-      const values = part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+      // PostgreSQL numbers its parameters and types a VALUES list from them (untyped ones are text).
+      let n = 1;
+      const values = pg
+        ? part
+            .map(() => {
+              const p = Array.from({ length: 8 }, () => `$${++n}`);
+              return `(cast(${p[0]} as bigint), ${p.slice(1, 7).join(', ')}, cast(${p[7]} as bigint))`;
+            })
+            .join(', ')
+        : part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
       // Parameters in text order: created_at in the select list, then the VALUES rows.
       const params: unknown[] = [
         now,
@@ -144,16 +154,18 @@ export class StorageRepository {
           m.decision_id,
         ]),
       ];
-      // VALUES columns are named column1..column8 by SQLite.
+      // VALUES columns are named column1..column8 by both engines. A second unfinished move of a
+      // dataset is ignored: `insert or ignore` on SQLite, `on conflict do nothing` on PostgreSQL.
       const r = await this.db.executeQuery<{ id: number; dataset_id: number }>(
         CompiledQuery.raw(
-          `insert or ignore into moves (dataset_id, from_tier, from_location, to_tier, to_location, reason, reason_detail, decision_id,
+          `insert ${pg ? '' : 'or ignore '}into moves (dataset_id, from_tier, from_location, to_tier, to_location, reason, reason_detail, decision_id,
                                         catalog_only, object_id, bytes_total, bytes_done, state, created_at)
            select d.id, d.tier, d.location, v.column4, v.column5, v.column6, v.column7, v.column8,
-                  case when d.object_id is null then 1 else 0 end, d.object_id, coalesce(d.content_bytes, 0), 0, 'planned', ?
+                  case when d.object_id is null then 1 else 0 end, d.object_id, coalesce(d.content_bytes, 0), 0, 'planned', ${pg ? 'cast($1 as bigint)' : '?'}
            from (values ${values}) v
            join datasets d on d.id = v.column1 and d.tier = v.column2 and d.location = v.column3
            where v.column4 <> d.tier or v.column5 <> d.location
+           ${pg ? 'on conflict do nothing' : ''}
            returning id, dataset_id`,
           params,
         ),

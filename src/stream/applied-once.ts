@@ -95,6 +95,7 @@ export class AppliedOnce {
     const now = clock.now();
     const reason = `could not be applied: ${(err as { message?: string }).message ?? String(err)}`;
     const gaps = await db.transaction().execute(async (trx) => {
+      await offsets.lockPartitions(trx, msg.topic, [msg.partition]);
       const stored = new Map([[msg.topic, await offsets.nextOffsets(msg.topic, trx)]]);
       const { fresh, next, gaps } = pastStoredOffsets([msg], stored);
       if (fresh.length === 0) return undefined;
@@ -135,7 +136,11 @@ export class AppliedOnce {
     const { offsets, eventIds, deadLetters, gaps: lost, effect, clock } = this.deps;
     const now = clock.now();
     const stored = new Map<string, Map<number, number>>();
-    for (const topic of new Set(messages.map((m) => m.topic))) stored.set(topic, await offsets.nextOffsets(topic, trx));
+    for (const topic of [...new Set(messages.map((m) => m.topic))].sort()) {
+      const partitions = messages.flatMap((m) => (m.topic === topic ? [m.partition] : []));
+      await offsets.lockPartitions(trx, topic, partitions);
+      stored.set(topic, await offsets.nextOffsets(topic, trx));
+    }
     const { fresh, replayed, next, gaps } = pastStoredOffsets(messages, stored);
     for (const [topic, perPartition] of next) await offsets.store(trx, topic, perPartition, now);
     await lost.record(trx, gaps, now);

@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { DB } from '../db';
+import { sql, type Kysely } from 'kysely';
+import { dialectOf, greatest, type DB } from '../db';
 import type { OffsetReader } from './types';
 
 /** The key under which this database keeps the offsets it has applied (see app.ts). */
@@ -11,6 +11,22 @@ export class OffsetsRepository implements OffsetReader {
     private readonly db: Kysely<DB>,
     readonly groupId: string,
   ) {}
+
+  /**
+   * Makes the calling transaction the only one applying these partitions until it commits. On
+   * PostgreSQL two instances may both hold a partition for a moment (a rebalance, a member that
+   * has not noticed it is gone): without the lock both would read the same stored offset and
+   * apply the overlap twice. Taken before the offsets are read, in partition order (two batches
+   * never wait on each other in a circle), released by commit or rollback. On SQLite the writer's
+   * `begin immediate` already runs one apply transaction at a time.
+   */
+  async lockPartitions(db: Kysely<DB>, topic: string, partitions: Iterable<number>): Promise<void> {
+    if (dialectOf(db) !== 'postgres') return;
+    const key = `${this.groupId}/${topic}`;
+    for (const p of [...new Set(partitions)].sort((a, b) => a - b)) {
+      await sql`select pg_advisory_xact_lock(hashtext(${key}), ${p})`.execute(db);
+    }
+  }
 
   async nextOffsets(topic: string, db: Kysely<DB> = this.db): Promise<Map<number, number>> {
     const rows = await db
@@ -37,8 +53,12 @@ export class OffsetsRepository implements OffsetReader {
       )
       .onConflict((oc) =>
         oc.columns(['group_id', 'topic', 'partition']).doUpdateSet((eb) => ({
-          // max(): a late, stale batch can never move an offset backwards.
-          next_offset: eb.fn('max', [eb.ref('consumer_offsets.next_offset'), eb.ref('excluded.next_offset')]),
+          // The larger: a late, stale batch can never move an offset backwards.
+          next_offset: greatest(
+            dialectOf(db),
+            sql`${eb.ref('consumer_offsets.next_offset')}`,
+            sql`excluded.next_offset`,
+          ),
           updated_at: eb.ref('excluded.updated_at'),
         })),
       )

@@ -45,7 +45,8 @@ export class CatalogRepository {
     const r = await this.db
       .insertInto('catalog_versions')
       .values({ catalog: JSON.stringify(catalog), note, created_at: now })
+      .returning('version')
       .executeTakeFirstOrThrow();
-    return Number(r.insertId);
+    return r.version;
   }
 }

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { DB } from '../db';
+import { dialectOf, least, type DB } from '../db';
 
 const DAY = 86_400_000;
 
@@ -24,6 +24,13 @@ export class HindsightRepository {
    * minute buckets after. A bucket's bytes are split between reads and writes by their counts.
    */
   async latest(limit: number, now: number, rolledUntil: number): Promise<LoggedMoveOutcome[]> {
+    const dialect = dialectOf(this.db);
+    // The horizon in days: the explanation's fourth element (a JSON array).
+    const horizonDays =
+      dialect === 'postgres'
+        ? sql`cast(cast(explanation as json) ->> 3 as double precision)`
+        : sql`json_extract(explanation, '$[3]')`;
+    const endAt = least(dialect, sql`coalesce(next_at, ${now})`, sql`made_at + ${horizonDays} * ${DAY}`, sql`${now}`);
     const r = await sql<LoggedMoveOutcome>`
       with l as (
         select d.*, (
@@ -36,7 +43,7 @@ export class HindsightRepository {
           order by dl.id desc limit ${limit}
         ) d),
       m as (
-        select l.*, min(coalesce(next_at, ${now}), made_at + json_extract(explanation, '$[3]') * ${DAY}, ${now}) as end_at
+        select l.*, ${endAt} as end_at
         from l)
       select m.id, m.dataset_id, m.run_id, m.made_at, m.from_location, m.from_tier, m.to_location, m.to_tier,
         m.rule, m.saving_month, m.catalog_version, m.explanation, m.next_at,
@@ -46,7 +53,8 @@ export class HindsightRepository {
       from m left join access_buckets b on b.dataset_id = m.dataset_id and b.res in ('h', 'm')
         and b.bucket_start >= m.made_at and b.bucket_start < m.end_at
         and ((b.res = 'h' and b.bucket_start < ${rolledUntil}) or (b.res = 'm' and b.bucket_start >= ${rolledUntil}))
-      group by m.id
+      group by m.id, m.dataset_id, m.run_id, m.made_at, m.from_location, m.from_tier, m.to_location, m.to_tier,
+        m.rule, m.saving_month, m.catalog_version, m.explanation, m.next_at
       order by m.id desc`.execute(this.db);
     return r.rows;
   }

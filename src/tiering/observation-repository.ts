@@ -83,6 +83,7 @@ export class ObservationRepository {
       `) update forecast_observations set actual = (select actual from v where v.id = forecast_observations.id), matured_at = ${Number(now)} where id in (select id from v)`,
       2,
       labelled.map((r) => [r.id, r.actual]),
+      ['bigint', 'double precision'],
     );
   }
 

@@ -18,8 +18,9 @@ export class RunRepository {
     const r = await this.db
       .insertInto('scheduler_runs')
       .values({ trigger, started_at: now, datasets: 0, moves: 0, held: '{}' })
+      .returning('id')
       .executeTakeFirstOrThrow();
-    return Number(r.insertId);
+    return r.id;
   }
 
   async finish(id: number, r: RunEnd): Promise<void> {

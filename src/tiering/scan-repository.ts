@@ -1,5 +1,5 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
-import { ACTIVE_MOVE_STATES, type DB, type Location, type Tier } from '../db';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import { ACTIVE_MOVE_STATES, dialectOf, least, type DB, type Location, type Tier } from '../db';
 import type { DatasetPolicy } from './decision';
 import type { ReadShareTotals } from './read-share';
 
@@ -36,6 +36,34 @@ export type CandidateRow = Pick<
     prev_made_at: number | null;
     prev_forecast: number | null;
   };
+
+/**
+ * The columns of page()'s one text per row, in its order. Each is cast to text and a NULL
+ * becomes '' (SQLite's ifnull() is coalesce() on both; PostgreSQL's concatenation needs text).
+ */
+const PAGE_FIELDS = [
+  'd.tier',
+  'd.location',
+  'd.size_gb',
+  'd.content_bytes',
+  'd.created_at',
+  'd.last_storage_migration',
+  's.reads',
+  's.writes',
+  's.scans',
+  's.bytes_read',
+  's.first_access',
+  's.decay_at',
+  's.decay_1h',
+  's.decay_1d',
+  's.decay_1w',
+  's.decay_30d',
+  'x.action',
+  'x.rule',
+  "x.to_location || '/' || x.to_tier",
+  'x.made_at',
+  'x.forecast_accesses',
+];
 
 /** The scheduler's reads: every dataset with what a decision needs, page by page, and the fleet's totals. */
 export class ScanRepository {
@@ -78,11 +106,10 @@ export class ScanRepository {
   async page(afterId: number, limit: number, policies: ReadonlyMap<number, DatasetPolicy>): Promise<CandidateRow[]> {
     const r = await sql<{ id: number; r: string }>`
       select d.id as id,
-        d.tier || ',' || d.location || ',' || d.size_gb || ',' || ifnull(d.content_bytes, '') || ',' || d.created_at || ',' ||
-        ifnull(d.last_storage_migration, '') || ',' || ifnull(s.reads, '') || ',' || ifnull(s.writes, '') || ',' || ifnull(s.scans, '') || ',' ||
-        ifnull(s.bytes_read, '') || ',' || ifnull(s.first_access, '') || ',' || ifnull(s.decay_at, '') || ',' || ifnull(s.decay_1h, '') || ',' ||
-        ifnull(s.decay_1d, '') || ',' || ifnull(s.decay_1w, '') || ',' || ifnull(s.decay_30d, '') || ',' || ifnull(x.action, '') || ',' || ifnull(x.rule, '') || ',' ||
-        ifnull(x.to_location || '/' || x.to_tier, '') || ',' || ifnull(x.made_at, '') || ',' || ifnull(x.forecast_accesses, '') as r
+        ${sql.join(
+          PAGE_FIELDS.map((f) => sql`coalesce(cast(${sql.raw(f)} as text), '')`),
+          sql` || ',' || `,
+        )} as r
       from datasets d
       left join dataset_stats s on s.dataset_id = d.id
       left join decisions x on x.dataset_id = d.id
@@ -134,8 +161,13 @@ export class ScanRepository {
    * sum(): a fleet's reads × sizes overflow 64-bit integers, where sum() throws.
    */
   async readShareTotals(): Promise<ReadShareTotals> {
+    const dialect = dialectOf(this.reader);
+    // SQLite's total() is a float sum that never overflows; PostgreSQL's sum() of these is numeric.
+    const total = (x: RawBuilder<unknown>): RawBuilder<number> =>
+      dialect === 'postgres' ? sql<number>`coalesce(sum(${x}), 0)` : sql<number>`total(${x})`;
     const r = await sql<{ bytes: number | null; read_size: number | null; reads: number | null }>`
-      select total(min(w.reads * w.size, w.bytes)) as bytes, total(w.reads * w.size) as read_size, total(w.reads) as reads
+      select ${total(least(dialect, sql`w.reads * w.size`, sql`w.bytes`))} as bytes, ${total(sql`w.reads * w.size`)} as read_size,
+        ${total(sql`w.reads`)} as reads
       from (
         select v.reads - v.scans as reads, v.bytes_read - v.scans * v.size as bytes, v.size
         from (

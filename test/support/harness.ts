@@ -4,6 +4,7 @@ import path from 'node:path';
 import { App } from '../../src/app';
 import { parseConfig } from '../../src/config';
 import type { Clock } from '../../src/platform/clock';
+import { databaseEnv, type DatabaseKind } from './postgres';
 
 export const API_KEY = 'test-api-key-0123';
 
@@ -18,13 +19,50 @@ export function tempDir(prefix = 'dim-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+export { DATABASES, type DatabaseKind } from './postgres';
+
+/** Which engine an app of a test runs on. */
+export interface DatabaseOption {
+  /**
+   * Default: SQLite, or PostgreSQL for a whole run with `DIM_TEST_DATABASE=postgres` (to try any
+   * suite there). The suites that must pass on both say so with `describe.each(DATABASES)`.
+   */
+  database?: DatabaseKind;
+}
+
+const databaseByDir = new Map<string, string>();
+
+/**
+ * The settings that put an app on `dir`'s database: none for SQLite (the file in the data
+ * directory); for PostgreSQL a fresh database the first time, and the same one again for a
+ * restart on the same data directory, as the app would find its file again.
+ */
+export async function databaseEnvFor(dir: string, kind?: DatabaseKind): Promise<Record<string, string>> {
+  const k = kind ?? (process.env.DIM_TEST_DATABASE === 'postgres' ? 'postgres' : 'sqlite');
+  if (k === 'sqlite') return {};
+  let url = databaseByDir.get(dir);
+  if (!url) {
+    url = (await databaseEnv('postgres')).DATABASE_URL!;
+    databaseByDir.set(dir, url);
+  }
+  return { DATABASE_URL: url };
+}
+
 /** An app on a temporary database and data directory, in this process, not listening. */
 export async function startApp(
   env: Record<string, string> = {},
   clock?: Clock,
+  opts: DatabaseOption = {},
 ): Promise<{ app: App; dir: string; stop(): Promise<void> }> {
   const dir = env.DATA_DIR ?? tempDir();
-  const config = parseConfig({ DATA_DIR: dir, API_KEY, LOG_LEVEL: 'silent', PORT: '0', ...env });
+  const config = parseConfig({
+    DATA_DIR: dir,
+    API_KEY,
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    ...(env.DATABASE_URL === undefined ? await databaseEnvFor(dir, opts.database) : {}),
+    ...env,
+  });
   const app = new App(config, clock ? { clock } : {});
   await app.start({ listen: false });
   return {
@@ -62,9 +100,18 @@ export async function waitFor<T>(
 /** Like startApp, but listening on a free port of 127.0.0.1: for tests that need real sockets. */
 export async function startServer(
   env: Record<string, string> = {},
+  opts: DatabaseOption = {},
 ): Promise<{ app: App; dir: string; port: number; url: string; stop(): Promise<void> }> {
   const dir = env.DATA_DIR ?? tempDir();
-  const config = parseConfig({ DATA_DIR: dir, API_KEY, LOG_LEVEL: 'silent', PORT: '0', HOST: '127.0.0.1', ...env });
+  const config = parseConfig({
+    DATA_DIR: dir,
+    API_KEY,
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...(env.DATABASE_URL === undefined ? await databaseEnvFor(dir, opts.database) : {}),
+    ...env,
+  });
   const app = new App(config);
   await app.start();
   return { app, dir, port: app.port, url: `http://127.0.0.1:${app.port}`, stop: () => app.stop() };

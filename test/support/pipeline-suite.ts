@@ -1,6 +1,6 @@
 import request from 'supertest';
 import type { App } from '../../src/app';
-import { API_KEY, startApp, waitFor } from './harness';
+import { API_KEY, startApp, waitFor, type DatabaseKind } from './harness';
 
 type Started = Awaited<ReturnType<typeof startApp>>;
 
@@ -8,8 +8,12 @@ type Started = Awaited<ReturnType<typeof startApp>>;
  * The behaviour a user of the event pipeline depends on, run against each bus: the same
  * assertions hold for the embedded log and for Kafka.
  */
-export function pipelineSuite(busName: string, env: () => Record<string, string>): void {
-  describe(`event pipeline on the ${busName} bus`, () => {
+export function pipelineSuite(
+  busName: string,
+  env: () => Record<string, string>,
+  database: DatabaseKind = 'sqlite',
+): void {
+  describe(`event pipeline on the ${busName} bus, state on ${database}`, () => {
     let s: Started;
     let app: App;
     const key = { 'x-api-key': API_KEY };
@@ -17,7 +21,7 @@ export function pipelineSuite(busName: string, env: () => Record<string, string>
     const uniqueName = (base: string): string => `${base}-${++n}-${Date.now()}`;
 
     beforeAll(async () => {
-      s = await startApp(env());
+      s = await startApp(env(), undefined, { database });
       app = s.app;
     });
     afterAll(async () => {

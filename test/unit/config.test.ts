@@ -49,4 +49,32 @@ describe('config', () => {
     expect(c.stats.minuteRetentionMs).toBe(6 * 3_600_000);
     expect(c.stats.idempotencyWindowMs).toBe(86_400_000);
   });
+
+  test('when DATABASE_URL is unset, then the state is the SQLite file; when it is a postgres URL, then PostgreSQL', () => {
+    expect(parseConfig({}).databaseUrl).toBeUndefined();
+    const url = 'postgres://dim:s3cret@db.internal:5432/dim';
+    expect(parseConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
+    expect(parseConfig({ DATABASE_URL: 'postgresql://db/dim' }).databaseUrl).toBe('postgresql://db/dim');
+  });
+
+  test.each([['not a url at all'], ['mysql://u:s3cret@db/dim'], ['postgres://u:s3cret@db:5432/']])(
+    'when DATABASE_URL is %p, then loading fails naming it without repeating the password',
+    (url) => {
+      let err: unknown;
+      try {
+        parseConfig({ DATABASE_URL: url });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toMatch(/^DATABASE_URL: /);
+      expect((err as Error).message).not.toContain('s3cret');
+    },
+  );
+
+  test('when DATABASE_URL and BACKUP_DIR are both set, then loading fails: PostgreSQL is backed up with pg_dump', () => {
+    expect(() => parseConfig({ DATABASE_URL: 'postgres://db/dim', BACKUP_DIR: '/backups' })).toThrow(
+      /^BACKUP_DIR: .*pg_dump/,
+    );
+  });
 });

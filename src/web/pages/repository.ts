@@ -1,6 +1,9 @@
 import { sql, type Kysely } from 'kysely';
 import {
   ACTIVE_MOVE_STATES,
+  asFlag,
+  dialectOf,
+  greatest,
   type DB,
   type DatasetRow,
   type Location,
@@ -71,12 +74,15 @@ export class PagesRepository {
   async placementTotals(minBillable: Record<string, number>): Promise<PlacementTotal[]> {
     const rows = Object.entries(minBillable).map(([key, min]) => {
       const [location, tier] = key.split('/') as [Location, Tier];
-      return sql`(${location}, ${tier}, ${min}, ${minBillable[`${location}/HOT`] ?? 0})`;
+      // Typed: PostgreSQL cannot infer a type for a parameter in a VALUES list.
+      return sql`(${location}, ${tier}, cast(${min} as double precision), cast(${minBillable[`${location}/HOT`] ?? 0} as double precision))`;
     });
+    const dialect = dialectOf(this.db);
     const r = await sql<PlacementTotal>`
       with mb(location, tier, min_here, min_hot) as (values ${sql.join(rows)})
       select d.location as location, d.tier as tier, count(*) as datasets, sum(${SIZE_SQL}) as bytes,
-             sum(max(${SIZE_SQL}, mb.min_here)) as billable_here, sum(max(${SIZE_SQL}, mb.min_hot)) as billable_hot
+             sum(${greatest(dialect, SIZE_SQL, sql`mb.min_here`)}) as billable_here,
+             sum(${greatest(dialect, SIZE_SQL, sql`mb.min_hot`)}) as billable_hot
       from datasets d join mb on mb.location = d.location and mb.tier = d.tier
       group by d.location, d.tier`.execute(this.db);
     return r.rows;
@@ -179,7 +185,9 @@ export class PagesRepository {
    */
   async datasetPage(f: DatasetPageFilter): Promise<{ rows: DatasetPageRow[]; total: number }> {
     const where = [sql`1 = 1`];
-    if (f.q) where.push(sql`d.name like ${'%' + f.q.replace(/[\\%_]/g, (m) => '\\' + m) + '%'} escape '\\'`);
+    // lower() on both sides: SQLite's like ignores ASCII case, PostgreSQL's does not.
+    if (f.q)
+      where.push(sql`lower(d.name) like lower(${'%' + f.q.replace(/[\\%_]/g, (m) => '\\' + m) + '%'}) escape '\\'`);
     if (f.tier) where.push(sql`d.tier = ${f.tier}`);
     if (f.location) where.push(sql`d.location = ${f.location}`);
     if (f.mode === 'auto') where.push(sql`(p.mode is null or p.mode = 'auto')`);
@@ -194,9 +202,9 @@ export class PagesRepository {
       last_access: sql`coalesce(s.last_access, 0)`,
     }[f.sort];
     const rows = await sql<DatasetPageRow>`
-      select d.id, d.name, d.tier, d.location, ${SIZE_SQL} as size_bytes, d.object_id is not null as has_content, d.created_at,
+      select d.id, d.name, d.tier, d.location, ${SIZE_SQL} as size_bytes, ${asFlag(sql`d.object_id is not null`)} as has_content, d.created_at,
              coalesce(s.reads + s.writes, 0) as accesses, s.last_access, coalesce(p.mode, 'auto') as mode,
-             exists (select 1 from moves m where m.dataset_id = d.id and m.state in ('planned','copying','verifying','switched')) as migrating
+             ${asFlag(sql`exists (select 1 from moves m where m.dataset_id = d.id and m.state in ('planned','copying','verifying','switched'))`)} as migrating
       from datasets d
       left join dataset_stats s on s.dataset_id = d.id
       left join dataset_policies p on p.dataset_id = d.id

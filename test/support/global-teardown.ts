@@ -1,0 +1,5 @@
+import { stopRunCluster } from './postgres';
+
+export default function globalTeardown(): void {
+  stopRunCluster();
+}
