@@ -71,7 +71,7 @@ describe('three instances on one PostgreSQL database', () => {
       SCHEDULER_INTERVAL: '3s',
       SCHEDULER_BUDGET_MOVES: '0',
       // Slow enough that a kill lands in the middle of moves.
-      MOVE_BANDWIDTH: '64kb',
+      MOVE_BANDWIDTH: '32kb',
       LOG_LEVEL: 'info',
     };
   });
