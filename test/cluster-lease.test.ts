@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Lease, LeaseRepository } from '../src/cluster';
 import { Database } from '../src/db';
 import { createLogger } from '../src/platform';
+import { DATABASES, freshPostgresUrl } from './support/postgres';
 import { tempDir } from './support/harness';
 
 const logger = createLogger('silent');
@@ -14,7 +15,7 @@ async function waitFor(cond: () => Promise<boolean> | boolean, ms = 10_000): Pro
   }
 }
 
-describe('the scheduler lease', () => {
+describe.each(DATABASES)('the scheduler lease, on %s', (kind) => {
   let database: Database;
   let repo: LeaseRepository;
   const leases: Lease[] = [];
@@ -25,7 +26,12 @@ describe('the scheduler lease', () => {
   };
 
   beforeEach(async () => {
-    database = new Database({ path: path.join(tempDir(), 'db.sqlite'), synchronous: 'NORMAL', logger });
+    database = new Database({
+      path: path.join(tempDir(), 'db.sqlite'),
+      url: kind === 'postgres' ? await freshPostgresUrl() : undefined,
+      synchronous: 'NORMAL',
+      logger,
+    });
     await database.start();
     repo = new LeaseRepository(database.db);
   });

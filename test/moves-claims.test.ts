@@ -4,11 +4,12 @@ import { createLogger } from '../src/platform';
 import { ClaimRepository } from '../src/storage/moves/claim-repository';
 import { MoveClaims } from '../src/storage/moves/claims';
 import { CLAIM_LOST } from '../src/storage/moves/errors';
+import { DATABASES, freshPostgresUrl } from './support/postgres';
 import { tempDir, waitFor } from './support/harness';
 
 const logger = createLogger('silent');
 
-describe('which instance runs which move', () => {
+describe.each(DATABASES)('which instance runs which move, on %s', (kind) => {
   let database: Database;
   let repo: ClaimRepository;
   const claims: MoveClaims[] = [];
@@ -19,7 +20,12 @@ describe('which instance runs which move', () => {
   };
 
   beforeEach(async () => {
-    database = new Database({ path: path.join(tempDir(), 'db.sqlite'), synchronous: 'NORMAL', logger });
+    database = new Database({
+      path: path.join(tempDir(), 'db.sqlite'),
+      url: kind === 'postgres' ? await freshPostgresUrl() : undefined,
+      synchronous: 'NORMAL',
+      logger,
+    });
     await database.start();
     repo = new ClaimRepository(database.db);
     const now = Date.now();
