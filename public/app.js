@@ -44,7 +44,7 @@
     return (u === 0 ? n.toFixed(0) : n.toFixed(1)) + ' ' + units[u];
   }
 
-  function configFor(kind, data) {
+  function configFor(kind, data, canvas) {
     var common = {
       responsive: true,
       maintainAspectRatio: false,
@@ -90,6 +90,7 @@
         },
       };
     }
+    var stackedBars = kind === 'stacked-bar' || kind === 'bar-line';
     var datasets = (data.datasets || []).map(function (d, i) {
       var color = PALETTE[i % PALETTE.length];
       var type = d.type || (kind === 'line' ? 'line' : 'bar');
@@ -100,16 +101,60 @@
         pointRadius: type === 'line' ? 0 : undefined,
         borderWidth: type === 'line' ? 2 : 0,
         tension: 0.2,
+        // Bars stack on each other (reads and writes side by side would hide one behind the
+        // other); a line (a forecast) is its own stack, drawn over them.
+        stack: stackedBars ? (type === 'line' ? 'line-' + i : 'bars') : undefined,
+        order: type === 'line' ? 0 : 1,
       });
     });
-    var stacked = kind === 'stacked-bar' || kind === 'bar-line';
     return {
       type: kind === 'line' ? 'line' : 'bar',
       data: { labels: data.labels || [], datasets: datasets },
       options: Object.assign(common, {
-        scales: { x: { stacked: stacked }, y: { stacked: kind === 'stacked-bar', beginAtZero: true } },
+        scales: {
+          x: { stacked: stackedBars, title: axisTitle(canvas, 'x') },
+          y: { stacked: stackedBars, beginAtZero: true, title: axisTitle(canvas, 'y') },
+        },
       }),
     };
+  }
+
+  /** Every chart names its axes with their units: data-x-title and data-y-title on the canvas. */
+  function axisTitle(canvas, axis) {
+    var text = canvas.getAttribute('data-' + axis + '-title');
+    return { display: Boolean(text), text: text || '' };
+  }
+
+  /** No data, or nothing but zeros: the chart is replaced by its data-empty-text line. */
+  function isEmpty(kind, data) {
+    if (kind === 'sankey') return (data[sankeyMeasure()] || []).length === 0;
+    if (!(data.labels || []).length) return true;
+    return (data.datasets || []).every(function (d) {
+      return (d.data || []).every(function (v) {
+        return !v;
+      });
+    });
+  }
+
+  /**
+   * The empty state: the chart's box shrinks to one line of text. The line and the mark are
+   * data-js-* (client-owned), so a morphing swap of the fragment around them leaves them be.
+   */
+  function showEmpty(canvas, empty) {
+    var box = canvas.closest('.chart-box') || canvas.parentNode;
+    var text = canvas.getAttribute('data-empty-text');
+    if (!text) return false;
+    var note = box.querySelector('.chart-empty');
+    if (empty && !note) {
+      note = document.createElement('p');
+      note.className = 'chart-empty muted';
+      note.setAttribute('data-js-owned', '');
+      box.appendChild(note);
+    }
+    if (note) note.textContent = text;
+    if (empty) box.setAttribute('data-js-empty', '');
+    else box.removeAttribute('data-js-empty');
+    return true;
   }
 
   function draw(canvas) {
@@ -118,13 +163,14 @@
     var data = readSource(canvas);
     if (!data) return;
     var existing = window.Chart.getChart(canvas);
-    var empty = kind === 'sankey' && (data[sankeyMeasure()] || []).length === 0;
-    canvas.hidden = empty;
-    if (empty) {
-      if (existing) existing.destroy();
-      return;
+    var empty = isEmpty(kind, data);
+    if (!showEmpty(canvas, empty) && kind === 'sankey') {
+      canvas.hidden = empty;
+      if (empty && existing) existing.destroy();
     }
-    var config = configFor(kind, data);
+    canvas.setAttribute('data-rendered', String(Date.now()));
+    if (empty) return;
+    var config = configFor(kind, data, canvas);
     if (existing && existing.config.type === config.type && kind !== 'sankey') {
       // Update in place: same chart object, new numbers, no animation.
       existing.data.labels = config.data.labels;
@@ -134,11 +180,14 @@
       });
       existing.data.datasets.length = config.data.datasets.length;
       existing.update('none');
+    } else if (existing && kind === 'sankey') {
+      existing.data = config.data;
+      existing.options.plugins.tooltip = config.options.plugins.tooltip;
+      existing.update('none');
     } else {
       if (existing) existing.destroy();
       new window.Chart(canvas, config);
     }
-    canvas.setAttribute('data-rendered', String(Date.now()));
   }
 
   function drawAll() {

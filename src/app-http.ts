@@ -8,7 +8,7 @@ import { ingestRoutes } from './ingest';
 import { type Health, type Logger, type Clock, logsAt, requestIds } from './platform';
 import { storageRoutes, uploadRoutes } from './storage';
 import { streamRoutes } from './stream';
-import { tieringRoutes } from './tiering';
+import { resolvePinnedMove, tieringRoutes } from './tiering';
 import { errorHandler, notFound, healthRoutes, type PagesRepository, pageRoutes } from './web';
 import type { AuthParts, StorageParts, StreamParts, TieringParts } from './app-parts';
 
@@ -66,6 +66,7 @@ export function buildHttp(d: HttpDeps): express.Express {
       scrub: storage.scrub,
       headerRewrite: stream.headerRewrite,
       requireWrite,
+      pinnedMove: (id, target, choice) => resolvePinnedMove(tiering.tiering, id, target, choice),
     }),
   );
   app.use(

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
+import { AcceleratedClock } from '../src/platform';
 import { API_KEY, startApp, waitFor } from './support/harness';
 import { binaryBody } from './support/http-client';
 
@@ -84,5 +85,37 @@ describe('the move queue', () => {
     const cancelled = (await request(http).delete(`/api/migrations/${mb.id}`).set(key).expect(200)).body;
     expect(cancelled).toMatchObject({ state: 'cancelled', error: 'cancelled before it started' });
     await request(http).delete(`/api/migrations/${ma.id}`).set(key).expect(200);
+  });
+});
+
+describe('move rates under a simulated clock', () => {
+  let s: Awaited<ReturnType<typeof startApp>>;
+  beforeAll(async () => {
+    // The demo's clock: a day every 1.5 s of wall-clock time.
+    s = await startApp({ MOVE_BANDWIDTH: '256kb', MOVE_CONCURRENCY: '1' }, new AcceleratedClock(Date.now(), 57_600));
+  });
+  afterAll(async () => {
+    await s?.stop();
+  });
+
+  test('when the product clock runs 57,600 times faster, then the rate and the time left are in wall-clock seconds', async () => {
+    const http = s.app.http;
+    const id = (await request(http).post('/api/datasets').set(key).send({ name: 'fast-clock' }).expect(201)).body
+      .id as number;
+    await request(http)
+      .put(`/api/datasets/${id}/content`)
+      .set(key)
+      .set('content-type', 'application/octet-stream')
+      .send(crypto.randomBytes(1024 * 1024))
+      .expect(200);
+    const m = (await request(http).post(`/api/datasets/${id}/moves`).set(key).send({ tier: 'COLD' }).expect(202)).body;
+    const running = await waitFor(async () => {
+      const r = (await request(http).get(`/api/migrations/${m.id}`)).body;
+      return r.state === 'copying' && r.bytes_done > 64 * 1024 ? r : undefined;
+    }, 'the copy to be under way');
+    // About 256 KiB/s of real time (a first burst aside); on the simulated clock it would read a few B/s and days left.
+    expect(running.rate_bytes_per_s).toBeGreaterThan(50 * 1024);
+    expect(running.eta_seconds).toBeLessThan(60);
+    await request(http).delete(`/api/migrations/${m.id}`).set(key).expect(200);
   });
 });

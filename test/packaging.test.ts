@@ -12,10 +12,12 @@ function composeEnvironment(): Record<string, string> {
   const out: Record<string, string> = {};
   let inApp = false;
   let inEnv = false;
+  // A YAML anchor (`app: &app`, `environment: &app-env`) names the node for the other instances.
+  const key = (line: string): string => line.trim().replace(/\s+&[\w-]+$/, '');
   for (const line of lines) {
-    if (/^ {2}\S/.test(line)) inApp = line.trim() === 'app:';
+    if (/^ {2}\S/.test(line)) inApp = key(line) === 'app:';
     if (!inApp) continue;
-    if (/^ {4}\S/.test(line)) inEnv = line.trim() === 'environment:';
+    if (/^ {4}\S/.test(line)) inEnv = key(line) === 'environment:';
     else if (inEnv) {
       const m = /^ {6}([A-Z_][A-Z0-9_]*):\s*(?:"([^"]*)"|'([^']*)'|(.*?))\s*$/.exec(line);
       if (m) out[m[1]!] = (m[2] ?? m[3] ?? m[4])!; // YAML scalars: double-quoted, single-quoted or plain
@@ -49,6 +51,8 @@ describe('packaging, checked without a Docker engine', () => {
       groupId: env.KAFKA_GROUP_ID,
       partitions: Number(env.KAFKA_PARTITIONS),
     });
+    // The instances share their state in the compose file's PostgreSQL service.
+    expect(config.databaseUrl).toMatch(/^postgres:\/\/dim:\$\{POSTGRES_PASSWORD\}@postgres:5432\/dim$/);
   });
 
   test("when the image's files are laid out as the Dockerfile copies them, then its start command serves the health check", async () => {

@@ -251,6 +251,16 @@ describe.each(DATABASES)('on %s', (database) => {
           .expect(200)
       ).body;
       expect(after.version).toBe(before.version + 1);
+      expect(after.changed).toBe(true);
+      // The same prices again make no version.
+      const same = (
+        await request(http)
+          .put('/api/catalog')
+          .set(key)
+          .send({ placements: { 'ONPREM/HOT': { storage_gb_month: 0.5 } }, note: 'again' })
+          .expect(200)
+      ).body;
+      expect(same).toMatchObject({ version: after.version, changed: false });
       expect(after.placements['ONPREM/HOT'].storage_gb_month).toBe(0.5);
       expect(after.placements['PUBLIC/COLD'].storage_gb_month).toBe(0.004);
       const versions = (await request(http).get('/api/catalog/versions').expect(200)).body;
@@ -341,6 +351,89 @@ describe.each(DATABASES)('on %s', (database) => {
       );
       const optimum = out.result.policies.find((p) => p.policy === 'optimum')!;
       for (const p of out.result.policies) expect(p.total).toBeGreaterThanOrEqual(optimum.total - 0.01);
+      // The same history under every price variant: the product against the cheapest simple rule.
+      expect(out.matrix.cells.map((c) => c.variant)).toEqual([
+        'list',
+        'egress-0',
+        'cold-retrieval-x3',
+        'storage-x0.5',
+        'storage-x2',
+        'min-days-0',
+        'min-days-180',
+      ]);
+      expect(out.matrix.datasets).toBe(Math.min(out.request.datasets, 300));
+      expect(out.matrix.events).toBe(out.history_events);
+      for (const c of out.matrix.cells) {
+        expect(['always-hot', 's3-it', 'fabricpool-auto']).toContain(c.best_baseline);
+        expect(c.ratio).toBeCloseTo(c.product / c.best_baseline_total, 9);
+      }
+      // Dearer storage costs every policy more: the variants were really applied.
+      const at = (v: string) => out.matrix.cells.find((c) => c.variant === v)!;
+      expect(at('storage-x2').best_baseline_total).toBeGreaterThan(at('list').best_baseline_total);
+    });
+
+    test('when a pinned dataset is moved by hand, then the API asks (409 naming pinned) and obeys the choice', async () => {
+      const http = s.app.http;
+      const make = async (name: string) => {
+        const id = (await request(http).post('/api/datasets').set(key).send({ name, size_gb: 1 }).expect(201)).body
+          .id as number;
+        await request(http)
+          .put(`/api/datasets/${id}/policy`)
+          .set(key)
+          .send({ mode: 'pinned', pin: { location: 'PRIVATE', tier: 'WARM' } })
+          .expect(200);
+        return id;
+      };
+      const a = await make('pinned-a');
+      const asked = await request(http)
+        .post(`/api/datasets/${a}/moves`)
+        .set(key)
+        .send({ location: 'PUBLIC', tier: 'COLD' })
+        .expect(409);
+      expect(asked.body).toMatchObject({ field: 'pinned', pin: 'PRIVATE/WARM', options: ['unpin', 'pin'] });
+      expect(asked.body.detail).toMatch(/^pinned: /);
+      await request(http)
+        .post(`/api/datasets/${a}/moves`)
+        .set(key)
+        .send({ location: 'PUBLIC', tier: 'COLD', pinned: 'sometimes' })
+        .expect(400);
+      // Pin to the target: the pin queues the move.
+      const pinned = (
+        await request(http)
+          .post(`/api/datasets/${a}/moves`)
+          .set(key)
+          .send({ location: 'PUBLIC', tier: 'COLD', pinned: 'pin' })
+          .expect(202)
+      ).body;
+      expect(pinned).toMatchObject({ reason: 'pin', to: { location: 'PUBLIC', tier: 'COLD' } });
+      expect((await request(http).get(`/api/datasets/${a}/policy`)).body).toMatchObject({
+        mode: 'pinned',
+        pin: { placement: 'PUBLIC/COLD' },
+      });
+      // Unpin and move: the policy is auto again and the move is a manual one.
+      const b = await make('pinned-b');
+      const moved = (
+        await request(http)
+          .post(`/api/datasets/${b}/moves`)
+          .set(key)
+          .send({ location: 'ONPREM', tier: 'HOT', pinned: 'unpin' })
+          .expect(202)
+      ).body;
+      expect(moved).toMatchObject({ reason: 'manual', to: { location: 'ONPREM', tier: 'HOT' } });
+      expect((await request(http).get(`/api/datasets/${b}/policy`)).body).toMatchObject({ mode: 'auto' });
+    });
+
+    test("when the fleet's first reads are summed, then every dataset falls in one age bin and the unread are counted", async () => {
+      const tiering = s.app.tiering;
+      const now = Date.now();
+      const totals = await tiering.repo.scan.firstReadTotals(now);
+      const count = await tiering.repo.history.datasetCount();
+      expect(totals.datasets.reduce((a, b) => a + b, 0)).toBe(count);
+      const unread = totals.unread.reduce((a, b) => a + b, 0);
+      expect(unread).toBeGreaterThanOrEqual(0);
+      expect(unread).toBeLessThan(count); // some datasets here were read
+      // A cut-off before every creation: no dataset is counted.
+      expect((await tiering.repo.scan.firstReadTotals(0)).datasets.every((n) => n === 0)).toBe(true);
     });
   });
 });

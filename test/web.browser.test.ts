@@ -1,56 +1,47 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { DESKTOP, GuardedContext, launchChromium, PHONE } from './support/browser';
 import { keySecret, tempDir } from './support/harness';
 import { startWebApp, type WebApp } from './support/web-harness';
 
 /**
  * The pages in Debian's Chromium (never a downloaded browser), against the app in this process
- * on a temporary database. Moves are throttled (MOVE_BANDWIDTH) so their progress can be watched.
- * Every wait is on a condition in the page; each test saves a screenshot in test/artifacts/.
+ * on a temporary database, at 1440 px and at 390 px. Moves are throttled (MOVE_BANDWIDTH) so
+ * their progress can be watched. Every page visited is watched for Content-Security-Policy
+ * violations (the DOM event and the console error): any fails the test that caused it. Every
+ * wait is on a condition in the page; each test saves a screenshot in test/artifacts/.
  */
 // The functions passed to page.evaluate/waitForFunction run in the page; these module-local
 // declarations type them without pulling the DOM library into the whole (Node) program.
 declare const document: any;
 declare const window: any;
-type ChartLike = { data: { datasets: { data: number[]; label: string }[] } };
+type ChartLike = {
+  data: { labels: string[]; datasets: { data: number[]; label: string }[] };
+  options: { scales?: Record<string, { stacked?: boolean; title?: { text?: string } }> };
+};
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(__dirname, 'artifacts');
 const FILE_BYTES = 3 * 1024 * 1024;
 
 describe('the dashboard in a browser', () => {
   let w: WebApp;
   let browser: Browser;
+  let desktop: GuardedContext;
+  let phone: GuardedContext | undefined;
   let page: Page;
   let datasetUrl = '';
 
   beforeAll(async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    [w, browser] = await Promise.all([
-      startWebApp({ MOVE_BANDWIDTH: '2mb', MOVE_CONCURRENCY: '1' }),
-      chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
-      }),
-    ]);
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.setDefaultTimeout(15_000);
-    // The CSP must never block anything of ours: a violation fails the test at the end.
-    await page.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e: { violatedDirective: string; blockedURI: string }) =>
-        ((window as unknown as { __csp: string[] }).__csp ??= []).push(e.violatedDirective + ' ' + e.blockedURI),
-      );
-    });
+    [w, browser] = await Promise.all([startWebApp({ MOVE_BANDWIDTH: '2mb', MOVE_CONCURRENCY: '1' }), launchChromium()]);
+    desktop = await GuardedContext.open(browser, DESKTOP);
+    page = await desktop.page();
+  });
+  afterEach(() => {
+    // The CSP must never block anything of ours, on any page any test visited.
+    expect([...desktop.violations, ...(phone?.violations ?? [])]).toEqual([]);
   });
   afterAll(async () => {
     await browser?.close();
@@ -59,9 +50,26 @@ describe('the dashboard in a browser', () => {
 
   const shot = (name: string, p: Page = page) =>
     p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-  const cspViolations = () => page.evaluate(() => (window as unknown as { __csp?: string[] }).__csp ?? []);
+  const chartOf = (p: Page, id: string) =>
+    p.evaluate((i) => {
+      const c: ChartLike | undefined = window.Chart.getChart(document.getElementById(i));
+      return c ? { labels: c.data.labels.length, scales: JSON.parse(JSON.stringify(c.options.scales ?? {})) } : null;
+    }, id);
+  /** A second tab at 390 px, signed in as the first. */
+  const phonePage = async () => {
+    phone ??= await GuardedContext.open(browser, PHONE, await desktop.context.cookies());
+    return phone.page();
+  };
+  /** Counts the swaps of each polled element from now on (window.__swaps[id]). */
+  const countSwaps = (p: Page) =>
+    p.evaluate(() => {
+      window.__swaps = {};
+      document.addEventListener('htmx:afterSettle', (e: { detail: { elt: { id: string } } }) => {
+        window.__swaps[e.detail.elt.id] = (window.__swaps[e.detail.elt.id] ?? 0) + 1;
+      });
+    });
 
-  test('when the operator signs in, then the overview shows the empty state with what to do next', async () => {
+  test('when the operator signs in, then the overview shows the empty state, and an empty chart is one short line', async () => {
     await page.goto(`${w.base}/`);
     await page.waitForURL(/\/login/);
     await page.getByLabel('Username').fill(w.admin.username);
@@ -70,9 +78,12 @@ describe('the dashboard in a browser', () => {
     await page.waitForURL(`${w.base}/`);
     await page.getByRole('heading', { name: 'No datasets yet' }).waitFor();
     expect(await page.locator('.empty pre').first().textContent()).toContain('curl -s -X POST');
-    await page.locator('#eps-chart[data-rendered]').waitFor();
+    await page.locator('#eps-chart[data-rendered]').waitFor({ state: 'attached' });
+    // No event yet: the events chart is replaced by its empty-state line, not a blank box.
+    const box = page.locator('.chart-box:has(#eps-chart)');
+    await page.getByText('No event applied in the last').waitFor();
+    expect((await box.boundingBox())!.height).toBeLessThan(60);
     await shot('01-overview-empty');
-    expect(await cspViolations()).toEqual([]);
   });
 
   test('when a dataset is created with a file, then the upload progress bar completes and its page opens', async () => {
@@ -94,31 +105,75 @@ describe('the dashboard in a browser', () => {
     await shot('02-dataset-created');
   });
 
-  test('when events are sent, then the counts and the chart update without a reload', async () => {
+  test('when events are sent, then the counts and the chart update in place, reads and writes stacked, axes titled', async () => {
     await page.goto(datasetUrl);
     await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
-    await page.locator('#series-chart[data-rendered]').waitFor();
     expect(await page.locator('#access-count').textContent()).toBe('0');
     await page.getByLabel('How many').fill('25');
     await page.locator('#send-events').click();
     await page.getByText('Sent 25 read events.').waitFor();
-    await page.waitForFunction(() => document.getElementById('access-count')?.textContent === '25');
+    await page.getByLabel('Type', { exact: true }).selectOption('write');
+    await page.getByLabel('How many').fill('5');
+    await page.locator('#send-events').click();
+    await page.getByText('Sent 5 write events.').waitFor();
+    await page.waitForFunction(() => document.getElementById('access-count')?.textContent === '30');
     // The chart object itself holds the new bars (updated in place after the swap).
     await page.waitForFunction(() => {
       const c: ChartLike | undefined = window.Chart.getChart(document.getElementById('series-chart'));
-      return c !== undefined && c.data.datasets[0]!.data.reduce((a: number, b: number) => a + b, 0) === 25;
+      const sum = (i: number) => c!.data.datasets[i]!.data.reduce((a: number, b: number) => a + b, 0);
+      return c !== undefined && sum(0) === 25 && sum(1) === 5;
     });
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    const series = (await chartOf(page, 'series-chart'))!;
+    expect(series.scales.y).toMatchObject({ stacked: true, title: { text: 'Accesses per hour' } });
+    expect(series.scales.x).toMatchObject({ stacked: true, title: { text: 'Time (UTC)' } });
     await shot('03-dataset-events');
     // The overview counts them too, and its events chart shows a non-zero rate.
     await page.goto(`${w.base}/`);
-    await page.waitForFunction(() => document.getElementById('events-total')?.textContent === '25');
+    await page.waitForFunction(() => document.getElementById('events-total')?.textContent === '30');
     await page.waitForFunction(() => {
       const c: ChartLike | undefined = window.Chart.getChart(document.getElementById('eps-chart'));
       return c !== undefined && c.data.datasets[0]!.data.some((v: number) => v > 0);
     });
+    expect((await chartOf(page, 'eps-chart'))!.scales.y!.title).toMatchObject({ text: 'Events per second' });
     expect(await page.locator('[data-testid="count-PRIVATE/WARM"]').textContent()).toBe('1');
     await shot('04-overview-events');
+  });
+
+  test('when the page polls, then the chosen range, its tab, open sections, focus and a half-typed input survive, and the chart is never rebuilt', async () => {
+    await page.goto(datasetUrl);
+    await page.getByRole('link', { name: 'Last 30 days, per day' }).click();
+    await page.waitForURL(/series=d/);
+    await page.waitForFunction(() => document.getElementById('series-key')?.value === 'd');
+    await page.locator('details:has-text("Features the forecast used") summary').click();
+    await page.locator('#m-reason').fill('half-typ');
+    await page.locator('#series-tab-d').focus();
+    await page.evaluate(() => (window.__chart = window.Chart.getChart(document.getElementById('series-chart'))));
+    await countSwaps(page);
+    // A refresh of every part (the event a change sends), then a poll of the series (every 5 s).
+    await page.evaluate(() => document.body.dispatchEvent(new Event('dataset-changed')));
+    await page.waitForFunction(
+      () => (window.__swaps['dataset-series'] ?? 0) >= 2 && window.__swaps['dataset-decision'] >= 1,
+    );
+    const state = await page.evaluate(() => ({
+      current: [...document.querySelectorAll('.tabs a[aria-current]')].map((a: { id: string }) => a.id),
+      key: document.getElementById('series-key').value,
+      open: document.querySelector('#dataset-decision details').open,
+      typed: document.getElementById('m-reason').value,
+      focus: document.activeElement?.id,
+      same: window.Chart.getChart(document.getElementById('series-chart')) === window.__chart,
+    }));
+    expect(state).toEqual({
+      current: ['series-tab-d'],
+      key: 'd',
+      open: true,
+      typed: 'half-typ',
+      focus: 'series-tab-d',
+      same: true,
+    });
+    expect((await chartOf(page, 'series-chart'))!.labels).toBeGreaterThanOrEqual(30);
+    expect((await chartOf(page, 'series-chart'))!.scales.y!.title).toMatchObject({ text: 'Accesses per day' });
+    await shot('05-dataset-state-kept');
   });
 
   test('when the dataset is pinned, then its move runs and the placement changes', async () => {
@@ -128,31 +183,38 @@ describe('the dashboard in a browser', () => {
     await page.getByLabel('Tier', { exact: true }).selectOption('HOT');
     await page.locator('#policy-save').click();
     await page.getByText(/Policy saved: pinned, so move \d+ is on its way/).waitFor();
+    // Off screen the history is not polled; scrolled back to, it is brought up to date at once.
+    await page.locator('#dataset-live').scrollIntoViewIfNeeded();
     await page.locator('#move-history tr[data-state="done"]').waitFor();
     await page.waitForFunction(() => document.getElementById('placement')?.textContent?.trim() === 'ONPREM/HOT');
-    await shot('05-dataset-pinned');
+    await shot('06-dataset-pinned');
   });
 
-  test('when a move is started, then its progress bar fills on the moves page, and the Sankey shows the flows', async () => {
+  test('when a pinned dataset is moved from its page, then the page asks; unpinned, it moves, its progress fills, and the Sankey shows the flows', async () => {
     await page.goto(datasetUrl);
-    // A pinned dataset still moves on an operator's word; set it back to auto first, as a person would.
-    await page.getByLabel('Mode', { exact: true }).selectOption('auto');
-    await page.locator('#policy-save').click();
-    await page.getByText('Policy saved: auto.').waitFor();
     await page.getByLabel('To location').selectOption('PUBLIC');
     await page.getByLabel('To tier').selectOption('COLD');
     await page.locator('#move-start').click();
-    const queued = await page.getByText(/Move \d+ to PUBLIC\/COLD queued/).textContent();
+    await page.locator('#pinned-choice').getByText('This dataset is pinned to ONPREM/HOT.').waitFor();
+    await shot('07-pinned-asks');
+    await page.locator('#move-unpin').click();
+    const queued = await page.getByText(/Unpinned \(policy auto\)\. Move \d+ to PUBLIC\/COLD queued/).textContent();
     const moveId = /Move (\d+)/.exec(queued!)![1];
+    // The policy form on the page says so too, without a reload.
+    expect(await page.locator('#p-mode').inputValue()).toBe('auto');
     await page.goto(`${w.base}/moves`);
     const bar = page.locator(`#inflight tr[data-move-id="${moveId}"] progress`);
     await bar.waitFor();
-    // Progress is seen part-way, then the move leaves the in-flight list.
-    await page.waitForFunction((id) => {
-      const p = document.querySelector(`#inflight tr[data-move-id="${id}"] progress`) as { value: number } | null;
-      return p !== null && p.value > 0 && p.value < 1;
+    // Progress is seen part-way (with its rate, read in the same instant), then the move leaves the in-flight list.
+    const during = await page.waitForFunction((id) => {
+      const row = document.querySelector(`#inflight tr[data-move-id="${id}"]`);
+      const p = row?.querySelector('progress') as { value: number } | null;
+      const text: string = row?.querySelector('.small')?.textContent ?? '';
+      return p && p.value > 0 && p.value < 1 && text.includes('/s') ? text : null;
     }, moveId);
-    await shot('06-move-in-flight');
+    // The rate is in real seconds: 2 MiB/s of bandwidth, a few seconds left.
+    expect(await during.jsonValue()).toMatch(/[\d.]+ (KiB|MiB)\/s, \d+ s left/);
+    await shot('08-move-in-flight');
     await page.locator('#no-inflight').waitFor();
     await page.waitForFunction(() => document.querySelectorAll('#flows-table tbody tr').length === 2);
     await page.locator('#sankey-chart[data-rendered]').waitFor();
@@ -164,11 +226,14 @@ describe('the dashboard in a browser', () => {
       const c: ChartLike | undefined = window.Chart.getChart(document.getElementById('sankey-chart'));
       return c?.data.datasets[0]?.label === 'Moves';
     });
-    await shot('07-moves-sankey');
+    const timeline = (await chartOf(page, 'timeline-chart'))!;
+    expect(timeline.scales.x!.title).toMatchObject({ text: 'Hour (UTC)' });
+    expect(timeline.scales.y!.title).toMatchObject({ text: 'Moves finished per hour' });
+    await shot('09-moves-sankey');
     await page.goto(datasetUrl);
     await page.waitForFunction(() => document.getElementById('placement')?.textContent?.trim() === 'PUBLIC/COLD');
     expect(await page.locator('#move-history tr[data-state="done"]').count()).toBe(2);
-    expect(await cspViolations()).toEqual([]);
+    expect(await page.locator('#p-mode').inputValue()).toBe('auto');
   });
 
   test('when the datasets table is searched and sorted, then only the table is swapped and the URL follows', async () => {
@@ -195,16 +260,56 @@ describe('the dashboard in a browser', () => {
     await page.waitForURL(/tier=WARM/);
     expect(page.url()).toContain('sort=size');
     expect(await page.evaluate(() => window.marker)).toBe(7);
-    await shot('08-datasets-table');
+    await shot('10-datasets-table');
   });
 
-  test('when the policy page runs a what-if replay, then the result table lists the policies', async () => {
+  test('when the policy page runs a what-if replay, then the result table lists the policies and the matrix every price variant', async () => {
     await page.goto(`${w.base}/policy`);
     await page.locator('#replay-run').click();
     await page.locator('#replay-table').waitFor();
     const text = await page.locator('#replay-table').textContent();
     for (const p of ['product', 'always-hot', 'optimum']) expect(text).toContain(p);
-    await shot('09-policy-replay');
+    const matrix = page.locator('#replay-matrix');
+    expect(await matrix.locator('tbody tr').count()).toBe(7);
+    const m = await matrix.textContent();
+    for (const v of ['list', 'cold-retrieval-x3', 'min-days-180']) expect(m).toContain(v);
+    expect(await page.locator('#replay-matrix-note').textContent()).toMatch(/seven replays in [\d.]+ s/);
+    await shot('11-policy-replay');
+  });
+
+  test('when prices are saved, then "Saved as version N" stays and the heading follows; no change makes no version; a bad price is named and marked', async () => {
+    await page.goto(`${w.base}/policy`);
+    const version = Number(await page.locator('#catalog-version').textContent());
+    const versions = () => page.locator('#catalog-versions li').count();
+    const before = await versions();
+    await page.locator('#p-ONPREM-HOT-storage_gb_month').fill('0.123');
+    await page.locator('#catalog-save').click();
+    await page.locator('#catalog-saved', { hasText: `Saved as version ${version + 1}.` }).waitFor();
+    expect(await page.locator('#catalog-version').textContent()).toBe(String(version + 1));
+    expect(await versions()).toBe(before + 1);
+    expect(await page.locator('#r-catalog option').first().textContent()).toBe(`current (version ${version + 1})`);
+    // Whatever refreshes on a catalog change has refreshed: the message is still there.
+    await page.evaluate(() => document.body.dispatchEvent(new Event('catalog-changed')));
+    await page.waitForLoadState('networkidle');
+    expect(await page.locator('#catalog-saved').textContent()).toBe(`Saved as version ${version + 1}.`);
+    // The same prices again: no version.
+    await page.locator('#catalog-save').click();
+    await page.locator('#catalog-saved', { hasText: 'No change' }).waitFor();
+    expect(await page.locator('#catalog-version').textContent()).toBe(String(version + 1));
+    expect(await versions()).toBe(before + 1);
+    // A refused price: named as a person reads it, the field marked and focused.
+    await page.locator('#p-PRIVATE-HOT-min_storage_days').fill('1.5');
+    await page.locator('#catalog-save').click();
+    const error = page.locator('#catalog-result [role="alert"]');
+    await error.waitFor();
+    expect(await error.textContent()).toContain('PRIVATE · HOT · Minimum days: must be a whole number');
+    expect(await error.textContent()).not.toContain('p|');
+    const field = page.locator('#p-PRIVATE-HOT-min_storage_days');
+    expect(await field.getAttribute('aria-invalid')).toBe('true');
+    expect(await field.getAttribute('class')).toContain('invalid');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('p-PRIVATE-HOT-min_storage_days');
+    expect(await page.locator('#catalog-version').textContent()).toBe(String(version + 1));
+    await shot('12-catalog-error');
   });
 
   test('when an operator creates an API key on the keys page, then its secret is shown once and works; revoked, it stops working', async () => {
@@ -219,7 +324,7 @@ describe('the dashboard in a browser', () => {
     const key = (await page.locator('#new-key-secret').textContent())!.trim();
     expect(key).toMatch(/^dim_\d+_[A-Za-z0-9_-]{43}$/);
     await page.locator('#keys-table tr[data-state="live"] >> text=browser-made').waitFor();
-    await shot('12-api-key-created');
+    await shot('13-api-key-created');
     const use = () =>
       fetch(`${w.base}/api/datasets`, {
         method: 'POST',
@@ -235,22 +340,104 @@ describe('the dashboard in a browser', () => {
     // Shown once: the page, opened again, does not hold the secret.
     await page.goto(`${w.base}/keys`);
     expect(await page.content()).not.toContain(keySecret(key));
-    expect(await cspViolations()).toEqual([]);
   });
 
-  test('when the screen is 390 px wide, then the overview fits without sideways scrolling of the page', async () => {
-    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
-    try {
-      await phone.context().addCookies((await page.context().cookies()).map((c) => ({ ...c })));
-      await phone.goto(`${w.base}/`);
-      await phone.locator('#eps-chart[data-rendered]').waitFor();
-      const overflow = await phone.evaluate(
-        () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  const PAGES = ['/', '/datasets', 'DATASET', '/moves', '/policy', '/model', '/users', '/keys'];
+
+  test('when every page is opened at 1440 px, then each chart names its axes and nothing trips the CSP', async () => {
+    for (const p of PAGES) {
+      await page.goto(p === 'DATASET' ? datasetUrl : `${w.base}${p}`);
+      await page.locator('main h1').waitFor();
+      const untitled = await page.evaluate(() =>
+        [...document.querySelectorAll('canvas[data-chart]:not([data-chart="sankey"])')]
+          .filter(
+            (c: { getAttribute(n: string): string | null }) =>
+              !c.getAttribute('data-x-title') || !c.getAttribute('data-y-title'),
+          )
+          .map((c: { id: string }) => c.id),
       );
-      expect(overflow).toBeLessThanOrEqual(0);
-      await shot('10-overview-390px', phone);
-    } finally {
-      await phone.close();
+      expect({ page: p, untitled }).toEqual({ page: p, untitled: [] });
     }
+  });
+
+  test('when the screen is 390 px wide, then no page scrolls sideways, and a table scrolled inside its box stays scrolled over a refresh', async () => {
+    const p = await phonePage();
+    try {
+      for (const path of PAGES) {
+        await p.goto(path === 'DATASET' ? datasetUrl : `${w.base}${path}`);
+        await p.locator('main h1').waitFor();
+        const width = await p.evaluate(() => document.documentElement.scrollWidth);
+        expect({ page: path, width: Math.min(width, 390) === width ? 'fits' : width }).toEqual({
+          page: path,
+          width: 'fits',
+        });
+        if (path === '/') await shot('14-overview-390px', p);
+        if (path === '/keys') await shot('15-keys-390px', p);
+      }
+      // The dataset page: its cost table scrolls inside its own box; a refresh keeps the place.
+      await p.goto(datasetUrl);
+      const wrap = p.locator('#dataset-decision .table-wrap');
+      await wrap.evaluate((el: { scrollLeft: number }) => (el.scrollLeft = 120));
+      expect(await wrap.evaluate((el: { scrollLeft: number }) => el.scrollLeft)).toBeGreaterThan(100);
+      await countSwaps(p);
+      await p.evaluate(() => document.body.dispatchEvent(new Event('dataset-changed')));
+      await p.waitForFunction(() => window.__swaps['dataset-decision'] >= 1);
+      expect(await wrap.evaluate((el: { scrollLeft: number }) => el.scrollLeft)).toBeGreaterThan(100);
+      await shot('16-dataset-390px', p);
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('when the tab is hidden, then it stops polling, and polls again at once when shown', async () => {
+    await page.goto(`${w.base}/`);
+    await page.locator('#overview-summary').waitFor();
+    const polls: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/parts/')) polls.push(r.url());
+    });
+    await page.evaluate(() => {
+      window.__hidden = true;
+      Object.defineProperty(document, 'visibilityState', {
+        configurable: true,
+        get: () => (window.__hidden ? 'hidden' : 'visible'),
+      });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    // Two poll periods of the summary (every 2 s), one of the stream and the gaps (every 5 s).
+    await page.waitForTimeout(5_500);
+    expect(polls).toEqual([]);
+    const refreshed = page.waitForRequest((r) => r.url().includes('/parts/overview/summary'), { timeout: 1_000 });
+    await page.evaluate(() => {
+      window.__hidden = false;
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await refreshed;
+  });
+
+  test('when the server stops under an open page, then a banner says since when and the figures are marked stale; both clear when it is back', async () => {
+    await page.goto(`${w.base}/moves`);
+    await page.locator('#moves-live').waitFor();
+    const port = new URL(w.base).port;
+    await w.stop();
+    // Within one refresh period (2 s) and a little: the banner and the stale marks.
+    const banner = page.locator('#conn-banner');
+    await banner.waitFor({ state: 'visible', timeout: 5_000 });
+    expect(await banner.textContent()).toMatch(/^Server unreachable since \d\d:\d\d:\d\d\./);
+    await page.locator('#moves-live.stale').waitFor({ state: 'attached' });
+    expect(await page.locator('.chart-box.stale').count()).toBeGreaterThan(0);
+    await shot('17-server-unreachable');
+    // Backing off: one probe at a time (2 s, then 4 s, …), not every part every period. Without
+    // it, the live part (2 s) and the flows (5 s) would send 3 or more in 5 s.
+    const probes: string[] = [];
+    const note = (r: { url(): string }) => void (r.url().includes('/moves/parts/') && probes.push(r.url()));
+    page.on('request', note);
+    await page.waitForTimeout(5_000);
+    page.off('request', note);
+    expect(probes.length).toBeLessThanOrEqual(2);
+    // Back on the same port, with the same data (the session holds): the marks clear.
+    w = await startWebApp({ MOVE_BANDWIDTH: '2mb', MOVE_CONCURRENCY: '1', DATA_DIR: w.dir, PORT: port });
+    await banner.waitFor({ state: 'hidden', timeout: 15_000 });
+    await page.waitForFunction(() => !document.querySelector('#moves-live.stale'));
   });
 });

@@ -35,6 +35,31 @@ export class UsersRepository {
       .execute();
   }
 
+  /**
+   * Inserts the user unless the name is taken, then returns the new id, else undefined: two
+   * instances starting together on a new shared database create the first user once.
+   */
+  async insertIfAbsent(u: {
+    username: string;
+    role: Role;
+    password_hash: string;
+    now: number;
+  }): Promise<number | undefined> {
+    const r = await this.db
+      .insertInto('users')
+      .values({
+        username: u.username,
+        role: u.role,
+        password_hash: u.password_hash,
+        created_at: u.now,
+        updated_at: u.now,
+      })
+      .onConflict((oc) => oc.column('username').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    return r?.id;
+  }
+
   async insert(u: { username: string; role: Role; password_hash: string; now: number }): Promise<number> {
     const r = await this.db
       .insertInto('users')

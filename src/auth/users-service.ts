@@ -39,12 +39,14 @@ export class UsersService {
   async createFirstUser(): Promise<FirstUser | undefined> {
     if ((await this.repo.count()) > 0) return undefined;
     const password = generatePassword();
-    const id = await this.repo.insert({
+    const id = await this.repo.insertIfAbsent({
       username: 'admin',
       role: 'operator',
       password_hash: await hashPassword(password),
       now: this.clock.now(),
     });
+    // Another instance on the same database made it first and announces it.
+    if (id === undefined) return undefined;
     return { id, username: 'admin', password };
   }
 

@@ -1,7 +1,9 @@
 /**
  * `npm run bench:ingest`: event ingest throughput and visibility latency, on the embedded bus
  * and on Kafka (librdkafka's mock cluster), with a bare Express JSON route measured in the same
- * run as the baseline. One JSON line per scenario on stdout.
+ * run as the baseline. One JSON line per scenario on stdout. With `BENCH_POSTGRES_URL` (a server
+ * where the URL's user may create databases) every scenario runs again with its state in
+ * PostgreSQL (a fresh database each, dropped after), beside the SQLite figures of the same run.
  *
  * The server runs in this process; the load comes from a separate process (loadgen.js). Every
  * event's ts is its send time, so "visible" latency = when the consumer committed it − ts.
@@ -17,6 +19,7 @@ import { App } from '../app';
 import { parseConfig } from '../config';
 import { DatasetsRepository } from '../datasets';
 import { startMockKafka, type MockKafka } from '../stream';
+import { benchDatabase } from './postgres';
 import { emit, rounder, runBench } from './report';
 
 const API_KEY = 'bench-api-key-0000';
@@ -78,7 +81,10 @@ async function scenario(
   env: Record<string, string>,
   runs: Array<{ name: string; mode: 'batch' | 'single'; batchSize: number; concurrency: number; rate: number }>,
   bareRps: number,
+  state: 'sqlite' | 'postgres' = 'sqlite',
 ): Promise<void> {
+  const pgDb = state === 'postgres' ? await benchDatabase() : undefined;
+  if (state === 'postgres' && !pgDb) throw new Error('BENCH_POSTGRES_URL is not set');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dim-bench-'));
   const app = new App(
     parseConfig({
@@ -89,6 +95,7 @@ async function scenario(
       HOST: '127.0.0.1',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       ...env,
+      ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
     }),
   );
   await app.start();
@@ -132,6 +139,7 @@ async function scenario(
       const line: Record<string, unknown> = {
         scenario: run.name,
         bus,
+        state,
         events_per_s: round(applied / seconds),
         requests_per_s: round((r.ok * 1000) / r.elapsed_ms),
         accepted: r.events,
@@ -149,6 +157,7 @@ async function scenario(
   } finally {
     await app.stop();
     fs.rmSync(dir, { recursive: true, force: true });
+    await pgDb?.drop();
   }
 }
 
@@ -172,19 +181,25 @@ async function main(): Promise<void> {
     { name: 'single-http-1000-events-per-s', mode: 'single' as const, batchSize: 1, concurrency: 20, rate: 1000 },
   ];
   const selected = process.env.BENCH_SCENARIO ? runs.filter((r) => r.name === process.env.BENCH_SCENARIO) : runs;
-  if (!only || only === 'embedded') await scenario('embedded', {}, selected, bare);
-  if (!only || only === 'kafka') {
-    let mock: MockKafka | undefined;
-    try {
-      mock = await startMockKafka();
-      await scenario(
-        'kafka',
-        { KAFKA_BOOTSTRAP: mock.bootstrap, KAFKA_TOPIC: `bench-${Date.now()}`, KAFKA_GROUP_ID: `bench-${Date.now()}` },
-        selected,
-        bare,
-      );
-    } finally {
-      await mock?.stop();
+  const states = process.env.BENCH_POSTGRES_URL ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
+  if (!process.env.BENCH_POSTGRES_URL) emit({ note: 'BENCH_POSTGRES_URL unset: SQLite only' });
+  for (const state of states) {
+    if (!only || only === 'embedded') await scenario('embedded', {}, selected, bare, state);
+    if (!only || only === 'kafka') {
+      let mock: MockKafka | undefined;
+      try {
+        mock = await startMockKafka();
+        const tag = `bench-${Date.now()}`;
+        await scenario(
+          'kafka',
+          { KAFKA_BOOTSTRAP: mock.bootstrap, KAFKA_TOPIC: tag, KAFKA_GROUP_ID: tag },
+          selected,
+          bare,
+          state,
+        );
+      } finally {
+        await mock?.stop();
+      }
     }
   }
 }

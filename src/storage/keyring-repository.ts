@@ -17,8 +17,17 @@ export class KeyringRepository {
     return meta?.master_fingerprint;
   }
 
-  async setFingerprint(fingerprint: string, now: number): Promise<void> {
-    await this.db.insertInto('key_meta').values({ id: 1, master_fingerprint: fingerprint, created_at: now }).execute();
+  /**
+   * Records `fingerprint` unless one is recorded already, and returns the one recorded: instances
+   * starting together on a new shared database agree on the first, and the others compare to it.
+   */
+  async claimFingerprint(fingerprint: string, now: number): Promise<string> {
+    await this.db
+      .insertInto('key_meta')
+      .values({ id: 1, master_fingerprint: fingerprint, created_at: now })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+    return (await this.fingerprint()) ?? fingerprint;
   }
 
   /** Version 1 for every location that has none yet. */

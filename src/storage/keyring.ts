@@ -50,10 +50,8 @@ export class Keyring {
   async start(): Promise<void> {
     this.master = this.loadMaster();
     const fingerprint = keyFingerprint(this.master);
-    const known = await this.repo.fingerprint();
-    if (known === undefined) {
-      await this.repo.setFingerprint(fingerprint, this.clock.now());
-    } else if (known !== fingerprint) {
+    const known = (await this.repo.fingerprint()) ?? (await this.repo.claimFingerprint(fingerprint, this.clock.now()));
+    if (known !== fingerprint) {
       throw new KeyMismatchError(
         `the master key (fingerprint ${fingerprint}) is not the one this data directory was written with ` +
           `(fingerprint ${known}): set ENCRYPTION_KEY or ENCRYPTION_KEY_FILE to the original key`,

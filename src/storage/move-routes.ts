@@ -5,7 +5,7 @@ import { AppError, Fields, Query, parseId } from '../platform';
 import { type MoveService, moveProgress } from './moves';
 import type { StorageRouteDeps } from './route-deps';
 
-type MoveRouteDeps = Pick<StorageRouteDeps, 'moves' | 'repo' | 'datasets' | 'requireWrite'>;
+type MoveRouteDeps = Pick<StorageRouteDeps, 'moves' | 'repo' | 'datasets' | 'requireWrite' | 'pinnedMove'>;
 
 /** Planning, listing and cancelling moves. */
 export function moveRoutes(d: MoveRouteDeps): Router {
@@ -15,10 +15,13 @@ export function moveRoutes(d: MoveRouteDeps): Router {
   r.post('/api/datasets/:id/moves', requireWrite, async (req, res) => {
     const id = parseId(req.params.id);
     const f = Fields.of(req.body, 'body');
-    f.only(['tier', 'location', 'reason']);
+    f.only(['tier', 'location', 'reason', 'pinned']);
     const target = await targetOf(f, datasets, id, 'tier', 'location');
     const reason = f.optString('reason', { max: 500 }) ?? null;
-    const m = await moves.enqueue(id, { ...target, reason: 'manual', detail: reason });
+    const choice = f.optEnum('pinned', ['unpin', 'pin'] as const);
+    const pinned = await d.pinnedMove?.(id, target, choice);
+    const pinMove = pinned && (await repo.move(pinned.moveId));
+    const m = pinMove || (await moves.enqueue(id, { ...target, reason: 'manual', detail: reason }));
     res.status(202).location(`/api/migrations/${m.id}`).json(moveView(m, moves));
   });
 

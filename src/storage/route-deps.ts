@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import type { Location, Tier } from '../db';
 import type { DatasetsService } from '../datasets';
 import type { ContentService } from './content-service';
 import type { Keyring } from './keyring';
@@ -16,4 +17,16 @@ export interface StorageRouteDeps {
   scrub: ScrubService;
   headerRewrite: HeaderRewrite;
   requireWrite: RequestHandler;
+  /** The tiering policy's say on a manual move (a pinned dataset asks first); none: moves go ahead. */
+  pinnedMove?: PinnedMoveGate;
 }
+
+/**
+ * Before a manual move: throws (409, field `pinned`) when the dataset is pinned and `choice` is
+ * absent; answers the move a new pin queued, or undefined to queue the manual move.
+ */
+export type PinnedMoveGate = (
+  datasetId: number,
+  target: { tier: Tier; location: Location },
+  choice: 'unpin' | 'pin' | undefined,
+) => Promise<{ moveId: number } | undefined>;

@@ -12,14 +12,14 @@ export function catalogRoutes(d: TieringRouteDeps): Router {
     res.json({ version: c.version, ...c.catalog });
   });
 
-  /** A whole or partial catalog; validated, then stored as a new version. */
+  /** A whole or partial catalog; validated, then stored as a new version unless no price changed (`changed`). */
   r.put('/api/catalog', requireWrite, async (req, res) => {
     const body = Fields.of(req.body, 'body');
     const note = body.optString('note', { max: 500 }) ?? null;
     const { note: _ignored, ...catalog } = req.body as Record<string, unknown>;
     void _ignored;
     const v = await tiering.updateCatalog(catalog, note);
-    res.json({ version: v.version, ...v.catalog });
+    res.json({ version: v.version, changed: v.changed, ...v.catalog });
   });
 
   r.get('/api/catalog/versions', async (_req, res) => {

@@ -133,7 +133,7 @@ export function summarise(d: Decision): string {
     budget: "Held: this run's move budget is spent; it goes first next run.",
     learning: 'Held: the model has not yet learnt from enough matured forecasts to bet on cheaper storage.',
     unread:
-      'Held: written but not yet read; data waits a whole horizon idle before cheaper storage, as its readers may be yet to come.',
+      'Held: written but not yet read, and its readers may be yet to come: it waits a whole horizon idle, and then while the chance that data of its age is first read within the horizon (learnt from the fleet), times a read and the move back from there, outweighs the saving.',
   };
   return `${head} ${here}; ${move} ${d.action === 'move' && d.rule === null ? 'Moving.' : (why[d.rule ?? ''] ?? '')}`.trim();
 }

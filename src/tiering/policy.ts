@@ -2,11 +2,13 @@ import type { CostModel, Usage } from './cost';
 import type { Candidate, Decision, DecisionInput, Forecast, HoldRule, PolicyMode, PolicySettings } from './decision';
 import { features, N_FEATURES, type FeatureView, type StatsSnapshot } from './features';
 import { PLACEMENTS, placementIndex } from './placements';
+import type { FirstReadCurve } from './first-read';
 import type { Predictor } from './predictor';
 import { BYTES_PER_READ_PRIOR } from './read-share';
 
 const DAY = 86_400_000;
 const MIB = 1024 * 1024;
+const GB = 1024 ** 3;
 
 /**
  * The product's policy: forecast the dataset's use, price every placement over the horizon
@@ -23,6 +25,8 @@ export class TieringPolicy {
     readonly settings: PolicySettings,
     /** The share of its size a read is expected to touch, before a dataset's own reads say (see ReadShareEstimator). */
     public readShare: number = BYTES_PER_READ_PRIOR.share,
+    /** How soon unread data is read, learnt from the fleet (null until enough datasets were counted). */
+    public firstRead: FirstReadCurve | null = null,
   ) {}
 
   /** The expected use over the horizon, from the model's forecast and the dataset's history. */
@@ -157,12 +161,10 @@ export class TieringPolicy {
     if (input.lastMoveAt !== null && now - input.lastMoveAt < settings.cooldownMs) return held('cooldown');
     // While the model is still learning, only data idle for a whole horizon is demoted: the
     // rule the S3 Intelligent-Tiering and FabricPool baselines follow all the time.
-    const demotion = cost.storageDay[best]! < cost.storageDay[cur]! && view.days_idle < H;
-    if (demotion && this.predictor.updates < settings.minModelUpdates) return held('learning');
-    // Written, not yet read, is not never read: data lands days or weeks ahead of its readers,
-    // and a model that has seen no reads forecasts none. It waits a whole horizon idle, as
-    // while learning. (Replay: staged went from 1.51x to ~1.0x the best simple rule; issue 13.)
-    if (demotion && input.stats.reads - input.stats.scans <= 0) return held('unread');
+    const cheaper = cost.storageDay[best]! < cost.storageDay[cur]!;
+    if (cheaper && view.days_idle < H && this.predictor.updates < settings.minModelUpdates) return held('learning');
+    const atRisk = cheaper && input.stats.reads - input.stats.scans <= 0 ? this.unreadRisk(view, cur, best, size) : 0;
+    if (atRisk > 0 && saving - atRisk < (1 + settings.hysteresis) * moveCost) return held('unread');
     if (saving <= 0 || saving < (1 + settings.hysteresis) * moveCost) return held('hysteresis');
     if (saving * perMonth < settings.minSavingPerMonth) return held('min-saving');
     decision.action = 'move';
@@ -170,6 +172,37 @@ export class TieringPolicy {
   }
 
   private readonly holdTotals = new Float64Array(PLACEMENTS.length);
+
+  /**
+   * Written, not yet read, is not never read: data lands days or weeks ahead of its readers, and
+   * a model that has seen no reads forecasts none. Unread data waits a whole horizon idle, as
+   * while learning (Infinity holds it; replay: staged went from 1.51x to ~1.0x the best simple
+   * rule), and then its demotion is still charged with the chance that its first read comes
+   * within the horizon (the fleet's own delays, FirstReadCurve) times what that read costs there
+   * (comeBack): dearer retrieval holds data the fleet says may yet be read. Letting the curve
+   * demote before a horizon idle cost 0.3-1.4% on staged and the mix in the matrix (issue 13).
+   */
+  private unreadRisk(view: FeatureView, cur: number, to: number, size: number): number {
+    const H = this.settings.horizonDays;
+    if (view.days_idle < H) return Infinity;
+    const p = this.firstRead?.pFirstRead(view.age_days, H) ?? 0;
+    return p * this.comeBack(cur, to, size, H);
+  }
+
+  /**
+   * What a demotion from `cur` to `to` costs if readers come after all: one read of the fleet's
+   * read share there (retrieval, egress, request) and the move back, halfway through the horizon
+   * (its early deletion included). Dearer retrieval makes it dearer, so the policy waits longer.
+   */
+  private comeBack(cur: number, to: number, size: number, H: number): number {
+    const { cost } = this;
+    const read = this.readShare * size;
+    const readThere =
+      (read / GB) * (cost.retrieval[to]! + cost.readEgress[to]!) +
+      cost.readReq[to]! -
+      ((read / GB) * (cost.retrieval[cur]! + cost.readEgress[cur]!) + cost.readReq[cur]!);
+    return Math.max(0, readThere) + cost.moveTotal(to, cur, size, H / 2);
+  }
 
   /** Every placement's price for a decision, as its explanation shows them. */
   candidates(d: Decision): Candidate[] {

@@ -9,6 +9,7 @@ import type { PolicySettings } from './decision';
 import type { HistoryBucket, HistoryRepository } from './history-repository';
 import { TieringPolicy } from './policy';
 import { LABEL_DAYS, Predictor } from './predictor';
+import { matrixCell, PRICE_VARIANTS, type MatrixCell } from './sim/matrix';
 import { BASELINE_POLICIES, productPolicy } from './sim/policies';
 import { simulate, type SimResult } from './sim/runner';
 import type { Trace, TraceDataset, TraceEvent } from './sim/trace';
@@ -18,6 +19,11 @@ const DAY = 24 * HOUR;
 
 /** Bounds that keep a replay within a couple of seconds on two cores (the page says so). */
 export const REPLAY_LIMITS = { maxDays: 90, maxDatasets: 2_000, maxEvents: 300_000 } as const;
+/**
+ * The price-variant matrix replays the history seven times over, so it takes a smaller sample:
+ * the largest datasets of those asked for and fewer events (thinned as the replay's are).
+ */
+export const MATRIX_LIMITS = { maxDatasets: 300, maxEvents: 40_000 } as const;
 
 export interface ReplayRequest {
   days: number;
@@ -34,6 +40,17 @@ export interface ReplayOutcome {
   history_events: number;
   thinning: number;
   start: number;
+  matrix: HistoryMatrix;
+}
+
+/** The product ÷ the best simple rule under each price variant, over a sample of the same history. */
+export interface HistoryMatrix {
+  cells: MatrixCell[];
+  datasets: number;
+  events: number;
+  history_events: number;
+  thinning: number;
+  seconds: number;
 }
 
 type SizedBucket = HistoryBucket & { size: number };
@@ -99,6 +116,7 @@ export async function buildTrace(
   now: number,
   days: number,
   maxDatasets: number,
+  maxEvents: number = REPLAY_LIMITS.maxEvents,
 ): Promise<{ trace: Trace; historyEvents: number; thinning: number; start: number }> {
   const start = Math.floor(now / DAY) * DAY - days * DAY + DAY; // whole days, today included
   const end = start + days * DAY;
@@ -115,7 +133,7 @@ export async function buildTrace(
     (a, b) => a.bucket_start - b.bucket_start,
   );
   const historyEvents = buckets.reduce((a, b) => a + b.reads + b.writes, 0);
-  const thinning = historyEvents > REPLAY_LIMITS.maxEvents ? REPLAY_LIMITS.maxEvents / historyEvents : 1;
+  const thinning = historyEvents > maxEvents ? maxEvents / historyEvents : 1;
   const datasets: TraceDataset[] = ds.map((x) => {
     const at = placedAt.get(x.id) ?? { location: x.location, tier: x.tier };
     return {
@@ -171,5 +189,35 @@ export async function replayHistory(
     history_events: historyEvents,
     thinning,
     start,
+    matrix: await historyMatrix(history, now, req),
+  };
+}
+
+/**
+ * The robustness matrix over this installation's history: each price variant applied to the
+ * requested catalog, the product against always-HOT, S3-IT-like and FabricPool-like. Bounded by
+ * MATRIX_LIMITS so the page still answers within seconds at 100,000 datasets.
+ */
+export async function historyMatrix(
+  history: HistoryRepository,
+  now: number,
+  req: ReplayRequest,
+): Promise<HistoryMatrix> {
+  const t0 = Date.now();
+  const { trace, historyEvents, thinning } = await buildTrace(
+    history,
+    now,
+    req.days,
+    Math.min(req.datasets, MATRIX_LIMITS.maxDatasets),
+    MATRIX_LIMITS.maxEvents,
+  );
+  const cells = PRICE_VARIANTS.map((v) => matrixCell(trace, req.catalog, v, req.settings));
+  return {
+    cells,
+    datasets: trace.catalog.datasets.length,
+    events: cells[0]?.events ?? 0,
+    history_events: historyEvents,
+    thinning,
+    seconds: (Date.now() - t0) / 1000,
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { Clock, Logger } from '../platform';
 import { features, N_FEATURES } from './features';
+import { FIRST_READ_REFRESH_MS, FirstReadCurve } from './first-read';
 import { ReadShareEstimator } from './read-share';
 import { BASELINES } from './predictor';
 import type { CandidateRow } from './repository';
@@ -85,8 +86,14 @@ async function phases(deps: RunDeps, trigger: string, runId: number, now: number
   const matured = await train(tiering, now, deps.guard);
   const tScan = Date.now();
   // Reads are priced toward the fleet's read share as it stands now (one aggregate query),
-  // so every run, the first included, prices with the same share its explanations show.
+  // so every run, the first included, prices with the same share its explanations show; the
+  // same for the fleet's first-read delays, which move over days: summed every few hours only.
   tiering.learnReadShare(ReadShareEstimator.share(await tiering.repo.scan.readShareTotals()));
+  const learntAt = tiering.firstReadLearntAt;
+  if (learntAt === null || now < learntAt || now - learntAt >= FIRST_READ_REFRESH_MS) {
+    tiering.firstRead = FirstReadCurve.from(await tiering.repo.scan.firstReadTotals(now));
+    tiering.firstReadLearntAt = now;
+  }
   const policy = tiering.policyEngine();
   const catalogVersion = tiering.catalog.version;
   const ctx: RunContext = { tiering, runId, now, held: {}, budgetHeld: [], guard: deps.guard };

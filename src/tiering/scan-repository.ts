@@ -1,9 +1,11 @@
 import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import { ACTIVE_MOVE_STATES, dialectOf, least, type DB, type Location, type Tier } from '../db';
 import type { DatasetPolicy } from './decision';
+import { FIRST_READ_AGE_EDGES, type FirstReadTotals } from './first-read';
 import type { ReadShareTotals } from './read-share';
 
 const GB = 1024 ** 3;
+const DAY = 86_400_000;
 
 type Nullable<T> = { [K in keyof T]: T[K] | null };
 
@@ -178,6 +180,37 @@ export class ScanRepository {
       where w.reads > 0 and w.size > 0 and w.bytes > 0`.execute(this.reader);
     const row = r.rows[0];
     return { bytes: row?.bytes ?? 0, readSize: row?.read_size ?? 0, reads: row?.reads ?? 0 };
+  }
+
+  /**
+   * Datasets per age bin (FIRST_READ_AGE_EDGES) and those no non-scan read has reached yet:
+   * the fleet's first-read delays (FirstReadCurve). Ages bin on created_at against cut-offs
+   * computed here, so the SQL is the same on SQLite and PostgreSQL.
+   */
+  async firstReadTotals(now: number): Promise<FirstReadTotals> {
+    const cases = FIRST_READ_AGE_EDGES.slice(1)
+      // Youngest first: the first cut-off a dataset is younger than names its bin.
+      .map((edge, b) => sql`when d.created_at > ${now - edge * DAY} then ${b}`);
+    const last = FIRST_READ_AGE_EDGES.length - 1;
+    const r = await sql<{ bin: number | string; datasets: number | string; unread: number | string | null }>`
+      select b.bin, count(*) as datasets, sum(b.unread) as unread
+      from (
+        select case ${sql.join(cases, sql` `)} else ${last} end as bin,
+               case when coalesce(s.reads, 0) - coalesce(s.scans, 0) <= 0 then 1 else 0 end as unread
+        from datasets d left join dataset_stats s on s.dataset_id = d.id
+        where d.created_at <= ${now}
+      ) b
+      group by b.bin`.execute(this.reader);
+    const totals: FirstReadTotals = {
+      datasets: new Array<number>(FIRST_READ_AGE_EDGES.length).fill(0),
+      unread: new Array<number>(FIRST_READ_AGE_EDGES.length).fill(0),
+    };
+    for (const row of r.rows) {
+      const b = Number(row.bin);
+      totals.datasets[b] = Number(row.datasets);
+      totals.unread[b] = Number(row.unread ?? 0);
+    }
+    return totals;
   }
 
   async movingDatasetIds(): Promise<Set<number>> {

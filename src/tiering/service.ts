@@ -15,6 +15,7 @@ import { TieringPolicy } from './policy';
 import { BYTES_PER_READ_PRIOR } from './read-share';
 import { LABEL_DAYS, Predictor, QualityTracker, type QualityReport } from './predictor';
 import { toPolicy, type CandidateRow, type DecisionRow, type TieringRepository } from './repository';
+import type { FirstReadCurve } from './first-read';
 import { replayHistory, type ReplayOutcome, type ReplayRequest } from './replay';
 import { SETTING_KEYS, type SchedulerSettings } from './settings';
 
@@ -82,10 +83,7 @@ export class TieringService implements Service {
     await this.refresh();
   }
 
-  /**
-   * Re-reads what another instance may have changed since: the scheduler's settings, the current
-   * catalog version and the model (trained by whichever instance holds the scheduler's lease).
-   */
+  /** Re-reads what another instance may have changed: settings, catalog version, the lease holder's model. */
   async refresh(): Promise<void> {
     const current = await this.repo.catalogs.current();
     if (current && current.version !== this.catalogState?.version)
@@ -94,8 +92,7 @@ export class TieringService implements Service {
       const v = await this.repo.runs.setting(`scheduler.${key}`);
       if (v !== undefined) (this.settingsState as unknown as Record<string, unknown>)[key] = JSON.parse(v);
     }
-    const state = await this.repo.observations.predictorState();
-    this.predictor = new Predictor(LABEL_DAYS, state);
+    this.predictor = new Predictor(LABEL_DAYS, await this.repo.observations.predictorState());
   }
 
   async stop(): Promise<void> {
@@ -114,13 +111,22 @@ export class TieringService implements Service {
     return this.catalogState;
   }
 
-  /** Validates a whole or partial catalog over the current one and makes it the new version. */
-  async updateCatalog(input: unknown, note: string | null): Promise<{ version: number; catalog: PriceCatalog }> {
+  /**
+   * Validates a whole or partial catalog over the current one and makes it the new version;
+   * prices equal to the current ones make no version (`changed: false`, the current version).
+   */
+  async updateCatalog(
+    input: unknown,
+    note: string | null,
+  ): Promise<{ version: number; catalog: PriceCatalog; changed: boolean }> {
     const catalog = parseCatalog(input, this.catalog.catalog);
+    // parseCatalog clones the current catalog and sets fields in place: same prices, same JSON.
+    if (JSON.stringify(catalog) === JSON.stringify(this.catalog.catalog))
+      return { version: this.catalog.version, catalog, changed: false };
     const version = await this.repo.catalogs.add(catalog, note, this.clock.now());
     this.catalogState = { version, catalog, cost: new CostModel(catalog) };
     this.logger.info('tiering.catalog_updated', { version });
-    return { version, catalog };
+    return { version, catalog, changed: true };
   }
 
   async costModel(version: number): Promise<CostModel> {
@@ -152,7 +158,13 @@ export class TieringService implements Service {
   }
 
   policyEngine(cost: CostModel = this.catalog.cost): TieringPolicy {
-    return new TieringPolicy(cost, this.predictor, this.settingsState, this.readShare ?? BYTES_PER_READ_PRIOR.share);
+    return new TieringPolicy(
+      cost,
+      this.predictor,
+      this.settingsState,
+      this.readShare ?? BYTES_PER_READ_PRIOR.share,
+      this.firstRead,
+    );
   }
 
   /**
@@ -165,6 +177,15 @@ export class TieringService implements Service {
   learnReadShare(share: number | null): void {
     if (share !== null) this.readShare = share;
   }
+
+  /**
+   * How soon unread data is read (FirstReadCurve), from the fleet's statistics at the start of
+   * the scheduler's last run; null until enough datasets were counted (unread data then waits a
+   * horizon idle before a demotion).
+   */
+  firstRead: FirstReadCurve | null = null;
+  /** When firstRead was last summed (null: not since start-up). */
+  firstReadLearntAt: number | null = null;
 
   // --- per-dataset policy ---------------------------------------------------------------------
 

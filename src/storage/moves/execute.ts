@@ -5,7 +5,7 @@ import type { Integrity } from '../integrity';
 import type { Keyring, WrappedKey } from '../keyring';
 import type { ContentRow, StorageRepository } from '../repository';
 import { CLAIM_LOST, Cancelled, INTERRUPTED } from './errors';
-import { type LiveProgress, rateSince } from './progress';
+import { type LiveProgress, rateSince, wallNow } from './progress';
 import type { Leftover, MoveStore, Placement, StagedCopy } from './store';
 
 export interface MoveExecutorDeps {
@@ -86,6 +86,8 @@ export class MoveExecutor {
         bytes_total: total,
         error: null,
       });
+      // The rate counts from the copy's start, not from the wait for the dataset's lock.
+      progress.startedAt = wallNow();
       // The source's chunks are authenticated while it is copied: a copy of damage is no copy.
       const dek = this.deps.keyring.unwrap(current.kek_id!, current.wrapped_key!);
       // Paced by the copy (plaintext is never ahead of the ciphertext it came from), so it reads what the copy just read.
@@ -129,7 +131,7 @@ export class MoveExecutor {
       await this.finish(move.id, 'done', null);
       this.log(move).info('move.done', {
         bytes: total,
-        ms: this.deps.clock.now() - progress.startedAt,
+        ms: Math.round(wallNow() - progress.startedAt),
         to: `${move.to_location}/${move.to_tier}`,
       });
       if (left) this.freeLater(left, this.log(move));
@@ -150,7 +152,7 @@ export class MoveExecutor {
     progress: LiveProgress,
     moved: () => void,
   ): Promise<StagedCopy> {
-    const { repo, clock, faults } = this.deps;
+    const { repo, faults } = this.deps;
     let lastPersist = Date.now();
     let pausedMid = false;
     return this.deps.store.stage(from, to, objectId, {
@@ -160,7 +162,7 @@ export class MoveExecutor {
       landed: async (pos) => {
         progress.bytesDone = pos;
         moved();
-        progress.rate = rateSince(pos, progress.startedAt, clock.now());
+        progress.rate = rateSince(pos, progress.startedAt, wallNow());
         if (Date.now() - lastPersist > PERSIST_EVERY_MS) {
           lastPersist = Date.now();
           await repo.setMove(move.id, { bytes_done: pos });

@@ -3,7 +3,7 @@ import { type Clock, AppError, type KeyedLock, type Logger, Signal } from '../..
 import type { BatchMove, StorageRepository } from '../repository';
 import type { MoveClaims } from './claims';
 import { INTERRUPTED } from './errors';
-import type { LiveProgress } from './progress';
+import { type LiveProgress, wallNow } from './progress';
 
 export interface MoveRequest {
   tier: MoveRow['to_tier'];
@@ -215,7 +215,7 @@ export class MoveQueue {
 
   private async run(move: MoveRow): Promise<void> {
     const abort = new AbortController();
-    const progress: LiveProgress = { bytesDone: 0, startedAt: this.deps.clock.now(), rate: 0 };
+    const progress: LiveProgress = { bytesDone: 0, startedAt: wallNow(), rate: 0 };
     this.running.set(move.id, { abort, progress });
     this.deps.claims.hold(move.id, abort);
     try {

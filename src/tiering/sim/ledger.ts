@@ -15,6 +15,10 @@ export class Ledger {
   movesCost = 0;
   earlyDeletion = 0;
   moves = 0;
+  /** Moves to a placement faster to the first byte: a demotion taken back shows here. */
+  promotions = 0;
+  /** Moves that owed early deletion at their source. */
+  earlyDeletions = 0;
   bytesMoved = 0;
   readonly readsByPlacement = new Float64Array(PLACEMENTS.length);
   readonly state: PolicyState;
@@ -60,6 +64,8 @@ export class Ledger {
     const m = this.cost.move(st.placement[i]!, to, sizeBytes, (now - st.placedAt[i]!) / DAY);
     this.movesCost += m.transfer;
     this.earlyDeletion += m.early_deletion;
+    if (m.early_deletion > 0) this.earlyDeletions++;
+    if (this.cost.firstByteMs[to]! < this.cost.firstByteMs[st.placement[i]!]!) this.promotions++;
     this.moves++;
     this.bytesMoved += sizeBytes;
     st.placement[i] = to;
@@ -80,6 +86,8 @@ export class Ledger {
       moves_cost: money(this.movesCost),
       early_deletion: money(this.earlyDeletion),
       moves: this.moves,
+      promotions: this.promotions,
+      early_deletions: this.earlyDeletions,
       bytes_moved: this.bytesMoved,
       ...readFacts(this.readsByPlacement, this.cost),
     };

@@ -82,6 +82,8 @@ export interface MatrixCell {
   best_baseline_total: number;
   /** product ÷ best baseline. */
   ratio: number;
+  /** Events replayed. */
+  events: number;
 }
 
 /** One cell: the product and the simple baselines replayed over the trace at the variant's prices. */
@@ -108,6 +110,7 @@ export function matrixCell(
     best_baseline: best.policy,
     best_baseline_total: best.total,
     ratio: best.total > 0 ? product.total / best.total : 1,
+    events: r.events,
   };
 }
 

@@ -1,4 +1,5 @@
 import { AUTO } from '../decision';
+import { FirstReadEstimator } from '../first-read';
 import { type TieringPolicy } from '../policy';
 import { BYTES_PER_READ_PRIOR, ReadShareEstimator } from '../read-share';
 import { PLACEMENTS, placementIndex, type Location, type Tier } from '../placements';
@@ -70,16 +71,19 @@ export function productPolicy(policy: TieringPolicy): SimPolicy {
     name: 'product',
     description: 'Data in Motion: forecast use, price all nine placements, move when it pays back with a margin',
     usesBudget: true,
-    // The fleet's read share so far, as the live scheduler learns it from its scan (live, a run
+    // The fleet's read share and first-read delays so far, as the live scheduler learns it from its scan (live, a run
     // prices with what the previous run's scan learnt).
     beginStep: (v, now) => {
       const est = new ReadShareEstimator();
+      const firstRead = new FirstReadEstimator();
       for (let i = 0; i < v.n; i++) {
         if (v.createdAt[i]! > now) continue;
         const s = v.snapshot(i);
         est.add(s.reads, s.scans, s.bytesRead, v.size[i]!);
+        firstRead.add(v.createdAt[i]!, now, s.reads, s.scans);
       }
       policy.readShare = est.value() ?? BYTES_PER_READ_PRIOR.share;
+      policy.firstRead = firstRead.curve();
     },
     decide: (v, i, current, now, state) => {
       const d = policy.decide(

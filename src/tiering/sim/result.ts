@@ -13,6 +13,9 @@ export interface PolicyResult {
   moves_cost: number;
   early_deletion: number;
   moves: number;
+  /** Moves to a placement faster to the first byte, and moves that paid early deletion (replayed policies only). */
+  promotions?: number;
+  early_deletions?: number;
   bytes_moved: number;
   reads: number;
   /** Share of reads (scans included) served from a COLD tier. */

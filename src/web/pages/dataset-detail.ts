@@ -3,9 +3,9 @@ import type { AnalyticsService } from '../../analytics';
 import type { DatasetsService } from '../../datasets';
 import type { IngestService } from '../../ingest';
 import { LOCATIONS, TIERS } from '../../db';
-import { ValidationError, parseId, Query, type Clock } from '../../platform';
+import { AppError, ValidationError, parseId, Query, type Clock } from '../../platform';
 import { type MoveService, moveProgress } from '../../storage';
-import { parsePolicy, type TieringService } from '../../tiering';
+import { parsePolicy, resolvePinnedMove, type TieringService } from '../../tiering';
 import type { Views } from '../views';
 import { formBody, num, str } from './forms';
 import type { PagesRepository } from './repository';
@@ -17,6 +17,13 @@ export const SERIES = {
   d: { label: 'Last 30 days, per day', hours: 30 * 24, bucketMinutes: 1440 },
 } as const;
 export type SeriesKey = keyof typeof SERIES;
+
+/** The policy form's modes, as its select shows them. */
+const MODES = [
+  ['auto', 'auto: the scheduler decides'],
+  ['pinned', 'pinned: keep it at one placement'],
+  ['never-tier', 'never-tier: never move it'],
+] as const;
 
 export interface DatasetPageDeps {
   views: Views;
@@ -111,6 +118,7 @@ function datasetViews(d: DatasetPageDeps): Router {
       observations,
       locations: LOCATIONS,
       tiers: TIERS,
+      MODES,
       now: d.clock.now(),
       title: `${dataset.name} · Data in Motion`,
     });
@@ -171,21 +179,47 @@ function datasetActions(d: DatasetPageDeps): Router {
     });
   });
 
-  /** Move now: the same queue as POST /api/datasets/:id/moves (reason "manual"). */
+  /**
+   * Move now: the same queue as POST /api/datasets/:id/moves (reason "manual"). A pinned dataset
+   * asks first: the answer offers to unpin it and move, or to pin it to the target.
+   */
   r.post('/datasets/:id/moves', d.requireOperator, async (req, res) => {
     const id = parseId(req.params.id);
     const current = await d.datasets.get(id);
     const b = formBody(req.body);
     const location = pick(str(b, 'location') ?? current.location, LOCATIONS, 'location');
     const tier = pick(str(b, 'tier') ?? current.tier, TIERS, 'tier');
-    const m = await d.moves.enqueue(id, {
-      location,
-      tier,
-      reason: 'manual',
-      detail: str(b, 'reason') ?? 'from the dataset page',
-    });
+    const choiceText = str(b, 'pinned');
+    const choice = choiceText === undefined ? undefined : pick(choiceText, ['UNPIN', 'PIN'] as const, 'pinned');
+    let pinned: { moveId: number } | undefined;
+    try {
+      pinned = await resolvePinnedMove(
+        d.tiering,
+        id,
+        { location, tier },
+        choice === undefined ? undefined : choice === 'PIN' ? 'pin' : 'unpin',
+      );
+    } catch (err) {
+      if (!(err instanceof AppError) || err.extra.field !== 'pinned') throw err;
+      res.status(409);
+      d.views.render(res, 'parts/pinned-choice', { id, pin: err.extra.pin, target: `${location}/${tier}` });
+      return;
+    }
     res.setHeader('HX-Trigger', 'dataset-changed');
-    d.views.render(res, 'parts/notice', { message: `Move ${m.id} to ${location}/${tier} queued.` });
+    let message = `Pinned to ${location}/${tier}, so move ${pinned?.moveId} is on its way.`;
+    if (!pinned) {
+      const m = await d.moves.enqueue(id, {
+        location,
+        tier,
+        reason: 'manual',
+        detail: str(b, 'reason') ?? 'from the dataset page',
+      });
+      message = `${choice === 'UNPIN' ? 'Unpinned (policy auto). ' : ''}Move ${m.id} to ${location}/${tier} queued.`;
+    }
+    if (choice === undefined) return d.views.render(res, 'parts/notice', { message });
+    // The choice changed the policy: the policy form on the page shows it too.
+    const policy = await d.tiering.policyOf(id);
+    d.views.render(res, 'parts/pinned-outcome', { message, policy, MODES, locations: LOCATIONS, tiers: TIERS });
   });
 
   r.post('/datasets/:id/events', d.requireOperator, async (req, res) => {

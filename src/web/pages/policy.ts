@@ -8,6 +8,7 @@ import {
   PLACEMENTS,
   placementKey,
   parseSettings,
+  MATRIX_LIMITS,
   REPLAY_LIMITS,
   type ReplayRequest,
   type SchedulerSettings,
@@ -15,18 +16,9 @@ import {
   type TieringService,
 } from '../../tiering';
 import type { Views } from '../views';
+import { catalogFromForm, catalogFieldError, PRICE_FIELDS } from './catalog-form';
 import { checked, formBody, num, optNum, str, type FormBody } from './forms';
 import type { PagesRepository } from './repository';
-
-export const PRICE_FIELDS = [
-  { key: 'storage_gb_month', label: 'Storage $/GB-month' },
-  { key: 'read_per_1k', label: 'Reads $/1k' },
-  { key: 'write_per_1k', label: 'Writes $/1k' },
-  { key: 'retrieval_per_gb', label: 'Retrieval $/GB' },
-  { key: 'min_storage_days', label: 'Minimum days' },
-  { key: 'min_billable_bytes', label: 'Min. billable bytes' },
-  { key: 'first_byte_ms', label: 'First byte ms' },
-] as const;
 
 export interface PolicyPageDeps {
   views: Views;
@@ -47,36 +39,6 @@ export interface PolicyPageDeps {
   requireOperator: RequestHandler;
   /** A POST any signed-in user may make (CSRF and origin checked): the replay changes nothing. */
   requireViewer: RequestHandler;
-}
-
-/**
- * The catalog form's fields (`p|ONPREM/HOT|storage_gb_month`, `e|FROM|TO`, `r|LOCATION`) as the
- * partial catalog JSON that PUT /api/catalog takes. Empty fields are left out (unchanged).
- */
-export function catalogFromForm(b: FormBody): Record<string, unknown> {
-  const placements: Record<string, Record<string, number>> = {};
-  for (const p of PLACEMENTS) {
-    const key = placementKey(p);
-    for (const f of PRICE_FIELDS) {
-      const v = optNum(b, `p|${key}|${f.key}`);
-      if (v !== undefined) (placements[key] ??= {})[f.key] = v;
-    }
-  }
-  const egress: Record<string, Record<string, number>> = {};
-  const read: Record<string, number> = {};
-  for (const from of LOCATIONS) {
-    for (const to of LOCATIONS) {
-      const v = optNum(b, `e|${from}|${to}`);
-      if (v !== undefined) (egress[from] ??= {})[to] = v;
-    }
-    const r = optNum(b, `r|${from}`);
-    if (r !== undefined) read[from] = r;
-  }
-  const out: Record<string, unknown> = {};
-  if (Object.keys(placements).length) out.placements = placements;
-  if (Object.keys(egress).length) out.egress_per_gb = egress;
-  if (Object.keys(read).length) out.read_egress_per_gb = read;
-  return out;
 }
 
 const MINUTE = 60_000;
@@ -112,6 +74,7 @@ export function policyPages(d: PolicyPageDeps): Router {
     placements: PLACEMENTS.map(placementKey),
     locations: LOCATIONS,
     limits: REPLAY_LIMITS,
+    matrixLimits: MATRIX_LIMITS,
     datasetCount: await d.repo.datasetCount(),
     now: d.clock.now(),
   });
@@ -124,18 +87,34 @@ export function policyPages(d: PolicyPageDeps): Router {
     d.views.render(res, 'parts/scheduler-runs', await model());
   });
 
-  /** Prices: the same validation and versioning as PUT /api/catalog. */
+  /**
+   * Prices: the same validation and versioning as PUT /api/catalog. The answer is the whole
+   * catalog section (heading, form, versions) with the outcome in it; a refused field is named
+   * as a person reads it and marked in the form (the API's JSON keeps the field's path).
+   */
   r.post('/policy/catalog', d.requireOperator, async (req, res) => {
     const b = formBody(req.body);
-    const partial = catalogFromForm(b);
-    if (Object.keys(partial).length === 0) throw new ValidationError('catalog', 'no price was given');
-    const v = await d.tiering.updateCatalog(partial, str(b, 'note') ?? null);
-    res.setHeader('HX-Trigger', 'catalog-changed');
-    d.views.render(res, 'parts/notice', { message: `Saved as price catalog version ${v.version}.` });
+    let saved: string;
+    try {
+      const partial = catalogFromForm(b);
+      if (Object.keys(partial).length === 0) throw new ValidationError('catalog', 'no price was given');
+      const v = await d.tiering.updateCatalog(partial, str(b, 'note') ?? null);
+      saved = v.changed
+        ? `Saved as version ${v.version}.`
+        : `No change: the prices are those of version ${v.version}, so no version was made.`;
+      if (v.changed) res.setHeader('HX-Trigger', 'catalog-changed');
+    } catch (err) {
+      const invalid = catalogFieldError(err);
+      if (!invalid) throw err;
+      res.status(400);
+      d.views.render(res, 'parts/catalog-section', { ...(await model()), invalid });
+      return;
+    }
+    d.views.render(res, 'parts/catalog-section', { ...(await model()), saved });
   });
 
   r.get('/policy/parts/catalog', async (_req, res) => {
-    d.views.render(res, 'parts/catalog-form', await model());
+    d.views.render(res, 'parts/catalog-section', await model());
   });
 
   /** Scheduler settings: the same parser as PUT /api/scheduler/settings, then the timer re-armed. */

@@ -38,6 +38,7 @@ describe('the robustness matrix', () => {
       best_baseline: 's3-it',
       best_baseline_total: 1,
       ratio,
+      events: 0,
     });
     const text = matrixTable([
       cell('a', 'list', 0.9),
