@@ -15,6 +15,7 @@ import * as m013 from './013_cost_history';
 import * as m014 from './014_alerts';
 import * as m015 from './015_recommendations_order';
 import * as m016 from './016_master_rotation';
+import * as m017 from './017_cluster';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '014_alerts': m014,
   '015_recommendations_order': m015,
   '016_master_rotation': m016,
+  '017_cluster': m017,
 };

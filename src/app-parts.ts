@@ -16,6 +16,7 @@ import {
   writeAccess,
   type ApiCallers,
 } from './auth';
+import { leaseOf } from './app-cluster';
 import type { Config } from './config';
 import type { Database, Db } from './db';
 import { DatabaseBackups } from './backup';
@@ -42,6 +43,12 @@ export interface Base {
   db: Db;
   clock: Clock;
   logger: Logger;
+  /** This instance's name in leases and move claims. */
+  instance: string;
+  /** No other instance can share this database (SQLite, its directory locked to this process). */
+  exclusive: boolean;
+  /** A set-up found unsafe after the start (a shared consumer group on SQLite): the process must stop. */
+  onFatal: (err: Error) => void;
 }
 
 export type AuthParts = ReturnType<typeof buildAuth>;
@@ -52,7 +59,7 @@ export type AuthParts = ReturnType<typeof buildAuth>;
  * from them, signed with a key derived from the session key. Write routes take a key or an
  * operator's session with its CSRF token: one gate per direction.
  */
-export function buildAuth({ config, db, clock, logger }: Base) {
+export function buildAuth({ config, db, clock, logger, exclusive }: Base) {
   const authLog = logger.child({ part: 'auth' });
   const users = new UsersService(new UsersRepository(db), clock, authLog);
   const sessionKey = resolveSessionKey(config.session.secret, config.dataDir, authLog);
@@ -67,6 +74,8 @@ export function buildAuth({ config, db, clock, logger }: Base) {
     new ApiKeyAuth(resolveApiKey(config.apiKey, config.dataDir, logger)),
     clock,
   );
+  // Keys created or revoked on another instance count here within a few seconds.
+  if (!exclusive) apiKeys.reloadEvery(Math.ceil(config.cluster.leaseTtlMs / 3));
   const callers: ApiCallers = {
     keys: apiKeys,
     tokens: new ApiTokens(apiTokenKey(sessionKey), apiKeys, config.apiTokens),
@@ -106,7 +115,10 @@ export function buildAuth({ config, db, clock, logger }: Base) {
 export type StorageParts = ReturnType<typeof buildStorage>;
 
 /** Keys, the tier tree and the move queue; interrupted moves are recovered before anything serves. */
-export function buildStorage({ config, db, clock, logger }: Base) {
+export function buildStorage(base: Base) {
+  const { config, db, clock, logger, instance, exclusive } = base;
+  // With other instances on the shared stores, one of them scrubs on the timer.
+  const scrubLease = exclusive ? undefined : leaseOf(base, 'scrub');
   const keyring = new Keyring(
     db,
     {
@@ -136,6 +148,10 @@ export function buildStorage({ config, db, clock, logger }: Base) {
     clock,
     logger: logger.child({ part: 'moves' }),
     concurrency: config.storage.moveConcurrency,
+    instance,
+    // Twice the scheduler lease's: a move's owner renews every few seconds while it copies.
+    claimTtlMs: 2 * config.cluster.leaseTtlMs,
+    exclusive,
   });
   const scrub = new ScrubService({
     repo,
@@ -146,6 +162,7 @@ export function buildStorage({ config, db, clock, logger }: Base) {
     logger: logger.child({ part: 'scrub' }),
     enabled: config.storage.scrubEnabled,
     intervalMs: config.storage.scrubIntervalMs,
+    ...(scrubLease ? { leadership: scrubLease } : {}),
   });
   const backups = new DatabaseBackups({
     db,
@@ -188,14 +205,15 @@ export function buildStorage({ config, db, clock, logger }: Base) {
     }),
     /** The store panel of the overview and the moves page. */
     storePanel: () => storePanel(stores, repo),
-    services: [stores, moves, scrub, backups, masterRotation] as Service[],
+    services: [stores, moves, ...(scrubLease ? [scrubLease] : []), scrub, backups, masterRotation] as Service[],
   };
 }
 
 export type TieringParts = ReturnType<typeof buildTiering>;
 
 /** The price catalog, the policy and the scheduler that hands moves to the queue. */
-export function buildTiering({ config, database, db, clock, logger }: Base, storage: StorageParts) {
+export function buildTiering(base: Base, storage: StorageParts) {
+  const { config, database, db, clock, logger } = base;
   const t = config.tiering;
   const tiering = new TieringService({
     repo: new TieringRepository(db, database.reader),
@@ -218,11 +236,15 @@ export function buildTiering({ config, database, db, clock, logger }: Base, stor
     },
     pricesFile: t.pricesFile,
   });
+  // One instance at a time runs the scheduler; started before it, so released after its last run.
+  const lease = leaseOf(base, 'tier-scheduler');
   const scheduler = new TierScheduler({
     tiering,
     moves: storage.moves,
     clock,
     logger: logger.child({ part: 'scheduler' }),
+    leadership: lease,
+    ...(base.exclusive ? {} : { refreshEveryMs: Math.ceil(config.cluster.leaseTtlMs / 3) }),
   });
   const costSnapshots = new CostSnapshotJob({
     history: tiering.costs,
@@ -232,8 +254,9 @@ export function buildTiering({ config, database, db, clock, logger }: Base, stor
   return {
     tiering,
     scheduler,
+    lease,
     // The catalog loads before anything serves; the timer arms once the rest is up.
     prepare: tiering as Service,
-    services: [scheduler, costSnapshots] as Service[],
+    services: [lease, scheduler, costSnapshots] as Service[],
   };
 }

@@ -6,6 +6,7 @@ import {
   StatsRepository,
   type AnalyticsService as Analytics,
 } from './analytics';
+import { soleMemberOf } from './app-cluster';
 import type { Base, StorageParts } from './app-parts';
 import { DatasetsRepository, DatasetsService } from './datasets';
 import { DatasetResolver, IngestService } from './ingest';
@@ -122,12 +123,18 @@ export async function buildStream(base: Base, storage: StorageParts) {
 }
 
 async function createBus(
-  { config, db, clock, logger }: Base,
+  { config, db, clock, logger, exclusive, onFatal }: Base,
   offsets: OffsetsRepository,
   handler: BatchHandler,
 ): Promise<EventBus> {
   if (config.kafka)
-    return createKafkaBus({ config: config.kafka, logger: logger.child({ bus: 'kafka' }), offsets, handler });
+    return createKafkaBus({
+      config: config.kafka,
+      logger: logger.child({ bus: 'kafka' }),
+      offsets,
+      handler,
+      ...(exclusive ? { soleMember: soleMemberOf(config.kafka, onFatal) } : {}),
+    });
   return new EmbeddedBus({
     log: new EventLogRepository(db),
     offsets,

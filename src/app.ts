@@ -11,10 +11,16 @@ import { createHttpServer, PagesRepository } from './web';
 import { buildHttp } from './app-http';
 import { buildAuth, buildStorage, buildTiering, type Base } from './app-parts';
 import { buildAlerts, buildStream } from './app-stream';
+import { DataDirLock, instanceId } from './cluster';
 
 export interface AppDeps {
   logger?: Logger;
   clock?: Clock;
+  /**
+   * Called when a set-up proves unsafe after the start (another consumer-group member while the
+   * state is SQLite); main stops the app and exits non-zero. Absent: logged only.
+   */
+  onFatal?: (err: Error) => void;
 }
 
 interface Parts {
@@ -36,7 +42,10 @@ export class App {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly database: Database;
+  /** This instance's name among those sharing the database (INSTANCE_ID, or generated). */
+  readonly instance: string;
   private readonly services: ServiceList;
+  private readonly onFatal: (err: Error) => void;
   private parts: Parts | undefined;
   private server: http.Server | undefined;
   private stopping = false;
@@ -46,6 +55,8 @@ export class App {
     this.config = config;
     this.logger = deps.logger ?? createLogger(config.logLevel);
     this.clock = deps.clock ?? systemClock;
+    this.instance = instanceId(config.cluster.instanceId);
+    this.onFatal = deps.onFatal ?? ((err) => this.logger.error('app.fatal', { error: err }));
     this.database = new Database({
       path: config.databasePath,
       synchronous: config.sqliteSynchronous,
@@ -98,10 +109,23 @@ export class App {
 
   async start({ listen = true }: { listen?: boolean } = {}): Promise<void> {
     const { config, logger, clock } = this;
+    // SQLite serves one process: the data directory is locked before the database opens.
+    // PostgreSQL is shared: leases and move claims share the work between instances.
+    const exclusive = this.database.dialect === 'sqlite';
+    if (exclusive) this.services.add(new DataDirLock(config.dataDir, this.instance));
     // Every part below needs the open, migrated database.
     this.services.add(this.database);
     await this.services.start();
-    const base: Base = { config, database: this.database, db: this.database.db, clock, logger };
+    const base: Base = {
+      config,
+      database: this.database,
+      db: this.database.db,
+      clock,
+      logger,
+      instance: this.instance,
+      exclusive,
+      onFatal: (err) => this.onFatal(err),
+    };
     const auth = buildAuth(base);
     const storage = buildStorage(base);
     const stream = await buildStream(base, storage);

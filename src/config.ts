@@ -137,6 +137,15 @@ export interface Config {
   readonly apiTokens: { readonly ttlMs: number; readonly maxTtlMs: number };
   /** One `http.request` log line per answered request at this level (`off`: none). */
   readonly accessLog: 'off' | 'debug' | 'info';
+  readonly cluster: ClusterConfig;
+}
+
+/** Several instances on one database (issue 14). */
+export interface ClusterConfig {
+  /** INSTANCE_ID: this instance's name in leases and move claims; undefined: hostname-pid-random. */
+  readonly instanceId: string | undefined;
+  /** LEASE_TTL: the scheduler's lease lapses this long after its holder stops renewing it (renewed every third). */
+  readonly leaseTtlMs: number;
 }
 
 const HOUR = 3_600_000;
@@ -210,8 +219,10 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       maxTtlMs: r.duration('API_TOKEN_MAX_TTL', HOUR),
     },
     accessLog: r.oneOf('ACCESS_LOG', ['off', 'debug', 'info'] as const, 'debug'),
+    cluster: clusterConfig(r),
   };
   checkRanges(config);
+  checkSharedStores(config);
   return Object.freeze(config);
 }
 
@@ -280,6 +291,33 @@ function webhookUrl(v: string | undefined): string | undefined {
   if (u.protocol !== 'http:' && u.protocol !== 'https:')
     throw new ConfigError('ALERT_WEBHOOK_URL', 'must be an http:// or https:// URL');
   return v;
+}
+
+function clusterConfig(r: Reader): ClusterConfig {
+  const ttl = r.duration('LEASE_TTL', 15_000);
+  if (ttl < 1_000 || ttl > 10 * 60_000) throw new ConfigError('LEASE_TTL', 'must be between 1s and 10m');
+  return {
+    instanceId: r.optStr('INSTANCE_ID'),
+    leaseTtlMs: ttl,
+  };
+}
+
+/**
+ * With PostgreSQL, several instances may run: each location's store must be one they all reach,
+ * or a move done by one would leave the others pointing at bytes they cannot read.
+ */
+function checkSharedStores(config: Config): void {
+  if (!config.databaseUrl) return;
+  // An S3 store is reachable from every instance by nature; a file store when declared on a shared mount.
+  for (const [location, store] of Object.entries(config.storage.stores)) {
+    if (store.shared) continue;
+    throw new ConfigError(
+      `STORE_${location}_SHARED`,
+      `with DATABASE_URL several instances may run, so the ${location} store must be reachable from all of them: ` +
+        `set STORE_${location}=s3://bucket/prefix, or put its folder on a mount every instance shares and set ` +
+        `STORE_${location}_SHARED=true`,
+    );
+  }
 }
 
 /** Limits that span a value's range or two variables. */

@@ -13,7 +13,14 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const app = new App(config);
+  const app: App = new App(config, {
+    onFatal: (err) => {
+      app.logger.error('app.refused', { error: err });
+      process.stderr.write(`Data in Motion stopped: ${err.message}\n`);
+      process.exitCode = 1;
+      void app.stop().finally(() => process.exit(1));
+    },
+  });
   let signals = 0;
   const shutdown = (signal: string): void => {
     signals++;
@@ -41,6 +48,7 @@ async function main(): Promise<void> {
     await app.start();
   } catch (err) {
     app.logger.error('app.start_failed', { error: err as Error });
+    process.stderr.write(`Data in Motion did not start: ${(err as Error).message}\n`);
     await app.stop();
     process.exit(1);
   }

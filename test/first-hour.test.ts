@@ -59,11 +59,16 @@ describe('a first hour as a new user has it', () => {
 
   test('when a scrub and a backup have run, then /readyz details and the overview say when and what they found', async () => {
     const before = (await (await fetch(`${w.base}/readyz`)).json()) as { details: Record<string, unknown> };
-    expect(before.details).toEqual({
+    expect(before.details).toMatchObject({
       backup: null,
       scrub: null,
       // No master key rotation running: only the current key is needed.
       master_key: { fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/), previous_key: 'not needed' },
+    });
+    // Which instance answered, and which holds the scheduler (issue 14): here, the only one.
+    expect(before.details).toMatchObject({
+      instance: expect.any(String),
+      tier_scheduler_lease: { holder: before.details.instance, held_here: true },
     });
     expect((await fetch(`${w.base}/api/scrub?wait=true`, { method: 'POST', headers: key })).status).toBe(200);
     expect((await fetch(`${w.base}/api/backups`, { method: 'POST', headers: key, body: '{}' })).status).toBe(201);

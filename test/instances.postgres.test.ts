@@ -12,6 +12,10 @@ describe('several instances on one PostgreSQL database', () => {
       ENCRYPTION_KEY: crypto.randomBytes(32).toString('hex'),
       SESSION_SECRET: crypto.randomBytes(32).toString('hex'),
       SCHEDULER_ENABLED: 'false',
+      // No content is stored here; the product asks that stores be shared on PostgreSQL (issue 14).
+      STORE_ONPREM_SHARED: 'true',
+      STORE_PRIVATE_SHARED: 'true',
+      STORE_PUBLIC_SHARED: 'true',
     };
     const apps = await Promise.all([0, 1, 2].map(() => startApp(shared)));
     try {

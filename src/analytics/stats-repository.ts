@@ -56,6 +56,15 @@ export class StatsRepository {
     return this.db.transaction().execute(async (trx) => {
       const from = await this.rolledUntil(trx);
       if (until <= from) return 0;
+      // Moved first, only from where it was read: another instance rolling up at the same time
+      // holds the row until it commits, and then this update finds it moved and adds nothing.
+      const claimed = await trx
+        .updateTable('bucket_rollup')
+        .set({ rolled_until: until })
+        .where('id', '=', 1)
+        .where('rolled_until', '=', from)
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) === 0) return 0;
       let rolled = 0;
       for (const [res, size] of [
         ['h', 3_600_000],
@@ -72,7 +81,6 @@ export class StatsRepository {
           ${sql.raw(BUCKETS_TAIL[dialectOf(trx)])}`.execute(trx);
         if (res === 'h') rolled = Number(r.numAffectedRows ?? 0);
       }
-      await trx.updateTable('bucket_rollup').set({ rolled_until: until }).where('id', '=', 1).execute();
       return rolled;
     });
   }

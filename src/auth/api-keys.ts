@@ -55,19 +55,46 @@ export class ApiKeys {
     private readonly flushIntervalMs = 60_000,
   ) {}
 
+  private reloadTimer: NodeJS.Timeout | undefined;
+  private reloadEveryMs: number | undefined;
+
   async start(): Promise<void> {
-    for (const r of await this.repo.live())
+    await this.reload();
+    this.flushTimer = setInterval(() => void this.flush().catch(() => undefined), this.flushIntervalMs);
+    this.flushTimer.unref();
+    if (this.reloadEveryMs) {
+      this.reloadTimer = setInterval(() => void this.reload().catch(() => undefined), this.reloadEveryMs);
+      this.reloadTimer.unref();
+    }
+  }
+
+  /**
+   * With other instances on the database, keys they create or revoke reach this one's memory
+   * within `ms` (set before start).
+   */
+  reloadEvery(ms: number): void {
+    this.reloadEveryMs = ms;
+  }
+
+  /** The live keys as the database holds them. */
+  async reload(): Promise<void> {
+    // A key created here while the query runs is not in its answer: only those known before may go.
+    const before = new Set(this.live.keys());
+    const rows = await this.repo.live();
+    const ids = new Set(rows.map((r) => r.id));
+    for (const id of before) if (!ids.has(id)) this.live.delete(id);
+    for (const r of rows)
       this.live.set(r.id, {
         hash: Buffer.from(r.secret_sha256, 'hex'),
         scopes: new Set(JSON.parse(r.scopes) as Scope[]),
       });
-    this.flushTimer = setInterval(() => void this.flush().catch(() => undefined), this.flushIntervalMs);
-    this.flushTimer.unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.flushTimer);
     this.flushTimer = undefined;
+    clearInterval(this.reloadTimer);
+    this.reloadTimer = undefined;
     await this.flush();
   }
 

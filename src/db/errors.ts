@@ -33,3 +33,8 @@ export function isDataError(err: unknown): boolean {
   if (SQLSTATE.test(code)) return code.startsWith('22') || code.startsWith('23');
   return /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
 }
+
+/** Another connection holds the lock this one asked for (SQLITE_BUSY / SQLITE_LOCKED). */
+export function isBusy(err: unknown): boolean {
+  return /^SQLITE_(BUSY|LOCKED)/.test(codeOf(err) ?? '');
+}

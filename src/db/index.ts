@@ -1,7 +1,7 @@
 export { bulkWrite } from './bulk';
 export { Database, type Db } from './database';
 export { asFlag, dialectOf, greatest, least, type DialectName } from './dialect';
-export { isDataError, isUniqueViolation } from './errors';
+export { isBusy, isDataError, isUniqueViolation } from './errors';
 export {
   ACTIVE_MOVE_STATES,
   LOCATIONS,
@@ -16,6 +16,7 @@ export {
   type DatasetStatsRow,
   type DatasetStatsTable,
   type IntegrityFinder,
+  type LeasesTable,
   type DecisionsTable,
   type Location,
   type MoveRow,

@@ -144,6 +144,20 @@ export interface MovesTable {
   finished_at: number | null;
   /** 'file' | 'server' | 'streamed': how the copy was made (migration 011). */
   copy: string | null;
+  /** The instance that claimed the move to run it (INSTANCE_ID); null while nobody has. */
+  owner: string | null;
+  /** The owner's claim holds until then (renewed while it runs); past it, another instance may recover the move. */
+  claimed_until: number | null;
+}
+
+/** A singleton job's holder (the tier scheduler's): one instance at a time, until expires_at. */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  /** Raised on every acquisition: a holder whose token is no longer the row's has lost the lease. */
+  token: number;
+  acquired_at: number;
+  expires_at: number;
 }
 
 export interface KeyMetaTable {
@@ -357,6 +371,7 @@ export interface DB {
   stream_gaps: StreamGapsTable;
   cost_history: CostHistoryTable;
   alerts: AlertsTable;
+  leases: LeasesTable;
 }
 
 export type DatasetRow = Selectable<DatasetsTable>;

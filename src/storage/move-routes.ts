@@ -135,6 +135,8 @@ export function moveView(m: MoveRow, moves: MoveService): Record<string, unknown
     from: { tier: m.from_tier, location: m.from_location },
     to: { tier: m.to_tier, location: m.to_location },
     state: m.state,
+    /** The instance that claimed it (several instances on PostgreSQL). */
+    owner: m.owner,
     reason: m.reason,
     reason_detail: m.reason_detail,
     decision_id: m.decision_id,

@@ -18,6 +18,8 @@ export interface ScrubDeps {
   /** Run on a timer every `intervalMs` (the API and the CLI run it either way). */
   enabled: boolean;
   intervalMs: number;
+  /** With several instances on shared stores, the timer's scrub runs on the one holding this (absent: here). */
+  leadership?: { acquire(): Promise<boolean> };
 }
 
 /** What a scrub found, as the API and the CLI show it. */
@@ -95,10 +97,20 @@ export class ScrubService implements Service {
     if (!this.deps.enabled || this.abort.signal.aborted) return;
     this.nextAt = Date.now() + this.deps.intervalMs;
     this.job = schedule.scheduleJob(new Date(this.nextAt), () => {
-      this.run('timer')
+      this.runIfLeader()
         .catch((err: unknown) => this.deps.logger.error('scrub.failed', { error: err as Error }))
         .finally(() => this.arm());
     });
+  }
+
+  /** The timer's scrub: one instance reads the shared stores, not every one of them. */
+  private async runIfLeader(): Promise<void> {
+    const { leadership, logger } = this.deps;
+    if (leadership && !this.run.running && !(await leadership.acquire())) {
+      logger.debug('scrub.skipped', { reason: 'another instance holds the scrub lease' });
+      return;
+    }
+    await this.run('timer');
   }
 
   private async scrub(trigger: string): Promise<void> {

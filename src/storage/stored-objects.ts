@@ -25,6 +25,8 @@ export interface StoredEntry {
   tmp: boolean;
   /** For reports and logs: the path under the tier tree, or the object's s3:// address. */
   name: string;
+  /** When it was last written (ms), if known. */
+  modifiedAt(): Promise<number | undefined>;
   /** Removes it (durably on a file store). */
   remove(): Promise<void>;
 }
@@ -125,6 +127,7 @@ export class StoredObjects {
       objectId: f.objectId,
       tmp: f.tmp,
       name: path.relative(tree.root, f.path),
+      modifiedAt: async () => (await fsp.stat(f.path).catch(() => undefined))?.mtimeMs,
       remove: async () => {
         if (await removeIfExists(f.path)) await fsyncDir(path.dirname(f.path));
       },
@@ -155,6 +158,7 @@ export class StoredObjects {
         objectId: m ? m[1]! : null,
         tmp: name.startsWith(TMP_PREFIX),
         name: `${where}${o.key}`,
+        modifiedAt: async () => o.modifiedAt,
         remove: async () => void (await store.delete(o.key)),
       });
     }

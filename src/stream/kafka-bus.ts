@@ -5,7 +5,7 @@ import { CatchUp, type Watermarks, unapplied } from './catch-up';
 import { busHealth } from './health';
 import { ensureTopic } from './kafka-admin';
 import { CODES, type LibrdKafkaError, connectClient, topicWatermarks } from './kafka-client';
-import { KafkaConsumerLoop } from './kafka-consumer';
+import { KafkaConsumerLoop, type SoleMember } from './kafka-consumer';
 import {
   BusUnavailableError,
   type BatchHandler,
@@ -26,6 +26,8 @@ export interface KafkaBusDeps {
   offsets: OffsetReader;
   /** Called with each batch consumed (the exactly-once applier's). */
   handler: BatchHandler;
+  /** With SQLite state: refuse to share the consumer group (see SoleMember). */
+  soleMember?: SoleMember;
 }
 
 interface Delivery {

@@ -23,6 +23,19 @@ export interface KafkaConsumerDeps {
   offsets: OffsetReader;
   /** Client errors that are not the consumer's own business (all brokers down): the bus's. */
   onClientError: (err: LibrdKafkaError) => void;
+  /** Set when the state is SQLite: this instance must be the group's only member. */
+  soleMember?: SoleMember;
+}
+
+/**
+ * A member with SQLite state must hold every partition of the topic: with another member in the
+ * group, each database would see only its share of the events. Joining, it waits up to
+ * `graceMs` for the whole assignment (a crashed predecessor holds its partitions until its
+ * session times out); still short of it, the group has another live member and `refuse` is called.
+ */
+export interface SoleMember {
+  graceMs: number;
+  refuse: (err: Error) => void;
 }
 
 /**
@@ -41,6 +54,12 @@ export class KafkaConsumerLoop {
   private protocol: 'classic' | 'consumer';
   /** Next offset to apply per partition: the database's, kept current as batches apply. */
   private positions = new Map<number, number>();
+  /** The partitions this member holds. */
+  private readonly assigned = new Set<number>();
+  /** It has held the whole topic once: the sole-member check is over. */
+  private established = false;
+  private shortSince: number | undefined;
+  private topicPartitions: number | undefined;
 
   constructor(private readonly deps: KafkaConsumerDeps) {
     this.protocol = deps.config.groupProtocol;
@@ -127,6 +146,7 @@ export class KafkaConsumerLoop {
   private async consumeLoop(c: Kafka.KafkaConsumer): Promise<void> {
     while (!this.stopping && this.error !== UNSUPPORTED_PROTOCOL) {
       const messages = await this.consumeBatch(c);
+      if (!(await this.soleMemberHolds(c))) return;
       if (messages.length === 0) continue;
       const batch: BusMessage[] = messages.map((m) => ({
         topic: m.topic,
@@ -151,6 +171,8 @@ export class KafkaConsumerLoop {
     try {
       const cooperative = inc.rebalanceProtocol() === 'COOPERATIVE';
       if (code === CODES.ERR__ASSIGN_PARTITIONS) {
+        if (!cooperative) this.assigned.clear();
+        for (const a of assignment) this.assigned.add(a.partition);
         const at = assignment.map(({ topic, partition }) => ({
           topic,
           partition,
@@ -159,12 +181,47 @@ export class KafkaConsumerLoop {
         if (cooperative) inc.incrementalAssign(at);
         else c.assign(at);
       } else if (code === CODES.ERR__REVOKE_PARTITIONS) {
+        if (cooperative) for (const a of assignment) this.assigned.delete(a.partition);
+        else this.assigned.clear();
         if (cooperative) inc.incrementalUnassign(assignment);
         else c.unassign();
       }
     } catch (e) {
       if (c.isConnected()) this.deps.logger.warn('kafka.rebalance_failed', { error: (e as Error).message });
     }
+  }
+
+  /** False when another member holds part of the topic past the grace: the consumer stops and the app is told. */
+  private async soleMemberHolds(c: Kafka.KafkaConsumer): Promise<boolean> {
+    const sole = this.deps.soleMember;
+    if (!sole || this.established) return true;
+    this.topicPartitions ??= await partitionCount(c, this.deps.config.topic);
+    const total = this.topicPartitions;
+    if (total === undefined) return true;
+    if (this.assigned.size >= total) {
+      this.established = true;
+      this.deps.logger.info('kafka.sole_member', { group: this.deps.config.groupId, partitions: total });
+      this.shortSince = undefined;
+      return true;
+    }
+    this.shortSince ??= Date.now();
+    if (Date.now() - this.shortSince < sole.graceMs) return true;
+    const { groupId, topic } = this.deps.config;
+    const err = new Error(
+      `refusing to run: consumer group ${groupId} has another member (it holds ${total - this.assigned.size} of ` +
+        `the ${total} partitions of ${topic} after ${Math.round(sole.graceMs / 1000)} s), and this instance keeps its ` +
+        'state in SQLite, which would see only its share of the events. Run one instance per group on SQLite, or ' +
+        'set DATABASE_URL to one PostgreSQL database shared by every instance.',
+    );
+    this.error = err.message;
+    this.deps.logger.error('kafka.group_not_sole_member', {
+      group: groupId,
+      held: this.assigned.size,
+      partitions: total,
+    });
+    this.stopping = true;
+    sole.refuse(err);
+    return false;
   }
 
   private consumeBatch(c: Kafka.KafkaConsumer): Promise<Kafka.Message[]> {
@@ -224,4 +281,14 @@ export class KafkaConsumerLoop {
       }
     });
   }
+}
+
+/** The topic's partition count from the consumer's metadata; undefined when it cannot be had now. */
+function partitionCount(c: Kafka.KafkaConsumer, topic: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    c.getMetadata({ topic, timeout: 2_000 }, (err, md) => {
+      const n = md?.topics.find((t) => t.name === topic)?.partitions.length;
+      resolve(err || !n ? undefined : n);
+    });
+  });
 }

@@ -38,6 +38,7 @@ export async function plan(
     go.push({ d: p.d, row });
   }
   rows.push(...ctx.budgetHeld.splice(0));
+  await ctx.guard();
   const logIds = await repo.decisions.log(go.map((g) => g.row));
   const created = await moves.enqueueBatch(
     go.map(({ d }) => ({

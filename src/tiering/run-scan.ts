@@ -24,6 +24,8 @@ export interface RunContext {
   held: Record<string, number>;
   /** Decisions held for the budget, to be written with the next batch. */
   budgetHeld: DecisionRow[];
+  /** Throws when this instance may no longer write the run's results (it lost the scheduler's lease). */
+  guard: () => Promise<void>;
 }
 
 export function holdForBudget(ctx: RunContext, p: Proposal): void {
@@ -107,9 +109,11 @@ export async function scan(ctx: RunContext, policy: TieringPolicy): Promise<Scan
     written += out.length;
     // At most one page's writes in flight: decisions never pile up in memory.
     await writes;
+    await ctx.guard();
     writes = repo.decisions.save(out);
   }
   await writes;
+  await ctx.guard();
   await repo.decisions.delete(cleared);
   return { datasets, written, best, sample: sample.items };
 }

@@ -38,6 +38,8 @@ export interface RunDeps {
   moves: MoveEnqueuer;
   clock: Clock;
   logger: Logger;
+  /** Throws when this instance may no longer write the run's results (it lost the scheduler's lease). */
+  guard: () => Promise<void>;
 }
 
 export async function runOnce(deps: RunDeps, trigger: string): Promise<RunResult> {
@@ -85,7 +87,7 @@ export async function runOnce(deps: RunDeps, trigger: string): Promise<RunResult
 async function phases(deps: RunDeps, trigger: string, runId: number, now: number, t0: number): Promise<RunResult> {
   const { tiering } = deps;
   const tTrain = Date.now();
-  const matured = await train(tiering, now);
+  const matured = await train(tiering, now, deps.guard);
   const tScan = Date.now();
   // Reads are priced toward the fleet's read share as it stands now (one aggregate query),
   // so every run, the first included, prices with the same share its explanations show; the
@@ -98,11 +100,12 @@ async function phases(deps: RunDeps, trigger: string, runId: number, now: number
   }
   const policy = tiering.policyEngine();
   const catalogVersion = tiering.catalog.version;
-  const ctx: RunContext = { tiering, runId, now, held: {}, budgetHeld: [] };
+  const ctx: RunContext = { tiering, runId, now, held: {}, budgetHeld: [], guard: deps.guard };
   const scanned = await scan(ctx, policy);
   const tPlan = Date.now();
   const planned = await plan(ctx, deps.moves, scanned.best.sorted());
   const tObserve = Date.now();
+  await deps.guard();
   const added = await observe(tiering, scanned.sample, now);
   const pending = await tiering.pendingSaving();
   return {
@@ -127,12 +130,13 @@ async function phases(deps: RunDeps, trigger: string, runId: number, now: number
 }
 
 /** Labels observations whose horizon has passed and trains the model on them. */
-async function train(tiering: TieringService, now: number): Promise<number> {
+async function train(tiering: TieringService, now: number, guard: () => Promise<void>): Promise<number> {
   const { repo, predictor } = tiering;
   let n = 0;
   for (;;) {
     const due = await repo.observations.due(now, 5_000);
     if (due.length === 0) break;
+    await guard();
     const x = new Float64Array(N_FEATURES);
     const labelled = due.map((o) => {
       if (o.warm_now === null) return { id: o.id, actual: null };

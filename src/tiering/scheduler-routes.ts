@@ -31,6 +31,8 @@ export function schedulerRoutes(d: TieringRouteDeps): Router {
     res.json({
       settings: settingsView(tiering.settings),
       running: scheduler.isRunning,
+      // Which instance runs the scheduler (the lease's holder); running and next_run_at are this instance's.
+      runs_on: (await scheduler.leader()) ?? null,
       next_run_at: scheduler.nextRunAt === null ? null : new Date(scheduler.nextRunAt).toISOString(),
       runs: (await tiering.repo.runs.latest(20)).map(runView),
     });

@@ -85,13 +85,19 @@ export class TieringService implements Service {
       current = { version, catalog, created_at: this.clock.now(), note: null };
     }
     this.catalogState = { version: current.version, catalog: current.catalog, cost: new CostModel(current.catalog) };
+    await this.refresh();
+  }
+
+  /** Re-reads what another instance may have changed: settings, catalog version, the lease holder's model. */
+  async refresh(): Promise<void> {
+    const current = await this.repo.catalogs.current();
+    if (current && current.version !== this.catalogState?.version)
+      this.catalogState = { version: current.version, catalog: current.catalog, cost: new CostModel(current.catalog) };
     for (const key of SETTING_KEYS) {
       const v = await this.repo.runs.setting(`scheduler.${key}`);
       if (v !== undefined) (this.settingsState as unknown as Record<string, unknown>)[key] = JSON.parse(v);
     }
-    const state = await this.repo.observations.predictorState();
-    this.predictor = new Predictor(LABEL_DAYS, state);
-    await this.repo.runs.closeAbandoned(this.clock.now());
+    this.predictor = new Predictor(LABEL_DAYS, await this.repo.observations.predictorState());
   }
 
   async stop(): Promise<void> {

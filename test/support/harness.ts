@@ -45,7 +45,9 @@ export async function databaseEnvFor(dir: string, kind?: DatabaseKind): Promise<
     url = (await databaseEnv('postgres')).DATABASE_URL!;
     databaseByDir.set(dir, url);
   }
-  return { DATABASE_URL: url };
+  // One instance here, but on PostgreSQL the product asks that stores be reachable from every
+  // instance: the test's data directory stands for the shared mount.
+  return { DATABASE_URL: url, STORE_ONPREM_SHARED: 'true', STORE_PRIVATE_SHARED: 'true', STORE_PUBLIC_SHARED: 'true' };
 }
 
 /** An app on a temporary database and data directory, in this process, not listening. */

@@ -53,8 +53,10 @@ describe('config', () => {
   test('when DATABASE_URL is unset, then the state is the SQLite file; when it is a postgres URL, then PostgreSQL', () => {
     expect(parseConfig({}).databaseUrl).toBeUndefined();
     const url = 'postgres://dim:s3cret@db.internal:5432/dim';
-    expect(parseConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
-    expect(parseConfig({ DATABASE_URL: 'postgresql://db/dim' }).databaseUrl).toBe('postgresql://db/dim');
+    // Several instances may share PostgreSQL: the stores must be too (issue 14).
+    const shared = { STORE_ONPREM_SHARED: 'true', STORE_PRIVATE_SHARED: 'true', STORE_PUBLIC_SHARED: 'true' };
+    expect(parseConfig({ DATABASE_URL: url, ...shared }).databaseUrl).toBe(url);
+    expect(parseConfig({ DATABASE_URL: 'postgresql://db/dim', ...shared }).databaseUrl).toBe('postgresql://db/dim');
   });
 
   test.each([['not a url at all'], ['mysql://u:s3cret@db/dim'], ['postgres://u:s3cret@db:5432/']])(

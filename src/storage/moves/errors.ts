@@ -7,3 +7,6 @@ export class Cancelled extends Error {
 
 /** The abort reason of a move stopped by shutdown: it is planned again, not cancelled. */
 export const INTERRUPTED = 'interrupted';
+
+/** The abort reason of a move whose claim another instance took over: the row and the copy are the new owner's. */
+export const CLAIM_LOST = 'claim lost';

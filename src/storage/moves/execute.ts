@@ -4,7 +4,7 @@ import type { Faults } from '../faults';
 import type { Integrity } from '../integrity';
 import type { Keyring, WrappedKey } from '../keyring';
 import type { ContentRow, StorageRepository } from '../repository';
-import { Cancelled, INTERRUPTED } from './errors';
+import { CLAIM_LOST, Cancelled, INTERRUPTED } from './errors';
 import { type LiveProgress, rateSince, wallNow } from './progress';
 import type { Leftover, MoveStore, Placement, StagedCopy } from './store';
 
@@ -199,6 +199,11 @@ export class MoveExecutor {
   private async failed(move: MoveRow, objectId: string, signal: AbortSignal, err: unknown): Promise<void> {
     const { repo, store } = this.deps;
     const log = this.log(move);
+    if (signal.reason === CLAIM_LOST) {
+      // Another instance recovers this move from what the store holds: touching it now would race that.
+      log.warn('move.abandoned', { reason: 'another instance took over the claim' });
+      return;
+    }
     const row = await repo.move(move.id);
     if (row?.state === 'switched') throw err; // past the switch: recovery finishes it
     if (await pointsAtSource(repo, move)) {
@@ -207,7 +212,7 @@ export class MoveExecutor {
     if (err instanceof Cancelled || signal.aborted) {
       if (signal.reason === INTERRUPTED) {
         log.info('move.interrupted', { note: 'shutting down; it is re-planned at the next start' });
-        await repo.setMove(move.id, { state: 'planned', bytes_done: 0 });
+        await repo.setMove(move.id, { state: 'planned', bytes_done: 0, claimed_until: null });
         return;
       }
       await this.finish(move.id, 'cancelled', 'cancelled');

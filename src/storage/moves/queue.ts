@@ -1,6 +1,7 @@
 import { ACTIVE_MOVE_STATES, type MoveRow, isUniqueViolation } from '../../db';
 import { type Clock, AppError, type KeyedLock, type Logger, Signal } from '../../platform';
 import type { BatchMove, StorageRepository } from '../repository';
+import type { MoveClaims } from './claims';
 import { INTERRUPTED } from './errors';
 import { type LiveProgress, wallNow } from './progress';
 
@@ -23,6 +24,13 @@ export interface MoveQueueDeps {
   logger: Logger;
   /** Moves run at once. */
   concurrency: number;
+  /** Which instance runs which move. */
+  claims: MoveClaims;
+  /**
+   * Finishes or rolls back one in-flight move whose owner died (claimed by this instance first);
+   * absent where no other instance can own moves (SQLite: start-up recovery covers them).
+   */
+  recoverOrphan?: (move: MoveRow) => Promise<void>;
 }
 
 /**
@@ -98,9 +106,13 @@ export class MoveQueue {
       const list = this.waiters.get(moveId) ?? [];
       list.push(resolve);
       this.waiters.set(moveId, list);
-      void this.deps.repo.move(moveId).then((m) => {
+      // Another instance may run it: the journal says when it ends.
+      const poll = async (): Promise<void> => {
+        const m = await this.deps.repo.move(moveId).catch(() => undefined);
         if (m && !ACTIVE_MOVE_STATES.includes(m.state)) this.settle(m);
-      });
+        else if (this.waiters.has(moveId)) setTimeout(() => void poll(), 1_000).unref();
+      };
+      void poll();
     });
   }
 
@@ -112,7 +124,9 @@ export class MoveQueue {
     const { repo, clock } = this.deps;
     const m = await repo.move(moveId);
     if (!m) throw AppError.notFound('move not found', { move_id: moveId });
-    if (m.state === 'planned' && !this.running.has(moveId)) {
+    if (this.deps.claims.heldElsewhere(m) && !this.running.has(moveId))
+      throw AppError.conflict(`move ${moveId} runs on instance ${m.owner}: cancel it there`, { owner: m.owner });
+    if (m.state === 'planned' && !this.running.has(moveId) && (await this.deps.claims.claim(moveId, ['planned']))) {
       await repo.setMove(moveId, {
         state: 'cancelled',
         finished_at: clock.now(),
@@ -151,33 +165,66 @@ export class MoveQueue {
   }
 
   private async schedule(): Promise<void> {
-    const { repo, concurrency } = this.deps;
+    const { claims, concurrency } = this.deps;
     const inflight = new Set<Promise<void>>();
+    let orphansAt = 0;
     while (!this.stopping) {
+      if (this.deps.recoverOrphan && Date.now() - orphansAt >= claims.everyMs) {
+        orphansAt = Date.now();
+        await this.recoverOrphans();
+      }
       if (inflight.size < concurrency) {
-        const planned = await repo.movesIn(['planned'], concurrency * 2).catch(() => [] as MoveRow[]);
-        const next = planned.find((m) => !this.running.has(m.id));
+        const next = await this.claimNext(concurrency * 2);
         if (next) {
           const p: Promise<void> = this.run(next).finally(() => inflight.delete(p));
           inflight.add(p);
           continue;
         }
       }
-      await this.wake.wait(inflight.size > 0 ? 200 : 1_000);
+      await this.wake.wait(inflight.size > 0 ? 200 : Math.min(1_000, claims.everyMs));
     }
     await Promise.all(inflight);
+  }
+
+  /** The oldest planned move this instance could claim (another instance may claim any of them first). */
+  private async claimNext(limit: number): Promise<MoveRow | undefined> {
+    const planned = await this.deps.claims.claimable(limit).catch(() => [] as MoveRow[]);
+    for (const m of planned) {
+      if (this.running.has(m.id)) continue;
+      if (await this.deps.claims.claim(m.id, ['planned']).catch(() => false)) return m;
+    }
+    return undefined;
+  }
+
+  /** Moves whose owner died mid-copy: each claimed, then finished or rolled back as start-up recovery would. */
+  private async recoverOrphans(): Promise<void> {
+    const { claims, locks, logger } = this.deps;
+    const orphans = await claims.orphaned(100).catch(() => [] as MoveRow[]);
+    for (const m of orphans) {
+      if (this.stopping) return;
+      try {
+        if (!(await claims.claim(m.id, ['copying', 'verifying', 'switched']))) continue;
+        logger.warn('move.orphan', { move_id: m.id, dataset_id: m.dataset_id, owner: m.owner, state: m.state });
+        await locks.run(m.dataset_id, () => this.deps.recoverOrphan!(m));
+        this.wake.notify();
+      } catch (err) {
+        logger.error('move.orphan_recovery_failed', { move_id: m.id, error: err as Error });
+      }
+    }
   }
 
   private async run(move: MoveRow): Promise<void> {
     const abort = new AbortController();
     const progress: LiveProgress = { bytesDone: 0, startedAt: wallNow(), rate: 0 };
     this.running.set(move.id, { abort, progress });
+    this.deps.claims.hold(move.id, abort);
     try {
       await this.deps.locks.run(move.dataset_id, () => this.deps.execute(move, abort.signal, progress));
     } catch (err) {
       // Past the switch, or the journal itself failed: the row stays active and the next start's recovery finishes it.
       this.deps.logger.error('move.stuck', { move_id: move.id, dataset_id: move.dataset_id, error: err as Error });
     } finally {
+      this.deps.claims.drop(move.id);
       this.running.delete(move.id);
       const final = await this.deps.repo.move(move.id).catch(() => undefined);
       if (final && !ACTIVE_MOVE_STATES.includes(final.state)) this.settle(final);

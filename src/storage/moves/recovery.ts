@@ -1,10 +1,11 @@
 import type { Clock, Logger } from '../../platform';
-import type { Location, Tier } from '../../db';
+import type { Location, MoveRow, MoveState, Tier } from '../../db';
 import { CryptoError } from '../crypto';
 import type { Keyring } from '../keyring';
 import type { StorageRepository } from '../repository';
 import type { StoredObjects } from '../stored-objects';
 import type { TierTree } from '../tier-tree';
+import type { MoveClaims } from './claims';
 import { pointsAtSource } from './execute';
 import type { MoveStore, Placement } from './store';
 
@@ -22,33 +23,52 @@ export interface RecoveryDeps {
  * Start-up recovery, before the queue runs: interrupted moves that had not switched are rolled
  * back (the partial copy removed) and planned again; switched ones are finished (the source
  * removed). Then temporaries, and unreferenced objects known to be superseded, are removed.
+ * Unless `exclusive` (no other instance can share the database), only moves whose owner stopped
+ * renewing its claim are touched, each claimed first, and objects another instance may be
+ * writing are left alone.
  */
-export async function recoverMoves(deps: RecoveryDeps): Promise<void> {
-  const { repo, store, clock, logger } = deps;
-  for (const m of await repo.movesIn(['copying', 'verifying', 'switched'], 1_000_000)) {
-    const log = logger.child({ move_id: m.id, dataset_id: m.dataset_id });
-    if (m.catalog_only || !m.object_id) {
-      await repo.setMove(m.id, { state: 'planned' });
-      continue;
-    }
-    if (m.state === 'switched') {
-      await store.remove({ location: m.from_location, tier: m.from_tier }, m.object_id);
-      await repo.setMove(m.id, { state: 'done', error: null, finished_at: clock.now() });
-      log.warn('move.recovered', { was: m.state, action: 'finished: source removed after the switch' });
-    } else {
-      // Only while the source is there: after a restore from a backup taken mid-move, the copy may be all there is.
-      const from = { location: m.from_location, tier: m.from_tier };
-      if ((await pointsAtSource(repo, m)) && (await sourceExists(store, from, m.object_id)))
-        await store.remove({ location: m.to_location, tier: m.to_tier }, m.object_id);
-      await repo.setMove(m.id, {
-        state: 'planned',
-        bytes_done: 0,
-        error: `interrupted while ${m.state}; rolled back and planned again`,
-      });
-      log.warn('move.recovered', { was: m.state, action: 'rolled back (partial copy removed) and planned again' });
-    }
+export async function recoverMoves(deps: RecoveryDeps, claims: MoveClaims, exclusive: boolean): Promise<void> {
+  const inFlight: MoveState[] = ['copying', 'verifying', 'switched'];
+  if (exclusive) await claims.forgetPlanned();
+  const moves = exclusive ? await deps.repo.movesIn(inFlight, 1_000_000) : await claims.orphaned(1_000_000);
+  for (const m of moves) {
+    if (!exclusive && !(await claims.claim(m.id, inFlight))) continue;
+    await recoverMove(deps, m);
   }
-  await removeOrphans(deps);
+  await removeOrphans(deps, !exclusive);
+}
+
+/** One interrupted move, from what the store holds: finished when it had switched, else rolled back and planned again. */
+export async function recoverMove(deps: RecoveryDeps, m: MoveRow): Promise<void> {
+  const { repo, store, clock, logger } = deps;
+  const log = logger.child({ move_id: m.id, dataset_id: m.dataset_id });
+  if (m.catalog_only || !m.object_id) {
+    await repo.setMove(m.id, { state: 'planned', claimed_until: null });
+    return;
+  }
+  if (m.state === 'switched') {
+    await store.remove({ location: m.from_location, tier: m.from_tier }, m.object_id);
+    await repo.setMove(m.id, { state: 'done', error: null, finished_at: clock.now() });
+    log.warn('move.recovered', { was: m.state, action: 'finished: source removed after the switch' });
+  } else {
+    // Only while the source is there: after a restore from a backup taken mid-move, the copy may be all there is.
+    const from = { location: m.from_location, tier: m.from_tier };
+    if ((await pointsAtSource(repo, m)) && (await sourceExists(store, from, m.object_id)))
+      await store.remove({ location: m.to_location, tier: m.to_tier }, m.object_id);
+    await repo.setMove(m.id, {
+      state: 'planned',
+      bytes_done: 0,
+      error: `interrupted while ${m.state}; rolled back and planned again`,
+      claimed_until: null,
+    });
+    log.warn('move.recovered', { was: m.state, action: 'rolled back (partial copy removed) and planned again' });
+  }
+}
+
+/** Written to within the last ten minutes: perhaps by another instance's upload or move still under way. */
+async function recentlyWritten(f: { modifiedAt(): Promise<number | undefined> }): Promise<boolean> {
+  const at = await f.modifiedAt();
+  return at !== undefined && Date.now() - at < 10 * 60_000;
 }
 
 async function sourceExists(store: MoveStore, at: Placement, objectId: string): Promise<boolean> {
@@ -69,7 +89,7 @@ async function sourceExists(store: MoveStore, at: Placement, objectId: string): 
  * is kept and reported: after the database was lost or restored from an older backup, it may be
  * the only copy of a dataset, which `recover` puts back in the catalog.
  */
-async function removeOrphans(deps: RecoveryDeps): Promise<void> {
+async function removeOrphans(deps: RecoveryDeps, shared: boolean): Promise<void> {
   const { repo, objects, logger } = deps;
   const referenced = await repo.referencedObjects();
   // A store that cannot be reached now is swept at the next start; /readyz names it meanwhile.
@@ -77,8 +97,13 @@ async function removeOrphans(deps: RecoveryDeps): Promise<void> {
     logger.warn('storage.orphan_sweep_skipped', { location, error: err as Error }),
   );
   const stored = new Set(entries.flatMap((f) => (f.objectId ? [`${f.location}/${f.tier}/${f.objectId}`] : [])));
+  // Shared stores: another live instance may be writing a temporary or publishing a copy right now.
+  const busy = shared
+    ? new Set((await repo.movesIn(['planned', 'copying', 'verifying', 'switched'])).map((m) => m.object_id))
+    : undefined;
   for (const f of entries) {
     if (!f.tmp && f.objectId && referenced.has(`${f.location}/${f.tier}/${f.objectId}`)) continue;
+    if (busy && ((f.objectId && busy.has(f.objectId)) || (await recentlyWritten(f)))) continue;
     const file = f.name;
     const kind = f.tmp || !f.objectId ? 'temporary' : await supersededBy(deps, { ...f, objectId: f.objectId }, stored);
     if (kind === undefined) {

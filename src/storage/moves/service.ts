@@ -13,7 +13,9 @@ import { ObjectMoveStore } from './object-store-move';
 import { routingMoveStore } from './routing-store';
 import type { LiveProgress } from './progress';
 import { type MoveRequest, MoveQueue } from './queue';
-import { recoverMoves } from './recovery';
+import { recoverMove, recoverMoves } from './recovery';
+import { ClaimRepository } from './claim-repository';
+import { MoveClaims } from './claims';
 
 export interface MoveServiceDeps {
   db: Db;
@@ -30,6 +32,12 @@ export interface MoveServiceDeps {
   logger: Logger;
   /** Moves run at once (MOVE_CONCURRENCY). */
   concurrency: number;
+  /** This instance's name on the moves it claims. */
+  instance: string;
+  /** A move's claim lapses this long after its owner's last renewal. */
+  claimTtlMs: number;
+  /** No other instance shares the database: every interrupted move is this directory's own to recover at start. */
+  exclusive: boolean;
 }
 
 /**
@@ -46,6 +54,12 @@ export class MoveService implements Service {
   constructor(deps: MoveServiceDeps) {
     const { db, tree, objects, keyring, locks, bandwidth, faults, clock, logger, concurrency } = deps;
     const repo = new StorageRepository(db);
+    const claims = new MoveClaims({
+      repo: new ClaimRepository(db),
+      instance: deps.instance,
+      ttlMs: deps.claimTtlMs,
+      logger,
+    });
     const store = routingMoveStore(
       new FileMoveStore({ tree, bandwidth, faults }),
       new ObjectMoveStore({ objects, tree, bandwidth }),
@@ -53,6 +67,7 @@ export class MoveService implements Service {
       (id, copy) => repo.setMove(id, { copy }),
     );
     const integrity = new Integrity({ repo, clock, logger });
+    const recovery = { repo, store, tree, objects, keyring, clock, logger };
     this.executor = new MoveExecutor({ repo, store, keyring, faults, integrity, clock, logger });
     this.queue = new MoveQueue({
       repo,
@@ -61,8 +76,10 @@ export class MoveService implements Service {
       clock,
       logger,
       concurrency,
+      claims,
+      ...(deps.exclusive ? {} : { recoverOrphan: (m: MoveRow) => recoverMove(recovery, m) }),
     });
-    this.recovery = () => recoverMoves({ repo, store, tree, objects, keyring, clock, logger });
+    this.recovery = () => recoverMoves(recovery, claims, deps.exclusive);
   }
 
   enqueue(datasetId: number, req: MoveRequest): Promise<MoveRow> {

@@ -107,7 +107,7 @@ export class FileObjectStore implements ObjectStore {
         const key = `${tier}/${name}`;
         if (!key.startsWith(prefix)) continue;
         const st = await fsp.stat(path.join(this.root, key)).catch(() => undefined);
-        if (st?.isFile()) yield { key, size: st.size };
+        if (st?.isFile()) yield { key, size: st.size, modifiedAt: st.mtimeMs };
       }
     }
   }

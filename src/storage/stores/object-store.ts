@@ -16,6 +16,8 @@ export interface ObjectHead {
 export interface ListedObject {
   key: string;
   size: number;
+  /** When it was last written (ms), where the store says. */
+  modifiedAt?: number;
 }
 
 /** What the pages and /readyz say about a store; never a credential. */

@@ -147,7 +147,8 @@ export class S3ObjectStore implements ObjectStore {
         new ListObjectsV2Command({ Bucket: this.spec.bucket, Prefix: this.full(prefix), ContinuationToken: token }),
       );
       for (const o of page.Contents ?? []) {
-        if (o.Key?.startsWith(this.spec.prefix)) yield { key: o.Key.slice(this.spec.prefix.length), size: o.Size ?? 0 };
+        if (o.Key?.startsWith(this.spec.prefix))
+          yield { key: o.Key.slice(this.spec.prefix.length), size: o.Size ?? 0, modifiedAt: o.LastModified?.getTime() };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
