@@ -5,11 +5,9 @@ const PG = 'postgres://dim@db:5432/dim';
 describe('cluster settings', () => {
   test('when nothing is set, then the lease lasts 15 s, no store is shared and the instance id is generated later', () => {
     const c = parseConfig({});
-    expect(c.cluster).toEqual({
-      instanceId: undefined,
-      leaseTtlMs: 15_000,
-      sharedStores: { ONPREM: false, PRIVATE: false, PUBLIC: false },
-    });
+    expect(c.cluster).toEqual({ instanceId: undefined, leaseTtlMs: 15_000 });
+    const shared = Object.values(c.storage.stores).map((s) => s.shared);
+    expect(shared).toEqual([false, false, false]);
   });
 
   test('when DATABASE_URL is set and a location keeps a local folder, then loading fails naming STORE_<LOCATION>_SHARED', () => {
@@ -27,11 +25,10 @@ describe('cluster settings', () => {
       INSTANCE_ID: 'node-a',
       LEASE_TTL: '30s',
     });
-    expect(c.cluster).toEqual({
-      instanceId: 'node-a',
-      leaseTtlMs: 30_000,
-      sharedStores: { ONPREM: true, PRIVATE: true, PUBLIC: true },
-    });
+    expect(c.cluster).toEqual({ instanceId: 'node-a', leaseTtlMs: 30_000 });
+    expect(c.storage.stores.ONPREM).toMatchObject({ kind: 'file', shared: true });
+    expect(c.storage.stores.PRIVATE).toMatchObject({ kind: 's3', bucket: 'bucket', shared: true });
+    expect(c.storage.stores.PUBLIC).toMatchObject({ kind: 'file', shared: true });
   });
 
   test.each([
