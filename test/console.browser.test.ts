@@ -188,9 +188,36 @@ describe('the console parts of issue 15 in a browser', () => {
   });
 
   test('when the overview opens, then Saving is the API figure, the history chart draws after a snapshot, and the queue totals add up', async () => {
+    // Moves queued from the recommendations page carry no logged decision, so they save nothing in
+    // the figure; lab-a's waiting move is given one here, as a scheduler run queues its moves.
+    const logged = await w.app.database.db
+      .insertInto('decision_log')
+      .values({
+        dataset_id: ids['lab-a']!,
+        run_id: 1,
+        made_at: Date.now(),
+        from_location: 'PRIVATE',
+        from_tier: 'WARM',
+        to_location: 'PUBLIC',
+        to_tier: 'COLD',
+        rule: null,
+        saving_month: 3,
+        move_cost: 1,
+        catalog_version: 1,
+        explanation: EXPLANATION,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await w.app.database.db
+      .updateTable('moves')
+      .set({ decision_id: logged.id })
+      .where('dataset_id', '=', ids['lab-a']!)
+      .where('state', '=', 'planned')
+      .executeTakeFirstOrThrow();
     const snap = await fetch(`${w.base}/api/history/snapshot`, { method: 'POST', headers: key });
     expect(snap.status).toBe(200);
     const summary = await api<{ pending_saving_month_usd: number }>('/api/recommendations/summary');
+    expect(summary.pending_saving_month_usd).toBeGreaterThan(0);
     await page.goto(`${w.base}/`);
     expect(await page.locator('#cost-saving').textContent()).toContain(
       `${money(summary.pending_saving_month_usd)}/month`,
