@@ -157,6 +157,7 @@ describe.each(DATABASES)('recover on file and S3 stores (%s)', (database: Databa
     expect(printed).toContain(`${UPLOADS.length} objects in the stores`);
     expect(printed).toContain(`added: ${UPLOADS.length}`);
     expect(printed).toContain('Statistics and decisions are not in the objects');
+    expect(printed).toContain('rotate again where that matters');
 
     await withApp(async (h) => {
       await checkAll(h);
