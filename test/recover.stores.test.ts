@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
@@ -179,4 +179,38 @@ describe.each(DATABASES)('recover on file and S3 stores (%s)', (database: Databa
     const again = JSON.parse(out.join('')) as { matched: number; findings: unknown[] };
     expect(again).toMatchObject({ matched: UPLOADS.length, findings: [] });
   }, 60_000);
+
+  test("when one S3 object's key field is damaged and the catalog is lost, then recover reports that object and recovers the rest", async () => {
+    const hurt = expected[4]!;
+    let objectKey = '';
+    await withApp(async (h) => {
+      const d = (await request(h).get(`/api/datasets/${hurt.id}`).set(key).expect(200)).body;
+      objectKey = `dim/${hurt.tier}/${String(d.location_uri).split('/').pop()}.enc`;
+    });
+    const got = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: objectKey }));
+    const bytes = Buffer.from(await got.Body!.transformToByteArray());
+    // In the wrapped data key: prefix (32), nonce (12), key id length (2), "PUBLIC:v1" (9), wrapped length (2).
+    const at = 32 + 12 + 2 + 9 + 2 + 20;
+    const put = (b: Buffer): Promise<unknown> =>
+      s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: objectKey, Body: b }));
+    bytes[at] = bytes[at]! ^ 0x40;
+    await put(bytes);
+    await dropCatalog();
+
+    expect(await recover({ dryRun: false, json: true }, env)).toBe(1);
+    const report = JSON.parse(out.join('')) as { findings: Array<Record<string, unknown>> };
+    const unreadable = report.findings.filter((f) => f.action === 'unreadable');
+    expect(unreadable).toHaveLength(1);
+    expect(String(unreadable[0]!.object)).toContain(objectKey);
+    expect(unreadable[0]!.detail).toMatch(/does not unwrap/);
+    expect(report.findings.filter((f) => f.action === 'added')).toHaveLength(UPLOADS.length - 1);
+    const rest = expected.filter((e) => e !== hurt);
+    expected.splice(0, expected.length, ...rest);
+    await withApp(async (h) => {
+      await checkAll(h);
+      await request(h).get(`/api/datasets/${hurt.id}`).set(key).expect(404);
+    });
+    bytes[at] = bytes[at] ^ 0x40;
+    await put(bytes);
+  }, 30_000);
 });
