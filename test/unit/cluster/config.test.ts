@@ -1,15 +1,15 @@
 import { ConfigError, parseConfig } from '../../../src/config';
 
 const PG = 'postgres://dim@db:5432/dim';
+const sharedOf = (c: ReturnType<typeof parseConfig>): Record<string, boolean> =>
+  Object.fromEntries(Object.entries(c.storage.stores).map(([l, s]) => [l, s.shared]));
 
 describe('cluster settings', () => {
   test('when nothing is set, then the lease lasts 15 s, no store is shared and the instance id is generated later', () => {
     const c = parseConfig({});
-    expect(c.cluster).toEqual({
-      instanceId: undefined,
-      leaseTtlMs: 15_000,
-      sharedStores: { ONPREM: false, PRIVATE: false, PUBLIC: false },
-    });
+    expect(c.cluster).toEqual({ instanceId: undefined, leaseTtlMs: 15_000 });
+    // Whether a store is shared is now read with the store (STORE_<LOCATION>_SHARED).
+    expect(sharedOf(c)).toEqual({ ONPREM: false, PRIVATE: false, PUBLIC: false });
   });
 
   test('when DATABASE_URL is set and a location keeps a local folder, then loading fails naming STORE_<LOCATION>_SHARED', () => {
@@ -27,11 +27,8 @@ describe('cluster settings', () => {
       INSTANCE_ID: 'node-a',
       LEASE_TTL: '30s',
     });
-    expect(c.cluster).toEqual({
-      instanceId: 'node-a',
-      leaseTtlMs: 30_000,
-      sharedStores: { ONPREM: true, PRIVATE: true, PUBLIC: true },
-    });
+    expect(c.cluster).toEqual({ instanceId: 'node-a', leaseTtlMs: 30_000 });
+    expect(sharedOf(c)).toEqual({ ONPREM: true, PRIVATE: true, PUBLIC: true });
   });
 
   test.each([
