@@ -14,7 +14,8 @@ import type { StoredObjects } from './stored-objects';
 export const NOT_IN_OBJECTS =
   'Statistics and decisions are not in the objects: access events and per-dataset statistics, ' +
   'tiering decisions and forecasts, the history of moves, descriptions and tags, users and API keys ' +
-  'come back only from a database backup.';
+  'come back only from a database backup. Nor is a key rotation no object was written under since: ' +
+  'each location resumes at the newest key version its objects use; rotate again where that matters.';
 
 export type RecoverAction = 'added' | 'attached' | 'detached' | 'unreadable' | 'stray' | 'unknown' | 'skipped';
 
