@@ -2,6 +2,13 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../db';
 import type { AuthTables, Role, UserRow } from './users.table';
 
+interface NewUser {
+  username: string;
+  role: Role;
+  password_hash: string;
+  now: number;
+}
+
 /** All SQL of users and ended sessions. */
 export class UsersRepository {
   private readonly db: Kysely<DB & AuthTables>;
@@ -39,40 +46,22 @@ export class UsersRepository {
    * Inserts the user unless the name is taken, then returns the new id, else undefined: two
    * instances starting together on a new shared database create the first user once.
    */
-  async insertIfAbsent(u: {
-    username: string;
-    role: Role;
-    password_hash: string;
-    now: number;
-  }): Promise<number | undefined> {
-    const r = await this.db
-      .insertInto('users')
-      .values({
-        username: u.username,
-        role: u.role,
-        password_hash: u.password_hash,
-        created_at: u.now,
-        updated_at: u.now,
-      })
+  async insertIfAbsent(u: NewUser): Promise<number | undefined> {
+    const r = await this.insertUser(u)
       .onConflict((oc) => oc.column('username').doNothing())
       .returning('id')
       .executeTakeFirst();
     return r?.id;
   }
 
-  async insert(u: { username: string; role: Role; password_hash: string; now: number }): Promise<number> {
-    const r = await this.db
-      .insertInto('users')
-      .values({
-        username: u.username,
-        role: u.role,
-        password_hash: u.password_hash,
-        created_at: u.now,
-        updated_at: u.now,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+  async insert(u: NewUser): Promise<number> {
+    const r = await this.insertUser(u).returning('id').executeTakeFirstOrThrow();
     return r.id;
+  }
+
+  private insertUser(u: NewUser) {
+    const { now, ...fields } = u;
+    return this.db.insertInto('users').values({ ...fields, created_at: now, updated_at: now });
   }
 
   async setPassword(id: number, passwordHash: string, now: number): Promise<void> {
