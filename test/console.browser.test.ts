@@ -188,39 +188,36 @@ describe('the console parts of issue 15 in a browser', () => {
   });
 
   test('when the overview opens, then Saving is the API figure, the history chart draws after a snapshot, and the queue totals add up', async () => {
-    // Moves queued from the recommendations page carry no logged decision, so they save nothing in
-    // the figure; lab-a's waiting move is given one here, as a scheduler run queues its moves.
-    const logged = await w.app.database.db
-      .insertInto('decision_log')
-      .values({
-        dataset_id: ids['lab-a']!,
-        run_id: 1,
-        made_at: Date.now(),
-        from_location: 'PRIVATE',
-        from_tier: 'WARM',
-        to_location: 'PUBLIC',
-        to_tier: 'COLD',
-        rule: null,
-        saving_month: 3,
-        move_cost: 1,
-        catalog_version: 1,
-        explanation: EXPLANATION,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await w.app.database.db
-      .updateTable('moves')
-      .set({ decision_id: logged.id })
-      .where('dataset_id', '=', ids['lab-a']!)
-      .where('state', '=', 'planned')
-      .executeTakeFirstOrThrow();
     const snap = await fetch(`${w.base}/api/history/snapshot`, { method: 'POST', headers: key });
     expect(snap.status).toBe(200);
-    const summary = await api<{ pending_saving_month_usd: number }>('/api/recommendations/summary');
-    expect(summary.pending_saving_month_usd).toBeGreaterThan(0);
-    await page.goto(`${w.base}/`);
-    expect(await page.locator('#cost-saving').textContent()).toContain(
-      `${money(summary.pending_saving_month_usd)}/month`,
+    // Every move here was queued from the recommendations page (Move, Move all): each carries its
+    // recommendation (saving $9, $3 and $2, move cost $1 each), and the page's figure is the sum
+    // over those still pending, as the API gives it. A move may finish while this reads: read again.
+    const net: Record<string, number> = { 'big-saver': 9 - 1, 'lab-a': 3 - 1, 'lab-b': 2 - 1 };
+    const pendingNames = async () => {
+      const open: string[] = [];
+      for (const name of Object.keys(net))
+        if ((await moves(ids[name]!)).some((m) => ['planned', 'copying', 'verifying', 'switched'].includes(m.state)))
+          open.push(name);
+      return open;
+    };
+    let summary: { pending_moves: number; pending_saving_month_usd: number } | undefined;
+    let pendingNow: string[] = [];
+    let steady = false;
+    for (let tries = 0; tries < 20 && !steady; tries++) {
+      pendingNow = await pendingNames();
+      await page.goto(`${w.base}/`);
+      summary = await api<{ pending_moves: number; pending_saving_month_usd: number }>('/api/recommendations/summary');
+      const onPage = await page.locator('#cost-saving').textContent();
+      steady = JSON.stringify(await pendingNames()) === JSON.stringify(pendingNow);
+      if (steady) expect(onPage).toContain(`${money(summary.pending_saving_month_usd)}/month`);
+    }
+    expect(steady).toBe(true);
+    expect(pendingNow).toContain('big-saver'); // the slow copy is still under way
+    expect(summary!.pending_moves).toBe(pendingNow.length);
+    expect(summary!.pending_saving_month_usd).toBeCloseTo(
+      pendingNow.reduce((sum, name) => sum + net[name]!, 0),
+      9,
     );
     // The snapshot is charted: a Chart.js chart with one point per day, and its line below.
     await page.locator('#history-last').getByText('Latest snapshot').waitFor();

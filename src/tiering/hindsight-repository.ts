@@ -40,6 +40,8 @@ export class HindsightRepository {
         from (
           select dl.*, mv.id as move_id from decision_log dl
           join moves mv on mv.decision_id = dl.id and mv.state = 'done'
+          -- A move an operator sent elsewhere judges the operator, not the policy.
+          where dl.rule is null or dl.rule <> 'manual'
           order by dl.id desc limit ${limit}
         ) d),
       m as (
