@@ -35,7 +35,7 @@ describe('the dashboard in a browser', () => {
 
   beforeAll(async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    [w, browser] = await Promise.all([startWebApp({ MOVE_BANDWIDTH: '2mb', MOVE_CONCURRENCY: '1' }), launchChromium()]);
+    [w, browser] = await Promise.all([startWebApp({ MOVE_BANDWIDTH: '1mb', MOVE_CONCURRENCY: '1' }), launchChromium()]);
     desktop = await GuardedContext.open(browser, DESKTOP);
     page = await desktop.page();
   });
@@ -212,7 +212,7 @@ describe('the dashboard in a browser', () => {
       const text: string = row?.querySelector('.small')?.textContent ?? '';
       return p && p.value > 0 && p.value < 1 && text.includes('/s') ? text : null;
     }, moveId);
-    // The rate is in real seconds: 2 MiB/s of bandwidth, a few seconds left.
+    // The rate is in real seconds: 1 MiB/s of bandwidth (3 s of copying: the page polls every 2 s), a few seconds left.
     expect(await during.jsonValue()).toMatch(/[\d.]+ (KiB|MiB)\/s, \d+ s left/);
     await shot('08-move-in-flight');
     await page.locator('#no-inflight').waitFor();
