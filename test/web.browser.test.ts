@@ -216,6 +216,9 @@ describe('the dashboard in a browser', () => {
     expect(await during.jsonValue()).toMatch(/[\d.]+ (KiB|MiB)\/s, \d+ s left/);
     await shot('08-move-in-flight');
     await page.locator('#no-inflight').waitFor();
+    // The latest moves say so too (polled as well, once scrolled to): the move is not left "copying" there.
+    await page.locator('#moves-recent').scrollIntoViewIfNeeded();
+    await page.locator(`#moves-recent tr[data-move-id="${moveId}"] td.state-done`).waitFor();
     await page.waitForFunction(() => document.querySelectorAll('#flows-table tbody tr').length === 2);
     await page.locator('#sankey-chart[data-rendered]').waitFor();
     const flows = await page.locator('#flows-table tbody').textContent();
