@@ -21,14 +21,16 @@ async function receiver(): Promise<{
   attempts: number;
   accept: boolean;
   delayMs: number;
+  deliveryIds: string[];
   close(): Promise<void>;
 }> {
-  const state = { got: [] as Posted[], attempts: 0, accept: false, delayMs: 0 };
+  const state = { got: [] as Posted[], attempts: 0, accept: false, delayMs: 0, deliveryIds: [] as string[] };
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       state.attempts++;
+      state.deliveryIds.push(String(req.headers['x-delivery-id']));
       if (!state.accept) return void res.writeHead(503).end();
       state.got.push(JSON.parse(body) as Posted);
       setTimeout(() => res.writeHead(204).end(), state.delayMs);
@@ -135,6 +137,8 @@ describe.each(DATABASES)('alert delivery and retention, on %s', (database) => {
     );
     // The alert was still open in the database: the restart posted the old message, not a new alert.
     expect(hook.got.filter((p) => p.event === 'alert.opened')).toHaveLength(1);
+    // Every attempt, before and after the restart, carried the same delivery id (a receiver can drop repeats).
+    expect(new Set(hook.deliveryIds)).toEqual(new Set([String(waiting[0]!.id)]));
   });
 
   test('when closed alerts are older than ALERT_RETENTION or beyond ALERT_MAX_ROWS, then they are deleted, open ones and the latest acknowledgement of a kind kept', async () => {

@@ -102,7 +102,7 @@ export class WebhookSender implements Service {
     if (!m) return this.o.pollMs;
     const now = Date.now();
     if (m.next_at > now) return Math.min(m.next_at - now, this.o.pollMs);
-    const error = await this.post(m.body);
+    const error = await this.post(m.id, m.body);
     if (this.stopped && error !== null) return 0;
     const attempts = m.attempts + 1;
     if (error === null) {
@@ -120,12 +120,15 @@ export class WebhookSender implements Service {
     return Math.min(delay, this.o.pollMs);
   }
 
-  /** null when delivered (a 2xx), else why not. */
-  private async post(body: string): Promise<string | null> {
+  /**
+   * null when delivered (a 2xx), else why not. A post sent again (at least once) carries the same
+   * delivery id, so a receiver can drop the repeat.
+   */
+  private async post(id: number, body: string): Promise<string | null> {
     try {
       const res = await fetch(this.deps.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'x-delivery-id': String(id) },
         body,
         signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.o.timeoutMs)]),
       });
