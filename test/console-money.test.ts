@@ -316,6 +316,9 @@ describe.each(DATABASES)('moves queued by hand count in the one saving, on %s', 
       .where('id', '=', m.body.decision_id!)
       .executeTakeFirstOrThrow();
     expect(own).toMatchObject({ rule: 'manual', to_tier: 'HOT' });
+    const explained = await api<{ summary: string; to: { tier: string } }>(`/api/decisions/${m.body.decision_id}`);
+    expect(explained.body.to.tier).toBe('HOT');
+    expect(explained.body.summary).toContain('Queued by hand to a placement other than the recommendation');
     // The same cost model as the decision's candidates (rounded there to 1/10,000 of a dollar).
     expect(own.saving_month).toBeCloseTo(here.per_month.total - there.per_month.total, 3);
     expect(own.move_cost).toBeCloseTo(there.move.total, 3);
