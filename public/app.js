@@ -98,7 +98,8 @@
         type: type,
         borderColor: color,
         backgroundColor: type === 'line' ? color : color + 'cc',
-        pointRadius: type === 'line' ? 0 : undefined,
+        // A line of one point (a history's first day) has nothing to draw but its point.
+        pointRadius: type === 'line' ? ((data.labels || []).length === 1 ? 4 : 0) : undefined,
         borderWidth: type === 'line' ? 2 : 0,
         tension: 0.2,
         // Bars stack on each other (reads and writes side by side would hide one behind the

@@ -34,7 +34,7 @@ import {
   StoredObjects,
   storePanel,
 } from './storage';
-import { CostSnapshotJob, TieringRepository, TierScheduler, TieringService } from './tiering';
+import { CostSnapshotJob, TieringMovePricing, TieringRepository, TierScheduler, TieringService } from './tiering';
 
 /** What every builder below gets: the config, the open database, time and logs. */
 export interface Base {
@@ -236,6 +236,8 @@ export function buildTiering(base: Base, storage: StorageParts) {
     },
     pricesFile: t.pricesFile,
   });
+  // A move queued by hand is linked to the decision it carries out, so the pending saving counts it.
+  storage.moves.priceWith(new TieringMovePricing(tiering));
   // One instance at a time runs the scheduler; started before it, so released after its last run.
   const lease = leaseOf(base, 'tier-scheduler');
   const scheduler = new TierScheduler({

@@ -6,12 +6,12 @@ import {
   StatsRepository,
   type AnalyticsService as Analytics,
 } from './analytics';
-import { soleMemberOf } from './app-cluster';
+import { leaseOf, soleMemberOf } from './app-cluster';
 import type { Base, StorageParts } from './app-parts';
 import { DatasetsRepository, DatasetsService } from './datasets';
 import { DatasetResolver, IngestService } from './ingest';
 import type { Health, Service } from './platform';
-import { AlertRepository, AlertService, WebhookSender } from './alerts';
+import { AlertRepository, AlertService, OutboxRepository, WebhookSender } from './alerts';
 import {
   AppliedOnce,
   DeadLettersRepository,
@@ -153,8 +153,19 @@ async function createBus(
 export type AlertParts = ReturnType<typeof buildAlerts>;
 
 /** Alerts over every part: their checks read the stream, the moves and `/readyz`'s checks. */
-export function buildAlerts({ config, db, clock, logger }: Base, stream: StreamParts, health: () => Promise<Health>) {
+export function buildAlerts(base: Base, stream: StreamParts, health: () => Promise<Health>) {
+  const { config, db, clock, logger } = base;
   const log = logger.child({ part: 'alerts' });
+  // Undelivered posts wait in the database; with other instances on it, the lease holder delivers.
+  const lease = config.alerts.webhookUrl && !base.exclusive ? leaseOf(base, 'alert-webhook') : undefined;
+  const webhook = config.alerts.webhookUrl
+    ? new WebhookSender({
+        url: config.alerts.webhookUrl,
+        outbox: new OutboxRepository(db),
+        logger: log,
+        ...(lease ? { leadership: lease } : {}),
+      })
+    : undefined;
   const alerts = new AlertService({
     repo: new AlertRepository(db),
     sources: {
@@ -164,10 +175,12 @@ export function buildAlerts({ config, db, clock, logger }: Base, stream: StreamP
       health,
     },
     acknowledgeGap: (id, by) => stream.streamGaps.acknowledge(id, by),
-    webhook: config.alerts.webhookUrl ? new WebhookSender({ url: config.alerts.webhookUrl, logger: log }) : undefined,
+    webhook,
+    retention: { maxAgeMs: config.alerts.retentionMs, maxRows: config.alerts.maxRows },
     clock,
     logger: log,
     intervalMs: config.alerts.checkIntervalMs,
   });
-  return { alerts, services: [alerts] as Service[] };
+  // Stopped in reverse: the checks (which write posts) before the delivery, the delivery before its lease.
+  return { alerts, services: [...(lease ? [lease] : []), ...(webhook ? [webhook] : []), alerts] as Service[] };
 }

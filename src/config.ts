@@ -124,6 +124,10 @@ export interface Config {
     readonly lagEvents: number;
     /** ALERT_CHECK_INTERVAL: how often the conditions are checked. */
     readonly checkIntervalMs: number;
+    /** ALERT_RETENTION: closed alerts are deleted this long after they closed. */
+    readonly retentionMs: number;
+    /** ALERT_MAX_ROWS: past this many alerts, the oldest closed ones are deleted. */
+    readonly maxRows: number;
   };
   /** Write requests per second per API key or page user (0: no limit), and the burst allowed. */
   readonly rateLimit: { readonly perSecond: number; readonly burst: number };
@@ -205,6 +209,8 @@ export function parseConfig(env: Env, cwd = process.cwd()): Config {
       webhookUrl: webhookUrl(r.optStr('ALERT_WEBHOOK_URL')),
       lagEvents: r.int('ALERT_LAG_EVENTS', 10_000, 0, 1_000_000_000),
       checkIntervalMs: r.duration('ALERT_CHECK_INTERVAL', 15_000),
+      retentionMs: r.duration('ALERT_RETENTION', 90 * DAY),
+      maxRows: r.int('ALERT_MAX_ROWS', 10_000, 100, 10_000_000),
     },
     rateLimit: {
       perSecond: r.int('RATE_LIMIT', 10_000, 0, 10_000_000),
@@ -336,6 +342,8 @@ function checkRanges(config: Config): void {
   }
   if (config.alerts.checkIntervalMs < 100 || config.alerts.checkIntervalMs > HOUR)
     throw new ConfigError('ALERT_CHECK_INTERVAL', 'must be between 100ms and 1h');
+  if (config.alerts.retentionMs < HOUR || config.alerts.retentionMs > 3650 * DAY)
+    throw new ConfigError('ALERT_RETENTION', 'must be between 1h and 3650d');
   for (const [name, ms] of [
     ['HEADERS_TIMEOUT', config.http.headersTimeoutMs],
     ['REQUEST_IDLE_TIMEOUT', config.http.idleTimeoutMs],

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { API_KEY } from './support/harness';
+import { startS3 } from './support/s3-server';
 import { signIn, startWebApp, type Signed, type WebApp } from './support/web-harness';
 
 const key = { 'x-api-key': API_KEY, 'content-type': 'application/json' };
@@ -191,5 +192,39 @@ describe('alerts: opened and closed, posted to a webhook, acknowledged by operat
       () => hook.got.find((p) => p.event === 'alert.opened' && p.alert.key === 'integrity.failed'),
       'its post',
     );
+  });
+});
+
+describe('alerts: an unreachable store', () => {
+  test('when an S3 store stops answering, then a critical alert names it in the notifications area and is posted', async () => {
+    const s3 = await startS3();
+    const hook = await receiver(0);
+    let w: WebApp | undefined;
+    let s3Up = true;
+    try {
+      await s3.bucket('alerts');
+      w = await startWebApp({
+        ...s3.env('PUBLIC', 'alerts'),
+        ALERT_WEBHOOK_URL: hook.url,
+        ALERT_CHECK_INTERVAL: '100ms',
+      });
+      const op = await signIn(w.base, w.admin.username, w.admin.password);
+      expect(await (await fetch(`${w.base}/api/alerts`)).json()).toEqual([]);
+      s3Up = false;
+      await s3.stop();
+      const posted = await until(
+        () => hook.got.find((p) => p.event === 'alert.opened' && p.alert.key === 'check:store.PUBLIC'),
+        'the store alert to be posted',
+        30_000,
+      );
+      expect(posted.alert.title).toMatch(/store\.PUBLIC/);
+      const part = await (await fetch(`${w.base}/parts/notifications`, { headers: { cookie: op.cookie } })).text();
+      expect(part).toContain('store.PUBLIC');
+      expect(part).toMatch(/127\.0\.0\.1|ECONNREFUSED|connect/);
+    } finally {
+      await w?.stop();
+      if (s3Up) await s3.stop();
+      await hook.close();
+    }
   });
 });

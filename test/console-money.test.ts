@@ -1,4 +1,4 @@
-import { API_KEY } from './support/harness';
+import { API_KEY, DATABASES, databaseEnvFor, tempDir } from './support/harness';
 import { signIn, startWebApp, type Signed, type WebApp } from './support/web-harness';
 
 const key = { 'x-api-key': API_KEY, 'content-type': 'application/json' };
@@ -171,5 +171,176 @@ describe('money that adds up: the overview, the scheduler and the recommendation
     expect(f.page).toBe(money(expected));
     const page = await (await fetch(`${w.base}/parts/overview/summary`, { headers: { cookie: signed.cookie } })).text();
     expect(page).toMatch(/2 moves under way/);
+  });
+});
+
+describe.each(DATABASES)('moves queued by hand count in the one saving, on %s', (database) => {
+  let w: WebApp;
+  let signed: Signed;
+  const ids: Record<string, number> = {};
+
+  const api = async <T>(url: string, init: RequestInit = {}): Promise<{ status: number; body: T }> => {
+    const r = await fetch(w.base + url, { ...init, headers: { ...key, ...(init.headers ?? {}) } });
+    return { status: r.status, body: (await r.json()) as T };
+  };
+  const post = (url: string, body: Record<string, string> = {}) =>
+    fetch(w.base + url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: w.base,
+        cookie: signed.cookie,
+        'x-csrf-token': signed.csrf,
+      },
+      body: new URLSearchParams(body).toString(),
+    });
+  const recommend = (id: number, action: 'move' | 'held', saving: number, moveCost: number) =>
+    w.app.database.db
+      .insertInto('decisions')
+      .values({
+        dataset_id: id,
+        run_id: 1,
+        made_at: Date.now(),
+        action,
+        rule: action === 'held' ? 'hysteresis' : null,
+        from_location: 'PRIVATE',
+        from_tier: 'WARM',
+        to_location: 'PUBLIC',
+        to_tier: 'COLD',
+        forecast_accesses: 0,
+        cost_now_month: 20,
+        cost_target_month: 20 - saving,
+        saving_month: saving,
+        move_cost: moveCost,
+        break_even_days: 1,
+        catalog_version: 1,
+        explanation: '[1,1,1,30,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,null,0,0]',
+      })
+      .execute();
+
+  beforeAll(async () => {
+    // One copy at a time, and the first one slow: every move queued here is still pending when counted.
+    const dir = tempDir('dim-money-');
+    w = await startWebApp({
+      DATA_DIR: dir,
+      ...(await databaseEnvFor(dir, database)),
+      MOVE_BANDWIDTH: '4kb',
+      MOVE_CONCURRENCY: '1',
+      POLICY_HORIZON_DAYS: '30',
+    });
+    signed = await signIn(w.base, w.admin.username, w.admin.password);
+    for (const [name, tags] of [
+      ['blocker', []],
+      ['by-api', []],
+      ['bulk-a', ['bulk']],
+      ['bulk-b', ['bulk']],
+      ['elsewhere', []],
+    ] as const) {
+      const r = await api<{ id: number }>('/api/datasets', {
+        method: 'POST',
+        body: JSON.stringify({ name, tags, size_gb: 100, location: 'PRIVATE', tier: 'WARM' }),
+      });
+      ids[name] = r.body.id;
+    }
+    const put = await fetch(`${w.base}/api/datasets/${ids.blocker}/content`, {
+      method: 'PUT',
+      headers: { 'x-api-key': API_KEY, 'content-type': 'application/octet-stream' },
+      body: Buffer.alloc(512 * 1024, 7),
+    });
+    expect(put.status).toBeLessThan(300);
+    await recommend(ids.blocker!, 'move', 9, 1);
+    await recommend(ids['by-api']!, 'held', 5, 2);
+    await recommend(ids['bulk-a']!, 'move', 3, 1);
+    await recommend(ids['bulk-b']!, 'move', 2, 0.5);
+    await recommend(ids.elsewhere!, 'move', 4, 1);
+  });
+  afterAll(async () => {
+    await w?.stop();
+  });
+
+  async function figures(): Promise<{
+    page: string;
+    api: {
+      pending_moves: number;
+      pending_saving_month_usd: number;
+      off_recommendation: { moves: number; saving_month_usd: number };
+    };
+    header: number;
+  }> {
+    const page = await (await fetch(`${w.base}/parts/overview/summary`, { headers: { cookie: signed.cookie } })).text();
+    const summary = await api<Awaited<ReturnType<typeof figures>>['api']>('/api/recommendations/summary');
+    const list = await fetch(`${w.base}/api/recommendations?limit=1`);
+    return { page, api: summary.body, header: Number(list.headers.get('x-pending-saving-month')) };
+  }
+
+  test('when moves are queued from the page, the bulk action and the API to the recommendation, then each counts its recommendation net of its cost', async () => {
+    expect((await post(`/recommendations/${ids.blocker}/move`)).status).toBe(200);
+    const byApi = await api<{ decision_id: number | null; state: string }>(`/api/datasets/${ids['by-api']}/moves`, {
+      method: 'POST',
+      body: JSON.stringify({ location: 'PUBLIC', tier: 'COLD' }),
+    });
+    expect(byApi.status).toBe(202);
+    expect(byApi.body.decision_id).not.toBeNull();
+    expect((await post('/recommendations/bulk', { bulk: 'move', tag: 'bulk', action: 'pending' })).status).toBe(200);
+    // Horizon 30 days: each move's cost comes off one month of its recommendation's saving.
+    const expected = 9 - 1 + (5 - 2) + (3 - 1) + (2 - 0.5);
+    const f = await figures();
+    expect(f.api.pending_moves).toBe(4);
+    expect(f.api.pending_saving_month_usd).toBeCloseTo(expected, 9);
+    expect(f.header).toBeCloseTo(expected, 9);
+    expect(savingOnPage(f.page)).toBe(money(expected));
+    expect(f.api.off_recommendation).toEqual({ moves: 0, saving_month_usd: 0 });
+    // Each move carries the decision it carries out, as the page showed it.
+    const logged = await api<{ saving_per_month: number; to: { location: string; tier: string } }>(
+      `/api/decisions/${byApi.body.decision_id}`,
+    );
+    expect(logged.body.saving_per_month).toBe(5);
+    expect(logged.body.to).toEqual({ location: 'PUBLIC', tier: 'COLD' });
+  });
+
+  test('when a move goes elsewhere than recommended, then it counts at its own price by the cost model (a loss here) and the page says so', async () => {
+    const before = (await figures()).api.pending_saving_month_usd;
+    const fresh = await api<{
+      candidates: { placement: string; per_month: { total: number }; move: { total: number } }[];
+    }>(`/api/datasets/${ids.elsewhere}/decision?fresh=true`);
+    const here = fresh.body.candidates.find((c) => c.placement === 'PRIVATE/WARM')!;
+    const there = fresh.body.candidates.find((c) => c.placement === 'PRIVATE/HOT')!;
+    const m = await api<{ decision_id: number | null }>(`/api/datasets/${ids.elsewhere}/moves`, {
+      method: 'POST',
+      body: JSON.stringify({ location: 'PRIVATE', tier: 'HOT' }),
+    });
+    expect(m.status).toBe(202);
+    const own = await w.app.database.db
+      .selectFrom('decision_log')
+      .select(['saving_month', 'move_cost', 'rule', 'to_tier'])
+      .where('id', '=', m.body.decision_id!)
+      .executeTakeFirstOrThrow();
+    expect(own).toMatchObject({ rule: 'manual', to_tier: 'HOT' });
+    const explained = await api<{ summary: string; to: { tier: string } }>(`/api/decisions/${m.body.decision_id}`);
+    expect(explained.body.to.tier).toBe('HOT');
+    expect(explained.body.summary).toContain('Queued by hand to a placement other than the recommendation');
+    // The same cost model as the decision's candidates (rounded there to 1/10,000 of a dollar).
+    expect(own.saving_month).toBeCloseTo(here.per_month.total - there.per_month.total, 3);
+    expect(own.move_cost).toBeCloseTo(there.move.total, 3);
+    const net = own.saving_month - own.move_cost;
+    expect(net).toBeLessThan(0);
+    const f = await figures();
+    expect(f.api.pending_moves).toBe(5);
+    expect(f.api.pending_saving_month_usd).toBeCloseTo(before + net, 9);
+    expect(f.header).toBeCloseTo(before + net, 9);
+    expect(f.api.off_recommendation.moves).toBe(1);
+    expect(f.api.off_recommendation.saving_month_usd).toBeCloseTo(net, 9);
+    expect(savingOnPage(f.page)).toBe(money(before + net));
+    expect(f.page).toContain(`1 sent elsewhere than recommended, ${money(net)}/month of it`);
+  });
+
+  test('when a queued move is cancelled, then its saving leaves the figure', async () => {
+    const before = await figures();
+    const list = await api<{ id: number; state: string }[]>(`/api/migrations?dataset_id=${ids['bulk-b']}`);
+    const cancelled = await api<{ state: string }>(`/api/migrations/${list.body[0]!.id}`, { method: 'DELETE' });
+    expect(cancelled.body.state).toBe('cancelled');
+    const after = await figures();
+    expect(after.api.pending_moves).toBe(before.api.pending_moves - 1);
+    expect(after.api.pending_saving_month_usd).toBeCloseTo(before.api.pending_saving_month_usd - 1.5, 9);
   });
 });

@@ -35,7 +35,7 @@ describe('the dashboard in a browser', () => {
 
   beforeAll(async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    [w, browser] = await Promise.all([startWebApp({ MOVE_BANDWIDTH: '2mb', MOVE_CONCURRENCY: '1' }), launchChromium()]);
+    [w, browser] = await Promise.all([startWebApp({ MOVE_BANDWIDTH: '1mb', MOVE_CONCURRENCY: '1' }), launchChromium()]);
     desktop = await GuardedContext.open(browser, DESKTOP);
     page = await desktop.page();
   });
@@ -212,10 +212,13 @@ describe('the dashboard in a browser', () => {
       const text: string = row?.querySelector('.small')?.textContent ?? '';
       return p && p.value > 0 && p.value < 1 && text.includes('/s') ? text : null;
     }, moveId);
-    // The rate is in real seconds: 2 MiB/s of bandwidth, a few seconds left.
+    // The rate is in real seconds: 1 MiB/s of bandwidth (3 s of copying: the page polls every 2 s), a few seconds left.
     expect(await during.jsonValue()).toMatch(/[\d.]+ (KiB|MiB)\/s, \d+ s left/);
     await shot('08-move-in-flight');
     await page.locator('#no-inflight').waitFor();
+    // The latest moves say so too (polled as well, once scrolled to): the move is not left "copying" there.
+    await page.locator('#moves-recent').scrollIntoViewIfNeeded();
+    await page.locator(`#moves-recent tr[data-move-id="${moveId}"] td.state-done`).waitFor();
     await page.waitForFunction(() => document.querySelectorAll('#flows-table tbody tr').length === 2);
     await page.locator('#sankey-chart[data-rendered]').waitFor();
     const flows = await page.locator('#flows-table tbody').textContent();

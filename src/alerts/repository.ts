@@ -53,6 +53,55 @@ export class AlertRepository {
     return r && numeric(r);
   }
 
+  /**
+   * Deletes closed alerts that closed before `before`, then those closed first beyond
+   * `maxRows` alerts in all; open alerts stay, and so does each kind's latest acknowledged one
+   * (its watermark says which events were covered: without it they would alert again).
+   * Returns how many went.
+   */
+  async prune(before: number, maxRows: number): Promise<number> {
+    const keep = this.db
+      .selectFrom('alerts')
+      .select((eb) => eb.fn.max('id').as('id'))
+      .where('acknowledged_at', 'is not', null)
+      .groupBy('key');
+    const old = await this.db
+      .deleteFrom('alerts')
+      .where('closed_at', 'is not', null)
+      .where('closed_at', '<', before)
+      .where('id', 'not in', keep)
+      .executeTakeFirst();
+    let gone = Number(old.numDeletedRows);
+    const total = await this.db
+      .selectFrom('alerts')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    const over = Number(total.n) - maxRows;
+    if (over > 0) {
+      const ids = await this.db
+        .selectFrom('alerts')
+        .select('id')
+        .where('closed_at', 'is not', null)
+        .where('id', 'not in', keep)
+        .orderBy('closed_at')
+        .orderBy('id')
+        .limit(over)
+        .execute();
+      for (let i = 0; i < ids.length; i += 1_000) {
+        const r = await this.db
+          .deleteFrom('alerts')
+          .where(
+            'id',
+            'in',
+            ids.slice(i, i + 1_000).map((x) => x.id),
+          )
+          .executeTakeFirst();
+        gone += Number(r.numDeletedRows);
+      }
+    }
+    return gone;
+  }
+
   /** The newest event of this key that an acknowledgement covered (0: none). */
   async covered(key: string): Promise<number> {
     const r = await this.db

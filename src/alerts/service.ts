@@ -8,8 +8,10 @@ export interface AlertServiceDeps {
   sources: Omit<ConditionSources, 'repo'>;
   /** Acknowledging the stream-gap alert acknowledges these gaps. */
   acknowledgeGap: (id: number, by: string) => Promise<void>;
-  /** Set when ALERT_WEBHOOK_URL is. */
-  webhook: WebhookSender | undefined;
+  /** Set when ALERT_WEBHOOK_URL is (a service of its own: started and stopped beside this one). */
+  webhook: Pick<WebhookSender, 'send'> | undefined;
+  /** Closed alerts are deleted this long after they closed, and the oldest closed ones beyond maxRows. */
+  retention: { maxAgeMs: number; maxRows: number };
   clock: Clock;
   logger: Logger;
   intervalMs: number;
@@ -28,6 +30,7 @@ export interface AlertView {
 }
 
 const EVENT_KEYS = new Set(['moves.failed', 'integrity.failed', 'stream.gap']);
+const PRUNE_EVERY_MS = 3_600_000;
 
 /**
  * Alerts: every `intervalMs` the conditions are gathered; an alert opens when one appears and
@@ -39,6 +42,7 @@ export class AlertService implements Service {
   readonly name = 'alerts';
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private prunedAt = 0;
   readonly evaluate = oneAtATime(() => this.evaluateOnce());
 
   constructor(private readonly deps: AlertServiceDeps) {}
@@ -54,7 +58,6 @@ export class AlertService implements Service {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.evaluate.idle();
-    await this.deps.webhook?.stop();
   }
 
   private arm(delay: number): void {
@@ -71,6 +74,8 @@ export class AlertService implements Service {
     try {
       const conditions = await gatherConditions({ ...this.deps.sources, repo: this.deps.repo });
       await this.reconcile(conditions);
+      // Retention: at the first check and then hourly (wall clock).
+      if (Date.now() - this.prunedAt >= PRUNE_EVERY_MS) await this.prune();
     } catch (err) {
       this.deps.logger.error('alerts.check_failed', { error: err as Error });
       throw err;
@@ -93,7 +98,7 @@ export class AlertService implements Service {
           opened_at: now,
         });
         this.deps.logger.warn('alerts.opened', { alert_id: row.id, key: c.key, title: c.title });
-        this.post('alert.opened', row);
+        await this.post('alert.opened', row);
       } else if (a.title !== c.title || a.detail !== c.detail || a.watermark !== c.watermark) {
         await this.deps.repo.update(a.id, { title: c.title, detail: c.detail, watermark: c.watermark });
       }
@@ -106,11 +111,24 @@ export class AlertService implements Service {
     const row = await this.deps.repo.close(a.id, now);
     if (!row) return;
     this.deps.logger.info('alerts.closed', { alert_id: a.id, key: a.key });
-    this.post('alert.closed', row);
+    await this.post('alert.closed', row);
   }
 
-  private post(event: 'alert.opened' | 'alert.closed', row: AlertRow): void {
-    this.deps.webhook?.send({ event, alert: alertView(row), sent_at: new Date().toISOString() });
+  /** Deletes what the retention says is over (see AlertRepository.prune); how many went. */
+  async prune(): Promise<number> {
+    const { maxAgeMs, maxRows } = this.deps.retention;
+    this.prunedAt = Date.now();
+    const gone = await this.deps.repo.prune(this.deps.clock.now() - maxAgeMs, maxRows);
+    if (gone > 0) this.deps.logger.info('alerts.pruned', { alerts: gone });
+    return gone;
+  }
+
+  /** Into the webhook's outbox: delivered from there, at least once. */
+  private async post(event: 'alert.opened' | 'alert.closed', row: AlertRow): Promise<void> {
+    const message = { event, alert: alertView(row), sent_at: new Date().toISOString() };
+    await this.deps.webhook?.send(message).catch((err: unknown) => {
+      this.deps.logger.error('alerts.webhook_enqueue_failed', { alert_id: row.id, event, error: err as Error });
+    });
   }
 
   async open(): Promise<AlertView[]> {

@@ -1,95 +1,136 @@
-import type { Logger } from '../platform';
+import { type Logger, type Service, Signal } from '../platform';
+import type { OutboxRepository } from './outbox-repository';
 
 export interface WebhookDeps {
   url: string;
+  /** The posts not delivered yet, in the database. */
+  outbox: OutboxRepository;
   logger: Logger;
+  /**
+   * Several instances share the database (PostgreSQL): only the holder of this lease delivers,
+   * so a post goes out from one of them; absent, this instance is the only one.
+   */
+  leadership?: { acquire(): Promise<boolean> };
   /** First retry after this long, doubling each time up to maxDelayMs. */
   baseDelayMs?: number;
   maxDelayMs?: number;
-  /** Attempts per message before it is dropped (logged). */
-  maxAttempts?: number;
+  /** A post still undelivered this long after it was written is dropped (logged). */
+  maxAgeMs?: number;
   timeoutMs?: number;
-  /** Messages waiting at most; past it the oldest is dropped (logged). */
+  /** Posts waiting at most; past it the oldest are dropped (logged). */
   maxQueued?: number;
+  /** How often the outbox is looked at when nothing wakes it (posts written by other instances, leadership). */
+  pollMs?: number;
 }
 
+const DEFAULTS = {
+  baseDelayMs: 1_000,
+  maxDelayMs: 60_000,
+  maxAgeMs: 24 * 3_600_000,
+  timeoutMs: 5_000,
+  maxQueued: 1_000,
+  pollMs: 5_000,
+};
+
 /**
- * Posts alert messages as JSON to one URL, in order, each retried with exponential backoff. It
- * never blocks its caller: send() queues and returns; a receiver that is down delays only the
- * messages behind it.
+ * Posts alert messages as JSON to one URL, in order, at least once: send() writes the message to
+ * the outbox table and returns; the delivery loop posts the oldest one, deletes it on a 2xx, and
+ * otherwise retries it with exponential backoff, across restarts (the outbox outlives the
+ * process). A post that succeeded just before a crash is sent again after it. Times are wall
+ * clock: the demo's accelerated clock must not shorten a backoff.
  */
-export class WebhookSender {
-  private readonly queue: { body: string; attempts: number }[] = [];
-  private pumping: Promise<void> | undefined;
+export class WebhookSender implements Service {
+  readonly name = 'alert-webhook';
+  private readonly o: typeof DEFAULTS;
+  private readonly wake = new Signal();
+  private loop: Promise<void> | undefined;
   private stopped = false;
-  private readonly abort = new AbortController();
-  private wakeTimer: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+  /** A post was written while the loop was busy: look again before sleeping. */
+  private kicked = false;
+  private abort = new AbortController();
 
-  constructor(private readonly deps: WebhookDeps) {}
-
-  send(message: unknown): void {
-    if (this.stopped) return;
-    this.queue.push({ body: JSON.stringify(message), attempts: 0 });
-    const max = this.deps.maxQueued ?? 1_000;
-    while (this.queue.length > max) {
-      this.queue.shift();
-      this.deps.logger.warn('alerts.webhook_dropped', { reason: 'queue full', max });
-    }
-    this.pumping ??= this.pump().finally(() => (this.pumping = undefined));
+  constructor(private readonly deps: WebhookDeps) {
+    this.o = { ...DEFAULTS, ...definedOnly(deps) };
   }
 
-  /** Messages not delivered yet. */
-  get pending(): number {
-    return this.queue.length;
+  async send(message: unknown): Promise<void> {
+    await this.deps.outbox.add(JSON.stringify(message), Date.now());
+    const dropped = await this.deps.outbox.trim(this.o.maxQueued);
+    if (dropped > 0) this.deps.logger.warn('alerts.webhook_dropped', { reason: 'outbox full', messages: dropped });
+    this.kicked = true;
+    this.wake.notify();
   }
 
-  /** Stops retrying; a POST under way is aborted. Messages still queued are dropped (logged). */
+  /** Posts not delivered yet (every instance's). */
+  pending(): Promise<number> {
+    return this.deps.outbox.count();
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.abort = new AbortController();
+    this.loop = this.deliver();
+  }
+
+  /** A post under way is aborted; what is not delivered stays in the outbox for the next start. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
-    if (this.wakeTimer) {
-      clearTimeout(this.wakeTimer.timer);
-      this.wakeTimer.resolve();
-    }
-    await this.pumping;
-    if (this.queue.length > 0) this.deps.logger.warn('alerts.webhook_undelivered', { messages: this.queue.length });
+    this.wake.notify();
+    await this.loop;
+    this.loop = undefined;
+    const left = await this.deps.outbox.count().catch(() => 0);
+    if (left > 0) this.deps.logger.info('alerts.webhook_pending', { messages: left });
   }
 
-  private async pump(): Promise<void> {
-    const base = this.deps.baseDelayMs ?? 1_000;
-    const maxDelay = this.deps.maxDelayMs ?? 60_000;
-    const maxAttempts = this.deps.maxAttempts ?? 10;
-    while (!this.stopped && this.queue.length > 0) {
-      const m = this.queue[0]!;
-      m.attempts++;
-      const error = await this.post(m.body);
-      if (error === null) {
-        this.queue.shift();
-        continue;
-      }
-      if (m.attempts >= maxAttempts) {
-        this.queue.shift();
-        this.deps.logger.error('alerts.webhook_failed', { attempts: m.attempts, error });
-        continue;
-      }
-      const delay = Math.min(maxDelay, base * 2 ** (m.attempts - 1));
-      this.deps.logger.warn('alerts.webhook_retry', { attempt: m.attempts, in_ms: delay, error });
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        this.wakeTimer = { timer, resolve };
+  private async deliver(): Promise<void> {
+    while (!this.stopped) {
+      this.kicked = false;
+      const wait = await this.once().catch((err: unknown) => {
+        this.deps.logger.warn('alerts.webhook_outbox_failed', { error: err as Error });
+        return this.o.pollMs;
       });
-      this.wakeTimer = undefined;
+      if (wait > 0 && !this.stopped && !this.kicked) await this.wake.wait(wait);
     }
   }
 
-  /** null when delivered (a 2xx), else why not. */
-  private async post(body: string): Promise<string | null> {
+  /** Tries the oldest post if it is due; how long to wait before looking again (0: at once). */
+  private async once(): Promise<number> {
+    const { outbox, logger, leadership } = this.deps;
+    if (leadership && !(await leadership.acquire())) return this.o.pollMs;
+    const m = await outbox.head();
+    if (!m) return this.o.pollMs;
+    const now = Date.now();
+    if (m.next_at > now) return Math.min(m.next_at - now, this.o.pollMs);
+    const error = await this.post(m.id, m.body);
+    if (this.stopped && error !== null) return 0;
+    const attempts = m.attempts + 1;
+    if (error === null) {
+      await outbox.delivered(m.id);
+      return 0;
+    }
+    if (Date.now() - m.created_at >= this.o.maxAgeMs) {
+      await outbox.delivered(m.id);
+      logger.error('alerts.webhook_failed', { attempts, error, age_ms: Date.now() - m.created_at });
+      return 0;
+    }
+    const delay = Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** (attempts - 1));
+    await outbox.failed(m.id, attempts, Date.now() + delay, error);
+    logger.warn('alerts.webhook_retry', { attempt: attempts, in_ms: delay, error });
+    return Math.min(delay, this.o.pollMs);
+  }
+
+  /**
+   * null when delivered (a 2xx), else why not. A post sent again (at least once) carries the same
+   * delivery id, so a receiver can drop the repeat.
+   */
+  private async post(id: number, body: string): Promise<string | null> {
     try {
       const res = await fetch(this.deps.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'x-delivery-id': String(id) },
         body,
-        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.deps.timeoutMs ?? 5_000)]),
+        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.o.timeoutMs)]),
       });
       await res.arrayBuffer().catch(() => undefined);
       return res.ok ? null : `HTTP ${res.status}`;
@@ -97,4 +138,12 @@ export class WebhookSender {
       return (err as Error).message;
     }
   }
+}
+
+function definedOnly(deps: WebhookDeps): Partial<typeof DEFAULTS> {
+  return Object.fromEntries(
+    Object.keys(DEFAULTS)
+      .map((k) => [k, deps[k as keyof WebhookDeps]])
+      .filter(([, v]) => v !== undefined),
+  ) as Partial<typeof DEFAULTS>;
 }

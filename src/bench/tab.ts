@@ -39,6 +39,7 @@ const PAGES: Record<string, [string, number][]> = {
   moves: [
     ['/moves/parts/live', 2],
     ['/moves/parts/flows', 5],
+    ['/moves/parts/recent', 5],
   ],
   policy: [['/policy/parts/scheduler', 10]],
 };

@@ -7,6 +7,7 @@ export {
   LOCATIONS,
   MOVE_STATES,
   TIERS,
+  type AlertOutboxTable,
   type AlertsTable,
   type ApiKeysTable,
   type CostHistoryTable,

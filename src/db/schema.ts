@@ -333,6 +333,18 @@ export interface AlertsTable {
   acknowledged_by: string | null;
 }
 
+/** A webhook post not delivered yet (migration 018); wall-clock times. */
+export interface AlertOutboxTable {
+  id: Generated<number>;
+  /** The JSON body, as posted. */
+  body: string;
+  created_at: number;
+  attempts: Generated<number>;
+  /** Not tried again before this. */
+  next_at: number;
+  last_error: string | null;
+}
+
 export interface ApiKeysTable {
   id: Generated<number>;
   name: string;
@@ -371,6 +383,7 @@ export interface DB {
   stream_gaps: StreamGapsTable;
   cost_history: CostHistoryTable;
   alerts: AlertsTable;
+  alert_outbox: AlertOutboxTable;
   leases: LeasesTable;
 }
 

@@ -49,6 +49,20 @@ export class DecisionRepository {
     return this.db.selectFrom('decisions').selectAll().where('dataset_id', '=', datasetId).executeTakeFirst();
   }
 
+  /** The stored decisions of these datasets, by dataset. */
+  async getMany(datasetIds: readonly number[]): Promise<Map<number, DecisionRow>> {
+    const out = new Map<number, DecisionRow>();
+    for (let i = 0; i < datasetIds.length; i += 5_000) {
+      const rows = await this.db
+        .selectFrom('decisions')
+        .selectAll()
+        .where('dataset_id', 'in', datasetIds.slice(i, i + 5_000))
+        .execute();
+      for (const r of rows) out.set(r.dataset_id, r);
+    }
+    return out;
+  }
+
   async delete(datasetIds: readonly number[]): Promise<void> {
     for (let i = 0; i < datasetIds.length; i += 5_000) {
       await this.db

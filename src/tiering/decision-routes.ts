@@ -55,6 +55,8 @@ export function decisionRoutes(d: TieringRouteDeps): Router {
       gross_saving_month_usd: p.gross_month,
       move_cost_usd: p.move_cost,
       pending_saving_month_usd: p.saving_month,
+      // Moves sent elsewhere than recommended, priced on their own (in the figures above too).
+      off_recommendation: { moves: p.off_recommendation.moves, saving_month_usd: p.off_recommendation.saving_month },
       horizon_days: tiering.settings.horizonDays,
     });
   });

@@ -129,6 +129,7 @@ export function summarise(d: Decision): string {
 
 const WHY: Record<string, string> = {
   pin: 'Pinned there: moving.',
+  manual: 'Queued by hand to a placement other than the recommendation: priced here by the same cost model.',
   'in-flight': 'Held: a move of this dataset is already under way.',
   cooldown: 'Held: it moved recently (cooldown).',
   hysteresis: 'Held: the saving does not beat the cost of the move by the required margin (hysteresis).',

@@ -40,6 +40,9 @@ export class HindsightRepository {
         from (
           select dl.*, mv.id as move_id from decision_log dl
           join moves mv on mv.decision_id = dl.id and mv.state = 'done'
+          -- The scheduler's own moves: one queued by hand (priced or linked at queue time, with a
+          -- run id of 0 or reason manual/seed) judges the operator, not the policy.
+          where dl.run_id <> 0 and mv.reason in ('policy', 'pin')
           order by dl.id desc limit ${limit}
         ) d),
       m as (

@@ -11,7 +11,7 @@ import { explainView, repriceLogged, round } from './explain-view';
 import { decodeExplanation, encodeExplanation } from './explanation';
 import { FEATURE_NAMES } from './features';
 import { judgeMove, loggedMove, summariseJudgements, type HindsightSummary } from './hindsight';
-import { netSaving, type PendingSaving } from './pending';
+import { netSaving, OFF_RECOMMENDATION, type PendingSaving } from './pending';
 import { placementKey } from './placements';
 import { TieringPolicy } from './policy';
 import { BYTES_PER_READ_PRIOR } from './read-share';
@@ -327,7 +327,7 @@ export class TieringService implements Service {
 
   /** What the pending moves save per month, net of their cost (see pending.ts): one figure everywhere. */
   async pendingSaving(): Promise<PendingSaving> {
-    return netSaving(await this.repo.pending.sums(), this.settings.horizonDays);
+    return netSaving(await this.repo.pending.sums(OFF_RECOMMENDATION), this.settings.horizonDays);
   }
 
   /** A dataset's stored decision, if any. */

@@ -33,6 +33,9 @@ describe('config', () => {
     ['INGEST_MAX_BODY', '12 parsecs'],
     ['STATS_MINUTE_RETENTION', 'forever'],
     ['SQLITE_SYNCHRONOUS', 'OFF'],
+    ['ALERT_RETENTION', '10m'],
+    ['ALERT_RETENTION', 'a while'],
+    ['ALERT_MAX_ROWS', '5'],
   ])('when %s is %p, then loading fails naming the variable', (name, value) => {
     const env: Record<string, string> = { [name]: value };
     expect(() => parseConfig(env)).toThrow(ConfigError);
@@ -78,5 +81,15 @@ describe('config', () => {
     expect(() => parseConfig({ DATABASE_URL: 'postgres://db/dim', BACKUP_DIR: '/backups' })).toThrow(
       /^BACKUP_DIR: .*pg_dump/,
     );
+  });
+});
+
+describe('alert retention', () => {
+  test('when ALERT_RETENTION and ALERT_MAX_ROWS are unset, then closed alerts are kept 90 days and 10,000 rows at most', () => {
+    expect(parseConfig({}).alerts).toMatchObject({ retentionMs: 90 * 86_400_000, maxRows: 10_000 });
+    expect(parseConfig({ ALERT_RETENTION: '7d', ALERT_MAX_ROWS: '500' }).alerts).toMatchObject({
+      retentionMs: 7 * 86_400_000,
+      maxRows: 500,
+    });
   });
 });

@@ -3,6 +3,7 @@ import { type Clock, AppError, type KeyedLock, type Logger, Signal } from '../..
 import type { BatchMove, StorageRepository } from '../repository';
 import type { MoveClaims } from './claims';
 import { INTERRUPTED } from './errors';
+import type { MovePricer } from './pricing';
 import { type LiveProgress, wallNow } from './progress';
 
 export interface MoveRequest {
@@ -31,6 +32,8 @@ export interface MoveQueueDeps {
    * absent where no other instance can own moves (SQLite: start-up recovery covers them).
    */
   recoverOrphan?: (move: MoveRow) => Promise<void>;
+  /** Links each move queued without a decision to one (what it saves counts in the pending saving). */
+  pricer: MovePricer;
 }
 
 /**
@@ -55,6 +58,13 @@ export class MoveQueue {
     if (row.tier === req.tier && row.location === req.location) {
       throw AppError.conflict(`dataset is already at ${req.location}/${req.tier}`, { field: 'target' });
     }
+    let decisionId = req.decisionId ?? null;
+    let logged: number | undefined;
+    if (decisionId === null) {
+      const at = { from_location: row.location, from_tier: row.tier, to_location: req.location, to_tier: req.tier };
+      logged = (await this.deps.pricer.log([{ dataset_id: datasetId, ...at, reason: req.reason }])).get(datasetId);
+      decisionId = logged ?? null;
+    }
     let id: number;
     try {
       id = await repo.insertMove({
@@ -65,13 +75,14 @@ export class MoveQueue {
         to_location: req.location,
         reason: req.reason,
         reason_detail: req.detail ?? null,
-        decision_id: req.decisionId ?? null,
+        decision_id: decisionId,
         catalog_only: row.object_id ? 0 : 1,
         object_id: row.object_id,
         bytes_total: row.content_bytes ?? 0,
         created_at: clock.now(),
       });
     } catch (err) {
+      if (logged !== undefined) await this.deps.pricer.unlog([logged]);
       // The partial unique index on moves(dataset_id) holds one unfinished move per dataset.
       if (isUniqueViolation(err)) throw AppError.conflict('dataset is already being moved');
       throw err;
@@ -92,7 +103,20 @@ export class MoveQueue {
    * moves created by dataset id; the others were skipped.
    */
   async enqueueBatch(items: readonly BatchMove[]): Promise<Map<number, number>> {
-    const created = await this.deps.repo.insertMoves(items, this.deps.clock.now());
+    const { pricer } = this.deps;
+    const logged = await pricer.log(items.filter((m) => m.decision_id === null));
+    const linked = items.map((m) =>
+      m.decision_id === null && logged.has(m.dataset_id) ? { ...m, decision_id: logged.get(m.dataset_id)! } : m,
+    );
+    let created: { id: number; dataset_id: number }[];
+    try {
+      created = await this.deps.repo.insertMoves(linked, this.deps.clock.now());
+    } catch (err) {
+      await pricer.unlog([...logged.values()]);
+      throw err;
+    }
+    const queued = new Set(created.map((m) => m.dataset_id));
+    await pricer.unlog([...logged].filter(([dataset]) => !queued.has(dataset)).map(([, id]) => id));
     if (created.length) {
       this.deps.logger.info('move.planned_batch', { moves: created.length, skipped: items.length - created.length });
       this.wake.notify();

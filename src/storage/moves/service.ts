@@ -16,6 +16,7 @@ import { type MoveRequest, MoveQueue } from './queue';
 import { recoverMove, recoverMoves } from './recovery';
 import { ClaimRepository } from './claim-repository';
 import { MoveClaims } from './claims';
+import { MovePricer, type MovePricing } from './pricing';
 
 export interface MoveServiceDeps {
   db: Db;
@@ -50,6 +51,7 @@ export class MoveService implements Service {
   private readonly queue: MoveQueue;
   private readonly executor: MoveExecutor;
   private readonly recovery: () => Promise<void>;
+  private readonly pricer: MovePricer;
 
   constructor(deps: MoveServiceDeps) {
     const { db, tree, objects, keyring, locks, bandwidth, faults, clock, logger, concurrency } = deps;
@@ -67,6 +69,7 @@ export class MoveService implements Service {
       (id, copy) => repo.setMove(id, { copy }),
     );
     const integrity = new Integrity({ repo, clock, logger });
+    this.pricer = new MovePricer(logger);
     const recovery = { repo, store, tree, objects, keyring, clock, logger };
     this.executor = new MoveExecutor({ repo, store, keyring, faults, integrity, clock, logger });
     this.queue = new MoveQueue({
@@ -77,9 +80,18 @@ export class MoveService implements Service {
       logger,
       concurrency,
       claims,
+      pricer: this.pricer,
       ...(deps.exclusive ? {} : { recoverOrphan: (m: MoveRow) => recoverMove(recovery, m) }),
     });
     this.recovery = () => recoverMoves(recovery, claims, deps.exclusive);
+  }
+
+  /**
+   * Set once by the composition root (tiering is built after the queue it hands moves to): from
+   * then on a move queued without a decision is linked to one.
+   */
+  priceWith(pricing: MovePricing): void {
+    this.pricer.use(pricing);
   }
 
   enqueue(datasetId: number, req: MoveRequest): Promise<MoveRow> {

@@ -10,6 +10,8 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 /** The Sankey and the timeline look back this far. */
 export const MOVES_WINDOW_DAYS = 30;
+/** The "Latest moves" table's length. */
+const RECENT_MOVES = 50;
 
 export interface MovesPageDeps {
   views: Views;
@@ -78,7 +80,7 @@ export function movesPages(d: MovesPageDeps): Router {
   };
 
   r.get('/moves', async (_req, res) => {
-    const [live, flows, recent] = await Promise.all([liveModel(), flowsModel(), d.repo.moves({ limit: 50 })]);
+    const [live, flows, recent] = await Promise.all([liveModel(), flowsModel(), d.repo.moves({ limit: RECENT_MOVES })]);
     d.views.render(res, 'moves', {
       live,
       fl: flows,
@@ -91,6 +93,10 @@ export function movesPages(d: MovesPageDeps): Router {
 
   r.get('/moves/parts/live', async (_req, res) => {
     d.views.render(res, 'parts/moves-live', { live: await liveModel() });
+  });
+
+  r.get('/moves/parts/recent', async (_req, res) => {
+    d.views.render(res, 'parts/moves-recent', { recent: await d.repo.moves({ limit: RECENT_MOVES }) });
   });
 
   r.get('/moves/parts/flows', async (_req, res) => {

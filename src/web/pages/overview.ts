@@ -30,10 +30,12 @@ export interface CostSummary {
   catalog_version: number;
   now_month: number;
   all_hot_month: number;
-  /** Moves under way that a decision queued. */
+  /** Moves under way with a logged decision (the scheduler's, a recommendation's, or their own price). */
   pending_moves: number;
   /** What they save per month net of their cost: TieringService.pendingSaving, as the scheduler and the API give it. */
   pending_saving_month: number;
+  /** Of those, the moves sent elsewhere than recommended: their count and their own net saving (in the figure above). */
+  off_recommendation: { moves: number; saving_month: number };
   after_month: number;
 }
 
@@ -83,6 +85,7 @@ export async function summaryModel(d: { tiering: TieringService }): Promise<Summ
       all_hot_month: hotMonth,
       pending_moves: pending.moves,
       pending_saving_month: pending.saving_month,
+      off_recommendation: pending.off_recommendation,
       after_month: Math.max(0, nowMonth - pending.gross_month),
     },
   };
