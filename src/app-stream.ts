@@ -156,8 +156,8 @@ export type AlertParts = ReturnType<typeof buildAlerts>;
 export function buildAlerts(base: Base, stream: StreamParts, health: () => Promise<Health>) {
   const { config, db, clock, logger } = base;
   const log = logger.child({ part: 'alerts' });
-  // Undelivered posts wait in the database; with other instances on it, the lease holder delivers.
-  const lease = config.alerts.webhookUrl && !base.exclusive ? leaseOf(base, 'alert-webhook') : undefined;
+  // With other instances on the database, the lease holder checks and delivers (posts wait in the database).
+  const lease = base.exclusive ? undefined : leaseOf(base, 'alerts');
   const webhook = config.alerts.webhookUrl
     ? new WebhookSender({
         url: config.alerts.webhookUrl,
@@ -177,6 +177,7 @@ export function buildAlerts(base: Base, stream: StreamParts, health: () => Promi
     acknowledgeGap: (id, by) => stream.streamGaps.acknowledge(id, by),
     webhook,
     retention: { maxAgeMs: config.alerts.retentionMs, maxRows: config.alerts.maxRows },
+    ...(lease ? { leadership: lease } : {}),
     clock,
     logger: log,
     intervalMs: config.alerts.checkIntervalMs,

@@ -215,4 +215,35 @@ describe.each(DATABASES)('alert delivery and retention, on %s', (database) => {
       expect(hook.attempts).toBe(40);
       expect(b.app.instance).not.toBe(a.app.instance);
     });
+
+  if (database === 'postgres')
+    test('when two instances share the database, then one of them checks and a failed move opens one alert, posted once', async () => {
+      hook.accept = true;
+      const shared = {
+        ENCRYPTION_KEY: crypto.randomBytes(32).toString('hex'),
+        SESSION_SECRET: crypto.randomBytes(32).toString('hex'),
+      };
+      const a = await start(tempDir('dim-alerts-a-'), shared);
+      const env = await databaseEnvFor(a.dir, 'postgres');
+      const b = await start(tempDir('dim-alerts-b-'), { ...shared, ...env });
+      const db = a.app.database.db;
+      const ds = (await (
+        await fetch(`${a.base}/api/datasets`, {
+          method: 'POST',
+          headers: { 'x-api-key': a.app.config.apiKey!, 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'failing' }),
+        })
+      ).json()) as { id: number };
+      // Several failures over a few checks: each check of each instance sees a new watermark.
+      for (let i = 0; i < 5; i++) {
+        await db.insertInto('moves').values(failedMove(ds.id, Date.now())).execute();
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      await until(() => hook.got.some((p) => p.event === 'alert.opened' && p.alert.key === 'moves.failed'), 'the post');
+      await new Promise((r) => setTimeout(r, 1_000));
+      const rows = await db.selectFrom('alerts').select(['id', 'key']).where('key', '=', 'moves.failed').execute();
+      expect(rows).toHaveLength(1);
+      expect(hook.got.filter((p) => p.event === 'alert.opened' && p.alert.key === 'moves.failed')).toHaveLength(1);
+      expect(b.app.instance).not.toBe(a.app.instance);
+    });
 });

@@ -8,6 +8,13 @@ export interface AlertServiceDeps {
   sources: Omit<ConditionSources, 'repo'>;
   /** Acknowledging the stream-gap alert acknowledges these gaps. */
   acknowledgeGap: (id: number, by: string) => Promise<void>;
+  /**
+   * Several instances share the database (PostgreSQL): only the holder of this lease checks, so
+   * one instance opens and closes each alert (two checking at once would open it twice, or one
+   * close what another's own readiness opened, and the webhook would hear each flap); absent, this
+   * instance is the only one.
+   */
+  leadership?: { acquire(): Promise<boolean> };
   /** Set when ALERT_WEBHOOK_URL is (a service of its own: started and stopped beside this one). */
   webhook: Pick<WebhookSender, 'send'> | undefined;
   /** Closed alerts are deleted this long after they closed, and the oldest closed ones beyond maxRows. */
@@ -72,6 +79,7 @@ export class AlertService implements Service {
 
   private async evaluateOnce(): Promise<void> {
     try {
+      if (this.deps.leadership && !(await this.deps.leadership.acquire())) return;
       const conditions = await gatherConditions({ ...this.deps.sources, repo: this.deps.repo });
       await this.reconcile(conditions);
       // Retention: at the first check and then hourly (wall clock).
