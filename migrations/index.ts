@@ -16,6 +16,7 @@ import * as m014 from './014_alerts';
 import * as m015 from './015_recommendations_order';
 import * as m016 from './016_master_rotation';
 import * as m017 from './017_cluster';
+import * as m018 from './018_move_restore';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -39,4 +40,5 @@ export const migrations: Record<string, Migration> = {
   '015_recommendations_order': m015,
   '016_master_rotation': m016,
   '017_cluster': m017,
+  '018_move_restore': m018,
 };

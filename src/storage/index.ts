@@ -2,7 +2,7 @@ export { ContentService } from './content-service';
 export { StorageDatasetHooks } from './dataset-hooks';
 export { Faults } from './faults';
 export { Keyring } from './keyring';
-export { MoveService, moveProgress, type MoveProgressView } from './moves';
+export { MoveService, moveProgress, restoreWait, type MoveProgressView } from './moves';
 export { StorageRepository, type BatchMove } from './repository';
 export { ScrubService } from './scrub';
 export { StoredObjects } from './stored-objects';

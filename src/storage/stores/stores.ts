@@ -161,7 +161,7 @@ function metered(store: ObjectStore, observe: (op: string, seconds: number, fail
   };
   if (store.restore) {
     const restore = store.restore.bind(store);
-    wrapped.restore = (key: string) => time('restore', () => restore(key));
+    wrapped.restore = (key: string, days?: number) => time('restore', () => restore(key, days));
   }
   return wrapped;
 }
