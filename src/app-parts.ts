@@ -34,7 +34,7 @@ import {
   StoredObjects,
   storePanel,
 } from './storage';
-import { CostSnapshotJob, TieringRepository, TierScheduler, TieringService } from './tiering';
+import { CostSnapshotJob, TieringRepository, TierScheduler, TieringService, placementClasses } from './tiering';
 
 /** What every builder below gets: the config, the open database, time and logs. */
 export interface Base {
@@ -235,6 +235,7 @@ export function buildTiering(base: Base, storage: StorageParts) {
       demotionRisk: t.demotionRisk,
     },
     pricesFile: t.pricesFile,
+    placementClasses: placementClasses(config.storage.stores),
   });
   // One instance at a time runs the scheduler; started before it, so released after its last run.
   const lease = leaseOf(base, 'tier-scheduler');

@@ -206,6 +206,15 @@ describe('a move out of a class that must be restored first (GLACIER, faked over
       );
       const d = (await request(s.app.http).get(`/api/datasets/${id}`).expect(200)).body;
       expect(d).toMatchObject({ current_tier: 'COLD', storage_type: 'PUBLIC' });
+      // The prices know the class: a read there waits for a restore (an endpoint: the fees stay the catalog's).
+      const catalog = (await request(s.app.http).get('/api/catalog').expect(200)).body;
+      expect(catalog.storage_classes['PUBLIC/COLD']).toEqual({
+        storage_class: 'GLACIER',
+        restore_hours: 5,
+        retrieval_per_gb: 0.03,
+        first_byte_ms: 5 * 3_600_000,
+      });
+      expect(catalog.storage_classes['ONPREM/COLD']).toBeUndefined();
     } finally {
       await s.stop();
     }

@@ -17,10 +17,12 @@ export {
   FileObjectStore,
   ObjectStores,
   S3ObjectStore,
+  STORAGE_CLASS_FACTS,
   objectKey,
   type ObjectStore,
   type StoreSpec,
   type StoreSpecs,
+  type StorageClassFacts,
   type StoreView,
 } from './stores';
 export { MasterRotation, type MasterRotationReport } from './master-rotation';
