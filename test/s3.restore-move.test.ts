@@ -10,6 +10,7 @@ import request from 'supertest';
 import { API_KEY, startApp, tempDir, waitFor } from './support/harness';
 import { binaryBody } from './support/http-client';
 import { startS3 } from './support/s3-server';
+import { signIn, startWebApp } from './support/web-harness';
 
 const key = { 'x-api-key': API_KEY };
 const BUCKET = 'dim-restore';
@@ -181,6 +182,33 @@ describe('a move out of a class that must be restored first (GLACIER, faked over
       await s.stop();
     }
   }, 90_000);
+
+  test('when a move waits for a restore, then the moves page shows it waiting, with when the copy should be ready, and it can be cancelled', async () => {
+    const web = await startWebApp(envOf(tempDir('dim-restore-page-')));
+    try {
+      const id = await coldDataset(web.app.http, crypto.randomBytes(10_000));
+      archive.on = true;
+      const m = await request(web.app.http)
+        .post(`/api/datasets/${id}/moves`)
+        .set(key)
+        .send({ tier: 'HOT', location: 'ONPREM' })
+        .expect(202);
+      const waiting = await waitFor(
+        async () => (await request(web.app.http).get(`/api/migrations/${m.body.id}`).expect(200)).body.waiting,
+        'the move to wait for the restore',
+        15_000,
+        20,
+      );
+      const { cookie } = await signIn(web.base, web.admin.username, web.admin.password);
+      const live = await (await fetch(`${web.base}/moves/parts/live`, { headers: { cookie } })).text();
+      expect(live).toContain(`<td>${waiting as string}</td>`);
+      // Waiting holds nothing: it can be cancelled like any planned move.
+      const cancelled = await request(web.app.http).delete(`/api/migrations/${m.body.id}`).set(key).expect(200);
+      expect(cancelled.body).toMatchObject({ state: 'cancelled', waiting: null });
+    } finally {
+      await web.stop();
+    }
+  }, 60_000);
 
   test('when the restore cannot be started, then the move fails saying so and the dataset stays', async () => {
     const s = await startApp(envOf(tempDir('dim-restore-fail-')));
