@@ -17,6 +17,7 @@ import * as m015 from './015_recommendations_order';
 import * as m016 from './016_master_rotation';
 import * as m017 from './017_cluster';
 import * as m018 from './018_alert_outbox';
+import * as m019 from './019_move_restore';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -41,4 +42,5 @@ export const migrations: Record<string, Migration> = {
   '016_master_rotation': m016,
   '017_cluster': m017,
   '018_alert_outbox': m018,
+  '019_move_restore': m019,
 };

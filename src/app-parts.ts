@@ -34,7 +34,14 @@ import {
   StoredObjects,
   storePanel,
 } from './storage';
-import { CostSnapshotJob, TieringMovePricing, TieringRepository, TierScheduler, TieringService } from './tiering';
+import {
+  CostSnapshotJob,
+  TieringMovePricing,
+  TieringRepository,
+  TierScheduler,
+  TieringService,
+  placementClasses,
+} from './tiering';
 
 /** What every builder below gets: the config, the open database, time and logs. */
 export interface Base {
@@ -235,6 +242,7 @@ export function buildTiering(base: Base, storage: StorageParts) {
       demotionRisk: t.demotionRisk,
     },
     pricesFile: t.pricesFile,
+    placementClasses: placementClasses(config.storage.stores),
   });
   // A move queued by hand is linked to the decision it carries out, so the pending saving counts it.
   storage.moves.priceWith(new TieringMovePricing(tiering));

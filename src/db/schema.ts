@@ -148,6 +148,10 @@ export interface MovesTable {
   owner: string | null;
   /** The owner's claim holds until then (renewed while it runs); past it, another instance may recover the move. */
   claimed_until: number | null;
+  /** Waiting for the source's restore (migration 018): when it should be readable; null otherwise. */
+  restore_ready_at: number | null;
+  /** A planned move is not claimed before then (wall-clock ms): the next look at a restoring source. */
+  next_check_at: number | null;
 }
 
 /** A singleton job's holder (the tier scheduler's): one instance at a time, until expires_at. */

@@ -2,7 +2,14 @@ export { ContentService } from './content-service';
 export { StorageDatasetHooks } from './dataset-hooks';
 export { Faults } from './faults';
 export { Keyring } from './keyring';
-export { MoveService, moveProgress, type MoveProgressView, type MovePricing, type MoveToPrice } from './moves';
+export {
+  MoveService,
+  moveProgress,
+  restoreWait,
+  type MoveProgressView,
+  type MovePricing,
+  type MoveToPrice,
+} from './moves';
 export { StorageRepository, type BatchMove } from './repository';
 export { ScrubService } from './scrub';
 export { StoredObjects } from './stored-objects';
@@ -17,10 +24,12 @@ export {
   FileObjectStore,
   ObjectStores,
   S3ObjectStore,
+  STORAGE_CLASS_FACTS,
   objectKey,
   type ObjectStore,
   type StoreSpec,
   type StoreSpecs,
+  type StorageClassFacts,
   type StoreView,
 } from './stores';
 export { MasterRotation, type MasterRotationReport } from './master-rotation';

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { LOCATIONS, MOVE_STATES, TIERS, type Location, type MoveRow, type Tier } from '../db';
 import { type DatasetsService, DEFAULT_LOCATION, datasetView, iso } from '../datasets';
 import { AppError, Fields, Query, parseId } from '../platform';
-import { type MoveService, moveProgress } from './moves';
+import { type MoveService, moveProgress, restoreWait } from './moves';
 import type { StorageRouteDeps } from './route-deps';
 
 type MoveRouteDeps = Pick<StorageRouteDeps, 'moves' | 'repo' | 'datasets' | 'requireWrite' | 'pinnedMove'>;
@@ -135,6 +135,9 @@ export function moveView(m: MoveRow, moves: MoveService): Record<string, unknown
     from: { tier: m.from_tier, location: m.from_location },
     to: { tier: m.to_tier, location: m.to_location },
     state: m.state,
+    /** "waiting for restore, ready about …" while its source is restored first; else null. */
+    waiting: restoreWait(m),
+    restore_ready_at: iso(m.restore_ready_at),
     /** The instance that claimed it (several instances on PostgreSQL). */
     owner: m.owner,
     reason: m.reason,

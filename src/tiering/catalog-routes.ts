@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { AppError, Fields, parseId } from '../platform';
+import { PLACEMENTS, placementKey } from './placements';
 import type { TieringRouteDeps } from './route-deps';
 
 /** The price catalog and its versions. */
@@ -9,7 +10,14 @@ export function catalogRoutes(d: TieringRouteDeps): Router {
 
   r.get('/api/catalog', (_req, res) => {
     const c = tiering.catalog;
-    res.json({ version: c.version, ...c.catalog });
+    // Where an S3 store keeps a placement in a storage class, the class it is priced by (read only).
+    const storage_classes = Object.fromEntries(
+      PLACEMENTS.flatMap((p, i) => {
+        const v = c.cost.classAt(i);
+        return v ? [[placementKey(p), v]] : [];
+      }),
+    );
+    res.json({ version: c.version, ...c.catalog, storage_classes });
   });
 
   /** A whole or partial catalog; validated, then stored as a new version unless no price changed (`changed`). */

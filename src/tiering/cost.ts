@@ -1,5 +1,8 @@
 import { priceOf, type PriceCatalog } from './catalog';
-import { PLACEMENTS, type Placement, placementIndex } from './placements';
+import { PLACEMENTS, type Placement, placementIndex, placementKey } from './placements';
+import { classedPrice, type PlacementClasses } from './store-classes';
+
+export type { PlacementClasses };
 
 const GB = 1024 ** 3;
 const DAYS_PER_MONTH = 30;
@@ -44,10 +47,21 @@ export class CostModel {
   readonly readEgress: Float64Array;
   readonly minDays: Float64Array;
   readonly firstByteMs: Float64Array;
+  /** A read's wait for a restore first (0 where the class reads at once). */
+  readonly restoreMs: Float64Array;
+  /** The S3 storage class per placement (undefined on a file store). */
+  readonly storageClass: readonly (string | undefined)[];
   /** egress[from * 9 + to] per GB, including the retrieval of the source's bytes. */
   private readonly moveGb: Float64Array;
 
-  constructor(readonly catalog: PriceCatalog) {
+  /**
+   * `classes`: the storage class each S3 placement is kept in; where it is not the one the
+   * catalog's row describes, the class's retrieval fee, wait and minimums price it (store-classes.ts).
+   */
+  constructor(
+    readonly catalog: PriceCatalog,
+    classes: PlacementClasses = {},
+  ) {
     const n = PLACEMENTS.length;
     this.storageDay = new Float64Array(n);
     this.minBillable = new Float64Array(n);
@@ -58,8 +72,17 @@ export class CostModel {
     this.minDays = new Float64Array(n);
     this.firstByteMs = new Float64Array(n);
     this.moveGb = new Float64Array(n * n);
+    this.restoreMs = new Float64Array(n);
+    const storageClass: (string | undefined)[] = [];
+    this.storageClass = storageClass;
     PLACEMENTS.forEach((p, i) => {
-      const price = priceOf(catalog, p);
+      const {
+        price,
+        storageClass: cls,
+        restoreHours,
+      } = classedPrice(priceOf(catalog, p), p.tier, classes[placementKey(p)]);
+      storageClass.push(cls);
+      this.restoreMs[i] = restoreHours * 3_600_000;
       this.storageDay[i] = price.storage_gb_month / DAYS_PER_MONTH;
       this.minBillable[i] = price.min_billable_bytes;
       this.readReq[i] = price.read_per_1k / 1000;
@@ -132,4 +155,25 @@ export class CostModel {
   minStorageDays(pi: number): number {
     return this.minDays[pi]!;
   }
+
+  /** The storage class a placement is priced by, with its read wait and retrieval fee; undefined off S3. */
+  classAt(pi: number): PlacementClassView | undefined {
+    const storageClass = this.storageClass[pi];
+    if (storageClass === undefined) return undefined;
+    return {
+      storage_class: storageClass,
+      restore_hours: this.restoreMs[pi]! / 3_600_000,
+      retrieval_per_gb: this.retrieval[pi]!,
+      first_byte_ms: this.firstByteMs[pi]!,
+    };
+  }
+}
+
+/** What the catalog and a decision's candidates show of a placement's storage class. */
+export interface PlacementClassView {
+  storage_class: string;
+  /** A read waits this long for a restore first (0: it reads at once). */
+  restore_hours: number;
+  retrieval_per_gb: number;
+  first_byte_ms: number;
 }

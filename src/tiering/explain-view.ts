@@ -20,6 +20,7 @@ export function explainView(
     tier: c.placement.tier,
     excluded: c.excluded,
     first_byte_ms: cost.firstByteMs[placementIndex(c.placement)],
+    storage_class: cost.classAt(placementIndex(c.placement)) ?? null,
     per_month: mapValues(c.hold, (v) => money(v * perMonth)),
     move: mapValues(c.move, money),
     horizon_total: money(c.total),

@@ -14,6 +14,7 @@ export { MATRIX_LIMITS, REPLAY_LIMITS, type ReplayOutcome, type ReplayRequest } 
 export { parsePolicy, parseSettings, tieringRoutes } from './routes';
 export { TierScheduler } from './scheduler';
 export { TieringService } from './service';
+export { placementClasses, type PlacementClasses } from './store-classes';
 export type { SchedulerSettings } from './settings';
 export { BASELINE_POLICIES, productPolicy } from './sim/policies';
 export { simulate, type SimResult } from './sim/runner';

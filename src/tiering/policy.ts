@@ -104,7 +104,8 @@ export class TieringPolicy {
     for (let i = 0; i < PLACEMENTS.length; i++) {
       const hold = cost.hold(i, size, usage, H);
       this.holdTotals[i] = hold;
-      if (excludedReason(i, cur, pin, input.policy.mode, maxLatency, cost.firstByteMs[i]!) !== null) {
+      const wait = { firstByteMs: cost.firstByteMs[i]!, restoreMs: cost.restoreMs[i]!, reads: forecast.reads };
+      if (excludedReason(i, cur, pin, input.policy.mode, maxLatency, wait) !== null) {
         excludedMask |= 1 << i;
         continue;
       }
@@ -210,10 +211,23 @@ export class TieringPolicy {
     return PLACEMENTS.map((placement, i) => {
       const hold = this.cost.holdBreakdown(i, d.sizeBytes, d.usage, d.horizonDays);
       const move = this.cost.move(cur, i, d.sizeBytes, d.daysHere);
-      const excluded = d.excludedMask & (1 << i) ? excludedText(i, cur, d, this.cost.firstByteMs[i]!) : null;
+      const wait = {
+        firstByteMs: this.cost.firstByteMs[i]!,
+        restoreMs: this.cost.restoreMs[i]!,
+        reads: d.forecast.reads,
+      };
+      const excluded = d.excludedMask & (1 << i) ? excludedText(i, cur, d, wait) : null;
       return { placement, excluded, hold, move, total: hold.total + move.total };
     });
   }
+}
+
+/** How long a read waits at a placement, and the reads the forecast expects over the horizon. */
+interface ReadWait {
+  firstByteMs: number;
+  /** A restore first (GLACIER, DEEP_ARCHIVE): hours, not milliseconds. */
+  restoreMs: number;
+  reads: number;
 }
 
 function excludedReason(
@@ -222,25 +236,29 @@ function excludedReason(
   pin: number,
   mode: PolicyMode,
   maxLatency: number | null,
-  firstByteMs: number,
+  wait: ReadWait,
 ): string | null {
   if (i === cur) return null;
   if (pin >= 0 && i !== pin) return 'pinned elsewhere';
   if (mode === 'never-tier') return 'never-tier';
-  if (maxLatency !== null && firstByteMs > maxLatency) return 'latency';
+  // Data with reads coming is not sent where each read waits hours for a restore, whatever the latency limit.
+  if (i !== pin && wait.restoreMs > 0 && wait.reads >= 1) return 'restore';
+  if (maxLatency !== null && wait.firstByteMs > maxLatency) return 'latency';
   return null;
 }
 
-function excludedText(i: number, cur: number, d: Decision, firstByteMs: number): string {
+function excludedText(i: number, cur: number, d: Decision, wait: ReadWait): string {
   const r = excludedReason(
     i,
     cur,
     d.policyMode === 'pinned' ? placementIndex(d.to) : -1,
     d.policyMode,
     d.maxLatencyMs,
-    firstByteMs,
+    wait,
   );
+  if (r === 'restore')
+    return `a read waits about ${Math.round(wait.restoreMs / 3_600_000)} h for a restore there, and ${Math.round(wait.reads * 10) / 10} reads are expected within ${d.horizonDays} days`;
   return r === 'latency'
-    ? `first byte in ${firstByteMs} ms, slower than the ${d.maxLatencyMs} ms required`
+    ? `first byte in ${wait.firstByteMs} ms, slower than the ${d.maxLatencyMs} ms required`
     : (r ?? 'ruled out');
 }

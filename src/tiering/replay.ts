@@ -167,9 +167,11 @@ export async function replayHistory(
   history: HistoryRepository,
   now: number,
   req: ReplayRequest,
+  /** How the scheduler makes a cost model of a catalog (priced by the stores' storage classes). */
+  modelOf: (catalog: PriceCatalog) => CostModel = (c) => new CostModel(c),
 ): Promise<ReplayOutcome> {
   const { trace, historyEvents, thinning, start } = await buildTrace(history, now, req.days, req.datasets);
-  const cost = new CostModel(req.catalog);
+  const cost = modelOf(req.catalog);
   const predictor = new Predictor(LABEL_DAYS);
   const policies = [
     productPolicy(new TieringPolicy(cost, predictor, req.settings)),

@@ -3,7 +3,7 @@ import type { Location, Tier } from '../db';
 import type { BatchMove } from '../storage';
 import { type Clock, AppError, type Logger, type Service } from '../platform';
 import { DEFAULT_CATALOG, parseCatalog, type PriceCatalog } from './catalog';
-import { CostModel } from './cost';
+import { CostModel, type PlacementClasses } from './cost';
 import { CostHistory } from './cost-history';
 import { sizeBytesOf, snapshotOf } from './candidate';
 import { AUTO, type Decision, type DatasetPolicy } from './decision';
@@ -40,6 +40,8 @@ export interface TieringServiceDeps {
   defaults: SchedulerSettings;
   /** A price catalog file for the first start (the built-in list prices otherwise). */
   pricesFile: string | undefined;
+  /** Each S3 placement's storage class: every cost model here (the replay's too) is priced by it. */
+  placementClasses: PlacementClasses;
 }
 
 /**
@@ -60,6 +62,7 @@ export class TieringService implements Service {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly pricesFile: string | undefined;
+  private readonly modelOf: (catalog: PriceCatalog) => CostModel;
 
   constructor(deps: TieringServiceDeps) {
     this.repo = deps.repo;
@@ -67,6 +70,7 @@ export class TieringService implements Service {
     this.clock = deps.clock;
     this.logger = deps.logger;
     this.pricesFile = deps.pricesFile;
+    this.modelOf = (catalog) => new CostModel(catalog, deps.placementClasses);
     this.settingsState = { ...deps.defaults };
     this.costs = new CostHistory({ repo: deps.repo.costHistory, catalog: () => this.catalog, clock: deps.clock });
   }
@@ -84,7 +88,7 @@ export class TieringService implements Service {
       );
       current = { version, catalog, created_at: this.clock.now(), note: null };
     }
-    this.catalogState = { version: current.version, catalog: current.catalog, cost: new CostModel(current.catalog) };
+    this.catalogState = { version: current.version, catalog: current.catalog, cost: this.modelOf(current.catalog) };
     await this.refresh();
   }
 
@@ -92,7 +96,7 @@ export class TieringService implements Service {
   async refresh(): Promise<void> {
     const current = await this.repo.catalogs.current();
     if (current && current.version !== this.catalogState?.version)
-      this.catalogState = { version: current.version, catalog: current.catalog, cost: new CostModel(current.catalog) };
+      this.catalogState = { version: current.version, catalog: current.catalog, cost: this.modelOf(current.catalog) };
     for (const key of SETTING_KEYS) {
       const v = await this.repo.runs.setting(`scheduler.${key}`);
       if (v !== undefined) (this.settingsState as unknown as Record<string, unknown>)[key] = JSON.parse(v);
@@ -129,7 +133,7 @@ export class TieringService implements Service {
     if (JSON.stringify(catalog) === JSON.stringify(this.catalog.catalog))
       return { version: this.catalog.version, catalog, changed: false };
     const version = await this.repo.catalogs.add(catalog, note, this.clock.now());
-    this.catalogState = { version, catalog, cost: new CostModel(catalog) };
+    this.catalogState = { version, catalog, cost: this.modelOf(catalog) };
     this.logger.info('tiering.catalog_updated', { version });
     return { version, catalog, changed: true };
   }
@@ -140,7 +144,7 @@ export class TieringService implements Service {
     if (!m) {
       const v = await this.repo.catalogs.version(version);
       if (!v) throw AppError.notFound(`price catalog version ${version} not found`);
-      m = new CostModel(v.catalog);
+      m = this.modelOf(v.catalog);
       this.costByVersion.set(version, m);
     }
     return m;
@@ -322,7 +326,7 @@ export class TieringService implements Service {
    * Nothing is stored; the live policy and its model are untouched (the replay trains its own).
    */
   replay(req: ReplayRequest): Promise<ReplayOutcome> {
-    return replayHistory(this.repo.history, this.clock.now(), req);
+    return replayHistory(this.repo.history, this.clock.now(), req, this.modelOf);
   }
 
   /** What the pending moves save per month, net of their cost (see pending.ts): one figure everywhere. */

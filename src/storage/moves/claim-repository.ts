@@ -11,13 +11,14 @@ const IN_FLIGHT: readonly MoveState[] = ['copying', 'verifying', 'switched'];
 export class ClaimRepository {
   constructor(private readonly db: Db) {}
 
-  /** Planned moves nobody holds a live claim on, oldest first. */
+  /** Planned moves nobody holds a live claim on, oldest first; one waiting for a restore only once due for a look. */
   claimable(now: number, limit: number): Promise<MoveRow[]> {
     return this.db
       .selectFrom('moves')
       .selectAll()
       .where('state', '=', 'planned')
       .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+      .where((eb) => eb.or([eb('next_check_at', 'is', null), eb('next_check_at', '<=', now)]))
       .orderBy('id')
       .limit(limit)
       .execute();

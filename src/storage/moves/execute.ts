@@ -6,6 +6,7 @@ import type { Keyring, WrappedKey } from '../keyring';
 import type { ContentRow, StorageRepository } from '../repository';
 import { CLAIM_LOST, Cancelled, INTERRUPTED } from './errors';
 import { type LiveProgress, rateSince, wallNow } from './progress';
+import type { SourceRestores } from './restore-wait';
 import type { Leftover, MoveStore, Placement, StagedCopy } from './store';
 
 export interface MoveExecutorDeps {
@@ -17,6 +18,8 @@ export interface MoveExecutorDeps {
   integrity: Integrity;
   clock: Clock;
   logger: Logger;
+  /** Sources that must be restored before reading: the move waits for the restore (restore-wait.ts). */
+  restores?: Pick<SourceRestores, 'check' | 'nextCheck'>;
 }
 
 /** How often a running copy's progress is written to its journal row. */
@@ -76,6 +79,7 @@ export class MoveExecutor {
     const to: Placement = { location: move.to_location, tier: move.to_tier };
     let staged: StagedCopy | undefined;
     try {
+      if (await this.waitsForRestore(move, from, current.object_id)) return;
       await faults.reach('move.before_copy', { move_id: move.id });
       // What moves is the encrypted object: its size is the total the progress counts against.
       const total = await store.size(from, current.object_id);
@@ -139,6 +143,29 @@ export class MoveExecutor {
       await staged?.discard();
       await this.failed(move, current.object_id, signal, err);
     }
+  }
+
+  /**
+   * A source that must be restored first has its restore started, and the move goes back to the
+   * queue (planned, unclaimed, holding no worker and no bandwidth) until its next look is due.
+   */
+  private async waitsForRestore(move: MoveRow, from: Placement, objectId: string): Promise<boolean> {
+    const { restores, repo } = this.deps;
+    if (!restores) return false;
+    const r = await restores.check(from, objectId, move.restore_ready_at);
+    if (r.ready) {
+      if (move.restore_ready_at !== null || move.next_check_at !== null)
+        await repo.setMove(move.id, { restore_ready_at: null, next_check_at: null });
+      return false;
+    }
+    const nextCheck = restores.nextCheck(r.readyAt);
+    await repo.setMove(move.id, { restore_ready_at: r.readyAt, next_check_at: nextCheck, claimed_until: null });
+    if (move.restore_ready_at === null)
+      this.log(move).info('move.waiting_restore', {
+        storage_class: r.storageClass,
+        ready_at: new Date(r.readyAt).toISOString(),
+      });
+    return true;
   }
 
   /** The verified copy, with live progress, the journal's bytes_done every second, and the mid-copy fault point. */

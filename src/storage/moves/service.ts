@@ -14,6 +14,7 @@ import { routingMoveStore } from './routing-store';
 import type { LiveProgress } from './progress';
 import { type MoveRequest, MoveQueue } from './queue';
 import { recoverMove, recoverMoves } from './recovery';
+import { SourceRestores } from './restore-wait';
 import { ClaimRepository } from './claim-repository';
 import { MoveClaims } from './claims';
 import { MovePricer, type MovePricing } from './pricing';
@@ -39,6 +40,8 @@ export interface MoveServiceDeps {
   claimTtlMs: number;
   /** No other instance shares the database: every interrupted move is this directory's own to recover at start. */
   exclusive: boolean;
+  /** How often a move waiting for its source's restore looks again (default RESTORE_CHECK_MS). */
+  restoreCheckMs?: number;
 }
 
 /**
@@ -71,7 +74,8 @@ export class MoveService implements Service {
     const integrity = new Integrity({ repo, clock, logger });
     this.pricer = new MovePricer(logger);
     const recovery = { repo, store, tree, objects, keyring, clock, logger };
-    this.executor = new MoveExecutor({ repo, store, keyring, faults, integrity, clock, logger });
+    const restores = new SourceRestores({ objects, checkEveryMs: deps.restoreCheckMs });
+    this.executor = new MoveExecutor({ repo, store, keyring, faults, integrity, clock, logger, restores });
     this.queue = new MoveQueue({
       repo,
       execute: (move, signal, progress) => this.executor.execute(move, signal, progress),

@@ -1,3 +1,4 @@
+export { STORAGE_CLASS_FACTS, restoreHours, type StorageClassFacts } from './classes';
 export { FileObjectStore } from './file-object-store';
 export { MissingObject, type ObjectHead, type ObjectStore, type StoreDescription } from './object-store';
 export { S3ObjectStore, needsRestore } from './s3-object-store';

@@ -58,8 +58,8 @@ export interface ObjectStore {
    * list them. A file store has none.
    */
   abortAbandoned(olderThanMs: number): Promise<number | undefined>;
-  /** Starts a restore of an object in a class that needs one; resolves with when it is expected. */
-  restore?(key: string): Promise<{ readyAt: number }>;
+  /** Starts a restore (a copy kept `days` days) of an object in a class that needs one; resolves with when it is expected. */
+  restore?(key: string, days?: number): Promise<{ readyAt: number }>;
 }
 
 /** Thrown by `get` for a key the store does not hold. */

@@ -25,6 +25,7 @@ import {
   type ObjectStore,
   type StoreDescription,
 } from './object-store';
+import { restoreHours } from './classes';
 import { RESTORE_CLASSES, type StoreSpec } from './spec';
 
 type S3Spec = Extract<StoreSpec, { kind: 's3' }>;
@@ -35,8 +36,6 @@ const QUEUE = 2;
 /** CopyObject takes up to 5 GiB; past that the copy goes in parts of this size (UploadPartCopy). */
 const COPY_LIMIT = 5 * 1024 ** 3;
 const COPY_PART = 512 * 1024 * 1024;
-/** How long a restore usually takes, by class (the Standard retrieval tier). */
-const RESTORE_HOURS: Record<string, number> = { GLACIER: 5, DEEP_ARCHIVE: 12 };
 
 /**
  * A location's objects in an S3 bucket (AWS, or a compatible server at an endpoint) under
@@ -234,18 +233,18 @@ export class S3ObjectStore implements ObjectStore {
     return aborted;
   }
 
-  /** Starts a restore (one day's copy, Standard retrieval) unless one runs; resolves with when it should be ready. */
-  async restore(key: string): Promise<{ readyAt: number }> {
+  /** Starts a restore (a copy for `days`, Standard retrieval) unless one runs; resolves with when it should be ready. */
+  async restore(key: string, days = 1): Promise<{ readyAt: number }> {
     const head = await this.head(key);
     if (!head) throw new MissingObject(key);
-    const hours = RESTORE_HOURS[head.storageClass ?? ''] ?? 5;
+    const hours = restoreHours(head.storageClass);
     if (!head.restore) {
       try {
         await this.client.send(
           new RestoreObjectCommand({
             Bucket: this.spec.bucket,
             Key: this.full(key),
-            RestoreRequest: { Days: 1, GlacierJobParameters: { Tier: 'Standard' } },
+            RestoreRequest: { Days: days, GlacierJobParameters: { Tier: 'Standard' } },
           }),
         );
       } catch (err) {

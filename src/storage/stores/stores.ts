@@ -32,7 +32,7 @@ export class ObjectStores implements Service {
   private meters: StoreMeters | undefined;
 
   constructor(
-    specs: StoreSpecs,
+    private readonly specs: StoreSpecs,
     dataDir: string,
     private readonly logger?: Logger,
   ) {
@@ -53,6 +53,12 @@ export class ObjectStores implements Service {
     const specs = {} as Record<Location, StoreSpecs[Location]>;
     for (const location of LOCATIONS) specs[location] = { kind: 'file', location, root: undefined, shared: false };
     return new ObjectStores(specs, dataDir);
+  }
+
+  /** An S3 location's storage class per tier (STORE_<LOCATION>_CLASSES); undefined for a file store. */
+  classes(location: Location): Readonly<Record<Tier, string>> | undefined {
+    const spec = this.specs[location];
+    return spec.kind === 's3' ? spec.classes : undefined;
   }
 
   of(location: Location): ObjectStore {
@@ -161,7 +167,7 @@ function metered(store: ObjectStore, observe: (op: string, seconds: number, fail
   };
   if (store.restore) {
     const restore = store.restore.bind(store);
-    wrapped.restore = (key: string) => time('restore', () => restore(key));
+    wrapped.restore = (key: string, days?: number) => time('restore', () => restore(key, days));
   }
   return wrapped;
 }

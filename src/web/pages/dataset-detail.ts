@@ -4,7 +4,7 @@ import type { DatasetsService } from '../../datasets';
 import type { IngestService } from '../../ingest';
 import { LOCATIONS, TIERS } from '../../db';
 import { AppError, ValidationError, parseId, Query, type Clock } from '../../platform';
-import { type MoveService, moveProgress } from '../../storage';
+import { type MoveService, moveProgress, restoreWait } from '../../storage';
 import { parsePolicy, resolvePinnedMove, type TieringService } from '../../tiering';
 import type { Views } from '../views';
 import { formBody, num, str } from './forms';
@@ -93,7 +93,7 @@ function datasetViews(d: DatasetPageDeps): Router {
   const r = Router();
   const movesModel = async (id: number) => {
     const rows = await d.repo.moves({ datasetId: id, limit: 50 });
-    return { id, moves: rows.map((m) => ({ ...m, p: moveProgress(m, d.moves) })) };
+    return { id, moves: rows.map((m) => ({ ...m, p: moveProgress(m, d.moves), waiting: restoreWait(m) })) };
   };
 
   r.get('/datasets/:id', async (req, res) => {

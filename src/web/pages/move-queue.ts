@@ -1,10 +1,10 @@
-import { type MoveProgressView, type MoveService, moveProgress } from '../../storage';
+import { type MoveProgressView, type MoveService, moveProgress, restoreWait } from '../../storage';
 import type { MoveWithName, PagesRepository, QueueTotals } from './repository';
 
 export interface QueueModel {
   totals: QueueTotals;
   /** The first moves in the order they are worked on, with their progress. */
-  head: (MoveWithName & { p: MoveProgressView })[];
+  head: (MoveWithName & { p: MoveProgressView; waiting: string | null })[];
   /** Moves not in `head`. */
   more: number;
   /** Bytes per second over the running copies (their own rates, summed); null when none reports one. */
@@ -22,7 +22,7 @@ export async function queueModel(
   limit: number,
 ): Promise<QueueModel> {
   const [totals, active] = await Promise.all([d.repo.queueTotals(), d.repo.activeMoves(limit)]);
-  const head = active.map((m) => ({ ...m, p: moveProgress(m, d.moves) }));
+  const head = active.map((m) => ({ ...m, p: moveProgress(m, d.moves), waiting: restoreWait(m) }));
   const rates = head.map((m) => m.p.rate).filter((r): r is number => r !== null && r > 0);
   const rate = rates.length > 0 ? rates.reduce((a, b) => a + b, 0) : null;
   return {
