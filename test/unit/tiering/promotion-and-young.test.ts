@@ -1,6 +1,7 @@
-import { DEFAULT_CATALOG } from '../../../src/tiering/catalog';
+import { DEFAULT_CATALOG, parseCatalog } from '../../../src/tiering/catalog';
 import { CostModel } from '../../../src/tiering/cost';
 import { AUTO, DEFAULT_POLICY, type DecisionInput } from '../../../src/tiering/decision';
+import { ruleText } from '../../../src/tiering/explain-view';
 import { N_FEATURES, type StatsSnapshot } from '../../../src/tiering/features';
 import { TieringPolicy, YOUNG_DAYS } from '../../../src/tiering/policy';
 import { Predictor } from '../../../src/tiering/predictor';
@@ -102,4 +103,22 @@ describe('young data is not demoted on its first forecasts', () => {
       expect(older.to.tier).not.toBe('HOT');
     },
   );
+
+  test('when young data can go to storage that is only cheaper, with reads priced as here, then it moves at once', () => {
+    // PRIVATE/HOT made cheaper than PUBLIC/HOT, and free to reach: no bet on the forecast.
+    const cheapPrivate = new CostModel(
+      parseCatalog({
+        placements: { 'PRIVATE/HOT': { storage_gb_month: 0.01 } },
+        egress_per_gb: { PUBLIC: { ONPREM: 0.09, PRIVATE: 0, PUBLIC: 0 } },
+      }),
+    );
+    const policy = new TieringPolicy(cheapPrivate, model(null), { ...DEFAULT_POLICY, defaultMaxLatencyMs: 10 }, 0.15);
+    const d = policy.decide(input(handOff(0.1), hot, 0.1), now);
+    expect(d.action).toBe('move');
+    expect(d.to).toEqual({ location: 'PRIVATE', tier: 'HOT' });
+  });
+
+  test('when a move is held as young, then the recommendations say why', () => {
+    expect(ruleText('held', 'young')).toMatch(/days old/);
+  });
 });
