@@ -61,7 +61,8 @@ export class TieringPolicy {
     // toward the fleet's read share of the size (learnt, see ReadShareEstimator), as if
     // BYTES_PER_READ_PRIOR.reads reads of that share had been seen too: a dataset's own mean
     // decides once it has many more reads than that. (Replay: month-end went from 1.006× to
-    // 1.000× the S3-IT-like rule with a weight of 2; 20 with the learnt share, see BENCHMARKS.md.)
+    // 1.000× the S3-IT-like rule with a weight of 2; 20 with the learnt share, 60 since the
+    // fourth pass of issue 13, see BENCHMARKS.md.)
     // Data never read keeps a small prior: its forecast reads are near zero anyway, and a
     // whole-size prior there cost more in replay.
     // Reads whose events left out their bytes count 0 bytes: when none reported any, the
