@@ -71,7 +71,16 @@ export interface DecisionInput {
 
 /** Why a better placement was not taken now. */
 export type HoldRule =
-  'pin' | 'never-tier' | 'in-flight' | 'cooldown' | 'learning' | 'unread' | 'hysteresis' | 'min-saving' | 'budget';
+  | 'pin'
+  | 'never-tier'
+  | 'in-flight'
+  | 'cooldown'
+  | 'learning'
+  | 'young'
+  | 'unread'
+  | 'hysteresis'
+  | 'min-saving'
+  | 'budget';
 
 /** One placement's price for the dataset over the horizon, for explanations. */
 export interface Candidate {

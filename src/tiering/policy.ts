@@ -7,6 +7,14 @@ import type { Predictor } from './predictor';
 import { BYTES_PER_READ_PRIOR } from './read-share';
 
 const DAY = 86_400_000;
+/**
+ * Demotions to dearer access wait until a dataset is this many days old. Hand-offs are read
+ * again within days (read-once: 30% 1-3 days after the first read), and a forecast made in the
+ * first hour sent a 1.7 TB dataset, read 95 times that month, to COLD (the mix at half storage
+ * prices). Replay, issue 13 fourth pass: read-once 0.748 → 0.604× the best simple rule at list
+ * prices and 1.016 → 0.605 with COLD retrieval ×3, cooling slightly better, no cell worse.
+ */
+export const YOUNG_DAYS = 3;
 const MIB = 1024 * 1024;
 const GB = 1024 ** 3;
 
@@ -53,7 +61,8 @@ export class TieringPolicy {
     // toward the fleet's read share of the size (learnt, see ReadShareEstimator), as if
     // BYTES_PER_READ_PRIOR.reads reads of that share had been seen too: a dataset's own mean
     // decides once it has many more reads than that. (Replay: month-end went from 1.006× to
-    // 1.000× the S3-IT-like rule with a weight of 2; 20 with the learnt share, see BENCHMARKS.md.)
+    // 1.000× the S3-IT-like rule with a weight of 2; 20 with the learnt share, 60 since the
+    // fourth pass of issue 13, see BENCHMARKS.md.)
     // Data never read keeps a small prior: its forecast reads are near zero anyway, and a
     // whole-size prior there cost more in replay.
     // Reads whose events left out their bytes count 0 bytes: when none reported any, the
@@ -84,23 +93,13 @@ export class TieringPolicy {
     const maxLatency = input.policy.maxLatencyMs ?? settings.defaultMaxLatencyMs;
     const pin = input.policy.mode === 'pinned' && input.policy.pin ? placementIndex(input.policy.pin) : -1;
 
-    // A placement with dearer access than here is priced as if use came out (1 + risk) times
-    // the forecast: forecasts of rarely used data err low more often than high (a dataset
-    // predicted idle is read after all, a month-end report comes round again), and there a
-    // surprise costs retrieval fees. The surprise is at most a return to the dataset's long-run
-    // rate (its 30-day or lifetime rate, whichever is higher): where the forecast is already at
-    // that rate, as for steady use, the risk is the forecast's own and no margin is added.
-    // (Replay, with the read-share prior and hysteresis 2: zipf 0.825 → 0.785× S3-IT, cycles
-    // 0.964 → 0.953×, month-end 1.000 → 0.999×; see BENCHMARKS.md.)
-    const longRun = Math.max(view.rate_per_day_30d, view.rate_per_day_lifetime) * H;
-    const f = forecast.accesses;
-    const risk =
-      f > 0 ? Math.min(settings.demotionRisk, Math.max(0, longRun / f - 1)) : longRun > 0 ? settings.demotionRisk : 0;
+    const { risk, promoShare } = this.margins(view, forecast.accesses);
+    const size = input.sizeBytes;
+    const accessHere = this.holdAccess(cur, size, usage, H);
     // The hot path: totals only, no objects (a run prices nine placements of every dataset).
     let best = cur;
     let bestTotal = Infinity;
     let excludedMask = 0;
-    const size = input.sizeBytes;
     for (let i = 0; i < PLACEMENTS.length; i++) {
       const hold = cost.hold(i, size, usage, H);
       this.holdTotals[i] = hold;
@@ -111,7 +110,12 @@ export class TieringPolicy {
       }
       const access = hold - cost.storage(i, size, H);
       const dearer = cost.retrieval[i]! + cost.readEgress[i]! > cost.retrieval[cur]! + cost.readEgress[cur]!;
-      const total = hold + (dearer ? access * risk : 0) + cost.moveTotal(cur, i, size, daysHere);
+      const cheaperAccess = cost.retrieval[i]! + cost.readEgress[i]! < cost.retrieval[cur]! + cost.readEgress[cur]!;
+      const total =
+        hold +
+        (dearer ? access * risk : 0) +
+        (cheaperAccess ? Math.max(0, accessHere - access) * (1 - promoShare) : 0) +
+        cost.moveTotal(cur, i, size, daysHere);
       if (total < bestTotal || (total === bestTotal && i === cur)) {
         best = i;
         bestTotal = total;
@@ -164,6 +168,11 @@ export class TieringPolicy {
     // rule the S3 Intelligent-Tiering and FabricPool baselines follow all the time.
     const cheaper = cost.storageDay[best]! < cost.storageDay[cur]!;
     if (cheaper && view.days_idle < H && this.predictor.updates < settings.minModelUpdates) return held('learning');
+    // Data seen for only a few days has rates over windows it has not lived (a 1-week sum over
+    // hours), and the forecast for it is the model's weakest: a demotion to dearer access waits
+    // until YOUNG_DAYS have passed. A move to storage that is only cheaper goes ahead.
+    const dearerAccess = cost.retrieval[best]! + cost.readEgress[best]! > cost.retrieval[cur]! + cost.readEgress[cur]!;
+    if (cheaper && dearerAccess && view.age_days < YOUNG_DAYS) return held('young');
     const atRisk = cheaper && input.stats.reads - input.stats.scans <= 0 ? this.unreadRisk(view, cur, best, size) : 0;
     if (atRisk > 0 && saving - atRisk < (1 + settings.hysteresis) * moveCost) return held('unread');
     if (saving <= 0 || saving < (1 + settings.hysteresis) * moveCost) return held('hysteresis');
@@ -173,6 +182,40 @@ export class TieringPolicy {
   }
 
   private readonly holdTotals = new Float64Array(PLACEMENTS.length);
+
+  /** How decide() weighs the forecast at placements with dearer and with cheaper access than the current one. */
+  private margins(view: FeatureView, f: number): { risk: number; promoShare: number } {
+    // A placement with dearer access than here is priced as if use came out (1 + risk) times
+    // the forecast: forecasts of rarely used data err low more often than high (a dataset
+    // predicted idle is read after all, a month-end report comes round again), and there a
+    // surprise costs retrieval fees. The surprise is at most a return to the dataset's long-run
+    // rate (its 30-day or lifetime rate, whichever is higher): where the forecast is already at
+    // that rate, as for steady use, the risk is the forecast's own and no margin is added.
+    // (Replay, with the read-share prior and hysteresis 2: zipf 0.825 → 0.785× S3-IT, cycles
+    // 0.964 → 0.953×, month-end 1.000 → 0.999×; see BENCHMARKS.md.)
+    const H = this.settings.horizonDays;
+    const longRun = Math.max(view.rate_per_day_30d, view.rate_per_day_lifetime) * H;
+    const risk =
+      f > 0
+        ? Math.min(this.settings.demotionRisk, Math.max(0, longRun / f - 1))
+        : longRun > 0
+          ? this.settings.demotionRisk
+          : 0;
+    // A placement with cheaper access than here (a promotion) saves on the reads that recent use
+    // bears out: the forecast, but no more than the horizon repeating the dataset's 1-week rate.
+    // The model forecasts from long-run rates too, and data idle for weeks after a busy phase, or
+    // read once after months, was promoted on them and then barely read: the move back pays the
+    // whole size's retrieval and early deletion. A promotion now waits for use to come back.
+    // (Replay, issue 13 fourth pass: staged 1.006 → 0.959× the best simple rule on seed 2, zipf,
+    // cycles and month-end × storage ×2 better too, no matrix cell worse on seeds 1 and 2.)
+    const promoShare = f > 0 ? Math.min(1, (view.rate_per_day_1w * H) / f) : 1;
+    return { risk, promoShare };
+  }
+
+  /** What use costs at placement `i` over `H` days, storage left out. */
+  private holdAccess(i: number, size: number, usage: Usage, H: number): number {
+    return this.cost.hold(i, size, usage, H) - this.cost.storage(i, size, H);
+  }
 
   /**
    * Written, not yet read, is not never read: data lands days or weeks ahead of its readers, and

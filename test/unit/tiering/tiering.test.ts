@@ -120,8 +120,11 @@ describe('the policy', () => {
     const few = bytesPerRead(3, 3 * 1024 ** 2);
     expect(few).toBeGreaterThan(0.08 * size);
     expect(few).toBeLessThan(0.25 * size);
-    // Ten thousand reads of 1 MB: the dataset's own history decides.
-    expect(bytesPerRead(10_000, 10_000 * 1024 ** 2)).toBeLessThan(0.001 * size);
+    // A hundred thousand reads of 1 MB: the dataset's own history decides.
+    expect(bytesPerRead(100_000, 100_000 * 1024 ** 2)).toBeLessThan(0.001 * size);
+    // A hundred reads of 1 MB: still priced at more than a tenth of the size, as a rare whole
+    // read would make them (the mean of a hundred parts that held no whole read falls far short).
+    expect(bytesPerRead(100, 100 * 1024 ** 2)).toBeGreaterThan(0.09 * size);
     // Reads whose events carried no bytes say nothing about their size: the prior prices them,
     // however many there were (averaging their zeros would make cold storage look free).
     expect(bytesPerRead(10_000, 0)).toBeCloseTo(0.25 * size, -3);
