@@ -85,6 +85,7 @@ interface Run {
 }
 
 const SLICES = 5;
+const SHARED_STORES = { STORE_ONPREM_SHARED: 'true', STORE_PRIVATE_SHARED: 'true', STORE_PUBLIC_SHARED: 'true' };
 
 /**
  * The app and the bare route in alternating slices (bare, app, bare, app, …), each pair under
@@ -144,7 +145,8 @@ async function scenario(
       HOST: '127.0.0.1',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       ...env,
-      ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
+      // One instance here, but PostgreSQL admits several: its stores are declared shared.
+      ...(pgDb ? { DATABASE_URL: pgDb.url, ...SHARED_STORES } : {}),
     }),
   );
   await app.start();
