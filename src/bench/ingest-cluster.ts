@@ -61,6 +61,17 @@ async function until(what: string, timeoutMs: number, check: () => Promise<boole
   }
 }
 
+/** Events applied by all the instances so far, from their `/metrics` (each counts its own). */
+async function appliedTotal(urls: readonly string[], apiKey: string): Promise<number> {
+  let sum = 0;
+  for (const url of urls) {
+    const r = await fetch(`${url}/metrics`, { headers: { 'x-api-key': apiKey } });
+    const m = /^dim_events_applied_total(?:\{[^}]*\})? (\d+)/m.exec(await r.text());
+    sum += m ? Number(m[1]) : 0;
+  }
+  return sum;
+}
+
 /** The catalog the events name, written once before the instances take load. */
 async function createDatasets(url: string): Promise<number[]> {
   const database = new Database({ path: '', synchronous: 'FULL', url, logger: createLogger('warn') });
@@ -137,6 +148,7 @@ export async function clusterIngest(runs: ClusterRun[], counts: number[], durati
         const ids = await createDatasets(pgDb.url);
         const urls = instances.map((i) => i.url);
         for (const run of runs) {
+          const before = await appliedTotal(urls, apiKey);
           const started = Date.now();
           const r = await loadgen({
             urls,
@@ -148,8 +160,15 @@ export async function clusterIngest(runs: ClusterRun[], counts: number[], durati
             rate: 0,
             datasetIds: ids,
           });
-          await until('lag 0', 120_000, async () => (await get(`${urls[0]}/api/stream`, apiKey)).body.lag === 0);
+          // Every acknowledged event applied once, by whichever instance held its partition.
+          await until(
+            'every event applied',
+            120_000,
+            async () => (await appliedTotal(urls, apiKey)) - before >= r.events,
+          );
           const appliedIn = (Date.now() - started) / 1000;
+          await until('lag 0', 30_000, async () => (await get(`${urls[0]}/api/stream`, apiKey)).body.lag === 0);
+          const appliedCount = (await appliedTotal(urls, apiKey)) - before;
           const accepted = r.events / (r.elapsed_ms / 1000);
           const applied = r.events / appliedIn;
           if (n === counts[0]) single.set(run.name, { accepted, applied });
@@ -163,6 +182,7 @@ export async function clusterIngest(runs: ClusterRun[], counts: number[], durati
             applied_events_per_s: round(applied),
             requests_per_s: round((r.ok * 1000) / r.elapsed_ms),
             accepted: r.events,
+            applied: appliedCount,
             failed_requests: r.failed,
             concurrency: run.concurrency,
             ...(one
