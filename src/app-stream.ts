@@ -39,7 +39,8 @@ export type StreamParts = Awaited<ReturnType<typeof buildStream>>;
 export async function buildStream(base: Base, storage: StorageParts) {
   const { config, database, db, clock, logger } = base;
   const datasetsRepo = new DatasetsRepository(db);
-  const resolver = new DatasetResolver(datasetsRepo);
+  // Its lookups (one per dataset not yet cached) read beside the writer, not queued on it.
+  const resolver = new DatasetResolver(new DatasetsRepository(database.reader));
   const datasets = new DatasetsService(datasetsRepo, clock, [
     resolver,
     new StorageDatasetHooks(storage.repo, storage.objects),
@@ -123,7 +124,7 @@ export async function buildStream(base: Base, storage: StorageParts) {
 }
 
 async function createBus(
-  { config, db, clock, logger, exclusive, onFatal }: Base,
+  { config, database, db, clock, logger, exclusive, onFatal }: Base,
   offsets: OffsetsRepository,
   handler: BatchHandler,
 ): Promise<EventBus> {
@@ -136,7 +137,7 @@ async function createBus(
       ...(exclusive ? { soleMember: soleMemberOf(config.kafka, onFatal) } : {}),
     });
   return new EmbeddedBus({
-    log: new EventLogRepository(db),
+    log: new EventLogRepository(db, database.reader),
     offsets,
     handler,
     clock,

@@ -5,12 +5,15 @@
  * so that both see the same machine state).
  * One JSON line per scenario on stdout. With `BENCH_POSTGRES_URL` (a server where the URL's user
  * may create databases) every scenario runs again with its state in PostgreSQL (a fresh database
- * each, dropped after), beside the SQLite figures of the same run.
+ * each, dropped after), beside the SQLite figures of the same run, and then on Kafka with one
+ * and with three instances as separate processes (ingest-cluster.ts; `BENCH_CLUSTER=0` skips it,
+ * `BENCH_CLUSTER_INSTANCES=1,2,3` changes the counts). `BENCH_POSTGRES_URL=start` starts a
+ * throw-away PostgreSQL 15 cluster for the run. `node dist/src/bench/ingest.js cluster` runs
+ * only the instances' part.
  *
  * The server runs in this process; the load comes from a separate process (loadgen.js). Every
  * event's ts is its send time, so "visible" latency = when the consumer committed it − ts.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,30 +24,14 @@ import { App } from '../app';
 import { parseConfig } from '../config';
 import { DatasetsRepository } from '../datasets';
 import { startMockKafka, type MockKafka } from '../stream';
-import { benchDatabase } from './postgres';
+import { type LoadResult, loadgen } from './load';
+import { clusterIngest } from './ingest-cluster';
+import { benchDatabase, startThrowAwayPostgres } from './postgres';
 import { emit, rounder, runBench } from './report';
 
 const API_KEY = 'bench-api-key-0000';
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
 const DATASETS = 1_000;
-const LOADGEN = path.join(__dirname, 'loadgen.js');
-
-interface LoadResult {
-  ok: number;
-  failed: number;
-  statuses: Record<string, number>;
-  events: number;
-  elapsed_ms: number;
-}
-
-function loadgen(opts: Record<string, unknown>): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [LOADGEN, JSON.stringify(opts)], { maxBuffer: 1 << 20 }, (err, stdout) => {
-      if (err) return reject(new Error(`loadgen failed: ${err.message}`));
-      resolve(JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult);
-    });
-  });
-}
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
@@ -98,6 +85,7 @@ interface Run {
 }
 
 const SLICES = 5;
+const SHARED_STORES = { STORE_ONPREM_SHARED: 'true', STORE_PRIVATE_SHARED: 'true', STORE_PUBLIC_SHARED: 'true' };
 
 /**
  * The app and the bare route in alternating slices (bare, app, bare, app, …), each pair under
@@ -157,7 +145,8 @@ async function scenario(
       HOST: '127.0.0.1',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       ...env,
-      ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
+      // One instance here, but PostgreSQL admits several: its stores are declared shared.
+      ...(pgDb ? { DATABASE_URL: pgDb.url, ...SHARED_STORES } : {}),
     }),
   );
   await app.start();
@@ -255,9 +244,32 @@ async function main(): Promise<void> {
     { name: 'single-http-1000-events-per-s', mode: 'single' as const, batchSize: 1, concurrency: 20, rate: 1000 },
   ];
   const selected = process.env.BENCH_SCENARIO ? runs.filter((r) => r.name === process.env.BENCH_SCENARIO) : runs;
+  const pgServer = process.env.BENCH_POSTGRES_URL === 'start' ? await startThrowAwayPostgres() : undefined;
+  try {
+    await onEachState(only, selected, bare);
+    if (process.env.BENCH_POSTGRES_URL && process.env.BENCH_CLUSTER !== '0' && (!only || only === 'cluster')) {
+      const counts = (process.env.BENCH_CLUSTER_INSTANCES ?? '1,3').split(',').map(Number);
+      await clusterIngest(
+        selected.filter((r) => r.rate === 0),
+        counts,
+        DURATION_MS,
+      );
+    }
+  } finally {
+    pgServer?.stop();
+  }
+  await bareServer.close();
+}
+
+async function onEachState(
+  only: string | undefined,
+  selected: Run[],
+  bare: { url: string; rps: number },
+): Promise<void> {
   const states = process.env.BENCH_POSTGRES_URL ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
   if (!process.env.BENCH_POSTGRES_URL) emit({ note: 'BENCH_POSTGRES_URL unset: SQLite only' });
   for (const state of states) {
+    if (only === 'cluster') return;
     if (!only || only === 'embedded') await scenario('embedded', {}, selected, bare, state);
     if (!only || only === 'kafka') {
       let mock: MockKafka | undefined;
@@ -276,7 +288,6 @@ async function main(): Promise<void> {
       }
     }
   }
-  await bareServer.close();
 }
 
 runBench(main);

@@ -7,6 +7,8 @@ import http from 'node:http';
 
 interface Options {
   url: string;
+  /** Several instances: connection w sends to urls[w % urls.length] (`url` is then ignored). */
+  urls?: string[];
   path: string;
   apiKey: string;
   /** 'batch': arrays of `batchSize` events; 'single': one event object per request. */
@@ -20,7 +22,7 @@ interface Options {
 }
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as Options;
-const target = new URL(opts.url);
+const targets = (opts.urls ?? [opts.url]).map((u) => new URL(u));
 const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency });
 let seq = 0;
 
@@ -36,7 +38,7 @@ function body(): string {
   return `[${parts.join(',')}]`;
 }
 
-function send(payload: string): Promise<number> {
+function send(payload: string, target: URL): Promise<number> {
   return new Promise((resolve) => {
     const req = http.request(
       {
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         next += perWorkerInterval;
       }
-      const status = await send(body());
+      const status = await send(body(), targets[w % targets.length]!);
       statuses[status] = (statuses[status] ?? 0) + 1;
       if (status >= 200 && status < 300) ok++;
       else failed++;

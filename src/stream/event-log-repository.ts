@@ -9,10 +9,27 @@ const ROWS_PER_INSERT = 1_000;
 
 /** The embedded bus's append-only log: one partition, offsets that only grow. */
 export class EventLogRepository {
-  constructor(private readonly db: Kysely<DB>) {}
+  /**
+   * `reader` serves the consumer's reads: on SQLite a second connection reading the WAL, so
+   * reading what was appended never queues on the writer's one connection behind the publishers'
+   * group commits (or they behind it). Without one, the writer reads too.
+   */
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly reader: Kysely<DB> = db,
+  ) {}
 
-  /** Appends every entry in one transaction: all are durable, or none. */
+  /**
+   * Appends every entry atomically: all are durable, or none. Up to one statement's worth goes
+   * in as that one statement, which is its own transaction: no begin/commit round trips on the
+   * writer's one connection, which every concurrent single-event request waits on.
+   */
   async append(entries: readonly NewLogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    if (entries.length <= ROWS_PER_INSERT) {
+      await this.db.insertInto('event_log').values(entries).execute();
+      return;
+    }
     await this.db.transaction().execute(async (trx) => {
       for (const part of chunks(entries, ROWS_PER_INSERT)) await trx.insertInto('event_log').values(part).execute();
     });
@@ -20,7 +37,7 @@ export class EventLogRepository {
 
   /** Up to `limit` entries from offset `from` on, in offset order. */
   read(from: number, limit: number): Promise<LogEntry[]> {
-    return this.db
+    return this.reader
       .selectFrom('event_log')
       .select(['offset', 'payload'])
       .where('offset', '>=', from)
