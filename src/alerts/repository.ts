@@ -102,6 +102,18 @@ export class AlertRepository {
     return gone;
   }
 
+  /** An alert of this key was closed at or after `since` (acknowledged, or its state cleared). */
+  async closedSince(key: string, since: number): Promise<boolean> {
+    const r = await this.db
+      .selectFrom('alerts')
+      .select('id')
+      .where('key', '=', key)
+      .where('closed_at', '>=', since)
+      .limit(1)
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+
   /** The newest event of this key that an acknowledgement covered (0: none). */
   async covered(key: string): Promise<number> {
     const r = await this.db

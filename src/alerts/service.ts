@@ -80,8 +80,9 @@ export class AlertService implements Service {
   private async evaluateOnce(): Promise<void> {
     try {
       if (this.deps.leadership && !(await this.deps.leadership.acquire())) return;
+      const gatheredAt = this.deps.clock.now();
       const conditions = await gatherConditions({ ...this.deps.sources, repo: this.deps.repo });
-      await this.reconcile(conditions);
+      await this.reconcile(conditions, gatheredAt);
       // Retention: at the first check and then hourly (wall clock).
       if (Date.now() - this.prunedAt >= PRUNE_EVERY_MS) await this.prune();
     } catch (err) {
@@ -90,13 +91,16 @@ export class AlertService implements Service {
     }
   }
 
-  private async reconcile(conditions: Condition[]): Promise<void> {
+  private async reconcile(conditions: Condition[], gatheredAt: number): Promise<void> {
     const now = this.deps.clock.now();
     const open = new Map((await this.deps.repo.open()).map((a) => [a.key, a]));
     for (const c of conditions) {
       const a = open.get(c.key);
       open.delete(c.key);
       if (!a) {
+        // Closed while the conditions were gathered (an operator acknowledged it, here or on another
+        // instance): what was gathered predates that, so the next check decides, not this one.
+        if (await this.deps.repo.closedSince(c.key, gatheredAt)) continue;
         const row = await this.deps.repo.insert({
           key: c.key,
           severity: c.severity,
