@@ -268,6 +268,9 @@ async function main(): Promise<void> {
   const block = crypto.randomBytes(8 * 1024 * 1024);
   const sourceSha = await makeFile(src, block);
 
+  // BENCH_FILE=0: the S3 part alone (it does not use the file store's figures).
+  if (process.env.BENCH_FILE === '0')
+    return s3Part(work, src, sourceSha).finally(() => fs.rmSync(work, { recursive: true, force: true }));
   await freePages(work);
   const copyMs = await timed(() => plainCopy(src, path.join(work, 'copy.bin')));
   fs.rmSync(path.join(work, 'copy.bin'));

@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Location, Tier } from '../../db';
+import type { ObjectBytes } from '../crypto';
+import type { ObjectWrite } from './s3-parts';
 
 export type StoreKind = 'file' | 's3';
 
@@ -42,6 +44,13 @@ export interface ObjectStore {
   describe(): StoreDescription;
   /** Stores `body` under `key` (the tier's storage class on S3); resolves once it is durable. */
   put(key: string, body: Readable, tier: Tier, length?: number): Promise<{ size: number; sha256: string }>;
+  /**
+   * A streamed write of `bytes` (as they are made, from a shared ring) under `key`: the object
+   * appears only at the write's `finish`. Object stores have it; a file store is written by path.
+   */
+  write?(key: string, tier: Tier, bytes: ObjectBytes): ObjectWrite;
+  /** The io ring a `write` wants: whole parts, enough for those in flight and one filling. */
+  readonly ringBytes?: number;
   /** The bytes of `key`, or the inclusive range of them; rejects with `missing` if there is no such object. */
   get(key: string, range?: { start: number; end: number }): Promise<Readable>;
   head(key: string): Promise<ObjectHead | undefined>;

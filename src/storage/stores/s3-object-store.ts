@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Location, Tier } from '../../db';
+import type { ObjectBytes } from '../crypto';
 import {
   MissingObject,
   type ListedObject,
@@ -25,6 +26,7 @@ import {
   type ObjectStore,
   type StoreDescription,
 } from './object-store';
+import { type ObjectWrite, PartUpload } from './s3-parts';
 import { RESTORE_CLASSES, type StoreSpec } from './spec';
 
 type S3Spec = Extract<StoreSpec, { kind: 's3' }>;
@@ -101,6 +103,16 @@ export class S3ObjectStore implements ObjectStore {
     });
     await upload.done();
     return { size, sha256: hash.digest('hex') };
+  }
+
+  /** Parts in flight, plus the one being filled. */
+  readonly ringBytes = (QUEUE + 1) * PART_BYTES;
+
+  write(key: string, tier: Tier, bytes: ObjectBytes): ObjectWrite {
+    const { client } = this;
+    const { bucket } = this.spec;
+    const target = { client, bucket, key: this.full(key), storageClass: this.storageClass(tier) };
+    return new PartUpload({ ...target, partBytes: PART_BYTES, queue: QUEUE }, bytes);
   }
 
   async get(key: string, range?: { start: number; end: number }): Promise<Readable> {
