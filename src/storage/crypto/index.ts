@@ -22,3 +22,4 @@ export {
 } from './stream-open';
 export { type ObjectBytes, ringViews } from './object-bytes';
 export { ObjectSealer } from './object-sealer';
+export { RingVerifier } from './ring-verifier';

@@ -59,7 +59,8 @@ export interface ObjectStore {
   /** Every key under `prefix` (within the store), with its size. */
   list(prefix?: string): AsyncIterable<ListedObject>;
   /** A copy inside the store under a new key, in the tier's class; no byte passes through the process on S3. */
-  copy(from: string, to: string, tier: Tier): Promise<void>;
+  /** On S3: the ETag the server gave the copy, and whether it was made in parts (then it is no MD5 of the whole). */
+  copy(from: string, to: string, tier: Tier): Promise<{ etag: string | undefined; multipart: boolean } | undefined>;
   /** Throws (naming what failed) if the store cannot be written and read now. */
   probe(): Promise<void>;
   /**

@@ -167,15 +167,15 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** Server-side: CopyObject, or UploadPartCopy in parts past 5 GiB. */
-  async copy(from: string, to: string, tier: Tier): Promise<void> {
+  async copy(from: string, to: string, tier: Tier): Promise<{ etag: string | undefined; multipart: boolean }> {
     const head = await this.head(from);
     if (!head) throw new MissingObject(from);
     const Bucket = this.spec.bucket;
     const CopySource = encodeURI(`${Bucket}/${this.full(from)}`);
     const StorageClass = this.storageClass(tier) as StorageClass;
     if (head.size <= COPY_LIMIT) {
-      await this.client.send(new CopyObjectCommand({ Bucket, Key: this.full(to), CopySource, StorageClass }));
-      return;
+      const r = await this.client.send(new CopyObjectCommand({ Bucket, Key: this.full(to), CopySource, StorageClass }));
+      return { etag: r.CopyObjectResult?.ETag, multipart: false };
     }
     const { UploadId } = await this.client.send(
       new CreateMultipartUploadCommand({ Bucket, Key: this.full(to), StorageClass }),
@@ -196,9 +196,10 @@ export class S3ObjectStore implements ObjectStore {
         );
         Parts.push({ PartNumber: n, ETag: part.CopyPartResult?.ETag });
       }
-      await this.client.send(
+      const r = await this.client.send(
         new CompleteMultipartUploadCommand({ Bucket, Key: this.full(to), UploadId, MultipartUpload: { Parts } }),
       );
+      return { etag: r.ETag, multipart: true };
     } catch (err) {
       await this.client
         .send(new AbortMultipartUploadCommand({ Bucket, Key: this.full(to), UploadId }))
