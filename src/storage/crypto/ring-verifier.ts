@@ -61,7 +61,8 @@ export class RingVerifier implements ObjectBytes {
         throw new CryptoError('TAMPERED', `the object holds more bytes than its ${this.size}`);
       const room = this.io.length - (this.received - this.ioReleased);
       if (room === 0) {
-        await Promise.race([this.roomMade.wait(), ...this.pending.slice(0, 1).map((p) => this.job.waitFor(p.request))]);
+        // Only the writer frees room; a chunk that fails makes it fail too, which wakes this.
+        await this.roomMade.wait();
         continue;
       }
       const at = this.received % this.io.length;

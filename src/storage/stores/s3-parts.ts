@@ -75,6 +75,12 @@ export class PartUpload implements ObjectWrite {
     const inFlight = new Map<number, Promise<void>>();
     const landed = new Set<number>();
     let releasedParts = 0;
+    // Room goes back in order, as soon as a part lands (the maker may be waiting for it): a part
+    // that lands early waits for the ones before it.
+    const land = (n: number): void => {
+      landed.add(n);
+      while (landed.has(releasedParts + 1)) this.bytes.release(++releasedParts * P);
+    };
     for (let n = 1; !this.stopped; n++) {
       const start = (n - 1) * P;
       while (this.bytes.ready < start + P && this.bytes.total === undefined) await this.bytes.more(this.bytes.ready);
@@ -85,18 +91,16 @@ export class PartUpload implements ObjectWrite {
       }
       if (n === 1) {
         this.first = Buffer.from(this.bytes.io.subarray(0, P));
-        landed.add(1);
+        land(1);
       } else {
         while (inFlight.size >= queue) await Promise.race(inFlight.values());
         const sending = this.sendPart(n, start, P).then(() => {
           inFlight.delete(n);
-          landed.add(n);
+          land(n);
         });
         sending.catch(() => undefined); // raced above, awaited below
         inFlight.set(n, sending);
       }
-      // Room goes back in order: a part that lands early waits for the ones before it.
-      while (landed.has(releasedParts + 1)) this.bytes.release(++releasedParts * P);
     }
     await Promise.all(inFlight.values());
   }
