@@ -39,6 +39,7 @@ const IDLE_MS = 1_000;
 export const DIGEST_SLOTS = 8;
 /** Rings kept for reuse; a ring freed per job would wait for a main-thread GC to go. */
 const SPARE_RINGS = 2;
+const SPARE_MAX_BYTES = 8 * 1024 * 1024;
 
 type WaitAsync = (
   array: Int32Array,
@@ -156,7 +157,8 @@ export function takeRing(bytes: number): Buffer {
 
 /** A ring nothing reads or writes any more, kept for the next job (a few at most). */
 export function giveBackRing(ring: Buffer): void {
-  if (spareRings.length < SPARE_RINGS) spareRings.push(ring);
+  // An object store's io rings (tens of MiB) are not kept: idle, they would be most of the RSS.
+  if (spareRings.length < SPARE_RINGS && ring.length <= SPARE_MAX_BYTES) spareRings.push(ring);
 }
 
 let nextJobId = 1;
