@@ -120,7 +120,7 @@ export class ObjectSealer implements ObjectBytes {
       if (this.ready > have || this.total !== undefined) return;
       const next = this.seals.find((s) => s.outEnd > have);
       if (!next) await this.sealed.wait();
-      else await this.job.waitFor(next.request);
+      else await this.settled(next.request);
     }
   }
 
@@ -135,13 +135,20 @@ export class ObjectSealer implements ObjectBytes {
     if (this.ended) return md5Here(this.io, at, len);
     const slot = this.digests++;
     const request = this.job.md5(at, len, slot);
-    try {
-      await this.job.waitFor(request);
-    } catch (err) {
-      // The job may have ended just after this request completed: its digest is there all the same.
-      if (this.job.completed <= request) throw err;
-    }
+    await this.settled(request);
     return this.job.digest(slot);
+  }
+
+  /**
+   * Request `n` completed. The maker's end may stop the job while a writer still waits on a
+   * request that had completed: such a wait is interrupted, but its result stands.
+   */
+  private async settled(n: number): Promise<void> {
+    try {
+      await this.job.waitFor(n);
+    } catch (err) {
+      if (this.job.completed <= n) throw err;
+    }
   }
 
   fail(err: Error): void {

@@ -103,7 +103,7 @@ export class RingVerifier implements ObjectBytes {
       if (this.failure) throw this.failure;
       if (this.ready > have || this.total !== undefined) return;
       const next = this.pending.find((p) => p.end > have);
-      if (next) await this.job.waitFor(next.request);
+      if (next) await this.settled(next.request);
       else await Promise.race([this.arrived.wait(), this.roomMade.wait()]);
     }
   }
@@ -119,12 +119,20 @@ export class RingVerifier implements ObjectBytes {
     if (this.ended) return md5Here(this.io, at, len);
     const slot = this.digests++;
     const request = this.job.md5(at, len, slot);
-    try {
-      await this.job.waitFor(request);
-    } catch (err) {
-      if (this.job.completed <= request) throw err;
-    }
+    await this.settled(request);
     return this.job.digest(slot);
+  }
+
+  /**
+   * Request `n` completed. The maker's end may stop the job while a writer still waits on a
+   * request that had completed: such a wait is interrupted, but its result stands.
+   */
+  private async settled(n: number): Promise<void> {
+    try {
+      await this.job.waitFor(n);
+    } catch (err) {
+      if (this.job.completed <= n) throw err;
+    }
   }
 
   fail(err: Error): void {
