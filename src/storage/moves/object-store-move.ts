@@ -64,7 +64,7 @@ export class ObjectMoveStore implements MoveStore {
       head?.size === c.total &&
       source?.size === c.total &&
       (made?.etag === undefined || head.etag === made.etag) &&
-      (!plainMd5(source.etag) || made?.multipart === true || head.etag === source.etag);
+      (!plainMd5(source.etag) || source.opaqueEtag === true || made?.multipart === true || head.etag === source.etag);
     return {
       same,
       sourceDamage: undefined,

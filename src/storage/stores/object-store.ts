@@ -9,6 +9,8 @@ export interface ObjectHead {
   size: number;
   /** The store's version tag (an S3 ETag; size and mtime for a file). */
   etag: string;
+  /** The ETag is no MD5 of the bytes (S3 under KMS or a customer key). */
+  opaqueEtag?: boolean;
   /** The storage class (S3); undefined for a file. */
   storageClass: string | undefined;
   /** For a class that needs a restore: whether one is running, and until when a restored copy lasts. */

@@ -138,6 +138,7 @@ export class S3ObjectStore implements ObjectStore {
         size: h.ContentLength ?? 0,
         etag: h.ETag ?? '',
         storageClass: h.StorageClass ?? 'STANDARD',
+        opaqueEtag: !!h.SSECustomerAlgorithm || (h.ServerSideEncryption ?? '').startsWith('aws:kms'),
         ...(h.Restore ? { restore: parseRestore(h.Restore) } : {}),
       };
     } catch (err) {
