@@ -97,7 +97,7 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
       if (r.status !== 200) throw new Error(`S3 upload: ${r.status} ${r.text}`);
     });
     emit({
-      op: 'S3 store: upload (HTTP PUT, encrypt to a staging file, multipart PUT)',
+      op: 'S3 store: upload (HTTP PUT, sealed on a worker into streamed multipart parts)',
       mib_per_s: round(mibps(d.size, upMs), 1),
       ratio_vs_bare_sdk_upload: round(bare.sdkPutMs / upMs),
       server_peak_rss_mib: peak(),
@@ -107,7 +107,7 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
       if (r.status !== 200 || r.bytes !== d.size) throw new Error(`S3 download: ${r.status}, ${r.bytes} bytes`);
     });
     emit({
-      op: 'S3 store: download (ranged GET, verify + decrypt)',
+      op: 'S3 store: download (ranged GET, verify + decrypt on a worker)',
       mib_per_s: round(mibps(d.size, downMs), 1),
       ratio_vs_bare_sdk_get: round(bare.sdkGetMs / downMs),
       server_peak_rss_mib: peak(),
@@ -134,7 +134,7 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
     });
     const outMs = await move({ tier: 'HOT', location: 'ONPREM' });
     emit({
-      op: 'S3 store: move PUBLIC/COLD → ONPREM/HOT (streamed GET, staged, read back, verified, switched)',
+      op: 'S3 store: move PUBLIC/COLD → ONPREM/HOT (GET once, authenticated as it streams, written once, switched)',
       mib_per_s: round(mibps(d.size, outMs), 1),
       ratio_vs_bare_sdk_get_to_file: round(bare.sdkGetToFileMs / outMs),
       server_peak_rss_mib: peak(),

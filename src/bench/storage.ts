@@ -257,6 +257,11 @@ async function s3Part(work: string, src: string, sourceSha: string): Promise<voi
   await benchS3({ work, src, size: SIZE, sourceSha, apiKey: API_KEY, main: MAIN, ...helpers });
 }
 
+/** BENCH_FILE=0: the S3 part alone (it does not use the file store's figures). */
+function s3Alone(work: string, src: string, sourceSha: string): Promise<void> {
+  return s3Part(work, src, sourceSha).finally(() => fs.rmSync(work, { recursive: true, force: true }));
+}
+
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dim-bench-storage-'));
   const src = path.join(work, 'input.bin');
@@ -268,6 +273,7 @@ async function main(): Promise<void> {
   const block = crypto.randomBytes(8 * 1024 * 1024);
   const sourceSha = await makeFile(src, block);
 
+  if (process.env.BENCH_FILE === '0') return s3Alone(work, src, sourceSha);
   await freePages(work);
   const copyMs = await timed(() => plainCopy(src, path.join(work, 'copy.bin')));
   fs.rmSync(path.join(work, 'copy.bin'));

@@ -2,13 +2,15 @@ import fsp from 'node:fs/promises';
 import { finished, type Readable } from 'node:stream';
 import { type Clock, AppError, type KeyedLock, type Logger } from '../platform';
 import type { EventPublisher } from '../stream';
-import { CryptoError, FileSealer, newDataKey, type ObjectLabel, type PlainBody } from './crypto';
+import type { Location, Tier } from '../db';
+import { CryptoError, FileSealer, ObjectSealer, newDataKey, type ObjectLabel, type PlainBody } from './crypto';
 import type { Faults } from './faults';
 import { Integrity, damagedContent } from './integrity';
 import { SyncPacer } from './sync-pacer';
 import type { Keyring } from './keyring';
 import type { StorageRepository } from './repository';
 import type { StoredObjects } from './stored-objects';
+import { type ObjectStore, objectKey } from './stores';
 import { TierTree, removeIfExists } from './tier-tree';
 
 export interface Download {
@@ -72,7 +74,6 @@ export class ContentService {
         });
 
       const objectId = TierTree.newObjectId();
-      const tmp = this.deps.tree.tmpPath(row.location, row.tier, objectId);
       const dek = newDataKey();
       // Wrapped before the bytes are written: the object's label carries this same wrapping.
       const { kekId, wrapped } = await this.deps.keyring.wrapFor(row.location, dek);
@@ -83,19 +84,7 @@ export class ContentService {
         const facts = { dataset_id: datasetId, name: row.name, bytes, sha256, ...placement, written_at: now };
         return { kekId, wrapped, facts: { ...facts, object_id: objectId } };
       };
-      let stored: { bytes: number; sha256: string };
-      try {
-        stored = await encryptToFile(body, tmp, dek, this.deps.chunkSize, labelFor);
-      } catch (err) {
-        await removeIfExists(tmp);
-        throw storageError(err, 'upload');
-      }
-      const { bytes, sha256 } = stored;
-      try {
-        await this.deps.objects.publish(row.location, row.tier, objectId, tmp);
-      } catch (err) {
-        throw storageError(err, 'upload');
-      }
+      const { bytes, sha256 } = await this.store(body, row, objectId, dek, labelFor);
       await this.deps.faults?.reach('upload.after_rename', { dataset_id: datasetId, object: objectId });
       const ok = await this.deps.repo.setContent(datasetId, {
         object_id: objectId,
@@ -120,6 +109,43 @@ export class ContentService {
       });
       return { bytes, sha256 };
     });
+  }
+
+  /**
+   * The object written where the dataset is placed: a sealed temporary file renamed into place
+   * on a file store; on an object store, sealed straight into a streamed multipart write that
+   * only becomes an object once whole and checked (no staging file).
+   */
+  private async store(
+    body: Readable,
+    at: { location: Location; tier: Tier },
+    objectId: string,
+    dek: Buffer,
+    labelFor: (bytes: number, sha256: string) => ObjectLabel,
+  ): Promise<{ bytes: number; sha256: string }> {
+    const { objects, tree, chunkSize } = this.deps;
+    const store = objects.store(at.location);
+    if (store.write) {
+      try {
+        return await encryptToStore(body, store, objectKey(at.tier, objectId), at.tier, dek, chunkSize, labelFor);
+      } catch (err) {
+        throw storageError(err, 'upload');
+      }
+    }
+    const tmp = tree.tmpPath(at.location, at.tier, objectId);
+    let stored: { bytes: number; sha256: string };
+    try {
+      stored = await encryptToFile(body, tmp, dek, chunkSize, labelFor);
+    } catch (err) {
+      await removeIfExists(tmp);
+      throw storageError(err, 'upload');
+    }
+    try {
+      await objects.publish(at.location, at.tier, objectId, tmp);
+    } catch (err) {
+      throw storageError(err, 'upload');
+    }
+    return stored;
   }
 
   /**
@@ -224,6 +250,39 @@ async function encryptToFile(
     throw err;
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * The upload's data path to an object store: each piece is copied into a worker's ring, which
+ * hashes and seals it into the io ring, from where the store sends each part as soon as it is
+ * whole (a few parts in flight, bounded memory). The first part is sent last, with the label.
+ */
+async function encryptToStore(
+  body: Readable,
+  store: ObjectStore,
+  key: string,
+  tier: Tier,
+  dek: Buffer,
+  chunkSize: number,
+  labelFor: (bytes: number, sha256: string) => ObjectLabel,
+): Promise<{ bytes: number; sha256: string }> {
+  const sealer = ObjectSealer.create(dek, chunkSize, store.ringBytes!);
+  const write = store.write!(key, tier, sealer);
+  try {
+    let bytes = 0;
+    await eachPiece(body, (piece) => {
+      bytes += piece.length;
+      return sealer.write(piece) ? undefined : sealer.room();
+    });
+    const sha256 = await sealer.end();
+    await write.finish(sealer.labelBytes(labelFor(bytes, sha256)));
+    sealer.recycle();
+    return { bytes, sha256 };
+  } catch (err) {
+    await sealer.abort();
+    await write.abort().catch(() => undefined);
+    throw err;
   }
 }
 

@@ -17,13 +17,16 @@ const S3rver = require('s3rver') as new (opts: Record<string, unknown>) => {
 export async function startS3(): Promise<{
   endpoint: string;
   client: S3Client;
+  /** s3rver's own files (unfinished multipart uploads among them). */
+  dir: string;
   bucket(name: string): Promise<string>;
   env(location: string, bucket: string, prefix?: string): Record<string, string>;
   stop(): Promise<void>;
 }> {
   process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
   process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
-  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: tempDir('dim-s3-') });
+  const dir = tempDir('dim-s3-');
+  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir });
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new S3Client({
@@ -35,6 +38,7 @@ export async function startS3(): Promise<{
   return {
     endpoint,
     client,
+    dir,
     async bucket(name) {
       await client.send(new CreateBucketCommand({ Bucket: name }));
       return name;

@@ -53,7 +53,8 @@ function ringParts(job, at, len) {
   return first === len ? [job.ring.subarray(at, at + len)] : [job.ring.subarray(at), job.ring.subarray(0, len - first)];
 }
 
-function writeAll(job, buffers) {
+function writeAll(job, buffers, out) {
+  if (out !== undefined) return toIo(job, buffers, out);
   let rest = buffers.filter((b) => b.length > 0);
   while (rest.length > 0) {
     let n = fs.writevSync(job.fd, rest);
@@ -61,6 +62,28 @@ function writeAll(job, buffers) {
     while (rest.length > 0 && n >= rest[0].length) n -= rest.shift().length;
     if (n > 0) rest[0] = rest[0].subarray(n);
   }
+}
+
+// Object bytes in the job's io ring (an object store's ciphertext): copied in at ring offset \`out\`.
+function toIo(job, buffers, out) {
+  let at = out;
+  for (const b of buffers) {
+    for (let done = 0; done < b.length;) {
+      const n = Math.min(b.length - done, job.io.length - at);
+      b.copy(job.io, at, done, done + n);
+      done += n;
+      at = (at + n) % job.io.length;
+    }
+  }
+}
+
+function fromIo(job, len, pos) {
+  const parts = ringParts({ ring: job.io }, pos, len);
+  if (parts.length === 1) return parts[0];
+  if (sealed.length < len) sealed = Buffer.allocUnsafe(len);
+  parts[0].copy(sealed, 0);
+  parts[1].copy(sealed, parts[0].length);
+  return sealed.subarray(0, len);
 }
 
 function readAll(job, len, pos) {
@@ -82,12 +105,12 @@ function seal(job, m) {
   const out = parts.map((part) => c.update(part));
   c.final();
   out.push(c.getAuthTag());
-  writeAll(job, out);
+  writeAll(job, out, m.out);
   discarded(m.len);
 }
 
 function open(job, m) {
-  const bytes = readAll(job, m.len, m.pos);
+  const bytes = m.io ? fromIo(job, m.len, m.pos) : readAll(job, m.len, m.pos);
   const d = crypto.createDecipheriv('aes-256-gcm', job.key, m.nonce);
   d.setAAD(m.aad);
   d.setAuthTag(bytes.subarray(m.len - TAG));
@@ -97,19 +120,28 @@ function open(job, m) {
   } catch {
     throw Object.assign(new Error('tampered'), { code: 'TAMPERED' });
   }
+  discarded(plain.length);
+  // Authenticated only (a move's source): the plaintext goes nowhere.
+  if (m.at < 0) return;
   let done = 0;
   for (const part of ringParts(job, m.at, plain.length)) {
     plain.copy(part, 0, done, done + part.length);
     done += part.length;
   }
-  discarded(plain.length);
+}
+
+// The MD5 of io ring bytes (an S3 part, for Content-MD5 and its ETag), into the job's digest slot.
+function md5(job, m) {
+  const h = crypto.createHash('md5');
+  for (const part of ringParts({ ring: job.io }, m.pos, m.len)) h.update(part);
+  h.digest().copy(job.digests, m.slot * 16);
 }
 
 const view = (u8) => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
 
 port.on('message', (m) => {
   if (m.op === 'begin') {
-    jobs.set(m.job, { ring: Buffer.from(m.ring), ctl: new Int32Array(m.control), fd: m.fd, key: view(m.key), hash: m.sha256 ? crypto.createHash('sha256') : undefined, failed: false });
+    jobs.set(m.job, { ring: Buffer.from(m.ring), io: m.io ? Buffer.from(m.io) : undefined, digests: m.digests ? Buffer.from(m.digests) : undefined, ctl: new Int32Array(m.control), fd: m.fd, key: view(m.key), hash: m.sha256 ? crypto.createHash('sha256') : undefined, failed: false });
     return;
   }
   const job = jobs.get(m.job);
@@ -124,6 +156,7 @@ port.on('message', (m) => {
     if (m.op === 'write') writeAll(job, [view(m.bytes)]);
     else if (m.op === 'seal') seal(job, m);
     else if (m.op === 'open') open(job, m);
+    else if (m.op === 'md5') md5(job, m);
     Atomics.add(job.ctl, ${DONE}, 1);
   } catch (err) {
     job.failed = true;

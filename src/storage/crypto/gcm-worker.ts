@@ -35,8 +35,11 @@ import { CONTROL_WORDS, DONE, FAILED, WORKER_SOURCE } from './gcm-worker-source'
 const WORKERS = Math.max(1, Math.min(4, os.availableParallelism() - 1));
 /** A worker with no job is kept this long for the next one (starting one takes ~30 ms). */
 const IDLE_MS = 1_000;
+/** MD5 results a job can hold at once (parts being digested or uploaded). */
+export const DIGEST_SLOTS = 8;
 /** Rings kept for reuse; a ring freed per job would wait for a main-thread GC to go. */
 const SPARE_RINGS = 2;
+const SPARE_MAX_BYTES = 8 * 1024 * 1024;
 
 type WaitAsync = (
   array: Int32Array,
@@ -146,13 +149,16 @@ function pickWorker(): GcmWorker {
 
 const spareRings: Buffer[] = [];
 
-function takeRing(bytes: number): Buffer {
+/** A ring of shared memory of `bytes`: a spare one if there is one. */
+export function takeRing(bytes: number): Buffer {
   const at = spareRings.findIndex((r) => r.length === bytes);
   return at >= 0 ? spareRings.splice(at, 1)[0]! : Buffer.from(new SharedArrayBuffer(bytes));
 }
 
-function giveBackRing(ring: Buffer): void {
-  if (spareRings.length < SPARE_RINGS) spareRings.push(ring);
+/** A ring nothing reads or writes any more, kept for the next job (a few at most). */
+export function giveBackRing(ring: Buffer): void {
+  // An object store's io rings (tens of MiB) are not kept: idle, they would be most of the RSS.
+  if (spareRings.length < SPARE_RINGS && ring.length <= SPARE_MAX_BYTES) spareRings.push(ring);
 }
 
 let nextJobId = 1;
@@ -179,8 +185,9 @@ export class GcmJob {
    * A job for the open file descriptor `fd`, which must outlive the job. `sha256`: the worker
    * hashes the plaintext it seals; the digest is `sha256` once `end()` has resolved.
    */
-  constructor(fd: number, dek: Buffer, ringBytes: number, opts: { sha256?: boolean } = {}) {
+  constructor(fd: number, dek: Buffer, ringBytes: number, opts: { sha256?: boolean; io?: Buffer } = {}) {
     this.ring = takeRing(ringBytes);
+    this.io = opts.io;
     this.w = pickWorker();
     this.w.attach(this.id, (m) => {
       if (m.error) this.failure ??= jobError(m.error);
@@ -197,8 +204,16 @@ export class GcmJob {
       fd,
       key: own(dek),
       sha256: opts.sha256 === true,
+      ...(opts.io ? { io: opts.io.buffer, digests: this.digests.buffer } : {}),
     });
   }
+
+  /**
+   * An object store's bytes (SharedArrayBuffer-backed), for a job with no file: seals append
+   * their ciphertext here, opens read sealed chunks from here, and `md5` digests parts of it.
+   */
+  readonly io: Buffer | undefined;
+  private readonly digests = Buffer.from(new SharedArrayBuffer(DIGEST_SLOTS * 16));
 
   /** The hex SHA-256 of the plaintext sealed (a job begun with `sha256`), once `end()` has resolved. */
   sha256: string | undefined;
@@ -221,6 +236,32 @@ export class GcmJob {
   open(index: number, pos: number, len: number, nonce: Buffer, aad: Buffer, at: number): number {
     this.post({ op: 'open', index, pos, len, nonce: own(nonce), aad: own(aad), at });
     return this.requests++;
+  }
+
+  /** Seals ring[at, at+len) into the io ring at `out` (ciphertext ‖ tag, wrapping). */
+  sealTo(at: number, len: number, nonce: Buffer, aad: Buffer, out: number): number {
+    this.post({ op: 'seal', at, len, nonce: own(nonce), aad: own(aad), out });
+    return this.requests++;
+  }
+
+  /**
+   * Opens the sealed chunk at io ring offset `pos`; its plaintext goes to ring[at, ...), or
+   * nowhere with `at` < 0 (the chunk is only authenticated).
+   */
+  openIo(index: number, pos: number, len: number, nonce: Buffer, aad: Buffer, at: number): number {
+    this.post({ op: 'open', io: true, index, pos, len, nonce: own(nonce), aad: own(aad), at });
+    return this.requests++;
+  }
+
+  /** The MD5 of io[pos, pos+len) (wrapping), readable with `digest(slot)` once the request completed. */
+  md5(pos: number, len: number, slot: number): number {
+    this.post({ op: 'md5', pos, len, slot: slot % DIGEST_SLOTS });
+    return this.requests++;
+  }
+
+  digest(slot: number): Buffer {
+    const at = (slot % DIGEST_SLOTS) * 16;
+    return Buffer.from(this.digests.subarray(at, at + 16));
   }
 
   /** Resolves once request `n` has completed; rejects if any request failed or the worker died. */

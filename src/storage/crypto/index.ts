@@ -20,3 +20,6 @@ export {
   plaintextSizeOfSource,
   readRangeHeader,
 } from './stream-open';
+export { type ObjectBytes, ringViews } from './object-bytes';
+export { ObjectSealer } from './object-sealer';
+export { RingVerifier } from './ring-verifier';

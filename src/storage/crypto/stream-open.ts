@@ -1,8 +1,8 @@
-import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
-import { HEADER_BYTES, ReadPlan, openChunk, parseHeader, plaintextSize } from './chunked';
-import { CryptoError, chunkTruncated } from './errors';
+import { HEADER_BYTES, ReadPlan, parseHeader, plaintextSize } from './chunked';
+import { CryptoError } from './errors';
 import { LABEL_BYTES, labelKey, openLabel, type LabelKey, type ObjectLabel } from './label';
+import { RingOpener } from './ring-open';
 
 /** An object read by byte ranges (an S3 GET with Range): `read` is inclusive of `end`. */
 export interface RangeSource {
@@ -19,20 +19,6 @@ export interface PlainBody {
   readonly sent: number;
   sendTo(out: Writable): Promise<void>;
   cancel(): Promise<void>;
-}
-
-/** Resolves when `out` drains or closes (a client gone), leaving no listener behind. */
-async function drained(out: Writable): Promise<void> {
-  const ac = new AbortController();
-  const ignore = (): undefined => undefined;
-  try {
-    await Promise.race([
-      once(out, 'drain', { signal: ac.signal }).catch(ignore),
-      once(out, 'close', { signal: ac.signal }).catch(ignore),
-    ]);
-  } finally {
-    ac.abort();
-  }
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -78,13 +64,13 @@ export async function readRangeHeader(
 /**
  * Verified plaintext of an object read by ranges (an object store): only the chunks the range
  * covers are fetched, in one ranged read, and each is authenticated (its final flag known from
- * the object's size) before its slice goes out. Holds one sealed chunk; the source is read no
- * faster than `out` takes the plaintext.
+ * the object's size) on a worker thread while the next ones arrive (ring-open.ts). The source is
+ * read no faster than `out` takes the plaintext.
  */
 export class DecryptedStream implements PlainBody {
-  sent = 0;
   private cancelled = false;
   private source: Readable | undefined;
+  private opener: RingOpener | undefined;
 
   private constructor(
     private readonly src: RangeSource,
@@ -108,6 +94,10 @@ export class DecryptedStream implements PlainBody {
     return this.plan.length;
   }
 
+  get sent(): number {
+    return this.opener?.sent ?? 0;
+  }
+
   async sendTo(out: Writable): Promise<void> {
     if (this.cancelled) return;
     const { plan } = this;
@@ -115,44 +105,24 @@ export class DecryptedStream implements PlainBody {
     const to = plan.sealedPosition(plan.lastNeeded) + plan.sealedLength(plan.lastNeeded) - 1;
     try {
       const source = (this.source = await this.src.read(from, to));
-      const sealed = Buffer.allocUnsafe(this.chunkSize + 16);
-      let index = plan.first;
-      let filled = 0;
-      for await (const data of source) {
-        const piece = data as Buffer;
-        for (let pos = 0; pos < piece.length;) {
-          if (index > plan.lastNeeded)
-            throw new CryptoError('TAMPERED', 'the object holds more bytes than its size says');
-          const want = plan.sealedLength(index);
-          const n = Math.min(want - filled, piece.length - pos);
-          piece.copy(sealed, filled, pos, pos + n);
-          filled += n;
-          pos += n;
-          if (filled < want) continue;
-          const plain = openChunk(this.dek, this.header, index, index === plan.last, sealed.subarray(0, want));
-          const { from: a, to: b } = plan.slice(index);
-          index++;
-          filled = 0;
-          if (b > a) {
-            this.sent += b - a;
-            // A copy: `sealed` is reused for the next chunk while the socket may still hold this one.
-            if (!out.write(Buffer.from(plain.subarray(a, b)))) await drained(out);
-          }
-          if (this.cancelled) return;
-        }
+      if (this.cancelled) return;
+      const opener = (this.opener = new RingOpener(this.header, this.dek, plan, this.chunkSize));
+      try {
+        await opener.pump(source, out);
+      } finally {
+        if (this.cancelled || opener.cancelled) await opener.stop();
       }
-      if (index <= plan.lastNeeded) throw chunkTruncated(index);
-      out.end();
     } catch (err) {
+      await this.opener?.stop();
       if (!this.cancelled) throw err;
     } finally {
       this.source?.destroy();
     }
   }
 
-  cancel(): Promise<void> {
+  async cancel(): Promise<void> {
     this.cancelled = true;
     this.source?.destroy();
-    return Promise.resolve();
+    await this.opener?.stop();
   }
 }

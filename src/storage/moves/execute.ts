@@ -97,25 +97,33 @@ export class MoveExecutor {
       // Paced by the copy (plaintext is never ahead of the ciphertext it came from), so it reads what the copy just read.
       const copyMoved = new Signal();
       let copyEnded = false;
-      const sourceDamage = store.authenticate(
-        from,
-        current.object_id,
-        dek,
-        current.content_bytes ?? 0,
-        async (n) => {
-          while (progress.bytesDone < n && !copyEnded) await copyMoved.wait(1_000);
-        },
-        signal,
-      );
+      // Unless the copy itself checks the source (one read of it, not two).
+      const inStage = store.checksSourceInStage?.(from, to) ?? false;
+      const plaintextBytes = current.content_bytes ?? 0;
+      const sourceDamage = inStage
+        ? Promise.resolve(undefined)
+        : store.authenticate(
+            from,
+            current.object_id,
+            dek,
+            plaintextBytes,
+            async (n) => {
+              while (progress.bytesDone < n && !copyEnded) await copyMoved.wait(1_000);
+            },
+            signal,
+          );
       sourceDamage.catch(() => undefined); // awaited below, after the copy
       try {
-        staged = await this.stage(move, from, to, current.object_id, total, signal, progress, () => copyMoved.notify());
+        const source = { dek, plaintextBytes };
+        staged = await this.stage(move, from, to, current.object_id, total, signal, progress, source, () =>
+          copyMoved.notify(),
+        );
       } finally {
         copyEnded = true;
         copyMoved.notify();
       }
       if (signal.aborted) throw new Cancelled();
-      await this.checkSource(move, current.object_id, await sourceDamage);
+      await this.checkSource(move, current.object_id, inStage ? staged.sourceDamage : await sourceDamage);
       if (!staged.same) throw new Error('verification failed: the copy differs from the source');
       if ((await staged.plaintextSize()) !== current.content_bytes)
         throw new Error('verification failed: the copy does not hold the recorded size');
@@ -177,6 +185,7 @@ export class MoveExecutor {
     total: number,
     signal: AbortSignal,
     progress: LiveProgress,
+    source: { dek: Buffer; plaintextBytes: number },
     moved: () => void,
   ): Promise<StagedCopy> {
     const { repo, faults } = this.deps;
@@ -186,6 +195,7 @@ export class MoveExecutor {
       moveId: move.id,
       total,
       signal,
+      ...source,
       landed: async (pos) => {
         progress.bytesDone = pos;
         moved();

@@ -19,6 +19,8 @@ export function routingMoveStore(
       await record(c.moveId, both ? 'file' : from.location === to.location ? 'server' : 'streamed');
       return (both ? files : objects).stage(from, to, id, c);
     },
+    checksSourceInStage: (from, to) =>
+      isFile(from.location) && isFile(to.location) ? false : (objects.checksSourceInStage?.(from, to) ?? false),
     authenticate: (at, id, dek, bytes, pace, signal) => pick(at).authenticate(at, id, dek, bytes, pace, signal),
     remove: (at, id) => pick(at).remove(at, id),
     retire: (at, id, size) => pick(at).retire(at, id, size),

@@ -16,6 +16,9 @@ export interface CopyControl {
   landed(bytes: number): Promise<void>;
   /** Awaited once the last byte is written, before the tail of the verification and the flush. */
   copied(): Promise<void>;
+  /** The source's data key and recorded plaintext size: for a copy that authenticates the source as it passes. */
+  dek: Buffer;
+  plaintextBytes: number;
 }
 
 /** A verified copy that nobody can see yet: published under the object's name, or discarded. */
@@ -33,6 +36,11 @@ export interface StagedCopy {
   publish(): Promise<void>;
   /** Removes the staged copy if it is still there. */
   discard(): Promise<void>;
+  /**
+   * Where the store checks the source during the copy (`checksSourceInStage`): what is wrong
+   * with it, or undefined if it is whole.
+   */
+  readonly sourceDamage?: string;
 }
 
 /**
@@ -58,6 +66,11 @@ export interface MoveStore {
     pace: (authenticated: number) => Promise<void>,
     signal: AbortSignal,
   ): Promise<string | undefined>;
+  /**
+   * True where `stage` itself checks the source (a server-side copy, or a stream authenticated as
+   * it passes): `authenticate` is then not called for the move, which would read the source again.
+   */
+  checksSourceInStage?(from: Placement, to: Placement): boolean;
   /** Removes the object at `at` if it is there; true if it was. */
   remove(at: Placement, objectId: string): Promise<boolean>;
   /**

@@ -112,7 +112,7 @@ export class FileObjectStore implements ObjectStore {
     }
   }
 
-  async copy(from: string, to: string): Promise<void> {
+  async copy(from: string, to: string): Promise<undefined> {
     const final = this.pathOf(to);
     const tmp = path.join(path.dirname(final), `${TMP_PREFIX}${crypto.randomBytes(8).toString('hex')}`);
     try {
@@ -126,6 +126,7 @@ export class FileObjectStore implements ObjectStore {
     }
     await fsp.rename(tmp, final);
     await fsyncDir(path.dirname(final));
+    return undefined;
   }
 
   /** Writes, reads back and removes a small file beside the tier folders (where no listing looks). */

@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Location, Tier } from '../../db';
+import type { ObjectBytes } from '../crypto';
+import type { ObjectWrite } from './s3-parts';
 
 export type StoreKind = 'file' | 's3';
 
@@ -7,6 +9,8 @@ export interface ObjectHead {
   size: number;
   /** The store's version tag (an S3 ETag; size and mtime for a file). */
   etag: string;
+  /** The ETag is no MD5 of the bytes (S3 under KMS or a customer key). */
+  opaqueEtag?: boolean;
   /** The storage class (S3); undefined for a file. */
   storageClass: string | undefined;
   /** For a class that needs a restore: whether one is running, and until when a restored copy lasts. */
@@ -42,6 +46,13 @@ export interface ObjectStore {
   describe(): StoreDescription;
   /** Stores `body` under `key` (the tier's storage class on S3); resolves once it is durable. */
   put(key: string, body: Readable, tier: Tier, length?: number): Promise<{ size: number; sha256: string }>;
+  /**
+   * A streamed write of `bytes` (as they are made, from a shared ring) under `key`: the object
+   * appears only at the write's `finish`. Object stores have it; a file store is written by path.
+   */
+  write?(key: string, tier: Tier, bytes: ObjectBytes): ObjectWrite;
+  /** The io ring a `write` wants: whole parts, enough for those in flight and one filling. */
+  readonly ringBytes?: number;
   /** The bytes of `key`, or the inclusive range of them; rejects with `missing` if there is no such object. */
   get(key: string, range?: { start: number; end: number }): Promise<Readable>;
   head(key: string): Promise<ObjectHead | undefined>;
@@ -50,7 +61,8 @@ export interface ObjectStore {
   /** Every key under `prefix` (within the store), with its size. */
   list(prefix?: string): AsyncIterable<ListedObject>;
   /** A copy inside the store under a new key, in the tier's class; no byte passes through the process on S3. */
-  copy(from: string, to: string, tier: Tier): Promise<void>;
+  /** On S3: the ETag the server gave the copy, and whether it was made in parts (then it is no MD5 of the whole). */
+  copy(from: string, to: string, tier: Tier): Promise<{ etag: string | undefined; multipart: boolean } | undefined>;
   /** Throws (naming what failed) if the store cannot be written and read now. */
   probe(): Promise<void>;
   /**

@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Location, Tier } from '../../db';
+import type { ObjectBytes } from '../crypto';
 import {
   MissingObject,
   type ListedObject,
@@ -26,6 +27,7 @@ import {
   type StoreDescription,
 } from './object-store';
 import { restoreHours } from './classes';
+import { type ObjectWrite, PartUpload } from './s3-parts';
 import { RESTORE_CLASSES, type StoreSpec } from './spec';
 
 type S3Spec = Extract<StoreSpec, { kind: 's3' }>;
@@ -102,6 +104,16 @@ export class S3ObjectStore implements ObjectStore {
     return { size, sha256: hash.digest('hex') };
   }
 
+  /** Parts in flight, plus the one being filled. */
+  readonly ringBytes = (QUEUE + 1) * PART_BYTES;
+
+  write(key: string, tier: Tier, bytes: ObjectBytes): ObjectWrite {
+    const { client } = this;
+    const { bucket } = this.spec;
+    const target = { client, bucket, key: this.full(key), storageClass: this.storageClass(tier) };
+    return new PartUpload({ ...target, partBytes: PART_BYTES, queue: QUEUE }, bytes);
+  }
+
   async get(key: string, range?: { start: number; end: number }): Promise<Readable> {
     try {
       const out = await this.client.send(
@@ -125,6 +137,7 @@ export class S3ObjectStore implements ObjectStore {
         size: h.ContentLength ?? 0,
         etag: h.ETag ?? '',
         storageClass: h.StorageClass ?? 'STANDARD',
+        opaqueEtag: !!h.SSECustomerAlgorithm || (h.ServerSideEncryption ?? '').startsWith('aws:kms'),
         ...(h.Restore ? { restore: parseRestore(h.Restore) } : {}),
       };
     } catch (err) {
@@ -154,15 +167,15 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** Server-side: CopyObject, or UploadPartCopy in parts past 5 GiB. */
-  async copy(from: string, to: string, tier: Tier): Promise<void> {
+  async copy(from: string, to: string, tier: Tier): Promise<{ etag: string | undefined; multipart: boolean }> {
     const head = await this.head(from);
     if (!head) throw new MissingObject(from);
     const Bucket = this.spec.bucket;
     const CopySource = encodeURI(`${Bucket}/${this.full(from)}`);
     const StorageClass = this.storageClass(tier) as StorageClass;
     if (head.size <= COPY_LIMIT) {
-      await this.client.send(new CopyObjectCommand({ Bucket, Key: this.full(to), CopySource, StorageClass }));
-      return;
+      const r = await this.client.send(new CopyObjectCommand({ Bucket, Key: this.full(to), CopySource, StorageClass }));
+      return { etag: r.CopyObjectResult?.ETag, multipart: false };
     }
     const { UploadId } = await this.client.send(
       new CreateMultipartUploadCommand({ Bucket, Key: this.full(to), StorageClass }),
@@ -183,9 +196,10 @@ export class S3ObjectStore implements ObjectStore {
         );
         Parts.push({ PartNumber: n, ETag: part.CopyPartResult?.ETag });
       }
-      await this.client.send(
+      const r = await this.client.send(
         new CompleteMultipartUploadCommand({ Bucket, Key: this.full(to), UploadId, MultipartUpload: { Parts } }),
       );
+      return { etag: r.ETag, multipart: true };
     } catch (err) {
       await this.client
         .send(new AbortMultipartUploadCommand({ Bucket, Key: this.full(to), UploadId }))

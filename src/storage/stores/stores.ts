@@ -4,7 +4,9 @@ import { LOCATIONS, type Location, type Tier } from '../../db';
 import type { Health, Logger, Registry, Service } from '../../platform';
 import { FileObjectStore } from './file-object-store';
 import type { ListedObject, ObjectHead, ObjectStore, StoreDescription } from './object-store';
+import type { ObjectBytes } from '../crypto';
 import { S3ObjectStore } from './s3-object-store';
+import type { ObjectWrite } from './s3-parts';
 import type { StoreSpecs } from './spec';
 
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -165,6 +167,29 @@ function metered(store: ObjectStore, observe: (op: string, seconds: number, fail
     probe: () => time('probe', () => store.probe()),
     abortAbandoned: (ms: number) => time('abort_abandoned', () => store.abortAbandoned(ms)),
   };
+  if (store.write) {
+    const write = store.write.bind(store);
+    (wrapped as { ringBytes?: number }).ringBytes = store.ringBytes;
+    // Timed from the start of the write to its finish: the whole streamed upload.
+    wrapped.write = (key: string, tier: Tier, bytes: ObjectBytes): ObjectWrite => {
+      const t0 = process.hrtime.bigint();
+      const w = write(key, tier, bytes);
+      const seconds = (): number => Number(process.hrtime.bigint() - t0) / 1e9;
+      return {
+        finish: async (patch) => {
+          try {
+            const out = await w.finish(patch);
+            observe('write', seconds(), false);
+            return out;
+          } catch (err) {
+            observe('write', seconds(), true);
+            throw err;
+          }
+        },
+        abort: () => w.abort(),
+      };
+    };
+  }
   if (store.restore) {
     const restore = store.restore.bind(store);
     wrapped.restore = (key: string, days?: number) => time('restore', () => restore(key, days));
