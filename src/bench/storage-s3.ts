@@ -49,6 +49,12 @@ new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: process.arg
   .run().then(({ port }) => console.log('listening on http://localhost:' + port));
 `;
 
+/** The process's resident memory now (VmRSS), in MiB. */
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
 async function drain(body: Readable): Promise<number> {
   let n = 0;
   for await (const piece of body) n += (piece as Buffer).length;
@@ -91,6 +97,8 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
     const port = await d.listeningPort(app);
     const pid = app.pid!;
     const peak = (): number => round(d.peakRssMb(pid), 1);
+    // What each step's peak is to be read against: the server started, with an S3 store, idle.
+    emit({ s3_server_idle_rss_mib: round(rssMb(pid), 1), s3_server_start_peak_rss_mib: peak() });
     const ds = await d.json(port, 'POST', '/api/datasets', { name: 'bench-s3', location: 'PUBLIC', tier: 'HOT' });
     const upMs = await d.timed(async () => {
       const r = await d.put(port, `/api/datasets/${ds.id}/content`, d.src, { 'x-api-key': d.apiKey });
