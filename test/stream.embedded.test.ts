@@ -121,9 +121,28 @@ describe('embedded bus under pressure', () => {
       const id = (await request(http).post('/api/datasets').set(key).send({ name: 'pressure' }).expect(201)).body
         .id as number;
       const batch = Array.from({ length: 10 }, () => ({ dataset_id: id, type: 'read' }));
-      const results = await Promise.all(
-        Array.from({ length: 60 }, () => request(http).post('/api/events').set(key).send(batch)),
+      // The writer held by a transaction: nothing commits, so the queue fills whatever the machine's
+      // speed (a fast commit drained it before 60 requests arrived), and the bound must refuse the rest.
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const holding = s.app.database.db.transaction().execute(() => held);
+      let answered = 0;
+      const sent = Array.from({ length: 60 }, () =>
+        request(http)
+          .post('/api/events')
+          .set(key)
+          .send(batch)
+          .then((r) => {
+            answered++;
+            return r;
+          }),
       );
+      // 100 events fit (10 requests): the other 50 are answered while the writer is still held.
+      await waitFor(() => answered >= 50 || undefined, 'the refusals');
+      expect(answered).toBe(50);
+      release();
+      await holding;
+      const results = await Promise.all(sent);
       const accepted = results.filter((r) => r.status === 202).length;
       const refused = results.filter((r) => r.status === 503);
       expect(accepted + refused.length).toBe(60);
