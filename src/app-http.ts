@@ -51,7 +51,7 @@ export function buildHttp(d: HttpDeps): express.Express {
   // First: events are the hottest route, and each layer before it costs every event a dispatch.
   // Its own requireWrite is the write gate (reads gate nothing on a POST).
   app.use(ingestRoutes(stream.ingest, requireWrite, config.ingest.maxBodyBytes));
-  app.use(healthRoutes(d.health, stream.bus.kind, d.details));
+  app.use(healthRoutes({ health: d.health, busKind: stream.bus.kind, details: d.details, mayRead: auth.mayRead }));
   app.use('/metrics', requireRead);
   app.use(stream.metrics.routes());
   app.use('/api', requireRead);

@@ -13,6 +13,7 @@ import {
   UsersService,
   type FirstUser,
   readAccess,
+  readAllowed,
   writeAccess,
   type ApiCallers,
 } from './auth';
@@ -114,6 +115,7 @@ export function buildAuth({ config, db, clock, logger, exclusive }: Base) {
     requireWrite: writeAccess(callers, sessions, limiter),
     // With PUBLIC_READ=false, reads (and /metrics) need the read scope.
     requireRead: readAccess(callers, sessions, config.publicRead),
+    mayRead: readAllowed(callers, sessions, config.publicRead),
     announceFirstUser,
     services: [service, apiKeys] as Service[],
   };

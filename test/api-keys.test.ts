@@ -58,6 +58,29 @@ describe('API keys with scopes', () => {
     await request(http).get('/api/auth/validate').set('x-api-key', reader).expect(200, { ok: true });
   });
 
+  test('when reads are not public, then /readyz answers every probe but shows its details only to a reader', async () => {
+    const http = s.app.http;
+    const anonymous = (await request(http).get('/readyz').expect(200)).body;
+    expect(anonymous.status).toBe('ready');
+    expect(anonymous.checks).toEqual(expect.objectContaining({ database: 'ok' }));
+    expect(anonymous).not.toHaveProperty('details');
+    const writerOnly = (
+      await request(http)
+        .post('/api/api-keys')
+        .set(admin)
+        .send({ name: 'probe', scopes: ['events:write'] })
+        .expect(201)
+    ).body.key as string;
+    expect((await request(http).get('/readyz').set('x-api-key', writerOnly).expect(200)).body).not.toHaveProperty(
+      'details',
+    );
+    expect(
+      (await request(http).get('/readyz').set('authorization', 'Bearer a.b.c').expect(200)).body,
+    ).not.toHaveProperty('details');
+    const reader = (await request(http).get('/readyz').set(admin).expect(200)).body;
+    expect(reader.details.master_key).toEqual(expect.objectContaining({ fingerprint: expect.any(String) }));
+  });
+
   test('when a key is revoked, then it stops working at once; the list never shows a secret', async () => {
     const http = s.app.http;
     const k = (

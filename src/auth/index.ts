@@ -8,4 +8,4 @@ export { resolveSessionKey } from './session-key';
 export { SessionAuth, sessionOf } from './sessions';
 export { UsersRepository } from './users-repository';
 export { UsersService, type FirstUser } from './users-service';
-export { readAccess, writeAccess, writeAccessBeforeBody, type ApiCallers } from './write-access';
+export { readAccess, readAllowed, writeAccess, writeAccessBeforeBody, type ApiCallers } from './write-access';

@@ -110,3 +110,22 @@ export function readAccess(callers: ApiCallers, sessions: SessionAuth, publicRea
     throw new AppError(401, 'reading the API needs a key with the read scope (PUBLIC_READ is off)');
   };
 }
+
+/**
+ * Whether this request may see what reads show, without refusing it: for routes open to anyone
+ * (a readiness probe) that show more to a reader (the last backup, the master key's fingerprint).
+ */
+export function readAllowed(callers: ApiCallers, sessions: SessionAuth, publicRead: boolean) {
+  return async (req: Request): Promise<boolean> => {
+    if (publicRead) return true;
+    let key: KeyIdentity | undefined;
+    try {
+      const found = identifyCaller(callers, req);
+      key = found instanceof Promise ? await found : found;
+    } catch {
+      return false; // a bad token: a probe still gets its answer, without the details
+    }
+    if (key) return allowsScope(key, 'read');
+    return Boolean(cookieValue(req.get('cookie'), SESSION_COOKIE) && (await sessions.read(req)));
+  };
+}
