@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { AlertRepository } from '../src/alerts';
 import { Lease, LeaseRepository } from '../src/cluster';
 import { Database } from '../src/db';
 import { createLogger } from '../src/platform';
@@ -145,6 +146,45 @@ describe.each(DATABASES)('fencing: a stale leader writes nothing, on %s', (kind)
     expect(created).toHaveLength(1);
     paused.go();
     await waitFor(() => !a.held, 'the old leader to see it lost the lease', 5_000);
+  });
+
+  it('when the alerts leader is paused past its lease and another takes over, then the alert it resumes to open is refused', async () => {
+    const paused = new Pause();
+    const a = new Lease({
+      repo: new PausableLeases(database.db, paused),
+      job: 'alerts',
+      instance: 'a',
+      ttlMs: 400,
+      exclusive: false,
+      logger,
+    });
+    leases.push(a);
+    await a.start();
+    paused.pause();
+    const b = new Lease({
+      repo: new LeaseRepository(database.db),
+      job: 'alerts',
+      instance: 'b',
+      ttlMs: 400,
+      exclusive: false,
+      logger,
+    });
+    leases.push(b);
+    await b.start();
+    await waitFor(() => b.held, 'the other instance to take the alerts lease over', 5_000);
+    const alerts = new AlertRepository(database.db);
+    const alert = {
+      key: 'consumer.lag',
+      severity: 'warning' as const,
+      title: 'lag',
+      detail: '',
+      opened_at: Date.now(),
+    };
+    await expect(alerts.insert(alert, a.fence)).rejects.toMatchObject({ status: 409 });
+    expect(await alerts.open()).toEqual([]);
+    await alerts.insert(alert, b.fence);
+    expect(await alerts.open()).toHaveLength(1);
+    paused.go();
   });
 
   it('when a lease expired with nobody taking it, then its holder is refused until it renews', async () => {
