@@ -54,23 +54,42 @@ export class GroupBeacon {
   private readonly others = new Map<string, { first: number; seen: number; beacon: Beacon }>();
   private refused = false;
   private loop: Promise<void> | undefined;
+  private readonly abort = new AbortController();
 
   constructor(private readonly deps: GroupBeaconDeps) {
     this.topic = `${deps.config.topic}.members`;
   }
 
-  /** Starts in the background; a control topic that cannot be used is logged, and the group's own check remains. */
+  /**
+   * Starts in the background, and starts again while the control topic cannot be used (logged
+   * once); meanwhile the group's own, slower check remains.
+   */
   start(): void {
-    this.loop = this.run().catch((err: unknown) => {
-      this.deps.logger.warn('kafka.beacon_unavailable', { topic: this.topic, error: (err as Error).message });
-    });
+    this.loop = (async () => {
+      for (let attempt = 1; !this.stopped; attempt++) {
+        try {
+          return await this.run();
+        } catch (err) {
+          if (attempt === 1)
+            this.deps.logger.warn('kafka.beacon_unavailable', { topic: this.topic, error: (err as Error).message });
+        }
+        clearInterval(this.timer);
+        await this.close();
+        await delay(5_000, this.abort.signal);
+      }
+    })();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.abort.abort();
     clearInterval(this.timer);
     this.timer = undefined;
     await this.loop;
+    await this.close();
+  }
+
+  private async close(): Promise<void> {
     const [p, r] = [this.producer, this.reader];
     this.producer = undefined;
     this.reader = undefined;
