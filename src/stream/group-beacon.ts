@@ -106,7 +106,10 @@ export class GroupBeacon {
     });
     this.producer = producer;
     await connectClient(producer, 10_000);
-    await ensureTopic(producer, { ...config, topic: this.topic, partitions: 1 }, this.deps.logger);
+    // Only the last few seconds of beacons are ever read.
+    await ensureTopic(producer, { ...config, topic: this.topic, partitions: 1 }, this.deps.logger, {
+      'retention.ms': String(3_600_000),
+    });
     const reader = new Kafka.KafkaConsumer(
       // Never subscribes: reads the partition by assignment, joins no group, commits nothing.
       { ...base, 'group.id': `${config.groupId}.beacon`, 'enable.auto.commit': false },
