@@ -23,9 +23,10 @@ export function leaseOf(
 /** SQLite state on Kafka: this instance must be its group's only member (see SoleMember). */
 export function soleMemberOf(
   kafka: KafkaConfig,
+  instance: string,
   refuse: (err: Error) => void,
-): { graceMs: number; refuse: (err: Error) => void } {
+): { graceMs: number; beaconMs: number; instance: string; refuse: (err: Error) => void } {
   // A crashed predecessor holds its partitions for up to twice the session timeout.
   const session = Number(kafka.extra['session.timeout.ms'] ?? 45_000);
-  return { graceMs: 2 * session + 15_000, refuse };
+  return { graceMs: 2 * session + 15_000, beaconMs: 1_000, instance, refuse };
 }

@@ -124,7 +124,7 @@ export async function buildStream(base: Base, storage: StorageParts) {
 }
 
 async function createBus(
-  { config, database, db, clock, logger, exclusive, onFatal }: Base,
+  { config, database, db, clock, logger, exclusive, instance, onFatal }: Base,
   offsets: OffsetsRepository,
   handler: BatchHandler,
 ): Promise<EventBus> {
@@ -134,7 +134,7 @@ async function createBus(
       logger: logger.child({ bus: 'kafka' }),
       offsets,
       handler,
-      ...(exclusive ? { soleMember: soleMemberOf(config.kafka, onFatal) } : {}),
+      ...(exclusive ? { soleMember: soleMemberOf(config.kafka, instance, onFatal) } : {}),
     });
   return new EmbeddedBus({
     log: new EventLogRepository(db, database.reader),

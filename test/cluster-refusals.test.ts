@@ -58,31 +58,80 @@ describe('unsafe set-ups are refused at start, saying why', () => {
       await mock.stop();
     });
 
-    it('when a second instance with its own SQLite joins the consumer group, then it stops non-zero saying to use DATABASE_URL, and the first goes on', async () => {
-      // The classic protocol with a short session timeout: the refusal comes after 2 x 3 s + 15 s.
+    /** Resolves with the exit code, or 'still running' after `ms`. */
+    const exitWithin = (app: ChildApp, ms: number): Promise<number | string> => {
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([
+        app.exited,
+        new Promise<string>((r) => (timer = setTimeout(() => r('still running'), ms))),
+      ]).finally(() => clearTimeout(timer));
+    };
+
+    const firstHoldsTheGroup = async (env: Record<string, string>): Promise<ChildApp> => {
+      const first = await start({ ...env, DATA_DIR: tempDir(), INSTANCE_ID: 'first' });
+      await waitFor(() => /kafka.beacon_started/.test(first.output()), 'the first instance beaconing', 30_000);
+      await waitFor(() => /kafka.sole_member/.test(first.output()), 'the first to hold the whole topic', 60_000);
+      return first;
+    };
+
+    it.each([
+      ['classic', { KAFKA_GROUP_PROTOCOL: 'classic' }],
+      ['consumer (KIP-848)', { KAFKA_GROUP_PROTOCOL: 'consumer' }],
+    ])(
+      'when a second instance with its own SQLite joins the %s consumer group, then it stops non-zero within seconds saying to use DATABASE_URL, and the first goes on',
+      async (_protocol, extra) => {
+        const env = kafkaEnv(mock, extra);
+        const first = await firstHoldsTheGroup(env);
+        const second = await start({ ...env, DATA_DIR: tempDir(), INSTANCE_ID: 'second' });
+        const t0 = Date.now();
+        // Before the beacon, the refusal waited for the assignment: 2 x session timeout + 15 s (105 s by default).
+        expect(await exitWithin(second, 15_000)).toBe(1);
+        const seconds = (Date.now() - t0) / 1000;
+        process.stdout.write(`group refusal (${_protocol}) after ${seconds.toFixed(1)} s\n`);
+        expect(second.output()).toContain('consumer group');
+        expect(second.output()).toContain('instance first');
+        expect(second.output()).toContain('DATABASE_URL');
+        expect(first.proc.exitCode).toBeNull();
+        expect(first.output()).not.toContain('kafka.group_not_sole_member');
+        expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+      },
+      120_000,
+    );
+
+    it('when the lone member is killed and restarted on its directory in the same group, then it is not refused', async () => {
+      // The killed member stays in the group until its session times out; it says nothing meanwhile.
       const env = kafkaEnv(mock, {
         KAFKA_GROUP_PROTOCOL: 'classic',
-        KAFKA_EXTRA_CONFIG: 'topic.metadata.refresh.interval.ms=500,session.timeout.ms=3000',
+        KAFKA_EXTRA_CONFIG: 'topic.metadata.refresh.interval.ms=500,session.timeout.ms=6000',
       });
-      const first = await start({ ...env, DATA_DIR: tempDir() });
+      const dir = tempDir();
+      const first = await start({ ...env, DATA_DIR: dir });
+      await waitFor(() => /kafka.beacon_started/.test(first.output()), 'the first instance beaconing', 30_000);
+      first.proc.kill('SIGKILL');
+      await first.exited;
+      const again = await start({ ...env, DATA_DIR: dir });
+      await waitFor(() => /kafka.beacon_started/.test(again.output()), 'the restarted instance beaconing', 30_000);
+      // It takes the whole topic once the dead member's session is over, and is never refused.
       await waitFor(
-        async () => (await fetch(`${first.url}/readyz`)).status === 200,
-        'the first instance ready',
-        30_000,
+        () => /kafka.sole_member/.test(again.output()),
+        'the restarted one to hold the whole topic',
+        60_000,
       );
-      await waitFor(
-        () => /kafka.sole_member/.test(first.output()),
-        'the first consumer to hold the whole topic',
-        30_000,
-      );
-      const second = await start({ ...env, DATA_DIR: tempDir() });
-      expect(
-        await Promise.race([second.exited, new Promise((r) => setTimeout(() => r('still running'), 60_000))]),
-      ).toBe(1);
-      expect(second.output()).toContain('consumer group');
-      expect(second.output()).toContain('DATABASE_URL');
-      expect(first.proc.exitCode).toBeNull();
-      expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+      expect(again.proc.exitCode).toBeNull();
+      expect(again.output()).not.toContain('kafka.group_not_sole_member');
+    }, 120_000);
+
+    it('when a member stops cleanly and a new one takes its place at once, then the new one is not refused', async () => {
+      // KIP-848: the group hands the leaver's partitions over at once (the mock's classic rejoin takes ~44 s).
+      const env = kafkaEnv(mock, { KAFKA_GROUP_PROTOCOL: 'consumer' });
+      const first = await firstHoldsTheGroup(env);
+      first.proc.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      const next = await start({ ...env, DATA_DIR: tempDir() });
+      await waitFor(() => /kafka.sole_member/.test(next.output()), 'the new one to hold the whole topic', 60_000);
+      // The stopped member's last beacon, if any, is one: over several beacon intervals nothing refuses the new one.
+      expect(await exitWithin(next, 5_000)).toBe('still running');
+      expect(next.output()).not.toContain('kafka.group_not_sole_member');
     }, 120_000);
   });
 });

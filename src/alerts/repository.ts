@@ -1,5 +1,5 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
-import type { AlertsTable, DB } from '../db';
+import type { AlertsTable, DB, Fence } from '../db';
 
 export type AlertRow = Selectable<AlertsTable>;
 export type NewAlert = Omit<Insertable<AlertsTable>, 'id' | 'closed_at' | 'acknowledged_at' | 'acknowledged_by'>;
@@ -31,9 +31,15 @@ export class AlertRepository {
     return r && numeric(r);
   }
 
-  async insert(a: NewAlert): Promise<AlertRow> {
-    const r = await this.db.insertInto('alerts').values(a).returningAll().executeTakeFirstOrThrow();
-    return numeric(r);
+  /** `fence`: opened only while the alerts lease is this instance's (checked in the same transaction). */
+  async insert(a: NewAlert, fence?: Fence): Promise<AlertRow> {
+    const write = async (db: Kysely<DB>): Promise<AlertRow> =>
+      numeric(await db.insertInto('alerts').values(a).returningAll().executeTakeFirstOrThrow());
+    if (!fence) return write(this.db);
+    return this.db.transaction().execute(async (trx) => {
+      await fence(trx);
+      return write(trx);
+    });
   }
 
   async update(id: number, patch: Updateable<AlertsTable>): Promise<AlertRow | undefined> {

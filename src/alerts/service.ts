@@ -1,3 +1,4 @@
+import type { Fence } from '../db';
 import { AppError, type Clock, type Logger, oneAtATime, type Service } from '../platform';
 import { type Condition, type ConditionSources, gatherConditions } from './conditions';
 import type { AlertRepository, AlertRow } from './repository';
@@ -14,7 +15,7 @@ export interface AlertServiceDeps {
    * close what another's own readiness opened, and the webhook would hear each flap); absent, this
    * instance is the only one.
    */
-  leadership?: { acquire(): Promise<boolean> };
+  leadership?: { acquire(): Promise<boolean>; fence: Fence };
   /** Set when ALERT_WEBHOOK_URL is (a service of its own: started and stopped beside this one). */
   webhook: Pick<WebhookSender, 'send'> | undefined;
   /** Closed alerts are deleted this long after they closed, and the oldest closed ones beyond maxRows. */
@@ -101,14 +102,17 @@ export class AlertService implements Service {
         // Closed while the conditions were gathered (an operator acknowledged it, here or on another
         // instance): what was gathered predates that, so the next check decides, not this one.
         if (await this.deps.repo.closedSince(c.key, gatheredAt)) continue;
-        const row = await this.deps.repo.insert({
-          key: c.key,
-          severity: c.severity,
-          title: c.title,
-          detail: c.detail,
-          watermark: c.watermark,
-          opened_at: now,
-        });
+        const row = await this.deps.repo.insert(
+          {
+            key: c.key,
+            severity: c.severity,
+            title: c.title,
+            detail: c.detail,
+            watermark: c.watermark,
+            opened_at: now,
+          },
+          this.deps.leadership?.fence,
+        );
         this.deps.logger.warn('alerts.opened', { alert_id: row.id, key: c.key, title: c.title });
         await this.post('alert.opened', row);
       } else if (a.title !== c.title || a.detail !== c.detail || a.watermark !== c.watermark) {

@@ -70,6 +70,30 @@ export class LeaseRepository {
       .execute();
   }
 
+  /** The same leases seen from inside a transaction. */
+  in(trx: Db): LeaseRepository {
+    return new LeaseRepository(trx);
+  }
+
+  /**
+   * Inside a write's transaction: true while `holder` holds `name` with `token` and it has not
+   * expired. The (no-op) UPDATE locks the lease row on PostgreSQL until the transaction ends, so a
+   * takeover waits for the write to commit, and a write after a takeover finds the new token and
+   * is refused; on SQLite transactions are serialised anyway.
+   */
+  async hold(name: string, holder: string, token: number, now: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('leases')
+      .set({ holder })
+      .where('name', '=', name)
+      .where('holder', '=', holder)
+      .where('token', '=', token)
+      .where('expires_at', '>', now)
+      .returning('token')
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+
   get(name: string): Promise<LeaseRow | undefined> {
     return this.db.selectFrom('leases').selectAll().where('name', '=', name).executeTakeFirst();
   }

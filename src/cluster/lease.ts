@@ -1,4 +1,5 @@
-import { type Logger, oneAtATime, type Service } from '../platform';
+import type { Db } from '../db';
+import { AppError, type Logger, oneAtATime, type Service } from '../platform';
 import type { LeaseRepository } from './lease-repository';
 
 export interface LeaseDeps {
@@ -67,6 +68,21 @@ export class Lease implements Service {
       !!row && row.holder === this.deps.instance && Number(row.token) === token && Number(row.expires_at) > Date.now()
     );
   }
+
+  /**
+   * A Fence for the job's writes: inside their transaction, the database confirms this instance
+   * still holds the lease with the token it took, and keeps it from being taken until they commit.
+   */
+  readonly fence = async (trx: Db): Promise<void> => {
+    const { repo, job, instance } = this.deps;
+    const token = this.token;
+    if (token !== undefined && (await repo.in(trx).hold(job, instance, token, Date.now()))) return;
+    this.deps.logger.warn('lease.write_refused', { job, instance, token });
+    throw AppError.conflict(
+      `this instance no longer holds the ${job} lease (another instance took it over, or it expired): its write was refused`,
+      { job },
+    );
+  };
 
   /** Who holds the lease now (undefined: nobody, or it expired). */
   async holder(): Promise<string | undefined> {

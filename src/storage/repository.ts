@@ -1,5 +1,15 @@
 import { CompiledQuery, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
-import { ACTIVE_MOVE_STATES, dialectOf, type DB, type Location, type MoveRow, type MoveState, type Tier } from '../db';
+import {
+  ACTIVE_MOVE_STATES,
+  dialectOf,
+  type DB,
+  type Fence,
+  type Location,
+  type MoveRow,
+  type MoveState,
+  type Tier,
+} from '../db';
+import { ClaimLost } from './claim-lost';
 
 export type ScrubRun = Selectable<DB['scrub_runs']>;
 export type ScrubPatch = Omit<Updateable<DB['scrub_runs']>, 'id' | 'trigger' | 'started_at'>;
@@ -123,11 +133,27 @@ export class StorageRepository {
    * Plans many moves in one statement per thousand. A move is planned only if the dataset is
    * still where the caller saw it and has no unfinished move (the partial unique index turns a
    * second one into an ignored row), so a batch built from a scan never races a manual move.
-   * Returns the moves created, by dataset.
+   * Returns the moves created, by dataset. With `fence`, in one transaction that it checks first.
    */
-  async insertMoves(items: readonly BatchMove[], now: number): Promise<{ id: number; dataset_id: number }[]> {
+  async insertMoves(
+    items: readonly BatchMove[],
+    now: number,
+    fence?: Fence,
+  ): Promise<{ id: number; dataset_id: number }[]> {
+    if (!fence) return this.insertMovesIn(this.db, items, now);
+    return this.db.transaction().execute(async (trx) => {
+      await fence(trx);
+      return this.insertMovesIn(trx, items, now);
+    });
+  }
+
+  private async insertMovesIn(
+    db: Kysely<DB>,
+    items: readonly BatchMove[],
+    now: number,
+  ): Promise<{ id: number; dataset_id: number }[]> {
     const out: { id: number; dataset_id: number }[] = [];
-    const pg = dialectOf(this.db) === 'postgres';
+    const pg = dialectOf(db) === 'postgres';
     for (let i = 0; i < items.length; i += 1_000) {
       const part = items.slice(i, i + 1_000);
       // PostgreSQL numbers its parameters and types a VALUES list from them (untyped ones are text).
@@ -156,7 +182,7 @@ export class StorageRepository {
       ];
       // VALUES columns are named column1..column8 by both engines. A second unfinished move of a
       // dataset is ignored: `insert or ignore` on SQLite, `on conflict do nothing` on PostgreSQL.
-      const r = await this.db.executeQuery<{ id: number; dataset_id: number }>(
+      const r = await db.executeQuery<{ id: number; dataset_id: number }>(
         CompiledQuery.raw(
           `insert ${pg ? '' : 'or ignore '}into moves (dataset_id, from_tier, from_location, to_tier, to_location, reason, reason_detail, decision_id,
                                         catalog_only, object_id, bytes_total, bytes_done, state, created_at)
@@ -199,8 +225,12 @@ export class StorageRepository {
     return q.orderBy('id', 'desc').limit(f.limit).offset(f.offset).execute();
   }
 
-  async setMove(id: number, patch: MovePatch, db: Kysely<DB> = this.db): Promise<void> {
-    await db.updateTable('moves').set(patch).where('id', '=', id).execute();
+  /** With `owner`: only while that instance claims the move (ClaimLost otherwise), so a stalled owner writes nothing. */
+  async setMove(id: number, patch: MovePatch, db: Kysely<DB> = this.db, owner?: string): Promise<void> {
+    let q = db.updateTable('moves').set(patch).where('id', '=', id);
+    if (owner !== undefined) q = q.where('owner', '=', owner);
+    const r = await q.executeTakeFirst();
+    if (owner !== undefined && Number(r.numUpdatedRows) === 0) throw new ClaimLost(id);
   }
 
   /**
@@ -212,8 +242,11 @@ export class StorageRepository {
     to: SwitchTo,
     patch: MovePatch,
     now: number,
+    owner?: string,
   ): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
+      // The journal first: with `owner`, a move claimed by another instance now refuses the switch.
+      await this.setMove(move.id, patch, trx, owner);
       await trx
         .updateTable('datasets')
         .set({
@@ -225,7 +258,6 @@ export class StorageRepository {
         })
         .where('id', '=', move.dataset_id)
         .execute();
-      await this.setMove(move.id, patch, trx);
     });
   }
 

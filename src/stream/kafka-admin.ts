@@ -8,14 +8,24 @@ import type { KafkaConfig } from './types';
  * librdkafka's mock cluster) cannot create topics through the admin API but create them on
  * first use; that is logged and tolerated.
  */
-export async function ensureTopic(producer: Kafka.Producer, config: KafkaConfig, logger: Logger): Promise<void> {
+export async function ensureTopic(
+  producer: Kafka.Producer,
+  config: KafkaConfig,
+  logger: Logger,
+  topicConfig?: Record<string, string>,
+): Promise<void> {
   const { topic } = config;
   if (await topicExists(producer, topic, false)) return;
   const admin = Kafka.AdminClient.createFrom(producer);
   try {
     await new Promise<void>((resolve, reject) => {
       admin.createTopic(
-        { topic, num_partitions: config.partitions, replication_factor: config.replicationFactor },
+        {
+          topic,
+          num_partitions: config.partitions,
+          replication_factor: config.replicationFactor,
+          ...(topicConfig ? { config: topicConfig } : {}),
+        },
         config.adminTimeoutMs,
         (err) => (!err || err.code === CODES.ERR_TOPIC_ALREADY_EXISTS ? resolve() : reject(new Error(err.message))),
       );

@@ -3,6 +3,7 @@ import { type Health, Signal, delay, type Logger } from '../platform';
 import { encodeEvent } from './event-codec';
 import { CatchUp, type Watermarks, unapplied } from './catch-up';
 import { busHealth } from './health';
+import { GroupBeacon } from './group-beacon';
 import { ensureTopic } from './kafka-admin';
 import { CODES, type LibrdKafkaError, connectClient, topicWatermarks } from './kafka-client';
 import { KafkaConsumerLoop, type SoleMember } from './kafka-consumer';
@@ -54,6 +55,7 @@ export class KafkaBus implements EventBus, EventPublisher {
 
   private producer: Kafka.Producer | undefined;
   private consumer: KafkaConsumerLoop | undefined;
+  private beacon: GroupBeacon | undefined;
   private accepting = false;
   private stopping = false;
   private down: string | undefined = 'not connected yet';
@@ -107,7 +109,19 @@ export class KafkaBus implements EventBus, EventPublisher {
       onClientError: (err) => this.onClientError('consumer', err),
     });
     this.consumer = consumer;
-    this.loop = ready.then(() => consumer.run());
+    const sole = this.deps.soleMember;
+    if (sole)
+      this.beacon = new GroupBeacon({
+        config: this.config,
+        logger: this.logger,
+        everyMs: sole.beaconMs,
+        instance: sole.instance,
+        refuse: sole.refuse,
+      });
+    this.loop = ready.then(() => {
+      this.beacon?.start();
+      return consumer.run();
+    });
   }
 
   /** Connects (retrying every few seconds until it works or the bus stops), then makes sure the topic exists. */
@@ -230,6 +244,10 @@ export class KafkaBus implements EventBus, EventPublisher {
 
   async stop(): Promise<void> {
     this.accepting = false;
+    // First: a successor started meanwhile must not mistake this stopping member for a live one.
+    const beacon = this.beacon;
+    this.beacon = undefined;
+    const beaconStopped = beacon?.stop();
     const deadline = Date.now() + this.config.deliveryTimeoutMs + 1_000;
     while (this.inflight > 0 && Date.now() < deadline) await this.drained.wait(100);
     this.stopping = true;
@@ -239,6 +257,7 @@ export class KafkaBus implements EventBus, EventPublisher {
     this.probe = undefined;
     await this.loop;
     this.loop = undefined;
+    await beaconStopped;
     const p = this.producer;
     this.producer = undefined;
     if (p) {

@@ -29,12 +29,18 @@ export interface KafkaConsumerDeps {
 
 /**
  * A member with SQLite state must hold every partition of the topic: with another member in the
- * group, each database would see only its share of the events. Joining, it waits up to
- * `graceMs` for the whole assignment (a crashed predecessor holds its partitions until its
- * session times out); still short of it, the group has another live member and `refuse` is called.
+ * group, each database would see only its share of the events. A live member is seen within
+ * seconds by its beacon (GroupBeacon); one that sends none (not this product, or beacons not
+ * possible) is inferred from the assignment: joining, this member waits up to `graceMs` for the
+ * whole of it (a crashed predecessor holds its partitions until its session times out); still
+ * short of it, the group has another live member and `refuse` is called.
  */
 export interface SoleMember {
   graceMs: number;
+  /** How often the beacon says this member is alive. */
+  beaconMs: number;
+  /** This instance's name, in the beacon. */
+  instance: string;
   refuse: (err: Error) => void;
 }
 

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { bulkWrite, type DB, type DecisionsTable } from '../db';
+import { bulkWrite, type DB, type DecisionsTable, type Fence } from '../db';
 
 export type DecisionRow = DecisionsTable;
 
@@ -31,18 +31,20 @@ const DECISIONS_TAIL = `on conflict (dataset_id) do update set ${DECISION_COLS.s
 export class DecisionRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
-  async save(rows: readonly DecisionRow[]): Promise<void> {
+  /** `fence`: the write happens only while the scheduler's lease is this instance's (checked in the transaction). */
+  async save(rows: readonly DecisionRow[], fence?: Fence): Promise<void> {
     if (rows.length === 0) return;
     // One transaction per call: one commit instead of one per statement.
-    await this.db.transaction().execute((trx) =>
-      bulkWrite<DB>(
+    await this.db.transaction().execute(async (trx) => {
+      await fence?.(trx);
+      await bulkWrite<DB>(
         trx,
         DECISIONS_HEAD,
         DECISIONS_TAIL,
         DECISION_COLS.length,
         rows.map((r) => DECISION_COLS.map((c) => r[c])),
-      ),
-    );
+      );
+    });
   }
 
   async get(datasetId: number): Promise<DecisionRow | undefined> {
@@ -131,12 +133,20 @@ export class DecisionRepository {
     };
   }
 
-  /** Logs decisions about to be carried out; returns each one's id by dataset. */
-  async log(rows: readonly DecisionRow[]): Promise<Map<number, number>> {
+  /** Logs decisions about to be carried out; returns each one's id by dataset. With `fence`, in one transaction under it. */
+  async log(rows: readonly DecisionRow[], fence?: Fence): Promise<Map<number, number>> {
+    if (!fence) return this.logIn(this.db, rows);
+    return this.db.transaction().execute(async (trx) => {
+      await fence(trx);
+      return this.logIn(trx, rows);
+    });
+  }
+
+  private async logIn(db: Kysely<DB>, rows: readonly DecisionRow[]): Promise<Map<number, number>> {
     const out = new Map<number, number>();
     for (let i = 0; i < rows.length; i += 1_000) {
       const part = rows.slice(i, i + 1_000);
-      const ids = await this.db
+      const ids = await db
         .insertInto('decision_log')
         .values(
           part.map((d) => ({

@@ -39,8 +39,14 @@ export async function plan(
   }
   rows.push(...ctx.budgetHeld.splice(0));
   await ctx.guard();
-  const logIds = await repo.decisions.log(go.map((g) => g.row));
-  const created = await moves.enqueueBatch(
+  const logIds = await repo.decisions.log(
+    go.map((g) => g.row),
+    ctx.fence,
+  );
+  const created = await enqueueOrUnlog(
+    ctx,
+    moves,
+    logIds,
     go.map(({ d }) => ({
       dataset_id: d.datasetId,
       from_tier: d.from.tier,
@@ -73,6 +79,21 @@ export async function plan(
     });
   }
   await repo.decisions.unlog(orphanLogs);
-  await repo.decisions.save(rows);
+  await repo.decisions.save(rows, ctx.fence);
   return { moves: planned, written: rows.length };
+}
+
+/** Plans the moves; when that is refused (the lease was lost after the log's commit), the log entries go too. */
+async function enqueueOrUnlog(
+  ctx: RunContext,
+  moves: MoveEnqueuer,
+  logIds: Map<number, number>,
+  items: Parameters<MoveEnqueuer['enqueueBatch']>[0],
+): Promise<Map<number, number>> {
+  try {
+    return await moves.enqueueBatch(items, ctx.fence);
+  } catch (err) {
+    await ctx.tiering.repo.decisions.unlog([...logIds.values()]).catch(() => undefined);
+    throw err;
+  }
 }

@@ -2,6 +2,7 @@
  * A scheduler run's scan: every dataset decided, page by page, the decisions that changed
  * stored, the best moves kept for the budget, and a sample kept for forecast observations.
  */
+import type { Fence } from '../db';
 import { moveOrder, TopK } from './budget';
 import { type Decision } from './decision';
 import { type TieringPolicy } from './policy';
@@ -24,8 +25,10 @@ export interface RunContext {
   held: Record<string, number>;
   /** Decisions held for the budget, to be written with the next batch. */
   budgetHeld: DecisionRow[];
-  /** Throws when this instance may no longer write the run's results (it lost the scheduler's lease). */
+  /** Throws when this instance may no longer write the run's results (it lost the scheduler's lease): a cheap early stop. */
   guard: () => Promise<void>;
+  /** The same, inside each write's transaction (absent: no lease in use). */
+  fence?: Fence;
 }
 
 export function holdForBudget(ctx: RunContext, p: Proposal): void {
@@ -110,7 +113,7 @@ export async function scan(ctx: RunContext, policy: TieringPolicy): Promise<Scan
     // At most one page's writes in flight: decisions never pile up in memory.
     await writes;
     await ctx.guard();
-    writes = repo.decisions.save(out);
+    writes = repo.decisions.save(out, ctx.fence);
   }
   await writes;
   await ctx.guard();

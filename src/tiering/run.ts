@@ -3,6 +3,7 @@
  * dataset (scan), hand the moves that fit the budget to the move queue (plan), and record a
  * sample of forecasts to label later (observe). The timer that starts runs is scheduler.ts.
  */
+import type { Fence } from '../db';
 import type { Clock, Logger } from '../platform';
 import { features, N_FEATURES } from './features';
 import { FIRST_READ_REFRESH_MS, FirstReadCurve } from './first-read';
@@ -40,6 +41,8 @@ export interface RunDeps {
   logger: Logger;
   /** Throws when this instance may no longer write the run's results (it lost the scheduler's lease). */
   guard: () => Promise<void>;
+  /** Checks the lease inside each write's transaction (absent: no lease in use). */
+  fence?: Fence;
 }
 
 export async function runOnce(deps: RunDeps, trigger: string): Promise<RunResult> {
@@ -100,7 +103,15 @@ async function phases(deps: RunDeps, trigger: string, runId: number, now: number
   }
   const policy = tiering.policyEngine();
   const catalogVersion = tiering.catalog.version;
-  const ctx: RunContext = { tiering, runId, now, held: {}, budgetHeld: [], guard: deps.guard };
+  const ctx: RunContext = {
+    tiering,
+    runId,
+    now,
+    held: {},
+    budgetHeld: [],
+    guard: deps.guard,
+    ...(deps.fence ? { fence: deps.fence } : {}),
+  };
   const scanned = await scan(ctx, policy);
   const tPlan = Date.now();
   const planned = await plan(ctx, deps.moves, scanned.best.sorted());

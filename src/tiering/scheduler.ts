@@ -1,4 +1,5 @@
 import schedule from 'node-schedule';
+import type { Fence } from '../db';
 import { type Clock, AppError, type Logger, oneAtATime, type Service } from '../platform';
 import { runOnce, type RunResult } from './run';
 import type { MoveEnqueuer, TieringService } from './service';
@@ -13,6 +14,8 @@ export interface SchedulerLeadership {
   confirm(): Promise<boolean>;
   /** Who holds it (undefined: nobody). */
   holder(): Promise<string | undefined>;
+  /** Inside a write's transaction: refuses the write unless this instance still holds it. */
+  fence: Fence;
 }
 
 export interface TierSchedulerDeps {
@@ -138,7 +141,7 @@ export class TierScheduler implements Service {
           'this instance lost the scheduler lease during the run; it stopped before writing more',
         );
     };
-    return runOnce({ ...this.deps, guard }, trigger);
+    return runOnce({ ...this.deps, guard, fence: leadership.fence }, trigger);
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { Location, Tier } from '../db';
+import type { Fence, Location, Tier } from '../db';
 import type { BatchMove } from '../storage';
 import { type Clock, AppError, type Logger, type Service } from '../platform';
 import { DEFAULT_CATALOG, parseCatalog, type PriceCatalog } from './catalog';
@@ -27,8 +27,8 @@ export interface MoveEnqueuer {
     datasetId: number,
     req: { tier: Tier; location: Location; reason: string; detail?: string | null; decisionId?: number | null },
   ): Promise<{ id: number }>;
-  /** Plans many moves; returns the move id by dataset for those created (others are skipped). */
-  enqueueBatch(items: readonly BatchMove[]): Promise<Map<number, number>>;
+  /** Plans many moves; the move id by dataset for those created (others skipped). `fence`: under the lease. */
+  enqueueBatch(items: readonly BatchMove[], fence?: Fence): Promise<Map<number, number>>;
 }
 
 export interface TieringServiceDeps {

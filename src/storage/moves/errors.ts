@@ -10,3 +10,4 @@ export const INTERRUPTED = 'interrupted';
 
 /** The abort reason of a move whose claim another instance took over: the row and the copy are the new owner's. */
 export const CLAIM_LOST = 'claim lost';
+export { ClaimLost } from '../claim-lost';

@@ -3,8 +3,8 @@ import { type Clock, type Logger, Signal } from '../../platform';
 import type { Faults } from '../faults';
 import type { Integrity } from '../integrity';
 import type { Keyring, WrappedKey } from '../keyring';
-import type { ContentRow, StorageRepository } from '../repository';
-import { CLAIM_LOST, Cancelled, INTERRUPTED } from './errors';
+import type { ContentRow, MovePatch, StorageRepository } from '../repository';
+import { CLAIM_LOST, Cancelled, ClaimLost, INTERRUPTED } from './errors';
 import { type LiveProgress, rateSince, wallNow } from './progress';
 import type { SourceRestores } from './restore-wait';
 import type { Leftover, MoveStore, Placement, StagedCopy } from './store';
@@ -20,6 +20,8 @@ export interface MoveExecutorDeps {
   logger: Logger;
   /** Sources that must be restored before reading: the move waits for the restore (restore-wait.ts). */
   restores?: Pick<SourceRestores, 'check' | 'nextCheck'>;
+  /** This instance, as the moves it runs are claimed: their writes are refused once another instance claims them. */
+  owner?: string;
 }
 
 /** How often a running copy's progress is written to its journal row. */
@@ -56,6 +58,7 @@ export class MoveExecutor {
         { tier: move.to_tier, location: move.to_location },
         { state: 'done', started_at: now, switched_at: now, finished_at: now },
         now,
+        this.deps.owner,
       );
       this.log(move).info('move.done', { catalog_only: true });
       return;
@@ -74,7 +77,7 @@ export class MoveExecutor {
     signal: AbortSignal,
     progress: LiveProgress,
   ): Promise<void> {
-    const { repo, store, faults } = this.deps;
+    const { store, faults } = this.deps;
     const from: Placement = { location: move.from_location, tier: move.from_tier };
     const to: Placement = { location: move.to_location, tier: move.to_tier };
     let staged: StagedCopy | undefined;
@@ -83,7 +86,7 @@ export class MoveExecutor {
       await faults.reach('move.before_copy', { move_id: move.id });
       // What moves is the encrypted object: its size is the total the progress counts against.
       const total = await store.size(from, current.object_id);
-      await repo.setMove(move.id, {
+      await this.setMove(move.id, {
         state: 'copying',
         started_at: this.deps.clock.now(),
         bytes_done: 0,
@@ -158,16 +161,16 @@ export class MoveExecutor {
    * queue (planned, unclaimed, holding no worker and no bandwidth) until its next look is due.
    */
   private async waitsForRestore(move: MoveRow, from: Placement, objectId: string): Promise<boolean> {
-    const { restores, repo } = this.deps;
+    const { restores } = this.deps;
     if (!restores) return false;
     const r = await restores.check(from, objectId, move.restore_ready_at);
     if (r.ready) {
       if (move.restore_ready_at !== null || move.next_check_at !== null)
-        await repo.setMove(move.id, { restore_ready_at: null, next_check_at: null });
+        await this.setMove(move.id, { restore_ready_at: null, next_check_at: null });
       return false;
     }
     const nextCheck = restores.nextCheck(r.readyAt);
-    await repo.setMove(move.id, { restore_ready_at: r.readyAt, next_check_at: nextCheck, claimed_until: null });
+    await this.setMove(move.id, { restore_ready_at: r.readyAt, next_check_at: nextCheck, claimed_until: null });
     if (move.restore_ready_at === null)
       this.log(move).info('move.waiting_restore', {
         storage_class: r.storageClass,
@@ -188,7 +191,7 @@ export class MoveExecutor {
     source: { dek: Buffer; plaintextBytes: number },
     moved: () => void,
   ): Promise<StagedCopy> {
-    const { repo, faults } = this.deps;
+    const { faults } = this.deps;
     let lastPersist = Date.now();
     let pausedMid = false;
     return this.deps.store.stage(from, to, objectId, {
@@ -202,7 +205,7 @@ export class MoveExecutor {
         progress.rate = rateSince(pos, progress.startedAt, wallNow());
         if (Date.now() - lastPersist > PERSIST_EVERY_MS) {
           lastPersist = Date.now();
-          await repo.setMove(move.id, { bytes_done: pos });
+          await this.setMove(move.id, { bytes_done: pos });
         }
         if (!pausedMid && pos >= total / 2) {
           pausedMid = true;
@@ -210,7 +213,7 @@ export class MoveExecutor {
         }
       },
       // 'verifying' covers the tail of the comparison and the flush.
-      copied: () => repo.setMove(move.id, { state: 'verifying', bytes_done: progress.bytesDone }),
+      copied: () => this.setMove(move.id, { state: 'verifying', bytes_done: progress.bytesDone }),
     });
   }
 
@@ -229,6 +232,7 @@ export class MoveExecutor {
       { tier: move.to_tier, location: move.to_location, key: { wrapped_key: wrapped.wrapped, kek_id: wrapped.kekId } },
       { state: 'switched', switched_at: now, bytes_done: progress.bytesDone },
       now,
+      this.deps.owner,
     );
   }
 
@@ -236,7 +240,7 @@ export class MoveExecutor {
   private async failed(move: MoveRow, objectId: string, signal: AbortSignal, err: unknown): Promise<void> {
     const { repo, store } = this.deps;
     const log = this.log(move);
-    if (signal.reason === CLAIM_LOST) {
+    if (signal.reason === CLAIM_LOST || err instanceof ClaimLost) {
       // Another instance recovers this move from what the store holds: touching it now would race that.
       log.warn('move.abandoned', { reason: 'another instance took over the claim' });
       return;
@@ -249,7 +253,7 @@ export class MoveExecutor {
     if (err instanceof Cancelled || signal.aborted) {
       if (signal.reason === INTERRUPTED) {
         log.info('move.interrupted', { note: 'shutting down; it is re-planned at the next start' });
-        await repo.setMove(move.id, { state: 'planned', bytes_done: 0, claimed_until: null });
+        await this.setMove(move.id, { state: 'planned', bytes_done: 0, claimed_until: null });
         return;
       }
       await this.finish(move.id, 'cancelled', 'cancelled');
@@ -265,8 +269,13 @@ export class MoveExecutor {
     log.warn('move.failed', { error: message });
   }
 
+  /** Every write of a running move is conditional on this instance's claim (see StorageRepository.setMove). */
+  private setMove(id: number, patch: MovePatch): Promise<void> {
+    return this.deps.repo.setMove(id, patch, undefined, this.deps.owner);
+  }
+
   private async finish(id: number, state: 'done' | 'failed' | 'cancelled', error: string | null): Promise<void> {
-    await this.deps.repo.setMove(id, { state, error, finished_at: this.deps.clock.now() });
+    await this.setMove(id, { state, error, finished_at: this.deps.clock.now() });
   }
 
   /** Frees a retired source after the move is done; `idle()` waits for it. */

@@ -1,4 +1,4 @@
-import { ACTIVE_MOVE_STATES, type MoveRow, isUniqueViolation } from '../../db';
+import { ACTIVE_MOVE_STATES, type Fence, type MoveRow, isUniqueViolation } from '../../db';
 import { type Clock, AppError, type KeyedLock, type Logger, Signal } from '../../platform';
 import type { BatchMove, StorageRepository } from '../repository';
 import type { MoveClaims } from './claims';
@@ -100,9 +100,9 @@ export class MoveQueue {
   /**
    * Plans many moves at once (the scheduler's batch): one statement per thousand, each planned
    * only if its dataset is still where the caller saw it and not already moving. Returns the
-   * moves created by dataset id; the others were skipped.
+   * moves created by dataset id; the others were skipped. With `fence`, all in one transaction under it.
    */
-  async enqueueBatch(items: readonly BatchMove[]): Promise<Map<number, number>> {
+  async enqueueBatch(items: readonly BatchMove[], fence?: Fence): Promise<Map<number, number>> {
     const { pricer } = this.deps;
     const logged = await pricer.log(items.filter((m) => m.decision_id === null));
     const linked = items.map((m) =>
@@ -110,7 +110,7 @@ export class MoveQueue {
     );
     let created: { id: number; dataset_id: number }[];
     try {
-      created = await this.deps.repo.insertMoves(linked, this.deps.clock.now());
+      created = await this.deps.repo.insertMoves(linked, this.deps.clock.now(), fence);
     } catch (err) {
       await pricer.unlog([...logged.values()]);
       throw err;

@@ -1,4 +1,4 @@
-import type { Db, MoveRow } from '../../db';
+import type { Db, Fence, MoveRow } from '../../db';
 import type { Clock, KeyedLock, Logger, Service } from '../../platform';
 import type { Faults } from '../faults';
 import { Integrity } from '../integrity';
@@ -75,7 +75,10 @@ export class MoveService implements Service {
     this.pricer = new MovePricer(logger);
     const recovery = { repo, store, tree, objects, keyring, clock, logger };
     const restores = new SourceRestores({ objects, checkEveryMs: deps.restoreCheckMs });
-    this.executor = new MoveExecutor({ repo, store, keyring, faults, integrity, clock, logger, restores });
+    this.executor = new MoveExecutor({
+      ...{ repo, store, keyring, faults, integrity, clock, logger, restores },
+      owner: deps.instance,
+    });
     this.queue = new MoveQueue({
       repo,
       execute: (move, signal, progress) => this.executor.execute(move, signal, progress),
@@ -102,8 +105,8 @@ export class MoveService implements Service {
     return this.queue.enqueue(datasetId, req);
   }
 
-  enqueueBatch(items: readonly BatchMove[]): Promise<Map<number, number>> {
-    return this.queue.enqueueBatch(items);
+  enqueueBatch(items: readonly BatchMove[], fence?: Fence): Promise<Map<number, number>> {
+    return this.queue.enqueueBatch(items, fence);
   }
 
   waitFor(moveId: number): Promise<MoveRow> {

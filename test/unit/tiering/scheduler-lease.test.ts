@@ -25,6 +25,7 @@ describe('the scheduler under its lease', () => {
         },
         confirm: () => Promise.resolve(false),
         holder: () => Promise.resolve('node-b'),
+        fence: () => Promise.reject(new Error('not reached')),
       },
     });
     await expect(scheduler.run('api')).rejects.toMatchObject({
