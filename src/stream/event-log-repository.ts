@@ -1,11 +1,11 @@
 import type { Insertable, Kysely } from 'kysely';
-import { chunks } from '../platform';
-import type { DB } from '../db';
+import { bulkWrite, type DB } from '../db';
 
 export type NewLogEntry = Insertable<DB['event_log']>;
 export type LogEntry = { offset: number; payload: string };
 
 const ROWS_PER_INSERT = 1_000;
+const APPEND_HEAD = 'insert into event_log (dataset_id, payload, appended_at)';
 
 /** The embedded bus's append-only log: one partition, offsets that only grow. */
 export class EventLogRepository {
@@ -23,16 +23,18 @@ export class EventLogRepository {
    * Appends every entry atomically: all are durable, or none. Up to one statement's worth goes
    * in as that one statement, which is its own transaction: no begin/commit round trips on the
    * writer's one connection, which every concurrent single-event request waits on.
+   * Written through `bulkWrite`, not the query builder: building and compiling a 1,000-row
+   * INSERT's tree cost about as much main-thread time per event as the rest of the append, and
+   * its SQL text repeats, so the prepared statement is reused.
    */
   async append(entries: readonly NewLogEntry[]): Promise<void> {
     if (entries.length === 0) return;
+    const rows = entries.map((e) => [e.dataset_id, e.payload, e.appended_at] as const);
     if (entries.length <= ROWS_PER_INSERT) {
-      await this.db.insertInto('event_log').values(entries).execute();
+      await bulkWrite(this.db, APPEND_HEAD, '', 3, rows);
       return;
     }
-    await this.db.transaction().execute(async (trx) => {
-      for (const part of chunks(entries, ROWS_PER_INSERT)) await trx.insertInto('event_log').values(part).execute();
-    });
+    await this.db.transaction().execute((trx) => bulkWrite<DB>(trx, APPEND_HEAD, '', 3, rows));
   }
 
   /** Up to `limit` entries from offset `from` on, in offset order. */
