@@ -91,11 +91,14 @@ const SHARED_STORES = { STORE_ONPREM_SHARED: 'true', STORE_PRIVATE_SHARED: 'true
 /**
  * The app and the bare route in alternating slices (bare, app, bare, app, …), each pair under
  * the same machine state: on a shared machine, one bare run at the start and the app's later
- * measured the load of the moment as much as the code.
+ * measured the load of the moment as much as the code. `settle`, when given, runs after each
+ * app slice and counts in its time and CPU (batches: until the consumer has applied what the
+ * slice acknowledged, so none of the app's work spills into the bare route's slice).
  */
 async function interleaved(
   load: (durationMs: number) => Promise<LoadResult>,
   bareLoad: (durationMs: number) => Promise<LoadResult>,
+  settle?: (acceptedSoFar: number) => Promise<void>,
 ): Promise<{ r: LoadResult; bareNow: number; bareEvents: number; cpu: { app: number; bare: number } }> {
   const slice = Math.max(1_000, Math.round(DURATION_MS / SLICES));
   const r: LoadResult = { ok: 0, failed: 0, statuses: {}, events: 0, elapsed_ms: 0 };
@@ -114,11 +117,13 @@ async function interleaved(
     bareMs += b.elapsed_ms;
     t = process.cpuUsage();
     const a = await load(slice);
+    const settling = Date.now();
+    await settle?.(r.events + a.events);
     cpu.app += cpuOf(process.cpuUsage(t));
     r.ok += a.ok;
     r.failed += a.failed;
     r.events += a.events;
-    r.elapsed_ms += a.elapsed_ms;
+    r.elapsed_ms += a.elapsed_ms + (settle ? Date.now() - settling : 0);
     for (const [k, n] of Object.entries(a.statuses)) r.statuses[k] = (r.statuses[k] ?? 0) + n;
   }
   return {
@@ -139,8 +144,9 @@ interface Bare {
 /**
  * One run against a started app. Single events as fast as they go alternate with the bare
  * Express route, batches as fast as they go with the bare durable route (bare-durable.ts):
- * events_per_s is then what was acknowledged per second of the app's slices, and drain_ms how
- * long the consumer took after the last slice to apply the rest. Paced runs stand alone.
+ * events_per_s is then the events acknowledged and applied per second of the app's slices, each
+ * slice lasting until the consumer has applied what it acknowledged (drain_ms: that wait, summed).
+ * Paced runs stand alone.
  */
 async function measure(
   app: App,
@@ -167,11 +173,16 @@ async function measure(
       : run.mode === 'single'
         ? load(bare.url, '/bare')
         : load(bare.durableUrl, '/bare-durable');
+  let drainMs = 0;
+  const applyAll = async (accepted: number): Promise<void> => {
+    const from = Date.now();
+    while (applied < accepted && Date.now() < from + 60_000) await new Promise((res) => setTimeout(res, 5));
+    drainMs += Date.now() - from;
+  };
   const { r, bareNow, bareEvents, cpu } = bareLoad
-    ? await interleaved(appLoad, bareLoad)
+    ? await interleaved(appLoad, bareLoad, run.mode === 'batch' ? applyAll : undefined)
     : { r: await appLoad(DURATION_MS), bareNow: bare.rps, bareEvents: 0, cpu: undefined };
-  const loadEnded = Date.now();
-  const deadline = loadEnded + 60_000;
+  const deadline = Date.now() + 60_000;
   while (applied < r.events && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
   off();
   const sorted = Float64Array.from(lat).sort();
@@ -196,7 +207,7 @@ async function measure(
     line.bare_cpu_us_per_request = round(cpu!.bare);
     line.ratio_vs_bare_express = round((r.ok * 1000) / r.elapsed_ms / bareNow, 2);
   } else if (bareLoad) {
-    line.drain_ms = Math.max(0, lastApplied - loadEnded);
+    line.drain_ms = drainMs;
     line.bare_durable_events_per_s = round(bareEvents);
     // This process's CPU per event (every thread), app and bare durable route.
     line.cpu_us_per_event = round(cpu!.app / run.batchSize, 2);
