@@ -1,8 +1,9 @@
 /**
  * `npm run bench:ingest`: event ingest throughput and visibility latency, on the embedded bus
- * and on Kafka (librdkafka's mock cluster), with a bare Express JSON route measured in the same
- * run as the baseline (for single events as fast as they go, in slices alternating with the app's,
- * so that both see the same machine state).
+ * and on Kafka (librdkafka's mock cluster), with bare routes measured in the same run as the
+ * baselines, in slices alternating with the app's so that both see the same machine state: a
+ * bare Express JSON route for single events, a bare durable route (bare-durable.ts: parse + one
+ * multi-row INSERT, synchronous=FULL) for batches.
  * One JSON line per scenario on stdout. With `BENCH_POSTGRES_URL` (a server where the URL's user
  * may create databases) every scenario runs again with its state in PostgreSQL (a fresh database
  * each, dropped after), beside the SQLite figures of the same run, and then on Kafka with one
