@@ -32,7 +32,8 @@ describe('readiness after a start with a backlog, on the embedded bus', () => {
     const log = new EventLogRepository(db);
     // A crashed process left 250 acknowledged events in the log.
     await log.append(
-      Array.from({ length: 250 }, (_, i) => ({ dataset_id: 1, payload: JSON.stringify(event(i)), appended_at: 0 })),
+      0,
+      Array.from({ length: 250 }, (_, i) => ({ dataset_id: 1, payload: JSON.stringify(event(i)) })),
     );
     let open = false;
     const handler = async (batch: BusMessage[]): Promise<void> => {

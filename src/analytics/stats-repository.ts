@@ -5,7 +5,7 @@ import {
   type DatasetStatsRow,
   type DatasetStatsTable,
   type DialectName,
-  bulkWrite,
+  bulkWriteJson,
   dialectOf,
 } from '../db';
 import { chunks } from '../platform';
@@ -109,11 +109,11 @@ export class StatsRepository {
   /** Adds per-dataset deltas (see aggregate.ts) to the statistics, creating rows as needed. */
   async addStats(db: Kysely<DB>, rows: readonly DatasetStatsTable[]): Promise<void> {
     rows = inKeyOrder(db, rows, (a, b) => a.dataset_id - b.dataset_id);
-    await bulkWrite(
+    await bulkWriteJson(
       db,
       STATS_HEAD,
       STATS_TAIL[dialectOf(db)],
-      STATS_COLUMNS.length,
+      STATS_TYPES,
       rows.map((r) => STATS_COLUMNS.map((c) => r[c])),
     );
   }
@@ -124,11 +124,11 @@ export class StatsRepository {
       rows,
       (a, b) => a.dataset_id - b.dataset_id || a.res.localeCompare(b.res) || a.bucket_start - b.bucket_start,
     );
-    await bulkWrite(
+    await bulkWriteJson(
       db,
       BUCKETS_HEAD,
       BUCKETS_TAIL[dialectOf(db)],
-      BUCKET_COLUMNS.length,
+      BUCKET_TYPES,
       rows.map((r) => BUCKET_COLUMNS.map((c) => r[c])),
     );
   }
@@ -162,6 +162,10 @@ const STATS_COLUMNS = [
   'decay_1w',
   'decay_30d',
 ] as const satisfies ReadonlyArray<keyof DatasetStatsTable>;
+/** Each column's type on PostgreSQL (bulkWriteJson casts the JSON's text to it). */
+const STATS_TYPES = STATS_COLUMNS.map((c) =>
+  c.startsWith('decay_') && c !== 'decay_at' ? 'double precision' : 'bigint',
+);
 const STATS_HEAD = `insert into dataset_stats (${STATS_COLUMNS.join(', ')})`;
 
 function statsTail(dialect: DialectName): string {
@@ -206,6 +210,7 @@ const BUCKET_COLUMNS = [
   'scans',
   'bytes',
 ] as const satisfies ReadonlyArray<keyof BucketDelta>;
+const BUCKET_TYPES = BUCKET_COLUMNS.map((c) => (c === 'res' ? 'text' : 'bigint'));
 const BUCKETS_HEAD = `insert into access_buckets (${BUCKET_COLUMNS.join(', ')})`;
 function bucketsTail(dialect: DialectName): string {
   const t = dialect === 'postgres' ? 'access_buckets.' : '';

@@ -1,8 +1,9 @@
 /**
  * `npm run bench:ingest`: event ingest throughput and visibility latency, on the embedded bus
- * and on Kafka (librdkafka's mock cluster), with a bare Express JSON route measured in the same
- * run as the baseline (for single events as fast as they go, in slices alternating with the app's,
- * so that both see the same machine state).
+ * and on Kafka (librdkafka's mock cluster), with bare routes measured in the same run as the
+ * baselines, in slices alternating with the app's so that both see the same machine state: a
+ * bare Express JSON route for single events, a bare durable route (bare-durable.ts: parse + one
+ * multi-row INSERT, synchronous=FULL) for batches.
  * One JSON line per scenario on stdout. With `BENCH_POSTGRES_URL` (a server where the URL's user
  * may create databases) every scenario runs again with its state in PostgreSQL (a fresh database
  * each, dropped after), beside the SQLite figures of the same run, and then on Kafka with one
@@ -24,6 +25,7 @@ import { App } from '../app';
 import { parseConfig } from '../config';
 import { DatasetsRepository } from '../datasets';
 import { startMockKafka, type MockKafka } from '../stream';
+import { startBareDurable } from './bare-durable';
 import { type LoadResult, loadgen } from './load';
 import { clusterIngest } from './ingest-cluster';
 import { benchDatabase, startThrowAwayPostgres } from './postgres';
@@ -90,47 +92,138 @@ const SHARED_STORES = { STORE_ONPREM_SHARED: 'true', STORE_PRIVATE_SHARED: 'true
 /**
  * The app and the bare route in alternating slices (bare, app, bare, app, …), each pair under
  * the same machine state: on a shared machine, one bare run at the start and the app's later
- * measured the load of the moment as much as the code.
+ * measured the load of the moment as much as the code. `settle`, when given, runs after each
+ * app slice and counts in its time and CPU (batches: until the consumer has applied what the
+ * slice acknowledged, so none of the app's work spills into the bare route's slice).
  */
 async function interleaved(
   load: (durationMs: number) => Promise<LoadResult>,
-  bareUrl: string,
-  concurrency: number,
-): Promise<{ r: LoadResult; bareNow: number; cpu: { app: number; bare: number } }> {
+  bareLoad: (durationMs: number) => Promise<LoadResult>,
+  settle?: (acceptedSoFar: number) => Promise<void>,
+): Promise<{ r: LoadResult; bareNow: number; bareEvents: number; cpu: { app: number; bare: number } }> {
   const slice = Math.max(1_000, Math.round(DURATION_MS / SLICES));
   const r: LoadResult = { ok: 0, failed: 0, statuses: {}, events: 0, elapsed_ms: 0 };
   let bareOk = 0;
   let bareMs = 0;
+  let bareEvents = 0;
   // This process's CPU time (every thread: SQLite's, librdkafka's) per request answered.
   const cpu = { app: 0, bare: 0 };
   const cpuOf = (u: NodeJS.CpuUsage): number => u.user + u.system;
   for (let i = 0; i < SLICES; i++) {
     let t = process.cpuUsage();
-    const b = await bareRps(bareUrl, concurrency, slice);
+    const b = await bareLoad(slice);
     cpu.bare += cpuOf(process.cpuUsage(t));
     bareOk += b.ok;
+    bareEvents += b.events;
     bareMs += b.elapsed_ms;
     t = process.cpuUsage();
     const a = await load(slice);
+    const settling = Date.now();
+    await settle?.(r.events + a.events);
     cpu.app += cpuOf(process.cpuUsage(t));
     r.ok += a.ok;
     r.failed += a.failed;
     r.events += a.events;
-    r.elapsed_ms += a.elapsed_ms;
+    r.elapsed_ms += a.elapsed_ms + (settle ? Date.now() - settling : 0);
     for (const [k, n] of Object.entries(a.statuses)) r.statuses[k] = (r.statuses[k] ?? 0) + n;
   }
   return {
     r,
     bareNow: (bareOk * 1000) / bareMs,
+    bareEvents: (bareEvents * 1000) / bareMs,
     cpu: { app: cpu.app / Math.max(1, r.ok), bare: cpu.bare / Math.max(1, bareOk) },
   };
+}
+
+/** The yardsticks, started once: the bare Express route (its rate in a first run) and the bare durable one. */
+interface Bare {
+  url: string;
+  rps: number;
+  durableUrl: string;
+}
+
+/**
+ * One run against a started app. Single events as fast as they go alternate with the bare
+ * Express route, batches as fast as they go with the bare durable route (bare-durable.ts):
+ * events_per_s is then the events acknowledged and applied per second of the app's slices, each
+ * slice lasting until the consumer has applied what it acknowledged (drain_ms: that wait, summed).
+ * Paced runs stand alone.
+ */
+async function measure(
+  app: App,
+  run: Run,
+  ids: number[],
+  bare: Bare,
+  labels: { bus: string; state: string },
+): Promise<Record<string, unknown>> {
+  let applied = 0;
+  let lastApplied = 0;
+  const lat: number[] = [];
+  const off = app.applier.onApplied((b) => {
+    applied += b.applied;
+    lastApplied = b.appliedAt;
+    for (const ts of b.eventTs) lat.push(b.appliedAt - ts);
+  });
+  const started = Date.now();
+  const load = (url: string, route: string) => (durationMs: number) =>
+    loadgen({ url, path: route, apiKey: API_KEY, ...run, durationMs, datasetIds: ids });
+  const appLoad = load(`http://127.0.0.1:${app.port}`, '/api/events');
+  const bareLoad =
+    run.rate !== 0
+      ? undefined
+      : run.mode === 'single'
+        ? load(bare.url, '/bare')
+        : load(bare.durableUrl, '/bare-durable');
+  let drainMs = 0;
+  const applyAll = async (accepted: number): Promise<void> => {
+    const from = Date.now();
+    while (applied < accepted && Date.now() < from + 60_000) await new Promise((res) => setTimeout(res, 5));
+    drainMs += Date.now() - from;
+  };
+  const { r, bareNow, bareEvents, cpu } = bareLoad
+    ? await interleaved(appLoad, bareLoad, run.mode === 'batch' ? applyAll : undefined)
+    : { r: await appLoad(DURATION_MS), bareNow: bare.rps, bareEvents: 0, cpu: undefined };
+  const deadline = Date.now() + 60_000;
+  while (applied < r.events && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
+  off();
+  const sorted = Float64Array.from(lat).sort();
+  // Interleaved with a bare route's slices: the events arrived within the app's slices only.
+  const seconds = bareLoad ? r.elapsed_ms / 1000 : (lastApplied - started) / 1000;
+  const line: Record<string, unknown> = {
+    scenario: run.name,
+    ...labels,
+    events_per_s: round((bareLoad ? r.events : applied) / seconds),
+    requests_per_s: round((r.ok * 1000) / r.elapsed_ms),
+    accepted: r.events,
+    applied,
+    failed_requests: r.failed,
+    visible_p50_ms: round(percentile(sorted, 50)),
+    visible_p99_ms: round(percentile(sorted, 99)),
+    concurrency: run.concurrency,
+  };
+  if (bareLoad && run.mode === 'single') {
+    line.bare_express_requests_per_s = round(bareNow);
+    // CPU per request, app and bare: the ratio a CPU-bound machine would show.
+    line.cpu_us_per_request = round(cpu!.app);
+    line.bare_cpu_us_per_request = round(cpu!.bare);
+    line.ratio_vs_bare_express = round((r.ok * 1000) / r.elapsed_ms / bareNow, 2);
+  } else if (bareLoad) {
+    line.drain_ms = drainMs;
+    line.bare_durable_events_per_s = round(bareEvents);
+    // This process's CPU per event (every thread), app and bare durable route.
+    line.cpu_us_per_event = round(cpu!.app / run.batchSize, 2);
+    line.bare_durable_cpu_us_per_event = round(cpu!.bare / run.batchSize, 2);
+    line.ratio_vs_bare_durable = round(r.events / (r.elapsed_ms / 1000) / bareEvents, 2);
+  }
+  if (applied < r.events) line.error = `only ${applied} of ${r.events} accepted events applied within 60 s`;
+  return line;
 }
 
 async function scenario(
   bus: string,
   env: Record<string, string>,
   runs: Run[],
-  bare: { url: string; rps: number },
+  bare: Bare,
   state: 'sqlite' | 'postgres' = 'sqlite',
 ): Promise<void> {
   const pgDb = state === 'postgres' ? await benchDatabase() : undefined;
@@ -164,58 +257,7 @@ async function scenario(
     }));
     ids.push(...(await new DatasetsRepository(app.database.db).insertMany(rows)));
 
-    for (const run of runs) {
-      let applied = 0;
-      let lastApplied = 0;
-      const lat: number[] = [];
-      const off = app.applier.onApplied((b) => {
-        applied += b.applied;
-        lastApplied = b.appliedAt;
-        for (const ts of b.eventTs) lat.push(b.appliedAt - ts);
-      });
-      const started = Date.now();
-      const load = (durationMs: number): Promise<LoadResult> =>
-        loadgen({
-          url: `http://127.0.0.1:${app.port}`,
-          path: '/api/events',
-          apiKey: API_KEY,
-          ...run,
-          durationMs,
-          datasetIds: ids,
-        });
-      const vsBare = run.mode === 'single' && run.rate === 0;
-      const { r, bareNow, cpu } = vsBare
-        ? await interleaved(load, bare.url, run.concurrency)
-        : { r: await load(DURATION_MS), bareNow: bare.rps, cpu: undefined };
-      const deadline = Date.now() + 60_000;
-      while (applied < r.events && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
-      off();
-      const sorted = Float64Array.from(lat).sort();
-      // Interleaved with the bare route's slices: the events arrived within the app's slices only.
-      const seconds = vsBare ? r.elapsed_ms / 1000 : (lastApplied - started) / 1000;
-      const line: Record<string, unknown> = {
-        scenario: run.name,
-        bus,
-        state,
-        events_per_s: round(applied / seconds),
-        requests_per_s: round((r.ok * 1000) / r.elapsed_ms),
-        accepted: r.events,
-        applied,
-        failed_requests: r.failed,
-        visible_p50_ms: round(percentile(sorted, 50)),
-        visible_p99_ms: round(percentile(sorted, 99)),
-        concurrency: run.concurrency,
-      };
-      if (vsBare) {
-        line.bare_express_requests_per_s = round(bareNow);
-        // CPU per request, app and bare: the ratio a CPU-bound machine would show.
-        line.cpu_us_per_request = round(cpu!.app);
-        line.bare_cpu_us_per_request = round(cpu!.bare);
-        line.ratio_vs_bare_express = round((r.ok * 1000) / r.elapsed_ms / bareNow, 2);
-      }
-      if (applied < r.events) line.error = `only ${applied} of ${r.events} accepted events applied within 60 s`;
-      emit(line);
-    }
+    for (const run of runs) emit(await measure(app, run, ids, bare, { bus, state }));
   } finally {
     await app.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -231,7 +273,8 @@ async function main(): Promise<void> {
     duration_ms: DURATION_MS,
   });
   const bareServer = await startBare();
-  const bare = { url: bareServer.url, rps: await bareExpress(bareServer.url, 50) };
+  const durableServer = await startBareDurable();
+  const bare = { url: bareServer.url, rps: await bareExpress(bareServer.url, 50), durableUrl: durableServer.url };
   const runs = [
     {
       name: 'batch-1000-http',
@@ -259,13 +302,10 @@ async function main(): Promise<void> {
     pgServer?.stop();
   }
   await bareServer.close();
+  await durableServer.close();
 }
 
-async function onEachState(
-  only: string | undefined,
-  selected: Run[],
-  bare: { url: string; rps: number },
-): Promise<void> {
+async function onEachState(only: string | undefined, selected: Run[], bare: Bare): Promise<void> {
   const states = process.env.BENCH_POSTGRES_URL ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
   if (!process.env.BENCH_POSTGRES_URL) emit({ note: 'BENCH_POSTGRES_URL unset: SQLite only' });
   for (const state of states) {

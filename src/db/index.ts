@@ -1,4 +1,4 @@
-export { bulkWrite } from './bulk';
+export { bulkWrite, bulkWriteJson } from './bulk';
 export { Database, type Db } from './database';
 export type { Fence } from './fence';
 export { asFlag, dialectOf, greatest, least, type DialectName } from './dialect';

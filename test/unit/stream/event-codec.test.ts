@@ -10,6 +10,13 @@ describe('the event codec', () => {
     expect(decodeEvent(encodeEvent(withId))).toEqual({ ok: true, event: withId });
   });
 
+  test('when an event is encoded by hand, then it is the JSON that JSON.stringify gives, escapes included', () => {
+    for (const e of [base, { ...base, id: 'k1' }, { ...base, id: 'quote " back\\ slash \n line \u2028 é' }]) {
+      expect(JSON.parse(encodeEvent(e))).toEqual(JSON.parse(JSON.stringify(e)));
+      expect(encodeEvent(e)).toBe(JSON.stringify(e));
+    }
+  });
+
   test('when received_at is missing, then the event time stands for it', () => {
     const { received_at: _omit, ...rest } = base;
     expect(decodeEvent(JSON.stringify(rest))).toEqual({ ok: true, event: { ...base, received_at: 5 } });
