@@ -69,9 +69,10 @@ async function drain(body: Readable): Promise<number> {
 }
 
 /**
- * The S3 store against s3rver: upload, download, a tier change inside the S3 location and a
- * move out of it, each through the product and as a ratio to the bare AWS SDK moving the same
- * bytes to the same server in the same run (the tier change against the server's CopyObject).
+ * The S3 store against s3rver: upload, download, a tier change inside the S3 location, a move
+ * out of it to a file, back in from the file, and to a second S3 location, each through the
+ * product and as a ratio to the bare AWS SDK doing the same S3 calls on the same bytes in the same
+ * run (the tier change also against the server's CopyObject alone).
  */
 export async function benchS3(d: S3BenchDeps): Promise<void> {
   const s3dir = path.join(d.work, 's3rver');
@@ -86,20 +87,7 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
     bare = await bareSdk(d, endpoint);
 
     app = spawn(process.execPath, [d.main], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        DATA_DIR: path.join(d.work, 'data-s3'),
-        API_KEY: d.apiKey,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        STORE_PUBLIC: `s3://${BUCKET}/dim`,
-        STORE_PUBLIC_ENDPOINT: endpoint,
-        STORE_PUBLIC_PATH_STYLE: 'true',
-        // s3rver knows no GLACIER_IR.
-        STORE_PUBLIC_CLASSES: 'HOT:STANDARD,WARM:STANDARD_IA,COLD:ONEZONE_IA',
-        ...CREDS,
-      },
+      env: appEnv(d, endpoint),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const port = await d.listeningPort(app);
@@ -163,6 +151,7 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
       ratio_vs_bare_sdk_get_to_file: round(sdkGetToFileMs / outMs),
       server_peak_rss_mib: peak(),
     });
+    await movesIn(bare, move, d.size, peak);
     const back = await d.get(port, `/api/datasets/${ds.id}/content`, { hash: true });
     if (back.sha256 !== d.sourceSha) throw new Error('after the moves: the content differs from the input');
     emit({ s3_server_peak_rss_mib: peak() });
@@ -171,6 +160,54 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
     if (app) await d.stop(app);
     await d.stop(server);
   }
+}
+
+/** The server's environment: PUBLIC and PRIVATE on s3rver, ONPREM today's folder. */
+function appEnv(d: S3BenchDeps, endpoint: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '',
+    DATA_DIR: path.join(d.work, 'data-s3'),
+    API_KEY: d.apiKey,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    STORE_PUBLIC: `s3://${BUCKET}/dim`,
+    STORE_PUBLIC_ENDPOINT: endpoint,
+    STORE_PUBLIC_PATH_STYLE: 'true',
+    // s3rver knows no GLACIER_IR.
+    STORE_PUBLIC_CLASSES: 'HOT:STANDARD,WARM:STANDARD_IA,COLD:ONEZONE_IA',
+    // A second S3 location on the same server, for the move S3 → S3.
+    STORE_PRIVATE: `s3://${BUCKET}/private`,
+    STORE_PRIVATE_ENDPOINT: endpoint,
+    STORE_PRIVATE_PATH_STYLE: 'true',
+    STORE_PRIVATE_CLASSES: 'HOT:STANDARD,WARM:STANDARD_IA,COLD:ONEZONE_IA',
+    ...CREDS,
+  };
+}
+
+/** The moves into S3: from a file (ONPREM), and from one S3 location to another, each paired with the bare SDK. */
+async function movesIn(
+  bare: Awaited<ReturnType<typeof bareSdk>>,
+  move: (to: { tier: string; location: string }) => Promise<number>,
+  size: number,
+  peak: () => number,
+): Promise<void> {
+  const sdkPutMs = await bare.put();
+  const inMs = await move({ tier: 'HOT', location: 'PUBLIC' });
+  emit({
+    op: 'S3 store: move ONPREM/HOT → PUBLIC/HOT (file read once, authenticated as it streams, multipart upload)',
+    mib_per_s: round(mibps(size, inMs), 1),
+    ratio_vs_bare_sdk_upload: round(sdkPutMs / inMs),
+    server_peak_rss_mib: peak(),
+  });
+  const sdkAcrossMs = await bare.acrossS3();
+  const acrossMs = await move({ tier: 'HOT', location: 'PRIVATE' });
+  emit({
+    op: 'S3 store: move PUBLIC/HOT → PRIVATE/HOT (GET streamed into a multipart upload, authenticated as it passes)',
+    mib_per_s: round(mibps(size, acrossMs), 1),
+    ratio_vs_bare_sdk_get_to_upload: round(sdkAcrossMs / acrossMs),
+    server_peak_rss_mib: peak(),
+  });
 }
 
 /**
@@ -248,6 +285,21 @@ async function bareSdk(d: S3BenchDeps, endpoint: string) {
         fs.rmSync(file);
         // A move takes its source away once the copy is switched in: s3rver unlinks the 1 GiB file.
         await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: current }));
+      }),
+    // A move between two S3 locations at the least: the GET streamed into a multipart upload, the source deleted.
+    acrossS3: () =>
+      step('bare AWS SDK GetObject streamed into an Upload (8 MiB parts, 2 at once), then DeleteObject', async () => {
+        const to = 'bare/private/object';
+        const o = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: current }));
+        const body = o.Body as Readable;
+        await new Upload({
+          client,
+          params: { Bucket: BUCKET, Key: to, Body: body },
+          partSize: PART_BYTES,
+          queueSize: QUEUE,
+        }).done();
+        await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: current }));
+        current = to;
       }),
     destroy: () => client.destroy(),
   };
