@@ -93,6 +93,19 @@ describe('the s3 object store against what the server lacks', () => {
     await expect(s3Store('no-such-bucket').probe()).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
   });
 
+  test('when the store is probed, then the server is not made to read its objects', async () => {
+    const prefix = `probe${crypto.randomBytes(3).toString('hex')}/`;
+    const store = s3Store('contract', prefix);
+    await store.put('HOT/e.enc', Readable.from([Buffer.from('probed')]), 'HOT');
+    // s3rver keeps each object's MD5 beside it, written after the object: without it (as while a
+    // copy or an upload's completion writes the object) a listing hashes the whole object again.
+    const md5 = path.join(s3.dir, 'contract', prefix, 'HOT', 'e.enc._S3rver_object.md5');
+    fs.rmSync(md5);
+    await store.probe();
+    await store.probe();
+    expect(fs.existsSync(md5)).toBe(false);
+  });
+
   test('when a tier is put, then the object carries that tier storage class', async () => {
     const store = s3Store();
     await store.put('WARM/c.enc', Readable.from([Buffer.from('x')]), 'WARM');

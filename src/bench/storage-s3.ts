@@ -3,7 +3,14 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { CopyObjectCommand, CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { emit, rounder } from './report';
 
@@ -62,9 +69,10 @@ async function drain(body: Readable): Promise<number> {
 }
 
 /**
- * The S3 store against s3rver: upload, download, a tier change inside the S3 location and a
- * move out of it, each through the product and as a ratio to the bare AWS SDK moving the same
- * bytes to the same server in the same run (the tier change against the server's CopyObject).
+ * The S3 store against s3rver: upload, download, a tier change inside the S3 location, a move
+ * out of it to a file, back in from the file, and to a second S3 location, each through the
+ * product and as a ratio to the bare AWS SDK doing the same S3 calls on the same bytes in the same
+ * run (the tier change also against the server's CopyObject alone).
  */
 export async function benchS3(d: S3BenchDeps): Promise<void> {
   const s3dir = path.join(d.work, 's3rver');
@@ -79,20 +87,7 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
     bare = await bareSdk(d, endpoint);
 
     app = spawn(process.execPath, [d.main], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        DATA_DIR: path.join(d.work, 'data-s3'),
-        API_KEY: d.apiKey,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        STORE_PUBLIC: `s3://${BUCKET}/dim`,
-        STORE_PUBLIC_ENDPOINT: endpoint,
-        STORE_PUBLIC_PATH_STYLE: 'true',
-        // s3rver knows no GLACIER_IR.
-        STORE_PUBLIC_CLASSES: 'HOT:STANDARD,WARM:STANDARD_IA,COLD:ONEZONE_IA',
-        ...CREDS,
-      },
+      env: appEnv(d, endpoint),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const port = await d.listeningPort(app);
@@ -139,11 +134,13 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
       });
     };
     const sdkCopyMs = await bare.copy(1);
+    const sdkTierMs = await bare.tierChange('COLD');
     const tierMs = await move({ tier: 'COLD', location: 'PUBLIC' });
     emit({
       op: 'S3 store: tier change PUBLIC/HOT → PUBLIC/COLD (server-side copy, journaled)',
       ms: round(tierMs, 0),
       ratio_vs_bare_copy_object: round(sdkCopyMs / tierMs),
+      ratio_vs_bare_tier_change: round(sdkTierMs / tierMs),
       server_peak_rss_mib: peak(),
     });
     const sdkGetToFileMs = await bare.getToFile();
@@ -154,6 +151,7 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
       ratio_vs_bare_sdk_get_to_file: round(sdkGetToFileMs / outMs),
       server_peak_rss_mib: peak(),
     });
+    await movesIn(bare, move, d.size, peak);
     const back = await d.get(port, `/api/datasets/${ds.id}/content`, { hash: true });
     if (back.sha256 !== d.sourceSha) throw new Error('after the moves: the content differs from the input');
     emit({ s3_server_peak_rss_mib: peak() });
@@ -162,6 +160,54 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
     if (app) await d.stop(app);
     await d.stop(server);
   }
+}
+
+/** The server's environment: PUBLIC and PRIVATE on s3rver, ONPREM today's folder. */
+function appEnv(d: S3BenchDeps, endpoint: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '',
+    DATA_DIR: path.join(d.work, 'data-s3'),
+    API_KEY: d.apiKey,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    STORE_PUBLIC: `s3://${BUCKET}/dim`,
+    STORE_PUBLIC_ENDPOINT: endpoint,
+    STORE_PUBLIC_PATH_STYLE: 'true',
+    // s3rver knows no GLACIER_IR.
+    STORE_PUBLIC_CLASSES: 'HOT:STANDARD,WARM:STANDARD_IA,COLD:ONEZONE_IA',
+    // A second S3 location on the same server, for the move S3 → S3.
+    STORE_PRIVATE: `s3://${BUCKET}/private`,
+    STORE_PRIVATE_ENDPOINT: endpoint,
+    STORE_PRIVATE_PATH_STYLE: 'true',
+    STORE_PRIVATE_CLASSES: 'HOT:STANDARD,WARM:STANDARD_IA,COLD:ONEZONE_IA',
+    ...CREDS,
+  };
+}
+
+/** The moves into S3: from a file (ONPREM), and from one S3 location to another, each paired with the bare SDK. */
+async function movesIn(
+  bare: Awaited<ReturnType<typeof bareSdk>>,
+  move: (to: { tier: string; location: string }) => Promise<number>,
+  size: number,
+  peak: () => number,
+): Promise<void> {
+  const sdkPutMs = await bare.put();
+  const inMs = await move({ tier: 'HOT', location: 'PUBLIC' });
+  emit({
+    op: 'S3 store: move ONPREM/HOT → PUBLIC/HOT (file read once, authenticated as it streams, multipart upload)',
+    mib_per_s: round(mibps(size, inMs), 1),
+    ratio_vs_bare_sdk_upload: round(sdkPutMs / inMs),
+    server_peak_rss_mib: peak(),
+  });
+  const sdkAcrossMs = await bare.acrossS3();
+  const acrossMs = await move({ tier: 'HOT', location: 'PRIVATE' });
+  emit({
+    op: 'S3 store: move PUBLIC/HOT → PRIVATE/HOT (GET streamed into a multipart upload, authenticated as it passes)',
+    mib_per_s: round(mibps(size, acrossMs), 1),
+    ratio_vs_bare_sdk_get_to_upload: round(sdkAcrossMs / acrossMs),
+    server_peak_rss_mib: peak(),
+  });
 }
 
 /**
@@ -178,6 +224,8 @@ async function bareSdk(d: S3BenchDeps, endpoint: string) {
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
   await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  /** Where the bare object is now: a tier change gives it a new key, as the product's does. */
+  let current = 'bare/object';
   const step = async (baseline: string, run: () => Promise<unknown>, rate = true): Promise<number> => {
     settle();
     const ms = await d.timed(run);
@@ -190,35 +238,68 @@ async function bareSdk(d: S3BenchDeps, endpoint: string) {
       step('bare AWS SDK Upload (8 MiB parts, 2 at once) to s3rver', () =>
         new Upload({
           client,
-          params: { Bucket: BUCKET, Key: 'bare/object', Body: fs.createReadStream(d.src) },
+          params: { Bucket: BUCKET, Key: current, Body: fs.createReadStream(d.src) },
           partSize: PART_BYTES,
           queueSize: QUEUE,
         }).done(),
       ),
     get: () =>
       step('bare AWS SDK GetObject from s3rver, counted', async () => {
-        const o = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'bare/object' }));
+        const o = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: current }));
         if ((await drain(o.Body as Readable)) !== d.size) throw new Error('bare GET: size mismatch');
       }),
+    // What a tier change with a new key per copy must do at the least: the server's copy, its size
+    // checked on both sides, and the source deleted (s3rver unlinks the 1 GiB file: ~0.25 s here).
+    tierChange: (tier: string) =>
+      step(
+        'bare AWS SDK tier change inside s3rver (HEAD, CopyObject, HEAD, DeleteObject)',
+        async () => {
+          const to = `bare/${tier}/object`;
+          const source = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: current }));
+          await client.send(new CopyObjectCommand({ Bucket: BUCKET, Key: to, CopySource: `${BUCKET}/${current}` }));
+          const copy = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: to }));
+          if (copy.ContentLength !== source.ContentLength) throw new Error('bare copy: size mismatch');
+          await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: current }));
+          current = to;
+        },
+        false,
+      ),
     copy: (n: number) =>
       step(
         'bare AWS SDK CopyObject inside s3rver',
         () =>
           client.send(
-            new CopyObjectCommand({ Bucket: BUCKET, Key: `bare/copy-${n}`, CopySource: `${BUCKET}/bare/object` }),
+            new CopyObjectCommand({ Bucket: BUCKET, Key: `bare/copy-${n}`, CopySource: `${BUCKET}/${current}` }),
           ),
         false,
       ),
-    // What a move out of S3 does with the bytes at the least: GET them into a file, synced.
+    // What a move out of S3 does at the least: GET the bytes into a file, synced, and delete the source.
     getToFile: () =>
-      step('bare AWS SDK GetObject into a synced file', async () => {
-        const o = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'bare/object' }));
+      step('bare AWS SDK GetObject into a synced file, then DeleteObject', async () => {
+        const o = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: current }));
         const file = path.join(d.work, 'bare-get.bin');
         const fh = await fsp.open(file, 'w');
         for await (const piece of o.Body as Readable) await fh.write(piece as Buffer);
         await fh.sync();
         await fh.close();
         fs.rmSync(file);
+        // A move takes its source away once the copy is switched in: s3rver unlinks the 1 GiB file.
+        await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: current }));
+      }),
+    // A move between two S3 locations at the least: the GET streamed into a multipart upload, the source deleted.
+    acrossS3: () =>
+      step('bare AWS SDK GetObject streamed into an Upload (8 MiB parts, 2 at once), then DeleteObject', async () => {
+        const to = 'bare/private/object';
+        const o = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: current }));
+        const body = o.Body as Readable;
+        await new Upload({
+          client,
+          params: { Bucket: BUCKET, Key: to, Body: body },
+          partSize: PART_BYTES,
+          queueSize: QUEUE,
+        }).done();
+        await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: current }));
+        current = to;
       }),
     destroy: () => client.destroy(),
   };

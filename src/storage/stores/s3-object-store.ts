@@ -7,7 +7,6 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
-  HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
@@ -208,8 +207,16 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * A listing of no keys under the prefix: it needs the bucket and the right to list it, as a
+   * HeadBucket does, and costs the server nothing whatever it holds. (s3rver answers a HeadBucket
+   * as a listing: it reads every object's metadata and hashes any object still being written, a
+   * full read of it, at every probe, and /readyz and the alerts probe every few seconds.)
+   */
   async probe(): Promise<void> {
-    await this.client.send(new HeadBucketCommand({ Bucket: this.spec.bucket }));
+    await this.client.send(
+      new ListObjectsV2Command({ Bucket: this.spec.bucket, Prefix: this.spec.prefix, MaxKeys: 0 }),
+    );
   }
 
   /**
