@@ -2,6 +2,7 @@ import os from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { chunkTampered, chunkTruncated } from './errors';
 import { CONTROL_WORDS, DONE, FAILED, WORKER_SOURCE } from './gcm-worker-source';
+import { passedThrough } from './young-garbage';
 
 /**
  * AES-256-GCM and its file I/O on worker threads, for the bulk paths (upload and download).
@@ -228,7 +229,9 @@ export class GcmJob {
     return this.requests++;
   }
 
+  /** Seals ring[at, at+len) (its plaintext came through this thread: see passedThrough). */
   seal(at: number, len: number, nonce: Buffer, aad: Buffer): number {
+    passedThrough(len);
     this.post({ op: 'seal', at, len, nonce: own(nonce), aad: own(aad) });
     return this.requests++;
   }
@@ -240,6 +243,7 @@ export class GcmJob {
 
   /** Seals ring[at, at+len) into the io ring at `out` (ciphertext ‖ tag, wrapping). */
   sealTo(at: number, len: number, nonce: Buffer, aad: Buffer, out: number): number {
+    passedThrough(len);
     this.post({ op: 'seal', at, len, nonce: own(nonce), aad: own(aad), out });
     return this.requests++;
   }
@@ -249,6 +253,7 @@ export class GcmJob {
    * nowhere with `at` < 0 (the chunk is only authenticated).
    */
   openIo(index: number, pos: number, len: number, nonce: Buffer, aad: Buffer, at: number): number {
+    passedThrough(len);
     this.post({ op: 'open', io: true, index, pos, len, nonce: own(nonce), aad: own(aad), at });
     return this.requests++;
   }
