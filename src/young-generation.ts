@@ -2,12 +2,15 @@ import v8 from 'node:v8';
 
 /**
  * Imported first by main.ts, before anything else is loaded: the main thread's young generation
- * stays at V8's initial size (two 1 MiB semi-spaces) instead of growing to 2 × 16 MiB once
- * start-up and the first transfers have made it grow. Most of what this server allocates on the
- * main thread dies young (requests, query rows, socket buffers), and a small young generation is
- * collected more often but each time in less. Measured (BENCHMARKS.md, "Server memory"): idle
- * RSS −12 MiB and the S3 store's peak −13 to −25 MiB, for what that costs the ingest path there.
- * The growth factor, unlike the semi-space size, can still be set at run time; a process started
- * with `--max-semi-space-size` keeps that setting (it caps the size this stays below anyway).
+ * stays at the size V8 starts it with (a 2 MiB new space) instead of growing to 32 MiB as start-up
+ * and the first transfers make it. Most of what the main thread allocates dies young (requests,
+ * query rows, socket reads), and a small young generation is collected more often, each time in
+ * less. Measured (BENCHMARKS.md, "Server memory"): idle RSS −12 MiB. The growth factor, unlike
+ * the semi-space size, can still be set once the process runs. A process started with a
+ * semi-space flag of its own (`NODE_OPTIONS=--max-semi-space-size=16` trades memory for ingest
+ * throughput) keeps V8's growth.
  */
-v8.setFlagsFromString('--semi-space-growth-factor=1');
+const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
+if (!/--(max|min)-semi-space-size|--semi-space-growth-factor/.test(flags)) {
+  v8.setFlagsFromString('--semi-space-growth-factor=1');
+}
