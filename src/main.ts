@@ -1,3 +1,4 @@
+import './young-generation';
 import { App } from './app';
 import { ConfigError, loadConfig } from './config';
 

@@ -155,6 +155,8 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
     const back = await d.get(port, `/api/datasets/${ds.id}/content`, { hash: true });
     if (back.sha256 !== d.sourceSha) throw new Error('after the moves: the content differs from the input');
     emit({ s3_server_peak_rss_mib: peak() });
+    // What the SDK alone needs for the same bytes, in a process of its own: a yardstick for the above.
+    for (const op of ['put', 'get'] as const) emit(await bareSdkProcessPeak(endpoint, d.src, op));
   } finally {
     bare?.destroy();
     if (app) await d.stop(app);
@@ -302,6 +304,49 @@ async function bareSdk(d: S3BenchDeps, endpoint: string) {
         current = to;
       }),
     destroy: () => client.destroy(),
+  };
+}
+
+/** A bare Node process with the AWS SDK only: its RSS idle (client made) and its peak over one Upload or GetObject. */
+const BARE_PEAK = `
+const fs = require('node:fs');
+const [s3, storage, endpoint, file, op] = process.argv.slice(1);
+const { S3Client, GetObjectCommand } = require(s3);
+const { Upload } = require(storage);
+const status = () => fs.readFileSync('/proc/self/status', 'utf8').split(String.fromCharCode(10));
+const mib = (f) => Number(status().find((l) => l.startsWith(f + ':')).replace(/[^0-9]/g, '')) / 1024;
+const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true,
+  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+const idle = mib('VmRSS');
+(async () => {
+  if (op === 'put') {
+    const params = { Bucket: '${BUCKET}', Key: 'bare/process', Body: fs.createReadStream(file) };
+    await new Upload({ client, params, partSize: ${PART_BYTES}, queueSize: ${QUEUE} }).done();
+  } else {
+    const o = await client.send(new GetObjectCommand({ Bucket: '${BUCKET}', Key: 'bare/process' }));
+    for await (const piece of o.Body) void piece;
+  }
+  console.log(JSON.stringify({ idle: idle, peak: mib('VmHWM') }));
+  client.destroy();
+})();
+`;
+
+async function bareSdkProcessPeak(endpoint: string, file: string, op: 'put' | 'get'): Promise<Record<string, unknown>> {
+  const args = [require.resolve('@aws-sdk/client-s3'), require.resolve('@aws-sdk/lib-storage'), endpoint, file, op];
+  const child = spawn(process.execPath, ['-e', BARE_PEAK, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...CREDS },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let out = '';
+  child.stdout.on('data', (piece: Buffer) => (out += piece.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  if (code !== 0) throw new Error(`bare SDK process (${op}) exited with ${code}`);
+  const r = JSON.parse(out) as { idle: number; peak: number };
+  return {
+    baseline: `bare AWS SDK ${op === 'put' ? 'Upload' : 'GetObject'} of the same bytes, in a process of its own`,
+    idle_rss_mib: round(r.idle, 1),
+    peak_rss_mib: round(r.peak, 1),
   };
 }
 

@@ -3,7 +3,6 @@ import { migrations } from '../../migrations';
 import type { Health, Logger, Service } from '../platform';
 import type { Connections, Db } from './connections';
 import type { DialectName } from './dialect';
-import { openPostgres, redactUrl } from './postgres-open';
 import { openSqlite } from './sqlite-open';
 
 export type { Db };
@@ -54,6 +53,8 @@ export class Database implements Service {
     if (this.conns) return;
     const migrate = (db: Db): Promise<void> => this.migrate(db);
     if (this.opts.url) {
+      // pg is loaded only for a PostgreSQL state: a server on SQLite never holds it (~5 MiB RSS).
+      const { openPostgres, redactUrl } = await import('./postgres-open');
       this.opts.logger.info('db.open', { dialect: 'postgres', url: redactUrl(this.opts.url) });
       this.conns = await openPostgres(
         { url: this.opts.url, poolSize: this.opts.poolSize ?? 10, logger: this.opts.logger },

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { chunkTampered, chunkTruncated } from './errors';
 import { CONTROL_WORDS, DONE, FAILED, WORKER_SOURCE } from './gcm-worker-source';
+import { passedThrough } from './young-garbage';
 
 /**
  * AES-256-GCM and its file I/O on worker threads, for the bulk paths (upload and download).
@@ -37,9 +38,15 @@ const WORKERS = Math.max(1, Math.min(4, os.availableParallelism() - 1));
 const IDLE_MS = 1_000;
 /** MD5 results a job can hold at once (parts being digested or uploaded). */
 export const DIGEST_SLOTS = 8;
-/** Rings kept for reuse; a ring freed per job would wait for a main-thread GC to go. */
-const SPARE_RINGS = 2;
-const SPARE_MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * Rings kept for reuse, a few and SPARE_BYTES in all. A ring left to the collector is freed only
+ * once the main thread and the worker that used it have both collected it (in a major collection,
+ * which can be long to come), and meanwhile the next transfer allocates another: four S3 uploads
+ * of 128 MiB in a row peaked at 240 MiB RSS that way, against 145 for one. The budget holds what
+ * an S3 upload (a 24 MiB io ring, an 8 MiB first part, a 4 MiB ring) and a download use.
+ */
+const SPARE_RINGS = 4;
+const SPARE_BYTES = 40 * 1024 * 1024;
 
 type WaitAsync = (
   array: Int32Array,
@@ -155,10 +162,12 @@ export function takeRing(bytes: number): Buffer {
   return at >= 0 ? spareRings.splice(at, 1)[0]! : Buffer.from(new SharedArrayBuffer(bytes));
 }
 
-/** A ring nothing reads or writes any more, kept for the next job (a few at most). */
+/** A ring nothing reads or writes any more, kept for the next job (within the budget above). */
 export function giveBackRing(ring: Buffer): void {
-  // An object store's io rings (tens of MiB) are not kept: idle, they would be most of the RSS.
-  if (spareRings.length < SPARE_RINGS && ring.length <= SPARE_MAX_BYTES) spareRings.push(ring);
+  const kept = spareRings.reduce((sum, r) => sum + r.length, 0);
+  if (spareRings.length < SPARE_RINGS && kept + ring.length <= SPARE_BYTES && !spareRings.includes(ring)) {
+    spareRings.push(ring);
+  }
 }
 
 let nextJobId = 1;
@@ -228,7 +237,9 @@ export class GcmJob {
     return this.requests++;
   }
 
+  /** Seals ring[at, at+len) (its plaintext came through this thread: see passedThrough). */
   seal(at: number, len: number, nonce: Buffer, aad: Buffer): number {
+    passedThrough(len);
     this.post({ op: 'seal', at, len, nonce: own(nonce), aad: own(aad) });
     return this.requests++;
   }
@@ -240,6 +251,7 @@ export class GcmJob {
 
   /** Seals ring[at, at+len) into the io ring at `out` (ciphertext ‖ tag, wrapping). */
   sealTo(at: number, len: number, nonce: Buffer, aad: Buffer, out: number): number {
+    passedThrough(len);
     this.post({ op: 'seal', at, len, nonce: own(nonce), aad: own(aad), out });
     return this.requests++;
   }
@@ -249,6 +261,7 @@ export class GcmJob {
    * nowhere with `at` < 0 (the chunk is only authenticated).
    */
   openIo(index: number, pos: number, len: number, nonce: Buffer, aad: Buffer, at: number): number {
+    passedThrough(len);
     this.post({ op: 'open', io: true, index, pos, len, nonce: own(nonce), aad: own(aad), at });
     return this.requests++;
   }

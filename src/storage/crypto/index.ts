@@ -23,3 +23,4 @@ export {
 export { type ObjectBytes, ringViews } from './object-bytes';
 export { ObjectSealer } from './object-sealer';
 export { RingVerifier } from './ring-verifier';
+export { giveBackRing, takeRing } from './gcm-worker';

@@ -9,7 +9,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import crypto from 'node:crypto';
-import type { ObjectBytes } from '../crypto';
+import { type ObjectBytes, giveBackRing, takeRing } from '../crypto';
 
 /** A streamed write into an object store: the object appears, whole and checked, only at `finish`. */
 export interface ObjectWrite {
@@ -42,7 +42,10 @@ interface Sent {
  * The S3 side of a streamed write: part n (n ≥ 2) is sent as soon as its bytes are ready, `queue`
  * at a time, straight from the ring (no copy); the ring's room is released in order as parts land.
  * Part 1 is copied out and held until `finish`, which patches it (the label), sends it and
- * completes the upload. An object no larger than a part is one PutObject at `finish`.
+ * completes the upload. It is held in a spare ring of the workers' pool and goes back there once
+ * sent, for the next transfer's ring of that size (a download's io ring is one part): not a new
+ * 8 MiB buffer per upload, left for a collection of the whole heap to free. An object no larger
+ * than a part is one PutObject at `finish`.
  *
  * Checked on the way, without the server echoing any checksum: every part goes with its
  * Content-MD5 (AWS, MinIO and Ceph refuse a part whose bytes differ), and the ETag a server gives
@@ -90,7 +93,8 @@ export class PartUpload implements ObjectWrite {
         break;
       }
       if (n === 1) {
-        this.first = Buffer.from(this.bytes.io.subarray(0, P));
+        this.first = takeRing(P);
+        this.bytes.io.copy(this.first, 0, 0, P);
         land(1);
       } else {
         while (inFlight.size >= queue) await Promise.race(inFlight.values());
@@ -171,6 +175,9 @@ export class PartUpload implements ObjectWrite {
       const sends = [this.sendPart(1, 0, P, first)];
       if (tailLen > 0) sends.push(this.sendPart(this.tailStart / P + 1, this.tailStart, tailLen));
       await Promise.all(sends);
+      // Sent (an error would have left it to the collector: a failed request's socket may still hold it).
+      this.first = undefined;
+      giveBackRing(first);
       const parts = [...this.sent].sort((a, b) => a.PartNumber - b.PartNumber);
       const r = await client.send(
         new CompleteMultipartUploadCommand({
