@@ -12,6 +12,7 @@ import { TieringPolicy } from '../policy';
 import { Predictor } from '../predictor';
 import { matrixCell, matrixTable, PRICE_VARIANTS, type MatrixCell } from './matrix';
 import { BASELINE_POLICIES, productPolicy } from './policies';
+import { PRETRAIN_SEED_OFFSET, pretrainedPredictor } from './pretrain';
 import { simulate, type SimResult } from './runner';
 import type { Trace } from './trace';
 import { readTrace } from './trace-io';
@@ -29,6 +30,8 @@ const USAGE = `usage: npm run simulate -- --workload <name|catalog.json> [option
   --datasets N --days D --seed S   size of a generated workload (default 10000, 180, 1)
   --prices FILE         a price catalog (JSON, partial allowed) instead of the defaults
   --set NAME=VALUE      a policy setting for the product's policy (repeatable): ${Object.keys(DEFAULT_POLICY).join(', ')}
+  --pretrain            the product starts with a model learnt on the same named workload at seed S+${PRETRAIN_SEED_OFFSET}
+                        (its learning gate open from the first day; the statistics still start empty)
   --json                print JSON (one object per workload, or per matrix cell) instead of a table
   --matrix              the robustness matrix: every named workload (or those given with --workload) under each
                         price variant (${PRICE_VARIANTS.map((v) => v.name).join(', ')}), as the product's cost
@@ -45,10 +48,11 @@ interface Args {
   settings: Partial<Record<keyof PolicySettings, number>>;
   json: boolean;
   matrix: boolean;
+  pretrain: boolean;
 }
 
 export function parseArgs(argv: string[]): Args {
-  const a: Args = { workloads: [], policies: [], settings: {}, json: false, matrix: false };
+  const a: Args = { workloads: [], policies: [], settings: {}, json: false, matrix: false, pretrain: false };
   for (let k = 0; k < argv.length; k++) {
     const flag = argv[k]!;
     const value = (): string => {
@@ -69,6 +73,7 @@ export function parseArgs(argv: string[]): Args {
     else if (flag === '--prices') a.prices = value();
     else if (flag === '--json') a.json = true;
     else if (flag === '--matrix') a.matrix = true;
+    else if (flag === '--pretrain') a.pretrain = true;
     else if (flag === '--set') {
       const v = value();
       const m = /^([A-Za-z]+)=(-?[\d.]+(?:e-?\d+)?)$/.exec(v);
@@ -81,6 +86,10 @@ export function parseArgs(argv: string[]): Args {
     else throw new Error(`unknown option ${flag}`);
   }
   if (a.workloads.length === 0 && !a.matrix) throw new Error('--workload is required');
+  if (a.pretrain && a.matrix) throw new Error('--pretrain: not with --matrix');
+  const unnamed = a.workloads.find((w) => !(w in WORKLOADS));
+  if (a.pretrain && unnamed !== undefined)
+    throw new Error(`--pretrain: "${unnamed}" is not a named workload (a model is learnt on another seed of one)`);
   const known = ['product', ...Object.keys(BASELINE_POLICIES), 'optimum', 'informed'];
   for (const p of a.policies)
     if (!known.includes(p)) throw new Error(`--policy: unknown policy "${p}" (known: ${known.join(', ')})`);
@@ -108,11 +117,13 @@ function loadTrace(name: string, a: Args): Trace {
 export function runSimulation(
   trace: Trace,
   a: Pick<Args, 'policies' | 'prices'> & Partial<Pick<Args, 'settings'>>,
+  /** A trace to learn the model on first (see pretrain.ts). */
+  pretrainOn?: Trace,
 ): SimResult {
   const catalog = a.prices ? parseCatalog(JSON.parse(fs.readFileSync(a.prices, 'utf8'))) : DEFAULT_CATALOG;
   const cost = new CostModel(catalog);
   const settings: PolicySettings = { ...DEFAULT_POLICY, ...a.settings };
-  const predictor = new Predictor();
+  const predictor = pretrainOn ? pretrainedPredictor(pretrainOn, cost, settings) : new Predictor();
   const want = (p: string): boolean => a.policies.length === 0 || a.policies.includes(p);
   if (a.policies.includes('informed') && !trace.expected) {
     throw new Error(
@@ -203,7 +214,8 @@ export async function main(): Promise<void> {
   }
   if (a.matrix) return runMatrix(a);
   for (const w of a.workloads) {
-    const r = runSimulation(loadTrace(w, a), a);
+    const pre = a.pretrain ? loadTrace(w, { ...a, seed: (a.seed ?? 1) + PRETRAIN_SEED_OFFSET }) : undefined;
+    const r = runSimulation(loadTrace(w, a), a, pre);
     process.stdout.write(a.json ? JSON.stringify(r) + '\n' : table(r));
   }
 }

@@ -14,7 +14,7 @@ import { Ledger } from './ledger';
 import type { PolicyResult } from './result';
 import { SimStats } from './stats';
 import type { Trace, TraceEvent } from './trace';
-import { SIM_DEFAULT_PLACEMENT, type SimOptions, type SimPolicy, type SimResult } from './types';
+import { LIVE_RUN_INTERVAL_MS, SIM_DEFAULT_PLACEMENT, type SimOptions, type SimPolicy, type SimResult } from './types';
 
 export type { PolicyResult } from './result';
 export { SIM_DEFAULT_PLACEMENT, type PolicyState, type SimOptions, type SimPolicy, type SimResult } from './types';
@@ -54,6 +54,8 @@ class Replay {
   /** Per dataset and day, for the offline optimum and the informed bound. */
   private readonly dayUse: DayUse | undefined;
   private readonly bound: BoundInput;
+  /** The per-run budget times the live runs a step stands for (see SimOptions.runsPerStep). */
+  private readonly budget: { budgetBytes: number; budgetMoves: number };
   private stepStart: number;
   events = 0;
 
@@ -90,6 +92,8 @@ class Replay {
       maxLatencyMs: settings.defaultMaxLatencyMs,
     };
     this.stepStart = this.start;
+    const runs = opts.runsPerStep ?? Math.max(1, (opts.stepMs ?? DAY) / LIVE_RUN_INTERVAL_MS);
+    this.budget = { budgetBytes: settings.budgetBytes * runs, budgetMoves: settings.budgetMoves * runs };
   }
 
   run(): void {
@@ -153,7 +157,7 @@ class Replay {
       ? applyBudget(
           proposals.map((x) => x.decision),
           (d) => size[byDecision.get(d)!.i]!,
-          this.opts.settings,
+          this.budget,
         )
       : proposals.map((x) => x.decision);
     for (const d of chosen) {

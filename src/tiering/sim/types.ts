@@ -80,11 +80,19 @@ export interface SimOptions {
   informed?: boolean;
   /** How often policies decide: the scheduler's interval in simulated time. */
   stepMs?: number;
+  /**
+   * Live scheduler runs one step stands for: the product's per-run move budget is granted this
+   * many times per step (default: the step ÷ LIVE_RUN_INTERVAL_MS, at least 1).
+   */
+  runsPerStep?: number;
   /** Forecast observations taken per step (a sample, as the live product does). */
   observationsPerStep?: number;
   /** Where datasets whose trace entry names no placement start (default: PUBLIC/HOT). */
   initial?: Placement;
 }
+
+/** The live scheduler's default interval between runs (SCHEDULER_INTERVAL). */
+export const LIVE_RUN_INTERVAL_MS = 5 * 60_000;
 
 /**
  * Replays start in S3 Standard by default: the setting S3 Intelligent-Tiering and FabricPool's
