@@ -28,6 +28,12 @@ export type CandidateRow = Pick<
       | 'decay_1d'
       | 'decay_1w'
       | 'decay_30d'
+      | 'large_reads'
+      | 'large_bytes'
+      | 'large_bursts'
+      | 'large_first'
+      | 'large_last'
+      | 'large_gap_sq'
     > &
       Pick<Selectable<DB['dataset_policies']>, 'mode' | 'pin_location' | 'pin_tier' | 'max_latency_ms'>
   > & {
@@ -65,6 +71,12 @@ const PAGE_FIELDS = [
   "x.to_location || '/' || x.to_tier",
   'x.made_at',
   'x.forecast_accesses',
+  's.large_reads',
+  's.large_bytes',
+  's.large_bursts',
+  's.large_first',
+  's.large_last',
+  's.large_gap_sq',
 ];
 
 /** The scheduler's reads: every dataset with what a decision needs, page by page, and the fleet's totals. */
@@ -80,6 +92,7 @@ export class ScanRepository {
     const r = await sql<CandidateRow>`
       select d.id, d.tier, d.location, d.size_gb, d.content_bytes, d.created_at, d.last_storage_migration,
              s.reads, s.writes, s.scans, s.bytes_read, s.first_access, s.decay_at, s.decay_1h, s.decay_1d, s.decay_1w, s.decay_30d,
+             s.large_reads, s.large_bytes, s.large_bursts, s.large_first, s.large_last, s.large_gap_sq,
              p.mode, p.pin_location, p.pin_tier, p.max_latency_ms,
              x.action as prev_action, x.rule as prev_rule, x.to_location || '/' || x.to_tier as prev_to,
              x.made_at as prev_made_at, x.forecast_accesses as prev_forecast
@@ -152,6 +165,12 @@ export class ScanRepository {
         prev_to: str(18),
         prev_made_at: num(19),
         prev_forecast: num(20),
+        large_reads: num(21),
+        large_bytes: num(22),
+        large_bursts: num(23),
+        large_first: num(24),
+        large_last: num(25),
+        large_gap_sq: num(26),
       };
     }
     return out;
