@@ -52,7 +52,7 @@ export class TieringPolicy {
     const warm = warmReads + stats.writes;
     const readShare = warm > 0 ? warmReads / warm : 0.9;
     const writes = accesses - accesses * readShare;
-    // Bytes per read shrunk toward the fleet's, large reads at their expected share (see bytesPerRead).
+    // Bytes per read shrunk toward the fleet's read share (see bytesPerRead).
     let reads = accesses * readShare;
     let warmBytes = reads * bytesPerRead(stats, sizeBytes, this.readShare);
     // A weekly or monthly reader of large parts is timed: its next reads are due at its period,

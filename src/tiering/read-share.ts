@@ -56,11 +56,6 @@ export interface ReadShareTotals {
   reads: number;
 }
 
-/**
- * See bytesPerRead(): the share of a dataset's reads taken to be large (half its size or more)
- * before its own reads say, weighted as this many reads, and never above the fleet's read share.
- */
-export const LARGE_READ_PRIOR = { reads: 60, share: 0.05 } as const;
 const MIB = 1024 * 1024;
 const DAY = 86_400_000;
 /** Bursts of large reads are periodic when their gaps' standard deviation is at most this share of their mean. */
@@ -68,40 +63,25 @@ export const PERIODIC_SPREAD = 0.5;
 
 /**
  * The bytes one non-scan read of a dataset is expected to touch. Reads touch parts of very
- * different sizes, and the rare large read (half the size or more) carries most of the bytes:
- * the mean of a few observed reads usually falls short of what reads cost on average, and a
- * demotion priced on it is then read back dear. So the observed mean is shrunk toward the fleet's
- * read share of the size, as if BYTES_PER_READ_PRIOR.reads reads of that share had been seen too,
- * and, where the dataset's large reads are counted, its own luck in large reads is replaced by
- * their expected number: its large-read share shrunk toward LARGE_READ_PRIOR, at the mean size
- * of its large reads (its whole size before it has any). A dataset read whole every time is
- * then priced whole from its first reads; one read in small parts a thousand times keeps its
- * own mean. (Replay, issue 13 fifth pass, see BENCHMARKS.md.)
- * Data never read keeps a small prior: its forecast reads are near zero anyway, and a
- * whole-size prior there cost more in replay. Reads whose events left out their bytes count 0
- * bytes: when none reported any, the prior alone prices them.
+ * different sizes, and the rare whole read carries most of the bytes: the mean of a few observed
+ * reads usually falls short of what reads cost on average, and a demotion priced on it is then
+ * read back dear. The mean is shrunk toward the fleet's read share of the size, as if
+ * BYTES_PER_READ_PRIOR.reads reads of that share had been seen too: a dataset's own mean decides
+ * once it has many more reads than that. (Replay: month-end went from 1.006× to 1.000× the S3-IT-
+ * like rule with a weight of 2; 20 with the learnt share, 60 since the fourth pass of issue 13.)
+ * Data never read keeps a small prior: its forecast reads are near zero anyway, and a whole-size
+ * prior there cost more in replay. Reads whose events left out their bytes count 0 bytes: when
+ * none reported any, the prior alone prices them. A dataset's counted large reads do not enter
+ * here (adding those a dataset missed by chance put month-end on seed 2 at 1.001×, issue 13
+ * fifth pass); they time periodic readers instead (timedLargeReads).
  */
 export function bytesPerRead(stats: StatsSnapshot, sizeBytes: number, readShare: number): number {
   const warmReads = Math.max(0, stats.reads - stats.scans);
   if (warmReads === 0) return Math.min(sizeBytes, 64 * MIB);
   const warmBytes = Math.max(0, stats.bytesRead - stats.scans * sizeBytes);
   if (warmBytes === 0) return readShare * sizeBytes;
-  const large = stats.large;
-  if (large === undefined) {
-    const prior = BYTES_PER_READ_PRIOR.reads;
-    return Math.min(sizeBytes, (warmBytes + prior * readShare * sizeBytes) / (warmReads + prior));
-  }
-  // Large reads missed by chance are added at their expected share (never taken away: one seen
-  // is one paid), and the shrink toward the fleet's share weighs the small reads only, so a
-  // dataset read whole every time is priced whole.
-  const n = Math.min(large.reads, warmReads);
-  const bytes = Math.min(large.bytes, warmBytes);
-  const mean = n > 0 ? bytes / n : sizeBytes;
-  const k = LARGE_READ_PRIOR.reads;
-  const share = (n + k * Math.min(LARGE_READ_PRIOR.share, readShare)) / (warmReads + k);
-  const own = warmBytes + Math.max(0, warmReads * share - n) * mean;
-  const prior = (BYTES_PER_READ_PRIOR.reads * (warmReads - n)) / warmReads;
-  return Math.min(sizeBytes, (own + prior * readShare * sizeBytes) / (warmReads + prior));
+  const prior = BYTES_PER_READ_PRIOR.reads;
+  return Math.min(sizeBytes, (warmBytes + prior * readShare * sizeBytes) / (warmReads + prior));
 }
 
 /**

@@ -4,7 +4,7 @@ import { AUTO, DEFAULT_POLICY, type DecisionInput } from '../../../src/tiering/d
 import { N_FEATURES, type LargeReadCounts, type StatsSnapshot } from '../../../src/tiering/features';
 import { TieringPolicy } from '../../../src/tiering/policy';
 import { Predictor } from '../../../src/tiering/predictor';
-import { BYTES_PER_READ_PRIOR, bytesPerRead, timedLargeReads } from '../../../src/tiering/read-share';
+import { timedLargeReads } from '../../../src/tiering/read-share';
 
 const GB = 1024 ** 3;
 const TB = 1024 * GB;
@@ -37,34 +37,6 @@ function snapshot(size: number, reads: number, bytesRead: number, large?: LargeR
     large,
   };
 }
-
-describe('bytes per read from a dataset’s own large reads', () => {
-  const size = 5 * TB;
-  const share = 0.13;
-
-  test('when a dataset is read whole every time, then a read is priced at its whole size after six reads', () => {
-    const s = snapshot(size, 6, 6 * size, largeAt([1, 8, 15, 22, 29, 36], size));
-    expect(bytesPerRead(s, size, share)).toBeGreaterThan(0.99 * size);
-    // Without the count, the same reads are shrunk toward the fleet's share as 60 reads.
-    expect(bytesPerRead({ ...s, large: undefined }, size, share)).toBeLessThan(0.25 * size);
-  });
-
-  test('when a hundred reads held no large read by chance, then large reads are still expected at the prior’s share', () => {
-    const small = 0.045 * size;
-    const s = snapshot(size, 100, 100 * small, largeAt([], size));
-    const withCount = bytesPerRead(s, size, share);
-    const without = bytesPerRead({ ...s, large: undefined }, size, share);
-    expect(withCount).toBeGreaterThan(without);
-    expect(withCount).toBeGreaterThan(0.09 * size);
-  });
-
-  test('when a dataset was read a hundred thousand times in small parts, none large, then its own mean decides', () => {
-    const small = 0.01 * size;
-    const s = snapshot(size, 100_000, 100_000 * small, largeAt([], size));
-    expect(bytesPerRead(s, size, share)).toBeLessThan(1.2 * small);
-    expect(BYTES_PER_READ_PRIOR.reads).toBeLessThan(1_000);
-  });
-});
 
 describe('a periodic reader of large parts is timed', () => {
   const size = 5 * TB;
