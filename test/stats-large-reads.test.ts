@@ -12,6 +12,7 @@ import {
   type BusEvent,
   type BusMessage,
 } from '../src/stream';
+import { ScanRepository } from '../src/tiering/scan-repository';
 import { SimStats } from '../src/tiering/sim/stats';
 import { tempDir } from './support/harness';
 import { DATABASES, freshPostgresUrl } from './support/postgres';
@@ -128,5 +129,15 @@ describe.each(DATABASES)('large reads counted by the stream applier, on %s', (ki
     expect(Number(row!.large_gap_sq)).toBeCloseTo(large.gapSq, 3);
     // Gaps of a week within the hour: regular, so the policy may time this reader.
     expect(Math.abs(Math.sqrt(large.gapSq / 4) - 7 * 24)).toBeLessThan(1);
+
+    // The scheduler's scan reads them back (five bursts: enough to be timed).
+    const [scanned] = await new ScanRepository(database.db).page(id! - 1, 1, new Map());
+    expect(scanned).toMatchObject({
+      large_reads: 6,
+      large_bursts: 5,
+      large_first: row!.large_first,
+      large_last: row!.large_last,
+    });
+    expect(scanned!.large_gap_sq).toBeCloseTo(large.gapSq, 3);
   });
 });
