@@ -18,6 +18,7 @@ import * as m016 from './016_master_rotation';
 import * as m017 from './017_cluster';
 import * as m018 from './018_alert_outbox';
 import * as m019 from './019_move_restore';
+import * as m020 from './020_large_reads';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -43,4 +44,5 @@ export const migrations: Record<string, Migration> = {
   '017_cluster': m017,
   '018_alert_outbox': m018,
   '019_move_restore': m019,
+  '020_large_reads': m020,
 };

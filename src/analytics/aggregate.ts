@@ -3,15 +3,18 @@ import type { BucketResolution, DB, DatasetStatsTable } from '../db';
 import type { BusEvent } from '../stream';
 import { bucketStart } from './buckets';
 import { HALF_LIVES } from './decay';
+import { addLargeRead, isLargeRead, noLargeReads } from './large-reads';
 
 export type BucketDelta = Insertable<DB['access_buckets']>;
 
 /**
- * One dataset's events of one batch as a statistics delta: counts, first and last access, and
- * the batch's decayed sums referenced at its latest non-scan event. Scans never warm a dataset:
- * a batch of scans only carries decay_at 0 and sums 0, which the merge leaves without effect.
+ * One dataset's events of one batch as a statistics delta: counts, first and last access, the
+ * batch's decayed sums referenced at its latest non-scan event, and its large reads against
+ * `sizeBytes` (the dataset's size as the batch is applied; see large-reads.ts). Scans never warm
+ * a dataset: a batch of scans only carries decay_at 0 and sums 0, which the merge leaves
+ * without effect.
  */
-export function aggregate(datasetId: number, events: readonly BusEvent[]): DatasetStatsTable {
+export function aggregate(datasetId: number, events: readonly BusEvent[], sizeBytes: number): DatasetStatsTable {
   const row: DatasetStatsTable = {
     dataset_id: datasetId,
     reads: 0,
@@ -26,6 +29,7 @@ export function aggregate(datasetId: number, events: readonly BusEvent[]): Datas
     decay_1d: 0,
     decay_1w: 0,
     decay_30d: 0,
+    ...noLargeReads(),
   };
   let warmAt = -Infinity;
   for (const e of events) {
@@ -41,6 +45,11 @@ export function aggregate(datasetId: number, events: readonly BusEvent[]): Datas
     row.first_access = row.first_access === null ? e.ts : Math.min(row.first_access, e.ts);
     row.last_access = row.last_access === null ? e.ts : Math.max(row.last_access, e.ts);
   }
+  // In time order, as a replay counts them: bursts are runs of large reads close in time.
+  const large = events
+    .filter((e) => e.type === 'read' && !e.scan && isLargeRead(e.bytes, sizeBytes))
+    .sort((a, b) => a.ts - b.ts);
+  for (const e of large) addLargeRead(row, e.ts, e.bytes, sizeBytes, false);
   if (warmAt === -Infinity) return row;
   row.decay_at = warmAt;
   for (const e of events) {

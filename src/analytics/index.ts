@@ -1,4 +1,5 @@
 export { HALF_LIVES, decayTo, ratePerHour } from './decay';
+export { addLargeRead, noLargeReads, type LargeReads } from './large-reads';
 export { StatsMaintenance } from './maintenance';
 export { analyticsRoutes } from './routes';
 export { AnalyticsService } from './service';

@@ -11,7 +11,9 @@ import {
 import { chunks } from '../platform';
 import type { BucketDelta } from './aggregate';
 import { HALF_LIVES } from './decay';
+import { BURST_GAP_MS } from './large-reads';
 
+const GB = 1024 ** 3;
 /** Ids per `in (...)` list: well under SQLite's 32,766 bound parameters. */
 const IDS_PER_QUERY = 2_000;
 
@@ -96,12 +98,16 @@ export class StatsRepository {
     return Number(r.numDeletedRows);
   }
 
-  /** Which of `ids` are datasets that exist (now, in `db`'s transaction). */
-  async existingDatasets(db: Kysely<DB>, ids: readonly number[]): Promise<Set<number>> {
-    const out = new Set<number>();
+  /** The size in bytes of each of `ids` that exists (now, in `db`'s transaction), as the scheduler reads it. */
+  async datasetSizes(db: Kysely<DB>, ids: readonly number[]): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
     for (const part of chunks(ids, IDS_PER_QUERY)) {
-      const rows = await db.selectFrom('datasets').select('id').where('id', 'in', part).execute();
-      for (const r of rows) out.add(r.id);
+      const rows = await db
+        .selectFrom('datasets')
+        .select(['id', 'content_bytes', 'size_gb'])
+        .where('id', 'in', part)
+        .execute();
+      for (const r of rows) out.set(r.id, r.content_bytes ?? r.size_gb * GB);
     }
     return out;
   }
@@ -161,11 +167,16 @@ const STATS_COLUMNS = [
   'decay_1d',
   'decay_1w',
   'decay_30d',
+  'large_reads',
+  'large_bytes',
+  'large_bursts',
+  'large_first',
+  'large_last',
+  'large_gap_sq',
 ] as const satisfies ReadonlyArray<keyof DatasetStatsTable>;
 /** Each column's type on PostgreSQL (bulkWriteJson casts the JSON's text to it). */
-const STATS_TYPES = STATS_COLUMNS.map((c) =>
-  c.startsWith('decay_') && c !== 'decay_at' ? 'double precision' : 'bigint',
-);
+const REAL_STATS: ReadonlySet<string> = new Set(['decay_1h', 'decay_1d', 'decay_1w', 'decay_30d', 'large_gap_sq']);
+const STATS_TYPES = STATS_COLUMNS.map((c) => (REAL_STATS.has(c) ? 'double precision' : 'bigint'));
 const STATS_HEAD = `insert into dataset_stats (${STATS_COLUMNS.join(', ')})`;
 
 function statsTail(dialect: DialectName): string {
@@ -197,7 +208,27 @@ function statsTail(dialect: DialectName): string {
   ${decayMerge('decay_1d', HALF_LIVES['1d'])},
   ${decayMerge('decay_1w', HALF_LIVES['1w'])},
   ${decayMerge('decay_30d', HALF_LIVES['30d'])},
-  decay_at = ${max}(${t}decay_at, excluded.decay_at)`;
+  decay_at = ${max}(${t}decay_at, excluded.decay_at),
+  ${largeReadsMerge(t, max, min)}`;
+}
+
+/**
+ * mergeLargeReads (large-reads.ts) in SQL: counts add up, and one burst is shared when the two
+ * spans of large reads come within BURST_GAP_MS of each other.
+ */
+function largeReadsMerge(t: string, max: string, min: string): string {
+  const touching =
+    `${t}large_last is not null and excluded.large_first is not null` +
+    ` and excluded.large_first - ${t}large_last < ${BURST_GAP_MS}` +
+    ` and ${t}large_first - excluded.large_last < ${BURST_GAP_MS}`;
+  const gap = `${max}(0, excluded.large_first - ${t}large_last, ${t}large_first - excluded.large_last) / 3600000.0`;
+  const gapSq = `(case when ${t}large_last is not null and excluded.large_first is not null and not (${touching}) then ${gap} * ${gap} else 0 end)`;
+  return `large_gap_sq = ${t}large_gap_sq + excluded.large_gap_sq + ${gapSq},
+  large_reads = ${t}large_reads + excluded.large_reads,
+  large_bytes = ${t}large_bytes + excluded.large_bytes,
+  large_bursts = ${t}large_bursts + excluded.large_bursts - (case when ${touching} then 1 else 0 end),
+  large_first = ${min}(coalesce(${t}large_first, excluded.large_first), coalesce(excluded.large_first, ${t}large_first)),
+  large_last = ${max}(coalesce(${t}large_last, excluded.large_last), coalesce(excluded.large_last, ${t}large_last))`;
 }
 const STATS_TAIL: Record<DialectName, string> = { sqlite: statsTail('sqlite'), postgres: statsTail('postgres') };
 

@@ -22,7 +22,8 @@ export class StatsWriter {
   /** Writes what `events` add; an event for a dataset that no longer exists is refused. */
   async write(trx: Kysely<DB>, events: BusEvent[]): Promise<Rejection[]> {
     const { stats } = this.deps;
-    const known = await stats.existingDatasets(trx, [...new Set(events.map((e) => e.dataset_id))]);
+    // Sizes too: a read of half a dataset or more counts as large (see large-reads.ts).
+    const known = await stats.datasetSizes(trx, [...new Set(events.map((e) => e.dataset_id))]);
     const rejected: Rejection[] = [];
     const kept: BusEvent[] = [];
     for (const event of events) {
@@ -36,7 +37,9 @@ export class StatsWriter {
     const rolledUntil = await stats.rolledUntil(trx);
     await stats.addStats(
       trx,
-      [...groupBy(kept, (e) => e.dataset_id)].map(([datasetId, evs]) => aggregate(datasetId, evs)),
+      [...groupBy(kept, (e) => e.dataset_id)].map(([datasetId, evs]) =>
+        aggregate(datasetId, evs, known.get(datasetId) ?? 0),
+      ),
     );
     await stats.addBuckets(trx, bucketDeltas(kept, rolledUntil));
     return rejected;

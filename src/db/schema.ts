@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { LargeReadColumns } from './large-read-columns';
 
 export const TIERS = ['HOT', 'WARM', 'COLD'] as const;
 export const LOCATIONS = ['ONPREM', 'PRIVATE', 'PUBLIC'] as const;
@@ -35,7 +36,7 @@ export interface DatasetsTable {
   verified_at: number | null;
 }
 
-export interface DatasetStatsTable {
+export interface DatasetStatsTable extends LargeReadColumns {
   dataset_id: number;
   reads: number;
   writes: number;

@@ -22,5 +22,16 @@ export function snapshotOf(row: CandidateRow): StatsSnapshot {
     decay1w: row.decay_1w ?? 0,
     decay30d: row.decay_30d ?? 0,
     firstAccess: row.first_access,
+    // Only a dataset with bursts of large reads can be timed (timedLargeReads): no object for the rest.
+    large: !row.large_bursts
+      ? undefined
+      : {
+          reads: row.large_reads ?? 0,
+          bytes: row.large_bytes ?? 0,
+          bursts: row.large_bursts ?? 0,
+          first: row.large_first,
+          last: row.large_last,
+          gapSq: row.large_gap_sq ?? 0,
+        },
   };
 }

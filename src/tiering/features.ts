@@ -22,6 +22,22 @@ export interface StatsSnapshot {
   decay30d: number;
   /** First access of any kind (null if none). */
   firstAccess: number | null;
+  /**
+   * Non-scan reads of at least half the size: how many, their bytes, their bursts and the
+   * first and latest (src/analytics/large-reads.ts). Absent where a caller has no such counts.
+   */
+  large?: LargeReadCounts;
+}
+
+/** A dataset's large reads as the policy reads them. */
+export interface LargeReadCounts {
+  reads: number;
+  bytes: number;
+  bursts: number;
+  first: number | null;
+  last: number | null;
+  /** Σ of squared gaps between bursts, hours². */
+  gapSq: number;
 }
 
 /** Names of the model's inputs, in order (index 0 is the intercept). */

@@ -4,7 +4,7 @@ import { features, N_FEATURES, type FeatureView, type StatsSnapshot } from './fe
 import { PLACEMENTS, placementIndex } from './placements';
 import type { FirstReadCurve } from './first-read';
 import type { Predictor } from './predictor';
-import { BYTES_PER_READ_PRIOR } from './read-share';
+import { BYTES_PER_READ_PRIOR, bytesPerRead, largeReadBytes, timedLargeReads } from './read-share';
 
 const DAY = 86_400_000;
 /**
@@ -15,7 +15,6 @@ const DAY = 86_400_000;
  * prices and 1.016 → 0.605 with COLD retrieval ×3, cooling slightly better, no cell worse.
  */
 export const YOUNG_DAYS = 3;
-const MIB = 1024 * 1024;
 const GB = 1024 ** 3;
 
 /**
@@ -52,31 +51,20 @@ export class TieringPolicy {
     const warmReads = Math.max(0, stats.reads - stats.scans);
     const warm = warmReads + stats.writes;
     const readShare = warm > 0 ? warmReads / warm : 0.9;
-    const reads = accesses * readShare;
-    const writes = accesses - reads;
-    const scanBytes = stats.scans * sizeBytes;
-    // Reads touch parts of a dataset of very different sizes, and the rare whole read carries
-    // most of the bytes: the mean of a few observed reads usually falls short of what reads
-    // cost on average, and a demotion priced on it is then read back dear. The mean is shrunk
-    // toward the fleet's read share of the size (learnt, see ReadShareEstimator), as if
-    // BYTES_PER_READ_PRIOR.reads reads of that share had been seen too: a dataset's own mean
-    // decides once it has many more reads than that. (Replay: month-end went from 1.006× to
-    // 1.000× the S3-IT-like rule with a weight of 2; 20 with the learnt share, 60 since the
-    // fourth pass of issue 13, see BENCHMARKS.md.)
-    // Data never read keeps a small prior: its forecast reads are near zero anyway, and a
-    // whole-size prior there cost more in replay.
-    // Reads whose events left out their bytes count 0 bytes: when none reported any, the
-    // prior alone prices them.
-    const prior = BYTES_PER_READ_PRIOR.reads;
-    const warmBytes = Math.max(0, stats.bytesRead - scanBytes);
-    const bytesPerRead =
-      warmReads === 0
-        ? Math.min(sizeBytes, 64 * MIB)
-        : warmBytes === 0
-          ? this.readShare * sizeBytes
-          : Math.min(sizeBytes, (warmBytes + prior * this.readShare * sizeBytes) / (warmReads + prior));
+    const writes = accesses - accesses * readShare;
+    // Bytes per read shrunk toward the fleet's read share (see bytesPerRead).
+    let reads = accesses * readShare;
+    let warmBytes = reads * bytesPerRead(stats, sizeBytes, this.readShare);
+    // A weekly or monthly reader of large parts is timed: its next reads are due at its period,
+    // whatever the forecast's rate says (see timedLargeReads).
+    const timed = timedLargeReads(stats, now, H);
+    const timedBytes = timed * largeReadBytes(stats, sizeBytes);
+    if (timedBytes > warmBytes) {
+      warmBytes = timedBytes;
+      reads = Math.max(reads, timed);
+    }
     const scans = view.scans_per_day * H;
-    const readBytes = reads * bytesPerRead + scans * sizeBytes;
+    const readBytes = warmBytes + scans * sizeBytes;
     return {
       forecast: { accesses, reads, writes, scans, read_bytes: readBytes },
       features: view,

@@ -28,6 +28,12 @@ export type CandidateRow = Pick<
       | 'decay_1d'
       | 'decay_1w'
       | 'decay_30d'
+      | 'large_reads'
+      | 'large_bytes'
+      | 'large_bursts'
+      | 'large_first'
+      | 'large_last'
+      | 'large_gap_sq'
     > &
       Pick<Selectable<DB['dataset_policies']>, 'mode' | 'pin_location' | 'pin_tier' | 'max_latency_ms'>
   > & {
@@ -66,6 +72,20 @@ const PAGE_FIELDS = [
   'x.made_at',
   'x.forecast_accesses',
 ];
+/**
+ * The large-read columns, as one text in page(), only where the policy can use them (three bursts
+ * or more, see timedLargeReads): most datasets have none, and six more fields per row cost the
+ * scan a third of its time (bench:scheduler, issue 13 fifth pass).
+ */
+const LARGE_FIELDS = [
+  's.large_reads',
+  's.large_bytes',
+  's.large_bursts',
+  's.large_first',
+  's.large_last',
+  's.large_gap_sq',
+];
+const LARGE_TEXT = `case when s.large_bursts >= 3 then ${LARGE_FIELDS.map((f) => `cast(${f} as text)`).join(" || ';' || ")} else '' end`;
 
 /** The scheduler's reads: every dataset with what a decision needs, page by page, and the fleet's totals. */
 export class ScanRepository {
@@ -80,6 +100,7 @@ export class ScanRepository {
     const r = await sql<CandidateRow>`
       select d.id, d.tier, d.location, d.size_gb, d.content_bytes, d.created_at, d.last_storage_migration,
              s.reads, s.writes, s.scans, s.bytes_read, s.first_access, s.decay_at, s.decay_1h, s.decay_1d, s.decay_1w, s.decay_30d,
+             s.large_reads, s.large_bytes, s.large_bursts, s.large_first, s.large_last, s.large_gap_sq,
              p.mode, p.pin_location, p.pin_tier, p.max_latency_ms,
              x.action as prev_action, x.rule as prev_rule, x.to_location || '/' || x.to_tier as prev_to,
              x.made_at as prev_made_at, x.forecast_accesses as prev_forecast
@@ -111,7 +132,7 @@ export class ScanRepository {
         ${sql.join(
           PAGE_FIELDS.map((f) => sql`coalesce(cast(${sql.raw(f)} as text), '')`),
           sql` || ',' || `,
-        )} as r
+        )} || ',' || ${sql.raw(LARGE_TEXT)} as r
       from datasets d
       left join dataset_stats s on s.dataset_id = d.id
       left join decisions x on x.dataset_id = d.id
@@ -152,6 +173,7 @@ export class ScanRepository {
         prev_to: str(18),
         prev_made_at: num(19),
         prev_forecast: num(20),
+        ...largeOf(f[21] ?? ''),
       };
     }
     return out;
@@ -221,4 +243,31 @@ export class ScanRepository {
       .execute();
     return new Set(rows.map((r) => r.dataset_id));
   }
+}
+
+type LargeColumns = Pick<
+  CandidateRow,
+  'large_reads' | 'large_bytes' | 'large_bursts' | 'large_first' | 'large_last' | 'large_gap_sq'
+>;
+const NO_LARGE: LargeColumns = {
+  large_reads: null,
+  large_bytes: null,
+  large_bursts: null,
+  large_first: null,
+  large_last: null,
+  large_gap_sq: null,
+};
+
+/** page()'s large-read text (LARGE_TEXT) as its columns; '' where the dataset has fewer than three bursts. */
+function largeOf(text: string): LargeColumns {
+  if (text === '') return NO_LARGE;
+  const [reads, bytes, bursts, first, last, gapSq] = text.split(';').map((v) => (v === '' ? null : Number(v)));
+  return {
+    large_reads: reads ?? null,
+    large_bytes: bytes ?? null,
+    large_bursts: bursts ?? null,
+    large_first: first ?? null,
+    large_last: last ?? null,
+    large_gap_sq: gapSq ?? null,
+  };
 }

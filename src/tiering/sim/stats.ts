@@ -1,5 +1,5 @@
 /** The statistics a replay keeps per dataset, as the live pipeline keeps them, and the view policies read them through. */
-import { HALF_LIVES, decayTo } from '../../analytics';
+import { HALF_LIVES, addLargeRead, decayTo, noLargeReads, type LargeReads } from '../../analytics';
 import type { StatsSnapshot } from '../features';
 import type { TraceEvent } from './trace';
 import type { SimView } from './types';
@@ -25,6 +25,8 @@ export class SimStats {
   private readonly d30: Float64Array;
   private readonly hourCounts: Float64Array;
   private readonly hourStamp: Float64Array;
+  /** Large reads per dataset, counted as the stream applier counts them (src/analytics/large-reads.ts). */
+  private readonly large: LargeReads[];
   /** The replay's clock, for the hourly view. */
   now: number;
   readonly view: SimView;
@@ -48,6 +50,7 @@ export class SimStats {
     this.d30 = new Float64Array(n);
     this.hourCounts = new Float64Array(n * 24);
     this.hourStamp = new Float64Array(n * 24).fill(-1);
+    this.large = Array.from({ length: n }, noLargeReads);
     this.now = start;
     this.view = this.makeView(n);
   }
@@ -63,6 +66,7 @@ export class SimStats {
     if (e.type === 'read') {
       this.reads[i]!++;
       this.bytesRead[i]! += e.bytes;
+      addLargeRead(this.large[i]!, e.ts, e.bytes, this.size[i]!, e.scan === true);
     } else this.writes[i]!++;
     if (e.scan) {
       this.scans[i]!++;
@@ -100,7 +104,9 @@ export class SimStats {
       decay1w: 0,
       decay30d: 0,
       firstAccess: null,
+      large: { reads: 0, bytes: 0, bursts: 0, first: null, last: null, gapSq: 0 },
     };
+    const large = snap.large!;
     return {
       n,
       size: this.size,
@@ -129,6 +135,13 @@ export class SimStats {
         snap.decay1w = this.d1w[i]!;
         snap.decay30d = this.d30[i]!;
         snap.firstAccess = Number.isNaN(this.firstAccess[i]!) ? null : this.firstAccess[i]!;
+        const l = this.large[i]!;
+        large.reads = l.large_reads;
+        large.bytes = l.large_bytes;
+        large.bursts = l.large_bursts;
+        large.first = l.large_first;
+        large.last = l.large_last;
+        large.gapSq = l.large_gap_sq;
         return snap;
       },
     };

@@ -24,7 +24,7 @@ describe('decayed access rates', () => {
   });
 
   test('when a batch is aggregated, then its sums are referenced at its latest non-scan event', () => {
-    const a = aggregate(7, [ev(0), ev(H), ev(2 * H, { type: 'write', bytes: 5 }), ev(3 * H, { scan: true })]);
+    const a = aggregate(7, [ev(0), ev(H), ev(2 * H, { type: 'write', bytes: 5 }), ev(3 * H, { scan: true })], 100);
     expect(a).toMatchObject({
       dataset_id: 7,
       reads: 3,
@@ -40,7 +40,7 @@ describe('decayed access rates', () => {
   });
 
   test('when a batch holds only scans, then it carries no warmth', () => {
-    const a = aggregate(1, [ev(H, { scan: true }), ev(2 * H, { scan: true, type: 'write' })]);
+    const a = aggregate(1, [ev(H, { scan: true }), ev(2 * H, { scan: true, type: 'write' })], 100);
     expect(a).toMatchObject({ reads: 1, writes: 1, scans: 2, decay_at: 0, decay_1h: 0, decay_1d: 0, decay_1w: 0 });
   });
 
