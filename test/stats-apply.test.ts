@@ -142,6 +142,8 @@ describe('a poison event', () => {
         db,
       );
       const applier = statsApplier(db, new ManualClock(T0), logger);
+      const splits: { messages: number; reason: string }[] = [];
+      applier.onSplit((s) => splits.push(s));
       const messages = Array.from({ length: 9 }, (_, i) => ({
         topic: 't',
         partition: 0,
@@ -159,6 +161,8 @@ describe('a poison event', () => {
       }));
       await applier.apply(messages);
       expect((await new StatsRepository(db).get(1))!.reads).toBe(8);
+      // Reported once for the refused batch (its halves' refusals are the same search).
+      expect(splits).toEqual([{ messages: 9, reason: expect.stringMatching(/poisoned row/) }]);
       const dead = await db.selectFrom('dead_letters').selectAll().execute();
       expect(dead).toHaveLength(1);
       expect(dead[0]).toMatchObject({

@@ -69,12 +69,22 @@ export class AppliedOnce {
   }
 
   /**
+   * Called when the database refused a batch for something in its data and the batch is split to
+   * find the event (once per refused batch, not per half): the totals stay right either way, so
+   * this is how a statement every batch fails shows itself, as slowness and this count.
+   */
+  onSplit(listener: (s: { messages: number; reason: string }) => void): () => void {
+    this.emitter.on('split', listener);
+    return () => this.emitter.off('split', listener);
+  }
+
+  /**
    * Applies a batch in one transaction. When SQLite refuses it for something in the data (a
    * constraint, a type), the batch is split in halves until the offending message stands alone,
    * and that one goes to the dead letters: one bad event never blocks the others. Any other
    * error (disk full, I/O) propagates, and the bus delivers the batch again later.
    */
-  async apply(messages: BusMessage[]): Promise<void> {
+  async apply(messages: BusMessage[], halved = false): Promise<void> {
     if (messages.length === 0) return;
     try {
       await this.applyBatch(messages);
@@ -84,9 +94,14 @@ export class AppliedOnce {
         await this.deadLetterAlone(messages[0]!, err);
         return;
       }
+      if (!halved) {
+        const reason = (err as { message?: string }).message ?? String(err);
+        this.deps.logger.warn('stream.batch_split', { messages: messages.length, reason });
+        this.emitter.emit('split', { messages: messages.length, reason });
+      }
       const mid = messages.length >> 1;
-      await this.apply(messages.slice(0, mid));
-      await this.apply(messages.slice(mid));
+      await this.apply(messages.slice(0, mid), true);
+      await this.apply(messages.slice(mid), true);
     }
   }
 

@@ -45,6 +45,10 @@ export class ProductMetrics {
     'dim_stream_gaps_unacknowledged',
     'Recorded gaps no operator has acknowledged yet.',
   );
+  private readonly split = this.registry.counter(
+    'dim_batches_split_total',
+    'Batches the database refused for something in their data, split to apply the rest (a poison event, or a statement every batch fails).',
+  );
   private readonly moves = this.registry.gauge('dim_moves', 'Moves by state.');
   private readonly moved = this.registry.gauge('dim_bytes_moved_total', 'Bytes of content carried by finished moves.');
   private readonly placement = this.registry.gauge(
@@ -72,7 +76,8 @@ export class ProductMetrics {
   /** Events applied per second of wall-clock time, for the overview's live chart. */
   readonly appliedRate = new RateWindow();
 
-  constructor(reader: Kysely<DB>, bus: EventBus, applier: Pick<AppliedOnce, 'onApplied'>) {
+  constructor(reader: Kysely<DB>, bus: EventBus, applier: Pick<AppliedOnce, 'onApplied' | 'onSplit'>) {
+    applier.onSplit(() => this.split.inc(1));
     applier.onApplied((b) => {
       this.applied.inc(b.applied);
       this.appliedRate.add(b.applied);
