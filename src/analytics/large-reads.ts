@@ -1,3 +1,5 @@
+import type { DatasetStatsTable } from '../db';
+
 /**
  * Large reads: non-scan reads of at least half a dataset's size, counted per dataset with their
  * bytes and their bursts (large reads less than BURST_GAP_MS apart are one burst: a job that
@@ -15,17 +17,11 @@ export const LARGE_READ_SHARE = 0.5;
 export const BURST_GAP_MS = 12 * 3_600_000;
 const HOUR = 3_600_000;
 
-/** The large-read statistics of one dataset (as `dataset_stats` stores them). */
-export interface LargeReads {
-  large_reads: number;
-  large_bytes: number;
-  large_bursts: number;
-  /** Time of the first and latest large read (null: none yet). */
-  large_first: number | null;
-  large_last: number | null;
-  /** Σ of squared gaps between bursts, in hours² (with the span, how regular the bursts are). */
-  large_gap_sq: number;
-}
+/** The large-read statistics of one dataset, as `dataset_stats` stores them (see its columns' notes). */
+export type LargeReads = Pick<
+  DatasetStatsTable,
+  'large_reads' | 'large_bytes' | 'large_bursts' | 'large_first' | 'large_last' | 'large_gap_sq'
+>;
 
 export function isLargeRead(bytes: number, sizeBytes: number): boolean {
   return sizeBytes > 0 && bytes >= LARGE_READ_SHARE * sizeBytes;

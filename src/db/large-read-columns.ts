@@ -9,6 +9,6 @@ export interface LargeReadColumns {
   /** Time of the first and latest large read (null: none yet). */
   large_first: number | null;
   large_last: number | null;
-  /** Σ of squared gaps between bursts, in hours². */
+  /** Σ of squared gaps between bursts, in hours² (with the span, how regular the bursts are). */
   large_gap_sq: number;
 }
