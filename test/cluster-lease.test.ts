@@ -1,19 +1,11 @@
-import path from 'node:path';
 import { Lease, LeaseRepository } from '../src/cluster';
-import { Database } from '../src/db';
+import type { Database } from '../src/db';
 import { createLogger } from '../src/platform';
-import { DATABASES, freshPostgresUrl } from './support/postgres';
-import { tempDir } from './support/harness';
+import { openDatabase } from './support/database';
+import { DATABASES } from './support/postgres';
+import { waitFor } from './support/harness';
 
 const logger = createLogger('silent');
-
-async function waitFor(cond: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe.each(DATABASES)('the scheduler lease, on %s', (kind) => {
   let database: Database;
@@ -26,13 +18,7 @@ describe.each(DATABASES)('the scheduler lease, on %s', (kind) => {
   };
 
   beforeEach(async () => {
-    database = new Database({
-      path: path.join(tempDir(), 'db.sqlite'),
-      url: kind === 'postgres' ? await freshPostgresUrl() : undefined,
-      synchronous: 'NORMAL',
-      logger,
-    });
-    await database.start();
+    database = await openDatabase(kind, { logger });
     repo = new LeaseRepository(database.db);
   });
 
@@ -65,7 +51,7 @@ describe.each(DATABASES)('the scheduler lease, on %s', (kind) => {
     await b.start();
     expect(b.held).toBe(false);
     expect(await b.holder()).toBe('killed');
-    await waitFor(() => b.held);
+    await waitFor(() => b.held, 'b holding the lease', 10_000);
     expect(Date.now() - diedAt).toBeLessThan(600 + 200 + 500);
     expect(await b.confirm()).toBe(true);
     expect(await b.holder()).toBe('b');
@@ -77,7 +63,7 @@ describe.each(DATABASES)('the scheduler lease, on %s', (kind) => {
     expect(await a.confirm()).toBe(true);
     await repo.seize('job', 'b', Date.now(), 60_000);
     expect(await a.confirm()).toBe(false);
-    await waitFor(() => !a.held);
+    await waitFor(() => !a.held, 'a letting the lease go', 10_000);
   });
 
   it('when the holder stops cleanly, then another takes the lease at its next try, without waiting for the TTL', async () => {

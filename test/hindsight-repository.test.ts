@@ -1,8 +1,6 @@
-import path from 'node:path';
-import { Database } from '../src/db/database';
-import { createLogger } from '../src/platform/logger';
+import type { Database } from '../src/db';
 import { HindsightRepository } from '../src/tiering/hindsight-repository';
-import { tempDir } from './support/harness';
+import { insertDatasets, openDatabase } from './support/database';
 
 const H = 3_600_000;
 const DAY = 24 * H;
@@ -15,28 +13,13 @@ describe('what happened after each logged move, from SQLite', () => {
   let repo: HindsightRepository;
 
   beforeAll(async () => {
-    database = new Database({
-      path: path.join(tempDir(), 'db.sqlite'),
-      synchronous: 'NORMAL',
-      logger: createLogger('silent'),
-    });
-    await database.start();
+    database = await openDatabase();
     repo = new HindsightRepository(database.db);
-    await database.db
-      .insertInto('datasets')
-      .values(
-        [1, 2].map((id) => ({
-          id,
-          name: `d${id}`,
-          tags: '[]',
-          size_gb: 1,
-          tier: 'HOT' as const,
-          location: 'PUBLIC' as const,
-          created_at: T0 - 60 * DAY,
-          updated_at: T0 - 60 * DAY,
-        })),
-      )
-      .execute();
+    await insertDatasets(database.db, [1, 2], {
+      location: 'PUBLIC',
+      created_at: T0 - 60 * DAY,
+      updated_at: T0 - 60 * DAY,
+    });
     const move = (datasetId: number, madeAt: number) => ({
       dataset_id: datasetId,
       run_id: 1,

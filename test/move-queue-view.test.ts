@@ -1,11 +1,10 @@
 import path from 'node:path';
 import ejs from 'ejs';
-import { Database } from '../src/db/database';
-import { createLogger } from '../src/platform/logger';
+import type { Database } from '../src/db';
 import * as fmt from '../src/web/format';
 import { queueModel } from '../src/web/pages/move-queue';
 import { PagesRepository } from '../src/web/pages/repository';
-import { tempDir } from './support/harness';
+import { openDatabase } from './support/database';
 
 const MiB = 1024 ** 2;
 const T0 = Date.UTC(2026, 2, 1, 10, 0, 0);
@@ -15,12 +14,7 @@ describe('the move queue in view: totals, the first moves, and the rest counted'
   let repo: PagesRepository;
 
   beforeAll(async () => {
-    database = new Database({
-      path: path.join(tempDir(), 'db.sqlite'),
-      synchronous: 'NORMAL',
-      logger: createLogger('silent'),
-    });
-    await database.start();
+    database = await openDatabase();
     repo = new PagesRepository(database.db);
     const n = 3_331;
     const datasets = Array.from({ length: n }, (_, i) => ({

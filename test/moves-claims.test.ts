@@ -1,11 +1,11 @@
-import path from 'node:path';
-import { Database } from '../src/db';
+import type { Database } from '../src/db';
 import { createLogger } from '../src/platform';
 import { ClaimRepository } from '../src/storage/moves/claim-repository';
 import { MoveClaims } from '../src/storage/moves/claims';
 import { CLAIM_LOST } from '../src/storage/moves/errors';
-import { DATABASES, freshPostgresUrl } from './support/postgres';
-import { tempDir, waitFor } from './support/harness';
+import { insertDatasets, openDatabase } from './support/database';
+import { DATABASES } from './support/postgres';
+import { waitFor } from './support/harness';
 
 const logger = createLogger('silent');
 
@@ -20,30 +20,10 @@ describe.each(DATABASES)('which instance runs which move, on %s', (kind) => {
   };
 
   beforeEach(async () => {
-    database = new Database({
-      path: path.join(tempDir(), 'db.sqlite'),
-      url: kind === 'postgres' ? await freshPostgresUrl() : undefined,
-      synchronous: 'NORMAL',
-      logger,
-    });
-    await database.start();
+    database = await openDatabase(kind, { logger });
     repo = new ClaimRepository(database.db);
     const now = Date.now();
-    await database.db
-      .insertInto('datasets')
-      .values(
-        [1, 2].map((id) => ({
-          id,
-          name: `d${id}`,
-          tags: '[]',
-          size_gb: 1,
-          tier: 'HOT' as const,
-          location: 'ONPREM' as const,
-          created_at: now,
-          updated_at: now,
-        })),
-      )
-      .execute();
+    await insertDatasets(database.db, [1, 2]);
     await database.db
       .insertInto('moves')
       .values(

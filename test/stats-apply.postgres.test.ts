@@ -1,33 +1,11 @@
-import type { Kysely } from 'kysely';
-import { StatsRepository, StatsWriter } from '../src/analytics';
-import { Database, type DB } from '../src/db';
+import { Database } from '../src/db';
 import { ManualClock, createLogger } from '../src/platform';
-import {
-  AppliedOnce,
-  DeadLettersRepository,
-  EventIdsRepository,
-  GapsRepository,
-  OffsetsRepository,
-  type BusMessage,
-} from '../src/stream';
+import { type AppliedOnce, OffsetsRepository, type BusMessage } from '../src/stream';
+import { insertDatasets, statsApplier } from './support/database';
 import { freshPostgresUrl } from './support/postgres';
 
 const T0 = Date.UTC(2026, 2, 1, 10, 0, 0);
 const logger = createLogger('silent');
-
-/** One instance's exactly-once applier with the statistics as its effect, wired as app-parts.ts does. */
-function applierOn(db: Kysely<DB>): AppliedOnce {
-  return new AppliedOnce({
-    db,
-    offsets: new OffsetsRepository(db, 'applied'),
-    eventIds: new EventIdsRepository(db),
-    deadLetters: new DeadLettersRepository(db),
-    gaps: new GapsRepository(db),
-    effect: new StatsWriter({ stats: new StatsRepository(db) }).effect,
-    clock: new ManualClock(T0),
-    logger,
-  });
-}
 
 /** Events without ids: only the stored offsets stand between a replay and a double count. */
 function partition(p: number, n: number, datasets: readonly number[]): BusMessage[] {
@@ -67,24 +45,8 @@ describe('two instances applying the same partitions at once, on PostgreSQL', ()
       instances.push(d);
     }
     const [a, b] = instances as [Database, Database];
-    const now = Date.now();
-    const datasets = (
-      await a.db
-        .insertInto('datasets')
-        .values(
-          [1, 2, 3].map((i) => ({
-            name: `d${i}`,
-            tags: '[]',
-            size_gb: 1,
-            tier: 'WARM' as const,
-            location: 'PRIVATE' as const,
-            created_at: now,
-            updated_at: now,
-          })),
-        )
-        .returning('id')
-        .execute()
-    ).map((r) => r.id);
+    const datasets = [1, 2, 3];
+    await insertDatasets(a.db, datasets, { tier: 'WARM', location: 'PRIVATE' });
     const p0 = partition(0, 1_500, datasets);
     const p1 = partition(1, 900, datasets);
     // Each instance gets every message, in batches of its own size that mix both partitions.
@@ -93,7 +55,8 @@ describe('two instances applying the same partitions at once, on PostgreSQL', ()
         const zipped = inBatches(p0, size).map((batch, i) => [...batch, ...(inBatches(p1, size)[i] ?? [])]);
         for (const batch of zipped) await applier.apply(batch);
       })();
-    await Promise.all([feed(applierOn(a.db), 100), feed(applierOn(b.db), 70)]);
+    const applierOn = (d: Database) => statsApplier(d.db, { clock: new ManualClock(T0), logger, group: 'applied' });
+    await Promise.all([feed(applierOn(a), 100), feed(applierOn(b), 70)]);
 
     const stats = await a.db.selectFrom('dataset_stats').select(['dataset_id', 'reads']).execute();
     expect(stats.reduce((n, r) => n + r.reads, 0)).toBe(1_500 + 900);

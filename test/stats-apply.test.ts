@@ -1,34 +1,15 @@
-import path from 'node:path';
-import type { Kysely } from 'kysely';
-import { StatsRepository, StatsWriter } from '../src/analytics';
-import { Database, type DB } from '../src/db';
-import { type Clock, ManualClock, createLogger, type Logger } from '../src/platform';
+import { StatsRepository } from '../src/analytics';
+import type { Database } from '../src/db';
+import { ManualClock, createLogger } from '../src/platform';
 import {
-  AppliedOnce,
+  type AppliedOnce,
   type AppliedBatch,
   type BatchEffect,
-  DeadLettersRepository,
-  EventIdsRepository,
   GapsRepository,
-  OffsetsRepository,
   type BusEvent,
   type BusMessage,
 } from '../src/stream';
-import { tempDir } from './support/harness';
-
-/** The exactly-once applier with the statistics as its effect, wired as app.ts does. */
-function statsApplier(db: Kysely<DB>, clock: Clock, logger: Logger): AppliedOnce {
-  return new AppliedOnce({
-    db,
-    offsets: new OffsetsRepository(db, 'g'),
-    eventIds: new EventIdsRepository(db),
-    deadLetters: new DeadLettersRepository(db),
-    gaps: new GapsRepository(db),
-    effect: new StatsWriter({ stats: new StatsRepository(db) }).effect,
-    clock,
-    logger,
-  });
-}
+import { insertDatasets, openDatabase, statsApplier } from './support/database';
 
 const H = 3_600_000;
 const T0 = Date.UTC(2026, 2, 1, 10, 0, 0);
@@ -42,25 +23,9 @@ describe('applying batches to statistics in SQLite', () => {
   const logger = createLogger('silent');
 
   beforeEach(async () => {
-    database = new Database({ path: path.join(tempDir(), 'db.sqlite'), synchronous: 'NORMAL', logger });
-    await database.start();
-    const now = Date.now();
-    await database.db
-      .insertInto('datasets')
-      .values(
-        [1, 2].map((id) => ({
-          id,
-          name: `d${id}`,
-          tags: '[]',
-          size_gb: 1,
-          tier: 'WARM' as const,
-          location: 'PRIVATE' as const,
-          created_at: now,
-          updated_at: now,
-        })),
-      )
-      .execute();
-    applier = statsApplier(database.db, clock, logger);
+    database = await openDatabase('sqlite', { logger });
+    await insertDatasets(database.db, [1, 2], { tier: 'WARM', location: 'PRIVATE' });
+    applier = statsApplier(database.db, { clock, logger });
     stats = new StatsRepository(database.db);
   });
   afterEach(async () => {
@@ -120,28 +85,15 @@ describe('applying batches to statistics in SQLite', () => {
 describe('a poison event', () => {
   test('when one event of a batch makes SQLite refuse the transaction, then it alone goes to the dead letters', async () => {
     const logger = createLogger('silent');
-    const database = new Database({ path: path.join(tempDir(), 'db.sqlite'), synchronous: 'NORMAL', logger });
-    await database.start();
+    const database = await openDatabase('sqlite', { logger });
     try {
       const db = database.db;
-      await db
-        .insertInto('datasets')
-        .values({
-          id: 1,
-          name: 'd',
-          tags: '[]',
-          size_gb: 1,
-          tier: 'WARM',
-          location: 'PRIVATE',
-          created_at: 0,
-          updated_at: 0,
-        })
-        .execute();
+      await insertDatasets(db, [1], { tier: 'WARM', location: 'PRIVATE' });
       const { sql } = await import('kysely');
       await sql`create trigger poison before insert on event_ids when new.id = 'poison' begin select raise(abort, 'poisoned row'); end`.execute(
         db,
       );
-      const applier = statsApplier(db, new ManualClock(T0), logger);
+      const applier = statsApplier(db, { clock: new ManualClock(T0), logger });
       const splits: { messages: number; reason: string }[] = [];
       applier.onSplit((s) => splits.push(s));
       const messages = Array.from({ length: 9 }, (_, i) => ({
@@ -185,24 +137,14 @@ describe('the exactly-once applier and its effect', () => {
     JSON.stringify({ v: 1, id, dataset_id: datasetId, type: 'read', bytes: 1, ts: T0, scan: false, received_at: T0 });
 
   beforeEach(async () => {
-    database = new Database({ path: path.join(tempDir(), 'db.sqlite'), synchronous: 'NORMAL', logger });
-    await database.start();
+    database = await openDatabase('sqlite', { logger });
   });
   afterEach(async () => {
     await database.stop();
   });
 
   const applierWith = (effect: BatchEffect) =>
-    new AppliedOnce({
-      db: database.db,
-      offsets: new OffsetsRepository(database.db, 'g'),
-      eventIds: new EventIdsRepository(database.db),
-      deadLetters: new DeadLettersRepository(database.db),
-      gaps: new GapsRepository(database.db),
-      effect,
-      clock: new ManualClock(T0),
-      logger,
-    });
+    statsApplier(database.db, { clock: new ManualClock(T0), logger, effect });
 
   test('when the effect fails, then neither offsets nor event ids are stored and the batch applies later', async () => {
     let fail = true;

@@ -1,21 +1,11 @@
-import path from 'node:path';
-import type { Kysely } from 'kysely';
-import { StatsRepository, StatsWriter } from '../src/analytics';
-import { Database, type DB } from '../src/db';
+import { StatsRepository } from '../src/analytics';
+import type { Database } from '../src/db';
 import { ManualClock, createLogger } from '../src/platform';
-import {
-  AppliedOnce,
-  DeadLettersRepository,
-  EventIdsRepository,
-  GapsRepository,
-  OffsetsRepository,
-  type BusEvent,
-  type BusMessage,
-} from '../src/stream';
+import type { BusEvent, BusMessage } from '../src/stream';
 import { ScanRepository } from '../src/tiering/scan-repository';
 import { SimStats } from '../src/tiering/sim/stats';
-import { tempDir } from './support/harness';
-import { DATABASES, freshPostgresUrl } from './support/postgres';
+import { insertDatasets, openDatabase, statsApplier } from './support/database';
+import { DATABASES } from './support/postgres';
 
 const logger = createLogger('silent');
 const H = 3_600_000;
@@ -23,20 +13,6 @@ const DAY = 24 * H;
 const T0 = Date.UTC(2026, 2, 2, 3, 0, 0);
 const GB = 1024 ** 3;
 const SIZE = 2 * GB;
-
-/** The exactly-once applier with the statistics as its effect, wired as app-parts.ts does. */
-function applierOn(db: Kysely<DB>): AppliedOnce {
-  return new AppliedOnce({
-    db,
-    offsets: new OffsetsRepository(db, 'g'),
-    eventIds: new EventIdsRepository(db),
-    deadLetters: new DeadLettersRepository(db),
-    gaps: new GapsRepository(db),
-    effect: new StatsWriter({ stats: new StatsRepository(db) }).effect,
-    clock: new ManualClock(T0),
-    logger,
-  });
-}
 
 /**
  * Five weeks of a weekly job reading the whole dataset (twice within the hour on week 3),
@@ -65,48 +41,28 @@ function events(datasetId: number): Omit<BusEvent, 'v' | 'received_at'>[] {
 describe.each(DATABASES)('large reads counted by the stream applier, on %s', (kind) => {
   let database: Database;
   beforeEach(async () => {
-    database = new Database({
-      path: path.join(tempDir(), 'db.sqlite'),
-      url: kind === 'postgres' ? await freshPostgresUrl() : undefined,
-      synchronous: 'NORMAL',
-      logger,
-    });
-    await database.start();
+    database = await openDatabase(kind, { logger });
   });
   afterEach(async () => {
     await database.stop();
   });
 
   test('when a weekly job’s events arrive in batches, then dataset_stats holds the same large reads as the replay counts', async () => {
-    const now = Date.now();
-    const [id] = (
-      await database.db
-        .insertInto('datasets')
-        .values({
-          name: 'weekly',
-          tags: '[]',
-          size_gb: 2,
-          tier: 'HOT',
-          location: 'PUBLIC',
-          created_at: now,
-          updated_at: now,
-          content_bytes: SIZE,
-        })
-        .returning('id')
-        .execute()
-    ).map((r) => r.id);
-    const all = events(id!);
+    const [id, other] = [1, 2];
+    const weekly = { size_gb: 2, tier: 'HOT', location: 'PUBLIC', content_bytes: SIZE } as const;
+    await insertDatasets(database.db, [id, other], weekly);
+    const all = events(id);
     const messages: BusMessage[] = all.map((e, offset) => ({
       topic: 't',
       partition: 0,
       offset,
       value: JSON.stringify({ v: 1, received_at: e.ts, ...e }),
     }));
-    const applier = applierOn(database.db);
+    const applier = statsApplier(database.db, { clock: new ManualClock(T0), logger });
     // Batches of three events: bursts and gaps are merged across batch boundaries.
     for (let i = 0; i < messages.length; i += 3) await applier.apply(messages.slice(i, i + 3));
 
-    const row = await new StatsRepository(database.db).get(id!);
+    const row = await new StatsRepository(database.db).get(id);
     expect(row).toMatchObject({
       large_reads: 6,
       large_bytes: 5 * SIZE + Math.round(0.6 * SIZE),
@@ -131,7 +87,7 @@ describe.each(DATABASES)('large reads counted by the stream applier, on %s', (ki
     expect(Math.abs(Math.sqrt(large.gapSq / 4) - 7 * 24)).toBeLessThan(1);
 
     // The scheduler's scan reads them back (five bursts: enough to be timed).
-    const [scanned] = await new ScanRepository(database.db).page(id! - 1, 1, new Map());
+    const [scanned] = await new ScanRepository(database.db).page(id - 1, 1, new Map());
     expect(scanned).toMatchObject({
       large_reads: 6,
       large_bursts: 5,
@@ -141,24 +97,8 @@ describe.each(DATABASES)('large reads counted by the stream applier, on %s', (ki
     expect(scanned!.large_gap_sq).toBeCloseTo(large.gapSq, 3);
 
     // All in one batch: the gaps between its bursts (fractional hours) travel in the upsert's rows.
-    const [other] = (
-      await database.db
-        .insertInto('datasets')
-        .values({
-          name: 'weekly-2',
-          tags: '[]',
-          size_gb: 2,
-          tier: 'HOT',
-          location: 'PUBLIC',
-          created_at: now,
-          updated_at: now,
-          content_bytes: SIZE,
-        })
-        .returning('id')
-        .execute()
-    ).map((r) => r.id);
     await applier.apply(
-      events(other!).map((e, offset) => ({
+      events(other).map((e, offset) => ({
         topic: 't',
         partition: 1,
         offset,
@@ -166,7 +106,7 @@ describe.each(DATABASES)('large reads counted by the stream applier, on %s', (ki
       })),
     );
     const stats = new StatsRepository(database.db);
-    const whole = await stats.get(other!);
+    const whole = await stats.get(other);
     expect(whole).toMatchObject({ large_reads: 6, large_bursts: 5, large_first: T0, large_last: T0 + 4 * 7 * DAY });
     expect(Number(whole!.large_gap_sq)).toBeCloseTo(large.gapSq, 3);
     // Straight to the upsert (the applier would split a refused batch and hide a refusal): a
@@ -174,6 +114,6 @@ describe.each(DATABASES)('large reads counted by the stream applier, on %s', (ki
     await stats.addStats(database.db, [
       { ...whole!, large_reads: 0, large_bytes: 0, large_bursts: 0, large_gap_sq: 1.5 },
     ]);
-    expect(Number((await stats.get(other!))!.large_gap_sq)).toBeCloseTo(large.gapSq + 1.5, 3);
+    expect(Number((await stats.get(other))!.large_gap_sq)).toBeCloseTo(large.gapSq + 1.5, 3);
   });
 });
