@@ -4,6 +4,7 @@ import {
   dialectOf,
   type DB,
   type Fence,
+  fenced,
   type Location,
   type MoveRow,
   type MoveState,
@@ -140,11 +141,7 @@ export class StorageRepository {
     now: number,
     fence?: Fence,
   ): Promise<{ id: number; dataset_id: number }[]> {
-    if (!fence) return this.insertMovesIn(this.db, items, now);
-    return this.db.transaction().execute(async (trx) => {
-      await fence(trx);
-      return this.insertMovesIn(trx, items, now);
-    });
+    return fenced(this.db, fence, (db) => this.insertMovesIn(db, items, now));
   }
 
   private async insertMovesIn(
