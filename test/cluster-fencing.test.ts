@@ -4,8 +4,8 @@ import path from 'node:path';
 import { AlertRepository, OutboxRepository, WebhookSender } from '../src/alerts';
 import { Lease, LeaseRepository } from '../src/cluster';
 import { Database } from '../src/db';
-import { createLogger } from '../src/platform';
-import { StorageRepository } from '../src/storage';
+import { createLogger, systemClock } from '../src/platform';
+import { Bandwidth, ScrubService, StorageRepository } from '../src/storage';
 import { ClaimRepository } from '../src/storage/moves/claim-repository';
 import { ClaimLost } from '../src/storage/moves/errors';
 import { LABEL_DAYS, Predictor, TieringRepository } from '../src/tiering';
@@ -393,6 +393,39 @@ describe.each(DATABASES)('fencing: a stale leader writes nothing, on %s', (kind)
       { id: 2, verified_at: null, damage: 'earlier' },
     ]);
     expect(await storage.markVerified(1, 'obj-1', Date.now(), b.fence)).toBe(true);
+  });
+
+  it('when another instance holds the scrub lease, then a scrub asked for here answers 409 naming it and records nothing', async () => {
+    const { b } = await takenOver('scrub');
+    const c = new Lease({
+      repo: new LeaseRepository(database.db),
+      job: 'scrub',
+      instance: 'c',
+      ttlMs: 400,
+      exclusive: false,
+      logger,
+    });
+    leases.push(c);
+    const storage = new StorageRepository(database.db);
+    // Only the lease is consulted before the refusal: no store, keyring or object is reached.
+    const scrubOn = (lease: Lease) =>
+      new ScrubService({
+        repo: storage,
+        objects: undefined as never,
+        keyring: undefined as never,
+        bandwidth: new Bandwidth(1e9),
+        clock: systemClock,
+        logger,
+        enabled: false,
+        intervalMs: 60_000,
+        leadership: lease,
+      });
+    await expect(scrubOn(c).mayRun()).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringContaining('runs on b') as string,
+    });
+    await scrubOn(b).mayRun();
+    expect(await count('scrub_runs')).toBe(0);
   });
 
   describe('webhook delivery', () => {
