@@ -3,7 +3,7 @@
  * dataset (scan), hand the moves that fit the budget to the move queue (plan), and record a
  * sample of forecasts to label later (observe). The timer that starts runs is scheduler.ts.
  */
-import type { Fence } from '../db';
+import { type Fence, isWriteRefused } from '../db';
 import type { Clock, Logger } from '../platform';
 import { features, N_FEATURES } from './features';
 import { FIRST_READ_REFRESH_MS, FirstReadCurve } from './first-read';
@@ -76,7 +76,9 @@ export async function runOnce(deps: RunDeps, trigger: string): Promise<RunResult
     });
     return result;
   } catch (err) {
-    // Refused too once the lease is lost: the next leader closes the run (closeAbandoned).
+    // After a refused write its close would be refused too (and logged again): the next leader
+    // closes the run (closeAbandoned).
+    if (isWriteRefused(err)) throw err;
     await repo.runs
       .finish(
         runId,
