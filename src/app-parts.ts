@@ -212,6 +212,7 @@ export function buildStorage(base: Base) {
         await moves.recover();
       },
     }),
+    scrubLease,
     /** The store panel of the overview and the moves page. */
     storePanel: () => storePanel(stores, repo),
     services: [stores, moves, ...(scrubLease ? [scrubLease] : []), scrub, backups, masterRotation] as Service[],

@@ -184,5 +184,9 @@ export function buildAlerts(base: Base, stream: StreamParts, health: () => Promi
     intervalMs: config.alerts.checkIntervalMs,
   });
   // Stopped in reverse: the checks (which write posts) before the delivery, the delivery before its lease.
-  return { alerts, services: [...(lease ? [lease] : []), ...(webhook ? [webhook] : []), alerts] as Service[] };
+  return {
+    alerts,
+    lease,
+    services: [...(lease ? [lease] : []), ...(webhook ? [webhook] : []), alerts] as Service[],
+  };
 }

@@ -131,6 +131,8 @@ export class App {
     const stream = await buildStream(base, storage);
     const tiering = buildTiering(base, storage);
     const alerting = buildAlerts(base, stream, () => this.health());
+    for (const lease of [storage.scrubLease, tiering.lease, alerting.lease])
+      if (lease) stream.metrics.countRefusals(lease);
     const app = buildHttp({
       config,
       logger,

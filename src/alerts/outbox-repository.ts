@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { AlertOutboxTable, DB } from '../db';
+import { type AlertOutboxTable, type DB, type Fence, fenced } from '../db';
 
 export type OutboxRow = Selectable<AlertOutboxTable>;
 
@@ -22,15 +22,36 @@ export class OutboxRepository {
     return r && numeric(r);
   }
 
+  /**
+   * Claims the post for one attempt before it is sent: only while it is due (`next_at` <= now, so
+   * nobody's claim is live), it is marked as someone's until `until` (next_at) and counted as an
+   * attempt. False when another instance has it or it is gone. `fence`: under the alerts lease,
+   * so a stale deliverer resumed after a takeover is refused before it posts.
+   */
+  async claim(id: number, now: number, until: number, fence?: Fence): Promise<boolean> {
+    const r = await fenced(this.db, fence, (db) =>
+      db
+        .updateTable('alert_outbox')
+        .set((eb) => ({ next_at: until, attempts: eb('attempts', '+', 1) }))
+        .where('id', '=', id)
+        .where('next_at', '<=', now)
+        .executeTakeFirst(),
+    );
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** Delivered (or given up): gone, whoever claimed it since (it went out). */
   async delivered(id: number): Promise<void> {
     await this.db.deleteFrom('alert_outbox').where('id', '=', id).execute();
   }
 
-  async failed(id: number, attempts: number, nextAt: number, error: string): Promise<void> {
+  /** The attempt claimed until `claimedUntil` failed: retried at `nextAt`, unless another instance claimed it since. */
+  async failed(id: number, claimedUntil: number, nextAt: number, error: string): Promise<void> {
     await this.db
       .updateTable('alert_outbox')
-      .set({ attempts, next_at: nextAt, last_error: error })
+      .set({ next_at: nextAt, last_error: error })
       .where('id', '=', id)
+      .where('next_at', '=', claimedUntil)
       .execute();
   }
 

@@ -1,5 +1,5 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
-import type { AlertsTable, DB, Fence } from '../db';
+import { type AlertsTable, type DB, type Fence, fenced } from '../db';
 
 export type AlertRow = Selectable<AlertsTable>;
 export type NewAlert = Omit<Insertable<AlertsTable>, 'id' | 'closed_at' | 'acknowledged_at' | 'acknowledged_by'>;
@@ -33,29 +33,30 @@ export class AlertRepository {
 
   /** `fence`: opened only while the alerts lease is this instance's (checked in the same transaction). */
   async insert(a: NewAlert, fence?: Fence): Promise<AlertRow> {
-    const write = async (db: Kysely<DB>): Promise<AlertRow> =>
-      numeric(await db.insertInto('alerts').values(a).returningAll().executeTakeFirstOrThrow());
-    if (!fence) return write(this.db);
-    return this.db.transaction().execute(async (trx) => {
-      await fence(trx);
-      return write(trx);
-    });
+    return fenced(this.db, fence, async (db) =>
+      numeric(await db.insertInto('alerts').values(a).returningAll().executeTakeFirstOrThrow()),
+    );
   }
 
-  async update(id: number, patch: Updateable<AlertsTable>): Promise<AlertRow | undefined> {
-    const r = await this.db.updateTable('alerts').set(patch).where('id', '=', id).returningAll().executeTakeFirst();
+  /** `fence`: the check's own updates, under the alerts lease (an operator's acknowledgement has none). */
+  async update(id: number, patch: Updateable<AlertsTable>, fence?: Fence): Promise<AlertRow | undefined> {
+    const r = await fenced(this.db, fence, (db) =>
+      db.updateTable('alerts').set(patch).where('id', '=', id).returningAll().executeTakeFirst(),
+    );
     return r && numeric(r);
   }
 
-  /** Closes the alert unless it is closed already; the row when this call closed it. */
-  async close(id: number, now: number): Promise<AlertRow | undefined> {
-    const r = await this.db
-      .updateTable('alerts')
-      .set({ closed_at: now })
-      .where('id', '=', id)
-      .where('closed_at', 'is', null)
-      .returningAll()
-      .executeTakeFirst();
+  /** Closes the alert unless it is closed already; the row when this call closed it. `fence`: as update's. */
+  async close(id: number, now: number, fence?: Fence): Promise<AlertRow | undefined> {
+    const r = await fenced(this.db, fence, (db) =>
+      db
+        .updateTable('alerts')
+        .set({ closed_at: now })
+        .where('id', '=', id)
+        .where('closed_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst(),
+    );
     return r && numeric(r);
   }
 
@@ -63,49 +64,10 @@ export class AlertRepository {
    * Deletes closed alerts that closed before `before`, then those closed first beyond
    * `maxRows` alerts in all; open alerts stay, and so does each kind's latest acknowledged one
    * (its watermark says which events were covered: without it they would alert again).
-   * Returns how many went.
+   * Returns how many went. `fence`: all of it in one transaction under the alerts lease.
    */
-  async prune(before: number, maxRows: number): Promise<number> {
-    const keep = this.db
-      .selectFrom('alerts')
-      .select((eb) => eb.fn.max('id').as('id'))
-      .where('acknowledged_at', 'is not', null)
-      .groupBy('key');
-    const old = await this.db
-      .deleteFrom('alerts')
-      .where('closed_at', 'is not', null)
-      .where('closed_at', '<', before)
-      .where('id', 'not in', keep)
-      .executeTakeFirst();
-    let gone = Number(old.numDeletedRows);
-    const total = await this.db
-      .selectFrom('alerts')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow();
-    const over = Number(total.n) - maxRows;
-    if (over > 0) {
-      const ids = await this.db
-        .selectFrom('alerts')
-        .select('id')
-        .where('closed_at', 'is not', null)
-        .where('id', 'not in', keep)
-        .orderBy('closed_at')
-        .orderBy('id')
-        .limit(over)
-        .execute();
-      for (let i = 0; i < ids.length; i += 1_000) {
-        const r = await this.db
-          .deleteFrom('alerts')
-          .where(
-            'id',
-            'in',
-            ids.slice(i, i + 1_000).map((x) => x.id),
-          )
-          .executeTakeFirst();
-        gone += Number(r.numDeletedRows);
-      }
-    }
-    return gone;
+  async prune(before: number, maxRows: number, fence?: Fence): Promise<number> {
+    return fenced(this.db, fence, (db) => pruneIn(db, before, maxRows));
   }
 
   /** An alert of this key was closed at or after `since` (acknowledged, or its state cleared). */
@@ -173,6 +135,49 @@ export class AlertRepository {
       latest: latest ? `dataset ${latest.dataset_id}, found by ${latest.found_by}: ${latest.detail}` : null,
     };
   }
+}
+
+async function pruneIn(db: Kysely<DB>, before: number, maxRows: number): Promise<number> {
+  const keep = db
+    .selectFrom('alerts')
+    .select((eb) => eb.fn.max('id').as('id'))
+    .where('acknowledged_at', 'is not', null)
+    .groupBy('key');
+  const old = await db
+    .deleteFrom('alerts')
+    .where('closed_at', 'is not', null)
+    .where('closed_at', '<', before)
+    .where('id', 'not in', keep)
+    .executeTakeFirst();
+  let gone = Number(old.numDeletedRows);
+  const total = await db
+    .selectFrom('alerts')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  const over = Number(total.n) - maxRows;
+  if (over > 0) {
+    const ids = await db
+      .selectFrom('alerts')
+      .select('id')
+      .where('closed_at', 'is not', null)
+      .where('id', 'not in', keep)
+      .orderBy('closed_at')
+      .orderBy('id')
+      .limit(over)
+      .execute();
+    for (let i = 0; i < ids.length; i += 1_000) {
+      const r = await db
+        .deleteFrom('alerts')
+        .where(
+          'id',
+          'in',
+          ids.slice(i, i + 1_000).map((x) => x.id),
+        )
+        .executeTakeFirst();
+      gone += Number(r.numDeletedRows);
+    }
+  }
+  return gone;
 }
 
 /** PostgreSQL hands bigint columns back as text. */

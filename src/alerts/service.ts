@@ -1,4 +1,4 @@
-import type { Fence } from '../db';
+import { type Fence, isWriteRefused } from '../db';
 import { AppError, type Clock, type Logger, oneAtATime, type Service } from '../platform';
 import { type Condition, type ConditionSources, gatherConditions } from './conditions';
 import type { AlertRepository, AlertRow } from './repository';
@@ -87,7 +87,8 @@ export class AlertService implements Service {
       // Retention: at the first check and then hourly (wall clock).
       if (Date.now() - this.prunedAt >= PRUNE_EVERY_MS) await this.prune();
     } catch (err) {
-      this.deps.logger.error('alerts.check_failed', { error: err as Error });
+      // A refused write was logged by the lease's fence: this instance is no longer the checker.
+      if (!isWriteRefused(err)) this.deps.logger.error('alerts.check_failed', { error: err as Error });
       throw err;
     }
   }
@@ -116,15 +117,20 @@ export class AlertService implements Service {
         this.deps.logger.warn('alerts.opened', { alert_id: row.id, key: c.key, title: c.title });
         await this.post('alert.opened', row);
       } else if (a.title !== c.title || a.detail !== c.detail || a.watermark !== c.watermark) {
-        await this.deps.repo.update(a.id, { title: c.title, detail: c.detail, watermark: c.watermark });
+        await this.deps.repo.update(
+          a.id,
+          { title: c.title, detail: c.detail, watermark: c.watermark },
+          this.deps.leadership?.fence,
+        );
       }
     }
-    for (const a of open.values()) await this.close(a, now);
+    for (const a of open.values()) await this.close(a, now, this.deps.leadership?.fence);
   }
 
-  private async close(a: AlertRow, now: number): Promise<void> {
+  /** `fence`: the check's closes (an operator's acknowledgement closes from any instance). */
+  private async close(a: AlertRow, now: number, fence?: Fence): Promise<void> {
     // Closed once: an acknowledgement and a check that race close it one time between them.
-    const row = await this.deps.repo.close(a.id, now);
+    const row = await this.deps.repo.close(a.id, now, fence);
     if (!row) return;
     this.deps.logger.info('alerts.closed', { alert_id: a.id, key: a.key });
     await this.post('alert.closed', row);
@@ -134,7 +140,7 @@ export class AlertService implements Service {
   async prune(): Promise<number> {
     const { maxAgeMs, maxRows } = this.deps.retention;
     this.prunedAt = Date.now();
-    const gone = await this.deps.repo.prune(this.deps.clock.now() - maxAgeMs, maxRows);
+    const gone = await this.deps.repo.prune(this.deps.clock.now() - maxAgeMs, maxRows, this.deps.leadership?.fence);
     if (gone > 0) this.deps.logger.info('alerts.pruned', { alerts: gone });
     return gone;
   }

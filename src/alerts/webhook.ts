@@ -1,3 +1,4 @@
+import { type Fence, isWriteRefused } from '../db';
 import { type Logger, type Service, Signal } from '../platform';
 import type { OutboxRepository } from './outbox-repository';
 
@@ -8,9 +9,10 @@ export interface WebhookDeps {
   logger: Logger;
   /**
    * Several instances share the database (PostgreSQL): only the holder of this lease delivers,
-   * so a post goes out from one of them; absent, this instance is the only one.
+   * so a post goes out from one of them, and each attempt is claimed under its fence before the
+   * POST; absent, this instance is the only one.
    */
-  leadership?: { acquire(): Promise<boolean> };
+  leadership?: { acquire(): Promise<boolean>; fence: Fence };
   /** First retry after this long, doubling each time up to maxDelayMs. */
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -22,6 +24,9 @@ export interface WebhookDeps {
   /** How often the outbox is looked at when nothing wakes it (posts written by other instances, leadership). */
   pollMs?: number;
 }
+
+/** A claim outlasts its POST's timeout by this much, so the POST is over before another instance may claim it. */
+const CLAIM_MARGIN_MS = 1_000;
 
 const DEFAULTS = {
   baseDelayMs: 1_000,
@@ -36,8 +41,11 @@ const DEFAULTS = {
  * Posts alert messages as JSON to one URL, in order, at least once: send() writes the message to
  * the outbox table and returns; the delivery loop posts the oldest one, deletes it on a 2xx, and
  * otherwise retries it with exponential backoff, across restarts (the outbox outlives the
- * process). A post that succeeded just before a crash is sent again after it. Times are wall
- * clock: the demo's accelerated clock must not shorten a backoff.
+ * process). Each attempt is claimed in the database first (fenced by the lease), and the POST
+ * ends (its timeout) before the claim runs out, so two instances never post one message at once,
+ * nor a stale one after a takeover. At least once remains: a POST that succeeded just before a
+ * crash (or a lost connection) and was not yet marked is sent again. Times are wall clock: the
+ * demo's accelerated clock must not shorten a backoff.
  */
 export class WebhookSender implements Service {
   readonly name = 'alert-webhook';
@@ -87,7 +95,8 @@ export class WebhookSender implements Service {
     while (!this.stopped) {
       this.kicked = false;
       const wait = await this.once().catch((err: unknown) => {
-        this.deps.logger.warn('alerts.webhook_outbox_failed', { error: err as Error });
+        // A refused claim was logged by the lease's fence (once).
+        if (!isWriteRefused(err)) this.deps.logger.warn('alerts.webhook_outbox_failed', { error: err as Error });
         return this.o.pollMs;
       });
       if (wait > 0 && !this.stopped && !this.kicked) await this.wake.wait(wait);
@@ -102,7 +111,16 @@ export class WebhookSender implements Service {
     if (!m) return this.o.pollMs;
     const now = Date.now();
     if (m.next_at > now) return Math.min(m.next_at - now, this.o.pollMs);
-    const error = await this.post(m.id, m.body);
+    const until = now + this.o.timeoutMs + CLAIM_MARGIN_MS;
+    if (!(await outbox.claim(m.id, now, until, leadership?.fence))) return 0;
+    // Paused between the claim and here (a long GC, SIGSTOP) past the margin: another instance may
+    // claim it before this POST would end, so it is left to the next attempt.
+    const left = until - CLAIM_MARGIN_MS - Date.now();
+    if (left <= 0) {
+      logger.warn('alerts.webhook_claim_expired', { delivery_id: m.id });
+      return 0;
+    }
+    const error = await this.post(m.id, m.body, Math.min(left, this.o.timeoutMs));
     if (this.stopped && error !== null) return 0;
     const attempts = m.attempts + 1;
     if (error === null) {
@@ -115,7 +133,7 @@ export class WebhookSender implements Service {
       return 0;
     }
     const delay = Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** (attempts - 1));
-    await outbox.failed(m.id, attempts, Date.now() + delay, error);
+    await outbox.failed(m.id, until, Date.now() + delay, error);
     logger.warn('alerts.webhook_retry', { attempt: attempts, in_ms: delay, error });
     return Math.min(delay, this.o.pollMs);
   }
@@ -124,13 +142,13 @@ export class WebhookSender implements Service {
    * null when delivered (a 2xx), else why not. A post sent again (at least once) carries the same
    * delivery id, so a receiver can drop the repeat.
    */
-  private async post(id: number, body: string): Promise<string | null> {
+  private async post(id: number, body: string, timeoutMs: number): Promise<string | null> {
     try {
       const res = await fetch(this.deps.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-delivery-id': String(id) },
         body,
-        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.o.timeoutMs)]),
+        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(timeoutMs)]),
       });
       await res.arrayBuffer().catch(() => undefined);
       return res.ok ? null : `HTTP ${res.status}`;

@@ -1,5 +1,5 @@
-import type { Db } from '../db';
-import { AppError, type Logger, oneAtATime, type Service } from '../platform';
+import { type Db, WriteRefused } from '../db';
+import { type Logger, oneAtATime, type Service } from '../platform';
 import type { LeaseRepository } from './lease-repository';
 
 export interface LeaseDeps {
@@ -31,6 +31,7 @@ export class Lease implements Service {
   private validUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly tick = oneAtATime(() => this.refresh());
+  private readonly refusedListeners: ((job: string) => void)[] = [];
 
   constructor(private readonly deps: LeaseDeps) {
     this.name = `lease:${deps.job}`;
@@ -72,17 +73,26 @@ export class Lease implements Service {
   /**
    * A Fence for the job's writes: inside their transaction, the database confirms this instance
    * still holds the lease with the token it took, and keeps it from being taken until they commit.
+   * A refusal is logged and counted here, once; this instance then stops counting on the lease
+   * until a renewal says it still has it, so its next writes are not even tried.
    */
   readonly fence = async (trx: Db): Promise<void> => {
     const { repo, job, instance } = this.deps;
     const token = this.token;
     if (token !== undefined && (await repo.in(trx).hold(job, instance, token, Date.now()))) return;
+    this.validUntil = 0;
     this.deps.logger.warn('lease.write_refused', { job, instance, token });
-    throw AppError.conflict(
+    for (const l of this.refusedListeners) l(job);
+    throw new WriteRefused(
+      job,
       `this instance no longer holds the ${job} lease (another instance took it over, or it expired): its write was refused`,
-      { job },
     );
   };
+
+  /** `fn` hears of every write this lease's fence refused (the metrics count them). */
+  onRefused(fn: (job: string) => void): void {
+    this.refusedListeners.push(fn);
+  }
 
   /** Who holds the lease now (undefined: nobody, or it expired). */
   async holder(): Promise<string | undefined> {

@@ -1,6 +1,6 @@
 export { bulkWrite, bulkWriteJson } from './bulk';
 export { Database, type Db } from './database';
-export type { Fence } from './fence';
+export { fenced, isWriteRefused, WriteRefused, type Fence } from './fence';
 export { asFlag, dialectOf, greatest, least, type DialectName } from './dialect';
 export { isBusy, isDataError, isUniqueViolation } from './errors';
 export {

@@ -1,4 +1,4 @@
-import type { IntegrityFinder } from '../db';
+import { type Fence, type IntegrityFinder, isWriteRefused } from '../db';
 import { AppError, type Clock, type Logger } from '../platform';
 import type { StorageRepository } from './repository';
 
@@ -25,7 +25,8 @@ export interface IntegrityDeps {
 export class Integrity {
   constructor(private readonly deps: IntegrityDeps) {}
 
-  async damaged(d: Damage): Promise<void> {
+  /** `fence`: the scrub's finding, recorded only under its lease (a refusal is thrown, not swallowed). */
+  async damaged(d: Damage, fence?: Fence): Promise<void> {
     const { repo, clock, logger } = this.deps;
     logger.error('storage.integrity_failure', {
       request_id: d.requestId,
@@ -35,17 +36,21 @@ export class Integrity {
       detail: d.detail,
     });
     await repo
-      .recordDamage({
-        dataset_id: d.datasetId,
-        object_id: d.objectId,
-        found_by: d.foundBy,
-        detail: d.detail,
-        request_id: d.requestId ?? null,
-        at: clock.now(),
-      })
-      .catch((err: unknown) =>
-        logger.error('storage.integrity_record_failed', { dataset_id: d.datasetId, error: err as Error }),
-      );
+      .recordDamage(
+        {
+          dataset_id: d.datasetId,
+          object_id: d.objectId,
+          found_by: d.foundBy,
+          detail: d.detail,
+          request_id: d.requestId ?? null,
+          at: clock.now(),
+        },
+        fence,
+      )
+      .catch((err: unknown) => {
+        if (isWriteRefused(err)) throw err;
+        logger.error('storage.integrity_record_failed', { dataset_id: d.datasetId, error: err as Error });
+      });
   }
 }
 

@@ -4,6 +4,7 @@ import {
   dialectOf,
   type DB,
   type Fence,
+  fenced,
   type Location,
   type MoveRow,
   type MoveState,
@@ -140,11 +141,7 @@ export class StorageRepository {
     now: number,
     fence?: Fence,
   ): Promise<{ id: number; dataset_id: number }[]> {
-    if (!fence) return this.insertMovesIn(this.db, items, now);
-    return this.db.transaction().execute(async (trx) => {
-      await fence(trx);
-      return this.insertMovesIn(trx, items, now);
-    });
+    return fenced(this.db, fence, (db) => this.insertMovesIn(db, items, now));
   }
 
   private async insertMovesIn(
@@ -290,8 +287,9 @@ export class StorageRepository {
    * Keeps the failure and marks the dataset damaged, if it still holds that object (new content
    * uploaded meanwhile is not what failed).
    */
-  async recordDamage(f: NewIntegrityFailure): Promise<void> {
+  async recordDamage(f: NewIntegrityFailure, fence?: Fence): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
+      await fence?.(trx);
       await trx.insertInto('integrity_failures').values(f).execute();
       await trx
         .updateTable('datasets')
@@ -315,13 +313,15 @@ export class StorageRepository {
   }
 
   /** The object read whole and every chunk authenticated: noted, and no longer damaged (if it still holds that object). */
-  async markVerified(datasetId: number, objectId: string, now: number): Promise<boolean> {
-    const r = await this.db
-      .updateTable('datasets')
-      .set({ verified_at: now, damaged_at: null, damage: null })
-      .where('id', '=', datasetId)
-      .where('object_id', '=', objectId)
-      .executeTakeFirst();
+  async markVerified(datasetId: number, objectId: string, now: number, fence?: Fence): Promise<boolean> {
+    const r = await fenced(this.db, fence, (db) =>
+      db
+        .updateTable('datasets')
+        .set({ verified_at: now, damaged_at: null, damage: null })
+        .where('id', '=', datasetId)
+        .where('object_id', '=', objectId)
+        .executeTakeFirst(),
+    );
     return Number(r.numUpdatedRows) > 0;
   }
 
@@ -337,17 +337,20 @@ export class StorageRepository {
       .execute();
   }
 
-  async startScrub(trigger: string, now: number): Promise<number> {
-    const r = await this.db
-      .insertInto('scrub_runs')
-      .values({ trigger, started_at: now, error: null })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+  /** `fence` (here and in setScrub, markVerified, recordDamage): the scrub's writes, under its lease. */
+  async startScrub(trigger: string, now: number, fence?: Fence): Promise<number> {
+    const r = await fenced(this.db, fence, (db) =>
+      db
+        .insertInto('scrub_runs')
+        .values({ trigger, started_at: now, error: null })
+        .returning('id')
+        .executeTakeFirstOrThrow(),
+    );
     return r.id;
   }
 
-  async setScrub(id: number, patch: ScrubPatch): Promise<void> {
-    await this.db.updateTable('scrub_runs').set(patch).where('id', '=', id).execute();
+  async setScrub(id: number, patch: ScrubPatch, fence?: Fence): Promise<void> {
+    await fenced(this.db, fence, (db) => db.updateTable('scrub_runs').set(patch).where('id', '=', id).execute());
   }
 
   lastScrub(): Promise<ScrubRun | undefined> {

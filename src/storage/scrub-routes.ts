@@ -13,6 +13,7 @@ export function scrubRoutes(d: Pick<StorageRouteDeps, 'scrub' | 'requireWrite'>)
 
   r.post('/api/scrub', requireWrite, async (req, res) => {
     const wait = new Query(req.query).optEnum('wait', ['true', 'false']) === 'true';
+    await scrub.mayRun();
     const running = scrub.run('api');
     if (wait) {
       await running;

@@ -1,4 +1,5 @@
 import schedule from 'node-schedule';
+import { type Fence, isWriteRefused } from '../db';
 import { AppError, type Clock, type Logger, type Service, oneAtATime } from '../platform';
 import { Integrity } from './integrity';
 import type { Keyring } from './keyring';
@@ -18,8 +19,11 @@ export interface ScrubDeps {
   /** Run on a timer every `intervalMs` (the API and the CLI run it either way). */
   enabled: boolean;
   intervalMs: number;
-  /** With several instances on shared stores, the timer's scrub runs on the one holding this (absent: here). */
-  leadership?: { acquire(): Promise<boolean> };
+  /**
+   * With several instances on shared stores, a scrub runs on the one holding this (absent: here),
+   * and its writes (its report, verified and damaged marks) are fenced by it.
+   */
+  leadership?: { acquire(): Promise<boolean>; holder(): Promise<string | undefined>; fence: Fence };
 }
 
 /** What a scrub found, as the API and the CLI show it. */
@@ -98,7 +102,10 @@ export class ScrubService implements Service {
     this.nextAt = Date.now() + this.deps.intervalMs;
     this.job = schedule.scheduleJob(new Date(this.nextAt), () => {
       this.runIfLeader()
-        .catch((err: unknown) => this.deps.logger.error('scrub.failed', { error: err as Error }))
+        .catch((err: unknown) => {
+          // A refused write was logged by the lease's fence (once).
+          if (!isWriteRefused(err)) this.deps.logger.error('scrub.failed', { error: err as Error });
+        })
         .finally(() => this.arm());
     });
   }
@@ -113,9 +120,18 @@ export class ScrubService implements Service {
     await this.run('timer');
   }
 
+  /** Throws 409 naming the holder when another instance holds the scrub lease (a scrub asked for here would be refused). */
+  async mayRun(): Promise<void> {
+    const { leadership } = this.deps;
+    if (!leadership || this.run.running || (await leadership.acquire())) return;
+    const holder = (await leadership.holder()) ?? 'another instance';
+    throw AppError.conflict(`the scrub runs on ${holder}: ask that instance, or wait for its scrub`, { holder });
+  }
+
   private async scrub(trigger: string): Promise<void> {
     const { repo, clock, logger } = this.deps;
-    const id = await repo.startScrub(trigger, clock.now());
+    const fence = this.deps.leadership?.fence;
+    const id = await repo.startScrub(trigger, clock.now(), fence);
     const totals = { objects: 0, bytes: 0, damaged: 0, skipped: 0 };
     logger.info('scrub.started', { scrub_id: id, trigger });
     try {
@@ -132,13 +148,15 @@ export class ScrubService implements Service {
           }
         }
         after = page.at(-1)!.id;
-        await repo.setScrub(id, totals);
+        await repo.setScrub(id, totals, fence);
       }
-      await repo.setScrub(id, { ...totals, finished_at: clock.now() });
+      await repo.setScrub(id, { ...totals, finished_at: clock.now() }, fence);
       logger.info('scrub.finished', { scrub_id: id, ...totals });
     } catch (err) {
+      // Its report would be refused too: the scrub that holds the lease now reports.
+      if (isWriteRefused(err)) throw err;
       const message = err instanceof Stopped ? 'stopped before the end (shutting down)' : (err as Error).message;
-      await repo.setScrub(id, { ...totals, finished_at: clock.now(), error: message });
+      await repo.setScrub(id, { ...totals, finished_at: clock.now(), error: message }, fence);
       if (!(err instanceof Stopped)) throw err;
     }
   }
@@ -168,11 +186,12 @@ export class ScrubService implements Service {
     }
     if (signal.aborted) throw new Stopped();
     if (!(await stillHolds(repo, row))) return 'skipped';
+    const fence = this.deps.leadership?.fence;
     if (damage === undefined) {
-      await repo.markVerified(row.id, objectId, clock.now());
+      await repo.markVerified(row.id, objectId, clock.now(), fence);
       return 'verified';
     }
-    await this.integrity.damaged({ datasetId: row.id, objectId, foundBy: 'scrub', detail: damage });
+    await this.integrity.damaged({ datasetId: row.id, objectId, foundBy: 'scrub', detail: damage }, fence);
     return 'damaged';
   }
 }

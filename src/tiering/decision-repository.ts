@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { bulkWrite, type DB, type DecisionsTable, type Fence } from '../db';
+import { bulkWrite, type DB, type DecisionsTable, type Fence, fenced } from '../db';
 
 export type DecisionRow = DecisionsTable;
 
@@ -65,13 +65,17 @@ export class DecisionRepository {
     return out;
   }
 
-  async delete(datasetIds: readonly number[]): Promise<void> {
-    for (let i = 0; i < datasetIds.length; i += 5_000) {
-      await this.db
-        .deleteFrom('decisions')
-        .where('dataset_id', 'in', datasetIds.slice(i, i + 5_000))
-        .execute();
-    }
+  /** `fence`: deleted only under the scheduler's lease (a stale leader would delete what the new one just decided). */
+  async delete(datasetIds: readonly number[], fence?: Fence): Promise<void> {
+    if (datasetIds.length === 0) return;
+    await fenced(this.db, fence, async (db) => {
+      for (let i = 0; i < datasetIds.length; i += 5_000) {
+        await db
+          .deleteFrom('decisions')
+          .where('dataset_id', 'in', datasetIds.slice(i, i + 5_000))
+          .execute();
+      }
+    });
   }
 
   /** Decisions that point somewhere else than where the dataset is: the recommendations. */
@@ -135,11 +139,7 @@ export class DecisionRepository {
 
   /** Logs decisions about to be carried out; returns each one's id by dataset. With `fence`, in one transaction under it. */
   async log(rows: readonly DecisionRow[], fence?: Fence): Promise<Map<number, number>> {
-    if (!fence) return this.logIn(this.db, rows);
-    return this.db.transaction().execute(async (trx) => {
-      await fence(trx);
-      return this.logIn(trx, rows);
-    });
+    return fenced(this.db, fence, (db) => this.logIn(db, rows));
   }
 
   private async logIn(db: Kysely<DB>, rows: readonly DecisionRow[]): Promise<Map<number, number>> {
@@ -171,6 +171,10 @@ export class DecisionRepository {
     return out;
   }
 
+  /**
+   * Not fenced: it only takes back log entries this run wrote a moment ago (no other instance
+   * knows their ids), also after its lease was lost, so a refused plan leaves no entries behind.
+   */
   async unlog(ids: readonly number[]): Promise<void> {
     for (let i = 0; i < ids.length; i += 5_000)
       await this.db

@@ -1,5 +1,5 @@
 import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
-import { bulkWrite, type DB } from '../db';
+import { bulkWrite, type DB, type Fence, fenced } from '../db';
 import type { PredictorState } from './predictor';
 
 type ObservationsTable = DB['forecast_observations'];
@@ -37,10 +37,15 @@ export class ObservationRepository {
       .execute();
   }
 
-  async add(rows: readonly NewObservation[]): Promise<void> {
+  /** `fence`: recorded only under the scheduler's lease. */
+  async add(rows: readonly NewObservation[], fence?: Fence): Promise<void> {
     if (rows.length === 0) return;
+    await fenced(this.db, fence, (db) => this.addIn(db, rows));
+  }
+
+  private async addIn(db: Kysely<DB>, rows: readonly NewObservation[]): Promise<void> {
     await bulkWrite(
-      this.db,
+      db,
       'insert into forecast_observations (dataset_id, observed_at, due_at, features, warm_total, predicted, seed_regression, seed_ewma)',
       '',
       8,
@@ -69,6 +74,23 @@ export class ObservationRepository {
       order by o.due_at
       limit ${limit}`.execute(this.db);
     return r.rows;
+  }
+
+  /**
+   * Labels matured observations and saves the model trained on them, in one transaction (under
+   * the scheduler's lease with `fence`): the labels and the model never part, and a stale leader
+   * neither labels nor overwrites the new leader's model.
+   */
+  async train(
+    rows: { id: number; actual: number | null }[],
+    state: PredictorState,
+    now: number,
+    fence?: Fence,
+  ): Promise<void> {
+    await fenced(this.db, fence, async (db) => {
+      await this.mature(rows, now, db);
+      await this.savePredictorState(state, now, db);
+    });
   }
 
   /** Labels matured observations (actual null: the dataset is gone, so the observation is dropped). */

@@ -117,6 +117,6 @@ export async function scan(ctx: RunContext, policy: TieringPolicy): Promise<Scan
   }
   await writes;
   await ctx.guard();
-  await repo.decisions.delete(cleared);
+  await repo.decisions.delete(cleared, ctx.fence);
   return { datasets, written, best, sample: sample.items };
 }

@@ -3,7 +3,7 @@
  * dataset (scan), hand the moves that fit the budget to the move queue (plan), and record a
  * sample of forecasts to label later (observe). The timer that starts runs is scheduler.ts.
  */
-import type { Fence } from '../db';
+import { type Fence, isWriteRefused } from '../db';
 import type { Clock, Logger } from '../platform';
 import { features, N_FEATURES } from './features';
 import { FIRST_READ_REFRESH_MS, FirstReadCurve } from './first-read';
@@ -50,18 +50,22 @@ export async function runOnce(deps: RunDeps, trigger: string): Promise<RunResult
   const t0 = Date.now();
   const now = clock.now();
   const { repo } = tiering;
-  const runId = await repo.runs.start(trigger, now);
+  const runId = await repo.runs.start(trigger, now, deps.fence);
   try {
     const result = await phases(deps, trigger, runId, now, t0);
-    await repo.runs.finish(runId, {
-      finished_at: clock.now(),
-      datasets: result.datasets,
-      moves: result.moves.length,
-      held: result.held,
-      catalog_version: result.catalog_version,
-      pending_saving_month: result.pending_saving_month,
-      error: null,
-    });
+    await repo.runs.finish(
+      runId,
+      {
+        finished_at: clock.now(),
+        datasets: result.datasets,
+        moves: result.moves.length,
+        held: result.held,
+        catalog_version: result.catalog_version,
+        pending_saving_month: result.pending_saving_month,
+        error: null,
+      },
+      deps.fence,
+    );
     deps.logger.child({ run_id: runId }).info('scheduler.run', {
       trigger,
       datasets: result.datasets,
@@ -72,16 +76,23 @@ export async function runOnce(deps: RunDeps, trigger: string): Promise<RunResult
     });
     return result;
   } catch (err) {
+    // After a refused write its close would be refused too (and logged again): the next leader
+    // closes the run (closeAbandoned).
+    if (isWriteRefused(err)) throw err;
     await repo.runs
-      .finish(runId, {
-        finished_at: clock.now(),
-        datasets: 0,
-        moves: 0,
-        held: {},
-        catalog_version: null,
-        pending_saving_month: null,
-        error: (err as Error).message,
-      })
+      .finish(
+        runId,
+        {
+          finished_at: clock.now(),
+          datasets: 0,
+          moves: 0,
+          held: {},
+          catalog_version: null,
+          pending_saving_month: null,
+          error: (err as Error).message,
+        },
+        deps.fence,
+      )
       .catch(() => undefined);
     throw err;
   }
@@ -90,7 +101,7 @@ export async function runOnce(deps: RunDeps, trigger: string): Promise<RunResult
 async function phases(deps: RunDeps, trigger: string, runId: number, now: number, t0: number): Promise<RunResult> {
   const { tiering } = deps;
   const tTrain = Date.now();
-  const matured = await train(tiering, now, deps.guard);
+  const matured = await train(tiering, now, deps);
   const tScan = Date.now();
   // Reads are priced toward the fleet's read share as it stands now (one aggregate query),
   // so every run, the first included, prices with the same share its explanations show; the
@@ -117,7 +128,7 @@ async function phases(deps: RunDeps, trigger: string, runId: number, now: number
   const planned = await plan(ctx, deps.moves, scanned.best.sorted());
   const tObserve = Date.now();
   await deps.guard();
-  const added = await observe(tiering, scanned.sample, now);
+  const added = await observe(tiering, scanned.sample, now, deps.fence);
   const pending = await tiering.pendingSaving();
   return {
     run_id: runId,
@@ -140,14 +151,14 @@ async function phases(deps: RunDeps, trigger: string, runId: number, now: number
   };
 }
 
-/** Labels observations whose horizon has passed and trains the model on them. */
-async function train(tiering: TieringService, now: number, guard: () => Promise<void>): Promise<number> {
+/** Labels observations whose horizon has passed and trains the model on them (labels and model saved together). */
+async function train(tiering: TieringService, now: number, deps: Pick<RunDeps, 'guard' | 'fence'>): Promise<number> {
   const { repo, predictor } = tiering;
   let n = 0;
   for (;;) {
     const due = await repo.observations.due(now, 5_000);
     if (due.length === 0) break;
-    await guard();
+    await deps.guard();
     const x = new Float64Array(N_FEATURES);
     const labelled = due.map((o) => {
       if (o.warm_now === null) return { id: o.id, actual: null };
@@ -156,16 +167,15 @@ async function train(tiering: TieringService, now: number, guard: () => Promise<
       predictor.update(x, actual);
       return { id: o.id, actual };
     });
-    await repo.observations.mature(labelled, now);
+    await repo.observations.train(labelled, predictor.state(), now, deps.fence);
     n += due.length;
     if (due.length < 5_000) break;
   }
-  if (n > 0) await repo.observations.savePredictorState(predictor.state(), now);
   return n;
 }
 
 /** Records a sample of forecasts (with the demo's baselines) to label when their horizon passes. */
-async function observe(tiering: TieringService, rows: CandidateRow[], now: number): Promise<number> {
+async function observe(tiering: TieringService, rows: CandidateRow[], now: number, fence?: Fence): Promise<number> {
   if (rows.length === 0) return 0;
   const { repo, predictor } = tiering;
   const H = predictor.horizonDays;
@@ -189,6 +199,6 @@ async function observe(tiering: TieringService, rows: CandidateRow[], now: numbe
       seed_ewma: BASELINES.seedEwma(h, H),
     };
   });
-  await repo.observations.add(obs);
+  await repo.observations.add(obs, fence);
   return obs.length;
 }

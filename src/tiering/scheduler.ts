@@ -1,5 +1,5 @@
 import schedule from 'node-schedule';
-import type { Fence } from '../db';
+import { type Fence, isWriteRefused } from '../db';
 import { type Clock, AppError, type Logger, oneAtATime, type Service } from '../platform';
 import { runOnce, type RunResult } from './run';
 import type { MoveEnqueuer, TieringService } from './service';
@@ -60,7 +60,12 @@ export class TierScheduler implements Service {
   private async closeAbandoned(): Promise<void> {
     if (this.runOne.running) return;
     if (this.deps.leadership && !(await this.deps.leadership.acquire())) return;
-    await this.deps.tiering.repo.runs.closeAbandoned(this.deps.clock.now());
+    await this.deps.tiering.repo.runs
+      .closeAbandoned(this.deps.clock.now(), this.deps.leadership?.fence)
+      .catch((err: unknown) => {
+        // Lost between the two (logged by the fence): the leader closes them.
+        if (!isWriteRefused(err)) throw err;
+      });
   }
 
   private async refresh(): Promise<void> {
@@ -100,7 +105,10 @@ export class TierScheduler implements Service {
     this.nextAt = this.deps.clock.now() + s.intervalMs;
     this.job = schedule.scheduleJob(at, () => {
       this.runIfLeader()
-        .catch((err: unknown) => this.deps.logger.error('scheduler.run_failed', { error: err as Error }))
+        .catch((err: unknown) => {
+          // A refused write was logged by the lease's fence (once): this instance is no longer the leader.
+          if (!isWriteRefused(err)) this.deps.logger.error('scheduler.run_failed', { error: err as Error });
+        })
         .finally(() => this.arm());
     });
   }
@@ -134,7 +142,7 @@ export class TierScheduler implements Service {
     }
     // Settings, catalog and model as the database holds them: another instance may have changed them.
     await this.deps.tiering.refresh();
-    await this.deps.tiering.repo.runs.closeAbandoned(this.deps.clock.now());
+    await this.deps.tiering.repo.runs.closeAbandoned(this.deps.clock.now(), leadership.fence);
     const guard = async (): Promise<void> => {
       if (!(await leadership.confirm()))
         throw AppError.conflict(

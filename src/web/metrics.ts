@@ -49,6 +49,10 @@ export class ProductMetrics {
     'dim_batches_split_total',
     'Batches the database refused for something in their data, split to apply the rest (a poison event, or a statement every batch fails).',
   );
+  private readonly refused = this.registry.counter(
+    'dim_lease_writes_refused_total',
+    "Writes the database refused because this instance no longer held the job's lease (a stale leader, by job).",
+  );
   private readonly moves = this.registry.gauge('dim_moves', 'Moves by state.');
   private readonly moved = this.registry.gauge('dim_bytes_moved_total', 'Bytes of content carried by finished moves.');
   private readonly placement = this.registry.gauge(
@@ -135,6 +139,11 @@ export class ProductMetrics {
           : [],
       );
     });
+  }
+
+  /** Counts the writes a lease's fence refused. */
+  countRefusals(lease: { onRefused(fn: (job: string) => void): void }): void {
+    lease.onRefused((job) => this.refused.inc(1, { job }));
   }
 
   /** Counts events as the bus accepts them (wraps the publisher the API and downloads use). */
