@@ -3,7 +3,7 @@
  * The catalog is populated with multi-row inserts (datasets, statistics, a few policies, stored
  * decisions, moves, minute buckets), then each page is requested over HTTP with a signed-in
  * session, sequentially, and timed from request to the last byte. One JSON line per page with
- * p50/p95 in ms (target: under 200 ms each).
+ * p50/p95 in ms (target: under 200 ms each). BENCH_WEB_PAGES limits the run to some pages.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -176,7 +176,9 @@ async function main(): Promise<void> {
       '/policy',
       '/model',
     ];
-    for (const p of pages) {
+    // BENCH_WEB_PAGES=/datasets,/model: only these (comma-separated, as listed above).
+    const only = process.env.BENCH_WEB_PAGES?.split(',');
+    for (const p of pages.filter((x) => !only || only.includes(x))) {
       const times: number[] = [];
       let bytes = 0;
       for (let i = 0; i < RUNS + 2; i++) {
