@@ -19,6 +19,7 @@ import * as m017 from './017_cluster';
 import * as m018 from './018_alert_outbox';
 import * as m019 from './019_move_restore';
 import * as m020 from './020_large_reads';
+import * as m021 from './021_accesses_index';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '018_alert_outbox': m018,
   '019_move_restore': m019,
   '020_large_reads': m020,
+  '021_accesses_index': m021,
 };

@@ -121,10 +121,10 @@ export function buildAuth({ config, db, clock, logger, exclusive }: Base) {
   };
 }
 
-export type StorageParts = ReturnType<typeof buildStorage>;
+export type StorageParts = Awaited<ReturnType<typeof buildStorage>>;
 
 /** Keys, the tier tree and the move queue; interrupted moves are recovered before anything serves. */
-export function buildStorage(base: Base) {
+export async function buildStorage(base: Base) {
   const { config, db, clock, logger, instance, exclusive } = base;
   // With other instances on the shared stores, one of them scrubs on the timer.
   const scrubLease = exclusive ? undefined : leaseOf(base, 'scrub');
@@ -141,7 +141,7 @@ export function buildStorage(base: Base) {
     logger,
   );
   const faults = new Faults(config.storage.faultPause, logger);
-  const stores = new ObjectStores(config.storage.stores, config.dataDir, logger.child({ part: 'stores' }));
+  const stores = await ObjectStores.open(config.storage.stores, config.dataDir, logger.child({ part: 'stores' }));
   const tree = new TierTree(config.dataDir, stores.fileRoots());
   const objects = new StoredObjects({ stores, tree });
   const repo = new StorageRepository(db);

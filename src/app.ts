@@ -127,7 +127,7 @@ export class App {
       onFatal: (err) => this.onFatal(err),
     };
     const auth = buildAuth(base);
-    const storage = buildStorage(base);
+    const storage = await buildStorage(base);
     const stream = await buildStream(base, storage);
     const tiering = buildTiering(base, storage);
     const alerting = buildAlerts(base, stream, () => this.health());

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { CreateMultipartUploadCommand } from '@aws-sdk/client-s3';
-import { FileObjectStore, type ObjectStore, S3ObjectStore } from '../src/storage';
+import { FileObjectStore, type ObjectStore } from '../src/storage';
+import { S3ObjectStore } from '../src/storage/stores/s3-object-store';
 import { tempDir } from './support/harness';
 import { startS3 } from './support/s3-server';
 

@@ -3,7 +3,7 @@
  * The catalog is populated with multi-row inserts (datasets, statistics, a few policies, stored
  * decisions, moves, minute buckets), then each page is requested over HTTP with a signed-in
  * session, sequentially, and timed from request to the last byte. One JSON line per page with
- * p50/p95 in ms (target: under 200 ms each).
+ * p50/p95 in ms (target: under 200 ms each). BENCH_WEB_PAGES limits the run to some pages.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -81,31 +81,7 @@ async function populate(app: App, n: number, now: number): Promise<void> {
     6,
     policies,
   );
-  const moves: unknown[][] = [];
-  for (let id = 7; id <= n; id += 50) {
-    const at = now - Math.floor(rand() * 20 * DAY);
-    moves.push([
-      id,
-      'WARM',
-      'PRIVATE',
-      'COLD',
-      'PUBLIC',
-      id % 700 === 7 ? 'failed' : 'done',
-      'policy',
-      1,
-      0,
-      at,
-      at,
-      at + 1000,
-    ]);
-  }
-  await bulkWrite(
-    db,
-    'insert into moves (dataset_id, from_tier, from_location, to_tier, to_location, state, reason, catalog_only, bytes_total, created_at, started_at, finished_at)',
-    '',
-    12,
-    moves,
-  );
+  await populateMoves(db, n, now, rand);
   const buckets: unknown[][] = [];
   const minute = Math.floor(now / MINUTE) * MINUTE;
   for (let id = 1; id <= Math.min(n, 2_000); id++)
@@ -116,6 +92,58 @@ async function populate(app: App, n: number, now: number): Promise<void> {
     '',
     7,
     buckets,
+  );
+}
+
+/** Finished moves for 2% of the datasets, each logged by the scheduler (decision_log): the model's hindsight judges up to 1,000. */
+async function populateMoves(db: App['database']['db'], n: number, now: number, rand: () => number): Promise<void> {
+  const moves: unknown[][] = [];
+  const logged: unknown[][] = [];
+  for (let id = 7; id <= n; id += 50) {
+    const at = now - Math.floor(rand() * 20 * DAY);
+    const size = (1 + (id % 97)) * 1024 ** 3;
+    logged.push([
+      logged.length + 1,
+      id,
+      1,
+      at,
+      'PRIVATE',
+      'WARM',
+      'PUBLIC',
+      'COLD',
+      1.5,
+      1,
+      `[1,${size},${40 + (id % 9)},30,${id % 13},${(id % 13) * 1e6},1,${(id % 5) / 2},${(id % 5) / 2},0,0,1000,0,0.1,0.1,0.1,0.1,${id % 30},200,0,0,null,0,0]`,
+    ]);
+    moves.push([
+      id,
+      'WARM',
+      'PRIVATE',
+      'COLD',
+      'PUBLIC',
+      id % 700 === 7 ? 'failed' : 'done',
+      'policy',
+      logged.length,
+      1,
+      0,
+      at,
+      at,
+      at + 1000,
+    ]);
+  }
+  await bulkWrite(
+    db,
+    'insert into decision_log (id, dataset_id, run_id, made_at, from_location, from_tier, to_location, to_tier, saving_month, catalog_version, explanation)',
+    '',
+    11,
+    logged,
+  );
+  await bulkWrite(
+    db,
+    'insert into moves (dataset_id, from_tier, from_location, to_tier, to_location, state, reason, decision_id, catalog_only, bytes_total, created_at, started_at, finished_at)',
+    '',
+    13,
+    moves,
   );
 }
 
@@ -175,8 +203,11 @@ async function main(): Promise<void> {
       '/parts/notifications',
       '/policy',
       '/model',
+      '/api/model',
     ];
-    for (const p of pages) {
+    // BENCH_WEB_PAGES=/datasets,/model: only these (comma-separated, as listed above).
+    const only = process.env.BENCH_WEB_PAGES?.split(',');
+    for (const p of pages.filter((x) => !only || only.includes(x))) {
       const times: number[] = [];
       let bytes = 0;
       for (let i = 0; i < RUNS + 2; i++) {

@@ -48,7 +48,7 @@ export async function recover(opts: { dryRun: boolean; json: boolean }, env?: No
       logger,
     );
     await keyring.start();
-    const stores = new ObjectStores(config.storage.stores, config.dataDir);
+    const stores = await ObjectStores.open(config.storage.stores, config.dataDir);
     const objects = new StoredObjects({ stores, tree: new TierTree(config.dataDir, stores.fileRoots()) });
     const report = await new CatalogRecovery({ db: database.db, objects, keyring, clock: systemClock }).run(opts);
     process.stdout.write(

@@ -23,7 +23,6 @@ export {
   DEFAULT_CLASSES,
   FileObjectStore,
   ObjectStores,
-  S3ObjectStore,
   STORAGE_CLASS_FACTS,
   objectKey,
   type ObjectStore,

@@ -8,9 +8,10 @@ import { CostHistory } from './cost-history';
 import { sizeBytesOf, snapshotOf } from './candidate';
 import { AUTO, type Decision, type DatasetPolicy } from './decision';
 import { explainView, repriceLogged, round } from './explain-view';
-import { decodeExplanation, encodeExplanation } from './explanation';
+import { encodeExplanation } from './explanation';
 import { FEATURE_NAMES } from './features';
-import { judgeMove, loggedMove, summariseJudgements, type HindsightSummary } from './hindsight';
+import type { HindsightSummary } from './hindsight';
+import { HindsightJudge } from './hindsight-judge';
 import { netSaving, OFF_RECOMMENDATION, type PendingSaving } from './pending';
 import { placementKey } from './placements';
 import { TieringPolicy } from './policy';
@@ -63,6 +64,7 @@ export class TieringService implements Service {
   private readonly logger: Logger;
   private readonly pricesFile: string | undefined;
   private readonly modelOf: (catalog: PriceCatalog) => CostModel;
+  private readonly judge: HindsightJudge;
 
   constructor(deps: TieringServiceDeps) {
     this.repo = deps.repo;
@@ -73,6 +75,12 @@ export class TieringService implements Service {
     this.modelOf = (catalog) => new CostModel(catalog, deps.placementClasses);
     this.settingsState = { ...deps.defaults };
     this.costs = new CostHistory({ repo: deps.repo.costHistory, catalog: () => this.catalog, clock: deps.clock });
+    this.judge = new HindsightJudge({
+      repo: deps.repo.hindsight,
+      costModel: (version) => this.costModel(version),
+      policyOf: (cost) => new TieringPolicy(cost, this.predictor, this.settings),
+      now: () => this.clock.now(),
+    });
   }
 
   async start(): Promise<void> {
@@ -356,23 +364,11 @@ export class TieringService implements Service {
 
   /**
    * The latest `limit` executed moves judged after the fact (hindsight.ts): each one's predicted
-   * saving, priced again from its logged inputs, against the accesses that came.
+   * saving, priced from its logged inputs (once per move: hindsight-judge.ts), against the
+   * accesses that came.
    */
-  async hindsight(limit = 1_000): Promise<HindsightSummary> {
-    const now = this.clock.now();
-    const rows = await this.repo.hindsight.latest(limit, now, await this.repo.hindsight.rolledUntil());
-    const policies = new Map<number, TieringPolicy>();
-    const judgements = [];
-    for (const x of rows) {
-      const cost = await this.costModel(x.catalog_version);
-      let policy = policies.get(x.catalog_version);
-      if (!policy) policies.set(x.catalog_version, (policy = new TieringPolicy(cost, this.predictor, this.settings)));
-      const priced = repriceLogged(x, policy);
-      const move = loggedMove(x, decodeExplanation(x.explanation), priced);
-      const used = { reads: x.reads, readBytes: x.read_bytes, writes: x.writes, writeBytes: x.write_bytes };
-      judgements.push(judgeMove(cost, move, used, now));
-    }
-    return summariseJudgements(judgements);
+  hindsight(limit = 1_000): Promise<HindsightSummary> {
+    return this.judge.summary(limit);
   }
 
   /** Forecast quality over the latest labelled observations, against the original demo's forecasts. */

@@ -1,6 +1,5 @@
 export { STORAGE_CLASS_FACTS, restoreHours, type StorageClassFacts } from './classes';
 export { FileObjectStore } from './file-object-store';
 export { MissingObject, type ObjectHead, type ObjectStore, type StoreDescription } from './object-store';
-export { S3ObjectStore, needsRestore } from './s3-object-store';
-export { DEFAULT_CLASSES, RESTORE_CLASSES, objectKey, type StoreSpec, type StoreSpecs } from './spec';
+export { DEFAULT_CLASSES, RESTORE_CLASSES, needsRestore, objectKey, type StoreSpec, type StoreSpecs } from './spec';
 export { ObjectStores, type StoreView } from './stores';

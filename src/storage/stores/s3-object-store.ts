@@ -27,7 +27,7 @@ import {
 } from './object-store';
 import { restoreHours } from './classes';
 import { type ObjectWrite, PartUpload } from './s3-parts';
-import { RESTORE_CLASSES, type StoreSpec } from './spec';
+import type { StoreSpec } from './spec';
 
 type S3Spec = Extract<StoreSpec, { kind: 's3' }>;
 
@@ -275,12 +275,6 @@ export class S3ObjectStore implements ObjectStore {
     }
     return { readyAt: Date.now() + hours * 3_600_000 };
   }
-}
-
-/** Whether an object in `storageClass` must be restored before it can be read. */
-export function needsRestore(head: ObjectHead): boolean {
-  if (!(RESTORE_CLASSES as readonly string[]).includes(head.storageClass ?? '')) return false;
-  return !head.restore || head.restore.ongoing;
 }
 
 /** `ongoing-request="false", expiry-date="Fri, 21 Dec 2012 00:00:00 GMT"` */

@@ -1,7 +1,14 @@
 import type { Location, Tier } from '../../db';
+import type { ObjectHead } from './object-store';
 
 /** Storage classes a read must first restore (hours), as S3 names them. */
 export const RESTORE_CLASSES = ['GLACIER', 'DEEP_ARCHIVE'] as const;
+
+/** Whether an object in `storageClass` must be restored before it can be read. */
+export function needsRestore(head: ObjectHead): boolean {
+  if (!(RESTORE_CLASSES as readonly string[]).includes(head.storageClass ?? '')) return false;
+  return !head.restore || head.restore.ongoing;
+}
 
 export const DEFAULT_CLASSES: Readonly<Record<Tier, string>> = {
   HOT: 'STANDARD',

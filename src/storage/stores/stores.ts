@@ -5,9 +5,9 @@ import type { Health, Logger, Registry, Service } from '../../platform';
 import { FileObjectStore } from './file-object-store';
 import type { ListedObject, ObjectHead, ObjectStore, StoreDescription } from './object-store';
 import type { ObjectBytes } from '../crypto';
-import { S3ObjectStore } from './s3-object-store';
+import type { S3ObjectStore } from './s3-object-store';
 import type { ObjectWrite } from './s3-parts';
-import type { StoreSpecs } from './spec';
+import type { StoreSpec, StoreSpecs } from './spec';
 
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 /** A multipart upload older than this is abandoned: an upload in progress writes parts far sooner. */
@@ -33,21 +33,13 @@ export class ObjectStores implements Service {
   private readonly stores: Record<Location, ObjectStore>;
   private meters: StoreMeters | undefined;
 
-  constructor(
-    private readonly specs: StoreSpecs,
-    dataDir: string,
-    private readonly logger?: Logger,
-  ) {
-    const built = {} as Record<Location, ObjectStore>;
-    for (const location of LOCATIONS) {
-      const spec = specs[location];
-      const store =
-        spec.kind === 's3'
-          ? new S3ObjectStore(spec)
-          : new FileObjectStore(location, spec.root ?? path.join(dataDir, 'tiers', location), spec.shared);
-      built[location] = metered(store, (op, seconds, failed) => this.meters?.observe(location, op, seconds, failed));
-    }
-    this.stores = built;
+  /** Every location's store; the AWS SDK is loaded only when a location keeps its bytes in S3. */
+  static async open(specs: StoreSpecs, dataDir: string, logger?: Logger): Promise<ObjectStores> {
+    const s3 = LOCATIONS.some((l) => specs[l].kind === 's3')
+      ? // A dynamic import: a server on folders only never holds the SDK (~4.6 MiB idle RSS).
+        (await import('./s3-object-store')).S3ObjectStore
+      : undefined;
+    return new ObjectStores(specs, dataDir, logger, s3);
   }
 
   /** Stores made of today's folders only (tools and tests that build parts by hand). */
@@ -55,6 +47,25 @@ export class ObjectStores implements Service {
     const specs = {} as Record<Location, StoreSpecs[Location]>;
     for (const location of LOCATIONS) specs[location] = { kind: 'file', location, root: undefined, shared: false };
     return new ObjectStores(specs, dataDir);
+  }
+
+  private constructor(
+    private readonly specs: StoreSpecs,
+    dataDir: string,
+    private readonly logger?: Logger,
+    s3?: typeof S3ObjectStore,
+  ) {
+    const built = {} as Record<Location, ObjectStore>;
+    for (const location of LOCATIONS) {
+      const spec: StoreSpec = specs[location];
+      let store: ObjectStore;
+      if (spec.kind === 'file')
+        store = new FileObjectStore(location, spec.root ?? path.join(dataDir, 'tiers', location), spec.shared);
+      else if (s3) store = new s3(spec);
+      else throw new Error(`${location}: an S3 store needs ObjectStores.open`);
+      built[location] = metered(store, (op, seconds, failed) => this.meters?.observe(location, op, seconds, failed));
+    }
+    this.stores = built;
   }
 
   /** An S3 location's storage class per tier (STORE_<LOCATION>_CLASSES); undefined for a file store. */

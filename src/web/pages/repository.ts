@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import {
   ACTIVE_MOVE_STATES,
   asFlag,
@@ -231,7 +231,8 @@ export class PagesRepository {
   /**
    * One page of the datasets table. Filters use indexed columns where there are some (tier and
    * location), the name search is a substring match; sorting is by an expression with the id as
-   * tie-breaker, and only `limit` rows are built. The count runs over the same filter.
+   * tie-breaker (by accesses, the page's ids come from an index first), and only `limit` rows are
+   * built. The count runs over the same filter.
    */
   async datasetPage(f: DatasetPageFilter): Promise<{ rows: DatasetPageRow[]; total: number }> {
     const where = [sql`1 = 1`];
@@ -252,6 +253,8 @@ export class PagesRepository {
       accesses: sql`coalesce(s.reads + s.writes, 0)`,
       last_access: sql`coalesce(s.last_access, 0)`,
     }[f.sort];
+    const ids = f.sort === 'accesses' ? await this.idsByAccesses(f, cond) : undefined;
+    if (ids?.length === 0) return { rows: [], total: await this.datasetTotal(f, cond) };
     const page = await sql<Omit<DatasetPageRow, keyof PageExtras>>`
       select d.id, d.name, d.tier, d.location, ${SIZE_SQL} as size_bytes, ${asFlag(sql`d.object_id is not null`)} as has_content, d.created_at,
              coalesce(s.reads + s.writes, 0) as accesses, s.last_access, coalesce(p.mode, 'auto') as mode,
@@ -259,19 +262,58 @@ export class PagesRepository {
       from datasets d
       left join dataset_stats s on s.dataset_id = d.id
       left join dataset_policies p on p.dataset_id = d.id
-      where ${cond}
+      where ${ids ? sql`d.id in (${sql.join(ids)})` : cond}
       order by ${key} ${dir}, d.id ${dir}
-      limit ${f.limit} offset ${f.offset}`.execute(this.db);
+      ${ids ? sql`` : sql`limit ${f.limit} offset ${f.offset}`}`.execute(this.db);
     // What the page adds (tags, the move under way, the recommendation) is read for its rows
     // only: joined into the sort above, it would be looked up for every dataset sorted.
     const extras = await this.pageExtras(page.rows.map((r) => r.id));
     const rows = page.rows.map((r) => ({ ...r, ...(extras.get(r.id) ?? NO_EXTRAS) }));
+    return { rows, total: await this.datasetTotal(f, cond) };
+  }
+
+  private async datasetTotal(f: DatasetPageFilter, cond: RawBuilder<unknown>): Promise<number> {
     // The count needs the joins only for what the filter looks at.
     const needsPolicy = f.mode !== undefined;
     const total = await sql<{ n: number }>`
       select count(*) as n from datasets d ${needsPolicy ? sql`left join dataset_policies p on p.dataset_id = d.id` : sql``}
       where ${cond}`.execute(this.db);
-    return { rows, total: Number(total.rows[0]?.n ?? 0) };
+    return Number(total.rows[0]?.n ?? 0);
+  }
+
+  /**
+   * The page's ids by accesses, read in order from the index on dataset_stats' reads + writes
+   * (a sort on the coalesced sum over the join would sort every dataset). Datasets never read or
+   * written (no statistics, or a sum of 0) all tie at 0 and follow by id: after the accessed ones
+   * in descending order, before them in ascending order.
+   */
+  private async idsByAccesses(f: DatasetPageFilter, cond: RawBuilder<unknown>): Promise<number[]> {
+    const dir = sql.raw(f.order === 'desc' ? 'desc' : 'asc');
+    const accessed = (limit: number, offset: number) => sql<{ id: number }>`
+      select s.dataset_id as id from dataset_stats s
+      join datasets d on d.id = s.dataset_id
+      left join dataset_policies p on p.dataset_id = d.id
+      where ${cond} and s.reads + s.writes > 0
+      order by s.reads + s.writes ${dir}, s.dataset_id ${dir}
+      limit ${limit} offset ${offset}`;
+    const quiet = (limit: number, offset: number) => sql<{ id: number }>`
+      select d.id from datasets d
+      left join dataset_stats s on s.dataset_id = d.id
+      left join dataset_policies p on p.dataset_id = d.id
+      where ${cond} and coalesce(s.reads + s.writes, 0) <= 0
+      order by d.id ${dir}
+      limit ${limit} offset ${offset}`;
+    const [first, second] = f.order === 'desc' ? [accessed, quiet] : [quiet, accessed];
+    const head = (await first(f.limit, f.offset).execute(this.db)).rows.map((r) => Number(r.id));
+    if (head.length === f.limit) return head;
+    // The first run ends on this page or before it: how many rows it has places the second.
+    let firstRows = f.offset + head.length;
+    if (head.length === 0 && f.offset > 0) {
+      const n = await sql<{ n: number }>`select count(*) as n from (${first(f.offset, 0)}) x`.execute(this.db);
+      firstRows = Number(n.rows[0]?.n ?? 0);
+    }
+    const rest = await second(f.limit - head.length, Math.max(0, f.offset - firstRows)).execute(this.db);
+    return [...head, ...rest.rows.map((r) => Number(r.id))];
   }
 
   private async pageExtras(ids: readonly number[]): Promise<Map<number, PageExtras>> {

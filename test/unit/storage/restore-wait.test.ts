@@ -1,5 +1,6 @@
 import { HeadObjectCommand, RestoreObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type ObjectStores, S3ObjectStore, StoredObjects, type TierTree } from '../../../src/storage';
+import { type ObjectStores, StoredObjects, type TierTree } from '../../../src/storage';
+import { S3ObjectStore } from '../../../src/storage/stores/s3-object-store';
 import { RESTORE_GRACE_MS, RestoreFailed, SourceRestores, restoreWait } from '../../../src/storage/moves/restore-wait';
 
 /**

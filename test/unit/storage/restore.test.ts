@@ -1,6 +1,7 @@
 import { HeadObjectCommand, RestoreObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { AppError } from '../../../src/platform';
-import { type ObjectStores, S3ObjectStore, StoredObjects, type TierTree } from '../../../src/storage';
+import { type ObjectStores, StoredObjects, type TierTree } from '../../../src/storage';
+import { S3ObjectStore } from '../../../src/storage/stores/s3-object-store';
 
 /**
  * The restore decision for classes that must be restored before reading (GLACIER,
