@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { DB } from '../db';
+import { type DB, together } from '../db';
 import { groupBy } from '../platform';
 import type { BatchEffect, BusEvent, Rejection } from '../stream';
 import { aggregate, bucketDeltas } from './aggregate';
@@ -23,7 +23,11 @@ export class StatsWriter {
   async write(trx: Kysely<DB>, events: BusEvent[]): Promise<Rejection[]> {
     const { stats } = this.deps;
     // Sizes too: a read of half a dataset or more counts as large (see large-reads.ts).
-    const known = await stats.datasetSizes(trx, [...new Set(events.map((e) => e.dataset_id))]);
+    // Both reads in one round trip, both writes in another (see `together`).
+    const [known, rolledUntil] = await together([
+      stats.datasetSizes(trx, [...new Set(events.map((e) => e.dataset_id))]),
+      stats.rolledUntil(trx),
+    ]);
     const rejected: Rejection[] = [];
     const kept: BusEvent[] = [];
     for (const event of events) {
@@ -34,14 +38,15 @@ export class StatsWriter {
           reason: `unknown dataset ${event.dataset_id} (deleted after the event was accepted?)`,
         });
     }
-    const rolledUntil = await stats.rolledUntil(trx);
-    await stats.addStats(
-      trx,
-      [...groupBy(kept, (e) => e.dataset_id)].map(([datasetId, evs]) =>
-        aggregate(datasetId, evs, known.get(datasetId) ?? 0),
+    await together([
+      stats.addStats(
+        trx,
+        [...groupBy(kept, (e) => e.dataset_id)].map(([datasetId, evs]) =>
+          aggregate(datasetId, evs, known.get(datasetId) ?? 0),
+        ),
       ),
-    );
-    await stats.addBuckets(trx, bucketDeltas(kept, rolledUntil));
+      stats.addBuckets(trx, bucketDeltas(kept, rolledUntil)),
+    ]);
     return rejected;
   }
 }

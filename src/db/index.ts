@@ -3,6 +3,7 @@ export { Database, type Db } from './database';
 export { fenced, isWriteRefused, WriteRefused, type Fence } from './fence';
 export { asFlag, dialectOf, greatest, least, type DialectName } from './dialect';
 export { isBusy, isDataError, isUniqueViolation } from './errors';
+export { together } from './together';
 export {
   ACTIVE_MOVE_STATES,
   LOCATIONS,

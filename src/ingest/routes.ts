@@ -1,6 +1,7 @@
 import express, { Router, type RequestHandler, type Response } from 'express';
 import { AppError } from '../platform';
 import { parseNdjson } from './event-input';
+import { directJson, readJson } from './json-body';
 import type { IngestService } from './service';
 
 /**
@@ -13,24 +14,26 @@ function accept(res: Response, body: string): void {
   res.end(body);
 }
 
+const NDJSON = ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'];
+
 export function ingestRoutes(service: IngestService, requireWrite: RequestHandler, maxBodyBytes: number): Router {
   const r = Router();
   const json = express.json({ limit: maxBodyBytes, strict: false });
   const ndjson = express.text({
-    type: ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'],
+    type: NDJSON,
     limit: maxBodyBytes,
   });
 
   /** One event (a JSON object), a batch (a JSON array) or NDJSON (one event per line). */
-  r.post('/api/events', requireWrite, json, ndjson, async (req, res) => {
+  const events = async (res: Response, body: unknown, kind: 'json' | 'ndjson' | undefined): Promise<void> => {
     let items: unknown[];
     let single = false;
-    if (req.is(['application/x-ndjson', 'application/jsonl', 'application/jsonlines'])) {
-      items = parseNdjson(typeof req.body === 'string' ? req.body : '');
-    } else if (req.is('application/json')) {
-      if (Array.isArray(req.body)) items = req.body;
-      else if (typeof req.body === 'object' && req.body !== null) {
-        items = [req.body];
+    if (kind === 'ndjson') {
+      items = parseNdjson(typeof body === 'string' ? body : '');
+    } else if (kind === 'json') {
+      if (Array.isArray(body)) items = body;
+      else if (typeof body === 'object' && body !== null) {
+        items = [body];
         single = true;
       } else throw AppError.badRequest('body: must be an event object or an array of events', { field: 'body' });
     } else {
@@ -43,6 +46,18 @@ export function ingestRoutes(service: IngestService, requireWrite: RequestHandle
     if (items.length === 0) throw AppError.badRequest('body: the batch is empty', { field: 'body' });
     const accepted = await service.ingest(items, single);
     accept(res, `{"accepted":${accepted}}`);
+  };
+
+  // The common case (a small UTF-8 JSON body) is read here, without express.json's layers; the
+  // rest goes on to them (see json-body.ts).
+  const direct: RequestHandler = async (req, res, next) => {
+    if (!directJson(req, maxBodyBytes)) return next();
+    await events(res, await readJson(req), 'json');
+  };
+
+  r.post('/api/events', requireWrite, direct, json, ndjson, async (req, res) => {
+    const kind = req.is(NDJSON) ? 'ndjson' : req.is('application/json') ? 'json' : undefined;
+    await events(res, req.body, kind);
   });
 
   /** The original demo's route: one event per request, answered once it is durable. */
