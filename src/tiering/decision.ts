@@ -76,6 +76,7 @@ export type HoldRule =
   | 'in-flight'
   | 'cooldown'
   | 'learning'
+  | 'short-history'
   | 'young'
   | 'unread'
   | 'hysteresis'

@@ -137,6 +137,8 @@ const WHY: Record<string, string> = {
   'min-saving': 'Held: the saving is below the minimum worth a move.',
   budget: "Held: this run's move budget is spent; it goes first next run.",
   learning: 'Held: the model has not yet learnt from enough matured forecasts to bet on cheaper storage.',
+  'short-history':
+    'Held: it came with a past the product has not seen, and its statistics cover less than a horizon: a reader that comes round once a month may not have come yet.',
   young:
     'Held: only days old, its rates cover windows it has not lived yet, so its forecast is not bet on: a move to slower, dearer-to-read storage waits a few days.',
   unread:

@@ -5,6 +5,7 @@ import { PLACEMENTS, placementIndex } from './placements';
 import type { FirstReadCurve } from './first-read';
 import type { Predictor } from './predictor';
 import { BYTES_PER_READ_PRIOR, bytesPerRead, largeReadBytes, timedLargeReads } from './read-share';
+import { historyTooShort } from './watch';
 
 const DAY = 86_400_000;
 /**
@@ -156,6 +157,9 @@ export class TieringPolicy {
     // rule the S3 Intelligent-Tiering and FabricPool baselines follow all the time.
     const cheaper = cost.storageDay[best]! < cost.storageDay[cur]!;
     if (cheaper && view.days_idle < H && this.predictor.updates < settings.minModelUpdates) return held('learning');
+    // A dataset that came with a past the product has not seen waits until its own statistics
+    // cover a horizon (see historyTooShort), whatever the model has learnt from the fleet.
+    if (cheaper && historyTooShort(input.stats, view.days_idle, now, H)) return held('short-history');
     // Data seen for only a few days has rates over windows it has not lived (a 1-week sum over
     // hours), and the forecast for it is the model's weakest: a demotion to dearer access waits
     // until YOUNG_DAYS have passed. A move to storage that is only cheaper goes ahead.
