@@ -21,6 +21,7 @@ export {
   readRangeHeader,
 } from './stream-open';
 export { type ObjectBytes, ringViews } from './object-bytes';
+export { type RemoteRead, type SignedRequest } from './remote-read';
 export { ObjectSealer } from './object-sealer';
 export { RingVerifier } from './ring-verifier';
 export { giveBackRing, takeRing } from './gcm-worker';
