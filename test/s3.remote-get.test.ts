@@ -1,9 +1,12 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Registry } from '../src/platform';
-import { createEncryptStream, DecryptedStream, type RangeSource } from '../src/storage/crypto';
+import { createEncryptStream, DecryptedStream, fetchToFile, type RangeSource } from '../src/storage/crypto';
 import { MissingObject, ObjectStores, S3ObjectStore, type StoreSpecs } from '../src/storage/stores';
 import { tempDir } from './support/harness';
 import { startS3 } from './support/s3-server';
@@ -165,5 +168,66 @@ describe('a download read by the worker itself (signed GET)', () => {
     // Two header reads by the SDK and two worker GETs.
     expect(text).toMatch(/dim_store_seconds_count\{store="PUBLIC",op="get"\} 4/);
     expect(text).toMatch(/dim_store_errors_total\{store="PUBLIC",op="get"\} 1/);
+  });
+
+  describe('a move into a file, read and written by the worker', () => {
+    const dir = tempDir('dim-fetch-file-');
+    let n = 0;
+
+    async function copy(src: RangeSource, gate = async (_bytes: number): Promise<void> => {}) {
+      const file = path.join(dir, `copy-${++n}`);
+      const fh = await fsp.open(file, 'wx', 0o600);
+      const progress: number[] = [];
+      let gated = 0;
+      try {
+        const result = await fetchToFile({
+          dek,
+          src,
+          file: fh,
+          gate: async (bytes) => {
+            gated += bytes;
+            await gate(bytes);
+          },
+          landed: async (bytes) => void progress.push(bytes),
+        });
+        return { file, result, progress, gated };
+      } finally {
+        await fh.close();
+      }
+    }
+
+    it('when an object is copied, then the file is the object byte for byte, paced and reported to its size', async () => {
+      mainThreadBytes = 0;
+      const { file, result, progress, gated } = await copy(source(store, 'whole.enc', sealed.length));
+      expect(fs.readFileSync(file).equals(sealed)).toBe(true);
+      expect(result).toMatchObject({ plaintextSize: plain.length, written: sealed.length, label: undefined });
+      expect(progress.at(-1)).toBe(sealed.length);
+      expect([...progress].sort((a, b) => a - b)).toEqual(progress);
+      // Every chunk went through the gate (the bandwidth limit); the header came by the main thread's small GET.
+      expect(gated + mainThreadBytes).toBeGreaterThanOrEqual(sealed.length);
+      expect(mainThreadBytes).toBeLessThanOrEqual(4096);
+    });
+
+    it('when a chunk is changed or the response ends short, then the copy fails as damage naming it', async () => {
+      const bad = Buffer.from(sealed);
+      bad[bad.length - 2 * CHUNK]! ^= 1;
+      await put('bad-copy.enc', bad);
+      await expect(copy(source(store, 'bad-copy.enc', bad.length))).rejects.toThrow(/chunk 3 failed authentication/);
+      await put('short-copy.enc', sealed.subarray(0, sealed.length - 100));
+      await expect(copy(source(store, 'whole.enc', sealed.length, 'short-copy.enc'))).rejects.toMatchObject({
+        code: 'TRUNCATED',
+      });
+    });
+
+    it('when the gate refuses midway (a cancelled move), then the copy stops with that error', async () => {
+      let chunks = 0;
+      const gate = async (): Promise<void> => {
+        if (++chunks === 3) throw new Error('cancelled');
+      };
+      await expect(copy(source(store, 'whole.enc', sealed.length), gate)).rejects.toThrow('cancelled');
+      // The worker let go: the next copy runs whole.
+      const { file } = await copy(source(store, 'whole.enc', sealed.length));
+      expect(fs.readFileSync(file).equals(sealed)).toBe(true);
+    });
   });
 });

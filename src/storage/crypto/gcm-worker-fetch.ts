@@ -9,6 +9,8 @@
  * done, and only counted chunks are ever read by the main thread: a chunk that fails its tag
  * fails the job, and its bytes in the ring are never sent. The response is paused while no open
  * waits for the bytes in hand, so memory is the ring plus one socket read, whatever the size.
+ * An open with a file position (a move into a file) also writes the chunk's sealed bytes there,
+ * and one with a ring offset below zero keeps no plaintext (the chunk is only authenticated).
  */
 export const FETCH_SOURCE = `
 const http = require('node:http');
@@ -117,10 +119,13 @@ function feed(job, c, piece) {
   const n = Math.min(piece.length, c.m.len - c.got);
   const cipherEnd = c.m.len - TAG_BYTES;
   let pos = 0;
+  // A move into a file: the sealed bytes as they came, at their place (published only once all verified).
+  if (c.m.pos !== undefined) writeAt(job.fd, piece.subarray(0, n), c.m.pos + c.got);
   if (c.got < cipherEnd) {
     pos = Math.min(n, cipherEnd - c.got);
     const plain = c.d.update(piece.subarray(0, pos));
-    for (let done = 0; done < plain.length;) {
+    // Authenticated only (a move's source): the plaintext goes nowhere.
+    for (let done = 0; c.m.at >= 0 && done < plain.length;) {
       const at = (c.m.at + c.out) % job.ring.length;
       const k = Math.min(plain.length - done, job.ring.length - at);
       plain.copy(job.ring, at, done, done + k);
@@ -135,6 +140,14 @@ function feed(job, c, piece) {
     c.got += n - pos;
   }
   return n;
+}
+
+function writeAt(fd, bytes, position) {
+  for (let done = 0; done < bytes.length;) {
+    const n = fs.writeSync(fd, bytes, done, bytes.length - done, position + done);
+    if (n <= 0) throw new Error('the disk accepted no bytes');
+    done += n;
+  }
 }
 
 function fetchStop(job) {

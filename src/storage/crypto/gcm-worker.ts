@@ -263,9 +263,13 @@ export class GcmJob {
     this.post({ op: 'fetch', request, expected });
   }
 
-  /** Opens the next chunk of the fetched response into ring[at, ...) (its bytes never pass this thread). */
-  openFetched(index: number, len: number, nonce: Buffer, aad: Buffer, at: number): number {
-    this.post({ op: 'open', index, len, nonce: own(nonce), aad: own(aad), at });
+  /**
+   * Opens the next chunk of the fetched response into ring[at, ...), or nowhere with `at` < 0
+   * (its bytes never pass this thread); with `filePos`, its sealed bytes are also written to the
+   * job's file there.
+   */
+  openFetched(index: number, len: number, nonce: Buffer, aad: Buffer, at: number, filePos?: number): number {
+    this.post({ op: 'open', index, len, nonce: own(nonce), aad: own(aad), at, pos: filePos });
     return this.requests++;
   }
 

@@ -24,4 +24,5 @@ export { type ObjectBytes, ringViews } from './object-bytes';
 export { type RemoteRead, type SignedRequest } from './remote-read';
 export { ObjectSealer } from './object-sealer';
 export { RingVerifier } from './ring-verifier';
+export { fetchToFile } from './fetch-to-file';
 export { giveBackRing, takeRing } from './gcm-worker';

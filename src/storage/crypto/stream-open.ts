@@ -31,7 +31,7 @@ async function readAll(stream: Readable): Promise<Buffer> {
 }
 
 /** The object's prefix and (version 2) label bytes, read with one ranged request. */
-async function readPrefix(
+export async function readPrefix(
   src: RangeSource,
 ): Promise<{ header: Buffer; label: Buffer | undefined; chunkSize: number; dataStart: number }> {
   if (src.size < HEADER_BYTES) throw new CryptoError('TRUNCATED', 'the file is truncated (incomplete header)');
