@@ -29,6 +29,8 @@ export { giveBackRing, takeRing } from './rings';
  *          back with the job's end
  *   open   len sealed bytes at file position pos with (nonce, aad); only if the tag verifies,
  *          copy the plaintext into ring[at, ...). Unverified plaintext never reaches the ring.
+ *   fetch  send a signed GET (an object store's read) and read its response here: the opens
+ *          that follow take their sealed bytes from it as they arrive (gcm-worker-fetch.ts)
  * Completed requests are counted in the job's shared control block (no message back per
  * chunk); a failure is posted as a message and makes the job's waits reject.
  *
