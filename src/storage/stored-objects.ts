@@ -103,7 +103,12 @@ export class StoredObjects {
         { storage_class: head.storageClass ?? null, ready_at: new Date(readyAt).toISOString() },
       );
     }
-    return { size: head.size, read: (start, end) => store.get(key, { start, end }) };
+    const remoteGet = store.remoteGet?.bind(store);
+    return {
+      size: head.size,
+      read: (start, end) => store.get(key, { start, end }),
+      ...(remoteGet ? { remote: (start: number, end: number) => remoteGet(key, { start, end }) } : {}),
+    };
   }
 
   /** Removes the object if it is there (durably on a file store); true if it was. */

@@ -1,3 +1,5 @@
+import { FETCH_SOURCE } from './gcm-worker-fetch';
+
 /** Words of a job's control block. */
 export const DONE = 0;
 export const FAILED = 1;
@@ -139,30 +141,47 @@ function md5(job, m) {
 
 const view = (u8) => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
 
+// A request failed: the job stops (later requests are ignored) and the main thread is told why.
+function failJob(id, job, err) {
+  if (job.failed || job.closed) return;
+  job.failed = true;
+  if (job.fetch) fetchStop(job);
+  Atomics.store(job.ctl, ${FAILED}, 1);
+  const e = err || {};
+  port.postMessage({ job: id, error: { message: String(e.message), code: e.code, index: e.index, status: e.status, name: e.name } });
+  Atomics.notify(job.ctl, ${DONE});
+}
+const DONE_WORD = ${DONE};
+${FETCH_SOURCE}
 port.on('message', (m) => {
   if (m.op === 'begin') {
-    jobs.set(m.job, { ring: Buffer.from(m.ring), io: m.io ? Buffer.from(m.io) : undefined, digests: m.digests ? Buffer.from(m.digests) : undefined, ctl: new Int32Array(m.control), fd: m.fd, key: view(m.key), hash: m.sha256 ? crypto.createHash('sha256') : undefined, failed: false });
+    jobs.set(m.job, { ring: Buffer.from(m.ring), io: m.io ? Buffer.from(m.io) : undefined, digests: m.digests ? Buffer.from(m.digests) : undefined, ctl: new Int32Array(m.control), fd: m.fd, key: view(m.key), hash: m.sha256 ? crypto.createHash('sha256') : undefined, failed: false, closed: false });
     return;
   }
   const job = jobs.get(m.job);
   if (m.op === 'end') {
-    if (job) job.key.fill(0);
+    if (job) {
+      job.closed = true;
+      fetchStop(job);
+      job.key.fill(0);
+    }
     jobs.delete(m.job);
     port.postMessage({ job: m.job, ended: true, sha256: job && job.hash && !job.failed ? job.hash.digest('hex') : undefined });
     return;
   }
   if (!job || job.failed) return;
+  // A GET's chunks are opened as its response arrives (gcm-worker-fetch.ts), not here.
+  if (m.op === 'fetch') return fetchStart(m.job, job, m);
+  if (m.op === 'open' && job.fetch) return fetchOpen(m.job, job, m);
   try {
     if (m.op === 'write') writeAll(job, [view(m.bytes)]);
     else if (m.op === 'seal') seal(job, m);
     else if (m.op === 'open') open(job, m);
     else if (m.op === 'md5') md5(job, m);
     Atomics.add(job.ctl, ${DONE}, 1);
+    Atomics.notify(job.ctl, ${DONE});
   } catch (err) {
-    job.failed = true;
-    Atomics.store(job.ctl, ${FAILED}, 1);
-    port.postMessage({ job: m.job, error: { message: String(err && err.message), code: err && err.code, index: m.index } });
+    failJob(m.job, job, { message: err && err.message, code: err && err.code, index: m.index });
   }
-  Atomics.notify(job.ctl, ${DONE});
 });
 `;

@@ -1,8 +1,12 @@
 import os from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { chunkTampered, chunkTruncated } from './errors';
+import { CryptoError, chunkTampered, chunkTruncated } from './errors';
 import { CONTROL_WORDS, DONE, FAILED, WORKER_SOURCE } from './gcm-worker-source';
+import { type SignedRequest, httpError } from './remote-read';
+import { giveBackRing, takeRing } from './rings';
 import { passedThrough } from './young-garbage';
+
+export { giveBackRing, takeRing } from './rings';
 
 /**
  * AES-256-GCM and its file I/O on worker threads, for the bulk paths (upload and download).
@@ -25,6 +29,8 @@ import { passedThrough } from './young-garbage';
  *          back with the job's end
  *   open   len sealed bytes at file position pos with (nonce, aad); only if the tag verifies,
  *          copy the plaintext into ring[at, ...). Unverified plaintext never reaches the ring.
+ *   fetch  send a signed GET (an object store's read) and read its response here: the opens
+ *          that follow take their sealed bytes from it as they arrive (gcm-worker-fetch.ts)
  * Completed requests are counted in the job's shared control block (no message back per
  * chunk); a failure is posted as a message and makes the job's waits reject.
  *
@@ -38,16 +44,6 @@ const WORKERS = Math.max(1, Math.min(4, os.availableParallelism() - 1));
 const IDLE_MS = 1_000;
 /** MD5 results a job can hold at once (parts being digested or uploaded). */
 export const DIGEST_SLOTS = 8;
-/**
- * Rings kept for reuse, a few and SPARE_BYTES in all. A ring left to the collector is freed only
- * once the main thread and the worker that used it have both collected it (in a major collection,
- * which can be long to come), and meanwhile the next transfer allocates another: four S3 uploads
- * of 128 MiB in a row peaked at 240 MiB RSS that way, against 145 for one. The budget holds what
- * an S3 upload (a 24 MiB io ring, an 8 MiB first part, a 4 MiB ring) and a download use.
- */
-const SPARE_RINGS = 4;
-const SPARE_BYTES = 40 * 1024 * 1024;
-
 type WaitAsync = (
   array: Int32Array,
   index: number,
@@ -60,6 +56,9 @@ interface WorkerError {
   code?: string;
   /** The chunk the failed request was about (opens). */
   index?: number;
+  /** A GET the server refused (code 'HTTP'): its status and the S3 error code. */
+  status?: number;
+  name?: string;
 }
 
 interface WorkerMessage {
@@ -68,6 +67,8 @@ interface WorkerMessage {
   /** With `ended`, for a job begun with a SHA-256 that did not fail: the hex digest of all it sealed. */
   sha256?: string;
   error?: WorkerError;
+  /** A GET the worker sent has its response's status. */
+  status?: number;
 }
 
 /** A worker thread and the jobs it serves. */
@@ -154,22 +155,6 @@ function pickWorker(): GcmWorker {
   return w;
 }
 
-const spareRings: Buffer[] = [];
-
-/** A ring of shared memory of `bytes`: a spare one if there is one. */
-export function takeRing(bytes: number): Buffer {
-  const at = spareRings.findIndex((r) => r.length === bytes);
-  return at >= 0 ? spareRings.splice(at, 1)[0]! : Buffer.from(new SharedArrayBuffer(bytes));
-}
-
-/** A ring nothing reads or writes any more, kept for the next job (within the budget above). */
-export function giveBackRing(ring: Buffer): void {
-  const kept = spareRings.reduce((sum, r) => sum + r.length, 0);
-  if (spareRings.length < SPARE_RINGS && kept + ring.length <= SPARE_BYTES && !spareRings.includes(ring)) {
-    spareRings.push(ring);
-  }
-}
-
 let nextJobId = 1;
 
 /**
@@ -194,11 +179,17 @@ export class GcmJob {
    * A job for the open file descriptor `fd`, which must outlive the job. `sha256`: the worker
    * hashes the plaintext it seals; the digest is `sha256` once `end()` has resolved.
    */
-  constructor(fd: number, dek: Buffer, ringBytes: number, opts: { sha256?: boolean; io?: Buffer } = {}) {
+  constructor(
+    fd: number,
+    dek: Buffer,
+    ringBytes: number,
+    opts: { sha256?: boolean; io?: Buffer; onStatus?: (status: number) => void } = {},
+  ) {
     this.ring = takeRing(ringBytes);
     this.io = opts.io;
     this.w = pickWorker();
     this.w.attach(this.id, (m) => {
+      if (m.status !== undefined) opts.onStatus?.(m.status);
       if (m.error) this.failure ??= jobError(m.error);
       if (m.ended) {
         this.sha256 = m.sha256;
@@ -263,6 +254,24 @@ export class GcmJob {
   openIo(index: number, pos: number, len: number, nonce: Buffer, aad: Buffer, at: number): number {
     passedThrough(len);
     this.post({ op: 'open', io: true, index, pos, len, nonce: own(nonce), aad: own(aad), at });
+    return this.requests++;
+  }
+
+  /**
+   * Has the worker send `request` and read its response (`expected` sealed bytes) itself: the
+   * job's opens then take their bytes from it, in order, as they arrive (gcm-worker-fetch.ts).
+   */
+  fetch(request: SignedRequest, expected: number): void {
+    this.post({ op: 'fetch', request, expected });
+  }
+
+  /**
+   * Opens the next chunk of the fetched response into ring[at, ...), or nowhere with `at` < 0
+   * (its bytes never pass this thread); with `filePos`, its sealed bytes are also written to the
+   * job's file there.
+   */
+  openFetched(index: number, len: number, nonce: Buffer, aad: Buffer, at: number, filePos?: number): number {
+    this.post({ op: 'open', index, len, nonce: own(nonce), aad: own(aad), at, pos: filePos });
     return this.requests++;
   }
 
@@ -370,6 +379,8 @@ function own(b: Buffer): Uint8Array {
 
 /** The worker's failure as the error the main thread would have thrown (errno codes kept). */
 function jobError(e: WorkerError): Error {
+  if (e.code === 'HTTP') return httpError(e);
+  if (e.code === 'TAMPERED' && e.index === undefined) return new CryptoError('TAMPERED', e.message);
   if (e.code === 'TAMPERED') return chunkTampered(e.index ?? -1);
   if (e.code === 'TRUNCATED') return chunkTruncated(e.index ?? -1);
   return Object.assign(new Error(e.message), e.code ? { code: e.code } : {});

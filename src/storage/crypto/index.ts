@@ -21,6 +21,8 @@ export {
   readRangeHeader,
 } from './stream-open';
 export { type ObjectBytes, ringViews } from './object-bytes';
+export { type RemoteRead, type SignedRequest } from './remote-read';
 export { ObjectSealer } from './object-sealer';
 export { RingVerifier } from './ring-verifier';
+export { fetchToFile } from './fetch-to-file';
 export { giveBackRing, takeRing } from './gcm-worker';

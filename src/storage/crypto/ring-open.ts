@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import { type ReadPlan, aadOf, nonceOf } from './chunked';
 import { CryptoError, chunkTruncated } from './errors';
 import { GcmJob, giveBackRing, takeRing } from './gcm-worker';
+import type { RemoteRead } from './remote-read';
 
 /** Sealed bytes buffered between the GET and the worker: a few chunks, so the two overlap. */
 const IO_MIN = 8 * 1024 * 1024;
@@ -16,15 +17,19 @@ interface Opening {
 }
 
 /**
- * Verified plaintext of a ranged read of an object (an object store's GET): the response's bytes
- * are copied into a shared io ring as they arrive, a worker opens each whole chunk from there
- * (its tag verified before any of its plaintext reaches the ring) while the next ones arrive,
- * and the plaintext is written to `out` as views of the worker's ring, as a file download's is.
- * Memory: the two rings; the GET is read no faster than `out` takes the plaintext.
+ * Verified plaintext of a ranged read of an object (an object store's GET), written to `out` as
+ * views of the worker's plaintext ring, as a file download's is. Two ways in:
+ * - `pumpRemote`: the worker sends the signed GET and reads the response itself, opening each
+ *   chunk as its bytes arrive (gcm-worker-fetch.ts); this thread only asks for chunks as the
+ *   ring has room and writes the verified ones. Memory: the plaintext ring and one socket read.
+ * - `pump`: the response is read here and copied into a shared io ring, from which the worker
+ *   opens each whole chunk (its tag verified before any of its plaintext reaches the ring).
+ *   Memory: the two rings.
+ * Either way the GET is read no faster than `out` takes the plaintext.
  */
 export class RingOpener {
   private readonly job: GcmJob;
-  private readonly io: Buffer;
+  private readonly io: Buffer | undefined;
   private readonly ringBytes: number;
   /** Plaintext ring bytes asked for and not yet taken by `out`. */
   private outstanding = 0;
@@ -42,11 +47,43 @@ export class RingOpener {
     dek: Buffer,
     private readonly plan: ReadPlan,
     chunkSize: number,
+    private readonly remote?: RemoteRead,
   ) {
-    this.io = takeRing(Math.max(IO_MIN, 4 * (chunkSize + 16)));
-    this.job = new GcmJob(-1, dek, Math.max(4 * 1024 * 1024, 4 * chunkSize), { io: this.io });
+    this.io = remote ? undefined : takeRing(Math.max(IO_MIN, 4 * (chunkSize + 16)));
+    const onStatus = remote ? (status: number): void => this.settle(status >= 300) : undefined;
+    this.job = new GcmJob(-1, dek, Math.max(4 * 1024 * 1024, 4 * chunkSize), { io: this.io, onStatus });
     this.ringBytes = this.job.ring.length;
     this.next = plan.first;
+  }
+
+  private answered = false;
+
+  /** The store's metrics see the GET once: when its status is in, or when it failed before. */
+  private settle(failed: boolean): void {
+    if (this.answered) return;
+    this.answered = true;
+    this.remote?.settled(failed);
+  }
+
+  /** The read's sealed bytes, fetched by the worker with the remote read's signed GET, to `out`. */
+  async pumpRemote(out: Writable): Promise<void> {
+    const { plan, remote } = this;
+    const base = plan.sealedPosition(plan.first);
+    const expected = plan.sealedPosition(plan.lastNeeded) + plan.sealedLength(plan.lastNeeded) - base;
+    this.job.fetch(remote!.request, expected);
+    try {
+      for (;;) {
+        this.issue(base);
+        if (this.pending.length === 0 && this.next > plan.lastNeeded) break;
+        await this.progress(out, base);
+        if (this.cancelled) return;
+      }
+    } catch (err) {
+      // No status came: the request failed before the server answered.
+      this.settle(true);
+      throw remote!.error(err as Error);
+    }
+    await this.finish(out);
   }
 
   /** The sealed bytes [sealedPosition(first), …] of the read, as `source` gives them, to `out`. */
@@ -54,19 +91,20 @@ export class RingOpener {
     const { plan } = this;
     const base = plan.sealedPosition(plan.first);
     const expected = plan.sealedPosition(plan.lastNeeded) + plan.sealedLength(plan.lastNeeded) - base;
+    const io = this.io!;
     for await (const data of source) {
       const piece = data as Buffer;
       if (this.received + piece.length > expected)
         throw new CryptoError('TAMPERED', 'the object holds more bytes than its size says');
       for (let pos = 0; pos < piece.length && !this.cancelled;) {
-        const room = this.io.length - (this.received - this.freed);
+        const room = io.length - (this.received - this.freed);
         if (room === 0) {
           await this.progress(out, base);
           continue;
         }
-        const at = this.received % this.io.length;
-        const n = Math.min(piece.length - pos, room, this.io.length - at);
-        piece.copy(this.io, at, pos, pos + n);
+        const at = this.received % io.length;
+        const n = Math.min(piece.length - pos, room, io.length - at);
+        piece.copy(io, at, pos, pos + n);
         this.received += n;
         pos += n;
         this.issue(base);
@@ -82,12 +120,16 @@ export class RingOpener {
       await this.progress(out, base);
       if (this.cancelled) return;
     }
+    await this.finish(out);
+  }
+
+  private async finish(out: Writable): Promise<void> {
     out.end();
     // The ring goes back with the worker only once `out` holds no view of it.
     while (this.outstanding > 0 && !this.cancelled) await this.released();
     if (!this.cancelled) {
       await this.job.end();
-      giveBackRing(this.io);
+      if (this.io) giveBackRing(this.io);
     }
   }
 
@@ -107,19 +149,17 @@ export class RingOpener {
     const { plan } = this;
     while (
       this.next <= plan.lastNeeded &&
-      this.sealedEnd(this.next, base) <= this.received &&
+      (!this.io || this.sealedEnd(this.next, base) <= this.received) &&
       this.outstanding + plan.plainLength(this.next) <= this.ringBytes
     ) {
       const i = this.next++;
       const start = plan.sealedPosition(i) - base;
-      const request = this.job.openIo(
-        i,
-        start % this.io.length,
-        plan.sealedLength(i),
-        nonceOf(this.header, i),
-        aadOf(this.header, i, i === plan.last),
-        this.asked % this.ringBytes,
-      );
+      const nonce = nonceOf(this.header, i);
+      const aad = aadOf(this.header, i, i === plan.last);
+      const at = this.asked % this.ringBytes;
+      const request = this.io
+        ? this.job.openIo(i, start % this.io.length, plan.sealedLength(i), nonce, aad, at)
+        : this.job.openFetched(i, plan.sealedLength(i), nonce, aad, at);
       this.pending.push({ request, index: i, at: this.asked, ioEnd: start + plan.sealedLength(i) });
       this.asked += plan.plainLength(i);
       this.outstanding += plan.plainLength(i);

@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import { HEADER_BYTES, ReadPlan, parseHeader, plaintextSize } from './chunked';
 import { CryptoError } from './errors';
 import { LABEL_BYTES, labelKey, openLabel, type LabelKey, type ObjectLabel } from './label';
+import type { RemoteRead } from './remote-read';
 import { RingOpener } from './ring-open';
 
 /** An object read by byte ranges (an S3 GET with Range): `read` is inclusive of `end`. */
@@ -9,6 +10,8 @@ export interface RangeSource {
   /** The stored (encrypted) size. */
   size: number;
   read(start: number, end: number): Promise<Readable>;
+  /** The same read as a signed GET a worker sends itself (an S3 store): the bulk bytes never pass this thread. */
+  remote?(start: number, end: number): Promise<RemoteRead>;
 }
 
 /** Verified plaintext, whole or a range, ready to be sent: what a download answers with. */
@@ -28,7 +31,7 @@ async function readAll(stream: Readable): Promise<Buffer> {
 }
 
 /** The object's prefix and (version 2) label bytes, read with one ranged request. */
-async function readPrefix(
+export async function readPrefix(
   src: RangeSource,
 ): Promise<{ header: Buffer; label: Buffer | undefined; chunkSize: number; dataStart: number }> {
   if (src.size < HEADER_BYTES) throw new CryptoError('TRUNCATED', 'the file is truncated (incomplete header)');
@@ -64,7 +67,8 @@ export async function readRangeHeader(
 /**
  * Verified plaintext of an object read by ranges (an object store): only the chunks the range
  * covers are fetched, in one ranged read, and each is authenticated (its final flag known from
- * the object's size) on a worker thread while the next ones arrive (ring-open.ts). The source is
+ * the object's size) on a worker thread while the next ones arrive (ring-open.ts); where the
+ * source gives a signed GET, the worker sends it and reads the response itself. The source is
  * read no faster than `out` takes the plaintext.
  */
 export class DecryptedStream implements PlainBody {
@@ -104,11 +108,12 @@ export class DecryptedStream implements PlainBody {
     const from = plan.sealedPosition(plan.first);
     const to = plan.sealedPosition(plan.lastNeeded) + plan.sealedLength(plan.lastNeeded) - 1;
     try {
-      const source = (this.source = await this.src.read(from, to));
+      const remote = this.src.remote ? await this.src.remote(from, to) : undefined;
+      const source = remote ? undefined : (this.source = await this.src.read(from, to));
       if (this.cancelled) return;
-      const opener = (this.opener = new RingOpener(this.header, this.dek, plan, this.chunkSize));
+      const opener = (this.opener = new RingOpener(this.header, this.dek, plan, this.chunkSize, remote));
       try {
-        await opener.pump(source, out);
+        await (source ? opener.pump(source, out) : opener.pumpRemote(out));
       } finally {
         if (this.cancelled || opener.cancelled) await opener.stop();
       }

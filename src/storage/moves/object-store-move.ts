@@ -5,6 +5,7 @@ import { objectKey } from '../stores';
 import type { Bandwidth } from '../throttle';
 import type { TierTree } from '../tier-tree';
 import { authenticateObject } from '../verify-object';
+import { fetchedCopy, fetchesToFile } from './fetched-copy';
 import { streamedCopy } from './streamed-copy';
 import type { CopyControl, Leftover, MoveStore, Placement, StagedCopy } from './store';
 
@@ -85,9 +86,11 @@ export class ObjectMoveStore implements MoveStore {
    * Across locations: the source is read once (GET, or the file) into a ring where a worker
    * authenticates each chunk as it passes (streamed-copy.ts); only verified bytes go on to the
    * destination, written once: parts of a multipart upload (held open until publish, the first
-   * part last, with the new label), or a temporary file (relabelled, then renamed).
+   * part last, with the new label), or a temporary file (relabelled, then renamed). From an
+   * object store into a file, a worker reads the GET, authenticates and writes (fetched-copy.ts).
    */
   private copyAcross(from: Placement, to: Placement, objectId: string, c: CopyControl): Promise<StagedCopy> {
+    if (fetchesToFile(this.deps.objects, from, to)) return fetchedCopy(this.deps, from, to, objectId, c);
     return streamedCopy(this.deps, from, to, objectId, c);
   }
 

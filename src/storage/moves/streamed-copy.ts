@@ -98,7 +98,7 @@ function verifiedPlaintext(v: RingVerifier, c: CopyControl): number {
   return v.plaintextSize;
 }
 
-function damaged(detail: string): StagedCopy {
+export function damaged(detail: string): StagedCopy {
   const nothing = (): Promise<void> => Promise.resolve();
   return {
     same: false,

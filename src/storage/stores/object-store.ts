@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Location, Tier } from '../../db';
-import type { ObjectBytes } from '../crypto';
+import type { ObjectBytes, RemoteRead } from '../crypto';
 import type { ObjectWrite } from './s3-parts';
 
 export type StoreKind = 'file' | 's3';
@@ -55,6 +55,8 @@ export interface ObjectStore {
   readonly ringBytes?: number;
   /** The bytes of `key`, or the inclusive range of them; rejects with `missing` if there is no such object. */
   get(key: string, range?: { start: number; end: number }): Promise<Readable>;
+  /** The same read as a signed GET for a worker to send and read (object stores over HTTP). */
+  remoteGet?(key: string, range?: { start: number; end: number }): Promise<RemoteRead>;
   head(key: string): Promise<ObjectHead | undefined>;
   /** True if it was there. */
   delete(key: string): Promise<boolean>;

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Location, Tier } from '../../db';
-import type { ObjectBytes } from '../crypto';
+import type { ObjectBytes, RemoteRead } from '../crypto';
 import {
   MissingObject,
   type ListedObject,
@@ -27,6 +27,7 @@ import {
 } from './object-store';
 import { restoreHours } from './classes';
 import { type ObjectWrite, PartUpload } from './s3-parts';
+import { signedGet } from './s3-signed-get';
 import type { StoreSpec } from './spec';
 
 type S3Spec = Extract<StoreSpec, { kind: 's3' }>;
@@ -127,6 +128,16 @@ export class S3ObjectStore implements ObjectStore {
       if (isMissing(err)) throw new MissingObject(key);
       throw err;
     }
+  }
+
+  /** The same GET, signed here for a worker to send (s3-signed-get.ts); a 404 comes back as `MissingObject`. */
+  async remoteGet(key: string, range?: { start: number; end: number }): Promise<RemoteRead> {
+    const request = await signedGet(this.client, this.spec.bucket, this.full(key), range);
+    return {
+      request,
+      settled: () => undefined,
+      error: (err) => (isMissing(err) ? new MissingObject(key) : err),
+    };
   }
 
   async head(key: string): Promise<ObjectHead | undefined> {

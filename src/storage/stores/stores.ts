@@ -201,6 +201,25 @@ function metered(store: ObjectStore, observe: (op: string, seconds: number, fail
       };
     };
   }
+  if (store.remoteGet) {
+    const remoteGet = store.remoteGet.bind(store);
+    // Timed as `get` is: from the call until the response's status is in (the worker reports it).
+    wrapped.remoteGet = async (key: string, range?: { start: number; end: number }) => {
+      const t0 = process.hrtime.bigint();
+      const seconds = (): number => Number(process.hrtime.bigint() - t0) / 1e9;
+      const read = await remoteGet(key, range).catch((err: unknown) => {
+        observe('get', seconds(), true);
+        throw err;
+      });
+      return {
+        ...read,
+        settled: (failed: boolean) => {
+          read.settled(failed);
+          observe('get', seconds(), failed);
+        },
+      };
+    };
+  }
   if (store.restore) {
     const restore = store.restore.bind(store);
     wrapped.restore = (key: string, days?: number) => time('restore', () => restore(key, days));
