@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -146,6 +148,52 @@ describe('a download read by the worker itself (signed GET)', () => {
       $metadata: { httpStatusCode: 403 },
     });
     wrong.destroy();
+  });
+
+  it('when the store first answers 503 SlowDown or drops the connection, then the worker sends the GET again, as the SDK would, and the bytes arrive whole', async () => {
+    // A proxy before s3rver that refuses the first worker GETs of the object (Range past the header).
+    const faults: ('slow' | 'drop')[] = ['slow', 'drop'];
+    const seen: string[] = [];
+    const target = new URL(s3.endpoint);
+    const proxy = http.createServer((req, res) => {
+      const fault = req.headers.range && !req.headers.range.startsWith('bytes=0-') ? faults.shift() : undefined;
+      if (fault) seen.push(fault);
+      if (fault === 'drop') return req.socket.destroy();
+      if (fault === 'slow') {
+        res.writeHead(503, { 'content-type': 'application/xml' });
+        return res.end('<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+      }
+      const up = http.request(
+        { hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(up);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = proxy.address() as AddressInfo;
+      const flaky = new S3ObjectStore({ ...spec, endpoint: `http://127.0.0.1:${port}` });
+      const body = await DecryptedStream.open(source(flaky, 'whole.enc', sealed.length), dek, {
+        start: CHUNK + 5,
+        end: plain.length - 1,
+      });
+      expect((await collect(body)).equals(plain.subarray(CHUNK + 5))).toBe(true);
+      expect(seen).toEqual(['slow', 'drop']);
+      // Three faults in a row: the third answer is the read's, and its error is the store's.
+      faults.push('slow', 'slow', 'slow');
+      const refused = await DecryptedStream.open(source(flaky, 'whole.enc', sealed.length), dek, {
+        start: CHUNK + 5,
+        end: plain.length - 1,
+      });
+      await expect(collect(refused)).rejects.toMatchObject({ name: 'SlowDown', $metadata: { httpStatusCode: 503 } });
+      expect(faults).toEqual([]);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it('when the worker reads a GET, then the store’s metrics count it as a get, failures as errors', async () => {

@@ -18,14 +18,37 @@ const https = require('node:https');
 const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
 const TAG_BYTES = 16;
 
+// Sent again, as the SDK's standard retry would, while nothing of the body has been used: a
+// connection the server closed under the keep-alive pool, or an answer asking to come back.
+const ATTEMPTS = 3;
+const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
+
 function fetchStart(id, job, m) {
-  const f = (job.fetch = { queue: [], chunk: undefined, held: [], received: 0, expected: m.expected, ended: false, req: undefined, res: undefined });
-  const r = m.request;
+  job.fetch = { queue: [], chunk: undefined, held: [], received: 0, expected: m.expected, ended: false, req: undefined, res: undefined };
+  send(id, job, m.request, 1);
+}
+
+function send(id, job, r, attempt) {
+  const f = job.fetch;
+  if (job.failed || job.closed) return;
   const lib = r.protocol === 'https:' ? https : http;
   const req = lib.request({ hostname: r.hostname, port: r.port, path: r.path, method: 'GET', headers: r.headers, agent: agents[r.protocol] });
   f.req = req;
-  req.on('error', (err) => failJob(id, job, err));
+  let superseded = false;
+  const again = () => {
+    superseded = true;
+    setTimeout(() => send(id, job, r, attempt + 1), Math.random() * 100 * 2 ** attempt);
+  };
+  req.on('error', (err) => {
+    if (superseded) return;
+    if (!f.res && attempt < ATTEMPTS && !job.failed && !job.closed) return again();
+    failJob(id, job, err);
+  });
   req.on('response', (res) => {
+    if (RETRY_STATUS.has(res.statusCode) && attempt < ATTEMPTS) {
+      res.resume();
+      return again();
+    }
     f.res = res;
     port.postMessage({ job: id, status: res.statusCode });
     res.on('error', (err) => failJob(id, job, err));
