@@ -78,6 +78,7 @@ export type HoldRule =
   | 'learning'
   | 'young'
   | 'unread'
+  | 'uncertain'
   | 'hysteresis'
   | 'min-saving'
   | 'budget';

@@ -5,6 +5,7 @@ import { PLACEMENTS, placementIndex } from './placements';
 import type { FirstReadCurve } from './first-read';
 import type { Predictor } from './predictor';
 import { BYTES_PER_READ_PRIOR, bytesPerRead, largeReadBytes, timedLargeReads } from './read-share';
+import { decayedExposure, pQuietWeek, pRateAbove } from './rate-risk';
 
 const DAY = 86_400_000;
 /**
@@ -16,6 +17,10 @@ const DAY = 86_400_000;
  */
 export const YOUNG_DAYS = 3;
 const GB = 1024 ** 3;
+/** The half-life of the decayed sum useRisk counts a dataset's recent accesses with (rate_per_day_30d's). */
+const RATE_HALF_LIFE_DAYS = 30;
+/** Below this chance of so quiet a week at the month's pace, the use is taken to have changed (a 5% test). */
+const QUIET_WEEK_P = 0.05;
 
 /**
  * The product's policy: forecast the dataset's use, price every placement over the horizon
@@ -163,6 +168,9 @@ export class TieringPolicy {
     if (cheaper && dearerAccess && view.age_days < YOUNG_DAYS) return held('young');
     const atRisk = cheaper && input.stats.reads - input.stats.scans <= 0 ? this.unreadRisk(view, cur, best, size) : 0;
     if (atRisk > 0 && saving - atRisk < (1 + settings.hysteresis) * moveCost) return held('unread');
+    const unsure =
+      cheaper && dearerAccess && atRisk === 0 ? this.useRisk(input.stats, view, forecast, cur, best, size) : 0;
+    if (unsure > 0 && saving - unsure < (1 + settings.hysteresis) * moveCost) return held('uncertain');
     if (saving <= 0 || saving < (1 + settings.hysteresis) * moveCost) return held('hysteresis');
     if (saving * perMonth < settings.minSavingPerMonth) return held('min-saving');
     decision.action = 'move';
@@ -234,6 +242,41 @@ export class TieringPolicy {
       cost.readReq[to]! -
       ((read / GB) * (cost.retrieval[cur]! + cost.readEgress[cur]!) + cost.readReq[cur]!);
     return Math.max(0, readThere) + cost.moveTotal(to, cur, size, H / 2);
+  }
+
+  /**
+   * A demotion bets that use stays below its break-even: the use at which the dearer access
+   * there eats the storage saved. The model's forecast is the fleet's view of data like this; the
+   * dataset's own accesses of the last weeks (its 30-day decayed count) are evidence too, and a
+   * count of a few is known to one over its root: two reads in a month may well be five. The
+   * chance that its own rate is above the break-even (pRateAbove) times what being wrong costs
+   * (comeBack: a read there and the move back, its early deletion included) is charged to the
+   * demotion. Only once the count covers a horizon: younger data has the young and learning holds.
+   */
+  private useRisk(stats: StatsSnapshot, view: FeatureView, f: Forecast, cur: number, to: number, size: number): number {
+    const H = this.settings.horizonDays;
+    if (view.age_days < H) return 0;
+    const saved = this.cost.storage(cur, size, H) - this.cost.storage(to, size, H);
+    // What one access costs more there: the forecast's usage per access, or one read of the
+    // dataset's bytes per read where the forecast is of none.
+    const one: Usage =
+      f.accesses > 0
+        ? {
+            reads: f.reads / f.accesses,
+            readBytes: (f.read_bytes - f.scans * size) / f.accesses,
+            writes: f.writes / f.accesses,
+            writeBytes: 0,
+          }
+        : { reads: 1, readBytes: bytesPerRead(stats, size, this.readShare), writes: 0, writeBytes: 0 };
+    const dearer = this.holdAccess(to, size, one, H) - this.holdAccess(cur, size, one, H);
+    if (!(saved > 0) || !(dearer > 0)) return 0;
+    const count = (view.rate_per_day_30d * RATE_HALF_LIFE_DAYS) / Math.LN2;
+    // A last week far quieter than the month says the use changed: the model, which knows how data
+    // like this goes on, decides alone (a regime's end is what it learns; a month's count is stale).
+    const week = (view.rate_per_day_1w * 7) / Math.LN2;
+    if (pQuietWeek(week, view.rate_per_day_30d * decayedExposure(view.age_days, 7)) < QUIET_WEEK_P) return 0;
+    const p = pRateAbove(count, decayedExposure(view.age_days, RATE_HALF_LIFE_DAYS), saved / dearer, H);
+    return p * this.comeBack(cur, to, size, H);
   }
 
   /** Every placement's price for a decision, as its explanation shows them. */
