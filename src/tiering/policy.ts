@@ -255,7 +255,7 @@ export class TieringPolicy {
    */
   private useRisk(stats: StatsSnapshot, view: FeatureView, f: Forecast, cur: number, to: number, size: number): number {
     const H = this.settings.horizonDays;
-    if (view.age_days < H) return 0;
+    if (view.age_days < H || stats.reads - stats.scans < 2) return 0;
     const saved = this.cost.storage(cur, size, H) - this.cost.storage(to, size, H);
     // What one access costs more there: the forecast's usage per access, or one read of the
     // dataset's bytes per read where the forecast is of none.
@@ -271,11 +271,14 @@ export class TieringPolicy {
     const dearer = this.holdAccess(to, size, one, H) - this.holdAccess(cur, size, one, H);
     if (!(saved > 0) || !(dearer > 0)) return 0;
     const count = (view.rate_per_day_30d * RATE_HALF_LIFE_DAYS) / Math.LN2;
-    // A last week far quieter than the month says the use changed: the model, which knows how data
-    // like this goes on, decides alone (a regime's end is what it learns; a month's count is stale).
+    const exposure = decayedExposure(view.age_days, RATE_HALF_LIFE_DAYS);
+    // A last week, or a silence since the last access, far quieter than the month's pace says the
+    // use changed (a hand-off done, a burst over): the model, which learns how such data goes on,
+    // decides alone; the month's count is stale evidence there.
     const week = (view.rate_per_day_1w * 7) / Math.LN2;
     if (pQuietWeek(week, view.rate_per_day_30d * decayedExposure(view.age_days, 7)) < QUIET_WEEK_P) return 0;
-    const p = pRateAbove(count, decayedExposure(view.age_days, RATE_HALF_LIFE_DAYS), saved / dearer, H);
+    if (Math.exp((-(count + 0.5) / Math.max(1, exposure)) * view.days_idle) < QUIET_WEEK_P) return 0;
+    const p = pRateAbove(count, exposure, saved / dearer, H);
     return p * this.comeBack(cur, to, size, H);
   }
 

@@ -92,7 +92,7 @@ export function logGamma(z: number): number {
  */
 export function pRateAbove(count: number, exposureDays: number, breakEven: number, horizonDays: number): number {
   if (!(breakEven > 0)) return 1;
-  const a = Math.max(0, count) + 1;
+  const a = Math.max(0, count) + 0.5;
   return gammaQ(a, (breakEven * exposureDays) / horizonDays);
 }
 
