@@ -79,6 +79,7 @@ export type HoldRule =
   | 'short-history'
   | 'young'
   | 'unread'
+  | 'uncertain'
   | 'hysteresis'
   | 'min-saving'
   | 'budget';

@@ -5,6 +5,7 @@ import { PLACEMENTS, placementIndex } from './placements';
 import type { FirstReadCurve } from './first-read';
 import type { Predictor } from './predictor';
 import { BYTES_PER_READ_PRIOR, bytesPerRead, largeReadBytes, timedLargeReads } from './read-share';
+import { decayedExposure, pQuietWeek, pRateAbove } from './rate-risk';
 import { historyTooShort } from './watch';
 
 const DAY = 86_400_000;
@@ -17,6 +18,10 @@ const DAY = 86_400_000;
  */
 export const YOUNG_DAYS = 3;
 const GB = 1024 ** 3;
+/** The half-life of the decayed sum useRisk counts a dataset's recent accesses with (rate_per_day_30d's). */
+const RATE_HALF_LIFE_DAYS = 30;
+/** Below this chance of so quiet a week at the month's pace, the use is taken to have changed (a 5% test). */
+const QUIET_WEEK_P = 0.05;
 
 /**
  * The product's policy: forecast the dataset's use, price every placement over the horizon
@@ -152,25 +157,48 @@ export class TieringPolicy {
       decision.rule = 'pin';
       return decision;
     }
-    if (input.lastMoveAt !== null && now - input.lastMoveAt < settings.cooldownMs) return held('cooldown');
+    const rule = this.holdRule({ input, view, forecast, cur, best, saving, moveCost, now });
+    if (rule !== null) return held(rule);
+    decision.action = 'move';
+    return decision;
+  }
+
+  /** Why a cheaper or better placement waits, rule by rule in order; null when the move goes ahead. */
+  private holdRule(c: {
+    input: DecisionInput;
+    view: FeatureView;
+    forecast: Forecast;
+    cur: number;
+    best: number;
+    saving: number;
+    moveCost: number;
+    now: number;
+  }): HoldRule | null {
+    const { settings, cost } = this;
+    const H = settings.horizonDays;
+    const { input, view, forecast, cur, best, saving, moveCost, now } = c;
+    const size = input.sizeBytes;
+    if (input.lastMoveAt !== null && now - input.lastMoveAt < settings.cooldownMs) return 'cooldown';
     // While the model is still learning, only data idle for a whole horizon is demoted: the
     // rule the S3 Intelligent-Tiering and FabricPool baselines follow all the time.
     const cheaper = cost.storageDay[best]! < cost.storageDay[cur]!;
-    if (cheaper && view.days_idle < H && this.predictor.updates < settings.minModelUpdates) return held('learning');
+    if (cheaper && view.days_idle < H && this.predictor.updates < settings.minModelUpdates) return 'learning';
     // A dataset that came with a past the product has not seen waits until its own statistics
     // cover a horizon (see historyTooShort), whatever the model has learnt from the fleet.
-    if (cheaper && historyTooShort(input.stats, view.days_idle, now, H)) return held('short-history');
+    if (cheaper && historyTooShort(input.stats, view.days_idle, now, H)) return 'short-history';
     // Data seen for only a few days has rates over windows it has not lived (a 1-week sum over
     // hours), and the forecast for it is the model's weakest: a demotion to dearer access waits
     // until YOUNG_DAYS have passed. A move to storage that is only cheaper goes ahead.
     const dearerAccess = cost.retrieval[best]! + cost.readEgress[best]! > cost.retrieval[cur]! + cost.readEgress[cur]!;
-    if (cheaper && dearerAccess && view.age_days < YOUNG_DAYS) return held('young');
+    if (cheaper && dearerAccess && view.age_days < YOUNG_DAYS) return 'young';
     const atRisk = cheaper && input.stats.reads - input.stats.scans <= 0 ? this.unreadRisk(view, cur, best, size) : 0;
-    if (atRisk > 0 && saving - atRisk < (1 + settings.hysteresis) * moveCost) return held('unread');
-    if (saving <= 0 || saving < (1 + settings.hysteresis) * moveCost) return held('hysteresis');
-    if (saving * perMonth < settings.minSavingPerMonth) return held('min-saving');
-    decision.action = 'move';
-    return decision;
+    if (atRisk > 0 && saving - atRisk < (1 + settings.hysteresis) * moveCost) return 'unread';
+    const unsure =
+      cheaper && dearerAccess && atRisk === 0 ? this.useRisk(input.stats, view, forecast, cur, best, size) : 0;
+    if (unsure > 0 && saving - unsure < (1 + settings.hysteresis) * moveCost) return 'uncertain';
+    if (saving <= 0 || saving < (1 + settings.hysteresis) * moveCost) return 'hysteresis';
+    if (saving * (30 / H) < settings.minSavingPerMonth) return 'min-saving';
+    return null;
   }
 
   private readonly holdTotals = new Float64Array(PLACEMENTS.length);
@@ -238,6 +266,44 @@ export class TieringPolicy {
       cost.readReq[to]! -
       ((read / GB) * (cost.retrieval[cur]! + cost.readEgress[cur]!) + cost.readReq[cur]!);
     return Math.max(0, readThere) + cost.moveTotal(to, cur, size, H / 2);
+  }
+
+  /**
+   * A demotion bets that use stays below its break-even: the use at which the dearer access
+   * there eats the storage saved. The model's forecast is the fleet's view of data like this; the
+   * dataset's own accesses of the last weeks (its 30-day decayed count) are evidence too, and a
+   * count of a few is known to one over its root: two reads in a month may well be five. The
+   * chance that its own rate is above the break-even (pRateAbove) times what being wrong costs
+   * (comeBack: a read there and the move back, its early deletion included) is charged to the
+   * demotion. Only once the count covers a horizon: younger data has the young and learning holds.
+   */
+  private useRisk(stats: StatsSnapshot, view: FeatureView, f: Forecast, cur: number, to: number, size: number): number {
+    const H = this.settings.horizonDays;
+    if (view.age_days < H || stats.reads - stats.scans < 2) return 0;
+    const saved = this.cost.storage(cur, size, H) - this.cost.storage(to, size, H);
+    // What one access costs more there: the forecast's usage per access, or one read of the
+    // dataset's bytes per read where the forecast is of none.
+    const one: Usage =
+      f.accesses > 0
+        ? {
+            reads: f.reads / f.accesses,
+            readBytes: (f.read_bytes - f.scans * size) / f.accesses,
+            writes: f.writes / f.accesses,
+            writeBytes: 0,
+          }
+        : { reads: 1, readBytes: bytesPerRead(stats, size, this.readShare), writes: 0, writeBytes: 0 };
+    const dearer = this.holdAccess(to, size, one, H) - this.holdAccess(cur, size, one, H);
+    if (!(saved > 0) || !(dearer > 0)) return 0;
+    const count = (view.rate_per_day_30d * RATE_HALF_LIFE_DAYS) / Math.LN2;
+    const exposure = decayedExposure(view.age_days, RATE_HALF_LIFE_DAYS);
+    // A last week, or a silence since the last access, far quieter than the month's pace says the
+    // use changed (a hand-off done, a burst over): the model, which learns how such data goes on,
+    // decides alone; the month's count is stale evidence there.
+    const week = (view.rate_per_day_1w * 7) / Math.LN2;
+    if (pQuietWeek(week, view.rate_per_day_30d * decayedExposure(view.age_days, 7)) < QUIET_WEEK_P) return 0;
+    if (Math.exp((-(count + 0.5) / Math.max(1, exposure)) * view.days_idle) < QUIET_WEEK_P) return 0;
+    const p = pRateAbove(count, exposure, saved / dearer, H);
+    return p * this.comeBack(cur, to, size, H);
   }
 
   /** Every placement's price for a decision, as its explanation shows them. */
