@@ -1,17 +1,17 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { AlertRepository, OutboxRepository, WebhookSender } from '../src/alerts';
 import { Lease, LeaseRepository } from '../src/cluster';
-import { Database } from '../src/db';
+import type { Database } from '../src/db';
 import { createLogger, systemClock } from '../src/platform';
 import { Bandwidth, ScrubService, StorageRepository } from '../src/storage';
 import { ClaimRepository } from '../src/storage/moves/claim-repository';
 import { ClaimLost } from '../src/storage/moves/errors';
 import { LABEL_DAYS, Predictor, TieringRepository } from '../src/tiering';
 import { DecisionRepository } from '../src/tiering/decision-repository';
-import { DATABASES, freshPostgresUrl } from './support/postgres';
-import { tempDir, waitFor } from './support/harness';
+import { insertDatasets, openDatabase } from './support/database';
+import { DATABASES } from './support/postgres';
+import { waitFor } from './support/harness';
 
 const logger = createLogger('silent');
 
@@ -81,29 +81,8 @@ describe.each(DATABASES)('fencing: a stale leader writes nothing, on %s', (kind)
   const leases: Lease[] = [];
 
   beforeEach(async () => {
-    database = new Database({
-      path: path.join(tempDir(), 'db.sqlite'),
-      url: kind === 'postgres' ? await freshPostgresUrl() : undefined,
-      synchronous: 'NORMAL',
-      logger,
-    });
-    await database.start();
-    const now = Date.now();
-    await database.db
-      .insertInto('datasets')
-      .values(
-        [1, 2].map((id) => ({
-          id,
-          name: `d${id}`,
-          tags: '[]',
-          size_gb: 1,
-          tier: 'HOT' as const,
-          location: 'ONPREM' as const,
-          created_at: now,
-          updated_at: now,
-        })),
-      )
-      .execute();
+    database = await openDatabase(kind, { logger });
+    await insertDatasets(database.db, [1, 2]);
   });
 
   const pauses: Pause[] = [];

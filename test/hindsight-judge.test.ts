@@ -5,6 +5,7 @@ import { decodeExplanation } from '../src/tiering/explanation';
 import { judgeMove, loggedMove, summariseJudgements, type HindsightSummary } from '../src/tiering/hindsight';
 import { HindsightJudge } from '../src/tiering/hindsight-judge';
 import { TieringPolicy } from '../src/tiering/policy';
+import { insertDatasets } from './support/database';
 import { startApp } from './support/harness';
 
 const H = 3_600_000;
@@ -41,21 +42,12 @@ describe("the model's hindsight prices each logged move once", () => {
     app = started.app;
     const db = app.database.db;
     const ids = Array.from({ length: N }, (_, i) => i + 1);
-    await db
-      .insertInto('datasets')
-      .values(
-        ids.map((id) => ({
-          id,
-          name: `d${id}`,
-          tags: '[]',
-          size_gb: 1,
-          tier: 'COLD' as const,
-          location: 'PUBLIC' as const,
-          created_at: T0 - 60 * DAY,
-          updated_at: T0 - 60 * DAY,
-        })),
-      )
-      .execute();
+    await insertDatasets(db, ids, {
+      tier: 'COLD',
+      location: 'PUBLIC',
+      created_at: T0 - 60 * DAY,
+      updated_at: T0 - 60 * DAY,
+    });
     await db
       .insertInto('decision_log')
       .values(
