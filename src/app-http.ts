@@ -4,7 +4,7 @@ import { authRoutes, writeAccessBeforeBody } from './auth';
 import { backupRoutes } from './backup';
 import type { Config } from './config';
 import { datasetRoutes } from './datasets';
-import { ingestRoutes } from './ingest';
+import { eventsHandlers, ingestRoutes } from './ingest';
 import { type Health, type Logger, type Clock, logsAt, requestIds } from './platform';
 import { storageRoutes, uploadRoutes } from './storage';
 import { streamRoutes } from './stream';
@@ -39,17 +39,23 @@ export function buildHttp(d: HttpDeps): express.Express {
   app.set('query parser', 'simple');
   // Once stopping: requests already running finish; new ones (on kept-alive connections) are
   // refused with 503 so clients retry elsewhere, and every answer closes its connection.
-  app.use((_req, res, next) => {
+  const stopping: express.RequestHandler = (_req, res, next) => {
     if (!d.isStopping()) return next();
     res.setHeader('Connection', 'close');
     res.setHeader('Retry-After', '5');
     res.status(503).json({ detail: 'shutting down: nothing was accepted, retry shortly' });
-  });
+  };
   const accessLog = config.accessLog !== 'off' && logsAt(config.logLevel, config.accessLog);
-  app.use(requestIds(accessLog ? { logger, level: config.accessLog } : undefined));
-  app.use(stream.metrics.httpTimer());
-  // First: events are the hottest route, and each layer before it costs every event a dispatch.
-  // Its own requireWrite is the write gate (reads gate nothing on a POST).
+  const ids = requestIds(accessLog ? { logger, level: config.accessLog } : undefined);
+  const timer = stream.metrics.httpTimer();
+  // First, as one route with the layers it needs: events are the hottest route, and each
+  // router layer before it cost every event a dispatch. Its own requireWrite is the write gate
+  // (reads gate nothing on a POST).
+  const events = eventsHandlers(stream.ingest, requireWrite, config.ingest.maxBodyBytes);
+  app.post('/api/events', stopping, ids, timer, ...events);
+  app.use(stopping);
+  app.use(ids);
+  app.use(timer);
   app.use(ingestRoutes(stream.ingest, requireWrite, config.ingest.maxBodyBytes));
   app.use(healthRoutes({ health: d.health, busKind: stream.bus.kind, details: d.details, mayRead: auth.mayRead }));
   app.use('/metrics', requireRead);

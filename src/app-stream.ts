@@ -59,7 +59,9 @@ export async function buildStream(base: Base, storage: StorageParts) {
   const gaps = new GapsRepository(db);
   const deadLetters = new DeadLettersRepository(db);
   const applier = new AppliedOnce({
-    db,
+    // On the embedded bus the events are in the log, durable before their 202: the applier's
+    // commit need not be synced itself, and its fsync held the writer the group commits wait on.
+    db: config.kafka ? db : database.unsynced,
     offsets,
     eventIds,
     deadLetters,

@@ -102,7 +102,7 @@ async function interleaved(
   settle?: (acceptedSoFar: number) => Promise<void>,
 ): Promise<{ r: LoadResult; bareNow: number; bareEvents: number; cpu: { app: number; bare: number } }> {
   const slice = Math.max(1_000, Math.round(DURATION_MS / SLICES));
-  const r: LoadResult = { ok: 0, failed: 0, statuses: {}, events: 0, elapsed_ms: 0 };
+  const r: LoadResult = { ok: 0, failed: 0, statuses: {}, events: 0, elapsed_ms: 0, timed_out: 0 };
   let bareOk = 0;
   let bareMs = 0;
   let bareEvents = 0;
@@ -123,6 +123,7 @@ async function interleaved(
     cpu.app += cpuOf(process.cpuUsage(t));
     r.ok += a.ok;
     r.failed += a.failed;
+    r.timed_out = (r.timed_out ?? 0) + (a.timed_out ?? 0);
     r.events += a.events;
     r.elapsed_ms += a.elapsed_ms + (settle ? Date.now() - settling : 0);
     for (const [k, n] of Object.entries(a.statuses)) r.statuses[k] = (r.statuses[k] ?? 0) + n;
@@ -197,6 +198,7 @@ async function measure(
     accepted: r.events,
     applied,
     failed_requests: r.failed,
+    unanswered_requests: r.timed_out ?? 0,
     visible_p50_ms: round(percentile(sorted, 50)),
     visible_p99_ms: round(percentile(sorted, 99)),
     concurrency: run.concurrency,

@@ -10,6 +10,8 @@ export interface LoadResult {
   statuses: Record<string, number>;
   events: number;
   elapsed_ms: number;
+  /** Requests abandoned unanswered after loadgen's per-request timeout (counted in `failed` too). */
+  timed_out?: number;
 }
 
 /** Runs the load generator in a process of its own (see loadgen.ts for the options). */

@@ -19,12 +19,19 @@ interface Options {
   /** Requests per second over all connections; 0 = as fast as possible. */
   rate: number;
   datasetIds: number[];
+  /**
+   * A request not answered within this many ms is abandoned (its socket destroyed) and counted in
+   * `timed_out`, so a request the server never answers shows in the result instead of hanging the run.
+   */
+  timeoutMs?: number;
 }
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as Options;
 const targets = (opts.urls ?? [opts.url]).map((u) => new URL(u));
 const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency });
+const timeoutMs = opts.timeoutMs ?? 30_000;
 let seq = 0;
+let timedOut = 0;
 
 function body(): string {
   const now = Date.now();
@@ -38,8 +45,18 @@ function body(): string {
   return `[${parts.join(',')}]`;
 }
 
+/** The answer's status; 0 for a connection error, -1 for no answer within `timeoutMs`. */
 function send(payload: string, target: URL): Promise<number> {
   return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      timedOut++;
+      resolve(-1);
+      req.destroy();
+    }, timeoutMs);
+    const done = (status: number): void => {
+      clearTimeout(timer);
+      resolve(status);
+    };
     const req = http.request(
       {
         agent,
@@ -55,10 +72,10 @@ function send(payload: string, target: URL): Promise<number> {
       },
       (res) => {
         res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('end', () => done(res.statusCode ?? 0));
       },
     );
-    req.on('error', () => resolve(0));
+    req.on('error', () => done(0));
     req.end(payload);
   });
 }
@@ -87,7 +104,9 @@ async function main(): Promise<void> {
   await Promise.all(Array.from({ length: opts.concurrency }, (_, i) => worker(i)));
   const elapsed = Date.now() - started;
   const events = ok * (opts.mode === 'batch' ? opts.batchSize : 1);
-  process.stdout.write(JSON.stringify({ ok, failed, statuses, events, elapsed_ms: elapsed }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ ok, failed, statuses, events, elapsed_ms: elapsed, timed_out: timedOut }) + '\n',
+  );
   agent.destroy();
 }
 

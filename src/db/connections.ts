@@ -7,5 +7,11 @@ export type Db = Kysely<DB>;
 export interface Connections {
   db: Db;
   reader: Db;
+  /**
+   * The writer, for transactions a power cut may lose because they are redone from what a synced
+   * commit kept (SQLite with synchronous=FULL: commits without their own fsync; see
+   * Sqlite3Dialect.withoutCommitSync). Absent: the writer itself.
+   */
+  unsynced?: Db;
   close(): Promise<void>;
 }

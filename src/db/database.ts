@@ -45,6 +45,16 @@ export class Database implements Service {
     return this.conns.reader;
   }
 
+  /**
+   * The writer for transactions whose loss in a power cut is redone from what a synced commit
+   * kept (the embedded log's consumer: its events are in the log). On SQLite with
+   * synchronous=FULL their commits skip their own fsync; otherwise the writer itself.
+   */
+  get unsynced(): Db {
+    if (!this.conns) throw new Error('database is not open');
+    return this.conns.unsynced ?? this.conns.db;
+  }
+
   get isOpen(): boolean {
     return this.conns !== undefined;
   }

@@ -16,12 +16,17 @@ export async function openSqlite(opts: SqliteOptions, migrate: (db: Db) => Promi
   fs.mkdirSync(path.dirname(opts.path), { recursive: true });
   const raw = await open(opts.path);
   raw.configure('busyTimeout', 10_000);
-  const db = new Kysely<DB>({ dialect: new Sqlite3Dialect(raw) });
-  const handles: [Db, sqlite3.Database][] = [[db, raw]];
+  const dialect = new Sqlite3Dialect(raw);
+  const db = new Kysely<DB>({ dialect });
+  const unsynced =
+    opts.synchronous === 'FULL' ? new Kysely<DB>({ dialect: dialect.withoutCommitSync(opts.synchronous) }) : db;
+  const handles: [Db, sqlite3.Database | undefined][] = [[db, raw]];
+  // Destroyed before the writer (it shares its handle), never closing the handle itself.
+  if (unsynced !== db) handles.push([unsynced, undefined]);
   const close = async (): Promise<void> => {
     for (const [k, r] of handles.reverse()) {
       await k.destroy();
-      await new Promise<void>((resolve, reject) => r.close((err) => (err ? reject(err) : resolve())));
+      if (r) await new Promise<void>((resolve, reject) => r.close((err) => (err ? reject(err) : resolve())));
     }
   };
   try {
@@ -39,7 +44,7 @@ export async function openSqlite(opts: SqliteOptions, migrate: (db: Db) => Promi
     const reader = new Kysely<DB>({ dialect: new Sqlite3Dialect(rawReader) });
     handles.push([reader, rawReader]);
     await sql`pragma cache_size = -65536`.execute(reader);
-    return { db, reader, close };
+    return { db, reader, unsynced, close };
   } catch (err) {
     await close().catch(() => undefined);
     throw err;

@@ -12,18 +12,49 @@ import {
   type QueryResult,
 } from 'kysely';
 
+/** The one handle, its prepared statements and its turn-taking: shared by every dialect over it. */
+interface Handle {
+  database: sqlite3.Database;
+  mutex: Mutex;
+  connection: Sqlite3Connection;
+}
+
+export type SyncLevel = 'FULL' | 'NORMAL';
+
 /**
  * Kysely ships a dialect for better-sqlite3 only. This one drives the asynchronous `sqlite3`
  * package over one connection: SQLite has one writer anyway, and a mutex makes transactions
  * and statements take turns instead of interleaving on the shared handle.
  */
 export class Sqlite3Dialect implements Dialect {
-  constructor(private readonly database: sqlite3.Database) {}
+  private readonly handle: Handle;
+
+  /** `restore`: see `withoutCommitSync`. */
+  constructor(
+    database: sqlite3.Database,
+    handle?: Handle,
+    private readonly restore?: SyncLevel,
+  ) {
+    this.handle = handle ?? { database, mutex: new Mutex(), connection: new Sqlite3Connection(database) };
+  }
+
+  /**
+   * The same connection, taking turns with this dialect, whose transactions commit without an
+   * fsync of their own (synchronous=NORMAL for the transaction, then `restore` again). Such a
+   * commit survives the process dying (it is in the OS's cache) and is made durable by the next
+   * synced commit on the file, since the WAL is written in order; a power cut loses at most a
+   * tail of them, all or nothing each. Only for work that is redone from what a synced commit
+   * kept: the embedded log's consumer, whose events are in the log.
+   */
+  withoutCommitSync(restore: SyncLevel): Sqlite3Dialect {
+    return new Sqlite3Dialect(this.handle.database, this.handle, restore);
+  }
+
   createAdapter(): SqliteAdapter {
     return new SqliteAdapter();
   }
   createDriver(): Driver {
-    return new Sqlite3Driver(this.database);
+    return new Sqlite3Driver(this.handle, this.restore);
   }
   createQueryCompiler(): SqliteQueryCompiler {
     return new SqliteQueryCompiler();
@@ -35,31 +66,46 @@ export class Sqlite3Dialect implements Dialect {
 }
 
 class Sqlite3Driver implements Driver {
-  private readonly mutex = new Mutex();
-  private readonly connection: Sqlite3Connection;
-  constructor(database: sqlite3.Database) {
-    this.connection = new Sqlite3Connection(database);
-  }
+  constructor(
+    private readonly handle: Handle,
+    private readonly restore: SyncLevel | undefined,
+  ) {}
   async init(): Promise<void> {}
   async acquireConnection(): Promise<DatabaseConnection> {
-    await this.mutex.lock();
-    return this.connection;
+    await this.handle.mutex.lock();
+    return this.handle.connection;
   }
+  // Without a commit sync, the pragmas go in the same call as begin and commit: no round trip added.
   async beginTransaction(conn: DatabaseConnection): Promise<void> {
-    await conn.executeQuery(CompiledQuery.raw('begin immediate'));
+    if (!this.restore) return void (await conn.executeQuery(CompiledQuery.raw('begin immediate')));
+    try {
+      await this.handle.connection.exec('pragma synchronous = NORMAL; begin immediate');
+    } catch (err) {
+      await this.restoreSync();
+      throw err;
+    }
   }
   async commitTransaction(conn: DatabaseConnection): Promise<void> {
-    await conn.executeQuery(CompiledQuery.raw('commit'));
+    if (!this.restore) return void (await conn.executeQuery(CompiledQuery.raw('commit')));
+    // A failed commit leaves the transaction open: Kysely rolls it back, and that restores.
+    await this.handle.connection.exec(`commit; pragma synchronous = ${this.restore}`);
   }
   async rollbackTransaction(conn: DatabaseConnection): Promise<void> {
-    await conn.executeQuery(CompiledQuery.raw('rollback'));
+    try {
+      await conn.executeQuery(CompiledQuery.raw('rollback'));
+    } finally {
+      if (this.restore) await this.restoreSync();
+    }
+  }
+  private restoreSync(): Promise<void> {
+    return this.handle.connection.exec(`pragma synchronous = ${this.restore ?? 'FULL'}`);
   }
   async releaseConnection(): Promise<void> {
-    this.mutex.unlock();
+    this.handle.mutex.unlock();
   }
   async destroy(): Promise<void> {
     // Statements must be finalized before the owner (db/database.ts) can close the handle.
-    await this.connection.finalizeAll();
+    await this.handle.connection.finalizeAll();
   }
 }
 
@@ -93,6 +139,11 @@ class Sqlite3Connection implements DatabaseConnection {
         resolve(stmt);
       });
     });
+  }
+
+  /** SQL text without parameters, several statements in one call (one trip to sqlite3's thread). */
+  exec(sql: string): Promise<void> {
+    return new Promise((resolve, reject) => this.db.exec(sql, (err: Error | null) => (err ? reject(err) : resolve())));
   }
 
   async finalizeAll(): Promise<void> {

@@ -1,3 +1,3 @@
 export { DatasetResolver } from './dataset-resolver';
-export { ingestRoutes } from './routes';
+export { eventsHandlers, ingestRoutes } from './routes';
 export { IngestService } from './service';

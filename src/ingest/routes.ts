@@ -16,16 +16,44 @@ function accept(res: Response, body: string): void {
 
 const NDJSON = ['application/x-ndjson', 'application/jsonl', 'application/jsonlines'];
 
-export function ingestRoutes(service: IngestService, requireWrite: RequestHandler, maxBodyBytes: number): Router {
-  const r = Router();
+/**
+ * POST /api/events's handlers after the write gate: one event (a JSON object), a batch (a JSON
+ * array) or NDJSON (one event per line). The composition root mounts them ahead of every other
+ * route (see app-http.ts), with only the layers an event needs.
+ */
+export function eventsHandlers(
+  service: IngestService,
+  requireWrite: RequestHandler,
+  maxBodyBytes: number,
+): RequestHandler[] {
   const json = express.json({ limit: maxBodyBytes, strict: false });
   const ndjson = express.text({
     type: NDJSON,
     limit: maxBodyBytes,
   });
+  const events = eventsOf(service);
 
-  /** One event (a JSON object), a batch (a JSON array) or NDJSON (one event per line). */
-  const events = async (res: Response, body: unknown, kind: 'json' | 'ndjson' | undefined): Promise<void> => {
+  // The common case (a small UTF-8 JSON body) is read here, without express.json's layers; the
+  // rest goes on to them (see json-body.ts).
+  const direct: RequestHandler = async (req, res, next) => {
+    if (!directJson(req, maxBodyBytes)) return next();
+    await events(res, await readJson(req), 'json');
+  };
+
+  return [
+    requireWrite,
+    direct,
+    json,
+    ndjson,
+    async (req, res) => {
+      const kind = req.is(NDJSON) ? 'ndjson' : req.is('application/json') ? 'json' : undefined;
+      await events(res, req.body, kind);
+    },
+  ];
+}
+
+function eventsOf(service: IngestService) {
+  return async (res: Response, body: unknown, kind: 'json' | 'ndjson' | undefined): Promise<void> => {
     let items: unknown[];
     let single = false;
     if (kind === 'ndjson') {
@@ -47,18 +75,12 @@ export function ingestRoutes(service: IngestService, requireWrite: RequestHandle
     const accepted = await service.ingest(items, single);
     accept(res, `{"accepted":${accepted}}`);
   };
+}
 
-  // The common case (a small UTF-8 JSON body) is read here, without express.json's layers; the
-  // rest goes on to them (see json-body.ts).
-  const direct: RequestHandler = async (req, res, next) => {
-    if (!directJson(req, maxBodyBytes)) return next();
-    await events(res, await readJson(req), 'json');
-  };
-
-  r.post('/api/events', requireWrite, direct, json, ndjson, async (req, res) => {
-    const kind = req.is(NDJSON) ? 'ndjson' : req.is('application/json') ? 'json' : undefined;
-    await events(res, req.body, kind);
-  });
+export function ingestRoutes(service: IngestService, requireWrite: RequestHandler, maxBodyBytes: number): Router {
+  const r = Router();
+  const json = express.json({ limit: maxBodyBytes, strict: false });
+  r.post('/api/events', ...eventsHandlers(service, requireWrite, maxBodyBytes));
 
   /** The original demo's route: one event per request, answered once it is durable. */
   r.post('/api/stream/send', requireWrite, json, async (req, res) => {

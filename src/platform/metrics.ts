@@ -5,7 +5,21 @@
  */
 type Labels = Record<string, string>;
 
-const key = (labels: Labels): string => JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
+/**
+ * A series' map key: label names in code-unit order, each name and value length-prefixed (no two
+ * label sets share a key). Runs on every observation (the HTTP timer, per request): plain `sort`
+ * and string building, not `localeCompare` and JSON, which cost ~10 µs a request.
+ */
+function key(labels: Labels): string {
+  const names = Object.keys(labels);
+  if (names.length > 1) names.sort();
+  let k = '';
+  for (const n of names) {
+    const v = labels[n]!;
+    k += `${n.length}:${n}${v.length}:${v}`;
+  }
+  return k;
+}
 const escape = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 const render = (labels: Labels, extra?: [string, string]): string => {
   const all = Object.entries(labels);

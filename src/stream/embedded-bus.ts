@@ -1,4 +1,5 @@
 import { type Clock, type Health, Signal, delay, type Logger } from '../platform';
+import { coalesceMs } from './coalesce';
 import { encodeEvent } from './event-codec';
 import type { EventLogRepository } from './event-log-repository';
 import { CatchUp } from './catch-up';
@@ -16,22 +17,6 @@ import {
 
 export const EMBEDDED_TOPIC = 'embedded';
 const PARTITION = 0;
-/**
- * After a short batch, the consumer waits before it reads again. Its transaction holds the one
- * connection the publishers' group commits need too: applying every small group as it lands
- * made each acknowledged request wait for the consumer's commit as well as its own. It waits at
- * least COALESCE_MS, and twice as long as its last transaction took (at most MAX_COALESCE_MS),
- * so it holds the connection at most a third of the time whatever that transaction costs under
- * load; unloaded, a transaction takes a few ms and visibility stays within ~10 ms.
- */
-const COALESCE_MS = 10;
-const MAX_COALESCE_MS = 60;
-
-/** How long the consumer waits after a short batch whose transaction took `applyMs`. */
-export function coalesceMs(applyMs: number): number {
-  return Math.min(MAX_COALESCE_MS, Math.max(COALESCE_MS, 2 * applyMs));
-}
-
 export interface EmbeddedBusOptions {
   /** Most events handed to the handler at once. */
   maxBatch: number;

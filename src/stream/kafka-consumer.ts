@@ -1,9 +1,12 @@
 import Kafka from '@confluentinc/kafka-javascript';
 import { delay, type Logger } from '../platform';
+import { coalesceMs } from './coalesce';
 import { CODES, type LibrdKafkaError, connectClient } from './kafka-client';
 import type { BatchHandler, BusMessage, KafkaConfig, OffsetReader } from './types';
 
 const CONSUME_BATCH = 5_000;
+/** Kafka's commit of the applied positions (a hint for tools: see commitHint) at most this often. */
+const HINT_EVERY_MS = 1_000;
 const UNSUPPORTED_PROTOCOL = 'unsupported group protocol';
 /** librdkafka's logical offset for "the start of the partition's log". */
 const OFFSET_BEGINNING = -2;
@@ -65,6 +68,9 @@ export class KafkaConsumerLoop {
   /** It has held the whole topic once: the sole-member check is over. */
   private established = false;
   private shortSince: number | undefined;
+  /** Positions applied since the last commit hint, and when that was. */
+  private readonly hint = new Map<number, number>();
+  private hintAt = 0;
   private topicPartitions: number | undefined;
 
   constructor(private readonly deps: KafkaConsumerDeps) {
@@ -160,10 +166,12 @@ export class KafkaConsumerLoop {
         offset: m.offset,
         value: m.value ? m.value.toString('utf8') : '',
       }));
+      const started = performance.now();
       if (!(await this.applyUntilDone(batch))) return;
       for (const m of batch)
         this.positions.set(m.partition, Math.max(this.positions.get(m.partition) ?? 0, m.offset + 1));
       this.commitHint(c, batch);
+      if (batch.length < CONSUME_BATCH) await delay(coalesceMs(performance.now() - started), this.abort.signal);
     }
   }
 
@@ -259,12 +267,23 @@ export class KafkaConsumerLoop {
     }
   }
 
-  /** Offsets live in SQLite; Kafka's commit only tells tools that watch the group. */
+  /**
+   * Offsets live in SQLite; Kafka's commit only tells tools that watch the group, so it goes out
+   * at most once a second (and when the consumer closes) rather than after every batch: each
+   * commit cost the main thread as much as a small batch's statements.
+   */
   private commitHint(c: Kafka.KafkaConsumer, batch: readonly BusMessage[]): void {
-    const next = new Map<number, number>();
-    for (const m of batch) next.set(m.partition, Math.max(next.get(m.partition) ?? 0, m.offset + 1));
+    for (const m of batch) this.hint.set(m.partition, Math.max(this.hint.get(m.partition) ?? 0, m.offset + 1));
+    if (performance.now() - this.hintAt >= HINT_EVERY_MS) this.sendHint(c);
+  }
+
+  private sendHint(c: Kafka.KafkaConsumer): void {
+    this.hintAt = performance.now();
+    if (this.hint.size === 0) return;
+    const offsets = [...this.hint].map(([partition, offset]) => ({ topic: this.deps.config.topic, partition, offset }));
+    this.hint.clear();
     try {
-      c.commit([...next].map(([partition, offset]) => ({ topic: this.deps.config.topic, partition, offset })));
+      c.commit(offsets);
     } catch (err) {
       this.deps.logger.debug('kafka.commit_failed', { error: (err as Error).message });
     }
@@ -274,6 +293,7 @@ export class KafkaConsumerLoop {
     const c = this.consumer;
     this.consumer = undefined;
     if (!c) return Promise.resolve();
+    this.sendHint(c);
     return new Promise((resolve) => {
       const t = setTimeout(resolve, 10_000);
       try {

@@ -1,4 +1,4 @@
-import { coalesceMs } from '../../../src/stream/embedded-bus';
+import { coalesceMs } from '../../../src/stream/coalesce';
 
 describe('the embedded consumer’s wait after a short batch', () => {
   it('when its transaction was quick, then it waits the floor of 10 ms', () => {
