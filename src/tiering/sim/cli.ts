@@ -20,13 +20,18 @@ import { WORKLOADS } from './workloads';
 
 /** The matrix replays 84 cells: a smaller default than a single replay's keeps it to minutes. */
 const MATRIX_DATASETS = 1_000;
+/** The re-planned bound's default level grid: within ±2.5% of the learnt level (BENCHMARKS.md compares it with 1). */
+const REPLAN_GRID = 1.05;
 
 const USAGE = `usage: npm run simulate -- --workload <name|catalog.json> [options]
 
   --workload NAME|FILE  a named workload (below), or a trace's catalog file <name>.catalog.json
                         (its events are read from <name>.jsonl beside it); repeat for several
   --policy NAME         a policy to compare (repeatable; default: all): product, ${Object.keys(BASELINE_POLICIES).join(', ')}, optimum,
-                        informed (named workloads only: the best expected cost without seeing the future)
+                        informed (named workloads only: the best expected cost without seeing the future),
+                        replanned (named workloads only, asked for by name: the informed planner re-planned each
+                        day on what a perfect learner knows so far; see replanned.ts)
+  --replan-grid R       the re-planned bound's level grid ratio (default ${REPLAN_GRID}; 1 re-plans on every change)
   --datasets N --days D --seed S   size of a generated workload (default 10000, 180, 1)
   --prices FILE         a price catalog (JSON, partial allowed) instead of the defaults
   --set NAME=VALUE      a policy setting for the product's policy (repeatable): ${Object.keys(DEFAULT_POLICY).join(', ')}
@@ -49,6 +54,7 @@ interface Args {
   json: boolean;
   matrix: boolean;
   pretrain: boolean;
+  replanGrid?: number;
 }
 
 export function parseArgs(argv: string[]): Args {
@@ -74,7 +80,11 @@ export function parseArgs(argv: string[]): Args {
     else if (flag === '--json') a.json = true;
     else if (flag === '--matrix') a.matrix = true;
     else if (flag === '--pretrain') a.pretrain = true;
-    else if (flag === '--set') {
+    else if (flag === '--replan-grid') {
+      const v = value();
+      if (!/^\d+(\.\d+)?$/.test(v) || Number(v) < 1) throw new Error(`${flag}: expected a ratio ≥ 1, got "${v}"`);
+      a.replanGrid = Number(v);
+    } else if (flag === '--set') {
       const v = value();
       const m = /^([A-Za-z]+)=(-?[\d.]+(?:e-?\d+)?)$/.exec(v);
       if (!m || !(m[1]! in DEFAULT_POLICY))
@@ -90,7 +100,7 @@ export function parseArgs(argv: string[]): Args {
   const unnamed = a.workloads.find((w) => !(w in WORKLOADS));
   if (a.pretrain && unnamed !== undefined)
     throw new Error(`--pretrain: "${unnamed}" is not a named workload (a model is learnt on another seed of one)`);
-  const known = ['product', ...Object.keys(BASELINE_POLICIES), 'optimum', 'informed'];
+  const known = ['product', ...Object.keys(BASELINE_POLICIES), 'optimum', 'informed', 'replanned'];
   for (const p of a.policies)
     if (!known.includes(p)) throw new Error(`--policy: unknown policy "${p}" (known: ${known.join(', ')})`);
   return a;
@@ -116,7 +126,7 @@ function loadTrace(name: string, a: Args): Trace {
 
 export function runSimulation(
   trace: Trace,
-  a: Pick<Args, 'policies' | 'prices'> & Partial<Pick<Args, 'settings'>>,
+  a: Pick<Args, 'policies' | 'prices'> & Partial<Pick<Args, 'settings' | 'replanGrid'>>,
   /** A trace to learn the model on first (see pretrain.ts). */
   pretrainOn?: Trace,
 ): SimResult {
@@ -130,11 +140,25 @@ export function runSimulation(
       `--policy informed: workload "${trace.catalog.workload}" is a recorded trace with no expected use; the informed bound needs a named workload`,
     );
   }
+  if (a.policies.includes('replanned') && !trace.expected) {
+    throw new Error(
+      `--policy replanned: workload "${trace.catalog.workload}" is a recorded trace with no expected use; the re-planned bound needs a named workload`,
+    );
+  }
   const policies = [
     ...(want('product') ? [productPolicy(new TieringPolicy(cost, predictor, settings))] : []),
     ...Object.values(BASELINE_POLICIES).filter((p) => want(p.name)),
   ];
-  return simulate(trace, { cost, settings, predictor, policies, optimum: want('optimum'), informed: want('informed') });
+  return simulate(trace, {
+    cost,
+    settings,
+    predictor,
+    policies,
+    optimum: want('optimum'),
+    informed: want('informed'),
+    // Asked for by name only: it costs several times the informed bound's work.
+    ...(a.policies.includes('replanned') ? { replanned: a.replanGrid ?? REPLAN_GRID } : {}),
+  });
 }
 
 function table(r: SimResult): string {

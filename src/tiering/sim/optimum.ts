@@ -33,7 +33,7 @@ export interface OptimumInput {
 }
 
 /** The DP's states: placement p with ages 0..cap[p] (days there, capped at its minimum duration) at offsets off[p]... */
-interface Layout {
+export interface Layout {
   P: number;
   S: number;
   cap: number[];
@@ -44,7 +44,7 @@ interface Layout {
   allowed: boolean[];
 }
 
-function layout(cost: CostModel, maxLatencyMs: number | null): Layout {
+export function layout(cost: CostModel, maxLatencyMs: number | null): Layout {
   const P = PLACEMENTS.length;
   const allowed = PLACEMENTS.map((_, p) => maxLatencyMs === null || cost.firstByteMs[p]! <= maxLatencyMs);
   const cap = PLACEMENTS.map((_, p) => Math.ceil(cost.minDays[p]!));

@@ -10,6 +10,8 @@ import { type Decision } from '../decision';
 import { placementIndex, type Placement } from '../placements';
 import { DayUse, informedBound, offlineOptimum, type BoundInput } from './bounds';
 import { ForecastSampler } from './forecasts';
+import { replannedBound } from './replanned';
+import { groupKeys } from './replan-learner';
 import { Ledger } from './ledger';
 import type { PolicyResult } from './result';
 import { SimStats } from './stats';
@@ -57,6 +59,8 @@ class Replay {
   /** The per-run budget times the live runs a step stands for (see SimOptions.runsPerStep). */
   private readonly budget: { budgetBytes: number; budgetMoves: number };
   private stepStart: number;
+  /** The re-planned bound's level grid, when asked for and the trace knows its expected use. */
+  private readonly replanGrid: number | undefined;
   events = 0;
 
   constructor(
@@ -80,7 +84,8 @@ class Replay {
       opts.observationsPerStep ?? 200,
       settings.minModelUpdates,
     );
-    this.dayUse = opts.optimum || informed ? new DayUse(this.n, this.days) : undefined;
+    this.replanGrid = opts.replanned !== undefined && trace.expected !== undefined ? opts.replanned : undefined;
+    this.dayUse = opts.optimum || informed || this.replanGrid !== undefined ? new DayUse(this.n, this.days) : undefined;
     this.bound = {
       cost: opts.cost,
       n: this.n,
@@ -170,7 +175,18 @@ class Replay {
     const out = this.opts.policies.map((p, k) => this.ledgers[k]!.result(p.name, p.description));
     if (this.opts.optimum) out.push(offlineOptimum(this.bound, this.dayUse!));
     if (this.informed) out.push(informedBound(this.bound, this.dayUse!, this.trace.expected!()));
+    if (this.replanGrid !== undefined) out.push(this.replanned(this.replanGrid));
     return out;
+  }
+
+  private replanned(grid: number): PolicyResult {
+    const cat = this.trace.catalog;
+    const groups = groupKeys(
+      cat.datasets.map((d) => d.name),
+      cat.datasets.map((d) => d.created_at),
+      cat.start,
+    );
+    return replannedBound(this.bound, this.dayUse!, this.trace.expected!(), { grid, groups });
   }
 
   forecastQuality(): Pick<SimResult, 'forecast_quality' | 'forecast_quality_trained'> {

@@ -78,6 +78,12 @@ export interface SimOptions {
    * (read-once) count at their offline optimum.
    */
   informed?: boolean;
+  /**
+   * Also compute the re-planned bound (replanned.ts) when the trace knows its expected use: the informed
+   * planner re-planned each day on what a perfect learner knows so far. The number is its level grid (1:
+   * re-plan on every change of the learnt level; REPLAN_GRID by default on the command line).
+   */
+  replanned?: number;
   /** How often policies decide: the scheduler's interval in simulated time. */
   stepMs?: number;
   /**
