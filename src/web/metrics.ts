@@ -69,7 +69,7 @@ export class ProductMetrics {
   private readonly damaged = this.registry.gauge('dim_datasets_damaged', 'Datasets marked damaged.');
   private readonly scrub = this.registry.gauge(
     'dim_scrub_last',
-    'The last finished scrub: finished_timestamp_seconds, objects verified, bytes, damaged, skipped.',
+    'The last scrub that went through every object: finished_timestamp_seconds, objects verified, bytes, damaged, skipped.',
   );
   private readonly http = this.registry.histogram(
     'dim_http_request_seconds',
