@@ -20,6 +20,7 @@ import * as m018 from './018_alert_outbox';
 import * as m019 from './019_move_restore';
 import * as m020 from './020_large_reads';
 import * as m021 from './021_accesses_index';
+import * as m022 from './022_last_access_index';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -47,4 +48,5 @@ export const migrations: Record<string, Migration> = {
   '019_move_restore': m019,
   '020_large_reads': m020,
   '021_accesses_index': m021,
+  '022_last_access_index': m022,
 };

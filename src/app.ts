@@ -133,6 +133,7 @@ export class App {
     const alerting = buildAlerts(base, stream, () => this.health());
     for (const lease of [storage.scrubLease, tiering.lease, alerting.lease])
       if (lease) stream.metrics.countRefusals(lease);
+    stream.metrics.countClaimsLost(storage.moves);
     const app = buildHttp({
       config,
       logger,

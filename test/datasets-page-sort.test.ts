@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { sql } from 'kysely';
 import { Database } from '../src/db/database';
 import { createLogger } from '../src/platform/logger';
 import { type DatasetPageFilter, PagesRepository } from '../src/web/pages/repository';
@@ -28,6 +29,12 @@ function accessesOf(id: number): number | undefined {
   if (id % 5 === 0) return undefined;
   if (id % 7 === 0) return 0;
   return (id * 37) % 11;
+}
+
+/** Last access per dataset with statistics: none (null) for every 11th, else a few seconds after T0, with ties. */
+function lastAccessOf(id: number): number | null {
+  if (id % 11 === 0) return null;
+  return T0 + ((id * 53) % 13) * 1000;
 }
 
 describe.each(DATABASES)('the datasets page sorted by accesses, on %s', (kind) => {
@@ -69,6 +76,7 @@ describe.each(DATABASES)('the datasets page sorted by accesses, on %s', (kind) =
             dataset_id: id,
             reads: n - Math.floor(n / 3),
             writes: Math.floor(n / 3),
+            last_access: lastAccessOf(id),
           };
         }),
       )
@@ -83,13 +91,14 @@ describe.each(DATABASES)('the datasets page sorted by accesses, on %s', (kind) =
     await database?.stop();
   });
 
-  /** Every dataset the filter keeps, in the page's order: accesses (none counts as 0), then id. */
-  function expected(f: Pick<DatasetPageFilter, 'order' | 'tier' | 'mode'>): number[] {
+  /** Every dataset the filter keeps, in the page's order: the sort's value (none counts as 0), then id. */
+  function expected(f: Pick<DatasetPageFilter, 'order' | 'tier' | 'mode'>, sort: 'accesses' | 'last_access'): number[] {
     const keep = Array.from({ length: N }, (_, i) => i + 1).filter(
       (id) =>
         (!f.tier || TIERS[id % 3] === f.tier) && (!f.mode || (f.mode === 'never-tier' ? id % 4 === 0 : id % 4 !== 0)),
     );
-    const key = (id: number): number => accessesOf(id) ?? 0;
+    const key = (id: number): number =>
+      sort === 'accesses' ? (accessesOf(id) ?? 0) : accessesOf(id) === undefined ? 0 : (lastAccessOf(id) ?? 0);
     const sign = f.order === 'asc' ? 1 : -1;
     return keep.sort((a, b) => sign * (key(a) - key(b) || a - b));
   }
@@ -103,7 +112,7 @@ describe.each(DATABASES)('the datasets page sorted by accesses, on %s', (kind) =
   ] as const)(
     'when paged %s with filter %j, then every page holds the next datasets by accesses and id, across those never accessed',
     async (order, filter) => {
-      const all = expected({ order, ...filter });
+      const all = expected({ order, ...filter }, 'accesses');
       for (const limit of [7, 25]) {
         for (let offset = 0; offset <= all.length + limit; offset += limit) {
           const page = await repo.datasetPage({ sort: 'accesses', order, limit, offset, ...filter });
@@ -120,4 +129,35 @@ describe.each(DATABASES)('the datasets page sorted by accesses, on %s', (kind) =
       }
     },
   );
+
+  test.each([
+    ['asc', {}],
+    ['desc', {}],
+    ['desc', { tier: 'WARM' as const }],
+    ['asc', { tier: 'COLD' as const, mode: 'never-tier' as const }],
+  ] as const)(
+    'when paged %s by last access with filter %j, then every page holds the next datasets by last access and id, across those never accessed',
+    async (order, filter) => {
+      const all = expected({ order, ...filter }, 'last_access');
+      for (const limit of [7, 25]) {
+        for (let offset = 0; offset <= all.length + limit; offset += limit) {
+          const page = await repo.datasetPage({ sort: 'last_access', order, limit, offset, ...filter });
+          expect({ offset, limit, ids: page.rows.map((r) => r.id) }).toEqual({
+            offset,
+            limit,
+            ids: all.slice(offset, offset + limit),
+          });
+          expect(page.total).toBe(all.length);
+        }
+      }
+    },
+  );
+
+  test('when the page is sorted by last access, then the database has the index it reads the page from', async () => {
+    const q =
+      kind === 'postgres'
+        ? sql<{ name: string }>`select indexname as name from pg_indexes where tablename = 'dataset_stats'`
+        : sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = 'dataset_stats'`;
+    expect((await q.execute(database.db)).rows.map((r) => r.name)).toContain('dataset_stats_last_access');
+  });
 });

@@ -86,6 +86,30 @@ describe('the move queue', () => {
     expect(cancelled).toMatchObject({ state: 'cancelled', error: 'cancelled before it started' });
     await request(http).delete(`/api/migrations/${ma.id}`).set(key).expect(200);
   });
+
+  test("when another instance takes over a running move's claim, then this one gives the move up and counts it in /metrics", async () => {
+    const http = s.app.http;
+    const metric = async (): Promise<number> => {
+      const text = (await request(http).get('/metrics').expect(200)).text;
+      return Number(/^dim_move_claims_lost_total (\d+)$/m.exec(text)?.[1]);
+    };
+    expect(await metric()).toBe(0);
+    const { id } = await withContent('taken-over', 2 * 1024 * 1024);
+    const m = (await request(http).post(`/api/datasets/${id}/moves`).set(key).send({ tier: 'COLD' }).expect(202))
+      .body as { id: number };
+    await waitFor(async () => {
+      const r = (await request(http).get(`/api/migrations/${m.id}`)).body;
+      return r.state === 'copying' && r.bytes_done > 0;
+    }, 'the copy to be under way');
+    // As another instance would after finding this one's claim lapsed: the next renewal sees it.
+    const moves = () => s.app.database.db.updateTable('moves').where('id', '=', m.id);
+    await moves()
+      .set({ owner: 'elsewhere', claimed_until: Date.now() + 3_600_000 })
+      .execute();
+    await waitFor(async () => (await metric()) === 1, 'the lost claim to be counted');
+    // The row is the other instance's to finish; there is none here, so it is closed for the tests after.
+    await moves().set({ state: 'failed', owner: null, claimed_until: null, finished_at: Date.now() }).execute();
+  });
 });
 
 describe('move rates under a simulated clock', () => {

@@ -82,6 +82,45 @@ describe.each(DATABASES)('on %s', (database) => {
       expect(stats.bytes_read).toBe(10_100);
     });
 
+    test("when content is uploaded, then the upload counts as the dataset's write, once, and watches it from its birth", async () => {
+      const created = await request(http)
+        .post('/api/datasets')
+        .set(key)
+        .field('name', `born-${++n}`)
+        .attach('file', crypto.randomBytes(5_000), 'x.bin')
+        .expect(201);
+      const id = created.body.id as number;
+      const stats = (): Promise<Record<string, any>> =>
+        request(http)
+          .get(`/api/datasets/${id}/stats`)
+          .expect(200)
+          .then((r) => r.body as Record<string, any>);
+      const born = await waitFor(async () => ((await stats()).writes === 1 ? stats() : undefined), 'the write');
+      expect(born).toMatchObject({ writes: 1, reads: 0, bytes_written: 5_000 });
+      // Its first access is its creation: the tiering's "born watched" rule (within the hour).
+      expect(Date.parse(born.first_access as string) - Date.parse(created.body.created_at as string)).toBeLessThan(
+        3_600_000,
+      );
+
+      const replaced = await upload(id, crypto.randomBytes(7_000));
+      expect(replaced.body.uploaded.event_id).toMatch(/^upload:/);
+      // The client reports the same write under the upload's id: counted once. The read after it
+      // arrives in order on the bus, so once it is counted the repeat has been seen.
+      await request(http)
+        .post('/api/events')
+        .set(key)
+        .send([
+          { id: replaced.body.uploaded.event_id, dataset_id: id, type: 'write', bytes: 7_000 },
+          { dataset_id: id, type: 'read', bytes: 1 },
+        ])
+        .expect(202);
+      const after = await waitFor(async () => {
+        const b = await stats();
+        return b.reads === 1 ? b : undefined;
+      }, 'the read');
+      expect(after).toMatchObject({ writes: 2, bytes_written: 12_000 });
+    });
+
     test('when a dataset has no content, then it is catalog-only and a move changes its record only', async () => {
       const id = await dataset({ size_gb: 250 });
       const d = (await request(http).get(`/api/datasets/${id}`).expect(200)).body;

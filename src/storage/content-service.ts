@@ -13,6 +13,19 @@ import type { StoredObjects } from './stored-objects';
 import { type ObjectStore, objectKey } from './stores';
 import { TierTree, removeIfExists } from './tier-tree';
 
+export interface Uploaded {
+  bytes: number;
+  sha256: string;
+  /** The id of the write event the upload was recorded as. */
+  event_id: string;
+}
+
+interface Stored {
+  bytes: number;
+  sha256: string;
+  objectId: string;
+}
+
 export interface Download {
   objectId: string;
   /** Verified plaintext (whole or the range) to send with `sendTo(res)`, or `cancel()`. */
@@ -37,7 +50,7 @@ export interface ContentServiceDeps {
   keyring: Keyring;
   /** One holder per dataset, shared with moves. */
   locks: KeyedLock<number>;
-  /** A download is published as a read event. */
+  /** A download is published as a read event, an upload as a write. */
   publisher: EventPublisher;
   clock: Clock;
   logger: Logger;
@@ -54,8 +67,24 @@ export class ContentService {
     this.integrity = new Integrity(deps);
   }
 
-  /** `onlyIf`: replace only that object (a header rewrite), else 409: the content changed meanwhile. */
-  async upload(datasetId: number, body: Readable, onlyIf?: string): Promise<{ bytes: number; sha256: string }> {
+  /**
+   * A user's upload (or replacement) of the content. It is the dataset's write, published as a
+   * write event once the content is switched, so the statistics count it like a write sent to
+   * /api/events (the dataset is watched from its birth). `event_id` is that event's idempotency
+   * key: a client that also reports the write sends it with this id, and it counts once.
+   */
+  async upload(datasetId: number, body: Readable): Promise<Uploaded> {
+    const stored = await this.replace(datasetId, body);
+    return { bytes: stored.bytes, sha256: stored.sha256, event_id: await this.recordWrite(datasetId, stored) };
+  }
+
+  /** The same bytes re-encrypted (a header rewrite): not a write. 409 if `onlyIf` is no longer the object. */
+  async rewrite(datasetId: number, body: Readable, onlyIf: string): Promise<{ bytes: number; sha256: string }> {
+    const { bytes, sha256 } = await this.replace(datasetId, body, onlyIf);
+    return { bytes, sha256 };
+  }
+
+  private async replace(datasetId: number, body: Readable, onlyIf?: string): Promise<Stored> {
     // Refuse at once rather than hold the request open behind a move's lock for its whole copy.
     const moving = await this.deps.repo.activeMove(datasetId);
     if (moving)
@@ -107,8 +136,25 @@ export class ContentService {
         object: objectId,
         placement: `${row.location}/${row.tier}`,
       });
-      return { bytes, sha256 };
+      return { bytes, sha256, objectId };
     });
+  }
+
+  /**
+   * Through the bus, as every access is, and awaited: once the upload answers, its write is
+   * durable. If the bus cannot take it the content stays stored (the upload did happen); the
+   * loss is logged and the client may still report the write under the same id.
+   */
+  private async recordWrite(datasetId: number, stored: Stored): Promise<string> {
+    const now = this.deps.clock.now();
+    const id = `upload:${stored.objectId}`;
+    const event = { v: 1, id, dataset_id: datasetId, type: 'write', bytes: stored.bytes, scan: false } as const;
+    try {
+      await this.deps.publisher.publish([{ ...event, ts: now, received_at: now }]);
+    } catch (err) {
+      this.deps.logger.warn('storage.upload_event_lost', { dataset_id: datasetId, event_id: id, error: err as Error });
+    }
+    return id;
   }
 
   /**

@@ -337,16 +337,28 @@ export class StorageRepository {
       .execute();
   }
 
-  /** `fence` (here and in setScrub, markVerified, recordDamage): the scrub's writes, under its lease. */
+  /**
+   * `fence` (here and in setScrub, markVerified, recordDamage): the scrub's writes, under its lease.
+   * Scrubs never overlap (one process at a time holds the lease, and `run` joins a running one),
+   * so any other run still unfinished was abandoned: its instance died, or lost the lease and had
+   * its report refused. It is closed with why, in the same fenced write.
+   */
   async startScrub(trigger: string, now: number, fence?: Fence): Promise<number> {
-    const r = await fenced(this.db, fence, (db) =>
-      db
+    return fenced(this.db, fence, async (db) => {
+      const { id } = await db
         .insertInto('scrub_runs')
         .values({ trigger, started_at: now, error: null })
         .returning('id')
-        .executeTakeFirstOrThrow(),
-    );
-    return r.id;
+        .executeTakeFirstOrThrow();
+      const reason = `still unfinished when scrub ${id} started (its instance stopped, or lost the scrub lease and its report was refused)`;
+      await closeAbandoned(db, now, reason, id);
+      return id;
+    });
+  }
+
+  /** Closes every unfinished scrub run as abandoned, saying why (`reason`); returns how many. */
+  closeAbandonedScrubs(now: number, reason: string): Promise<number> {
+    return closeAbandoned(this.db, now, reason);
   }
 
   async setScrub(id: number, patch: ScrubPatch, fence?: Fence): Promise<void> {
@@ -356,4 +368,14 @@ export class StorageRepository {
   lastScrub(): Promise<ScrubRun | undefined> {
     return this.db.selectFrom('scrub_runs').selectAll().orderBy('id', 'desc').limit(1).executeTakeFirst();
   }
+}
+
+/** A run closed this way keeps its counts so far; its error says it was abandoned, and why. */
+async function closeAbandoned(db: Kysely<DB>, now: number, reason: string, except?: number): Promise<number> {
+  let q = db
+    .updateTable('scrub_runs')
+    .set({ finished_at: now, error: `abandoned: ${reason}` })
+    .where('finished_at', 'is', null);
+  if (except !== undefined) q = q.where('id', '<>', except);
+  return Number((await q.executeTakeFirst()).numUpdatedRows);
 }

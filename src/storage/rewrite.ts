@@ -88,7 +88,7 @@ export class HeaderRewrite {
     plain.sendTo(paced).catch((err: Error) => body.destroy(err));
     let stored: { sha256: string };
     try {
-      stored = await content.upload(row.id, body, objectId);
+      stored = await content.rewrite(row.id, body, objectId);
     } catch (err) {
       await plain.cancel();
       throw err;

@@ -72,6 +72,16 @@ export class ScrubService implements Service {
 
   async start(): Promise<void> {
     this.abort = new AbortController();
+    // One instance (no lease): a run left unfinished is this directory's last process's, which
+    // died mid-scrub. With a lease, another instance may be scrubbing now: the next scrub started
+    // under the lease closes what was abandoned.
+    if (!this.deps.leadership) {
+      const closed = await this.deps.repo.closeAbandonedScrubs(
+        this.deps.clock.now(),
+        'the instance stopped before the scrub finished (found at start-up)',
+      );
+      if (closed > 0) this.deps.logger.warn('scrub.abandoned_closed', { runs: closed });
+    }
     this.arm();
   }
 

@@ -6,7 +6,7 @@ export interface IntegritySnapshot {
   failures: Array<{ found_by: string; n: number }>;
   /** Datasets marked damaged now. */
   damaged: number;
-  /** The last finished scrub. */
+  /** The last scrub that went through every object. */
   lastScrub: { finished_at: number; objects: number; bytes: number; damaged: number; skipped: number } | undefined;
 }
 
@@ -29,6 +29,8 @@ export class IntegrityMetricsRepository {
       .selectFrom('scrub_runs')
       .select(['finished_at', 'objects', 'bytes', 'damaged', 'skipped'])
       .where('finished_at', 'is not', null)
+      // Through every object: a stopped, failed or abandoned run checked only part of them.
+      .where('error', 'is', null)
       .orderBy('id', 'desc')
       .limit(1)
       .executeTakeFirst();

@@ -53,6 +53,10 @@ export class ProductMetrics {
     'dim_lease_writes_refused_total',
     "Writes the database refused because this instance no longer held the job's lease (a stale leader, by job).",
   );
+  private readonly claimsLost = this.registry.counter(
+    'dim_move_claims_lost_total',
+    'Moves this instance gave up mid-run because another instance claimed them (this one stalled past its claim).',
+  );
   private readonly moves = this.registry.gauge('dim_moves', 'Moves by state.');
   private readonly moved = this.registry.gauge('dim_bytes_moved_total', 'Bytes of content carried by finished moves.');
   private readonly placement = this.registry.gauge(
@@ -69,7 +73,7 @@ export class ProductMetrics {
   private readonly damaged = this.registry.gauge('dim_datasets_damaged', 'Datasets marked damaged.');
   private readonly scrub = this.registry.gauge(
     'dim_scrub_last',
-    'The last finished scrub: finished_timestamp_seconds, objects verified, bytes, damaged, skipped.',
+    'The last scrub that went through every object: finished_timestamp_seconds, objects verified, bytes, damaged, skipped.',
   );
   private readonly http = this.registry.histogram(
     'dim_http_request_seconds',
@@ -144,6 +148,11 @@ export class ProductMetrics {
   /** Counts the writes a lease's fence refused. */
   countRefusals(lease: { onRefused(fn: (job: string) => void): void }): void {
     lease.onRefused((job) => this.refused.inc(1, { job }));
+  }
+
+  /** Counts the moves given up to another instance's claim. */
+  countClaimsLost(moves: { onClaimLost(fn: (moveId: number) => void): void }): void {
+    moves.onClaimLost(() => this.claimsLost.inc(1));
   }
 
   /** Counts events as the bus accepts them (wraps the publisher the API and downloads use). */

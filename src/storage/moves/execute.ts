@@ -22,6 +22,8 @@ export interface MoveExecutorDeps {
   restores?: Pick<SourceRestores, 'check' | 'nextCheck'>;
   /** This instance, as the moves it runs are claimed: their writes are refused once another instance claims them. */
   owner?: string;
+  /** Hears each move left to another instance because this one lost its claim (once per move run). */
+  claimLost?: (moveId: number) => void;
 }
 
 /** How often a running copy's progress is written to its journal row. */
@@ -243,6 +245,7 @@ export class MoveExecutor {
     if (signal.reason === CLAIM_LOST || err instanceof ClaimLost) {
       // Another instance recovers this move from what the store holds: touching it now would race that.
       log.warn('move.abandoned', { reason: 'another instance took over the claim' });
+      this.deps.claimLost?.(move.id);
       return;
     }
     const row = await repo.move(move.id);

@@ -55,6 +55,7 @@ export class MoveService implements Service {
   private readonly executor: MoveExecutor;
   private readonly recovery: () => Promise<void>;
   private readonly pricer: MovePricer;
+  private readonly claimLostListeners: Array<(moveId: number) => void> = [];
 
   constructor(deps: MoveServiceDeps) {
     const { db, tree, objects, keyring, locks, bandwidth, faults, clock, logger, concurrency } = deps;
@@ -78,6 +79,7 @@ export class MoveService implements Service {
     this.executor = new MoveExecutor({
       ...{ repo, store, keyring, faults, integrity, clock, logger, restores },
       owner: deps.instance,
+      claimLost: (id) => this.claimLostListeners.forEach((fn) => fn(id)),
     });
     this.queue = new MoveQueue({
       repo,
@@ -115,6 +117,11 @@ export class MoveService implements Service {
 
   progress(moveId: number): LiveProgress | undefined {
     return this.queue.progress(moveId);
+  }
+
+  /** `fn` hears each move this instance gave up because another instance claims it now (for /metrics). */
+  onClaimLost(fn: (moveId: number) => void): void {
+    this.claimLostListeners.push(fn);
   }
 
   cancel(moveId: number): Promise<MoveRow> {

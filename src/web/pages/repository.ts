@@ -18,6 +18,8 @@ type DecisionRow = DecisionsTable;
 const GB = 1024 ** 3;
 /** A dataset's size in bytes as the cost model sees it (content if stored, else declared size). */
 const SIZE_SQL = sql<number>`coalesce(d.content_bytes, d.size_gb * ${GB})`;
+/** Sorts whose page ids are read from an index on dataset_stats (migrations 021 and 022), by their value there. */
+const STAT_SORTS = { accesses: sql`s.reads + s.writes`, last_access: sql`s.last_access` } as const;
 
 export type PolicyModeFilter = 'auto' | 'pinned' | 'never-tier';
 export type DatasetPageSort = 'name' | 'size' | 'created' | 'accesses' | 'last_access';
@@ -253,7 +255,8 @@ export class PagesRepository {
       accesses: sql`coalesce(s.reads + s.writes, 0)`,
       last_access: sql`coalesce(s.last_access, 0)`,
     }[f.sort];
-    const ids = f.sort === 'accesses' ? await this.idsByAccesses(f, cond) : undefined;
+    const ids =
+      f.sort === 'accesses' || f.sort === 'last_access' ? await this.idsByStat(f, cond, STAT_SORTS[f.sort]) : undefined;
     if (ids?.length === 0) return { rows: [], total: await this.datasetTotal(f, cond) };
     const page = await sql<Omit<DatasetPageRow, keyof PageExtras>>`
       select d.id, d.name, d.tier, d.location, ${SIZE_SQL} as size_bytes, ${asFlag(sql`d.object_id is not null`)} as has_content, d.created_at,
@@ -282,25 +285,29 @@ export class PagesRepository {
   }
 
   /**
-   * The page's ids by accesses, read in order from the index on dataset_stats' reads + writes
-   * (a sort on the coalesced sum over the join would sort every dataset). Datasets never read or
-   * written (no statistics, or a sum of 0) all tie at 0 and follow by id: after the accessed ones
-   * in descending order, before them in ascending order.
+   * The page's ids by a statistic (accesses, last access), read in order from its index on
+   * dataset_stats (a sort on the coalesced value over the join would sort every dataset).
+   * Datasets never accessed (no statistics, or a value of 0) all tie at 0 and follow by id: after
+   * the accessed ones in descending order, before them in ascending order.
    */
-  private async idsByAccesses(f: DatasetPageFilter, cond: RawBuilder<unknown>): Promise<number[]> {
+  private async idsByStat(
+    f: DatasetPageFilter,
+    cond: RawBuilder<unknown>,
+    stat: RawBuilder<unknown>,
+  ): Promise<number[]> {
     const dir = sql.raw(f.order === 'desc' ? 'desc' : 'asc');
     const accessed = (limit: number, offset: number) => sql<{ id: number }>`
       select s.dataset_id as id from dataset_stats s
       join datasets d on d.id = s.dataset_id
       left join dataset_policies p on p.dataset_id = d.id
-      where ${cond} and s.reads + s.writes > 0
-      order by s.reads + s.writes ${dir}, s.dataset_id ${dir}
+      where ${cond} and ${stat} > 0
+      order by ${stat} ${dir}, s.dataset_id ${dir}
       limit ${limit} offset ${offset}`;
     const quiet = (limit: number, offset: number) => sql<{ id: number }>`
       select d.id from datasets d
       left join dataset_stats s on s.dataset_id = d.id
       left join dataset_policies p on p.dataset_id = d.id
-      where ${cond} and coalesce(s.reads + s.writes, 0) <= 0
+      where ${cond} and coalesce(${stat}, 0) <= 0
       order by d.id ${dir}
       limit ${limit} offset ${offset}`;
     const [first, second] = f.order === 'desc' ? [accessed, quiet] : [quiet, accessed];
