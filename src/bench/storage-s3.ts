@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { emit, rounder } from './report';
+import { type S3Relay, startRelay } from './s3-relay';
 
 const round = rounder(2);
 const mibps = (bytes: number, ms: number): number => bytes / 1024 / 1024 / (ms / 1000);
@@ -82,9 +83,11 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
   });
   let app: ChildProcess | undefined;
   let bare: Awaited<ReturnType<typeof bareSdk>> | undefined;
+  let relay: S3Relay | undefined;
   try {
     const endpoint = `http://127.0.0.1:${await d.listeningPort(server)}`;
     bare = await bareSdk(d, endpoint);
+    relay = await startRelay(endpoint, BUCKET, 'bare/object', (c) => d.listeningPort(c));
 
     app = spawn(process.execPath, [d.main], {
       env: appEnv(d, endpoint),
@@ -108,6 +111,7 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
       server_peak_rss_mib: peak(),
     });
     const sdkGetMs = await bare.get();
+    const relayMs = await bare.relayed(relay.port);
     const downMs = await d.timed(async () => {
       const r = await d.get(port, `/api/datasets/${ds.id}/content`);
       if (r.status !== 200 || r.bytes !== d.size) throw new Error(`S3 download: ${r.status}, ${r.bytes} bytes`);
@@ -116,6 +120,7 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
       op: 'S3 store: download (ranged GET, verify + decrypt on a worker)',
       mib_per_s: round(mibps(d.size, downMs), 1),
       ratio_vs_bare_sdk_get: round(sdkGetMs / downMs),
+      ratio_vs_sdk_relay: round(relayMs / downMs),
       server_peak_rss_mib: peak(),
     });
     const check = await d.get(port, `/api/datasets/${ds.id}/content`, { hash: true });
@@ -159,6 +164,7 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
     for (const op of ['put', 'get'] as const) emit(await bareSdkProcessPeak(endpoint, d.src, op));
   } finally {
     bare?.destroy();
+    if (relay) await d.stop(relay.child);
     if (app) await d.stop(app);
     await d.stop(server);
   }
@@ -249,6 +255,12 @@ async function bareSdk(d: S3BenchDeps, endpoint: string) {
       step('bare AWS SDK GetObject from s3rver, counted', async () => {
         const o = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: current }));
         if ((await drain(o.Body as Readable)) !== d.size) throw new Error('bare GET: size mismatch');
+      }),
+    // The same GetObject relayed by a plain Node server to the client: the second hop any server has.
+    relayed: (port: number) =>
+      step('bare AWS SDK GetObject relayed by a plain Node HTTP server (own process), counted', async () => {
+        const r = await d.get(port, '/');
+        if (r.status !== 200 || r.bytes !== d.size) throw new Error(`relayed GET: ${r.status}, ${r.bytes} bytes`);
       }),
     // What a tier change with a new key per copy must do at the least: the server's copy, its size
     // checked on both sides, and the source deleted (s3rver unlinks the 1 GiB file: ~0.25 s here).

@@ -62,7 +62,10 @@ function send(id, job, r, attempt) {
       }
       f.held.push(piece);
       advance(id, job);
-      discarded(piece.length);
+      // Not counted as garbage here: each socket read dies with the plaintext deciphered from
+      // it, which feed() counts. Counting both collected every 512 KiB read: 2,048 forced
+      // scavenges per GiB, each waking V8's helper threads on a machine of two cores; counting
+      // once halves them for ~1 MiB more peak (BENCHMARKS.md, 2026-12-04).
     });
     res.on('end', () => {
       f.ended = true;
