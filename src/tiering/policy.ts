@@ -309,7 +309,8 @@ export class TieringPolicy {
     const week = (view.rate_per_day_1w * 7) / Math.LN2;
     if (pQuietWeek(week, view.rate_per_day_30d * decayedExposure(view.age_days, 7)) < QUIET_WEEK_P) return null;
     if (Math.exp((-(count + 0.5) / Math.max(1, exposure)) * view.days_idle) < QUIET_WEEK_P) return null;
-    return { count, exposure, breakEven: saved / dearer, comeBack: this.comeBack(cur, to, size, H), perAccess: dearer };
+    const comeBack = this.comeBack(cur, to, size, H);
+    return { count, exposure, breakEven: saved / dearer, comeBack, perAccess: dearer, recent: view.days_idle < H };
   }
 
   /** Every placement's price for a decision, as its explanation shows them. */

@@ -47,7 +47,7 @@ describe('the share of accesses that are reads', () => {
 
 describe("a demotion weighed on the dataset's own rate", () => {
   // About 3.5 accesses a month seen over 25 days; the break-even is 6 a month.
-  const evidence: RateEvidence = { count: 3, exposure: 25, breakEven: 6, comeBack: 73, perAccess: 4.5 };
+  const evidence: RateEvidence = { count: 3, exposure: 25, breakEven: 6, comeBack: 73, perAccess: 4.5, recent: true };
   const margin = 1.6;
   const risk = pRateAbove(3, 25, 6, 30) * 73;
 
@@ -60,6 +60,10 @@ describe("a demotion weighed on the dataset's own rate", () => {
   test('when its own count is low, then the forecast saving stands and the demotion goes ahead', () => {
     const sparse = { ...evidence, count: 0.5 };
     expect(ownEvidenceHolds(sparse, 16.2, margin, 30)).toBe(false);
+  });
+
+  test('when it was idle a whole horizon, then its older count does not lower the saving', () => {
+    expect(ownEvidenceHolds({ ...evidence, recent: false }, 16.2, margin, 30)).toBe(false);
   });
 
   test('when the rate is surely below the break-even, then it says nothing', () => {
