@@ -4,8 +4,8 @@ import { features, N_FEATURES, type FeatureView, type StatsSnapshot } from './fe
 import { PLACEMENTS, placementIndex } from './placements';
 import type { FirstReadCurve } from './first-read';
 import type { Predictor } from './predictor';
-import { BYTES_PER_READ_PRIOR, bytesPerRead, largeReadBytes, timedLargeReads } from './read-share';
-import { decayedExposure, pQuietWeek, pRateAbove } from './rate-risk';
+import { BYTES_PER_READ_PRIOR, bytesPerRead, largeReadBytes, readsPerAccess, timedLargeReads } from './read-share';
+import { decayedExposure, ownEvidenceHolds, pQuietWeek, type RateEvidence } from './rate-risk';
 import { historyTooShort } from './watch';
 
 const DAY = 86_400_000;
@@ -54,9 +54,7 @@ export class TieringPolicy {
     const L = this.predictor.horizonDays;
     const view = features(stats, now, L, this.x);
     const accesses = this.predictor.predict(this.x) * (H / L);
-    const warmReads = Math.max(0, stats.reads - stats.scans);
-    const warm = warmReads + stats.writes;
-    const readShare = warm > 0 ? warmReads / warm : 0.9;
+    const readShare = readsPerAccess(stats);
     const writes = accesses - accesses * readShare;
     // Bytes per read shrunk toward the fleet's read share (see bytesPerRead).
     let reads = accesses * readShare;
@@ -193,9 +191,9 @@ export class TieringPolicy {
     if (cheaper && dearerAccess && view.age_days < YOUNG_DAYS) return 'young';
     const atRisk = cheaper && input.stats.reads - input.stats.scans <= 0 ? this.unreadRisk(view, cur, best, size) : 0;
     if (atRisk > 0 && saving - atRisk < (1 + settings.hysteresis) * moveCost) return 'unread';
-    const unsure =
-      cheaper && dearerAccess && atRisk === 0 ? this.useRisk(input.stats, view, forecast, cur, best, size) : 0;
-    if (unsure > 0 && saving - unsure < (1 + settings.hysteresis) * moveCost) return 'uncertain';
+    const own =
+      cheaper && dearerAccess && atRisk === 0 ? this.rateEvidence(input.stats, view, forecast, cur, best, size) : null;
+    if (own !== null && ownEvidenceHolds(own, saving, (1 + settings.hysteresis) * moveCost, H)) return 'uncertain';
     if (saving <= 0 || saving < (1 + settings.hysteresis) * moveCost) return 'hysteresis';
     if (saving * (30 / H) < settings.minSavingPerMonth) return 'min-saving';
     return null;
@@ -275,11 +273,20 @@ export class TieringPolicy {
    * count of a few is known to one over its root: two reads in a month may well be five. The
    * chance that its own rate is above the break-even (pRateAbove) times what being wrong costs
    * (comeBack: a read there and the move back, its early deletion included) is charged to the
-   * demotion. Only once the count covers a horizon: younger data has the young and learning holds.
+   * demotion (ownEvidenceHolds, which also prices the saving at no less than its own rate).
+   * Only once the count covers a horizon: younger data has the young and learning holds. Null
+   * where the dataset's own count has nothing to say.
    */
-  private useRisk(stats: StatsSnapshot, view: FeatureView, f: Forecast, cur: number, to: number, size: number): number {
+  private rateEvidence(
+    stats: StatsSnapshot,
+    view: FeatureView,
+    f: Forecast,
+    cur: number,
+    to: number,
+    size: number,
+  ): RateEvidence | null {
     const H = this.settings.horizonDays;
-    if (view.age_days < H || stats.reads - stats.scans < 2) return 0;
+    if (view.age_days < H || stats.reads - stats.scans < 2) return null;
     const saved = this.cost.storage(cur, size, H) - this.cost.storage(to, size, H);
     // What one access costs more there: the forecast's usage per access, or one read of the
     // dataset's bytes per read where the forecast is of none.
@@ -293,17 +300,17 @@ export class TieringPolicy {
           }
         : { reads: 1, readBytes: bytesPerRead(stats, size, this.readShare), writes: 0, writeBytes: 0 };
     const dearer = this.holdAccess(to, size, one, H) - this.holdAccess(cur, size, one, H);
-    if (!(saved > 0) || !(dearer > 0)) return 0;
+    if (!(saved > 0) || !(dearer > 0)) return null;
     const count = (view.rate_per_day_30d * RATE_HALF_LIFE_DAYS) / Math.LN2;
     const exposure = decayedExposure(view.age_days, RATE_HALF_LIFE_DAYS);
     // A last week, or a silence since the last access, far quieter than the month's pace says the
     // use changed (a hand-off done, a burst over): the model, which learns how such data goes on,
     // decides alone; the month's count is stale evidence there.
     const week = (view.rate_per_day_1w * 7) / Math.LN2;
-    if (pQuietWeek(week, view.rate_per_day_30d * decayedExposure(view.age_days, 7)) < QUIET_WEEK_P) return 0;
-    if (Math.exp((-(count + 0.5) / Math.max(1, exposure)) * view.days_idle) < QUIET_WEEK_P) return 0;
-    const p = pRateAbove(count, exposure, saved / dearer, H);
-    return p * this.comeBack(cur, to, size, H);
+    if (pQuietWeek(week, view.rate_per_day_30d * decayedExposure(view.age_days, 7)) < QUIET_WEEK_P) return null;
+    if (Math.exp((-(count + 0.5) / Math.max(1, exposure)) * view.days_idle) < QUIET_WEEK_P) return null;
+    const comeBack = this.comeBack(cur, to, size, H);
+    return { count, exposure, breakEven: saved / dearer, comeBack, perAccess: dearer, recent: view.days_idle < H };
   }
 
   /** Every placement's price for a decision, as its explanation shows them. */
