@@ -9,6 +9,9 @@
  * does, 3 attempts with jittered backoff, on a dropped connection or 429/500/502/503/504: the
  * bytes stay in the ring until the answer, since the main thread releases them only then.
  * A put is no job's request: it is answered even after the job that sealed the bytes ended.
+ *
+ * Also here, a job's request: `readIo`, a move's file source read by the worker straight into
+ * the io ring, where the job's opens authenticate it and the sender sends it on.
  */
 export const PUT_SOURCE = `
 const putHttp = require('node:http');
@@ -77,6 +80,16 @@ function putSend(m, views, attempt, answer) {
   });
   for (const view of views) req.write(view);
   req.end();
+}
+
+// A file's bytes read straight into the job's io ring at \`out\` (a move's source): a job's request.
+function readIo(job, m) {
+  for (let done = 0; done < m.len;) {
+    const at = (m.out + done) % job.io.length;
+    const n = fs.readSync(m.fd, job.io, at, Math.min(m.len - done, job.io.length - at), m.pos + done);
+    if (n === 0) throw Object.assign(new Error('truncated'), { code: 'TRUNCATED' });
+    done += n;
+  }
 }
 
 // The sender stopped (its upload failed or was given up): its puts in flight are cut.

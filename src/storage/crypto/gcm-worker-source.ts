@@ -183,6 +183,7 @@ port.on('message', (m) => {
     else if (m.op === 'seal') seal(job, m);
     else if (m.op === 'open') open(job, m);
     else if (m.op === 'md5') md5(job, m);
+    else if (m.op === 'readIo') readIo(job, m);
     Atomics.add(job.ctl, ${DONE}, 1);
     Atomics.notify(job.ctl, ${DONE});
   } catch (err) {

@@ -275,6 +275,12 @@ export class GcmJob {
     return this.requests++;
   }
 
+  /** Reads `len` bytes of the file `fd` at `pos` into the io ring at `out` (wrapping): a move's source, read by the worker. */
+  readIo(fd: number, pos: number, len: number, out: number): number {
+    this.post({ op: 'readIo', fd, pos, len, out });
+    return this.requests++;
+  }
+
   /** The MD5 of io[pos, pos+len) (wrapping), readable with `digest(slot)` once the request completed. */
   md5(pos: number, len: number, slot: number): number {
     this.post({ op: 'md5', pos, len, slot: slot % DIGEST_SLOTS });
