@@ -210,6 +210,8 @@ function appEnv(d: S3BenchDeps, endpoint: string): NodeJS.ProcessEnv {
     STORE_PRIVATE_ENDPOINT: endpoint,
     STORE_PRIVATE_PATH_STYLE: 'true',
     STORE_PRIVATE_CLASSES: 'HOT:STANDARD,WARM:STANDARD_IA,COLD:ONEZONE_IA',
+    // BENCH_CPU_PROF=<dir>: the server's CPU profiles (one per thread) are written there at its exit.
+    ...(process.env.BENCH_CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` } : {}),
     ...CREDS,
   };
 }

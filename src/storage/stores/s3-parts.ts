@@ -47,6 +47,10 @@ interface Sent {
  * 8 MiB buffer per upload, left for a collection of the whole heap to free. An object no larger
  * than a part is one PutObject at `finish`.
  *
+ * Each part is signed here with the SDK's own middleware (s3-signed-put.ts) and sent by an
+ * AES-GCM worker from the shared memory it lies in (PartSender, with the SDK's standard retries):
+ * the main thread never touches a part's bytes, hashes them or writes them to a socket.
+ *
  * Checked on the way, without the server echoing any checksum: every part goes with its
  * Content-MD5 (AWS, MinIO and Ceph refuse a part whose bytes differ), and the ETag a server gives
  * back for a part is the MD5 of what it stored unless the bucket encrypts with KMS or a customer
