@@ -109,7 +109,9 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
     const endpoint = `http://127.0.0.1:${await d.listeningPort(server)}`;
     bare = await bareSdk(d, endpoint);
 
-    app = spawn(process.execPath, [d.main], {
+    // BENCH_CPU_PROF=<dir>: the server's CPU profiles (one per thread) are written there at its exit.
+    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    app = spawn(process.execPath, [...profile, d.main], {
       env: appEnv(d, endpoint),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -210,8 +212,6 @@ function appEnv(d: S3BenchDeps, endpoint: string): NodeJS.ProcessEnv {
     STORE_PRIVATE_ENDPOINT: endpoint,
     STORE_PRIVATE_PATH_STYLE: 'true',
     STORE_PRIVATE_CLASSES: 'HOT:STANDARD,WARM:STANDARD_IA,COLD:ONEZONE_IA',
-    // BENCH_CPU_PROF=<dir>: the server's CPU profiles (one per thread) are written there at its exit.
-    ...(process.env.BENCH_CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` } : {}),
     ...CREDS,
   };
 }
