@@ -63,6 +63,29 @@ function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** CPU seconds (user + system) a process, or one of its threads, has used so far. */
+function cpuSeconds(pid: number, tid?: number): number {
+  const stat = fs.readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The server's CPU over one product step (all threads, and its main thread alone): a cost that does not depend on the load. */
+function stepCpu(pid: number): { mark(): void; took(): Record<string, number> } {
+  let all = 0;
+  let main = 0;
+  return {
+    mark: () => {
+      all = cpuSeconds(pid);
+      main = cpuSeconds(pid, pid);
+    },
+    took: () => ({
+      server_cpu_s: round(cpuSeconds(pid) - all, 2),
+      server_main_thread_cpu_s: round(cpuSeconds(pid, pid) - main, 2),
+    }),
+  };
+}
+
 async function drain(body: Readable): Promise<number> {
   let n = 0;
   for await (const piece of body) n += (piece as Buffer).length;
@@ -89,7 +112,9 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
     bare = await bareSdk(d, endpoint);
     relay = await startRelay(endpoint, BUCKET, 'bare/object', (c) => d.listeningPort(c));
 
-    app = spawn(process.execPath, [d.main], {
+    // BENCH_CPU_PROF=<dir>: the server's CPU profiles (one per thread) are written there at its exit.
+    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    app = spawn(process.execPath, [...profile, d.main], {
       env: appEnv(d, endpoint),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -99,7 +124,9 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
     // What each step's peak is to be read against: the server started, with an S3 store, idle.
     emit({ s3_server_idle_rss_mib: round(rssMb(pid), 1), s3_server_start_peak_rss_mib: peak() });
     const ds = await d.json(port, 'POST', '/api/datasets', { name: 'bench-s3', location: 'PUBLIC', tier: 'HOT' });
+    const cpu = stepCpu(pid);
     const sdkPutMs = await bare.put();
+    cpu.mark();
     const upMs = await d.timed(async () => {
       const r = await d.put(port, `/api/datasets/${ds.id}/content`, d.src, { 'x-api-key': d.apiKey });
       if (r.status !== 200) throw new Error(`S3 upload: ${r.status} ${r.text}`);
@@ -109,6 +136,7 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
       mib_per_s: round(mibps(d.size, upMs), 1),
       ratio_vs_bare_sdk_upload: round(sdkPutMs / upMs),
       server_peak_rss_mib: peak(),
+      ...cpu.took(),
     });
     const sdkGetMs = await bare.get();
     const relayMs = await bare.relayed(relay.port);
@@ -128,6 +156,7 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
 
     const move = async (to: { tier: string; location: string }): Promise<number> => {
       settle();
+      cpu.mark();
       return d.timed(async () => {
         const m = await d.json(port, 'POST', `/api/datasets/${ds.id}/moves`, to);
         for (;;) {
@@ -156,7 +185,7 @@ export async function benchS3(d: S3BenchDeps): Promise<void> {
       ratio_vs_bare_sdk_get_to_file: round(sdkGetToFileMs / outMs),
       server_peak_rss_mib: peak(),
     });
-    await movesIn(bare, move, d.size, peak);
+    await movesIn(bare, move, d.size, () => ({ server_peak_rss_mib: peak(), ...cpu.took() }));
     const back = await d.get(port, `/api/datasets/${ds.id}/content`, { hash: true });
     if (back.sha256 !== d.sourceSha) throw new Error('after the moves: the content differs from the input');
     emit({ s3_server_peak_rss_mib: peak() });
@@ -198,7 +227,7 @@ async function movesIn(
   bare: Awaited<ReturnType<typeof bareSdk>>,
   move: (to: { tier: string; location: string }) => Promise<number>,
   size: number,
-  peak: () => number,
+  after: () => Record<string, number>,
 ): Promise<void> {
   const sdkPutMs = await bare.put();
   const inMs = await move({ tier: 'HOT', location: 'PUBLIC' });
@@ -206,7 +235,7 @@ async function movesIn(
     op: 'S3 store: move ONPREM/HOT → PUBLIC/HOT (file read once, authenticated as it streams, multipart upload)',
     mib_per_s: round(mibps(size, inMs), 1),
     ratio_vs_bare_sdk_upload: round(sdkPutMs / inMs),
-    server_peak_rss_mib: peak(),
+    ...after(),
   });
   const sdkAcrossMs = await bare.acrossS3();
   const acrossMs = await move({ tier: 'HOT', location: 'PRIVATE' });
@@ -214,7 +243,7 @@ async function movesIn(
     op: 'S3 store: move PUBLIC/HOT → PRIVATE/HOT (GET streamed into a multipart upload, authenticated as it passes)',
     mib_per_s: round(mibps(size, acrossMs), 1),
     ratio_vs_bare_sdk_get_to_upload: round(sdkAcrossMs / acrossMs),
-    server_peak_rss_mib: peak(),
+    ...after(),
   });
 }
 

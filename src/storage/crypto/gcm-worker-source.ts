@@ -1,4 +1,5 @@
 import { FETCH_SOURCE } from './gcm-worker-fetch';
+import { PUT_SOURCE } from './gcm-worker-put';
 
 /** Words of a job's control block. */
 export const DONE = 0;
@@ -153,7 +154,11 @@ function failJob(id, job, err) {
 }
 const DONE_WORD = ${DONE};
 ${FETCH_SOURCE}
+${PUT_SOURCE}
 port.on('message', (m) => {
+  // An S3 part (gcm-worker-put.ts) belongs to a sender, not to a job.
+  if (m.op === 'put') return putPart(m);
+  if (m.op === 'putStop') return putStop(m);
   if (m.op === 'begin') {
     jobs.set(m.job, { ring: Buffer.from(m.ring), io: m.io ? Buffer.from(m.io) : undefined, digests: m.digests ? Buffer.from(m.digests) : undefined, ctl: new Int32Array(m.control), fd: m.fd, key: view(m.key), hash: m.sha256 ? crypto.createHash('sha256') : undefined, failed: false, closed: false });
     return;
@@ -178,6 +183,7 @@ port.on('message', (m) => {
     else if (m.op === 'seal') seal(job, m);
     else if (m.op === 'open') open(job, m);
     else if (m.op === 'md5') md5(job, m);
+    else if (m.op === 'readIo') readIo(job, m);
     Atomics.add(job.ctl, ${DONE}, 1);
     Atomics.notify(job.ctl, ${DONE});
   } catch (err) {

@@ -72,7 +72,7 @@ interface WorkerMessage {
 }
 
 /** A worker thread and the jobs it serves. */
-class GcmWorker {
+export class GcmWorker {
   readonly port: MessagePort;
   readonly worker: Worker;
   /** Set once the worker has died. */
@@ -143,7 +143,7 @@ class GcmWorker {
 const workers: GcmWorker[] = [];
 
 /** The worker with the fewest jobs, started if the pool is not full. */
-function pickWorker(): GcmWorker {
+export function pickWorker(): GcmWorker {
   const live = workers.filter((w) => !w.death);
   const least = live.reduce<GcmWorker | undefined>((a, w) => (!a || w.jobs.size < a.jobs.size ? w : a), undefined);
   if (least && (least.jobs.size === 0 || live.length >= WORKERS)) return least;
@@ -272,6 +272,12 @@ export class GcmJob {
    */
   openFetched(index: number, len: number, nonce: Buffer, aad: Buffer, at: number, filePos?: number): number {
     this.post({ op: 'open', index, len, nonce: own(nonce), aad: own(aad), at, pos: filePos });
+    return this.requests++;
+  }
+
+  /** Reads `len` bytes of the file `fd` at `pos` into the io ring at `out` (wrapping): a move's source, read by the worker. */
+  readIo(fd: number, pos: number, len: number, out: number): number {
+    this.post({ op: 'readIo', fd, pos, len, out });
     return this.requests++;
   }
 

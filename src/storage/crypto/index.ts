@@ -26,3 +26,4 @@ export { ObjectSealer } from './object-sealer';
 export { RingVerifier } from './ring-verifier';
 export { fetchToFile } from './fetch-to-file';
 export { giveBackRing, takeRing } from './gcm-worker';
+export { PartSender, type SentPart } from './part-sender';

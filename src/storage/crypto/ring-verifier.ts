@@ -29,6 +29,8 @@ export class RingVerifier implements ObjectBytes {
   private readonly arrived = new Wake();
   private digests = 0;
   private readonly job: GcmJob;
+  /** The last read of a file source asked of the worker. */
+  private lastRead: number | undefined;
 
   /** `size`: the object's stored size (the source's HEAD or stat), which the stream must match. */
   constructor(
@@ -73,6 +75,38 @@ export class RingVerifier implements ObjectBytes {
       this.issue();
       this.arrived.notify();
     }
+  }
+
+  /**
+   * A file source's bytes [pos, pos + len), read into the ring by the worker itself (they never
+   * pass this thread), waiting for room; the file must stay open until `readsDone()` or `abort()`.
+   * Rejects on damage or a failed writer.
+   */
+  async putFile(fd: number, pos: number, len: number): Promise<void> {
+    for (let done = 0; done < len;) {
+      if (this.failure) throw this.failure;
+      if (this.received + len - done > this.size)
+        throw new CryptoError('TAMPERED', `the object holds more bytes than its ${this.size}`);
+      const room = this.io.length - (this.received - this.ioReleased);
+      if (room === 0) {
+        await this.roomMade.wait();
+        continue;
+      }
+      const at = this.received % this.io.length;
+      const n = Math.min(len - done, room, this.io.length - at);
+      this.lastRead = this.job.readIo(fd, pos + done, n, at);
+      this.received += n;
+      done += n;
+      // The header and label are read here, from the ring: only once the worker has put them there.
+      if (!this.plan) await this.settled(this.lastRead);
+      this.issue();
+      this.arrived.notify();
+    }
+  }
+
+  /** Resolves once the worker has read all `putFile` asked (the file may then be closed). */
+  async readsDone(): Promise<void> {
+    if (this.lastRead !== undefined) await this.settled(this.lastRead);
   }
 
   /** The source has ended: resolves once every byte of it verified (the size matching). */

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -119,9 +118,9 @@ async function pump(
   c: CopyControl,
 ): Promise<void> {
   const { objects, tree, bandwidth } = deps;
-  const source: Readable = objects.isFile(from.location)
-    ? fs.createReadStream(tree.objectPath(from.location, from.tier, objectId), { highWaterMark: READ_BLOCK })
-    : await objects.store(from.location).get(objectKey(from.tier, objectId));
+  if (objects.isFile(from.location))
+    return pumpFile(deps, tree.objectPath(from.location, from.tier, objectId), verifier, c);
+  const source: Readable = await objects.store(from.location).get(objectKey(from.tier, objectId));
   let pos = 0;
   try {
     for await (const data of source) {
@@ -134,6 +133,32 @@ async function pump(
     }
   } finally {
     source.destroy();
+  }
+}
+
+/**
+ * A file source, read by the verifier's worker straight into its ring, a block at a time under
+ * the bandwidth limit: its bytes never pass this thread. The file stays open until the worker
+ * has read all it was asked, or has let go of the ring.
+ */
+async function pumpFile(deps: StreamedCopyDeps, file: string, verifier: RingVerifier, c: CopyControl): Promise<void> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    for (let pos = 0; pos < size;) {
+      if (c.signal.aborted) throw new Cancelled();
+      const n = Math.min(READ_BLOCK, size - pos);
+      await deps.bandwidth.take(n, c.signal);
+      await verifier.putFile(fh.fd, pos, n);
+      pos += n;
+      await c.landed(Math.min(pos, c.total));
+    }
+    await verifier.readsDone();
+  } catch (err) {
+    await verifier.abort();
+    throw err;
+  } finally {
+    await fh.close();
   }
 }
 

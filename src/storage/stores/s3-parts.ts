@@ -6,10 +6,10 @@ import {
   PutObjectCommand,
   type S3Client,
   type StorageClass,
-  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import crypto from 'node:crypto';
-import { type ObjectBytes, giveBackRing, takeRing } from '../crypto';
+import { type ObjectBytes, PartSender, giveBackRing, takeRing } from '../crypto';
+import { signedUploadPart } from './s3-signed-put';
 
 /** A streamed write into an object store: the object appears, whole and checked, only at `finish`. */
 export interface ObjectWrite {
@@ -47,6 +47,10 @@ interface Sent {
  * 8 MiB buffer per upload, left for a collection of the whole heap to free. An object no larger
  * than a part is one PutObject at `finish`.
  *
+ * Each part is signed here with the SDK's own middleware (s3-signed-put.ts) and sent by an
+ * AES-GCM worker from the shared memory it lies in (PartSender, with the SDK's standard retries):
+ * the main thread never touches a part's bytes, hashes them or writes them to a socket.
+ *
  * Checked on the way, without the server echoing any checksum: every part goes with its
  * Content-MD5 (AWS, MinIO and Ceph refuse a part whose bytes differ), and the ETag a server gives
  * back for a part is the MD5 of what it stored unless the bucket encrypts with KMS or a customer
@@ -63,6 +67,8 @@ export class PartUpload implements ObjectWrite {
   /** Where the part still in the ring at the end starts (the last part, maybe also the first). */
   private tailStart = 0;
   private readonly pumping: Promise<void>;
+  /** A worker sends the parts (the main thread signs them): their bytes never pass this thread. */
+  private readonly sender = new PartSender();
 
   constructor(
     private readonly t: PartTarget,
@@ -127,25 +133,24 @@ export class PartUpload implements ObjectWrite {
 
   private async sendPart(n: number, start: number, len: number, body?: Buffer): Promise<void> {
     const md5 = body ? crypto.createHash('md5').update(body).digest() : await this.bytes.md5(start, len);
-    const Body = body ?? this.bytes.io.subarray(start % this.bytes.io.length, (start % this.bytes.io.length) + len);
-    const UploadId = await this.upload();
-    const r = await this.t.client.send(
-      new UploadPartCommand({
-        Bucket: this.t.bucket,
-        Key: this.t.key,
-        UploadId,
-        PartNumber: n,
-        Body,
-        ContentLength: len,
-        ContentMD5: md5.toString('base64'),
-      }),
-    );
-    const ETag = r.ETag ?? '';
+    const { client, bucket, key } = this.t;
+    const uploadId = await this.upload();
+    const request = await signedUploadPart(client, { bucket, key, uploadId, partNumber: n, length: len, md5 });
+    const r = await this.sender.put(request, body ?? this.bytes.io, body ? 0 : start % this.bytes.io.length, len);
+    const ETag = r.ETag;
     if (!opaque(r) && !sameMd5(ETag, md5)) throw corrupt(`part ${n}`);
     this.sent.push({ PartNumber: n, ETag, md5 });
   }
 
   async finish(patch?: { at: number; bytes: Buffer }): Promise<{ size: number }> {
+    try {
+      return await this.complete(patch);
+    } finally {
+      this.sender.stop();
+    }
+  }
+
+  private async complete(patch?: { at: number; bytes: Buffer }): Promise<{ size: number }> {
     await this.pumping;
     const total = this.bytes.total;
     if (total === undefined) throw new Error('the object was finished before all its bytes were made');
@@ -201,6 +206,7 @@ export class PartUpload implements ObjectWrite {
     this.stopped = true;
     this.bytes.fail(new Error('the write was abandoned'));
     await this.pumping.catch(() => undefined);
+    this.sender.stop();
     if (!this.uploadId) return;
     const UploadId = await this.uploadId.catch(() => undefined);
     if (!UploadId) return;

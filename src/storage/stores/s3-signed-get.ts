@@ -49,7 +49,7 @@ export async function signedGet(
   };
 }
 
-function queryString(query: BuiltRequest['query']): string {
+export function queryString(query: BuiltRequest['query']): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(query ?? {})) {
     if (v === null || v === undefined) parts.push(encodeURIComponent(k));
