@@ -13,15 +13,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { emit, rounder } from './report';
+import { bareSdkProcessPeak } from './s3-bare-peak';
+import { BUCKET, CREDS, PART_BYTES, QUEUE } from './s3-bench-settings';
 import { type S3Relay, startRelay } from './s3-relay';
 
 const round = rounder(2);
 const mibps = (bytes: number, ms: number): number => bytes / 1024 / 1024 / (ms / 1000);
-const BUCKET = 'dim-bench';
-const CREDS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
-/** The product's own multipart settings (s3-object-store.ts), so the bare SDK moves bytes the same way. */
-const PART_BYTES = 8 * 1024 * 1024;
-const QUEUE = 2;
 
 /** What storage.ts lends this part: the input file, its hash, and its HTTP helpers. */
 export interface S3BenchDeps {
@@ -345,49 +342,6 @@ async function bareSdk(d: S3BenchDeps, endpoint: string) {
         current = to;
       }),
     destroy: () => client.destroy(),
-  };
-}
-
-/** A bare Node process with the AWS SDK only: its RSS idle (client made) and its peak over one Upload or GetObject. */
-const BARE_PEAK = `
-const fs = require('node:fs');
-const [s3, storage, endpoint, file, op] = process.argv.slice(1);
-const { S3Client, GetObjectCommand } = require(s3);
-const { Upload } = require(storage);
-const status = () => fs.readFileSync('/proc/self/status', 'utf8').split(String.fromCharCode(10));
-const mib = (f) => Number(status().find((l) => l.startsWith(f + ':')).replace(/[^0-9]/g, '')) / 1024;
-const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true,
-  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
-const idle = mib('VmRSS');
-(async () => {
-  if (op === 'put') {
-    const params = { Bucket: '${BUCKET}', Key: 'bare/process', Body: fs.createReadStream(file) };
-    await new Upload({ client, params, partSize: ${PART_BYTES}, queueSize: ${QUEUE} }).done();
-  } else {
-    const o = await client.send(new GetObjectCommand({ Bucket: '${BUCKET}', Key: 'bare/process' }));
-    for await (const piece of o.Body) void piece;
-  }
-  console.log(JSON.stringify({ idle: idle, peak: mib('VmHWM') }));
-  client.destroy();
-})();
-`;
-
-async function bareSdkProcessPeak(endpoint: string, file: string, op: 'put' | 'get'): Promise<Record<string, unknown>> {
-  const args = [require.resolve('@aws-sdk/client-s3'), require.resolve('@aws-sdk/lib-storage'), endpoint, file, op];
-  const child = spawn(process.execPath, ['-e', BARE_PEAK, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...CREDS },
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  let out = '';
-  child.stdout.on('data', (piece: Buffer) => (out += piece.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  if (code !== 0) throw new Error(`bare SDK process (${op}) exited with ${code}`);
-  const r = JSON.parse(out) as { idle: number; peak: number };
-  return {
-    baseline: `bare AWS SDK ${op === 'put' ? 'Upload' : 'GetObject'} of the same bytes, in a process of its own`,
-    idle_rss_mib: round(r.idle, 1),
-    peak_rss_mib: round(r.peak, 1),
   };
 }
 
