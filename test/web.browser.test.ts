@@ -108,7 +108,8 @@ describe('the dashboard in a browser', () => {
   test('when events are sent, then the counts and the chart update in place, reads and writes stacked, axes titled', async () => {
     await page.goto(datasetUrl);
     await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
-    expect(await page.locator('#access-count').textContent()).toBe('0');
+    // The upload that created it is the dataset's first write.
+    await page.waitForFunction(() => document.getElementById('access-count')?.textContent === '1');
     await page.getByLabel('How many').fill('25');
     await page.locator('#send-events').click();
     await page.getByText('Sent 25 read events.').waitFor();
@@ -116,12 +117,12 @@ describe('the dashboard in a browser', () => {
     await page.getByLabel('How many').fill('5');
     await page.locator('#send-events').click();
     await page.getByText('Sent 5 write events.').waitFor();
-    await page.waitForFunction(() => document.getElementById('access-count')?.textContent === '30');
+    await page.waitForFunction(() => document.getElementById('access-count')?.textContent === '31');
     // The chart object itself holds the new bars (updated in place after the swap).
     await page.waitForFunction(() => {
       const c: ChartLike | undefined = window.Chart.getChart(document.getElementById('series-chart'));
       const sum = (i: number) => c!.data.datasets[i]!.data.reduce((a: number, b: number) => a + b, 0);
-      return c !== undefined && sum(0) === 25 && sum(1) === 5;
+      return c !== undefined && sum(0) === 25 && sum(1) === 6;
     });
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
     const series = (await chartOf(page, 'series-chart'))!;
@@ -130,7 +131,7 @@ describe('the dashboard in a browser', () => {
     await shot('03-dataset-events');
     // The overview counts them too, and its events chart shows a non-zero rate.
     await page.goto(`${w.base}/`);
-    await page.waitForFunction(() => document.getElementById('events-total')?.textContent === '30');
+    await page.waitForFunction(() => document.getElementById('events-total')?.textContent === '31');
     await page.waitForFunction(() => {
       const c: ChartLike | undefined = window.Chart.getChart(document.getElementById('eps-chart'));
       return c !== undefined && c.data.datasets[0]!.data.some((v: number) => v > 0);
