@@ -198,6 +198,9 @@ describe('three instances on one PostgreSQL database', () => {
     for (const app of live()) {
       await waitFor(async () => (await call(app.url, 'GET', '/api/stream')).body.lag === 0, 'lag 0', 90_000, 200);
       await waitFor(async () => (await call(app.url, 'GET', '/readyz')).status === 200, 'ready', 60_000, 200);
+      // A stretch the mock broker dropped before it was applied (it keeps 5 MiB a partition) is a
+      // recorded gap, not a silent loss: say so before the totals differ.
+      expect((await call(app.url, 'GET', '/api/stream')).body.gaps_unacknowledged).toBe(0);
       for (const id of ids) {
         const s = await call(app.url, 'GET', `/api/datasets/${id}/stats`);
         expect([id, s.body.access_count]).toEqual([id, expected.get(id)]);
