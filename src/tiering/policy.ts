@@ -273,7 +273,7 @@ export class TieringPolicy {
    * count of a few is known to one over its root: two reads in a month may well be five. The
    * chance that its own rate is above the break-even (pRateAbove) times what being wrong costs
    * (comeBack: a read there and the move back, its early deletion included) is charged to the
-   * demotion (ownEvidenceHolds, which also prices the saving at no less than its own rate).
+   * demotion (ownEvidenceHolds, which also prices the saving at no more than at its own rate).
    * Only once the count covers a horizon: younger data has the young and learning holds. Null
    * where the dataset's own count has nothing to say.
    */

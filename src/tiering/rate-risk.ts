@@ -115,8 +115,9 @@ export interface RateEvidence {
  * Whether a dataset's own evidence holds a demotion: the saving, less the chance its rate is
  * above the break-even times the come-back (pRateAbove), does not beat `margin` (the move with
  * its hysteresis). The saving is the forecast's, but no more than at the dataset's own rate
- * (its posterior mean) while it was accessed within the horizon: the model's forecast of a dataset read a few times moves by half from
- * one day to the next, and a demotion taken on the day it dips below the dataset's own count
+ * (its posterior mean) while it was accessed within the horizon: the model's forecast of a
+ * dataset read a few times moves by half from one day to the next, and a demotion taken on the
+ * day it dips below the dataset's own count
  * bets on the dip (issue 13: two 5.5 TB datasets read 4 times in their first 38 days, demoted on
  * a forecast of 1.8-2.4 a month against their own 3.5-4, then read 36 and 44 times in all, cost
  * cycles at half storage prices 1.018× always-HOT).
