@@ -1,7 +1,7 @@
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client, type UploadPartCommand } from '@aws-sdk/client-s3';
 import type { SignedRequest } from '../crypto';
 
-interface BuiltRequest {
+export interface BuiltRequest {
   protocol: string;
   hostname: string;
   port?: number;
@@ -28,6 +28,17 @@ export async function signedGet(
     Key: key,
     ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
   });
+  return keptSigned(client, command);
+}
+
+/**
+ * Sends `command` through the client's middleware up to and including the signer, and keeps the
+ * signed request instead of sending it (for the worker to send). Shared by every signed request.
+ */
+export async function keptSigned(
+  client: S3Client,
+  command: GetObjectCommand | UploadPartCommand,
+): Promise<SignedRequest> {
   let built: BuiltRequest | undefined;
   command.middlewareStack.addRelativeTo(
     () => (args: { request: unknown }) => {
@@ -36,7 +47,7 @@ export async function signedGet(
     },
     { name: 'dimKeepSignedRequest', relation: 'after', toMiddleware: 'httpSigningMiddleware', override: true },
   );
-  await client.send(command);
+  await (command instanceof GetObjectCommand ? client.send(command) : client.send(command));
   if (!built) throw new Error('the S3 client built no request');
   if (built.protocol !== 'http:' && built.protocol !== 'https:')
     throw new Error(`the S3 endpoint's protocol ${built.protocol} is not HTTP`);
@@ -49,7 +60,7 @@ export async function signedGet(
   };
 }
 
-export function queryString(query: BuiltRequest['query']): string {
+function queryString(query: BuiltRequest['query']): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(query ?? {})) {
     if (v === null || v === undefined) parts.push(encodeURIComponent(k));

@@ -1,15 +1,6 @@
 import { type S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import type { SignedRequest } from '../crypto';
-import { queryString } from './s3-signed-get';
-
-interface BuiltRequest {
-  protocol: string;
-  hostname: string;
-  port?: number;
-  path: string;
-  query?: Record<string, string | string[] | null | undefined>;
-  headers: Record<string, string>;
-}
+import { type BuiltRequest, keptSigned } from './s3-signed-get';
 
 /**
  * An UploadPart as the client would send it, signed and not sent (as s3-signed-get.ts does for a
@@ -38,27 +29,9 @@ export async function signedUploadPart(
     },
     { step: 'build', name: 'dimUnsignedPayload', override: true },
   );
-  let built: BuiltRequest | undefined;
-  command.middlewareStack.addRelativeTo(
-    () => (args: { request: unknown }) => {
-      built = args.request as BuiltRequest;
-      return Promise.resolve({ output: { $metadata: {} }, response: {} });
-    },
-    { name: 'dimKeepSignedRequest', relation: 'after', toMiddleware: 'httpSigningMiddleware', override: true },
-  );
-  await client.send(command);
-  if (!built) throw new Error('the S3 client built no request');
-  if (built.protocol !== 'http:' && built.protocol !== 'https:')
-    throw new Error(`the S3 endpoint's protocol ${built.protocol} is not HTTP`);
-  const headers = { ...built.headers };
+  const signed = await keptSigned(client, command);
   // The worker writes the body at once; it waits for no 100 Continue.
-  delete headers.Expect;
-  delete headers.expect;
-  return {
-    protocol: built.protocol,
-    hostname: built.hostname,
-    port: built.port,
-    path: built.path + queryString(built.query),
-    headers,
-  };
+  delete signed.headers.Expect;
+  delete signed.headers.expect;
+  return signed;
 }
