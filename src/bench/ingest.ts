@@ -28,6 +28,7 @@ import { startMockKafka, type MockKafka } from '../stream';
 import { startBareDurable } from './bare-durable';
 import { type LoadResult, loadgen } from './load';
 import { clusterIngest } from './ingest-cluster';
+import { KafkaTrace } from './kafka-trace';
 import { benchDatabase, startThrowAwayPostgres } from './postgres';
 import { emit, rounder, runBench } from './report';
 
@@ -165,6 +166,10 @@ async function measure(
     lastApplied = b.appliedAt;
     for (const ts of b.eventTs) lat.push(b.appliedAt - ts);
   });
+  // BENCH_TRACE=1: where a paced run's Kafka visibility goes, stage by stage (kafka-trace.ts).
+  const trace =
+    process.env.BENCH_TRACE === '1' && labels.bus === 'kafka' && run.rate > 0 ? new KafkaTrace() : undefined;
+  trace?.install(app.applier);
   const started = Date.now();
   const load = (url: string, route: string) => (durationMs: number) =>
     loadgen({ url, path: route, apiKey: API_KEY, ...run, durationMs, datasetIds: ids });
@@ -187,6 +192,7 @@ async function measure(
   const deadline = Date.now() + 60_000;
   while (applied < r.events && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
   off();
+  trace?.uninstall();
   const sorted = Float64Array.from(lat).sort();
   // Interleaved with a bare route's slices: the events arrived within the app's slices only.
   const seconds = bareLoad ? r.elapsed_ms / 1000 : (lastApplied - started) / 1000;
@@ -217,6 +223,7 @@ async function measure(
     line.bare_durable_cpu_us_per_event = round(cpu!.bare / run.batchSize, 2);
     line.ratio_vs_bare_durable = round(r.events / (r.elapsed_ms / 1000) / bareEvents, 2);
   }
+  if (trace) line.trace = trace.summary();
   if (applied < r.events) line.error = `only ${applied} of ${r.events} accepted events applied within 60 s`;
   return line;
 }
