@@ -23,18 +23,16 @@ import path from 'node:path';
 import express from 'express';
 import { App } from '../app';
 import { parseConfig } from '../config';
-import { DatasetsRepository } from '../datasets';
 import { startMockKafka, type MockKafka } from '../stream';
 import { startBareDurable } from './bare-durable';
 import { type LoadResult, loadgen } from './load';
-import { clusterIngest } from './ingest-cluster';
+import { clusterIngest, insertBenchDatasets } from './ingest-cluster';
 import { KafkaTrace } from './kafka-trace';
 import { benchDatabase, startThrowAwayPostgres } from './postgres';
 import { emit, rounder, runBench } from './report';
 
 const API_KEY = 'bench-api-key-0000';
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
-const DATASETS = 1_000;
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
@@ -253,18 +251,7 @@ async function scenario(
   );
   await app.start();
   try {
-    const ids: number[] = [];
-    const now = Date.now();
-    const rows = Array.from({ length: DATASETS }, (_, i) => ({
-      name: `bench-${i}`,
-      tags: '[]',
-      size_gb: 1,
-      tier: 'WARM' as const,
-      location: 'PRIVATE' as const,
-      created_at: now,
-      updated_at: now,
-    }));
-    ids.push(...(await new DatasetsRepository(app.database.db).insertMany(rows)));
+    const ids = await insertBenchDatasets(app.database.db);
 
     for (const run of runs) emit(await measure(app, run, ids, bare, { bus, state }));
   } finally {
