@@ -59,9 +59,11 @@ export async function buildStream(base: Base, storage: StorageParts) {
   const gaps = new GapsRepository(db);
   const deadLetters = new DeadLettersRepository(db);
   const applier = new AppliedOnce({
-    // On the embedded bus the events are in the log, durable before their 202: the applier's
-    // commit need not be synced itself, and its fsync held the writer the group commits wait on.
-    db: config.kafka ? db : database.unsynced,
+    // The events are durable before their 202, in the embedded log or in Kafka (acks=all): a
+    // commit a power cut loses takes its offsets with it and is applied again from there, so it
+    // need not be synced itself. Its fsync held the writer the embedded log's group commits wait
+    // on, and on Kafka it lengthened the paced run's visibility (BENCHMARKS.md).
+    db: database.unsynced,
     offsets,
     eventIds,
     deadLetters,

@@ -3,13 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { AlertRepository, OutboxRepository, WebhookSender } from '../src/alerts';
 import { Lease, LeaseRepository } from '../src/cluster';
 import type { Database } from '../src/db';
-import { createLogger, systemClock } from '../src/platform';
-import { Bandwidth, ScrubService, StorageRepository } from '../src/storage';
+import { createLogger } from '../src/platform';
+import { StorageRepository } from '../src/storage';
 import { ClaimRepository } from '../src/storage/moves/claim-repository';
 import { ClaimLost } from '../src/storage/moves/errors';
 import { LABEL_DAYS, Predictor, TieringRepository } from '../src/tiering';
 import { DecisionRepository } from '../src/tiering/decision-repository';
-import { insertDatasets, openDatabase } from './support/database';
+import { catalogScrub, insertDatasets, openDatabase } from './support/database';
 import { DATABASES } from './support/postgres';
 import { waitFor } from './support/harness';
 
@@ -387,18 +387,7 @@ describe.each(DATABASES)('fencing: a stale leader writes nothing, on %s', (kind)
     leases.push(c);
     const storage = new StorageRepository(database.db);
     // Only the lease is consulted before the refusal: no store, keyring or object is reached.
-    const scrubOn = (lease: Lease) =>
-      new ScrubService({
-        repo: storage,
-        objects: undefined as never,
-        keyring: undefined as never,
-        bandwidth: new Bandwidth(1e9),
-        clock: systemClock,
-        logger,
-        enabled: false,
-        intervalMs: 60_000,
-        leadership: lease,
-      });
+    const scrubOn = (lease: Lease) => catalogScrub(storage, logger, lease);
     await expect(scrubOn(c).mayRun()).rejects.toMatchObject({
       status: 409,
       message: expect.stringContaining('runs on b') as string,

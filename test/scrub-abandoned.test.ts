@@ -1,8 +1,8 @@
 import { type Database, type Fence, WriteRefused } from '../src/db';
-import { createLogger, systemClock } from '../src/platform';
-import { Bandwidth, ScrubService, StorageRepository } from '../src/storage';
+import { createLogger } from '../src/platform';
+import { StorageRepository } from '../src/storage';
 import { IntegrityMetricsRepository } from '../src/web/integrity-metrics-repository';
-import { insertDatasets, openDatabase } from './support/database';
+import { catalogScrub, insertDatasets, openDatabase } from './support/database';
 import { DATABASES } from './support/postgres';
 
 const logger = createLogger('silent');
@@ -33,17 +33,11 @@ describe.each(DATABASES)('scrubs left unfinished, on %s', (kind) => {
   const runs = () =>
     database.db.selectFrom('scrub_runs').select(['id', 'finished_at', 'objects', 'error']).orderBy('id').execute();
   const scrubService = (leadership?: { fence: Fence }) =>
-    new ScrubService({
-      repo: storage,
-      objects: undefined as never,
-      keyring: undefined as never,
-      bandwidth: new Bandwidth(1e9),
-      clock: systemClock,
+    catalogScrub(
+      storage,
       logger,
-      enabled: false,
-      intervalMs: 60_000,
-      ...(leadership ? { leadership: { ...leadership, acquire: async () => true, holder: async () => 'here' } } : {}),
-    });
+      leadership && { ...leadership, acquire: async () => true, holder: async () => 'here' },
+    );
 
   it('when one instance starts after dying mid-scrub, then the run it left is closed as abandoned, with its counts so far, and the API says so', async () => {
     const left = await unfinished();

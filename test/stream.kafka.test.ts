@@ -75,6 +75,28 @@ describe('the Kafka bus', () => {
     }
   }, 60_000);
 
+  test('when events are applied from Kafka on SQLite, then the applier commits without a sync of its own, as on the embedded log: the events are in Kafka before their 202', async () => {
+    const mock = await startMockKafka();
+    const s = await startApp(kafkaEnv(mock));
+    try {
+      const unsynced = jest.spyOn(s.app.database.unsynced, 'transaction');
+      const http = s.app.http;
+      const id = (await request(http).post('/api/datasets').set(key).send({ name: 'unsynced' }).expect(201)).body
+        .id as number;
+      await request(http)
+        .post('/api/events')
+        .set(key)
+        .send(Array.from({ length: 10 }, () => ({ dataset_id: id, type: 'read' })))
+        .expect(202);
+      await waitFor(async () => (await request(http).get(`/api/datasets/${id}/stats`)).body.reads === 10, '10 reads');
+      expect(s.app.database.unsynced).not.toBe(s.app.database.db);
+      expect(unsynced).toHaveBeenCalled();
+    } finally {
+      await s.stop();
+      await mock.stop();
+    }
+  }, 60_000);
+
   test('when the brokers go away, then ingest answers 503 with Retry-After, /readyz names Kafka, and nothing acknowledged is lost', async () => {
     const mock = await startMockKafka();
     const s = await startApp(kafkaEnv(mock, { KAFKA_DELIVERY_TIMEOUT_MS: '2000' }));

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DatasetsRepository } from '../datasets';
-import { Database } from '../db';
+import { Database, type Db } from '../db';
 import { createLogger } from '../platform';
 import { startMockKafka } from '../stream';
 import { loadgen } from './load';
@@ -72,22 +72,27 @@ async function appliedTotal(urls: readonly string[], apiKey: string): Promise<nu
   return sum;
 }
 
+/** The benches' catalog: DATASETS WARM datasets of 1 GB named bench-<i>; returns their ids. */
+export function insertBenchDatasets(db: Db): Promise<number[]> {
+  const now = Date.now();
+  const rows = Array.from({ length: DATASETS }, (_, i) => ({
+    name: `bench-${i}`,
+    tags: '[]',
+    size_gb: 1,
+    tier: 'WARM' as const,
+    location: 'PRIVATE' as const,
+    created_at: now,
+    updated_at: now,
+  }));
+  return new DatasetsRepository(db).insertMany(rows);
+}
+
 /** The catalog the events name, written once before the instances take load. */
 async function createDatasets(url: string): Promise<number[]> {
   const database = new Database({ path: '', synchronous: 'FULL', url, logger: createLogger('warn') });
   await database.start();
   try {
-    const now = Date.now();
-    const rows = Array.from({ length: DATASETS }, (_, i) => ({
-      name: `bench-${i}`,
-      tags: '[]',
-      size_gb: 1,
-      tier: 'WARM' as const,
-      location: 'PRIVATE' as const,
-      created_at: now,
-      updated_at: now,
-    }));
-    return await new DatasetsRepository(database.db).insertMany(rows);
+    return await insertBenchDatasets(database.db);
   } finally {
     await database.stop();
   }

@@ -23,17 +23,16 @@ import path from 'node:path';
 import express from 'express';
 import { App } from '../app';
 import { parseConfig } from '../config';
-import { DatasetsRepository } from '../datasets';
 import { startMockKafka, type MockKafka } from '../stream';
 import { startBareDurable } from './bare-durable';
 import { type LoadResult, loadgen } from './load';
-import { clusterIngest } from './ingest-cluster';
+import { clusterIngest, insertBenchDatasets } from './ingest-cluster';
+import { KafkaTrace } from './kafka-trace';
 import { benchDatabase, startThrowAwayPostgres } from './postgres';
 import { emit, rounder, runBench } from './report';
 
 const API_KEY = 'bench-api-key-0000';
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
-const DATASETS = 1_000;
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
@@ -165,6 +164,10 @@ async function measure(
     lastApplied = b.appliedAt;
     for (const ts of b.eventTs) lat.push(b.appliedAt - ts);
   });
+  // BENCH_TRACE=1: where a paced run's Kafka visibility goes, stage by stage (kafka-trace.ts).
+  const trace =
+    process.env.BENCH_TRACE === '1' && labels.bus === 'kafka' && run.rate > 0 ? new KafkaTrace() : undefined;
+  trace?.install(app.applier);
   const started = Date.now();
   const load = (url: string, route: string) => (durationMs: number) =>
     loadgen({ url, path: route, apiKey: API_KEY, ...run, durationMs, datasetIds: ids });
@@ -187,6 +190,7 @@ async function measure(
   const deadline = Date.now() + 60_000;
   while (applied < r.events && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
   off();
+  trace?.uninstall();
   const sorted = Float64Array.from(lat).sort();
   // Interleaved with a bare route's slices: the events arrived within the app's slices only.
   const seconds = bareLoad ? r.elapsed_ms / 1000 : (lastApplied - started) / 1000;
@@ -217,6 +221,7 @@ async function measure(
     line.bare_durable_cpu_us_per_event = round(cpu!.bare / run.batchSize, 2);
     line.ratio_vs_bare_durable = round(r.events / (r.elapsed_ms / 1000) / bareEvents, 2);
   }
+  if (trace) line.trace = trace.summary();
   if (applied < r.events) line.error = `only ${applied} of ${r.events} accepted events applied within 60 s`;
   return line;
 }
@@ -246,18 +251,7 @@ async function scenario(
   );
   await app.start();
   try {
-    const ids: number[] = [];
-    const now = Date.now();
-    const rows = Array.from({ length: DATASETS }, (_, i) => ({
-      name: `bench-${i}`,
-      tags: '[]',
-      size_gb: 1,
-      tier: 'WARM' as const,
-      location: 'PRIVATE' as const,
-      created_at: now,
-      updated_at: now,
-    }));
-    ids.push(...(await new DatasetsRepository(app.database.db).insertMany(rows)));
+    const ids = await insertBenchDatasets(app.database.db);
 
     for (const run of runs) emit(await measure(app, run, ids, bare, { bus, state }));
   } finally {

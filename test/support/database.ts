@@ -2,7 +2,8 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { StatsRepository, StatsWriter } from '../../src/analytics';
 import { Database, type DB, type NewDataset } from '../../src/db';
-import { type Clock, createLogger, type Logger } from '../../src/platform';
+import { type Clock, createLogger, type Logger, systemClock } from '../../src/platform';
+import { Bandwidth, ScrubService, type StorageRepository } from '../../src/storage';
 import {
   AppliedOnce,
   type BatchEffect,
@@ -74,5 +75,28 @@ export function statsApplier(
     effect: effect ?? new StatsWriter({ stats: new StatsRepository(db) }).effect,
     clock,
     logger,
+  });
+}
+
+/**
+ * A scrub over the catalog alone, its timer off: for tests of its runs' records and its lease,
+ * where no object is read (the datasets have none, or only the lease is consulted), so no store
+ * or keyring is reached.
+ */
+export function catalogScrub(
+  repo: StorageRepository,
+  logger: Logger,
+  leadership?: ConstructorParameters<typeof ScrubService>[0]['leadership'],
+): ScrubService {
+  return new ScrubService({
+    repo,
+    objects: undefined as never,
+    keyring: undefined as never,
+    bandwidth: new Bandwidth(1e9),
+    clock: systemClock,
+    logger,
+    enabled: false,
+    intervalMs: 60_000,
+    ...(leadership ? { leadership } : {}),
   });
 }

@@ -1,7 +1,8 @@
 import { HEADER_BYTES, aadOf, checkChunkSize, makeHeader, nonceOf } from './chunked';
-import { GcmJob, giveBackRing, takeRing } from './gcm-worker';
+import { GcmJob, takeRing } from './gcm-worker';
+import { IoRingMaker } from './io-ring-maker';
 import { LABEL_BYTES, sealLabel, type ObjectLabel } from './label';
-import { type ObjectBytes, Wake, md5Here } from './object-bytes';
+import { type ObjectBytes, Wake } from './object-bytes';
 
 const TAG = 16;
 
@@ -13,8 +14,7 @@ const TAG = 16;
  * holds the SHA-256) is known only at the end: `labelBytes()` gives it, for the writer to patch
  * into the first part, which it holds back until then.
  */
-export class ObjectSealer implements ObjectBytes {
-  readonly io: Buffer;
+export class ObjectSealer extends IoRingMaker implements ObjectBytes {
   private readonly header: Buffer;
   private readonly ringBytes: number;
   /** Plaintext bytes copied into the ring, ever; ring position = this % ringBytes. */
@@ -26,22 +26,17 @@ export class ObjectSealer implements ObjectBytes {
   /** Object bytes asked of the worker (the header is written here at once). */
   private out = HEADER_BYTES + LABEL_BYTES;
   private done = HEADER_BYTES + LABEL_BYTES;
-  private ioReleased = 0;
   private readonly seals: Array<{ request: number; end: number; outEnd: number }> = [];
   private rest: Buffer | undefined;
   private finalEnd: number | undefined;
-  private failure: Error | undefined;
-  private ended = false;
-  private readonly roomMade = new Wake();
   private readonly sealed = new Wake();
-  private digests = 0;
 
   private constructor(
-    private readonly job: GcmJob,
+    job: GcmJob,
     private readonly chunkSize: number,
     private readonly dek: Buffer,
   ) {
-    this.io = job.io!;
+    super(job);
     this.header = makeHeader(chunkSize, 2);
     this.ringBytes = job.ring.length;
     // The label's room stays zeros here: the writer patches its own copy of the first part.
@@ -109,11 +104,6 @@ export class ObjectSealer implements ObjectBytes {
     await this.job.abort();
   }
 
-  /** The io ring goes back for reuse once the writer is done with it too. */
-  recycle(): void {
-    giveBackRing(this.io);
-  }
-
   async more(have: number): Promise<void> {
     for (;;) {
       if (this.failure) throw this.failure;
@@ -121,33 +111,6 @@ export class ObjectSealer implements ObjectBytes {
       const next = this.seals.find((s) => s.outEnd > have);
       if (!next) await this.sealed.wait();
       else await this.settled(next.request);
-    }
-  }
-
-  release(upTo: number): void {
-    if (upTo <= this.ioReleased) return;
-    this.ioReleased = upTo;
-    this.roomMade.notify();
-  }
-
-  async md5(from: number, len: number): Promise<Buffer> {
-    const at = from % this.io.length;
-    if (this.ended) return md5Here(this.io, at, len);
-    const slot = this.digests++;
-    const request = this.job.md5(at, len, slot);
-    await this.settled(request);
-    return this.job.digest(slot);
-  }
-
-  /**
-   * Request `n` completed. The maker's end may stop the job while a writer still waits on a
-   * request that had completed: such a wait is interrupted, but its result stands.
-   */
-  private async settled(n: number): Promise<void> {
-    try {
-      await this.job.waitFor(n);
-    } catch (err) {
-      if (this.job.completed <= n) throw err;
     }
   }
 

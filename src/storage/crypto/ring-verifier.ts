@@ -1,8 +1,9 @@
 import { HEADER_BYTES, ReadPlan, aadOf, nonceOf, parseHeader, plaintextSize } from './chunked';
 import { CryptoError } from './errors';
-import { GcmJob, giveBackRing, takeRing } from './gcm-worker';
+import { GcmJob, takeRing } from './gcm-worker';
+import { IoRingMaker } from './io-ring-maker';
 import { LABEL_BYTES, openLabel, sealLabel, type ObjectLabel } from './label';
-import { type ObjectBytes, Wake, md5Here } from './object-bytes';
+import { type ObjectBytes, Wake } from './object-bytes';
 
 /**
  * A move's stream of an encrypted object, authenticated as it passes: the source's bytes (a GET,
@@ -12,10 +13,8 @@ import { type ObjectBytes, Wake, md5Here } from './object-bytes';
  * written once, and a damaged source never reaches the destination: the first bad chunk fails
  * the stream with a CryptoError naming it.
  */
-export class RingVerifier implements ObjectBytes {
-  readonly io: Buffer;
+export class RingVerifier extends IoRingMaker implements ObjectBytes {
   private received = 0;
-  private ioReleased = 0;
   private verified = 0;
   private header: Buffer | undefined;
   private label: ObjectLabel | undefined;
@@ -23,12 +22,7 @@ export class RingVerifier implements ObjectBytes {
   private next = 0;
   private readonly pending: Array<{ request: number; end: number }> = [];
   private sourceEnded = false;
-  private ended = false;
-  private failure: Error | undefined;
-  private readonly roomMade = new Wake();
   private readonly arrived = new Wake();
-  private digests = 0;
-  private readonly job: GcmJob;
   /** The last read of a file source asked of the worker. */
   private lastRead: number | undefined;
 
@@ -38,9 +32,8 @@ export class RingVerifier implements ObjectBytes {
     ioBytes: number,
     private readonly size: number,
   ) {
-    this.io = takeRing(ioBytes);
     // The plaintext is dropped: the job's own ring is left as small as a ring may be.
-    this.job = new GcmJob(-1, dek, 64 * 1024, { io: this.io });
+    super(new GcmJob(-1, dek, 64 * 1024, { io: takeRing(ioBytes) }));
   }
 
   /** The plaintext size the object's framing declares, once its header is in. */
@@ -142,33 +135,6 @@ export class RingVerifier implements ObjectBytes {
     }
   }
 
-  release(upTo: number): void {
-    if (upTo <= this.ioReleased) return;
-    this.ioReleased = upTo;
-    this.roomMade.notify();
-  }
-
-  async md5(from: number, len: number): Promise<Buffer> {
-    const at = from % this.io.length;
-    if (this.ended) return md5Here(this.io, at, len);
-    const slot = this.digests++;
-    const request = this.job.md5(at, len, slot);
-    await this.settled(request);
-    return this.job.digest(slot);
-  }
-
-  /**
-   * Request `n` completed. The maker's end may stop the job while a writer still waits on a
-   * request that had completed: such a wait is interrupted, but its result stands.
-   */
-  private async settled(n: number): Promise<void> {
-    try {
-      await this.job.waitFor(n);
-    } catch (err) {
-      if (this.job.completed <= n) throw err;
-    }
-  }
-
   fail(err: Error): void {
     this.failure ??= err;
     this.roomMade.notify();
@@ -180,10 +146,6 @@ export class RingVerifier implements ObjectBytes {
     this.fail(new Error('the copy was abandoned'));
     this.ended = true;
     await this.job.abort();
-  }
-
-  recycle(): void {
-    giveBackRing(this.io);
   }
 
   /** The header and label once they are in, then every chunk that has wholly arrived. */
