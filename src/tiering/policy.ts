@@ -7,6 +7,7 @@ import type { Predictor } from './predictor';
 import { BYTES_PER_READ_PRIOR, bytesPerRead, largeReadBytes, readsPerAccess, timedLargeReads } from './read-share';
 import { decayedExposure, ownEvidenceHolds, pQuietWeek, type RateEvidence } from './rate-risk';
 import { historyTooShort } from './watch';
+import { returnClass } from './return-curve';
 
 const DAY = 86_400_000;
 /**
@@ -53,7 +54,7 @@ export class TieringPolicy {
     // data that keeps cooling this errs high, which only makes demotions more careful).
     const L = this.predictor.horizonDays;
     const view = features(stats, now, L, this.x);
-    const accesses = this.predictor.predict(this.x) * (H / L);
+    const accesses = this.fleetForecast(stats, view) ?? this.predictor.predict(this.x) * (H / L);
     const readShare = readsPerAccess(stats);
     const writes = accesses - accesses * readShare;
     // Bytes per read shrunk toward the fleet's read share (see bytesPerRead).
@@ -180,7 +181,8 @@ export class TieringPolicy {
     // While the model is still learning, only data idle for a whole horizon is demoted: the
     // rule the S3 Intelligent-Tiering and FabricPool baselines follow all the time.
     const cheaper = cost.storageDay[best]! < cost.storageDay[cur]!;
-    if (cheaper && view.days_idle < H && this.predictor.updates < settings.minModelUpdates) return 'learning';
+    const learning = this.predictor.updates < settings.minModelUpdates;
+    if (cheaper && view.days_idle < H && learning && this.fleetForecast(input.stats, view) === null) return 'learning';
     // A dataset that came with a past the product has not seen waits until its own statistics
     // cover a horizon (see historyTooShort), whatever the model has learnt from the fleet.
     if (cheaper && historyTooShort(input.stats, view.days_idle, now, H)) return 'short-history';
@@ -200,6 +202,17 @@ export class TieringPolicy {
   }
 
   private readonly holdTotals = new Float64Array(PLACEMENTS.length);
+
+  /**
+   * While the model is still learning, the forecast for data written here and read since is the
+   * fleet's: how often data of its use and idle time came back (ReturnCurve), which speaks within
+   * days where the model's labels take a month. Null where the fleet has not seen enough of it.
+   */
+  private fleetForecast(stats: StatsSnapshot, view: FeatureView): number | null {
+    if (this.predictor.updates >= this.settings.minModelUpdates) return null;
+    const c = returnClass(stats);
+    return c < 0 ? null : this.predictor.returns.expectedReturns(c, view.days_idle, this.settings.horizonDays);
+  }
 
   /** How decide() weighs the forecast at placements with dearer and with cheaper access than the current one. */
   private margins(view: FeatureView, f: number): { risk: number; promoShare: number } {
