@@ -7,7 +7,6 @@ import type { Predictor } from './predictor';
 import { BYTES_PER_READ_PRIOR, bytesPerRead, largeReadBytes, readsPerAccess, timedLargeReads } from './read-share';
 import { decayedExposure, ownEvidenceHolds, pQuietWeek, type RateEvidence } from './rate-risk';
 import { historyTooShort } from './watch';
-import { returnClass } from './return-curve';
 
 const DAY = 86_400_000;
 /**
@@ -156,7 +155,7 @@ export class TieringPolicy {
       decision.rule = 'pin';
       return decision;
     }
-    const rule = this.holdRule({ input, view, forecast, cur, best, saving, moveCost, now });
+    const rule = this.holdRule({ input, view, forecast, cur, best, saving, moveCost, now, excludedMask });
     if (rule !== null) return held(rule);
     decision.action = 'move';
     return decision;
@@ -172,6 +171,7 @@ export class TieringPolicy {
     saving: number;
     moveCost: number;
     now: number;
+    excludedMask: number;
   }): HoldRule | null {
     const { settings, cost } = this;
     const H = settings.horizonDays;
@@ -182,7 +182,8 @@ export class TieringPolicy {
     // rule the S3 Intelligent-Tiering and FabricPool baselines follow all the time.
     const cheaper = cost.storageDay[best]! < cost.storageDay[cur]!;
     const learning = this.predictor.updates < settings.minModelUpdates;
-    if (cheaper && view.days_idle < H && learning && this.fleetForecast(input.stats, view) === null) return 'learning';
+    if (cheaper && view.days_idle < H && learning && !this.fleetSure(input.stats, view, best, c.excludedMask))
+      return 'learning';
     // A dataset that came with a past the product has not seen waits until its own statistics
     // cover a horizon (see historyTooShort), whatever the model has learnt from the fleet.
     if (cheaper && historyTooShort(input.stats, view.days_idle, now, H)) return 'short-history';
@@ -204,14 +205,26 @@ export class TieringPolicy {
   private readonly holdTotals = new Float64Array(PLACEMENTS.length);
 
   /**
-   * While the model is still learning, the forecast for data written here and read since is the
-   * fleet's: how often data of its use and idle time came back (ReturnCurve), which speaks within
-   * days where the model's labels take a month. Null where the fleet has not seen enough of it.
+   * While the model learns, data written here, read since and idle less than a horizon is
+   * forecast from the fleet's idle spells (ReturnCurve), which speak within days where the
+   * model's labels take a month. Null where they do not apply or the fleet has seen too little.
    */
   private fleetForecast(stats: StatsSnapshot, view: FeatureView): number | null {
-    if (this.predictor.updates >= this.settings.minModelUpdates) return null;
-    const c = returnClass(stats);
-    return c < 0 ? null : this.predictor.returns.expectedReturns(c, view.days_idle, this.settings.horizonDays);
+    const H = this.settings.horizonDays;
+    if (this.predictor.updates >= this.settings.minModelUpdates || view.days_idle >= H) return null;
+    return this.predictor.returns.forecast(stats, view.days_idle, H);
+  }
+
+  /**
+   * The fleet's forecast opens the learning gate only for a demotion it settles: to the cheapest
+   * storage allowed. A target in between is the curve's own doubt (a return not yet seen in a
+   * bin the fleet has lived little), and sticky (its minimum duration, a second move): it waits
+   * for the gate (replay, cooling at 10,000 datasets: data idle 23-29 days went WARM, +1.8%).
+   */
+  private fleetSure(stats: StatsSnapshot, view: FeatureView, best: number, excludedMask: number): boolean {
+    const day = this.cost.storageDay;
+    for (let i = 0; i < PLACEMENTS.length; i++) if (!(excludedMask & (1 << i)) && day[i]! < day[best]!) return false;
+    return this.fleetForecast(stats, view) !== null;
   }
 
   /** How decide() weighs the forecast at placements with dearer and with cheaper access than the current one. */

@@ -174,6 +174,12 @@ export class ReturnCurve {
     return sum;
   }
 
+  /** expectedReturns for a dataset, or null where the curve does not speak for it (see returnClass). */
+  forecast(s: StatsSnapshot, idleDays: number, horizonDays: number): number | null {
+    const c = returnClass(s);
+    return c < 0 ? null : this.expectedReturns(c, idleDays, horizonDays);
+  }
+
   state(): ReturnCurveState {
     return {
       at: this.at,
