@@ -4,7 +4,13 @@ import { AUTO, DEFAULT_POLICY, type DecisionInput } from '../../../src/tiering/d
 import type { StatsSnapshot } from '../../../src/tiering/features';
 import { TieringPolicy } from '../../../src/tiering/policy';
 import { LABEL_DAYS, Predictor } from '../../../src/tiering/predictor';
-import { RETURN_MIN_EXPOSURE, ReturnCurve, returnClass } from '../../../src/tiering/return-curve';
+import {
+  RETURN_CLASS_EDGES,
+  RETURN_IDLE_EDGES,
+  RETURN_MIN_EXPOSURE,
+  ReturnCurve,
+  returnClass,
+} from '../../../src/tiering/return-curve';
 
 const GB = 1024 ** 3;
 const DAY = 86_400_000;
@@ -164,5 +170,22 @@ describe('the learning gate, opened per dataset by the fleet', () => {
     expect(d.to.tier).not.toBe('COLD');
     // The same dataset once idle past the bins the fleet comes back from.
     expect(decide(p, handOff(now - 8 * DAY, now - 5 * DAY), now).to.tier).toBe('COLD');
+  });
+
+  test('when the fleet’s forecast would send it only to WARM, then it waits for the gate as learning', () => {
+    // 3% a day come back at every idle time: about one return in 30 days, where WARM is cheapest.
+    const cells = RETURN_IDLE_EDGES.length * RETURN_CLASS_EDGES.length;
+    const returns = { at: null, census: Array<number>(cells).fill(0), exposure: Array<number>(cells).fill(1_000) };
+    const p = new Predictor(LABEL_DAYS, {
+      ...new Predictor(LABEL_DAYS).state(),
+      returns: { ...returns, returns: Array<number>(cells).fill(30) },
+    });
+    const d = decide(p, handOff(now - 6 * DAY, now - 2.5 * DAY), now);
+    expect(d.to.tier).toBe('WARM');
+    expect(d.action).toBe('held');
+    expect(d.rule).toBe('learning');
+    // Once the model has learnt, the gate is its own and the curve has no say.
+    const learnt = new Predictor(LABEL_DAYS, { ...p.state(), updates: DEFAULT_POLICY.minModelUpdates });
+    expect(decide(learnt, handOff(now - 6 * DAY, now - 2.5 * DAY), now).rule).not.toBe('learning');
   });
 });
