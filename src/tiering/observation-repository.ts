@@ -37,6 +37,11 @@ export class ObservationRepository {
       .execute();
   }
 
+  /** Saves the model alone (its idle-spell counts move every run), under the scheduler's lease with `fence`. */
+  async saveModel(state: PredictorState, now: number, fence?: Fence): Promise<void> {
+    await fenced(this.db, fence, (db) => this.savePredictorState(state, now, db));
+  }
+
   /** `fence`: recorded only under the scheduler's lease. */
   async add(rows: readonly NewObservation[], fence?: Fence): Promise<void> {
     if (rows.length === 0) return;

@@ -53,7 +53,7 @@ export class TieringPolicy {
     // data that keeps cooling this errs high, which only makes demotions more careful).
     const L = this.predictor.horizonDays;
     const view = features(stats, now, L, this.x);
-    const accesses = this.predictor.predict(this.x) * (H / L);
+    const accesses = this.fleetForecast(stats, view) ?? this.predictor.predict(this.x) * (H / L);
     const readShare = readsPerAccess(stats);
     const writes = accesses - accesses * readShare;
     // Bytes per read shrunk toward the fleet's read share (see bytesPerRead).
@@ -155,7 +155,7 @@ export class TieringPolicy {
       decision.rule = 'pin';
       return decision;
     }
-    const rule = this.holdRule({ input, view, forecast, cur, best, saving, moveCost, now });
+    const rule = this.holdRule({ input, view, forecast, cur, best, saving, moveCost, now, excludedMask });
     if (rule !== null) return held(rule);
     decision.action = 'move';
     return decision;
@@ -171,6 +171,7 @@ export class TieringPolicy {
     saving: number;
     moveCost: number;
     now: number;
+    excludedMask: number;
   }): HoldRule | null {
     const { settings, cost } = this;
     const H = settings.horizonDays;
@@ -180,7 +181,9 @@ export class TieringPolicy {
     // While the model is still learning, only data idle for a whole horizon is demoted: the
     // rule the S3 Intelligent-Tiering and FabricPool baselines follow all the time.
     const cheaper = cost.storageDay[best]! < cost.storageDay[cur]!;
-    if (cheaper && view.days_idle < H && this.predictor.updates < settings.minModelUpdates) return 'learning';
+    const learning = this.predictor.updates < settings.minModelUpdates;
+    if (cheaper && view.days_idle < H && learning && !this.fleetSure(input.stats, view, best, c.excludedMask))
+      return 'learning';
     // A dataset that came with a past the product has not seen waits until its own statistics
     // cover a horizon (see historyTooShort), whatever the model has learnt from the fleet.
     if (cheaper && historyTooShort(input.stats, view.days_idle, now, H)) return 'short-history';
@@ -200,6 +203,29 @@ export class TieringPolicy {
   }
 
   private readonly holdTotals = new Float64Array(PLACEMENTS.length);
+
+  /**
+   * While the model learns, data written here, read since and idle less than a horizon is
+   * forecast from the fleet's idle spells (ReturnCurve), which speak within days where the
+   * model's labels take a month. Null where they do not apply or the fleet has seen too little.
+   */
+  private fleetForecast(stats: StatsSnapshot, view: FeatureView): number | null {
+    const H = this.settings.horizonDays;
+    if (this.predictor.updates >= this.settings.minModelUpdates || view.days_idle >= H) return null;
+    return this.predictor.returns.forecast(stats, view.days_idle, H);
+  }
+
+  /**
+   * The fleet's forecast opens the learning gate only for a demotion it settles: to the cheapest
+   * storage allowed. A target in between is the curve's own doubt (a return not yet seen in a
+   * bin the fleet has lived little), and sticky (its minimum duration, a second move): it waits
+   * for the gate (replay, cooling at 10,000 datasets: data idle 23-29 days went WARM, +1.8%).
+   */
+  private fleetSure(stats: StatsSnapshot, view: FeatureView, best: number, excludedMask: number): boolean {
+    const day = this.cost.storageDay;
+    for (let i = 0; i < PLACEMENTS.length; i++) if (!(excludedMask & (1 << i)) && day[i]! < day[best]!) return false;
+    return this.fleetForecast(stats, view) !== null;
+  }
 
   /** How decide() weighs the forecast at placements with dearer and with cheaper access than the current one. */
   private margins(view: FeatureView, f: number): { risk: number; promoShare: number } {

@@ -1,4 +1,5 @@
 import { N_FEATURES } from './features';
+import { ReturnCurve, type ReturnCurveState } from './return-curve';
 
 /**
  * The access forecaster: a linear model of log(1 + accesses over the horizon), fitted by
@@ -25,6 +26,8 @@ export interface PredictorState {
   /** Per calibration bin: decayed sums of 1 + what the raw model predicted, and 1 + what happened. */
   calib_pred?: number[];
   calib_actual?: number[];
+  /** The fleet's idle spells (ReturnCurve), learnt beside the model and kept with it. */
+  returns?: ReturnCurveState;
 }
 
 const LAMBDA = 0.9999;
@@ -46,6 +49,8 @@ export class Predictor {
   private readonly calibPred = new Float64Array(CALIBRATION_EDGES.length - 1);
   private readonly calibActual = new Float64Array(CALIBRATION_EDGES.length - 1);
   updates: number;
+  /** Whether used data gone quiet comes back: what the policy forecasts from while the model learns. */
+  readonly returns: ReturnCurve;
 
   constructor(
     readonly horizonDays: number = LABEL_DAYS,
@@ -53,6 +58,7 @@ export class Predictor {
   ) {
     this.w = new Float64Array(N_FEATURES);
     this.p = new Float64Array(N_FEATURES * N_FEATURES);
+    this.returns = new ReturnCurve(state?.returns);
     if (
       state &&
       state.weights.length === N_FEATURES &&
@@ -149,6 +155,7 @@ export class Predictor {
       updates: this.updates,
       calib_pred: Array.from(this.calibPred),
       calib_actual: Array.from(this.calibActual),
+      returns: this.returns.state(),
     };
   }
 }

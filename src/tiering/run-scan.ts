@@ -80,6 +80,7 @@ export async function scan(ctx: RunContext, policy: TieringPolicy): Promise<Scan
   // A proposal that falls out of the kept best is held for the budget at once, so memory stays bounded.
   const best = new TopK<Proposal>(settings.budgetMoves, (a, b) => moveOrder(a.d, b.d));
   const sample = new Reservoir<CandidateRow>(settings.observationsPerRun);
+  const census = tiering.predictor.returns.begin(now);
   let datasets = 0;
   let written = 0;
   const policies = await repo.policies.all();
@@ -97,6 +98,14 @@ export async function scan(ctx: RunContext, policy: TieringPolicy): Promise<Scan
     for (const row of rows) {
       datasets++;
       const d = tiering.decide(policy, row, moving.has(row.id), now);
+      census.count(
+        row.reads ?? 0,
+        row.writes ?? 0,
+        row.scans ?? 0,
+        row.created_at,
+        row.first_access,
+        row.decay_at ?? 0,
+      );
       if (d.action === 'held') held[d.rule!] = (held[d.rule!] ?? 0) + 1;
       if (d.action === 'move') {
         const dropped = best.offer({ d, prev: row });
@@ -118,5 +127,8 @@ export async function scan(ctx: RunContext, policy: TieringPolicy): Promise<Scan
   await writes;
   await ctx.guard();
   await repo.decisions.delete(cleared, ctx.fence);
+  // The next run forecasts with what this one counted of the fleet's idle spells (kept with the model).
+  tiering.predictor.returns.learn(census);
+  await repo.observations.saveModel(tiering.predictor.state(), now, ctx.fence);
   return { datasets, written, best, sample: sample.items };
 }

@@ -27,7 +27,12 @@ export function watchedDays(s: StatsSnapshot, now: number): number {
  * and it has writes. Its statistics cover its whole life, so no reader can have come before them.
  */
 export function bornWatched(s: StatsSnapshot): boolean {
-  return s.writes > 0 && s.firstAccess !== null && s.firstAccess - s.createdAt <= BORN_WITHIN_MS;
+  return wasBornWatched(s.writes, s.firstAccess, s.createdAt);
+}
+
+/** bornWatched from the counts themselves (a scan's row, without building a snapshot). */
+export function wasBornWatched(writes: number, firstAccess: number | null, createdAt: number): boolean {
+  return writes > 0 && firstAccess !== null && firstAccess - createdAt <= BORN_WITHIN_MS;
 }
 
 /**

@@ -71,17 +71,20 @@ export function productPolicy(policy: TieringPolicy): SimPolicy {
     name: 'product',
     description: 'Data in Motion: forecast use, price all nine placements, move when it pays back with a margin',
     usesBudget: true,
-    // The fleet's read share and first-read delays so far, as the live scheduler learns it from its scan (live, a run
+    // The fleet's read share, first-read delays and idle spells (ReturnCurve) so far, as the live scheduler learns it from its scan (live, a run
     // prices with what the previous run's scan learnt).
     beginStep: (v, now) => {
       const est = new ReadShareEstimator();
       const firstRead = new FirstReadEstimator();
+      const census = policy.predictor.returns.begin(now);
       for (let i = 0; i < v.n; i++) {
         if (v.createdAt[i]! > now) continue;
         const s = v.snapshot(i);
         est.add(s.reads, s.scans, s.bytesRead, v.size[i]!);
         firstRead.add(v.createdAt[i]!, now, s.reads, s.scans);
+        census.add(s);
       }
+      policy.predictor.returns.learn(census);
       policy.readShare = est.value() ?? BYTES_PER_READ_PRIOR.share;
       policy.firstRead = firstRead.curve();
     },
