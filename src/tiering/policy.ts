@@ -1,6 +1,7 @@
 import type { CostModel, Usage } from './cost';
 import type { Candidate, Decision, DecisionInput, Forecast, HoldRule, PolicyMode, PolicySettings } from './decision';
 import { features, N_FEATURES, type FeatureView, type StatsSnapshot } from './features';
+import { planDays, scaledUsage, waysOn } from './plan-ahead';
 import { PLACEMENTS, placementIndex } from './placements';
 import type { FirstReadCurve } from './first-read';
 import type { Predictor } from './predictor';
@@ -93,13 +94,24 @@ export class TieringPolicy {
     let bestTotal = Infinity;
     let excludedMask = 0;
     for (let i = 0; i < PLACEMENTS.length; i++) {
-      const hold = cost.hold(i, size, usage, H);
-      this.holdTotals[i] = hold;
+      this.holdTotals[i] = cost.hold(i, size, usage, H);
       const wait = { firstByteMs: cost.firstByteMs[i]!, restoreMs: cost.restoreMs[i]!, reads: forecast.reads };
-      if (excludedReason(i, cur, pin, input.policy.mode, maxLatency, wait) !== null) {
-        excludedMask |= 1 << i;
-        continue;
-      }
+      if (excludedReason(i, cur, pin, input.policy.mode, maxLatency, wait) !== null) excludedMask |= 1 << i;
+    }
+    // Each placement as a plan: the horizon there, then the cheapest way on (see plan-ahead.ts).
+    const allowed = ~excludedMask & ((1 << PLACEMENTS.length) - 1);
+    const days = planDays(cost, allowed, H);
+    if (days > H) {
+      const later = scaledUsage(usage, (days - H) / H, this.later);
+      waysOn(
+        { cost, size, later, laterDays: days - H, horizonDays: H, cur, daysHere, allowed },
+        this.laterHold,
+        this.wayOn,
+      );
+    } else this.wayOn.fill(0);
+    for (let i = 0; i < PLACEMENTS.length; i++) {
+      if (excludedMask & (1 << i)) continue;
+      const hold = this.holdTotals[i]!;
       const access = hold - cost.storage(i, size, H);
       const dearer = cost.retrieval[i]! + cost.readEgress[i]! > cost.retrieval[cur]! + cost.readEgress[cur]!;
       const cheaperAccess = cost.retrieval[i]! + cost.readEgress[i]! < cost.retrieval[cur]! + cost.readEgress[cur]!;
@@ -107,7 +119,8 @@ export class TieringPolicy {
         hold +
         (dearer ? access * risk : 0) +
         (cheaperAccess ? Math.max(0, accessHere - access) * (1 - promoShare) : 0) +
-        cost.moveTotal(cur, i, size, daysHere);
+        cost.moveTotal(cur, i, size, daysHere) +
+        this.wayOn[i]!;
       if (total < bestTotal || (total === bestTotal && i === cur)) {
         best = i;
         bestTotal = total;
@@ -200,6 +213,9 @@ export class TieringPolicy {
   }
 
   private readonly holdTotals = new Float64Array(PLACEMENTS.length);
+  private readonly laterHold = new Float64Array(PLACEMENTS.length);
+  private readonly wayOn = new Float64Array(PLACEMENTS.length);
+  private readonly later: Usage = { reads: 0, readBytes: 0, writes: 0, writeBytes: 0 };
 
   /** How decide() weighs the forecast at placements with dearer and with cheaper access than the current one. */
   private margins(view: FeatureView, f: number): { risk: number; promoShare: number } {
