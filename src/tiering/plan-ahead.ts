@@ -11,7 +11,9 @@
  * differ by the horizon alone and the choice is the horizon's (issue 13, cooling: 623 of 826
  * demotions went to WARM, against the re-planned bound's HOT → COLD in weeks 2-4).
  */
+import { laterUsage, type AgeTrend } from './cooling';
 import type { CostModel, Usage } from './cost';
+import type { Forecast } from './decision';
 
 /**
  * The days a plan looks ahead: the longest minimum duration among the placements a move may go
@@ -40,13 +42,26 @@ export function waysOn(
     cur: number;
     daysHere: number;
     allowed: number;
+    /** The demotion risk margin of the horizon (TieringPolicy.margins). */
+    risk: number;
   },
   hold: Float64Array,
   out: Float64Array,
 ): void {
-  const { cost, size, later, laterDays, horizonDays, cur, daysHere, allowed } = c;
+  const { cost, size, later, laterDays, horizonDays, cur, daysHere, allowed, risk } = c;
   const n = out.length;
-  for (let k = 0; k < n; k++) hold[k] = allowed & (1 << k) ? cost.hold(k, size, later, laterDays) : Infinity;
+  // Later use is weighed as the horizon's is (see TieringPolicy.margins): at a placement with
+  // dearer access than the current one, as if it came out (1 + risk) times the forecast.
+  const accessHere = cost.retrieval[cur]! + cost.readEgress[cur]!;
+  for (let k = 0; k < n; k++) {
+    if (!(allowed & (1 << k))) {
+      hold[k] = Infinity;
+      continue;
+    }
+    const h = cost.hold(k, size, later, laterDays);
+    const dearer = cost.retrieval[k]! + cost.readEgress[k]! > accessHere;
+    hold[k] = dearer ? h + (h - cost.storage(k, size, laterDays)) * risk : h;
+  }
   for (let i = 0; i < n; i++) {
     if (!(allowed & (1 << i))) {
       out[i] = Infinity;
@@ -63,11 +78,50 @@ export function waysOn(
   }
 }
 
-/** `u` scaled by `f` into `out` (use over a longer or shorter time at the same pace). */
-export function scaledUsage(u: Usage, f: number, out: Usage): Usage {
-  out.reads = u.reads * f;
-  out.readBytes = u.readBytes * f;
-  out.writes = u.writes * f;
-  out.writeBytes = u.writeBytes * f;
-  return out;
+/** What planAhead works in, kept by the policy so the hot path allocates nothing. */
+export interface PlanScratch {
+  later: Usage;
+  hold: Float64Array;
+  /** Per placement: its cheapest way on after the horizon (0 where no move commits beyond it). */
+  wayOn: Float64Array;
+}
+
+export function planScratch(n: number): PlanScratch {
+  return {
+    later: { reads: 0, readBytes: 0, writes: 0, writeBytes: 0 },
+    hold: new Float64Array(n),
+    wayOn: new Float64Array(n),
+  };
+}
+
+/**
+ * Fills `s.wayOn` for a decision: the plan looks as far as the longest minimum duration among the
+ * allowed placements, with the use after the horizon as the fleet's data of this age goes on
+ * (laterUsage) and the horizon's demotion margin `risk`.
+ */
+export function planAhead(
+  c: {
+    cost: CostModel;
+    trend: AgeTrend;
+    usage: Usage;
+    forecast: Forecast;
+    size: number;
+    age: number;
+    H: number;
+    L: number;
+    cur: number;
+    daysHere: number;
+    risk: number;
+    allowed: number;
+  },
+  s: PlanScratch,
+): void {
+  const { cost, trend, usage, forecast, size, age, H, L, cur, daysHere, risk, allowed } = c;
+  const days = planDays(cost, allowed, H);
+  if (days <= H) {
+    s.wayOn.fill(0);
+    return;
+  }
+  const later = laterUsage(trend, { usage, f: forecast, size, age, H, L, days }, s.later);
+  waysOn({ cost, size, later, laterDays: days - H, horizonDays: H, cur, daysHere, allowed, risk }, s.hold, s.wayOn);
 }

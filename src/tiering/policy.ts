@@ -1,7 +1,7 @@
 import type { CostModel, Usage } from './cost';
 import type { Candidate, Decision, DecisionInput, Forecast, HoldRule, PolicyMode, PolicySettings } from './decision';
 import { features, N_FEATURES, type FeatureView, type StatsSnapshot } from './features';
-import { planDays, scaledUsage, waysOn } from './plan-ahead';
+import { planAhead, planScratch } from './plan-ahead';
 import { PLACEMENTS, placementIndex } from './placements';
 import type { FirstReadCurve } from './first-read';
 import type { Predictor } from './predictor';
@@ -100,15 +100,12 @@ export class TieringPolicy {
     }
     // Each placement as a plan: the horizon there, then the cheapest way on (see plan-ahead.ts).
     const allowed = ~excludedMask & ((1 << PLACEMENTS.length) - 1);
-    const days = planDays(cost, allowed, H);
-    if (days > H) {
-      const later = scaledUsage(usage, (days - H) / H, this.later);
-      waysOn(
-        { cost, size, later, laterDays: days - H, horizonDays: H, cur, daysHere, allowed },
-        this.laterHold,
-        this.wayOn,
-      );
-    } else this.wayOn.fill(0);
+    const trend = this.predictor.ageTrend;
+    const L = this.predictor.horizonDays;
+    planAhead(
+      { cost, trend, usage, forecast, size, age: view.age_days, H, L, cur, daysHere, risk, allowed },
+      this.plan,
+    );
     for (let i = 0; i < PLACEMENTS.length; i++) {
       if (excludedMask & (1 << i)) continue;
       const hold = this.holdTotals[i]!;
@@ -120,7 +117,7 @@ export class TieringPolicy {
         (dearer ? access * risk : 0) +
         (cheaperAccess ? Math.max(0, accessHere - access) * (1 - promoShare) : 0) +
         cost.moveTotal(cur, i, size, daysHere) +
-        this.wayOn[i]!;
+        this.plan.wayOn[i]!;
       if (total < bestTotal || (total === bestTotal && i === cur)) {
         best = i;
         bestTotal = total;
@@ -213,9 +210,7 @@ export class TieringPolicy {
   }
 
   private readonly holdTotals = new Float64Array(PLACEMENTS.length);
-  private readonly laterHold = new Float64Array(PLACEMENTS.length);
-  private readonly wayOn = new Float64Array(PLACEMENTS.length);
-  private readonly later: Usage = { reads: 0, readBytes: 0, writes: 0, writeBytes: 0 };
+  private readonly plan = planScratch(PLACEMENTS.length);
 
   /** How decide() weighs the forecast at placements with dearer and with cheaper access than the current one. */
   private margins(view: FeatureView, f: number): { risk: number; promoShare: number } {

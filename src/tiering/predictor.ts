@@ -1,3 +1,4 @@
+import { AgeTrend, type AgeTrendState } from './cooling';
 import { N_FEATURES } from './features';
 
 /**
@@ -25,6 +26,8 @@ export interface PredictorState {
   /** Per calibration bin: decayed sums of 1 + what the raw model predicted, and 1 + what happened. */
   calib_pred?: number[];
   calib_actual?: number[];
+  /** The fleet's use by age, month after against month before (cooling.ts). */
+  age_trend?: AgeTrendState;
 }
 
 const LAMBDA = 0.9999;
@@ -46,6 +49,8 @@ export class Predictor {
   private readonly calibPred = new Float64Array(CALIBRATION_EDGES.length - 1);
   private readonly calibActual = new Float64Array(CALIBRATION_EDGES.length - 1);
   updates: number;
+  /** How the fleet's use goes on with age, learnt from the same matured observations (cooling.ts). */
+  readonly ageTrend: AgeTrend;
 
   constructor(
     readonly horizonDays: number = LABEL_DAYS,
@@ -62,6 +67,7 @@ export class Predictor {
       this.w.set(state.weights);
       this.p.set(state.p);
       this.updates = state.updates;
+      this.ageTrend = new AgeTrend(state.age_trend);
       if (
         state.calib_pred?.length === this.calibPred.length &&
         state.calib_actual?.length === this.calibActual.length
@@ -73,6 +79,7 @@ export class Predictor {
       this.w[3] = 1; // log_rate_1w: the horizon repeats the 1-week rate
       for (let i = 0; i < N_FEATURES; i++) this.p[i * N_FEATURES + i] = PRIOR_CONFIDENCE;
       this.updates = 0;
+      this.ageTrend = new AgeTrend();
     }
   }
 
@@ -119,6 +126,8 @@ export class Predictor {
     }
     this.calibPred[b]! += 1 + raw;
     this.calibActual[b]! += 1 + Math.max(0, accesses);
+    // x[7] is log(1 + age), x[4] log(1 + the 30-day rate over the label window): see features().
+    this.ageTrend.add(Math.expm1(x[7]!), Math.expm1(x[4]!), accesses);
     const n = N_FEATURES;
     const y = Math.log1p(Math.max(0, accesses));
     const err = y - this.predictLog(x);
@@ -149,6 +158,7 @@ export class Predictor {
       updates: this.updates,
       calib_pred: Array.from(this.calibPred),
       calib_actual: Array.from(this.calibActual),
+      age_trend: this.ageTrend.state(),
     };
   }
 }
