@@ -1,6 +1,8 @@
 import type { CostModel, Usage } from './cost';
-import type { Candidate, Decision, DecisionInput, Forecast, HoldRule, PolicyMode, PolicySettings } from './decision';
+import type { Candidate, Decision, DecisionInput, Forecast, HoldRule, PolicySettings } from './decision';
+import { excludedReason, excludedText } from './exclusion';
 import { features, N_FEATURES, type FeatureView, type StatsSnapshot } from './features';
+import { planAhead, planScratch } from './plan-ahead';
 import { PLACEMENTS, placementIndex } from './placements';
 import type { FirstReadCurve } from './first-read';
 import type { Predictor } from './predictor';
@@ -93,13 +95,21 @@ export class TieringPolicy {
     let bestTotal = Infinity;
     let excludedMask = 0;
     for (let i = 0; i < PLACEMENTS.length; i++) {
-      const hold = cost.hold(i, size, usage, H);
-      this.holdTotals[i] = hold;
+      this.holdTotals[i] = cost.hold(i, size, usage, H);
       const wait = { firstByteMs: cost.firstByteMs[i]!, restoreMs: cost.restoreMs[i]!, reads: forecast.reads };
-      if (excludedReason(i, cur, pin, input.policy.mode, maxLatency, wait) !== null) {
-        excludedMask |= 1 << i;
-        continue;
-      }
+      if (excludedReason(i, cur, pin, input.policy.mode, maxLatency, wait) !== null) excludedMask |= 1 << i;
+    }
+    // Each placement as a plan: the horizon there, then the cheapest way on (see plan-ahead.ts).
+    const allowed = ~excludedMask & ((1 << PLACEMENTS.length) - 1);
+    const trend = this.predictor.ageTrend;
+    const L = this.predictor.horizonDays;
+    planAhead(
+      { cost, trend, usage, forecast, size, age: view.age_days, H, L, cur, daysHere, risk, allowed },
+      this.plan,
+    );
+    for (let i = 0; i < PLACEMENTS.length; i++) {
+      if (excludedMask & (1 << i)) continue;
+      const hold = this.holdTotals[i]!;
       const access = hold - cost.storage(i, size, H);
       const dearer = cost.retrieval[i]! + cost.readEgress[i]! > cost.retrieval[cur]! + cost.readEgress[cur]!;
       const cheaperAccess = cost.retrieval[i]! + cost.readEgress[i]! < cost.retrieval[cur]! + cost.readEgress[cur]!;
@@ -107,7 +117,8 @@ export class TieringPolicy {
         hold +
         (dearer ? access * risk : 0) +
         (cheaperAccess ? Math.max(0, accessHere - access) * (1 - promoShare) : 0) +
-        cost.moveTotal(cur, i, size, daysHere);
+        cost.moveTotal(cur, i, size, daysHere) +
+        this.plan.wayOn[i]!;
       if (total < bestTotal || (total === bestTotal && i === cur)) {
         best = i;
         bestTotal = total;
@@ -203,6 +214,7 @@ export class TieringPolicy {
   }
 
   private readonly holdTotals = new Float64Array(PLACEMENTS.length);
+  private readonly plan = planScratch(PLACEMENTS.length);
 
   /**
    * While the model learns, data written here, read since and idle less than a horizon is
@@ -354,45 +366,4 @@ export class TieringPolicy {
       return { placement, excluded, hold, move, total: hold.total + move.total };
     });
   }
-}
-
-/** How long a read waits at a placement, and the reads the forecast expects over the horizon. */
-interface ReadWait {
-  firstByteMs: number;
-  /** A restore first (GLACIER, DEEP_ARCHIVE): hours, not milliseconds. */
-  restoreMs: number;
-  reads: number;
-}
-
-function excludedReason(
-  i: number,
-  cur: number,
-  pin: number,
-  mode: PolicyMode,
-  maxLatency: number | null,
-  wait: ReadWait,
-): string | null {
-  if (i === cur) return null;
-  if (pin >= 0 && i !== pin) return 'pinned elsewhere';
-  if (mode === 'never-tier') return 'never-tier';
-  // Data with reads coming is not sent where each read waits hours for a restore, whatever the latency limit.
-  if (i !== pin && wait.restoreMs > 0 && wait.reads >= 1) return 'restore';
-  if (maxLatency !== null && wait.firstByteMs > maxLatency) return 'latency';
-  return null;
-}
-
-function excludedText(i: number, cur: number, d: Decision, wait: ReadWait): string {
-  const r = excludedReason(
-    i,
-    cur,
-    d.policyMode === 'pinned' ? placementIndex(d.to) : -1,
-    d.policyMode,
-    d.maxLatencyMs,
-    wait,
-  );
-  if (r === 'restore')
-    return `a read waits about ${Math.round(wait.restoreMs / 3_600_000)} h for a restore there, and ${Math.round(wait.reads * 10) / 10} reads are expected within ${d.horizonDays} days`;
-  return r === 'latency'
-    ? `first byte in ${wait.firstByteMs} ms, slower than the ${d.maxLatencyMs} ms required`
-    : (r ?? 'ruled out');
 }

@@ -1,3 +1,4 @@
+import { AgeTrend, type AgeTrendState } from './cooling';
 import { N_FEATURES } from './features';
 import { ReturnCurve, type ReturnCurveState } from './return-curve';
 
@@ -28,6 +29,8 @@ export interface PredictorState {
   calib_actual?: number[];
   /** The fleet's idle spells (ReturnCurve), learnt beside the model and kept with it. */
   returns?: ReturnCurveState;
+  /** The fleet's use by age, month after against month before (cooling.ts). */
+  age_trend?: AgeTrendState;
 }
 
 const LAMBDA = 0.9999;
@@ -51,6 +54,8 @@ export class Predictor {
   updates: number;
   /** Whether used data gone quiet comes back: what the policy forecasts from while the model learns. */
   readonly returns: ReturnCurve;
+  /** How the fleet's use goes on with age, learnt from the same matured observations (cooling.ts). */
+  readonly ageTrend: AgeTrend;
 
   constructor(
     readonly horizonDays: number = LABEL_DAYS,
@@ -68,6 +73,7 @@ export class Predictor {
       this.w.set(state.weights);
       this.p.set(state.p);
       this.updates = state.updates;
+      this.ageTrend = new AgeTrend(state.age_trend);
       if (
         state.calib_pred?.length === this.calibPred.length &&
         state.calib_actual?.length === this.calibActual.length
@@ -79,6 +85,7 @@ export class Predictor {
       this.w[3] = 1; // log_rate_1w: the horizon repeats the 1-week rate
       for (let i = 0; i < N_FEATURES; i++) this.p[i * N_FEATURES + i] = PRIOR_CONFIDENCE;
       this.updates = 0;
+      this.ageTrend = new AgeTrend();
     }
   }
 
@@ -125,6 +132,8 @@ export class Predictor {
     }
     this.calibPred[b]! += 1 + raw;
     this.calibActual[b]! += 1 + Math.max(0, accesses);
+    // x[7] is log(1 + age), x[4] log(1 + the 30-day rate over the label window): see features().
+    this.ageTrend.add(Math.expm1(x[7]!), Math.expm1(x[4]!), accesses);
     const n = N_FEATURES;
     const y = Math.log1p(Math.max(0, accesses));
     const err = y - this.predictLog(x);
@@ -156,6 +165,7 @@ export class Predictor {
       calib_pred: Array.from(this.calibPred),
       calib_actual: Array.from(this.calibActual),
       returns: this.returns.state(),
+      age_trend: this.ageTrend.state(),
     };
   }
 }
