@@ -173,9 +173,24 @@ const STATS_COLUMNS = [
   'large_first',
   'large_last',
   'large_gap_sq',
+  'phase_reads',
+  'phase_month_cos',
+  'phase_month_sin',
+  'phase_week_cos',
+  'phase_week_sin',
 ] as const satisfies ReadonlyArray<keyof DatasetStatsTable>;
 /** Each column's type on PostgreSQL (bulkWriteJson casts the JSON's text to it). */
-const REAL_STATS: ReadonlySet<string> = new Set(['decay_1h', 'decay_1d', 'decay_1w', 'decay_30d', 'large_gap_sq']);
+const REAL_STATS: ReadonlySet<string> = new Set([
+  'decay_1h',
+  'decay_1d',
+  'decay_1w',
+  'decay_30d',
+  'large_gap_sq',
+  'phase_month_cos',
+  'phase_month_sin',
+  'phase_week_cos',
+  'phase_week_sin',
+]);
 const STATS_TYPES = STATS_COLUMNS.map((c) => (REAL_STATS.has(c) ? 'double precision' : 'bigint'));
 const STATS_HEAD = `insert into dataset_stats (${STATS_COLUMNS.join(', ')})`;
 
@@ -209,8 +224,12 @@ function statsTail(dialect: DialectName): string {
   ${decayMerge('decay_1w', HALF_LIVES['1w'])},
   ${decayMerge('decay_30d', HALF_LIVES['30d'])},
   decay_at = ${max}(${t}decay_at, excluded.decay_at),
-  ${largeReadsMerge(t, max, min)}`;
+  ${largeReadsMerge(t, max, min)},
+  ${PHASE_SUMS.map((c) => `${c} = ${t}${c} + excluded.${c}`).join(',\n  ')}`;
 }
+
+/** The read phases' sums (read-phases.ts) merge by addition. */
+const PHASE_SUMS = ['phase_reads', 'phase_month_cos', 'phase_month_sin', 'phase_week_cos', 'phase_week_sin'] as const;
 
 /**
  * mergeLargeReads (large-reads.ts) in SQL: counts add up, and one burst is shared when the two

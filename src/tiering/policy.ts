@@ -7,6 +7,7 @@ import type { Predictor } from './predictor';
 import { BYTES_PER_READ_PRIOR, bytesPerRead, largeReadBytes, readsPerAccess, timedLargeReads } from './read-share';
 import { decayedExposure, ownEvidenceHolds, pQuietWeek, type RateEvidence } from './rate-risk';
 import { historyTooShort } from './watch';
+import { readWindows, windowHolds } from './periodic';
 
 const DAY = 86_400_000;
 /**
@@ -194,6 +195,7 @@ export class TieringPolicy {
     const own =
       cheaper && dearerAccess && atRisk === 0 ? this.rateEvidence(input.stats, view, forecast, cur, best, size) : null;
     if (own !== null && ownEvidenceHolds(own, saving, (1 + settings.hysteresis) * moveCost, H)) return 'uncertain';
+    if (cheaper && dearerAccess && this.waitsForWindow(input.stats, cur, best, size, now)) return 'periodic';
     if (saving <= 0 || saving < (1 + settings.hysteresis) * moveCost) return 'hysteresis';
     if (saving * (30 / H) < settings.minSavingPerMonth) return 'min-saving';
     return null;
@@ -311,6 +313,20 @@ export class TieringPolicy {
     if (Math.exp((-(count + 0.5) / Math.max(1, exposure)) * view.days_idle) < QUIET_WEEK_P) return null;
     const comeBack = this.comeBack(cur, to, size, H);
     return { count, exposure, breakEven: saved / dearer, comeBack, perAccess: dearer, recent: view.days_idle < H };
+  }
+
+  /**
+   * Whether a demotion waits until a periodic reader's window has passed (windowHolds): its reads
+   * due until then priced as one read of the dataset's bytes per read each, dearer there.
+   */
+  private waitsForWindow(stats: StatsSnapshot, cur: number, to: number, size: number, now: number): boolean {
+    const H = this.settings.horizonDays;
+    const windows = readWindows(stats, now, H);
+    if (windows.length === 0) return false;
+    const one: Usage = { reads: 1, readBytes: bytesPerRead(stats, size, this.readShare), writes: 0, writeBytes: 0 };
+    const dearer = this.holdAccess(to, size, one, H) - this.holdAccess(cur, size, one, H);
+    const saved = this.cost.storage(cur, size, H) - this.cost.storage(to, size, H);
+    return dearer > 0 && windowHolds(windows, saved, dearer, H);
   }
 
   /** Every placement's price for a decision, as its explanation shows them. */
