@@ -3,11 +3,21 @@ import { portable } from './portable';
 
 /**
  * Read phases per dataset: how many non-scan reads were counted, and the sums of the unit vectors
- * of their phases in the month and in the week. The tiering policy times a monthly or weekly
+ * of their phases in the month and in the week, and over two months and two weeks. The tiering policy times a monthly or weekly
  * reader from them, whatever the size of its reads. Existing rows start from none and fill as
  * events arrive.
  */
-const COLUMNS = ['phase_reads', 'phase_month_cos', 'phase_month_sin', 'phase_week_cos', 'phase_week_sin'];
+const COLUMNS = [
+  'phase_reads',
+  'phase_month_cos',
+  'phase_month_sin',
+  'phase_week_cos',
+  'phase_week_sin',
+  'phase_month2_cos',
+  'phase_month2_sin',
+  'phase_week2_cos',
+  'phase_week2_sin',
+];
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   const t = portable(db);

@@ -11,4 +11,9 @@ export interface ReadPhaseColumns {
   /** Σ cos and Σ sin of each read's phase in its UTC week. */
   phase_week_cos: number;
   phase_week_sin: number;
+  /** The same over pairs of calendar months and over fortnights: a window that comes back every period cancels there. */
+  phase_month2_cos: number;
+  phase_month2_sin: number;
+  phase_week2_cos: number;
+  phase_week2_sin: number;
 }

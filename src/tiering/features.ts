@@ -38,6 +38,11 @@ export interface ReadPhaseSums {
   monthSin: number;
   weekCos: number;
   weekSin: number;
+  /** Over two months and two weeks (see src/analytics/read-phases.ts). */
+  month2Cos: number;
+  month2Sin: number;
+  week2Cos: number;
+  week2Sin: number;
 }
 
 /** A dataset's large reads as the policy reads them. */

@@ -6,7 +6,9 @@
  * the policy compares the two (see windowHolds).
  */
 import { monthPhase, weekPhase } from '../analytics';
+import type { CostModel } from './cost';
 import type { StatsSnapshot } from './features';
+import { bytesPerRead } from './read-share';
 
 const DAY = 86_400_000;
 const TAU = 2 * Math.PI;
@@ -42,6 +44,7 @@ export interface ReadWindow {
  * angle is the window's mean phase, and √(−2 ln R̄) (the circular standard deviation) its spread:
  * the window has passed a spread after its mean. Reads per period come from the dataset's reads
  * over the days seen. A reader whose last read is older than a period and its spread has stopped.
+ * Reads piled at one phase of twice the period as well are one stretch of reads, not a window.
  */
 export function readWindows(stats: StatsSnapshot, now: number, horizonDays: number): ReadWindow[] {
   const ph = stats.phases;
@@ -50,11 +53,14 @@ export function readWindows(stats: StatsSnapshot, now: number, horizonDays: numb
   const seenDays = (now - stats.firstAccess) / DAY;
   const idleDays = stats.decayAt > 0 ? (now - stats.decayAt) / DAY : seenDays;
   const out: ReadWindow[] = [];
-  const one = (period: ReadWindow['period'], days: number, cos: number, sin: number, phaseNow: number): void => {
+  const one = (period: ReadWindow['period'], days: number, sums: PeriodSums, phaseNow: number): void => {
     if (seenDays < PERIODIC_MIN_PERIODS * days) return;
-    const r = Math.hypot(cos, sin) / n;
+    const r = Math.hypot(sums.cos, sums.sin) / n;
     if (!(r > 0) || n * r * r < PERIODIC_Z) return;
-    const mean = Math.atan2(sin, cos);
+    // Piled at one phase of the double period too: the reads came in one stretch (data read hard
+    // in its first weeks), not in a window that comes back every period.
+    if (Math.hypot(sums.cos2, sums.sin2) ** 2 / n >= PERIODIC_Z) return;
+    const mean = Math.atan2(sums.sin, sums.cos);
     const spread = Math.sqrt(-2 * Math.log(Math.min(1, r)));
     if (idleDays > days * (1 + spread / TAU)) return;
     // How far ahead the window has passed; a window under way still has its rest ahead.
@@ -68,9 +74,22 @@ export function readWindows(stats: StatsSnapshot, now: number, horizonDays: numb
     const reads = windowShare * rate * days * leftOfWindow + (1 - windowShare) * rate * untilDays;
     out.push({ period, reads, days: untilDays });
   };
-  one('month', MONTH_DAYS, ph.monthCos, ph.monthSin, monthPhase(now));
-  one('week', 7, ph.weekCos, ph.weekSin, weekPhase(now));
+  one(
+    'month',
+    MONTH_DAYS,
+    { cos: ph.monthCos, sin: ph.monthSin, cos2: ph.month2Cos, sin2: ph.month2Sin },
+    monthPhase(now),
+  );
+  one('week', 7, { cos: ph.weekCos, sin: ph.weekSin, cos2: ph.week2Cos, sin2: ph.week2Sin }, weekPhase(now));
   return out;
+}
+
+/** One period's phase sums, and the same over twice the period. */
+interface PeriodSums {
+  cos: number;
+  sin: number;
+  cos2: number;
+  sin2: number;
 }
 
 /**
@@ -89,6 +108,34 @@ export function windowHolds(
     if (w.reads * dearerPerRead > (storageSaved * w.days) / horizonDays) return true;
   }
   return false;
+}
+
+/** A demotion from `cur` to `to` as waitsForWindow prices it. */
+export interface WindowedDemotion {
+  cost: CostModel;
+  stats: StatsSnapshot;
+  cur: number;
+  to: number;
+  size: number;
+  now: number;
+  horizonDays: number;
+  /** The fleet's read share of the size (see bytesPerRead). */
+  readShare: number;
+}
+
+/**
+ * Whether a demotion waits until a periodic reader's window has passed (windowHolds): its reads
+ * due until then priced as one read of the dataset's bytes per read each, dearer there.
+ */
+export function waitsForWindow(d: WindowedDemotion): boolean {
+  const { cost, cur, to, size, horizonDays: H } = d;
+  const windows = readWindows(d.stats, d.now, H);
+  if (windows.length === 0) return false;
+  const one = { reads: 1, readBytes: bytesPerRead(d.stats, size, d.readShare), writes: 0, writeBytes: 0 };
+  const access = (i: number): number => cost.hold(i, size, one, H) - cost.storage(i, size, H);
+  const dearer = access(to) - access(cur);
+  const saved = cost.storage(cur, size, H) - cost.storage(to, size, H);
+  return dearer > 0 && windowHolds(windows, saved, dearer, H);
 }
 
 function mod(x: number, m: number): number {

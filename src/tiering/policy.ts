@@ -5,9 +5,10 @@ import { PLACEMENTS, placementIndex } from './placements';
 import type { FirstReadCurve } from './first-read';
 import type { Predictor } from './predictor';
 import { BYTES_PER_READ_PRIOR, bytesPerRead, largeReadBytes, readsPerAccess, timedLargeReads } from './read-share';
+import { READS_PER_ACCESS_PRIOR, type ReadSplitPrior } from './read-split';
 import { decayedExposure, ownEvidenceHolds, pQuietWeek, type RateEvidence } from './rate-risk';
 import { historyTooShort } from './watch';
-import { readWindows, windowHolds } from './periodic';
+import { waitsForWindow } from './periodic';
 
 const DAY = 86_400_000;
 /**
@@ -43,6 +44,9 @@ export class TieringPolicy {
     public firstRead: FirstReadCurve | null = null,
   ) {}
 
+  /** The share of accesses that are reads, before a dataset's own count says, learnt from the fleet (ReadSplitEstimator). */
+  readSplit: ReadSplitPrior = READS_PER_ACCESS_PRIOR;
+
   /** The expected use over the horizon, from the model's forecast and the dataset's history. */
   usage(
     stats: StatsSnapshot,
@@ -55,7 +59,7 @@ export class TieringPolicy {
     const L = this.predictor.horizonDays;
     const view = features(stats, now, L, this.x);
     const accesses = this.predictor.predict(this.x) * (H / L);
-    const readShare = readsPerAccess(stats);
+    const readShare = readsPerAccess(stats, this.readSplit);
     const writes = accesses - accesses * readShare;
     // Bytes per read shrunk toward the fleet's read share (see bytesPerRead).
     let reads = accesses * readShare;
@@ -195,7 +199,8 @@ export class TieringPolicy {
     const own =
       cheaper && dearerAccess && atRisk === 0 ? this.rateEvidence(input.stats, view, forecast, cur, best, size) : null;
     if (own !== null && ownEvidenceHolds(own, saving, (1 + settings.hysteresis) * moveCost, H)) return 'uncertain';
-    if (cheaper && dearerAccess && this.waitsForWindow(input.stats, cur, best, size, now)) return 'periodic';
+    const window = { cost, stats: input.stats, cur, to: best, size, now, horizonDays: H, readShare: this.readShare };
+    if (cheaper && dearerAccess && waitsForWindow(window)) return 'periodic';
     if (saving <= 0 || saving < (1 + settings.hysteresis) * moveCost) return 'hysteresis';
     if (saving * (30 / H) < settings.minSavingPerMonth) return 'min-saving';
     return null;
@@ -313,20 +318,6 @@ export class TieringPolicy {
     if (Math.exp((-(count + 0.5) / Math.max(1, exposure)) * view.days_idle) < QUIET_WEEK_P) return null;
     const comeBack = this.comeBack(cur, to, size, H);
     return { count, exposure, breakEven: saved / dearer, comeBack, perAccess: dearer, recent: view.days_idle < H };
-  }
-
-  /**
-   * Whether a demotion waits until a periodic reader's window has passed (windowHolds): its reads
-   * due until then priced as one read of the dataset's bytes per read each, dearer there.
-   */
-  private waitsForWindow(stats: StatsSnapshot, cur: number, to: number, size: number, now: number): boolean {
-    const H = this.settings.horizonDays;
-    const windows = readWindows(stats, now, H);
-    if (windows.length === 0) return false;
-    const one: Usage = { reads: 1, readBytes: bytesPerRead(stats, size, this.readShare), writes: 0, writeBytes: 0 };
-    const dearer = this.holdAccess(to, size, one, H) - this.holdAccess(cur, size, one, H);
-    const saved = this.cost.storage(cur, size, H) - this.cost.storage(to, size, H);
-    return dearer > 0 && windowHolds(windows, saved, dearer, H);
   }
 
   /** Every placement's price for a decision, as its explanation shows them. */

@@ -118,7 +118,17 @@ export class SimStats {
       decay30d: 0,
       firstAccess: null,
       large: { reads: 0, bytes: 0, bursts: 0, first: null, last: null, gapSq: 0 },
-      phases: { reads: 0, monthCos: 0, monthSin: 0, weekCos: 0, weekSin: 0 },
+      phases: {
+        reads: 0,
+        monthCos: 0,
+        monthSin: 0,
+        weekCos: 0,
+        weekSin: 0,
+        month2Cos: 0,
+        month2Sin: 0,
+        week2Cos: 0,
+        week2Sin: 0,
+      },
     };
     const large = snap.large!;
     const phases = snap.phases!;
@@ -163,6 +173,10 @@ export class SimStats {
         phases.monthSin = p.phase_month_sin;
         phases.weekCos = p.phase_week_cos;
         phases.weekSin = p.phase_week_sin;
+        phases.month2Cos = p.phase_month2_cos;
+        phases.month2Sin = p.phase_month2_sin;
+        phases.week2Cos = p.phase_week2_cos;
+        phases.week2Sin = p.phase_week2_sin;
         return snap;
       },
     };
