@@ -111,6 +111,8 @@ describe.each(DATABASES)('read phases and the fleet read split, on %s', (kind) =
     expect(totals.datasets).toBe(est.datasets);
     expect(totals.readsSqPerAccess).toBeCloseTo(est.readsSqPerAccess, 9);
     expect(totals.accessesSq).toBeCloseTo(est.accessesSq, 9);
+    expect(totals.splits).toBeCloseTo(est.splits, 9);
+    expect(ReadSplitEstimator.prior(totals)).toEqual(est.value());
     // Three datasets with no access of their own (one scanned only) do not count.
     expect(totals.datasets).toBe(3);
   });

@@ -233,16 +233,24 @@ export class ScanRepository {
 
   /**
    * The fleet's read/write split totals (see ReadSplitEstimator, whose sums this spells in SQL:
-   * non-scan reads x and accesses n of every dataset with one, Σ x²/n and Σ n²), from the
+   * non-scan reads x and accesses n of every dataset with one, Σ x²/n, Σ n² and Σ x/n), from the
    * read-only connection; float sums, as readShareTotals' (a fleet's n² overflows integers).
    */
   async readSplitTotals(): Promise<ReadSplitTotals> {
     const dialect = dialectOf(this.reader);
     const total = (x: RawBuilder<unknown>): RawBuilder<number> =>
       dialect === 'postgres' ? sql<number>`coalesce(sum(${x}), 0)` : sql<number>`total(${x})`;
-    const r = await sql<{ reads: number; accesses: number; datasets: number; reads_sq: number; accesses_sq: number }>`
+    const r = await sql<{
+      reads: number;
+      accesses: number;
+      datasets: number;
+      reads_sq: number;
+      accesses_sq: number;
+      splits: number;
+    }>`
       select ${total(sql`w.x`)} as reads, ${total(sql`w.n`)} as accesses, count(*) as datasets,
-        ${total(sql`(w.x * 1.0) * w.x / w.n`)} as reads_sq, ${total(sql`(w.n * 1.0) * w.n`)} as accesses_sq
+        ${total(sql`(w.x * 1.0) * w.x / w.n`)} as reads_sq, ${total(sql`(w.n * 1.0) * w.n`)} as accesses_sq,
+        ${total(sql`(w.x * 1.0) / w.n`)} as splits
       from (select s.reads - s.scans as x, s.reads - s.scans + s.writes as n from dataset_stats s) w
       where w.n > 0`.execute(this.reader);
     const row = r.rows[0];
@@ -252,6 +260,7 @@ export class ScanRepository {
       datasets: Number(row?.datasets ?? 0),
       readsSqPerAccess: Number(row?.reads_sq ?? 0),
       accessesSq: Number(row?.accesses_sq ?? 0),
+      splits: Number(row?.splits ?? 0),
     };
   }
 

@@ -46,8 +46,16 @@ describe('read phases', () => {
   test("when a batch's events are aggregated, then its phases equal those added one at a time, scans and writes left out", () => {
     const ts = [Date.UTC(2025, 0, 30, 10), Date.UTC(2025, 0, 31, 9), Date.UTC(2025, 1, 3, 14)];
     const events = [
-      ...ts.map((t) => ({ v: 1 as const, dataset_id: 1, type: 'read' as const, bytes: 10, ts: t, received_at: t })),
-      { v: 1 as const, dataset_id: 1, type: 'write' as const, bytes: 10, ts: ts[0]!, received_at: ts[0]! },
+      ...ts.map((t) => ({
+        v: 1 as const,
+        dataset_id: 1,
+        type: 'read' as const,
+        bytes: 10,
+        ts: t,
+        received_at: t,
+        scan: false,
+      })),
+      { v: 1 as const, dataset_id: 1, type: 'write' as const, bytes: 10, ts: ts[0]!, received_at: ts[0]!, scan: false },
       { v: 1 as const, dataset_id: 1, type: 'read' as const, bytes: 10, ts: ts[1]!, received_at: ts[1]!, scan: true },
     ];
     const row = aggregate(1, events, 1_000);

@@ -56,6 +56,14 @@ describe("the fleet's reads per access", () => {
     expect(prior.accesses).toBe(READ_SPLIT_WEIGHT.min);
   });
 
+  test("when busy datasets read more than quiet ones, then the prior is a dataset's typical split, not the pooled one", () => {
+    const est = new ReadSplitEstimator();
+    for (let i = 0; i < 100; i++) est.add(990, 0, 10); // busy: 99% reads
+    for (let i = 0; i < 900; i++) est.add(6, 0, 4); // quiet: 60% reads
+    expect(est.reads / est.accesses).toBeGreaterThan(0.9);
+    expect(est.value()!.share).toBeCloseTo(0.1 * 0.99 + 0.9 * 0.6, 9);
+  });
+
   test('when datasets differ somewhat, then the weight lies between the bounds', () => {
     const est = new ReadSplitEstimator();
     for (let i = 0; i < 1_000; i++) {
