@@ -21,6 +21,7 @@ import * as m019 from './019_move_restore';
 import * as m020 from './020_large_reads';
 import * as m021 from './021_accesses_index';
 import * as m022 from './022_last_access_index';
+import * as m023 from './023_read_phases';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -49,4 +50,5 @@ export const migrations: Record<string, Migration> = {
   '020_large_reads': m020,
   '021_accesses_index': m021,
   '022_last_access_index': m022,
+  '023_read_phases': m023,
 };

@@ -22,6 +22,15 @@ const QUIET = {
   large_bytes: 0,
   large_bursts: 0,
   large_gap_sq: 0,
+  phase_reads: 0,
+  phase_month_cos: 0,
+  phase_month_sin: 0,
+  phase_week_cos: 0,
+  phase_week_sin: 0,
+  phase_month2_cos: 0,
+  phase_month2_sin: 0,
+  phase_week2_cos: 0,
+  phase_week2_sin: 0,
 };
 
 /** Accesses per dataset: none for every 5th (no statistics row), 0 for every 7th (a row summing to 0), ties elsewhere. */

@@ -4,6 +4,7 @@ import type { BusEvent } from '../stream';
 import { bucketStart } from './buckets';
 import { HALF_LIVES } from './decay';
 import { addLargeRead, isLargeRead, noLargeReads } from './large-reads';
+import { addReadPhase, noReadPhases } from './read-phases';
 
 export type BucketDelta = Insertable<DB['access_buckets']>;
 
@@ -30,12 +31,14 @@ export function aggregate(datasetId: number, events: readonly BusEvent[], sizeBy
     decay_1w: 0,
     decay_30d: 0,
     ...noLargeReads(),
+    ...noReadPhases(),
   };
   let warmAt = -Infinity;
   for (const e of events) {
     if (e.type === 'read') {
       row.reads++;
       row.bytes_read += e.bytes;
+      addReadPhase(row, e.ts, e.scan === true);
     } else {
       row.writes++;
       row.bytes_written += e.bytes;

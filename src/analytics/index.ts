@@ -1,5 +1,14 @@
 export { HALF_LIVES, decayTo, ratePerHour } from './decay';
 export { addLargeRead, noLargeReads, type LargeReads } from './large-reads';
+export {
+  addReadPhase,
+  monthPhase,
+  noReadPhases,
+  twoMonthPhase,
+  twoWeekPhase,
+  weekPhase,
+  type ReadPhases,
+} from './read-phases';
 export { StatsMaintenance } from './maintenance';
 export { analyticsRoutes } from './routes';
 export { AnalyticsService } from './service';

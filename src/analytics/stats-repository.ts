@@ -12,6 +12,7 @@ import { chunks } from '../platform';
 import type { BucketDelta } from './aggregate';
 import { HALF_LIVES } from './decay';
 import { BURST_GAP_MS } from './large-reads';
+import { READ_PHASE_COLUMNS } from './read-phases';
 
 const GB = 1024 ** 3;
 /** Ids per `in (...)` list: well under SQLite's 32,766 bound parameters. */
@@ -173,9 +174,32 @@ const STATS_COLUMNS = [
   'large_first',
   'large_last',
   'large_gap_sq',
+  'phase_reads',
+  'phase_month_cos',
+  'phase_month_sin',
+  'phase_week_cos',
+  'phase_week_sin',
+  'phase_month2_cos',
+  'phase_month2_sin',
+  'phase_week2_cos',
+  'phase_week2_sin',
 ] as const satisfies ReadonlyArray<keyof DatasetStatsTable>;
 /** Each column's type on PostgreSQL (bulkWriteJson casts the JSON's text to it). */
-const REAL_STATS: ReadonlySet<string> = new Set(['decay_1h', 'decay_1d', 'decay_1w', 'decay_30d', 'large_gap_sq']);
+const REAL_STATS: ReadonlySet<string> = new Set([
+  'decay_1h',
+  'decay_1d',
+  'decay_1w',
+  'decay_30d',
+  'large_gap_sq',
+  'phase_month_cos',
+  'phase_month_sin',
+  'phase_week_cos',
+  'phase_week_sin',
+  'phase_month2_cos',
+  'phase_month2_sin',
+  'phase_week2_cos',
+  'phase_week2_sin',
+]);
 const STATS_TYPES = STATS_COLUMNS.map((c) => (REAL_STATS.has(c) ? 'double precision' : 'bigint'));
 const STATS_HEAD = `insert into dataset_stats (${STATS_COLUMNS.join(', ')})`;
 
@@ -209,7 +233,8 @@ function statsTail(dialect: DialectName): string {
   ${decayMerge('decay_1w', HALF_LIVES['1w'])},
   ${decayMerge('decay_30d', HALF_LIVES['30d'])},
   decay_at = ${max}(${t}decay_at, excluded.decay_at),
-  ${largeReadsMerge(t, max, min)}`;
+  ${largeReadsMerge(t, max, min)},
+  ${READ_PHASE_COLUMNS.map((c) => `${c} = ${t}${c} + excluded.${c}`).join(',\n  ')}`;
 }
 
 /**

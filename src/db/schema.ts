@@ -1,5 +1,6 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 import type { LargeReadColumns } from './large-read-columns';
+import type { ReadPhaseColumns } from './read-phase-columns';
 
 export const TIERS = ['HOT', 'WARM', 'COLD'] as const;
 export const LOCATIONS = ['ONPREM', 'PRIVATE', 'PUBLIC'] as const;
@@ -36,7 +37,7 @@ export interface DatasetsTable {
   verified_at: number | null;
 }
 
-export interface DatasetStatsTable extends LargeReadColumns {
+export interface DatasetStatsTable extends LargeReadColumns, ReadPhaseColumns {
   dataset_id: number;
   reads: number;
   writes: number;

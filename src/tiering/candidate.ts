@@ -1,5 +1,6 @@
 /** A scheduler row's size and statistics as the policy reads them. */
 import type { StatsSnapshot } from './features';
+import { PERIODIC_MIN_READS } from './periodic';
 import type { CandidateRow } from './scan-repository';
 
 const GB = 1024 ** 3;
@@ -33,5 +34,20 @@ export function snapshotOf(row: CandidateRow): StatsSnapshot {
           last: row.large_last,
           gapSq: row.large_gap_sq ?? 0,
         },
+    // Only a dataset with reads enough can be timed by its read phases (readWindows): the same.
+    phases:
+      (row.phase_reads ?? 0) < PERIODIC_MIN_READS
+        ? undefined
+        : {
+            reads: row.phase_reads ?? 0,
+            monthCos: row.phase_month_cos ?? 0,
+            monthSin: row.phase_month_sin ?? 0,
+            weekCos: row.phase_week_cos ?? 0,
+            weekSin: row.phase_week_sin ?? 0,
+            month2Cos: row.phase_month2_cos ?? 0,
+            month2Sin: row.phase_month2_sin ?? 0,
+            week2Cos: row.phase_week2_cos ?? 0,
+            week2Sin: row.phase_week2_sin ?? 0,
+          },
   };
 }

@@ -80,6 +80,7 @@ export type HoldRule =
   | 'young'
   | 'unread'
   | 'uncertain'
+  | 'periodic'
   | 'hysteresis'
   | 'min-saving'
   | 'budget';

@@ -143,6 +143,8 @@ const WHY: Record<string, string> = {
     'Held: only days old, its rates cover windows it has not lived yet, so its forecast is not bet on: a move to slower, dearer-to-read storage waits a few days.',
   uncertain:
     "Held: its own accesses of the last weeks are few, and the chance that its use is really above the move's break-even, times a read and the move back from there, outweighs the saving: it waits for more evidence.",
+  periodic:
+    'Held: its readers come back at the same point of every month or week, and that window is days away: its reads there would cost more at the cheaper placement than the storage saved until it has passed, so the move waits until after it.',
   unread:
     'Held: written but not yet read, and its readers may be yet to come: it waits a whole horizon idle, and then while the chance that data of its age is first read within the horizon (learnt from the fleet), times a read and the move back from there, outweighs the saving.',
 };

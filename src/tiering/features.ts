@@ -27,6 +27,22 @@ export interface StatsSnapshot {
    * first and latest (src/analytics/large-reads.ts). Absent where a caller has no such counts.
    */
   large?: LargeReadCounts;
+  /** Where in the month and week its non-scan reads fell (src/analytics/read-phases.ts). Absent where a caller has none. */
+  phases?: ReadPhaseSums;
+}
+
+/** A dataset's read phases as the policy reads them: reads counted and their unit vectors' sums. */
+export interface ReadPhaseSums {
+  reads: number;
+  monthCos: number;
+  monthSin: number;
+  weekCos: number;
+  weekSin: number;
+  /** Over two months and two weeks (see src/analytics/read-phases.ts). */
+  month2Cos: number;
+  month2Sin: number;
+  week2Cos: number;
+  week2Sin: number;
 }
 
 /** A dataset's large reads as the policy reads them. */

@@ -7,8 +7,10 @@ import { PLACEMENTS, placementIndex } from './placements';
 import type { FirstReadCurve } from './first-read';
 import type { Predictor } from './predictor';
 import { BYTES_PER_READ_PRIOR, bytesPerRead, largeReadBytes, readsPerAccess, timedLargeReads } from './read-share';
+import { READS_PER_ACCESS_PRIOR, type ReadSplitPrior } from './read-split';
 import { decayedExposure, ownEvidenceHolds, pQuietWeek, type RateEvidence } from './rate-risk';
 import { historyTooShort } from './watch';
+import { waitsForWindow } from './periodic';
 
 const DAY = 86_400_000;
 /**
@@ -44,6 +46,9 @@ export class TieringPolicy {
     public firstRead: FirstReadCurve | null = null,
   ) {}
 
+  /** The share of accesses that are reads, before a dataset's own count says, learnt from the fleet (ReadSplitEstimator). */
+  readSplit: ReadSplitPrior = READS_PER_ACCESS_PRIOR;
+
   /** The expected use over the horizon, from the model's forecast and the dataset's history. */
   usage(
     stats: StatsSnapshot,
@@ -56,7 +61,7 @@ export class TieringPolicy {
     const L = this.predictor.horizonDays;
     const view = features(stats, now, L, this.x);
     const accesses = this.fleetForecast(stats, view) ?? this.predictor.predict(this.x) * (H / L);
-    const readShare = readsPerAccess(stats);
+    const readShare = readsPerAccess(stats, this.readSplit);
     const writes = accesses - accesses * readShare;
     // Bytes per read shrunk toward the fleet's read share (see bytesPerRead).
     let reads = accesses * readShare;
@@ -208,6 +213,8 @@ export class TieringPolicy {
     const own =
       cheaper && dearerAccess && atRisk === 0 ? this.rateEvidence(input.stats, view, forecast, cur, best, size) : null;
     if (own !== null && ownEvidenceHolds(own, saving, (1 + settings.hysteresis) * moveCost, H)) return 'uncertain';
+    const window = { cost, stats: input.stats, cur, to: best, size, now, horizonDays: H, readShare: this.readShare };
+    if (cheaper && dearerAccess && waitsForWindow(window)) return 'periodic';
     if (saving <= 0 || saving < (1 + settings.hysteresis) * moveCost) return 'hysteresis';
     if (saving * (30 / H) < settings.minSavingPerMonth) return 'min-saving';
     return null;

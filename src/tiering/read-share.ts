@@ -57,19 +57,26 @@ export interface ReadShareTotals {
 }
 
 /**
- * The share of a dataset's accesses that are reads, before its own count says: the default's 0.9,
- * weighted as this many accesses (a rule of succession). Reads pay retrieval where writes pay a
- * request, and a split counted from a handful of events is rough: 4 reads and 3 writes priced the
- * next month's accesses as 57% reads, for data with 87% (issue 13: two 5.5 TB datasets demoted
- * on it at half storage prices, cycles seed 3 1.018× always-HOT).
+ * The share of a dataset's accesses that are reads, before its own count says: a prior weighted as
+ * `accesses` accesses (a rule of succession). Reads pay retrieval where writes pay a request, and
+ * a split counted from a handful of events is rough: 4 reads and 3 writes priced the next month's
+ * accesses as 57% reads, for data with 87% (issue 13: two 5.5 TB datasets demoted on it at half
+ * storage prices, cycles seed 3 1.018× always-HOT). This one (0.9, weighted as 2) stands until the
+ * fleet's own split and weight are learnt (ReadSplitEstimator): a fixed 0.9 priced hand-offs
+ * written once and read once or twice (read-once's split is about 0.57) as dearer reads in COLD.
  */
-export const READS_PER_ACCESS_PRIOR = { accesses: 2, share: 0.9 } as const;
+export const READS_PER_ACCESS_PRIOR: ReadSplitPrior = { accesses: 2, share: 0.9 };
+
+/** A prior for a dataset's reads per access: the share, weighted as this many accesses. */
+export interface ReadSplitPrior {
+  share: number;
+  accesses: number;
+}
 
 /** The share of a dataset's non-scan accesses expected to be reads (see READS_PER_ACCESS_PRIOR). */
-export function readsPerAccess(stats: StatsSnapshot): number {
+export function readsPerAccess(stats: StatsSnapshot, prior: ReadSplitPrior = READS_PER_ACCESS_PRIOR): number {
   const warmReads = Math.max(0, stats.reads - stats.scans);
-  const p = READS_PER_ACCESS_PRIOR;
-  return (warmReads + p.accesses * p.share) / (warmReads + stats.writes + p.accesses);
+  return (warmReads + prior.accesses * prior.share) / (warmReads + stats.writes + prior.accesses);
 }
 
 const MIB = 1024 * 1024;

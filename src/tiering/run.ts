@@ -8,6 +8,7 @@ import type { Clock, Logger } from '../platform';
 import { features, N_FEATURES } from './features';
 import { FIRST_READ_REFRESH_MS, FirstReadCurve } from './first-read';
 import { ReadShareEstimator } from './read-share';
+import { ReadSplitEstimator } from './read-split';
 import { BASELINES } from './predictor';
 import type { CandidateRow } from './repository';
 import { plan, type PlannedMove } from './run-plan';
@@ -106,7 +107,10 @@ async function phases(deps: RunDeps, trigger: string, runId: number, now: number
   // Reads are priced toward the fleet's read share as it stands now (one aggregate query),
   // so every run, the first included, prices with the same share its explanations show; the
   // same for the fleet's first-read delays, which move over days: summed every few hours only.
-  tiering.learnReadShare(ReadShareEstimator.share(await tiering.repo.scan.readShareTotals()));
+  tiering.learnReadShare(
+    ReadShareEstimator.share(await tiering.repo.scan.readShareTotals()),
+    ReadSplitEstimator.prior(await tiering.repo.scan.readSplitTotals()),
+  );
   const learntAt = tiering.firstReadLearntAt;
   if (learntAt === null || now < learntAt || now - learntAt >= FIRST_READ_REFRESH_MS) {
     tiering.firstRead = FirstReadCurve.from(await tiering.repo.scan.firstReadTotals(now));

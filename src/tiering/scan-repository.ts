@@ -2,7 +2,9 @@ import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import { ACTIVE_MOVE_STATES, dialectOf, least, type DB, type Location, type Tier } from '../db';
 import type { DatasetPolicy } from './decision';
 import { FIRST_READ_AGE_EDGES, type FirstReadTotals } from './first-read';
+import { PERIODIC_MIN_READS } from './periodic';
 import type { ReadShareTotals } from './read-share';
+import type { ReadSplitTotals } from './read-split';
 
 const GB = 1024 ** 3;
 const DAY = 86_400_000;
@@ -34,6 +36,15 @@ export type CandidateRow = Pick<
       | 'large_first'
       | 'large_last'
       | 'large_gap_sq'
+      | 'phase_reads'
+      | 'phase_month_cos'
+      | 'phase_month_sin'
+      | 'phase_week_cos'
+      | 'phase_week_sin'
+      | 'phase_month2_cos'
+      | 'phase_month2_sin'
+      | 'phase_week2_cos'
+      | 'phase_week2_sin'
     > &
       Pick<Selectable<DB['dataset_policies']>, 'mode' | 'pin_location' | 'pin_tier' | 'max_latency_ms'>
   > & {
@@ -86,6 +97,19 @@ const LARGE_FIELDS = [
   's.large_gap_sq',
 ];
 const LARGE_TEXT = `case when s.large_bursts >= 3 then ${LARGE_FIELDS.map((f) => `cast(${f} as text)`).join(" || ';' || ")} else '' end`;
+/** The read-phase columns, the same way: only where there are reads enough to time (see readWindows). */
+const PHASE_FIELDS = [
+  's.phase_reads',
+  's.phase_month_cos',
+  's.phase_month_sin',
+  's.phase_week_cos',
+  's.phase_week_sin',
+  's.phase_month2_cos',
+  's.phase_month2_sin',
+  's.phase_week2_cos',
+  's.phase_week2_sin',
+];
+const PHASE_TEXT = `case when s.phase_reads >= ${PERIODIC_MIN_READS} then ${PHASE_FIELDS.map((f) => `cast(${f} as text)`).join(" || ';' || ")} else '' end`;
 
 /** The scheduler's reads: every dataset with what a decision needs, page by page, and the fleet's totals. */
 export class ScanRepository {
@@ -101,6 +125,8 @@ export class ScanRepository {
       select d.id, d.tier, d.location, d.size_gb, d.content_bytes, d.created_at, d.last_storage_migration,
              s.reads, s.writes, s.scans, s.bytes_read, s.first_access, s.decay_at, s.decay_1h, s.decay_1d, s.decay_1w, s.decay_30d,
              s.large_reads, s.large_bytes, s.large_bursts, s.large_first, s.large_last, s.large_gap_sq,
+             s.phase_reads, s.phase_month_cos, s.phase_month_sin, s.phase_week_cos, s.phase_week_sin,
+             s.phase_month2_cos, s.phase_month2_sin, s.phase_week2_cos, s.phase_week2_sin,
              p.mode, p.pin_location, p.pin_tier, p.max_latency_ms,
              x.action as prev_action, x.rule as prev_rule, x.to_location || '/' || x.to_tier as prev_to,
              x.made_at as prev_made_at, x.forecast_accesses as prev_forecast
@@ -132,7 +158,7 @@ export class ScanRepository {
         ${sql.join(
           PAGE_FIELDS.map((f) => sql`coalesce(cast(${sql.raw(f)} as text), '')`),
           sql` || ',' || `,
-        )} || ',' || ${sql.raw(LARGE_TEXT)} as r
+        )} || ',' || ${sql.raw(LARGE_TEXT)} || ',' || ${sql.raw(PHASE_TEXT)} as r
       from datasets d
       left join dataset_stats s on s.dataset_id = d.id
       left join decisions x on x.dataset_id = d.id
@@ -174,6 +200,7 @@ export class ScanRepository {
         prev_made_at: num(19),
         prev_forecast: num(20),
         ...largeOf(f[21] ?? ''),
+        ...phasesOf(f[22] ?? ''),
       };
     }
     return out;
@@ -202,6 +229,39 @@ export class ScanRepository {
       where w.reads > 0 and w.size > 0 and w.bytes > 0`.execute(this.reader);
     const row = r.rows[0];
     return { bytes: row?.bytes ?? 0, readSize: row?.read_size ?? 0, reads: row?.reads ?? 0 };
+  }
+
+  /**
+   * The fleet's read/write split totals (see ReadSplitEstimator, whose sums this spells in SQL:
+   * non-scan reads x and accesses n of every dataset with one, Σ x²/n, Σ n² and Σ x/n), from the
+   * read-only connection; float sums, as readShareTotals' (a fleet's n² overflows integers).
+   */
+  async readSplitTotals(): Promise<ReadSplitTotals> {
+    const dialect = dialectOf(this.reader);
+    const total = (x: RawBuilder<unknown>): RawBuilder<number> =>
+      dialect === 'postgres' ? sql<number>`coalesce(sum(${x}), 0)` : sql<number>`total(${x})`;
+    const r = await sql<{
+      reads: number;
+      accesses: number;
+      datasets: number;
+      reads_sq: number;
+      accesses_sq: number;
+      splits: number;
+    }>`
+      select ${total(sql`w.x`)} as reads, ${total(sql`w.n`)} as accesses, count(*) as datasets,
+        ${total(sql`(w.x * 1.0) * w.x / w.n`)} as reads_sq, ${total(sql`(w.n * 1.0) * w.n`)} as accesses_sq,
+        ${total(sql`(w.x * 1.0) / w.n`)} as splits
+      from (select s.reads - s.scans as x, s.reads - s.scans + s.writes as n from dataset_stats s) w
+      where w.n > 0`.execute(this.reader);
+    const row = r.rows[0];
+    return {
+      reads: Number(row?.reads ?? 0),
+      accesses: Number(row?.accesses ?? 0),
+      datasets: Number(row?.datasets ?? 0),
+      readsSqPerAccess: Number(row?.reads_sq ?? 0),
+      accessesSq: Number(row?.accesses_sq ?? 0),
+      splits: Number(row?.splits ?? 0),
+    };
   }
 
   /**
@@ -270,4 +330,25 @@ function largeOf(text: string): LargeColumns {
     large_last: last ?? null,
     large_gap_sq: gapSq ?? null,
   };
+}
+
+type PhaseColumns = Pick<CandidateRow, (typeof PHASE_COLUMNS)[number]>;
+const PHASE_COLUMNS = [
+  'phase_reads',
+  'phase_month_cos',
+  'phase_month_sin',
+  'phase_week_cos',
+  'phase_week_sin',
+  'phase_month2_cos',
+  'phase_month2_sin',
+  'phase_week2_cos',
+  'phase_week2_sin',
+] as const;
+
+/** page()'s read-phase text (PHASE_TEXT, in PHASE_COLUMNS' order) as its columns; '' where the dataset has too few reads to time. */
+const NO_PHASES = Object.fromEntries(PHASE_COLUMNS.map((c) => [c, null])) as PhaseColumns;
+function phasesOf(text: string): PhaseColumns {
+  if (text === '') return NO_PHASES;
+  const values = text.split(';').map(Number);
+  return Object.fromEntries(PHASE_COLUMNS.map((c, k) => [c, values[k] ?? null])) as PhaseColumns;
 }

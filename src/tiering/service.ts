@@ -15,7 +15,7 @@ import { HindsightJudge } from './hindsight-judge';
 import { netSaving, OFF_RECOMMENDATION, type PendingSaving } from './pending';
 import { placementKey } from './placements';
 import { TieringPolicy } from './policy';
-import { BYTES_PER_READ_PRIOR } from './read-share';
+import { BYTES_PER_READ_PRIOR, READS_PER_ACCESS_PRIOR, type ReadSplitPrior } from './read-share';
 import { LABEL_DAYS, Predictor, QualityTracker, type QualityReport } from './predictor';
 import { toPolicy, type CandidateRow, type DecisionRow, type TieringRepository } from './repository';
 import type { FirstReadCurve } from './first-read';
@@ -175,24 +175,23 @@ export class TieringService implements Service {
   }
 
   policyEngine(cost: CostModel = this.catalog.cost): TieringPolicy {
-    return new TieringPolicy(
-      cost,
-      this.predictor,
-      this.settingsState,
-      this.readShare ?? BYTES_PER_READ_PRIOR.share,
-      this.firstRead,
-    );
+    const share = this.readShare ?? BYTES_PER_READ_PRIOR.share;
+    const policy = new TieringPolicy(cost, this.predictor, this.settingsState, share, this.firstRead);
+    policy.readSplit = this.readSplit ?? READS_PER_ACCESS_PRIOR;
+    return policy;
   }
 
   /**
-   * The fleet's read share of the size, summed from the statistics at the start of the scheduler's
-   * last run (ReadShareEstimator); null until enough reads were seen (and after a restart, until
-   * the first run).
+   * The fleet's read share of the size (ReadShareEstimator) and its reads per access
+   * (ReadSplitEstimator), summed from the statistics at the start of the scheduler's last run;
+   * null until enough were seen (and after a restart, until the first run).
    */
   readShare: number | null = null;
+  readSplit: ReadSplitPrior | null = null;
 
-  learnReadShare(share: number | null): void {
+  learnReadShare(share: number | null, split: ReadSplitPrior | null = null): void {
     if (share !== null) this.readShare = share;
+    if (split !== null) this.readSplit = split;
   }
 
   /**

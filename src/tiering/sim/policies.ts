@@ -1,7 +1,8 @@
 import { AUTO } from '../decision';
 import { FirstReadEstimator } from '../first-read';
 import { type TieringPolicy } from '../policy';
-import { BYTES_PER_READ_PRIOR, ReadShareEstimator } from '../read-share';
+import { BYTES_PER_READ_PRIOR, READS_PER_ACCESS_PRIOR, ReadShareEstimator } from '../read-share';
+import { ReadSplitEstimator } from '../read-split';
 import { PLACEMENTS, placementIndex, type Location, type Tier } from '../placements';
 import type { SimPolicy } from './types';
 
@@ -77,15 +78,18 @@ export function productPolicy(policy: TieringPolicy): SimPolicy {
       const est = new ReadShareEstimator();
       const firstRead = new FirstReadEstimator();
       const census = policy.predictor.returns.begin(now);
+      const split = new ReadSplitEstimator();
       for (let i = 0; i < v.n; i++) {
         if (v.createdAt[i]! > now) continue;
         const s = v.snapshot(i);
         est.add(s.reads, s.scans, s.bytesRead, v.size[i]!);
+        split.add(s.reads, s.scans, s.writes);
         firstRead.add(v.createdAt[i]!, now, s.reads, s.scans);
         census.add(s);
       }
       policy.predictor.returns.learn(census);
       policy.readShare = est.value() ?? BYTES_PER_READ_PRIOR.share;
+      policy.readSplit = split.value() ?? READS_PER_ACCESS_PRIOR;
       policy.firstRead = firstRead.curve();
     },
     decide: (v, i, current, now, state) => {

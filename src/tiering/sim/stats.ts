@@ -1,5 +1,14 @@
 /** The statistics a replay keeps per dataset, as the live pipeline keeps them, and the view policies read them through. */
-import { HALF_LIVES, addLargeRead, decayTo, noLargeReads, type LargeReads } from '../../analytics';
+import {
+  HALF_LIVES,
+  addLargeRead,
+  addReadPhase,
+  decayTo,
+  noLargeReads,
+  noReadPhases,
+  type LargeReads,
+  type ReadPhases,
+} from '../../analytics';
 import type { StatsSnapshot } from '../features';
 import type { TraceEvent } from './trace';
 import type { SimView } from './types';
@@ -27,6 +36,8 @@ export class SimStats {
   private readonly hourStamp: Float64Array;
   /** Large reads per dataset, counted as the stream applier counts them (src/analytics/large-reads.ts). */
   private readonly large: LargeReads[];
+  /** Read phases per dataset, summed as the stream applier sums them (src/analytics/read-phases.ts). */
+  private readonly phases: ReadPhases[];
   /** The replay's clock, for the hourly view. */
   now: number;
   readonly view: SimView;
@@ -51,6 +62,7 @@ export class SimStats {
     this.hourCounts = new Float64Array(n * 24);
     this.hourStamp = new Float64Array(n * 24).fill(-1);
     this.large = Array.from({ length: n }, noLargeReads);
+    this.phases = Array.from({ length: n }, noReadPhases);
     this.now = start;
     this.view = this.makeView(n);
   }
@@ -67,6 +79,7 @@ export class SimStats {
       this.reads[i]!++;
       this.bytesRead[i]! += e.bytes;
       addLargeRead(this.large[i]!, e.ts, e.bytes, this.size[i]!, e.scan === true);
+      addReadPhase(this.phases[i]!, e.ts, e.scan === true);
     } else this.writes[i]!++;
     if (e.scan) {
       this.scans[i]!++;
@@ -105,8 +118,20 @@ export class SimStats {
       decay30d: 0,
       firstAccess: null,
       large: { reads: 0, bytes: 0, bursts: 0, first: null, last: null, gapSq: 0 },
+      phases: {
+        reads: 0,
+        monthCos: 0,
+        monthSin: 0,
+        weekCos: 0,
+        weekSin: 0,
+        month2Cos: 0,
+        month2Sin: 0,
+        week2Cos: 0,
+        week2Sin: 0,
+      },
     };
     const large = snap.large!;
+    const phases = snap.phases!;
     return {
       n,
       size: this.size,
@@ -142,6 +167,16 @@ export class SimStats {
         large.first = l.large_first;
         large.last = l.large_last;
         large.gapSq = l.large_gap_sq;
+        const p = this.phases[i]!;
+        phases.reads = p.phase_reads;
+        phases.monthCos = p.phase_month_cos;
+        phases.monthSin = p.phase_month_sin;
+        phases.weekCos = p.phase_week_cos;
+        phases.weekSin = p.phase_week_sin;
+        phases.month2Cos = p.phase_month2_cos;
+        phases.month2Sin = p.phase_month2_sin;
+        phases.week2Cos = p.phase_week2_cos;
+        phases.week2Sin = p.phase_week2_sin;
         return snap;
       },
     };
