@@ -109,7 +109,7 @@ export interface Decision {
   datasetId: number;
   action: 'stay' | 'move' | 'held';
   from: Placement;
-  /** The cheapest allowed placement (where a move would go). */
+  /** The allowed placement whose plan is cheapest (where a move would go; see plan-ahead.ts). */
   to: Placement;
   rule: HoldRule | null;
   horizonDays: number;

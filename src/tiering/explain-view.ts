@@ -122,7 +122,9 @@ export function summarise(d: Decision): string {
   if (d.action === 'stay') {
     if (d.rule === 'pin') return `${head} Pinned to ${placementKey(d.from)}.`;
     if (d.rule === 'never-tier') return `${head} Never tiered: stays at ${placementKey(d.from)}.`;
-    return `${head} ${here}, the cheapest allowed placement: stays.`;
+    // Placements are weighed as plans (the horizon, the risk of dearer access, the way on after it:
+    // plan-ahead.ts), so a placement cheaper over the horizon alone may still lose: say what was weighed.
+    return `${head} ${here}; no allowed placement beats it once the risk of dearer access and the way on after the horizon are priced: stays.`;
   }
   const move = `${placementKey(d.to)} would cost $${money(d.costTargetPerMonth)}/month (saves $${money(d.savingPerMonth)}/month; the move costs $${money(d.moveCost)}${d.breakEvenDays !== null ? `, paid back in ${fmt(d.breakEvenDays)} days` : ''}).`;
   return `${head} ${here}; ${move} ${ruleText(d.action, d.rule)}`.trim();
