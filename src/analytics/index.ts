@@ -8,6 +8,7 @@ export {
   twoWeekPhase,
   weekPhase,
   type ReadPhases,
+  READ_PHASE_COLUMNS,
 } from './read-phases';
 export { StatsMaintenance } from './maintenance';
 export { analyticsRoutes } from './routes';

@@ -174,15 +174,7 @@ const STATS_COLUMNS = [
   'large_first',
   'large_last',
   'large_gap_sq',
-  'phase_reads',
-  'phase_month_cos',
-  'phase_month_sin',
-  'phase_week_cos',
-  'phase_week_sin',
-  'phase_month2_cos',
-  'phase_month2_sin',
-  'phase_week2_cos',
-  'phase_week2_sin',
+  ...READ_PHASE_COLUMNS,
 ] as const satisfies ReadonlyArray<keyof DatasetStatsTable>;
 /** Each column's type on PostgreSQL (bulkWriteJson casts the JSON's text to it). */
 const REAL_STATS: ReadonlySet<string> = new Set([

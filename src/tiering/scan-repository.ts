@@ -1,4 +1,5 @@
 import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import { READ_PHASE_COLUMNS } from '../analytics';
 import { ACTIVE_MOVE_STATES, dialectOf, least, type DB, type Location, type Tier } from '../db';
 import type { DatasetPolicy } from './decision';
 import { FIRST_READ_AGE_EDGES, type FirstReadTotals } from './first-read';
@@ -333,17 +334,8 @@ function largeOf(text: string): LargeColumns {
 }
 
 type PhaseColumns = Pick<CandidateRow, (typeof PHASE_COLUMNS)[number]>;
-const PHASE_COLUMNS = [
-  'phase_reads',
-  'phase_month_cos',
-  'phase_month_sin',
-  'phase_week_cos',
-  'phase_week_sin',
-  'phase_month2_cos',
-  'phase_month2_sin',
-  'phase_week2_cos',
-  'phase_week2_sin',
-] as const;
+/** The read-phase columns, in the order analytics stores them. */
+const PHASE_COLUMNS = READ_PHASE_COLUMNS;
 
 /** page()'s read-phase text (PHASE_TEXT, in PHASE_COLUMNS' order) as its columns; '' where the dataset has too few reads to time. */
 const NO_PHASES = Object.fromEntries(PHASE_COLUMNS.map((c) => [c, null])) as PhaseColumns;
