@@ -183,14 +183,8 @@ const REAL_STATS: ReadonlySet<string> = new Set([
   'decay_1w',
   'decay_30d',
   'large_gap_sq',
-  'phase_month_cos',
-  'phase_month_sin',
-  'phase_week_cos',
-  'phase_week_sin',
-  'phase_month2_cos',
-  'phase_month2_sin',
-  'phase_week2_cos',
-  'phase_week2_sin',
+  // The phases' cos and sin sums; their read count is an integer.
+  ...READ_PHASE_COLUMNS.filter((c) => c !== 'phase_reads'),
 ]);
 const STATS_TYPES = STATS_COLUMNS.map((c) => (REAL_STATS.has(c) ? 'double precision' : 'bigint'));
 const STATS_HEAD = `insert into dataset_stats (${STATS_COLUMNS.join(', ')})`;
