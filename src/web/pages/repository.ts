@@ -186,8 +186,10 @@ export class PagesRepository {
   }
 
   /**
-   * The move queue's totals: moves waiting and running, and the bytes still to copy (a planned
-   * move's are its dataset's stored size; a catalog-only move copies none).
+   * The move queue's totals: moves waiting and running, and the bytes still to copy (a running
+   * move's come from its journal, counted in encrypted bytes; a planned move's are its dataset's
+   * content size, which the encryption's label and tags exceed by about 0.2%; a catalog-only move
+   * copies none).
    */
   async queueTotals(): Promise<QueueTotals> {
     const r = await sql<{ state: MoveState; moves: number; bytes_left: number | null; catalog_only: number | null }>`
