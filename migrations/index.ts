@@ -22,6 +22,7 @@ import * as m020 from './020_large_reads';
 import * as m021 from './021_accesses_index';
 import * as m022 from './022_last_access_index';
 import * as m023 from './023_read_phases';
+import * as m024 from './024_bucket_user_reads';
 
 /**
  * Every migration, in order. Listed by hand rather than read from the directory so the same
@@ -51,4 +52,5 @@ export const migrations: Record<string, Migration> = {
   '021_accesses_index': m021,
   '022_last_access_index': m022,
   '023_read_phases': m023,
+  '024_bucket_user_reads': m024,
 };

@@ -1,4 +1,5 @@
-import { StatsRepository } from '../src/analytics';
+import { sql } from 'kysely';
+import { StatsRepository, StatsWriter } from '../src/analytics';
 import type { Database } from '../src/db';
 import { ManualClock, createLogger } from '../src/platform';
 import type { BusEvent, BusMessage } from '../src/stream';
@@ -62,9 +63,18 @@ describe.each(DATABASES)('read phases and the fleet read split, on %s', (kind) =
       value: JSON.stringify({ v: 1, received_at: e.ts, ...e }),
     }));
     const applier = statsApplier(database.db, { clock: new ManualClock(all[0]!.ts), logger });
+    const stats = new StatsRepository(database.db);
+    // The roll-up places the reads of the minutes it passes; the first three months are rolled up
+    // before their events arrive (late events: the applier places those itself).
+    const lateUntil = Date.UTC(2026, 3, 1);
+    await stats.rollUp(lateUntil);
     for (let i = 0; i < messages.length; i += 4) await applier.apply(messages.slice(i, i + 4));
+    const placedByApplier = Number((await stats.get(id))!.phase_reads);
+    expect(placedByApplier).toBe(all.filter((e) => e.type === 'read' && !e.scan && e.ts < lateUntil).length);
+    await stats.rollUp(all[all.length - 1]!.ts + DAY);
+    await stats.rollUp(all[all.length - 1]!.ts + 2 * DAY); // a second pass places nothing again
 
-    const row = (await new StatsRepository(database.db).get(id))!;
+    const row = (await stats.get(id))!;
     expect(Number(row.phase_reads)).toBe(35);
     const sim = new SimStats(1, Float64Array.of(SIZE), Float64Array.of(all[0]!.ts - DAY), all[0]!.ts);
     for (const e of all) sim.record(0, { ts: e.ts, dataset: 'd', type: e.type, bytes: e.bytes, scan: e.scan });
@@ -139,14 +149,53 @@ function zeroRow(datasetId: number): Parameters<StatsRepository['addStats']>[1][
     large_first: null,
     large_last: null,
     large_gap_sq: 0,
-    phase_reads: 0,
-    phase_month_cos: 0,
-    phase_month_sin: 0,
-    phase_week_cos: 0,
-    phase_week_sin: 0,
-    phase_month2_cos: 0,
-    phase_month2_sin: 0,
-    phase_week2_cos: 0,
-    phase_week2_sin: 0,
   };
 }
+
+describe('the roll-up and a batch side by side, on PostgreSQL', () => {
+  let database: Database;
+  beforeEach(async () => {
+    database = await openDatabase('postgres', { logger });
+  });
+  afterEach(async () => {
+    await database.stop();
+  });
+
+  test('when a roll-up starts while a batch with a read of a minute it passes is not yet committed, then the read still reaches its hour bucket and its phases, once', async () => {
+    const id = 1;
+    await insertDatasets(database.db, [id], { size_gb: 2, tier: 'HOT', location: 'PUBLIC', content_bytes: SIZE });
+    const stats = new StatsRepository(database.db);
+    const T = Date.UTC(2026, 4, 5, 10);
+    await stats.rollUp(T);
+    const ts = T + 90_000; // in the second minute after T, which the roll-up below passes
+    const event: BusEvent = { v: 1, dataset_id: id, type: 'read', bytes: 1_000, ts, received_at: ts, scan: false };
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let written!: () => void;
+    const wrote = new Promise<void>((r) => (written = r));
+    // The batch's transaction reads rolled_until (T), writes the minute bucket, and stays open.
+    const batch = database.db.transaction().execute(async (trx) => {
+      await new StatsWriter({ stats }).write(trx, [event]);
+      written();
+      await held;
+    });
+    await wrote;
+    let rolled = false;
+    const rollUp = stats.rollUp(T + H).then(() => (rolled = true));
+    // The roll-up waits for the batch (it holds rolled_until shared) or, unfixed, finishes first.
+    const waiting = async () =>
+      Number(
+        (
+          await sql<{ n: number }>`select count(*) as n from pg_stat_activity
+            where wait_event_type = 'Lock' and datname = current_database()`.execute(database.db)
+        ).rows[0]!.n,
+      );
+    while (!rolled && (await waiting()) === 0) await new Promise((r) => setImmediate(r));
+    release();
+    await Promise.all([batch, rollUp]);
+
+    const hour = await stats.buckets(id, 'h', T, T + H);
+    expect(hour.map((b) => Number(b.reads))).toEqual([1]);
+    expect(Number((await stats.get(id))!.phase_reads)).toBe(1);
+  });
+});

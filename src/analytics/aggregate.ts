@@ -4,9 +4,18 @@ import type { BusEvent } from '../stream';
 import { bucketStart } from './buckets';
 import { HALF_LIVES } from './decay';
 import { addLargeRead, isLargeRead, noLargeReads } from './large-reads';
-import { addReadPhase, noReadPhases } from './read-phases';
+import { addReadPhases, noReadPhases, type READ_PHASE_COLUMNS, type ReadPhases } from './read-phases';
 
 export type BucketDelta = Insertable<DB['access_buckets']>;
+
+/**
+ * What a batch adds to a dataset's `dataset_stats` row. The read phases are not in it: the roll-up
+ * adds them from the minute buckets (see read-phases.ts), off the applier's path.
+ */
+export type StatsDelta = Omit<DatasetStatsTable, (typeof READ_PHASE_COLUMNS)[number]>;
+
+/** One dataset's read phases to add to its stats row. */
+export type PhaseDelta = ReadPhases & { dataset_id: number };
 
 /**
  * One dataset's events of one batch as a statistics delta: counts, first and last access, the
@@ -15,8 +24,8 @@ export type BucketDelta = Insertable<DB['access_buckets']>;
  * a dataset: a batch of scans only carries decay_at 0 and sums 0, which the merge leaves
  * without effect.
  */
-export function aggregate(datasetId: number, events: readonly BusEvent[], sizeBytes: number): DatasetStatsTable {
-  const row: DatasetStatsTable = {
+export function aggregate(datasetId: number, events: readonly BusEvent[], sizeBytes: number): StatsDelta {
+  const row: StatsDelta = {
     dataset_id: datasetId,
     reads: 0,
     writes: 0,
@@ -31,14 +40,12 @@ export function aggregate(datasetId: number, events: readonly BusEvent[], sizeBy
     decay_1w: 0,
     decay_30d: 0,
     ...noLargeReads(),
-    ...noReadPhases(),
   };
   let warmAt = -Infinity;
   for (const e of events) {
     if (e.type === 'read') {
       row.reads++;
       row.bytes_read += e.bytes;
-      addReadPhase(row, e.ts, e.scan === true);
     } else {
       row.writes++;
       row.bytes_written += e.bytes;
@@ -78,11 +85,22 @@ export function bucketDeltas(events: readonly BusEvent[], rolledUntil: number): 
     const key = `${e.dataset_id}:${res}:${start}`;
     let b = buckets.get(key);
     if (!b) {
-      b = { dataset_id: e.dataset_id, res, bucket_start: start, reads: 0, writes: 0, scans: 0, bytes: 0 };
+      b = {
+        dataset_id: e.dataset_id,
+        res,
+        bucket_start: start,
+        reads: 0,
+        writes: 0,
+        scans: 0,
+        bytes: 0,
+        user_reads: 0,
+      };
       buckets.set(key, b);
     }
-    if (e.type === 'read') b.reads++;
-    else b.writes++;
+    if (e.type === 'read') {
+      b.reads++;
+      if (!e.scan) b.user_reads++;
+    } else b.writes++;
     if (e.scan) b.scans++;
     b.bytes += e.bytes;
   };
@@ -94,4 +112,32 @@ export function bucketDeltas(events: readonly BusEvent[], rolledUntil: number): 
     }
   }
   return [...buckets.values()];
+}
+
+/**
+ * The read phases of the late events in a batch: non-scan reads whose minute the roll-up has
+ * already passed, so it will not place them (it places every other read; see read-phases.ts).
+ */
+export function latePhases(events: readonly BusEvent[], rolledUntil: number): PhaseDelta[] {
+  const byDataset = new Map<number, PhaseDelta>();
+  for (const e of events) {
+    if (e.type !== 'read' || e.scan || bucketStart(e.ts, 'm') >= rolledUntil) continue;
+    let d = byDataset.get(e.dataset_id);
+    if (!d) byDataset.set(e.dataset_id, (d = { dataset_id: e.dataset_id, ...noReadPhases() }));
+    addReadPhases(d, e.ts, 1);
+  }
+  return [...byDataset.values()];
+}
+
+/** Minute buckets' non-scan reads as each dataset's read phases (what the roll-up adds). */
+export function minutePhases(
+  rows: readonly { dataset_id: number; bucket_start: number; user_reads: number }[],
+): PhaseDelta[] {
+  const byDataset = new Map<number, PhaseDelta>();
+  for (const r of rows) {
+    let d = byDataset.get(r.dataset_id);
+    if (!d) byDataset.set(r.dataset_id, (d = { dataset_id: r.dataset_id, ...noReadPhases() }));
+    addReadPhases(d, r.bucket_start, Number(r.user_reads));
+  }
+  return [...byDataset.values()];
 }

@@ -1,4 +1,5 @@
 import type { DatasetStatsTable } from '../db';
+import { bucketStart } from './buckets';
 
 /**
  * When in the month and in the week a dataset's non-scan reads fall, as sums of unit vectors
@@ -6,10 +7,12 @@ import type { DatasetStatsTable } from '../db';
  * or a Monday job piles its reads at one phase, so the vectors add up; reads at random times
  * cancel out. The same over two months and two weeks tells a window that comes back every period
  * (its halves fall at opposite phases of the double period and cancel) from reads that piled up
- * once (data read hard in its first weeks: one phase in either). Sums merge by addition, so the
- * stream applier adds a batch's sums to the stored row in SQL and a replay adds every read, with
- * the same result in any order. The tiering policy times a reader found periodic from them
- * (src/tiering/periodic.ts).
+ * once (data read hard in its first weeks: one phase in either). Sums merge by addition, in any
+ * order. A read is placed by its minute (1/43,200 of a month): the stream applier only counts the
+ * non-scan reads in each minute bucket, and the roll-up, which passes every minute bucket once,
+ * adds their phases to `dataset_stats` (late events' minutes, already passed, are added as their
+ * batch is applied). A replay adds every read at its minute too, so both give the same sums. The
+ * tiering policy times a reader found periodic from them (src/tiering/periodic.ts).
  */
 
 const DAY = 86_400_000;
@@ -74,20 +77,48 @@ function cyclePhase(ts: number, periodDays: number): number {
   return (TAU * (days - periodDays * Math.floor(days / periodDays))) / periodDays;
 }
 
+/** One minute's unit vectors, the last one asked kept: a batch's reads mostly share their minute. */
+interface MinuteVectors {
+  minute: number;
+  v: Float64Array;
+}
+const last: MinuteVectors = { minute: NaN, v: new Float64Array(8) };
+
+function vectorsOf(minute: number): Float64Array {
+  if (last.minute === minute) return last.v;
+  const m = monthPhase(minute);
+  const w = weekPhase(minute);
+  const m2 = twoMonthPhase(minute);
+  const w2 = twoWeekPhase(minute);
+  const v = last.v;
+  v[0] = Math.cos(m);
+  v[1] = Math.sin(m);
+  v[2] = Math.cos(w);
+  v[3] = Math.sin(w);
+  v[4] = Math.cos(m2);
+  v[5] = Math.sin(m2);
+  v[6] = Math.cos(w2);
+  v[7] = Math.sin(w2);
+  last.minute = minute;
+  return v;
+}
+
+/** Adds `reads` non-scan reads that fell in the minute of `ts` to `into`, in place (placed at the minute's start). */
+export function addReadPhases(into: ReadPhases, ts: number, reads: number): void {
+  if (reads <= 0) return;
+  const v = vectorsOf(bucketStart(ts, 'm'));
+  into.phase_reads += reads;
+  into.phase_month_cos += reads * v[0]!;
+  into.phase_month_sin += reads * v[1]!;
+  into.phase_week_cos += reads * v[2]!;
+  into.phase_week_sin += reads * v[3]!;
+  into.phase_month2_cos += reads * v[4]!;
+  into.phase_month2_sin += reads * v[5]!;
+  into.phase_week2_cos += reads * v[6]!;
+  into.phase_week2_sin += reads * v[7]!;
+}
+
 /** Adds one read to `into` in place (scans are not reads of the data's users). */
 export function addReadPhase(into: ReadPhases, ts: number, scan: boolean): void {
-  if (scan) return;
-  const m = monthPhase(ts);
-  const w = weekPhase(ts);
-  const m2 = twoMonthPhase(ts);
-  const w2 = twoWeekPhase(ts);
-  into.phase_reads += 1;
-  into.phase_month_cos += Math.cos(m);
-  into.phase_month_sin += Math.sin(m);
-  into.phase_week_cos += Math.cos(w);
-  into.phase_week_sin += Math.sin(w);
-  into.phase_month2_cos += Math.cos(m2);
-  into.phase_month2_sin += Math.sin(m2);
-  into.phase_week2_cos += Math.cos(w2);
-  into.phase_week2_sin += Math.sin(w2);
+  if (!scan) addReadPhases(into, ts, 1);
 }

@@ -3,13 +3,13 @@ import {
   type BucketResolution,
   type DB,
   type DatasetStatsRow,
-  type DatasetStatsTable,
   type DialectName,
+  bulkAddJson,
   bulkWriteJson,
   dialectOf,
 } from '../db';
 import { chunks } from '../platform';
-import type { BucketDelta } from './aggregate';
+import { minutePhases, type BucketDelta, type PhaseDelta, type StatsDelta } from './aggregate';
 import { HALF_LIVES } from './decay';
 import { BURST_GAP_MS } from './large-reads';
 import { READ_PHASE_COLUMNS } from './read-phases';
@@ -52,6 +52,32 @@ export class StatsRepository {
   }
 
   /**
+   * `rolledUntil` for a batch being applied in `trx`, held until it commits. On PostgreSQL a roll-up
+   * may commit between the batch's read and its writes; the batch would then put a minute the
+   * roll-up had just passed in the minute buckets only, never in its hour and day (nor its reads'
+   * phases in the stats). The shared lock makes a roll-up wait for the batches that read the old
+   * value, and a batch wait for a roll-up under way and read the value it leaves. SQLite runs one
+   * writing transaction at a time: nothing to hold.
+   */
+  async rolledUntilForBatch(trx: Kysely<DB>): Promise<number> {
+    const q = trx.selectFrom('bucket_rollup').select('rolled_until').where('id', '=', 1);
+    const r = await (dialectOf(trx) === 'postgres' ? q.forShare() : q).executeTakeFirstOrThrow();
+    return r.rolled_until;
+  }
+
+  /** Adds read phases to existing stats rows (a row whose dataset is gone is left alone). */
+  async addReadPhases(db: Kysely<DB>, rows: readonly PhaseDelta[]): Promise<void> {
+    rows = inKeyOrder(db, rows, (a, b) => a.dataset_id - b.dataset_id);
+    await bulkAddJson(
+      db,
+      'dataset_stats',
+      PHASE_DELTA_COLUMNS,
+      PHASE_DELTA_TYPES,
+      rows.map((r) => PHASE_DELTA_COLUMNS.map((c) => r[c])),
+    );
+  }
+
+  /**
    * Adds every minute bucket in [rolled_until, until) to its hour and day, and moves
    * rolled_until, in one transaction. Returns the minute buckets rolled up.
    */
@@ -76,14 +102,24 @@ export class StatsRepository {
         // The size as a literal: PostgreSQL matches the grouped expression by its text, and two
         // parameters of the same value are two expressions to it.
         const r = await sql`
-          insert into access_buckets (dataset_id, res, bucket_start, reads, writes, scans, bytes)
-          select dataset_id, ${res}, bucket_start - (bucket_start % ${sql.lit(size)}), sum(reads), sum(writes), sum(scans), sum(bytes)
+          insert into access_buckets (dataset_id, res, bucket_start, reads, writes, scans, bytes, user_reads)
+          select dataset_id, ${res}, bucket_start - (bucket_start % ${sql.lit(size)}), sum(reads), sum(writes), sum(scans), sum(bytes), sum(user_reads)
           from access_buckets
           where res = 'm' and bucket_start >= ${from} and bucket_start < ${until}
           group by dataset_id, bucket_start - (bucket_start % ${sql.lit(size)})
           ${sql.raw(BUCKETS_TAIL[dialectOf(trx)])}`.execute(trx);
         if (res === 'h') rolled = Number(r.numAffectedRows ?? 0);
       }
+      // Each non-scan read placed in its periods, once: the claim above passes each minute once.
+      const minutes = await trx
+        .selectFrom('access_buckets')
+        .select(['dataset_id', 'bucket_start', 'user_reads'])
+        .where('res', '=', 'm')
+        .where('bucket_start', '>=', from)
+        .where('bucket_start', '<', until)
+        .where('user_reads', '>', 0)
+        .execute();
+      await this.addReadPhases(trx, minutePhases(minutes));
       return rolled;
     });
   }
@@ -114,7 +150,7 @@ export class StatsRepository {
   }
 
   /** Adds per-dataset deltas (see aggregate.ts) to the statistics, creating rows as needed. */
-  async addStats(db: Kysely<DB>, rows: readonly DatasetStatsTable[]): Promise<void> {
+  async addStats(db: Kysely<DB>, rows: readonly StatsDelta[]): Promise<void> {
     rows = inKeyOrder(db, rows, (a, b) => a.dataset_id - b.dataset_id);
     await bulkWriteJson(
       db,
@@ -174,18 +210,14 @@ const STATS_COLUMNS = [
   'large_first',
   'large_last',
   'large_gap_sq',
-  ...READ_PHASE_COLUMNS,
-] as const satisfies ReadonlyArray<keyof DatasetStatsTable>;
+] as const satisfies ReadonlyArray<keyof StatsDelta>;
 /** Each column's type on PostgreSQL (bulkWriteJson casts the JSON's text to it). */
-const REAL_STATS: ReadonlySet<string> = new Set([
-  'decay_1h',
-  'decay_1d',
-  'decay_1w',
-  'decay_30d',
-  'large_gap_sq',
-  // The phases' cos and sin sums; their read count is an integer.
-  ...READ_PHASE_COLUMNS.filter((c) => c !== 'phase_reads'),
-]);
+const REAL_STATS: ReadonlySet<string> = new Set(['decay_1h', 'decay_1d', 'decay_1w', 'decay_30d', 'large_gap_sq']);
+const PHASE_DELTA_COLUMNS = ['dataset_id', ...READ_PHASE_COLUMNS] as const;
+/** The key and the phases' read count are integers, their cos and sin sums not. */
+const PHASE_DELTA_TYPES = PHASE_DELTA_COLUMNS.map((c) =>
+  c === 'dataset_id' || c === 'phase_reads' ? 'bigint' : 'double precision',
+);
 const STATS_TYPES = STATS_COLUMNS.map((c) => (REAL_STATS.has(c) ? 'double precision' : 'bigint'));
 const STATS_HEAD = `insert into dataset_stats (${STATS_COLUMNS.join(', ')})`;
 
@@ -219,8 +251,7 @@ function statsTail(dialect: DialectName): string {
   ${decayMerge('decay_1w', HALF_LIVES['1w'])},
   ${decayMerge('decay_30d', HALF_LIVES['30d'])},
   decay_at = ${max}(${t}decay_at, excluded.decay_at),
-  ${largeReadsMerge(t, max, min)},
-  ${READ_PHASE_COLUMNS.map((c) => `${c} = ${t}${c} + excluded.${c}`).join(',\n  ')}`;
+  ${largeReadsMerge(t, max, min)}`;
 }
 
 /**
@@ -251,6 +282,7 @@ const BUCKET_COLUMNS = [
   'writes',
   'scans',
   'bytes',
+  'user_reads',
 ] as const satisfies ReadonlyArray<keyof BucketDelta>;
 const BUCKET_TYPES = BUCKET_COLUMNS.map((c) => (c === 'res' ? 'text' : 'bigint'));
 const BUCKETS_HEAD = `insert into access_buckets (${BUCKET_COLUMNS.join(', ')})`;
@@ -260,6 +292,7 @@ function bucketsTail(dialect: DialectName): string {
   reads = ${t}reads + excluded.reads,
   writes = ${t}writes + excluded.writes,
   scans = ${t}scans + excluded.scans,
-  bytes = ${t}bytes + excluded.bytes`;
+  bytes = ${t}bytes + excluded.bytes,
+  user_reads = ${t}user_reads + excluded.user_reads`;
 }
 const BUCKETS_TAIL: Record<DialectName, string> = { sqlite: bucketsTail('sqlite'), postgres: bucketsTail('postgres') };

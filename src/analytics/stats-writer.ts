@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { type DB, together } from '../db';
 import { groupBy } from '../platform';
 import type { BatchEffect, BusEvent, Rejection } from '../stream';
-import { aggregate, bucketDeltas } from './aggregate';
+import { aggregate, bucketDeltas, latePhases } from './aggregate';
 import type { StatsRepository } from './stats-repository';
 
 export interface StatsWriterDeps {
@@ -26,7 +26,7 @@ export class StatsWriter {
     // Both reads in one round trip, both writes in another (see `together`).
     const [known, rolledUntil] = await together([
       stats.datasetSizes(trx, [...new Set(events.map((e) => e.dataset_id))]),
-      stats.rolledUntil(trx),
+      stats.rolledUntilForBatch(trx),
     ]);
     const rejected: Rejection[] = [];
     const kept: BusEvent[] = [];
@@ -47,6 +47,9 @@ export class StatsWriter {
       ),
       stats.addBuckets(trx, bucketDeltas(kept, rolledUntil)),
     ]);
+    // Reads in minutes the roll-up has passed: their phases now, as it will not place them.
+    const late = latePhases(kept, rolledUntil);
+    if (late.length > 0) await stats.addReadPhases(trx, late);
     return rejected;
   }
 }

@@ -101,3 +101,37 @@ export async function bulkWriteJson<DB>(
     await db.executeQuery(CompiledQuery.raw(text, [JSON.stringify(part)]));
   }
 }
+
+/**
+ * Adds each row's values to the columns of the existing row whose `key` matches its first value
+ * (`update … from` the rows as one JSON parameter, as `bulkWriteJson` sends them); a row with no
+ * match changes nothing. One row per key: an update applies one match per target row.
+ * `types` gives each column's PostgreSQL type, the key's first.
+ */
+export async function bulkAddJson<DB>(
+  db: Kysely<DB>,
+  table: string,
+  columns: readonly string[],
+  types: readonly string[],
+  rows: ReadonlyArray<readonly unknown[]>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  const dialect = dialectOf(db);
+  const [key, ...added] = columns;
+  const key_ = `add:${dialect}:${table}:${columns.join(',')}:${types.join(',')}`;
+  let text = jsonSqlCache.get(key_);
+  if (text === undefined) {
+    const cell = (i: number): string =>
+      dialect === 'sqlite' ? `(j.value->>${i})` : `cast(j->>${i} as ${types[i] ?? 'double precision'})`;
+    const set = added.map((c, i) => `${c} = ${table}.${c} + ${cell(i + 1)}`).join(', ');
+    text =
+      dialect === 'sqlite'
+        ? `update ${table} set ${set} from json_each(?) as j where ${table}.${key} = ${cell(0)}`
+        : `update ${table} set ${set} from jsonb_array_elements(cast($1 as jsonb)) as j where ${table}.${key} = ${cell(0)}`;
+    if (jsonSqlCache.size > 64) jsonSqlCache.clear();
+    jsonSqlCache.set(key_, text);
+  }
+  for (let i = 0; i < rows.length; i += JSON_ROWS) {
+    await db.executeQuery(CompiledQuery.raw(text, [JSON.stringify(rows.slice(i, i + JSON_ROWS))]));
+  }
+}

@@ -1,4 +1,4 @@
-export { bulkWrite, bulkWriteJson } from './bulk';
+export { bulkAddJson, bulkWrite, bulkWriteJson } from './bulk';
 export { Database, type Db } from './database';
 export { fenced, isWriteRefused, WriteRefused, type Fence } from './fence';
 export { asFlag, dialectOf, greatest, least, type DialectName } from './dialect';

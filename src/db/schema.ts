@@ -1,6 +1,7 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
-import type { LargeReadColumns } from './large-read-columns';
-import type { ReadPhaseColumns } from './read-phase-columns';
+import type { AccessBucketsTable, BucketRollupTable, DatasetStatsTable } from './stats-tables';
+
+export type { AccessBucketsTable, BucketResolution, BucketRollupTable, DatasetStatsTable } from './stats-tables';
 
 export const TIERS = ['HOT', 'WARM', 'COLD'] as const;
 export const LOCATIONS = ['ONPREM', 'PRIVATE', 'PUBLIC'] as const;
@@ -35,37 +36,6 @@ export interface DatasetsTable {
   damage: string | null;
   /** When a scrub last read the whole object and every chunk authenticated. */
   verified_at: number | null;
-}
-
-export interface DatasetStatsTable extends LargeReadColumns, ReadPhaseColumns {
-  dataset_id: number;
-  reads: number;
-  writes: number;
-  /** Events flagged as full sequential scans (backups, antivirus); also counted in reads/writes. */
-  scans: number;
-  bytes_read: number;
-  bytes_written: number;
-  first_access: number | null;
-  last_access: number | null;
-  /** Reference time of the decayed sums below. */
-  decay_at: number;
-  /** Exponentially decayed access counts (scans excluded) at half-lives of 1 hour, 1 day, 1 week. */
-  decay_1h: number;
-  decay_1d: number;
-  decay_1w: number;
-  decay_30d: number;
-}
-
-export type BucketResolution = 'm' | 'h' | 'd';
-
-export interface AccessBucketsTable {
-  dataset_id: number;
-  res: BucketResolution;
-  bucket_start: number;
-  reads: number;
-  writes: number;
-  scans: number;
-  bytes: number;
 }
 
 export interface EventIdsTable {
@@ -111,11 +81,6 @@ export interface StreamGapsTable {
   acknowledged_at: number | null;
   /** Who acknowledged it (`user:NAME`). */
   acknowledged_by: string | null;
-}
-
-export interface BucketRollupTable {
-  id: number;
-  rolled_until: number;
 }
 
 export const MOVE_STATES = ['planned', 'copying', 'verifying', 'switched', 'done', 'failed', 'cancelled'] as const;

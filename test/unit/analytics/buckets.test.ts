@@ -32,15 +32,21 @@ describe('bucket maths', () => {
 });
 
 describe("a batch's bucket deltas", () => {
-  test('when no minute is rolled up yet, then only minute buckets get the events, summed per dataset and minute', () => {
+  test('when no minute is rolled up yet, then only minute buckets get the events, summed per dataset and minute, scans apart from user reads', () => {
     const rows = bucketDeltas(
-      [ev(T0), ev(T0 + 1, { type: 'write', scan: true }), ev(T0 + M), ev(T0, { dataset_id: 2 })],
+      [
+        ev(T0),
+        ev(T0 + 1, { type: 'write', scan: true }),
+        ev(T0 + M),
+        ev(T0 + M + 1, { scan: true }),
+        ev(T0, { dataset_id: 2 }),
+      ],
       T0,
     );
     expect(rows).toEqual([
-      { dataset_id: 1, res: 'm', bucket_start: T0, reads: 1, writes: 1, scans: 1, bytes: 4 },
-      { dataset_id: 1, res: 'm', bucket_start: T0 + M, reads: 1, writes: 0, scans: 0, bytes: 2 },
-      { dataset_id: 2, res: 'm', bucket_start: T0, reads: 1, writes: 0, scans: 0, bytes: 2 },
+      { dataset_id: 1, res: 'm', bucket_start: T0, reads: 1, writes: 1, scans: 1, bytes: 4, user_reads: 1 },
+      { dataset_id: 1, res: 'm', bucket_start: T0 + M, reads: 2, writes: 0, scans: 1, bytes: 4, user_reads: 1 },
+      { dataset_id: 2, res: 'm', bucket_start: T0, reads: 1, writes: 0, scans: 0, bytes: 2, user_reads: 1 },
     ]);
   });
 

@@ -1,4 +1,4 @@
-import { aggregate } from '../../../src/analytics/aggregate';
+import { bucketDeltas, latePhases, minutePhases } from '../../../src/analytics/aggregate';
 import {
   addReadPhase,
   monthPhase,
@@ -43,24 +43,60 @@ describe('read phases', () => {
     expect(Math.hypot(p.phase_month2_cos, p.phase_month2_sin)).toBeLessThan(0.5);
   });
 
-  test("when a batch's events are aggregated, then its phases equal those added one at a time, scans and writes left out", () => {
-    const ts = [Date.UTC(2025, 0, 30, 10), Date.UTC(2025, 0, 31, 9), Date.UTC(2025, 1, 3, 14)];
-    const events = [
-      ...ts.map((t) => ({
-        v: 1 as const,
-        dataset_id: 1,
-        type: 'read' as const,
-        bytes: 10,
-        ts: t,
-        received_at: t,
-        scan: false,
-      })),
-      { v: 1 as const, dataset_id: 1, type: 'write' as const, bytes: 10, ts: ts[0]!, received_at: ts[0]!, scan: false },
-      { v: 1 as const, dataset_id: 1, type: 'read' as const, bytes: 10, ts: ts[1]!, received_at: ts[1]!, scan: true },
+  test("when a batch's events fill minute buckets, then their phases equal those added one at a time, scans and writes left out", () => {
+    const ts = [
+      Date.UTC(2025, 0, 30, 10),
+      Date.UTC(2025, 0, 31, 9),
+      Date.UTC(2025, 0, 31, 9, 0, 40),
+      Date.UTC(2025, 1, 3, 14),
     ];
-    const row = aggregate(1, events, 1_000);
+    const event = (t: number, type: 'read' | 'write', scan: boolean) => ({
+      v: 1 as const,
+      dataset_id: 1,
+      type,
+      bytes: 10,
+      ts: t,
+      received_at: t,
+      scan,
+    });
+    const events = [
+      ...ts.map((t) => event(t, 'read', false)),
+      event(ts[0]!, 'write', false),
+      event(ts[1]!, 'read', true),
+      event(ts[1]!, 'write', true),
+    ];
+    const minutes = bucketDeltas(events, 0).filter((b) => b.res === 'm');
+    expect(minutes.map((b) => b.user_reads)).toEqual([1, 2, 1]); // two reads share 09:00; the scan is not one
+    const [rolled] = minutePhases(minutes.map((b) => ({ ...b, user_reads: b.user_reads ?? 0 })));
     const one = noReadPhases();
     for (const t of ts) addReadPhase(one, t, false);
-    for (const [k, v] of Object.entries(one)) expect(row[k as keyof typeof one]).toBeCloseTo(v, 12);
+    expect(rolled!.dataset_id).toBe(1);
+    for (const [k, v] of Object.entries(one)) expect(rolled![k as keyof typeof one]).toBeCloseTo(v, 12);
+  });
+
+  test("when a read falls inside a minute, then it is placed at the minute's start, as the roll-up places it", () => {
+    const a = noReadPhases();
+    const b = noReadPhases();
+    addReadPhase(a, Date.UTC(2025, 3, 7, 8, 15, 59, 999), false);
+    addReadPhase(b, Date.UTC(2025, 3, 7, 8, 15), false);
+    expect(a).toEqual(b);
+  });
+
+  test('when reads whose minute the roll-up has passed arrive, then only they are placed by the applier', () => {
+    const rolledUntil = Date.UTC(2025, 3, 7, 8, 16);
+    const mk = (t: number, scan = false) => ({
+      v: 1 as const,
+      dataset_id: 2,
+      type: 'read' as const,
+      bytes: 1,
+      ts: t,
+      received_at: rolledUntil,
+      scan,
+    });
+    const late = latePhases(
+      [mk(Date.UTC(2025, 3, 7, 8, 15, 30)), mk(Date.UTC(2025, 3, 7, 8, 15, 31), true), mk(rolledUntil)],
+      rolledUntil,
+    );
+    expect(late.map((d) => [d.dataset_id, d.phase_reads])).toEqual([[2, 1]]);
   });
 });
