@@ -10,6 +10,12 @@ const HINT_EVERY_MS = 1_000;
 const UNSUPPORTED_PROTOCOL = 'unsupported group protocol';
 /** librdkafka's logical offset for "the start of the partition's log". */
 const OFFSET_BEGINNING = -2;
+/**
+ * How long an assignment waits for the database's offsets (a batch being committed for the
+ * partitions, then one select) before it reads from what this member knows: well inside any
+ * session timeout, which the assign call must beat.
+ */
+const ASSIGN_READ_MS = 5_000;
 
 /** The binding has these for cooperative (and KIP-848) groups; its typings do not list them. */
 interface IncrementalAssignment {
@@ -190,10 +196,12 @@ export class KafkaConsumerLoop {
    * where this member left it, every event the other applied since delivered for nothing.
    *
    * The callback cannot wait for the database, so the events are handled in a chain, each
-   * after the one before: the assignment is made once the read returns (librdkafka waits for
-   * the assign call, which the binding makes from JavaScript after its callback has returned
-   * anyway; the binding's own KafkaJS layer assigns after awaiting the user's async listener).
-   * Nothing of the partitions is fetched before, so nothing is read from a stale position.
+   * after the one before: the assignment is made once the read returns. librdkafka waits for the
+   * assign call, which need not come from the callback, only within the session timeout
+   * (librdkafka#1323; the binding makes it from JavaScript after its native callback has returned
+   * anyway, and its own KafkaJS layer assigns after awaiting the user's async listener), hence
+   * ASSIGN_READ_MS. Nothing of the partitions is fetched before, so nothing is read from a stale
+   * position.
    */
   private rebalance(c: Kafka.KafkaConsumer, code: number | undefined, assignment: Kafka.Assignment[]): void {
     this.rebalancing = this.rebalancing.then(() => this.rebalanceInOrder(c, code, assignment));
@@ -229,9 +237,12 @@ export class KafkaConsumerLoop {
   private async assignedAt(assignment: Kafka.Assignment[]): Promise<Kafka.Assignment[]> {
     const { config, logger, offsets } = this.deps;
     try {
-      const applied = await offsets.settledOffsets(
-        config.topic,
-        assignment.map((a) => a.partition),
+      const applied = await withinMs(
+        offsets.settledOffsets(
+          config.topic,
+          assignment.map((a) => a.partition),
+        ),
+        ASSIGN_READ_MS,
       );
       for (const { partition } of assignment) {
         const next = applied.get(partition);
@@ -362,4 +373,13 @@ function partitionCount(c: Kafka.KafkaConsumer, topic: string): Promise<number |
       resolve(err || !n ? undefined : n);
     });
   });
+}
+
+/** `p`'s value, or a rejection once `ms` have passed first. */
+function withinMs<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
