@@ -282,7 +282,8 @@ describe('three instances on one PostgreSQL database', () => {
       `three instances: ${EVENTS} events in ${BATCHES} batches, kills at ${kills.length}; scheduler failover ` +
         `${failoverMs} ms; moves by owner ${JSON.stringify(countBy(all.map((m) => m.owner ?? 'none')))}; ` +
         `orphans recovered by another instance ${count(logs, /"event":"move.orphan"/g)}, ` +
-        `moves rolled back or finished ${count(logs, /"event":"move.recovered"/g)}`,
+        `moves rolled back or finished ${count(logs, /"event":"move.recovered"/g)}; ` +
+        `events read again below the applied offset (rebalances, restarts) ${redelivered(logs)}`,
     );
     const files = listFiles(path.join(env.DATA_DIR!, 'tiers')).filter((f) => f.endsWith('.enc'));
     expect(files).toHaveLength(DATASETS);
@@ -297,6 +298,13 @@ function countBy(keys: string[]): Record<string, number> {
 
 function count(text: string, re: RegExp): number {
   return text.match(re)?.length ?? 0;
+}
+
+/** The events the appliers skipped as already applied by offset (stream.redelivered_skipped). */
+function redelivered(logs: string): number {
+  let n = 0;
+  for (const m of logs.matchAll(/"event":"stream\.redelivered_skipped"[^\n]*?"events":(\d+)/g)) n += Number(m[1]);
+  return n;
 }
 
 function listFiles(dir: string): string[] {

@@ -24,7 +24,13 @@ export type BatchEffect = (trx: Kysely<DB>, events: BusEvent[]) => Promise<Rejec
 
 export interface AppliedBatch {
   applied: number;
+  /** Skipped as already applied: `replayed` plus events whose id was seen before. */
   duplicates: number;
+  /**
+   * Messages delivered again below the offset the database had applied for their partition (a
+   * consumer that read from a stale position: a crash, a rebalance): read for nothing.
+   */
+  replayed: number;
   deadLettered: number;
   /** ts of every applied event, for visibility-latency measurements. */
   eventTs: number[];
@@ -122,7 +128,15 @@ export class AppliedOnce {
     if (!gaps) return;
     this.logDead([{ msg, reason }]);
     this.logGaps(gaps);
-    const batch: AppliedBatch = { applied: 0, duplicates: 0, deadLettered: 1, eventTs: [], appliedAt: now, gaps };
+    const batch: AppliedBatch = {
+      applied: 0,
+      duplicates: 0,
+      replayed: 0,
+      deadLettered: 1,
+      eventTs: [],
+      appliedAt: now,
+      gaps,
+    };
     this.emitter.emit('applied', batch);
   }
 
@@ -131,6 +145,7 @@ export class AppliedOnce {
     const { result, dead } = await this.deps.db.transaction().execute((trx) => this.applyIn(trx, messages));
     this.logDead(dead);
     this.logGaps(result.gaps);
+    if (result.replayed > 0) this.deps.logger.info('stream.redelivered_skipped', { events: result.replayed });
     const appliedAt = this.deps.clock.now();
     if (result.applied + result.deadLettered > 0) {
       this.deps.logger.debug('stream.batch_applied', {
@@ -201,6 +216,7 @@ export class AppliedOnce {
     const result = {
       applied: applied.length,
       duplicates: replayed + repeated,
+      replayed,
       deadLettered: dead.length,
       eventTs: applied.map((d) => d.event.ts),
       gaps,

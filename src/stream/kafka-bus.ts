@@ -14,7 +14,7 @@ import {
   type BusStatus,
   type EventBus,
   type EventPublisher,
-  type OffsetReader,
+  type AssignmentOffsets,
   type KafkaConfig,
 } from './types';
 
@@ -23,8 +23,8 @@ const PROBE_EVERY_MS = 2_000;
 export interface KafkaBusDeps {
   config: KafkaConfig;
   logger: Logger;
-  /** Where the handler stores applied offsets: read to report lag. */
-  offsets: OffsetReader;
+  /** Where the handler stores applied offsets: read to report lag, and where to read partitions given. */
+  offsets: AssignmentOffsets;
   /** Called with each batch consumed (the exactly-once applier's). */
   handler: BatchHandler;
   /** With SQLite state: refuse to share the consumer group (see SoleMember). */

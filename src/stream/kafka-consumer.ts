@@ -2,7 +2,7 @@ import Kafka from '@confluentinc/kafka-javascript';
 import { delay, type Logger } from '../platform';
 import { coalesceMs } from './coalesce';
 import { CODES, type LibrdKafkaError, connectClient } from './kafka-client';
-import type { BatchHandler, BusMessage, KafkaConfig, OffsetReader } from './types';
+import type { AssignmentOffsets, BatchHandler, BusMessage, KafkaConfig } from './types';
 
 const CONSUME_BATCH = 5_000;
 /** Kafka's commit of the applied positions (a hint for tools: see commitHint) at most this often. */
@@ -10,6 +10,12 @@ const HINT_EVERY_MS = 1_000;
 const UNSUPPORTED_PROTOCOL = 'unsupported group protocol';
 /** librdkafka's logical offset for "the start of the partition's log". */
 const OFFSET_BEGINNING = -2;
+/**
+ * How long an assignment waits for the database's offsets (a batch being committed for the
+ * partitions, then one select) before it reads from what this member knows: well inside any
+ * session timeout, which the assign call must beat.
+ */
+const ASSIGN_READ_MS = 5_000;
 
 /** The binding has these for cooperative (and KIP-848) groups; its typings do not list them. */
 interface IncrementalAssignment {
@@ -23,7 +29,7 @@ export interface KafkaConsumerDeps {
   logger: Logger;
   handler: BatchHandler;
   /** The offsets the database has applied: where each assigned partition is read from. */
-  offsets: OffsetReader;
+  offsets: AssignmentOffsets;
   /** Client errors that are not the consumer's own business (all brokers down): the bus's. */
   onClientError: (err: LibrdKafkaError) => void;
   /** Set when the state is SQLite: this instance must be the group's only member. */
@@ -61,8 +67,14 @@ export class KafkaConsumerLoop {
   private stopping = false;
   private readonly abort = new AbortController();
   private protocol: 'classic' | 'consumer';
-  /** Next offset to apply per partition: the database's, kept current as batches apply. */
+  /**
+   * Next offset to apply per partition as this member knows it: the database's at start and at
+   * each assignment, moved on by the batches it applies. Stale for a partition another member
+   * held since (which is why an assignment reads the database again); used only when it cannot.
+   */
   private positions = new Map<number, number>();
+  /** The rebalance events not handled yet, in librdkafka's order (see rebalance()). */
+  private rebalancing: Promise<void> = Promise.resolve();
   /** The partitions this member holds. */
   private readonly assigned = new Set<number>();
   /** It has held the whole topic once: the sole-member check is over. */
@@ -179,22 +191,38 @@ export class KafkaConsumerLoop {
    * Partitions are read from the offset the database has applied (from the log's start when it
    * has applied none), whatever the group committed: a new database on an old group applies the
    * whole log, and a position the log no longer holds shows up as a gap instead of a silent skip.
+   * The offsets are read when the partitions are given, not taken from this member's memory:
+   * a partition that comes back after another member held it would otherwise be read again from
+   * where this member left it, every event the other applied since delivered for nothing.
+   *
+   * The callback cannot wait for the database, so the events are handled in a chain, each
+   * after the one before: the assignment is made once the read returns. librdkafka waits for the
+   * assign call, which need not come from the callback, only within the session timeout
+   * (librdkafka#1323; the binding makes it from JavaScript after its native callback has returned
+   * anyway, and its own KafkaJS layer assigns after awaiting the user's async listener), hence
+   * ASSIGN_READ_MS. Nothing of the partitions is fetched before, so nothing is read from a stale
+   * position.
    */
   private rebalance(c: Kafka.KafkaConsumer, code: number | undefined, assignment: Kafka.Assignment[]): void {
+    this.rebalancing = this.rebalancing.then(() => this.rebalanceInOrder(c, code, assignment));
+  }
+
+  private async rebalanceInOrder(
+    c: Kafka.KafkaConsumer,
+    code: number | undefined,
+    assignment: Kafka.Assignment[],
+  ): Promise<void> {
     const inc = c as unknown as IncrementalAssignment;
     try {
-      const cooperative = inc.rebalanceProtocol() === 'COOPERATIVE';
       if (code === CODES.ERR__ASSIGN_PARTITIONS) {
+        const at = await this.assignedAt(assignment);
+        const cooperative = inc.rebalanceProtocol() === 'COOPERATIVE';
         if (!cooperative) this.assigned.clear();
         for (const a of assignment) this.assigned.add(a.partition);
-        const at = assignment.map(({ topic, partition }) => ({
-          topic,
-          partition,
-          offset: this.positions.get(partition) ?? OFFSET_BEGINNING,
-        }));
         if (cooperative) inc.incrementalAssign(at);
         else c.assign(at);
       } else if (code === CODES.ERR__REVOKE_PARTITIONS) {
+        const cooperative = inc.rebalanceProtocol() === 'COOPERATIVE';
         if (cooperative) for (const a of assignment) this.assigned.delete(a.partition);
         else this.assigned.clear();
         if (cooperative) inc.incrementalUnassign(assignment);
@@ -203,6 +231,34 @@ export class KafkaConsumerLoop {
     } catch (e) {
       if (c.isConnected()) this.deps.logger.warn('kafka.rebalance_failed', { error: (e as Error).message });
     }
+  }
+
+  /** Where each given partition is read from: the database's applied offset, read now. */
+  private async assignedAt(assignment: Kafka.Assignment[]): Promise<Kafka.Assignment[]> {
+    const { config, logger, offsets } = this.deps;
+    try {
+      const applied = await withinMs(
+        offsets.settledOffsets(
+          config.topic,
+          assignment.map((a) => a.partition),
+        ),
+        ASSIGN_READ_MS,
+      );
+      for (const { partition } of assignment) {
+        const next = applied.get(partition);
+        if (next === undefined) this.positions.delete(partition);
+        else this.positions.set(partition, next);
+      }
+    } catch (err) {
+      // Read from what this member knows: what the other members applied since is read again,
+      // and skipped by the applier (its offsets and event ids), never applied twice.
+      logger.warn('kafka.assign_offsets_unread', { error: (err as Error).message });
+    }
+    return assignment.map(({ topic, partition }) => ({
+      topic,
+      partition,
+      offset: this.positions.get(partition) ?? OFFSET_BEGINNING,
+    }));
   }
 
   /** False when another member holds part of the topic past the grace: the consumer stops and the app is told. */
@@ -317,4 +373,13 @@ function partitionCount(c: Kafka.KafkaConsumer, topic: string): Promise<number |
       resolve(err || !n ? undefined : n);
     });
   });
+}
+
+/** `p`'s value, or a rejection once `ms` have passed first. */
+function withinMs<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }

@@ -1,12 +1,12 @@
 import { sql, type Kysely } from 'kysely';
 import { dialectOf, greatest, type DB } from '../db';
-import type { OffsetReader } from './types';
+import type { AssignmentOffsets } from './types';
 
 /** The key under which this database keeps the offsets it has applied (see app.ts). */
 export const APPLIED_OFFSETS = 'applied';
 
 /** Applied offsets per (group, topic, partition). Written only inside the apply transaction. */
-export class OffsetsRepository implements OffsetReader {
+export class OffsetsRepository implements AssignmentOffsets {
   constructor(
     private readonly db: Kysely<DB>,
     readonly groupId: string,
@@ -36,6 +36,20 @@ export class OffsetsRepository implements OffsetReader {
       .where('topic', '=', topic)
       .execute();
     return new Map(rows.map((r) => [r.partition, r.next_offset]));
+  }
+
+  /**
+   * The applied offsets of `partitions` once no transaction is applying any of them: taking their
+   * locks waits for a batch being committed for them (by any instance) and then reads what it
+   * stored, so a member that was just given a partition does not read that batch again. Other
+   * partitions' offsets come along as they are.
+   */
+  async settledOffsets(topic: string, partitions: readonly number[]): Promise<Map<number, number>> {
+    if (dialectOf(this.db) !== 'postgres') return this.nextOffsets(topic);
+    return this.db.transaction().execute(async (trx) => {
+      await this.lockPartitions(trx, topic, partitions);
+      return this.nextOffsets(topic, trx);
+    });
   }
 
   async store(db: Kysely<DB>, topic: string, next: Map<number, number>, now: number): Promise<void> {

@@ -95,6 +95,15 @@ export interface OffsetReader {
   nextOffsets(topic: string): Promise<Map<number, number>>;
 }
 
+/** What a Kafka member reads, when it is given partitions, to know where to read them from. */
+export interface AssignmentOffsets extends OffsetReader {
+  /**
+   * The database's applied offsets, read after any batch being committed for `partitions` has
+   * committed (see OffsetsRepository.settledOffsets).
+   */
+  settledOffsets(topic: string, partitions: readonly number[]): Promise<Map<number, number>>;
+}
+
 /** How to reach Kafka (from KAFKA_* in config.ts). */
 export interface KafkaConfig {
   readonly bootstrap: string;
