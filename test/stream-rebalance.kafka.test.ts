@@ -127,6 +127,7 @@ describe.each([
 
       const metrics = (await request(http).get('/metrics').set(key).expect(200)).text;
       const duplicates = Number(/^dim_events_duplicate_total (\d+)/m.exec(metrics)?.[1] ?? NaN);
+      const redelivered = Number(/^dim_events_redelivered_skipped_total (\d+)/m.exec(metrics)?.[1] ?? NaN);
       console.log(
         `${strategy}: ${posted} events, ${appliedByB} applied by the second instance before it left; ` +
           `delivered again below the applied offset: ${replayedByB} to the second when it joined, ` +
@@ -135,6 +136,7 @@ describe.each([
       );
       // The user's figure: events without ids, so every duplicate is a message read again.
       expect(duplicates).toBe(a.replayed);
+      expect(redelivered).toBe(a.replayed);
       // Each handover re-reads at most the batch the old holder was committing when it let go.
       expect(replayedByB).toBeLessThanOrEqual(largest);
       expect(a.replayed).toBeLessThanOrEqual(largest);

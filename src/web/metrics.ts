@@ -25,6 +25,10 @@ export class ProductMetrics {
     'dim_events_duplicate_total',
     'Events skipped as already applied (redelivery or a repeated id).',
   );
+  private readonly redelivered = this.registry.counter(
+    'dim_events_redelivered_skipped_total',
+    'Messages handed to the applier again below the offset already applied for their partition (read from a stale position).',
+  );
   private readonly dead = this.registry.counter('dim_events_dead_lettered_total', 'Events that could not be applied.');
   private readonly batch = this.registry.histogram(
     'dim_apply_batch_seconds',
@@ -90,6 +94,7 @@ export class ProductMetrics {
       this.applied.inc(b.applied);
       this.appliedRate.add(b.applied);
       if (b.duplicates) this.duplicates.inc(b.duplicates);
+      if (b.replayed) this.redelivered.inc(b.replayed);
       if (b.deadLettered) this.dead.inc(b.deadLettered);
       if (b.ms !== undefined && b.applied + b.duplicates > 0) this.batch.observe(b.ms / 1000);
       for (const g of b.gaps) {
