@@ -145,6 +145,9 @@ export interface DecisionPlan {
   promoShare: number;
   /** The use from the end of the horizon to `days` (laterUsage). */
   later: Usage;
-  /** Per placement (PLACEMENTS order): where its way on goes after the horizon; its own index: it stays. */
-  next: number[];
+  /**
+   * Per placement, where its way on goes after the horizon (its own index: it stays), four bits a
+   * placement in PLACEMENTS order (placement i at 16^i); read with wayOnOf (plan-ahead.ts).
+   */
+  next: number;
 }

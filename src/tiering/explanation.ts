@@ -1,5 +1,7 @@
 /** A decision's explanation as stored: every input of the decision, encoded compactly, and decoded back. */
 import type { Decision, DecisionPlan } from './decision';
+import { packWaysOn, wayOnOf } from './plan-ahead';
+import { PLACEMENTS } from './placements';
 
 /** The stored explanation: every input of the decision, so the API can show each candidate. */
 export interface StoredExplanation {
@@ -40,7 +42,9 @@ export function encodeExplanation(d: Decision): string {
   const p = d.plan;
   if (!p) return `[1,${inputs}]`;
   const l = p.later;
-  return `[2,${inputs},${n(p.days)},${n(p.risk)},${n(p.promoShare)},${n(l.reads)},${n(l.readBytes)},${n(l.writes)},"${p.next.join('')}"]`;
+  let next = '';
+  for (let i = 0; i < PLACEMENTS.length; i++) next += String(wayOnOf(p, i));
+  return `[2,${inputs},${n(p.days)},${n(p.risk)},${n(p.promoShare)},${n(l.reads)},${n(l.readBytes)},${n(l.writes)},"${next}"]`;
 }
 
 export function decodeExplanation(text: string): StoredExplanation {
@@ -73,13 +77,13 @@ export function decodeExplanation(text: string): StoredExplanation {
   };
   if (v === 2) {
     const next = String(a[30]);
-    if (!/^[0-9]+$/.test(next)) throw new Error('unknown explanation format');
+    if (!/^[0-8]{9}$/.test(next)) throw new Error('unknown explanation format');
     e.plan = {
       days: x(24),
       risk: x(25),
       promoShare: x(26),
       later: { reads: x(27), readBytes: x(28), writes: x(29), writeBytes: 0 },
-      next: [...next].map(Number),
+      next: packWaysOn([...next].map(Number)),
     };
   }
   return e;
