@@ -99,6 +99,8 @@ describe.each(DATABASES)('on %s', (database) => {
         /^[A-Z]+\/[A-Z]+ now, (stays|then [A-Z]+\/[A-Z]+ from day 31) \(\$[0-9.]+ over \d+ days\)$/,
       );
       expect(logged.plan).toBe(decision.plan);
+      expect(decision.plan_here).toMatch(/^PRIVATE\/WARM now, /);
+      expect(decision.plan_here).not.toBe(decision.plan);
       expect(logged.candidates.map((c: { plan: Plan | null }) => c.plan)).toEqual(
         decision.candidates.map((c: { plan: Plan | null }) => c.plan),
       );
@@ -115,9 +117,9 @@ describe.each(DATABASES)('on %s', (database) => {
         .where('id', '=', idleMove.decision_id)
         .execute();
       const old = (await request(http).get(`/api/decisions/${idleMove.decision_id}`).expect(200)).body;
-      const { plan: _p, plan_days: _d, candidates: oldCandidates, ...oldFigures } = old;
-      const { plan: _q, plan_days: _e, candidates: newCandidates, ...newFigures } = logged;
-      expect(old).toMatchObject({ plan: null, plan_days: null });
+      const { plan: _p, plan_here: _h, plan_days: _d, candidates: oldCandidates, ...oldFigures } = old;
+      const { plan: _q, plan_here: _i, plan_days: _e, candidates: newCandidates, ...newFigures } = logged;
+      expect(old).toMatchObject({ plan: null, plan_here: null, plan_days: null });
       expect(oldFigures).toEqual(newFigures);
       expect(oldCandidates).toEqual(newCandidates.map((c: { plan: Plan | null }) => ({ ...c, plan: null })));
       await s.app.database.db

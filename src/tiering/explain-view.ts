@@ -32,6 +32,7 @@ export function explainView(
     plan: plans?.[i] ?? null,
   }));
   const chosenPlan = plans?.[placementIndex(d.to)] ?? null;
+  const herePlan = plans?.[placementIndex(d.from)] ?? null;
   return {
     dataset_id: d.datasetId,
     ...(row.id !== undefined ? { decision_id: row.id } : {}),
@@ -54,6 +55,7 @@ export function explainView(
     catalog_version: row.catalog_version,
     // The chosen placement's plan in words, and how far the plans look (null: stored before plans were kept).
     plan: chosenPlan?.text ?? null,
+    plan_here: herePlan?.text ?? null,
     plan_days: chosenPlan?.days ?? null,
     candidates,
   };
