@@ -49,7 +49,7 @@ export interface FleetLessons {
 
 /** What GET /api/model and the Model page need from the service. */
 export interface FleetSources {
-  predictor: Predictor;
+  predictor: Pick<Predictor, 'updates' | 'ageTrend' | 'returns'>;
   readSplit: ReadSplitPrior | null;
   repo: { scan: { readSplitTotals(): Promise<ReadSplitTotals> } };
 }
