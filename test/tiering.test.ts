@@ -92,6 +92,41 @@ describe.each(DATABASES)('on %s', (database) => {
         forecast: decision.forecast,
       });
       expect(logged.cost_now_per_month).toBeGreaterThan(0);
+      // Each allowed placement was priced as a plan (the horizon, then the way on): the log prices
+      // the same plans again from its stored inputs, the chosen one the cheapest, its parts adding up.
+      type Plan = { horizon: number; margin: number; move: number; total: number; way_on: { cost: number } };
+      expect(decision.plan).toMatch(
+        /^[A-Z]+\/[A-Z]+ now, (stays|then [A-Z]+\/[A-Z]+ from day 31) \(\$[0-9.]+ over \d+ days\)$/,
+      );
+      expect(logged.plan).toBe(decision.plan);
+      expect(decision.plan_here).toMatch(/^PRIVATE\/WARM now, /);
+      expect(decision.plan_here).not.toBe(decision.plan);
+      expect(logged.candidates.map((c: { plan: Plan | null }) => c.plan)).toEqual(
+        decision.candidates.map((c: { plan: Plan | null }) => c.plan),
+      );
+      const plans = decision.candidates.filter((c: { plan: Plan | null }) => c.plan !== null);
+      expect(chosen.plan.total).toBe(Math.min(...plans.map((c: { plan: Plan }) => c.plan.total)));
+      for (const { plan: p } of plans as { plan: Plan }[])
+        expect(p.horizon + p.margin + p.move + p.way_on.cost).toBeCloseTo(p.total, 3);
+      // A log entry stored in the first format (before plans were kept) is priced again as before, without plans.
+      const entry = (await s.app.tiering.repo.decisions.logged(idleMove.decision_id))!;
+      const v1 = JSON.stringify([1, ...(JSON.parse(entry.explanation) as unknown[]).slice(1, 24)]);
+      await s.app.database.db
+        .updateTable('decision_log')
+        .set({ explanation: v1 })
+        .where('id', '=', idleMove.decision_id)
+        .execute();
+      const old = (await request(http).get(`/api/decisions/${idleMove.decision_id}`).expect(200)).body;
+      const { plan: _p, plan_here: _h, plan_days: _d, candidates: oldCandidates, ...oldFigures } = old;
+      const { plan: _q, plan_here: _i, plan_days: _e, candidates: newCandidates, ...newFigures } = logged;
+      expect(old).toMatchObject({ plan: null, plan_here: null, plan_days: null });
+      expect(oldFigures).toEqual(newFigures);
+      expect(oldCandidates).toEqual(newCandidates.map((c: { plan: Plan | null }) => ({ ...c, plan: null })));
+      await s.app.database.db
+        .updateTable('decision_log')
+        .set({ explanation: entry.explanation })
+        .where('id', '=', idleMove.decision_id)
+        .execute();
       // Judged after the fact only once its horizon has passed: until then it is pending and not counted.
       const hindsight = (await request(http).get('/api/model').expect(200)).body.hindsight;
       expect(
@@ -289,6 +324,28 @@ describe.each(DATABASES)('on %s', (database) => {
       expect(model.hindsight.judged).toBeGreaterThanOrEqual(1);
       expect(model.hindsight.regretted_share).toBe(model.hindsight.regretted / model.hindsight.judged);
       expect(model.hindsight.realised_saving).toBeGreaterThan(0);
+      // What the fleet taught, with what each rests on: the read split from the fleet's accesses
+      // ("busy" alone has 3,000), the age trend from the forecasts that matured, the return curve.
+      const fleet = model.learnt_from_fleet;
+      expect(model0.learnt_from_fleet.age_trend.matured_forecasts).toBe(model0.model.updates);
+      expect(fleet.read_split).toMatchObject({ learnt: true, min_accesses: 1_000 });
+      expect(fleet.read_split.accesses).toBeGreaterThanOrEqual(3_000);
+      expect(fleet.read_split.datasets).toBeGreaterThanOrEqual(1);
+      // The run just summed the same statistics: what it prices with is what the fleet says now.
+      expect(fleet.read_split.in_use).toEqual({
+        share: fleet.read_split.share,
+        weight_accesses: fleet.read_split.weight_accesses,
+      });
+      expect(fleet.age_trend.matured_forecasts).toBe(model.model.updates);
+      expect(fleet.age_trend.bins).toHaveLength(12);
+      const taught = fleet.age_trend.bins.filter((b: { last_month_accesses: number }) => b.last_month_accesses > 0);
+      expect(taught.length).toBeGreaterThan(0);
+      for (const b of fleet.age_trend.bins) expect(b.ratio).toBeGreaterThan(0);
+      for (const b of fleet.age_trend.bins) expect(b.ratio).toBeLessThanOrEqual(1);
+      expect(fleet.return_curve.dataset_days).toBeGreaterThanOrEqual(0);
+      expect(fleet.return_curve.read_again.map((r: { idle_days: number }) => r.idle_days)).toEqual([7, 30]);
+      for (const part of ['read_split', 'age_trend', 'return_curve'])
+        expect(fleet[part].what_it_changes).toEqual(expect.any(String));
       // The run learnt the fleet's read share: "busy" read 200 MB at a time of its 500 GB.
       const share = 200_000_000 / (500 * 1024 ** 3);
       expect(model.model.read_share).toBeCloseTo(share, 7);

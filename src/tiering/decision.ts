@@ -132,4 +132,22 @@ export interface Decision {
   excludedMask: number;
   maxLatencyMs: number | null;
   policyMode: PolicyMode;
+  /** How the placements were weighed as plans (plan-ahead.ts); absent in explanations stored before plans were kept. */
+  plan?: DecisionPlan;
+}
+
+/** What decide() priced each placement's plan with beyond the horizon's use, so an explanation can show the plan. */
+export interface DecisionPlan {
+  /** The days the plans look ahead (the horizon where no move commits beyond it). */
+  days: number;
+  /** The margin on dearer access, and the share of cheaper access recent use bears out (TieringPolicy.margins). */
+  risk: number;
+  promoShare: number;
+  /** The use from the end of the horizon to `days` (laterUsage). */
+  later: Usage;
+  /**
+   * Per placement, where its way on goes after the horizon (its own index: it stays), four bits a
+   * placement in PLACEMENTS order (placement i at 16^i); read with wayOnOf (plan-ahead.ts).
+   */
+  next: number;
 }

@@ -5,6 +5,7 @@ import type { DecisionRow } from './decision-repository';
 import { decodeExplanation } from './explanation';
 import { placementIndex, placementKey } from './placements';
 import type { TieringPolicy } from './policy';
+import { planViews } from './plan-view';
 
 /** `policy` prices the candidates: one made with the cost model of the catalog version the decision was made with. */
 export function explainView(
@@ -14,7 +15,8 @@ export function explainView(
 ): Record<string, unknown> {
   const d = decisionOf(row);
   const perMonth = 30 / d.horizonDays;
-  const candidates = policy.candidates(d).map((c) => ({
+  const plans = planViews(d, cost);
+  const candidates = policy.candidates(d).map((c, i) => ({
     placement: placementKey(c.placement),
     location: c.placement.location,
     tier: c.placement.tier,
@@ -26,7 +28,11 @@ export function explainView(
     horizon_total: money(c.total),
     current: c.placement.location === d.from.location && c.placement.tier === d.from.tier,
     chosen: c.placement.location === d.to.location && c.placement.tier === d.to.tier,
+    // The placement weighed as a plan (plan-ahead.ts); null where ruled out, or stored before plans were kept.
+    plan: plans?.[i] ?? null,
   }));
+  const chosenPlan = plans?.[placementIndex(d.to)] ?? null;
+  const herePlan = plans?.[placementIndex(d.from)] ?? null;
   return {
     dataset_id: d.datasetId,
     ...(row.id !== undefined ? { decision_id: row.id } : {}),
@@ -47,6 +53,10 @@ export function explainView(
     move_cost: money(d.moveCost),
     break_even_days: d.breakEvenDays === null ? null : round(d.breakEvenDays, 1),
     catalog_version: row.catalog_version,
+    // The chosen placement's plan in words, and how far the plans look (null: stored before plans were kept).
+    plan: chosenPlan?.text ?? null,
+    plan_here: herePlan?.text ?? null,
+    plan_days: chosenPlan?.days ?? null,
     candidates,
   };
 }
@@ -75,6 +85,7 @@ function decisionOf(row: DecisionRow): Decision {
     excludedMask: e.excluded_mask,
     maxLatencyMs: e.max_latency_ms,
     policyMode: e.policy_mode,
+    ...(e.plan ? { plan: e.plan } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ export { type CostDay, type PlacementCost } from './cost-history';
 export { CostSnapshotJob } from './cost-snapshots';
 export { LOCATIONS, PLACEMENTS, TIERS, placementIndex, placementKey, type Location, type Tier } from './placements';
 export { type PolicySettings } from './decision';
+export { fleetLessons, type FleetLessons } from './model-view';
 export { TieringMovePricing } from './move-pricing';
 export { ruleText } from './explain-view';
 export { TieringPolicy } from './policy';

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { parseId, Query } from '../platform';
+import { fleetLessons } from './model-view';
 import type { TieringRouteDeps } from './route-deps';
 
 /** The model: its quality, its moves judged after the fact, and the original demo's forecast route. */
@@ -8,8 +9,12 @@ export function modelRoutes(d: TieringRouteDeps): Router {
   const { tiering } = d;
 
   r.get('/api/model', async (_req, res) => {
-    const [quality, hindsight] = await Promise.all([tiering.quality(), tiering.hindsight()]);
-    res.json({ ...quality, hindsight });
+    const [quality, hindsight, fleet] = await Promise.all([
+      tiering.quality(),
+      tiering.hindsight(),
+      fleetLessons(tiering),
+    ]);
+    res.json({ ...quality, hindsight, learnt_from_fleet: fleet });
   });
 
   /** The original demo's forecast route: expected accesses per bucket over the next hours. */

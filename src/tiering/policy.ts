@@ -2,7 +2,7 @@ import type { CostModel, Usage } from './cost';
 import type { Candidate, Decision, DecisionInput, Forecast, HoldRule, PolicySettings } from './decision';
 import { excludedReason, excludedText } from './exclusion';
 import { features, N_FEATURES, type FeatureView, type StatsSnapshot } from './features';
-import { planAhead, planScratch } from './plan-ahead';
+import { keptPlan, planAhead, planParts, planScratch, type PlanParts } from './plan-ahead';
 import { PLACEMENTS, placementIndex } from './placements';
 import type { FirstReadCurve } from './first-read';
 import type { Predictor } from './predictor';
@@ -112,18 +112,13 @@ export class TieringPolicy {
       { cost, trend, usage, forecast, size, age: view.age_days, H, L, cur, daysHere, risk, allowed },
       this.plan,
     );
+    const weigh = { cost, size, H, cur, daysHere, risk, promoShare };
+    const parts = this.parts;
     for (let i = 0; i < PLACEMENTS.length; i++) {
       if (excludedMask & (1 << i)) continue;
       const hold = this.holdTotals[i]!;
-      const access = hold - cost.storage(i, size, H);
-      const dearer = cost.retrieval[i]! + cost.readEgress[i]! > cost.retrieval[cur]! + cost.readEgress[cur]!;
-      const cheaperAccess = cost.retrieval[i]! + cost.readEgress[i]! < cost.retrieval[cur]! + cost.readEgress[cur]!;
-      const total =
-        hold +
-        (dearer ? access * risk : 0) +
-        (cheaperAccess ? Math.max(0, accessHere - access) * (1 - promoShare) : 0) +
-        cost.moveTotal(cur, i, size, daysHere) +
-        this.plan.wayOn[i]!;
+      planParts(weigh, i, hold, accessHere, parts);
+      const total = hold + parts.margin + parts.move + this.plan.wayOn[i]!;
       if (total < bestTotal || (total === bestTotal && i === cur)) {
         best = i;
         bestTotal = total;
@@ -155,6 +150,7 @@ export class TieringPolicy {
       excludedMask,
       maxLatencyMs: maxLatency,
       policyMode: input.policy.mode,
+      plan: keptPlan(this.plan, risk, promoShare),
     };
     if (best === cur) {
       if (input.policy.mode !== 'auto') decision.rule = input.policy.mode === 'pinned' ? 'pin' : 'never-tier';
@@ -222,6 +218,7 @@ export class TieringPolicy {
 
   private readonly holdTotals = new Float64Array(PLACEMENTS.length);
   private readonly plan = planScratch(PLACEMENTS.length);
+  private readonly parts: PlanParts = { margin: 0, move: 0 };
 
   /**
    * While the model learns, data written here, read since and idle less than a horizon is

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Clock } from '../../platform';
-import type { TieringService } from '../../tiering';
+import { fleetLessons, type TieringService } from '../../tiering';
 import type { Views } from '../views';
 import type { PagesRepository } from './repository';
 
@@ -50,21 +50,23 @@ export function qualityByDay(
 export function modelPages(d: {
   views: Views;
   repo: PagesRepository;
-  tiering: Pick<TieringService, 'quality' | 'hindsight' | 'settings'>;
+  tiering: Pick<TieringService, 'quality' | 'hindsight' | 'settings' | 'predictor' | 'readSplit' | 'repo'>;
   clock: Clock;
 }): Router {
   const r = Router();
   r.get('/model', async (_req, res) => {
     const since = Math.floor(d.clock.now() / DAY) * DAY - (QUALITY_DAYS - 1) * DAY;
-    const [quality, rows, hindsight] = await Promise.all([
+    const [quality, rows, hindsight, fleet] = await Promise.all([
       d.tiering.quality(),
       d.repo.maturedSince(since, MAX_ROWS),
       d.tiering.hindsight(),
+      fleetLessons(d.tiering),
     ]);
     const days = qualityByDay(rows);
     d.views.render(res, 'model', {
       quality,
       hindsight,
+      fleet,
       days,
       qualityDays: QUALITY_DAYS,
       minUpdates: d.tiering.settings.minModelUpdates,
