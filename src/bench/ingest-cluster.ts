@@ -72,10 +72,10 @@ async function appliedTotal(urls: readonly string[], apiKey: string): Promise<nu
   return sum;
 }
 
-/** The benches' catalog: DATASETS WARM datasets of 1 GB named bench-<i>; returns their ids. */
-export function insertBenchDatasets(db: Db): Promise<number[]> {
+/** The benches' catalog: `count` (DATASETS) WARM datasets of 1 GB named bench-<i>; returns their ids. */
+export function insertBenchDatasets(db: Db, count = DATASETS): Promise<number[]> {
   const now = Date.now();
-  const rows = Array.from({ length: DATASETS }, (_, i) => ({
+  const rows = Array.from({ length: count }, (_, i) => ({
     name: `bench-${i}`,
     tags: '[]',
     size_gb: 1,
