@@ -100,6 +100,40 @@ describe.each(DATABASES)('read phases and the fleet read split, on %s', (kind) =
     expect(windows.map((w) => w.period)).toContain('month');
   });
 
+  test('when late events arrive for minutes the roll-up has claimed but not yet rolled (a crash between its two steps), then the roll-up counts every event once', async () => {
+    const id = 1;
+    await insertDatasets(database.db, [id], { size_gb: 2, tier: 'HOT', location: 'PUBLIC', content_bytes: SIZE });
+    const stats = new StatsRepository(database.db);
+    const writer = new StatsWriter({ stats });
+    const T = Date.UTC(2026, 4, 5, 10);
+    await stats.rollUp(T);
+    const read = (ts: number, scan = false): BusEvent => ({
+      v: 1,
+      dataset_id: id,
+      type: 'read',
+      bytes: 1_000,
+      ts,
+      received_at: ts,
+      scan,
+    });
+    const apply = (events: BusEvent[]) => database.db.transaction().execute((trx) => writer.write(trx, events));
+    await apply([read(T + 60_000), read(T + 61_000), read(T + 120_000, true)]); // on time
+    await stats.claimMinutes(T + H); // the roll-up's first step, then nothing (a crash)
+    await apply([read(T + 62_000), read(T + 30 * 60_000)]); // late: minutes claimed, not rolled
+    await stats.rollUp(T + 2 * H); // the next roll-up rolls what was claimed, and more
+
+    const [hour] = await stats.buckets(id, 'h', T, T + H);
+    expect(Number(hour!.reads)).toBe(5);
+    expect(Number(hour!.scans)).toBe(1);
+    const row = (await stats.get(id))!;
+    expect(Number(row.reads)).toBe(5);
+    expect(Number(row.phase_reads)).toBe(4); // the scan is not placed
+    const sim = new SimStats(1, Float64Array.of(SIZE), Float64Array.of(T - DAY), T);
+    for (const ts of [T + 60_000, T + 61_000, T + 62_000, T + 30 * 60_000])
+      sim.record(0, { ts, dataset: 'd', type: 'read', bytes: 1_000, scan: false });
+    expect(Number(row.phase_month_cos)).toBeCloseTo(sim.view.snapshot(0).phases!.monthCos, 9);
+  });
+
   test('when the scan sums the fleet’s reads and writes, then it gives the totals the replay’s estimator gives', async () => {
     const split = [
       [40, 2, 5],
@@ -159,6 +193,32 @@ describe('the roll-up and a batch side by side, on PostgreSQL', () => {
   });
   afterEach(async () => {
     await database.stop();
+  });
+
+  test('when the roll-up is rolling claimed minutes (it holds what it rolled), then a batch goes through without waiting for it', async () => {
+    const id = 1;
+    await insertDatasets(database.db, [id], { size_gb: 2, tier: 'HOT', location: 'PUBLIC', content_bytes: SIZE });
+    const stats = new StatsRepository(database.db);
+    const T = Date.UTC(2026, 4, 5, 10);
+    await stats.rollUp(T);
+    await stats.claimMinutes(T + H);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    // What rollClaimed holds while it rolls: the rolled mark, locked for update.
+    const rolling = database.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('bucket_rollup').select('rolled_until').where('id', '=', 1).forUpdate().execute();
+      locked();
+      await held;
+    });
+    await isLocked;
+    const ts = T + 10 * 60_000;
+    const event: BusEvent = { v: 1, dataset_id: id, type: 'read', bytes: 1_000, ts, received_at: ts, scan: false };
+    await database.db.transaction().execute((trx) => new StatsWriter({ stats }).write(trx, [event]));
+    release();
+    await rolling;
+    expect(Number((await stats.get(id))!.phase_reads)).toBe(1); // late for a claimed minute: placed by the batch
   });
 
   test('when a roll-up starts while a batch with a read of a minute it passes is not yet committed, then the read still reaches its hour bucket and its phases, once', async () => {

@@ -74,11 +74,13 @@ export function aggregate(datasetId: number, events: readonly BusEvent[], sizeBy
 }
 
 /**
- * A batch's additions to the time buckets. Minute buckets always; hour and day buckets only for
- * events whose minute the rollup has already passed (late events), since the rollup adds every
- * other minute to them later.
+ * A batch's additions to the time buckets, by the roll-up's marks (StatsRepository.batchMarks).
+ * An event of a minute the roll-up has not claimed goes to its minute bucket: the roll-up adds it
+ * to its hour and day later. A late event (its minute claimed) goes to its hour and day here, and
+ * to its minute only when that minute was rolled already: a claimed minute not yet rolled takes no
+ * more writes, so the roll-up counts what it holds once.
  */
-export function bucketDeltas(events: readonly BusEvent[], rolledUntil: number): BucketDelta[] {
+export function bucketDeltas(events: readonly BusEvent[], marks: { claimed: number; rolled: number }): BucketDelta[] {
   const buckets = new Map<string, Required<BucketDelta>>();
   const add = (e: BusEvent, res: BucketResolution): void => {
     const start = bucketStart(e.ts, res);
@@ -105,8 +107,9 @@ export function bucketDeltas(events: readonly BusEvent[], rolledUntil: number): 
     b.bytes += e.bytes;
   };
   for (const e of events) {
-    add(e, 'm');
-    if (bucketStart(e.ts, 'm') < rolledUntil) {
+    const minute = bucketStart(e.ts, 'm');
+    if (minute >= marks.claimed || minute < marks.rolled) add(e, 'm');
+    if (minute < marks.claimed) {
       add(e, 'h');
       add(e, 'd');
     }
@@ -116,12 +119,12 @@ export function bucketDeltas(events: readonly BusEvent[], rolledUntil: number): 
 
 /**
  * The read phases of the late events in a batch: non-scan reads whose minute the roll-up has
- * already passed, so it will not place them (it places every other read; see read-phases.ts).
+ * claimed, so it will not place them (it places every other read; see read-phases.ts).
  */
-export function latePhases(events: readonly BusEvent[], rolledUntil: number): PhaseDelta[] {
+export function latePhases(events: readonly BusEvent[], claimed: number): PhaseDelta[] {
   const byDataset = new Map<number, PhaseDelta>();
   for (const e of events) {
-    if (e.type !== 'read' || e.scan || bucketStart(e.ts, 'm') >= rolledUntil) continue;
+    if (e.type !== 'read' || e.scan || bucketStart(e.ts, 'm') >= claimed) continue;
     let d = byDataset.get(e.dataset_id);
     if (!d) byDataset.set(e.dataset_id, (d = { dataset_id: e.dataset_id, ...noReadPhases() }));
     addReadPhases(d, e.ts, 1);

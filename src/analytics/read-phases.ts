@@ -10,8 +10,8 @@ import { bucketStart } from './buckets';
  * once (data read hard in its first weeks: one phase in either). Sums merge by addition, in any
  * order. A read is placed by its minute (1/43,200 of a month): the stream applier only counts the
  * non-scan reads in each minute bucket, and the roll-up, which passes every minute bucket once,
- * adds their phases to `dataset_stats` (late events' minutes, already passed, are added as their
- * batch is applied). A replay adds every read at its minute too, so both give the same sums. The
+ * adds their phases to `dataset_stats` (a late event, of a minute the roll-up has claimed, is
+ * placed by its own batch). A replay adds every read at its minute too, so both give the same sums. The
  * tiering policy times a reader found periodic from them (src/tiering/periodic.ts).
  */
 

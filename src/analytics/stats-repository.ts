@@ -7,6 +7,7 @@ import {
   bulkAddJson,
   bulkWriteJson,
   dialectOf,
+  together,
 } from '../db';
 import { chunks } from '../platform';
 import { minutePhases, type BucketDelta, type PhaseDelta, type StatsDelta } from './aggregate';
@@ -15,6 +16,8 @@ import { BURST_GAP_MS } from './large-reads';
 import { READ_PHASE_COLUMNS } from './read-phases';
 
 const GB = 1024 ** 3;
+/** `bucket_rollup`'s row for the roll-up's claim (row 1: what it has rolled; migration 024). */
+const CLAIM_ROW = 2;
 /** Ids per `in (...)` list: well under SQLite's 32,766 bound parameters. */
 const IDS_PER_QUERY = 2_000;
 
@@ -52,17 +55,20 @@ export class StatsRepository {
   }
 
   /**
-   * `rolledUntil` for a batch being applied in `trx`, held until it commits. On PostgreSQL a roll-up
-   * may commit between the batch's read and its writes; the batch would then put a minute the
-   * roll-up had just passed in the minute buckets only, never in its hour and day (nor its reads'
-   * phases in the stats). The shared lock makes a roll-up wait for the batches that read the old
-   * value, and a batch wait for a roll-up under way and read the value it leaves. SQLite runs one
+   * The roll-up's two marks as a batch applied in `trx` must see them: `claimed`, before which a
+   * minute's events are late (the batch adds them to their hour and day itself), held until the
+   * batch commits; and `rolled`, before which minute buckets were rolled up. On PostgreSQL the
+   * claim is read `for share`: a roll-up moves it only once the batches that read the old claim
+   * have committed, so the minutes it then rolls get no more writes (see rollUp). SQLite runs one
    * writing transaction at a time: nothing to hold.
    */
-  async rolledUntilForBatch(trx: Kysely<DB>): Promise<number> {
-    const q = trx.selectFrom('bucket_rollup').select('rolled_until').where('id', '=', 1);
-    const r = await (dialectOf(trx) === 'postgres' ? q.forShare() : q).executeTakeFirstOrThrow();
-    return r.rolled_until;
+  async batchMarks(trx: Kysely<DB>): Promise<{ claimed: number; rolled: number }> {
+    const claim = trx.selectFrom('bucket_rollup').select('rolled_until').where('id', '=', CLAIM_ROW);
+    const [claimed, rolled] = await together([
+      (dialectOf(trx) === 'postgres' ? claim.forShare() : claim).executeTakeFirstOrThrow(),
+      this.rolledUntil(trx),
+    ]);
+    return { claimed: claimed.rolled_until, rolled };
   }
 
   /** Adds read phases to existing stats rows (a row whose dataset is gone is left alone). */
@@ -78,12 +84,47 @@ export class StatsRepository {
   }
 
   /**
-   * Adds every minute bucket in [rolled_until, until) to its hour and day, and moves
-   * rolled_until, in one transaction. Returns the minute buckets rolled up.
+   * Rolls every closed minute before `until` into its hour and day, and places its reads in their
+   * periods; returns the minute buckets rolled. Two steps, each its own transaction, so a batch
+   * never waits for the second: the claim moves (after the batches that read the old claim have
+   * committed), then the claimed minutes, which no batch writes any more (a batch adds a claimed
+   * minute's late events to its hour and day directly, not to the minute), are rolled and marked
+   * rolled. A claim whose roll did not happen (a crash between the two) is rolled by the next.
    */
   async rollUp(until: number): Promise<number> {
+    await this.claimMinutes(until);
+    return this.rollClaimed();
+  }
+
+  /** Moves the claim to `until` (never back). */
+  async claimMinutes(until: number): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const r = await trx
+        .selectFrom('bucket_rollup')
+        .select('rolled_until')
+        .where('id', '=', CLAIM_ROW)
+        .executeTakeFirstOrThrow();
+      if (until <= r.rolled_until) return;
+      // Only from where it was read: another instance moving it at the same time wins, this adds nothing.
+      await trx
+        .updateTable('bucket_rollup')
+        .set({ rolled_until: until })
+        .where('id', '=', CLAIM_ROW)
+        .where('rolled_until', '=', r.rolled_until)
+        .execute();
+    });
+  }
+
+  /** Rolls the claimed minutes not rolled yet; returns the hour buckets written. */
+  async rollClaimed(): Promise<number> {
     return this.db.transaction().execute(async (trx) => {
       const from = await this.rolledUntil(trx);
+      const claim = await trx
+        .selectFrom('bucket_rollup')
+        .select('rolled_until')
+        .where('id', '=', CLAIM_ROW)
+        .executeTakeFirstOrThrow();
+      const until = claim.rolled_until;
       if (until <= from) return 0;
       // Moved first, only from where it was read: another instance rolling up at the same time
       // holds the row until it commits, and then this update finds it moved and adds nothing.
@@ -110,7 +151,7 @@ export class StatsRepository {
           ${sql.raw(BUCKETS_TAIL[dialectOf(trx)])}`.execute(trx);
         if (res === 'h') rolled = Number(r.numAffectedRows ?? 0);
       }
-      // Each non-scan read placed in its periods, once: the claim above passes each minute once.
+      // Each non-scan read placed in its periods, once: each minute is rolled once.
       const minutes = await trx
         .selectFrom('access_buckets')
         .select(['dataset_id', 'bucket_start', 'user_reads'])

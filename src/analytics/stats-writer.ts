@@ -24,9 +24,9 @@ export class StatsWriter {
     const { stats } = this.deps;
     // Sizes too: a read of half a dataset or more counts as large (see large-reads.ts).
     // Both reads in one round trip, both writes in another (see `together`).
-    const [known, rolledUntil] = await together([
+    const [known, marks] = await together([
       stats.datasetSizes(trx, [...new Set(events.map((e) => e.dataset_id))]),
-      stats.rolledUntilForBatch(trx),
+      stats.batchMarks(trx),
     ]);
     const rejected: Rejection[] = [];
     const kept: BusEvent[] = [];
@@ -45,10 +45,10 @@ export class StatsWriter {
           aggregate(datasetId, evs, known.get(datasetId) ?? 0),
         ),
       ),
-      stats.addBuckets(trx, bucketDeltas(kept, rolledUntil)),
+      stats.addBuckets(trx, bucketDeltas(kept, marks)),
     ]);
-    // Reads in minutes the roll-up has passed: their phases now, as it will not place them.
-    const late = latePhases(kept, rolledUntil);
+    // Reads in minutes the roll-up has claimed: their phases now, as it will not place them.
+    const late = latePhases(kept, marks.claimed);
     if (late.length > 0) await stats.addReadPhases(trx, late);
     return rejected;
   }

@@ -41,7 +41,7 @@ describe("a batch's bucket deltas", () => {
         ev(T0 + M + 1, { scan: true }),
         ev(T0, { dataset_id: 2 }),
       ],
-      T0,
+      { claimed: T0, rolled: T0 },
     );
     expect(rows).toEqual([
       { dataset_id: 1, res: 'm', bucket_start: T0, reads: 1, writes: 1, scans: 1, bytes: 4, user_reads: 1 },
@@ -51,12 +51,26 @@ describe("a batch's bucket deltas", () => {
   });
 
   test('when an event is late (its minute already rolled up), then its hour and day get it too', () => {
-    const rows = bucketDeltas([ev(T0 + 5 * M), ev(T0 + 2 * H)], T0 + H);
+    const rows = bucketDeltas([ev(T0 + 5 * M), ev(T0 + 2 * H)], { claimed: T0 + H, rolled: T0 + H });
     expect(rows.map((r) => [r.res, r.bucket_start])).toEqual([
       ['m', T0 + 5 * M],
       ['h', T0],
       ['d', Date.UTC(2026, 2, 1)],
       ['m', T0 + 2 * H],
     ]);
+  });
+
+  test('when an event is late for a minute the roll-up has claimed but not rolled yet, then only its hour and day get it (the roll-up reads that minute once, as it was when claimed)', () => {
+    const rows = bucketDeltas([ev(T0 + 5 * M), ev(T0 + 50 * M), ev(T0 + 2 * H)], {
+      claimed: T0 + H,
+      rolled: T0 + 30 * M,
+    });
+    expect(rows.map((r) => [r.res, r.bucket_start])).toEqual([
+      ['m', T0 + 5 * M], // rolled already: its minute bucket as well
+      ['h', T0],
+      ['d', Date.UTC(2026, 2, 1)],
+      ['m', T0 + 2 * H], // not claimed: its minute only, the roll-up does the rest
+    ]);
+    expect(rows.find((r) => r.res === 'h')!.reads).toBe(2);
   });
 });

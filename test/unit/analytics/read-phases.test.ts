@@ -65,7 +65,7 @@ describe('read phases', () => {
       event(ts[1]!, 'read', true),
       event(ts[1]!, 'write', true),
     ];
-    const minutes = bucketDeltas(events, 0).filter((b) => b.res === 'm');
+    const minutes = bucketDeltas(events, { claimed: 0, rolled: 0 }).filter((b) => b.res === 'm');
     expect(minutes.map((b) => b.user_reads)).toEqual([1, 2, 1]); // two reads share 09:00; the scan is not one
     const [rolled] = minutePhases(minutes.map((b) => ({ ...b, user_reads: b.user_reads ?? 0 })));
     const one = noReadPhases();
