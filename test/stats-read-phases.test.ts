@@ -195,30 +195,57 @@ describe('the roll-up and a batch side by side, on PostgreSQL', () => {
     await database.stop();
   });
 
-  test('when the roll-up is rolling claimed minutes (it holds what it rolled), then a batch goes through without waiting for it', async () => {
+  test('when the roll-up is rolling claimed minutes, then a batch of newer minutes goes through, and one with a late event waits for the roll and puts it in its minute too', async () => {
     const id = 1;
     await insertDatasets(database.db, [id], { size_gb: 2, tier: 'HOT', location: 'PUBLIC', content_bytes: SIZE });
     const stats = new StatsRepository(database.db);
+    const writer = new StatsWriter({ stats });
     const T = Date.UTC(2026, 4, 5, 10);
     await stats.rollUp(T);
     await stats.claimMinutes(T + H);
+    const read = (ts: number): BusEvent => ({
+      v: 1,
+      dataset_id: id,
+      type: 'read',
+      bytes: 1_000,
+      ts,
+      received_at: ts,
+      scan: false,
+    });
+    const apply = (events: BusEvent[]) => database.db.transaction().execute((trx) => writer.write(trx, events));
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let locked!: () => void;
     const isLocked = new Promise<void>((r) => (locked = r));
-    // What rollClaimed holds while it rolls: the rolled mark, locked for update.
+    // What rollClaimed holds while it rolls: the rolled mark, moved to the claim, not yet committed.
     const rolling = database.db.transaction().execute(async (trx) => {
-      await trx.selectFrom('bucket_rollup').select('rolled_until').where('id', '=', 1).forUpdate().execute();
+      await trx
+        .updateTable('bucket_rollup')
+        .set({ rolled_until: T + H })
+        .where('id', '=', 1)
+        .execute();
       locked();
       await held;
     });
     await isLocked;
-    const ts = T + 10 * 60_000;
-    const event: BusEvent = { v: 1, dataset_id: id, type: 'read', bytes: 1_000, ts, received_at: ts, scan: false };
-    await database.db.transaction().execute((trx) => new StatsWriter({ stats }).write(trx, [event]));
+    await apply([read(T + H + 5 * 60_000)]); // a minute not claimed: no wait
+    let lateDone = false;
+    const late = apply([read(T + 10 * 60_000)]).then(() => (lateDone = true));
+    const waiting = async () =>
+      Number(
+        (
+          await sql<{ n: number }>`select count(*) as n from pg_stat_activity
+            where wait_event_type = 'Lock' and datname = current_database()`.execute(database.db)
+        ).rows[0]!.n,
+      );
+    while (!lateDone && (await waiting()) === 0) await new Promise((r) => setImmediate(r));
+    expect(lateDone).toBe(false); // it waits for the roll
     release();
-    await rolling;
-    expect(Number((await stats.get(id))!.phase_reads)).toBe(1); // late for a claimed minute: placed by the batch
+    await Promise.all([rolling, late]);
+    // Rolled by then: the late event is in its minute, hour and day, and placed in its periods.
+    expect((await stats.buckets(id, 'm', T + 10 * 60_000, T + 11 * 60_000)).map((b) => Number(b.reads))).toEqual([1]);
+    expect((await stats.buckets(id, 'h', T, T + H)).map((b) => Number(b.reads))).toEqual([1]);
+    expect(Number((await stats.get(id))!.phase_reads)).toBe(1);
   });
 
   test('when a roll-up starts while a batch with a read of a minute it passes is not yet committed, then the read still reaches its hour bucket and its phases, once', async () => {

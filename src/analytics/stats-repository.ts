@@ -71,6 +71,19 @@ export class StatsRepository {
     return { claimed: claimed.rolled_until, rolled };
   }
 
+  /**
+   * `rolled` once a roll of claimed minutes under way has committed (on PostgreSQL the read waits
+   * for it, `for share`), for a batch with events of minutes claimed but not rolled: after the
+   * wait they are rolled, and the batch adds those events to their minute buckets as well. Still
+   * short of the claim (a crash between the roll-up's two steps; SQLite): the batch leaves those
+   * minutes alone, and the events are in their hour and day only.
+   */
+  async rolledAfterRoll(trx: Kysely<DB>): Promise<number> {
+    const q = trx.selectFrom('bucket_rollup').select('rolled_until').where('id', '=', 1);
+    const r = await (dialectOf(trx) === 'postgres' ? q.forShare() : q).executeTakeFirstOrThrow();
+    return r.rolled_until;
+  }
+
   /** Adds read phases to existing stats rows (a row whose dataset is gone is left alone). */
   async addReadPhases(db: Kysely<DB>, rows: readonly PhaseDelta[]): Promise<void> {
     rows = inKeyOrder(db, rows, (a, b) => a.dataset_id - b.dataset_id);

@@ -3,6 +3,7 @@ import { type DB, together } from '../db';
 import { groupBy } from '../platform';
 import type { BatchEffect, BusEvent, Rejection } from '../stream';
 import { aggregate, bucketDeltas, latePhases } from './aggregate';
+import { bucketStart } from './buckets';
 import type { StatsRepository } from './stats-repository';
 
 export interface StatsWriterDeps {
@@ -24,7 +25,7 @@ export class StatsWriter {
     const { stats } = this.deps;
     // Sizes too: a read of half a dataset or more counts as large (see large-reads.ts).
     // Both reads in one round trip, both writes in another (see `together`).
-    const [known, marks] = await together([
+    const [known, found] = await together([
       stats.datasetSizes(trx, [...new Set(events.map((e) => e.dataset_id))]),
       stats.batchMarks(trx),
     ]);
@@ -38,6 +39,11 @@ export class StatsWriter {
           reason: `unknown dataset ${event.dataset_id} (deleted after the event was accepted?)`,
         });
     }
+    // Events of minutes a roll-up is rolling right now: wait for it (rare: events of the minute
+    // just closed, arriving in the moments the roll takes), so they go to their minutes too.
+    const marks = kept.some((e) => inRollWindow(e.ts, found))
+      ? { ...found, rolled: await stats.rolledAfterRoll(trx) }
+      : found;
     await together([
       stats.addStats(
         trx,
@@ -52,4 +58,10 @@ export class StatsWriter {
     if (late.length > 0) await stats.addReadPhases(trx, late);
     return rejected;
   }
+}
+
+/** `ts`'s minute is claimed by the roll-up and not yet rolled. */
+function inRollWindow(ts: number, marks: { claimed: number; rolled: number }): boolean {
+  const minute = bucketStart(ts, 'm');
+  return minute >= marks.rolled && minute < marks.claimed;
 }
