@@ -231,14 +231,7 @@ describe('the roll-up and a batch side by side, on PostgreSQL', () => {
     await apply([read(T + H + 5 * 60_000)]); // a minute not claimed: no wait
     let lateDone = false;
     const late = apply([read(T + 10 * 60_000)]).then(() => (lateDone = true));
-    const waiting = async () =>
-      Number(
-        (
-          await sql<{ n: number }>`select count(*) as n from pg_stat_activity
-            where wait_event_type = 'Lock' and datname = current_database()`.execute(database.db)
-        ).rows[0]!.n,
-      );
-    while (!lateDone && (await waiting()) === 0) await new Promise((r) => setImmediate(r));
+    await untilLockWait(database, () => lateDone);
     expect(lateDone).toBe(false); // it waits for the roll
     release();
     await Promise.all([rolling, late]);
@@ -269,15 +262,8 @@ describe('the roll-up and a batch side by side, on PostgreSQL', () => {
     await wrote;
     let rolled = false;
     const rollUp = stats.rollUp(T + H).then(() => (rolled = true));
-    // The roll-up waits for the batch (it holds rolled_until shared) or, unfixed, finishes first.
-    const waiting = async () =>
-      Number(
-        (
-          await sql<{ n: number }>`select count(*) as n from pg_stat_activity
-            where wait_event_type = 'Lock' and datname = current_database()`.execute(database.db)
-        ).rows[0]!.n,
-      );
-    while (!rolled && (await waiting()) === 0) await new Promise((r) => setImmediate(r));
+    // The roll-up waits for the batch (it holds the claim shared) or, unfixed, finishes first.
+    await untilLockWait(database, () => rolled);
     release();
     await Promise.all([batch, rollUp]);
 
@@ -286,3 +272,15 @@ describe('the roll-up and a batch side by side, on PostgreSQL', () => {
     expect(Number((await stats.get(id))!.phase_reads)).toBe(1);
   });
 });
+
+/** Returns once a session of this database waits for a lock, or once `done()` (it did not wait). */
+async function untilLockWait(database: Database, done: () => boolean): Promise<void> {
+  const waiting = async () =>
+    Number(
+      (
+        await sql<{ n: number }>`select count(*) as n from pg_stat_activity
+          where wait_event_type = 'Lock' and datname = current_database()`.execute(database.db)
+      ).rows[0]!.n,
+    );
+  while (!done() && (await waiting()) === 0) await new Promise((r) => setImmediate(r));
+}
