@@ -101,22 +101,7 @@ describe.each(DATABASES)('read phases and the fleet read split, on %s', (kind) =
   });
 
   test('when late events arrive for minutes the roll-up has claimed but not yet rolled (a crash between its two steps), then the roll-up counts every event once', async () => {
-    const id = 1;
-    await insertDatasets(database.db, [id], { size_gb: 2, tier: 'HOT', location: 'PUBLIC', content_bytes: SIZE });
-    const stats = new StatsRepository(database.db);
-    const writer = new StatsWriter({ stats });
-    const T = Date.UTC(2026, 4, 5, 10);
-    await stats.rollUp(T);
-    const read = (ts: number, scan = false): BusEvent => ({
-      v: 1,
-      dataset_id: id,
-      type: 'read',
-      bytes: 1_000,
-      ts,
-      received_at: ts,
-      scan,
-    });
-    const apply = (events: BusEvent[]) => database.db.transaction().execute((trx) => writer.write(trx, events));
+    const { id, stats, T, read, apply } = await rolledUpTo(database);
     await apply([read(T + 60_000), read(T + 61_000), read(T + 120_000, true)]); // on time
     await stats.claimMinutes(T + H); // the roll-up's first step, then nothing (a crash)
     await apply([read(T + 62_000), read(T + 30 * 60_000)]); // late: minutes claimed, not rolled
@@ -196,23 +181,8 @@ describe('the roll-up and a batch side by side, on PostgreSQL', () => {
   });
 
   test('when the roll-up is rolling claimed minutes, then a batch of newer minutes goes through, and one with a late event waits for the roll and puts it in its minute too', async () => {
-    const id = 1;
-    await insertDatasets(database.db, [id], { size_gb: 2, tier: 'HOT', location: 'PUBLIC', content_bytes: SIZE });
-    const stats = new StatsRepository(database.db);
-    const writer = new StatsWriter({ stats });
-    const T = Date.UTC(2026, 4, 5, 10);
-    await stats.rollUp(T);
+    const { id, stats, T, read, apply } = await rolledUpTo(database);
     await stats.claimMinutes(T + H);
-    const read = (ts: number): BusEvent => ({
-      v: 1,
-      dataset_id: id,
-      type: 'read',
-      bytes: 1_000,
-      ts,
-      received_at: ts,
-      scan: false,
-    });
-    const apply = (events: BusEvent[]) => database.db.transaction().execute((trx) => writer.write(trx, events));
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let locked!: () => void;
@@ -242,11 +212,7 @@ describe('the roll-up and a batch side by side, on PostgreSQL', () => {
   });
 
   test('when a roll-up starts while a batch with a read of a minute it passes is not yet committed, then the read still reaches its hour bucket and its phases, once', async () => {
-    const id = 1;
-    await insertDatasets(database.db, [id], { size_gb: 2, tier: 'HOT', location: 'PUBLIC', content_bytes: SIZE });
-    const stats = new StatsRepository(database.db);
-    const T = Date.UTC(2026, 4, 5, 10);
-    await stats.rollUp(T);
+    const { id, stats, T } = await rolledUpTo(database);
     const ts = T + 90_000; // in the second minute after T, which the roll-up below passes
     const event: BusEvent = { v: 1, dataset_id: id, type: 'read', bytes: 1_000, ts, received_at: ts, scan: false };
     let release!: () => void;
@@ -283,4 +249,25 @@ async function untilLockWait(database: Database, done: () => boolean): Promise<v
       ).rows[0]!.n,
     );
   while (!done() && (await waiting()) === 0) await new Promise((r) => setImmediate(r));
+}
+
+/** One 2 GiB dataset, the roll-up at T (a round hour), and a batch writer as the applier runs it. */
+async function rolledUpTo(database: Database) {
+  const id = 1;
+  await insertDatasets(database.db, [id], { size_gb: 2, tier: 'HOT', location: 'PUBLIC', content_bytes: SIZE });
+  const stats = new StatsRepository(database.db);
+  const writer = new StatsWriter({ stats });
+  const T = Date.UTC(2026, 4, 5, 10);
+  await stats.rollUp(T);
+  const read = (ts: number, scan = false): BusEvent => ({
+    v: 1,
+    dataset_id: id,
+    type: 'read',
+    bytes: 1_000,
+    ts,
+    received_at: ts,
+    scan,
+  });
+  const apply = (events: BusEvent[]) => database.db.transaction().execute((trx) => writer.write(trx, events));
+  return { id, stats, T, read, apply };
 }
