@@ -47,7 +47,7 @@ export class StatsMaintenance implements Service {
     const until = Math.floor(clock.now() / 60_000) * 60_000;
     try {
       const n = await stats.rollUp(until);
-      if (n > 0) logger.debug('stats.rolled_up', { minute_buckets: n, until: new Date(until).toISOString() });
+      if (n > 0) logger.debug('stats.rolled_up', { hour_buckets: n, until: new Date(until).toISOString() });
     } catch (err) {
       logger.warn('stats.rollup_failed', { error: err as Error });
     }

@@ -98,7 +98,7 @@ export class StatsRepository {
 
   /**
    * Rolls every closed minute before `until` into its hour and day, and places its reads in their
-   * periods; returns the minute buckets rolled. Two steps, each its own transaction, so a batch
+   * periods; returns the hour buckets written. Two steps, each its own transaction, so a batch
    * never waits for the second: the claim moves (after the batches that read the old claim have
    * committed), then the claimed minutes, which no batch writes any more (a batch adds a claimed
    * minute's late events to its hour and day directly, not to the minute), are rolled and marked
