@@ -17,6 +17,8 @@ import { startWebApp, type WebApp } from './support/web-harness';
 // declarations type them without pulling the DOM library into the whole (Node) program.
 declare const document: any;
 declare const window: any;
+declare const MutationObserver: any;
+declare const sessionStorage: any;
 type ChartLike = {
   data: { labels: string[]; datasets: { data: number[]; label: string }[] };
   options: { scales?: Record<string, { stacked?: boolean; title?: { text?: string } }> };
@@ -92,13 +94,18 @@ describe('the dashboard in a browser', () => {
     await page.goto(`${w.base}/datasets`);
     await page.getByLabel('Name', { exact: true }).fill('sales-2025');
     await page.getByLabel(/Or upload a file/).setInputFiles(file);
-    // Watch the bar: it must be shown and reach 100 before the page moves on.
-    const reached = page.waitForFunction(() => document.getElementById('upload-progress')?.value === 100, undefined, {
-      polling: 'raf',
+    // Watch the bar: it must be shown and reach 100 before the page moves on. Every change is kept
+    // in the tab's sessionStorage as it happens (polling could miss the last value when the page
+    // moves on at once, as it does on a loaded machine), and read back on the next page.
+    await page.evaluate(() => {
+      const bar = document.getElementById('upload-progress');
+      new MutationObserver(() => {
+        if (!bar.hidden) sessionStorage.setItem('upload-progress-seen', String(bar.value));
+      }).observe(bar, { attributes: true, attributeFilter: ['value', 'hidden'] });
     });
     await page.getByRole('button', { name: 'Create' }).click();
-    await reached;
     await page.waitForURL(/\/datasets\/\d+$/);
+    expect(await page.evaluate(() => sessionStorage.getItem('upload-progress-seen'))).toBe('100');
     datasetUrl = page.url();
     await page.getByRole('heading', { name: 'sales-2025' }).waitFor();
     expect(await page.locator('#dataset-live dl').textContent()).toContain('3.00 MiB');

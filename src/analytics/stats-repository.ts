@@ -75,8 +75,8 @@ export class StatsRepository {
    * `rolled` once a roll of claimed minutes under way has committed (on PostgreSQL the read waits
    * for it, `for share`), for a batch with events of minutes claimed but not rolled: after the
    * wait they are rolled, and the batch adds those events to their minute buckets as well. Still
-   * short of the claim (a crash between the roll-up's two steps; SQLite): the batch leaves those
-   * minutes alone, and the events are in their hour and day only.
+   * short of the claim (a crash between the roll-up's two steps on PostgreSQL): the batch leaves
+   * those minutes alone, and the events are in their hour and day only.
    */
   async rolledAfterRoll(trx: Kysely<DB>): Promise<number> {
     const q = trx.selectFrom('bucket_rollup').select('rolled_until').where('id', '=', 1);
@@ -103,79 +103,84 @@ export class StatsRepository {
    * committed), then the claimed minutes, which no batch writes any more (a batch adds a claimed
    * minute's late events to its hour and day directly, not to the minute), are rolled and marked
    * rolled. A claim whose roll did not happen (a crash between the two) is rolled by the next.
+   * On SQLite both steps are one transaction: its one writer waits for the roll-up anyway, and a
+   * batch slipping in between would find minutes claimed and not rolled.
    */
   async rollUp(until: number): Promise<number> {
+    if (dialectOf(this.db) === 'sqlite')
+      return this.db.transaction().execute(async (trx) => {
+        await this.claimMinutes(until, trx);
+        return this.rollClaimed(trx);
+      });
     await this.claimMinutes(until);
     return this.rollClaimed();
   }
 
-  /** Moves the claim to `until` (never back). */
-  async claimMinutes(until: number): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      const r = await trx
-        .selectFrom('bucket_rollup')
-        .select('rolled_until')
-        .where('id', '=', CLAIM_ROW)
-        .executeTakeFirstOrThrow();
-      if (until <= r.rolled_until) return;
-      // Only from where it was read: another instance moving it at the same time wins, this adds nothing.
-      await trx
-        .updateTable('bucket_rollup')
-        .set({ rolled_until: until })
-        .where('id', '=', CLAIM_ROW)
-        .where('rolled_until', '=', r.rolled_until)
-        .execute();
-    });
+  /** Moves the claim to `until` (never back), in its own transaction unless given one. */
+  async claimMinutes(until: number, trx?: Kysely<DB>): Promise<void> {
+    if (trx === undefined) return this.db.transaction().execute((t) => this.claimMinutes(until, t));
+    const r = await trx
+      .selectFrom('bucket_rollup')
+      .select('rolled_until')
+      .where('id', '=', CLAIM_ROW)
+      .executeTakeFirstOrThrow();
+    if (until <= r.rolled_until) return;
+    // Only from where it was read: another instance moving it at the same time wins, this adds nothing.
+    await trx
+      .updateTable('bucket_rollup')
+      .set({ rolled_until: until })
+      .where('id', '=', CLAIM_ROW)
+      .where('rolled_until', '=', r.rolled_until)
+      .execute();
   }
 
-  /** Rolls the claimed minutes not rolled yet; returns the hour buckets written. */
-  async rollClaimed(): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
-      const from = await this.rolledUntil(trx);
-      const claim = await trx
-        .selectFrom('bucket_rollup')
-        .select('rolled_until')
-        .where('id', '=', CLAIM_ROW)
-        .executeTakeFirstOrThrow();
-      const until = claim.rolled_until;
-      if (until <= from) return 0;
-      // Moved first, only from where it was read: another instance rolling up at the same time
-      // holds the row until it commits, and then this update finds it moved and adds nothing.
-      const claimed = await trx
-        .updateTable('bucket_rollup')
-        .set({ rolled_until: until })
-        .where('id', '=', 1)
-        .where('rolled_until', '=', from)
-        .executeTakeFirst();
-      if (Number(claimed.numUpdatedRows) === 0) return 0;
-      let rolled = 0;
-      for (const [res, size] of [
-        ['h', 3_600_000],
-        ['d', 86_400_000],
-      ] as const) {
-        // The size as a literal: PostgreSQL matches the grouped expression by its text, and two
-        // parameters of the same value are two expressions to it.
-        const r = await sql`
+  /** Rolls the claimed minutes not rolled yet; returns the hour buckets written. In its own transaction unless given one. */
+  async rollClaimed(trx?: Kysely<DB>): Promise<number> {
+    if (trx === undefined) return this.db.transaction().execute((t) => this.rollClaimed(t));
+    const from = await this.rolledUntil(trx);
+    const claim = await trx
+      .selectFrom('bucket_rollup')
+      .select('rolled_until')
+      .where('id', '=', CLAIM_ROW)
+      .executeTakeFirstOrThrow();
+    const until = claim.rolled_until;
+    if (until <= from) return 0;
+    // Moved first, only from where it was read: another instance rolling up at the same time
+    // holds the row until it commits, and then this update finds it moved and adds nothing.
+    const claimed = await trx
+      .updateTable('bucket_rollup')
+      .set({ rolled_until: until })
+      .where('id', '=', 1)
+      .where('rolled_until', '=', from)
+      .executeTakeFirst();
+    if (Number(claimed.numUpdatedRows) === 0) return 0;
+    let rolled = 0;
+    for (const [res, size] of [
+      ['h', 3_600_000],
+      ['d', 86_400_000],
+    ] as const) {
+      // The size as a literal: PostgreSQL matches the grouped expression by its text, and two
+      // parameters of the same value are two expressions to it.
+      const r = await sql`
           insert into access_buckets (dataset_id, res, bucket_start, reads, writes, scans, bytes, user_reads)
           select dataset_id, ${res}, bucket_start - (bucket_start % ${sql.lit(size)}), sum(reads), sum(writes), sum(scans), sum(bytes), sum(user_reads)
           from access_buckets
           where res = 'm' and bucket_start >= ${from} and bucket_start < ${until}
           group by dataset_id, bucket_start - (bucket_start % ${sql.lit(size)})
           ${sql.raw(BUCKETS_TAIL[dialectOf(trx)])}`.execute(trx);
-        if (res === 'h') rolled = Number(r.numAffectedRows ?? 0);
-      }
-      // Each non-scan read placed in its periods, once: each minute is rolled once.
-      const minutes = await trx
-        .selectFrom('access_buckets')
-        .select(['dataset_id', 'bucket_start', 'user_reads'])
-        .where('res', '=', 'm')
-        .where('bucket_start', '>=', from)
-        .where('bucket_start', '<', until)
-        .where('user_reads', '>', 0)
-        .execute();
-      await this.addReadPhases(trx, minutePhases(minutes));
-      return rolled;
-    });
+      if (res === 'h') rolled = Number(r.numAffectedRows ?? 0);
+    }
+    // Each non-scan read placed in its periods, once: each minute is rolled once.
+    const minutes = await trx
+      .selectFrom('access_buckets')
+      .select(['dataset_id', 'bucket_start', 'user_reads'])
+      .where('res', '=', 'm')
+      .where('bucket_start', '>=', from)
+      .where('bucket_start', '<', until)
+      .where('user_reads', '>', 0)
+      .execute();
+    await this.addReadPhases(trx, minutePhases(minutes));
+    return rolled;
   }
 
   /** Minute buckets go only once the rollup has passed them, whatever their age. */
