@@ -39,9 +39,9 @@ class PausableLeases extends LeaseRepository {
   ) {
     super(db);
   }
-  override async renew(name: string, holder: string, token: number, now: number, ttlMs: number): Promise<boolean> {
+  override async renew(name: string, holder: string, token: number, ttlMs: number): Promise<boolean> {
     await this.paused.wait();
-    return super.renew(name, holder, token, now, ttlMs);
+    return super.renew(name, holder, token, ttlMs);
   }
 }
 
@@ -226,11 +226,11 @@ describe.each(DATABASES)('fencing: a stale leader writes nothing, on %s', (kind)
     const claims = new ClaimRepository(database.db);
     const [move] = await storage.insertMoves([batchMove(1, 'm')], Date.now());
     const id = move!.id;
-    expect(await claims.claim(id, ['planned'], 'a', Date.now(), 200)).toBe(true);
+    expect(await claims.claim(id, ['planned'], 'a', 200)).toBe(true);
     await storage.setMove(id, { state: 'copying' }, undefined, 'a');
     // a stalls; its claim lapses and b recovers the move.
-    await waitFor(async () => (await claims.orphaned(Date.now(), 10)).length === 1, 'the claim to lapse', 5_000);
-    expect(await claims.claim(id, ['copying'], 'b', Date.now(), 60_000)).toBe(true);
+    await waitFor(async () => (await claims.orphaned(10)).length === 1, 'the claim to lapse', 5_000);
+    expect(await claims.claim(id, ['copying'], 'b', 60_000)).toBe(true);
 
     await expect(storage.setMove(id, { state: 'verifying' }, undefined, 'a')).rejects.toBeInstanceOf(ClaimLost);
     await expect(

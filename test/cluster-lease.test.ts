@@ -28,25 +28,29 @@ describe.each(DATABASES)('the scheduler lease, on %s', (kind) => {
   });
 
   it('when several instances ask at once, then exactly one holds it', async () => {
-    const now = Date.now();
-    const tokens = await Promise.all(['a', 'b', 'c', 'd'].map((i) => repo.acquire('job', i, now, 10_000)));
+    const tokens = await Promise.all(['a', 'b', 'c', 'd'].map((i) => repo.acquire('job', i, 10_000)));
     expect(tokens.filter((t) => t !== undefined)).toEqual([1]);
   });
 
   it('when the holder renews, then nobody else takes it; when it stops renewing, then another does and the token rises', async () => {
-    const t0 = Date.now();
-    expect(await repo.acquire('job', 'a', t0, 1_000)).toBe(1);
-    expect(await repo.renew('job', 'a', 1, t0 + 900, 1_000)).toBe(true);
-    expect(await repo.acquire('job', 'b', t0 + 1_500, 1_000)).toBeUndefined();
-    expect(await repo.acquire('job', 'b', t0 + 2_000, 1_000)).toBe(2);
+    expect(await repo.acquire('job', 'a', 60_000)).toBe(1);
+    expect(await repo.renew('job', 'a', 1, 2_000)).toBe(true);
+    expect(await repo.acquire('job', 'b', 2_000)).toBeUndefined();
+    let token: number | undefined;
+    await waitFor(
+      async () => (token = await repo.acquire('job', 'b', 60_000)) !== undefined,
+      'the lease to run out',
+      10_000,
+    );
+    expect(token).toBe(2);
     // The old holder's token is no longer the row's: its renewal fails.
-    expect(await repo.renew('job', 'a', 1, t0 + 2_100, 1_000)).toBe(false);
+    expect(await repo.renew('job', 'a', 1, 60_000)).toBe(false);
     expect((await repo.get('job'))?.holder).toBe('b');
   });
 
   it('when the holder dies (stops renewing), then another instance takes over within the TTL and a third of it', async () => {
     const diedAt = Date.now();
-    expect(await repo.acquire('job', 'killed', diedAt, 600)).toBe(1);
+    expect(await repo.acquire('job', 'killed', 600)).toBe(1);
     const b = lease('b', 600);
     await b.start();
     expect(b.held).toBe(false);
@@ -61,7 +65,7 @@ describe.each(DATABASES)('the scheduler lease, on %s', (kind) => {
     const a = lease('a', 600);
     await a.start();
     expect(await a.confirm()).toBe(true);
-    await repo.seize('job', 'b', Date.now(), 60_000);
+    await repo.seize('job', 'b', 60_000);
     expect(await a.confirm()).toBe(false);
     await waitFor(() => !a.held, 'a letting the lease go', 10_000);
   });
@@ -78,11 +82,28 @@ describe.each(DATABASES)('the scheduler lease, on %s', (kind) => {
   });
 
   it('when the database is exclusive to this process, then a start takes the lease a killed predecessor left', async () => {
-    expect(await repo.acquire('job', 'killed', Date.now(), 60_000)).toBe(1);
+    expect(await repo.acquire('job', 'killed', 60_000)).toBe(1);
     const a = lease('a', 60_000, true);
     await a.start();
     expect(a.held).toBe(true);
     expect((await repo.get('job'))?.token).toBe(2);
     expect(await a.details()).toMatchObject({ instance: 'a', job_lease: { holder: 'a', held_here: true, token: 2 } });
+  });
+
+  it("when another instance's clock runs ten minutes ahead, then it still sees the holder's lease live and cannot take it", async () => {
+    const a = lease('a', 5_000);
+    await a.start();
+    expect(a.held).toBe(true);
+    const b = lease('b', 5_000);
+    const ahead = Date.now() + 10 * 60_000;
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => ahead);
+    try {
+      await b.start();
+      expect(await b.acquire()).toBe(false);
+      expect(await b.holder()).toBe('a');
+    } finally {
+      clock.mockRestore();
+    }
+    expect(await a.confirm()).toBe(true);
   });
 });

@@ -57,6 +57,20 @@ describe.each(DATABASES)('which instance runs which move, on %s', (kind) => {
     expect(await a!.claimable(10)).toEqual([expect.objectContaining({ id: 2 })]);
   });
 
+  it("when another instance's clock runs ten minutes ahead, then it still sees the owner's claim live: no claim, no orphan", async () => {
+    const [a, b] = ['a', 'b'].map((n) => instance(n));
+    expect(await a!.claim(1, ['planned'])).toBe(true);
+    await database.db.updateTable('moves').set({ state: 'copying' }).where('id', '=', 1).execute();
+    const ahead = Date.now() + 10 * 60_000;
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => ahead);
+    try {
+      expect(await b!.orphaned(10)).toEqual([]);
+      expect(await b!.claim(1, ['copying'])).toBe(false);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
   it('when a move is copying under a live claim, then it is no orphan; when its owner stops renewing, then another instance claims it', async () => {
     const a = instance('a', 300);
     expect(await a.claim(1, ['planned'])).toBe(true);

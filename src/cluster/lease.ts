@@ -21,13 +21,14 @@ export interface LeaseDeps {
 /**
  * One instance at a time runs the job: the lease is renewed every third of its TTL, and an
  * instance without it tries to take it at the same pace, so after the holder dies another takes
- * over within TTL + TTL/3. Lease expiry compares wall clocks across instances: keep them in sync
- * (NTP), well within the TTL.
+ * over within TTL + TTL/3. Expiry is judged on the database's clock (LeaseRepository), so
+ * instances whose clocks disagree agree on it; what this process believes it holds runs on its
+ * own monotonic clock from before each renewal was asked.
  */
 export class Lease implements Service {
   readonly name: string;
   private token: number | undefined;
-  /** Past this, the lease may have expired in the database even if no renewal said so. */
+  /** Past this (performance.now()), the lease may have expired in the database even if no renewal said so. */
   private validUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly tick = oneAtATime(() => this.refresh());
@@ -40,8 +41,8 @@ export class Lease implements Service {
   async start(): Promise<void> {
     const { repo, job, instance, ttlMs, exclusive } = this.deps;
     if (exclusive) {
-      const now = Date.now();
-      this.took(await repo.seize(job, instance, now, ttlMs), now);
+      const asked = performance.now();
+      this.took(await repo.seize(job, instance, ttlMs), asked);
     } else {
       await this.tick();
     }
@@ -51,7 +52,7 @@ export class Lease implements Service {
 
   /** Holds the lease as far as this process knows (its last renewal has not run out). */
   get held(): boolean {
-    return this.token !== undefined && Date.now() < this.validUntil;
+    return this.token !== undefined && performance.now() < this.validUntil;
   }
 
   /** Holds it, trying to take it first when it does not. */
@@ -64,10 +65,8 @@ export class Lease implements Service {
   async confirm(): Promise<boolean> {
     const token = this.token;
     if (token === undefined) return false;
-    const row = await this.deps.repo.get(this.deps.job);
-    return (
-      !!row && row.holder === this.deps.instance && Number(row.token) === token && Number(row.expires_at) > Date.now()
-    );
+    const row = await this.deps.repo.live(this.deps.job);
+    return !!row && row.holder === this.deps.instance && Number(row.token) === token;
   }
 
   /**
@@ -79,7 +78,7 @@ export class Lease implements Service {
   readonly fence = async (trx: Db): Promise<void> => {
     const { repo, job, instance } = this.deps;
     const token = this.token;
-    if (token !== undefined && (await repo.in(trx).hold(job, instance, token, Date.now()))) return;
+    if (token !== undefined && (await repo.in(trx).hold(job, instance, token))) return;
     this.validUntil = 0;
     this.deps.logger.warn('lease.write_refused', { job, instance, token });
     for (const l of this.refusedListeners) l(job);
@@ -96,8 +95,7 @@ export class Lease implements Service {
 
   /** Who holds the lease now (undefined: nobody, or it expired). */
   async holder(): Promise<string | undefined> {
-    const row = await this.deps.repo.get(this.deps.job);
-    return row && Number(row.expires_at) > Date.now() ? row.holder : undefined;
+    return (await this.deps.repo.live(this.deps.job))?.holder;
   }
 
   async stop(): Promise<void> {
@@ -110,42 +108,42 @@ export class Lease implements Service {
   }
 
   async details(): Promise<Record<string, unknown>> {
-    const row = await this.deps.repo.get(this.deps.job);
-    const live = !!row && Number(row.expires_at) > Date.now();
+    const [row, live] = await Promise.all([this.deps.repo.get(this.deps.job), this.deps.repo.live(this.deps.job)]);
     return {
       instance: this.deps.instance,
       [this.deps.job.replace(/-/g, '_') + '_lease']: {
-        holder: live ? row.holder : null,
+        holder: live ? live.holder : null,
         held_here: this.held,
         token: row ? Number(row.token) : null,
-        expires_at: live ? new Date(Number(row.expires_at)).toISOString() : null,
+        expires_at: live ? new Date(Number(live.expires_at)).toISOString() : null,
       },
     };
   }
 
   private async refresh(): Promise<void> {
     const { repo, job, instance, ttlMs, logger } = this.deps;
-    const now = Date.now();
+    const asked = performance.now();
     try {
       if (this.token !== undefined) {
-        if (await repo.renew(job, instance, this.token, now, ttlMs)) {
-          this.validUntil = now + ttlMs;
+        if (await repo.renew(job, instance, this.token, ttlMs)) {
+          this.validUntil = asked + ttlMs;
           return;
         }
         logger.warn('lease.lost', { job, token: this.token });
         this.token = undefined;
       }
-      const token = await repo.acquire(job, instance, now, ttlMs);
-      if (token !== undefined) this.took(token, now);
+      const token = await repo.acquire(job, instance, ttlMs);
+      if (token !== undefined) this.took(token, asked);
     } catch (err) {
       // The database did not answer: the lease runs out on its own (validUntil) if this goes on.
       logger.warn('lease.refresh_failed', { job, error: err as Error });
     }
   }
 
-  private took(token: number, now: number): void {
+  /** Took the lease with `token`; `asked`: performance.now() before the request that took it. */
+  private took(token: number, asked: number): void {
     this.token = token;
-    this.validUntil = now + this.deps.ttlMs;
+    this.validUntil = asked + this.deps.ttlMs;
     this.deps.logger.info('lease.acquired', { job: this.deps.job, instance: this.deps.instance, token });
   }
 }

@@ -29,3 +29,14 @@ export function least(dialect: DialectName, ...values: RawBuilder<unknown>[]): R
 export function asFlag(condition: RawBuilder<unknown>): RawBuilder<number> {
   return sql<number>`case when ${condition} then 1 else 0 end`;
 }
+
+/**
+ * Now, in epoch milliseconds, on the database's clock: what instances sharing a database compare
+ * lease and claim expiries against, so their own clocks may disagree (SQLite's one machine reads
+ * its own clock the same way).
+ */
+export function dbNow(db: Pick<Kysely<unknown>, 'getExecutor'>): RawBuilder<number> {
+  return dialectOf(db) === 'postgres'
+    ? sql<number>`cast(floor(extract(epoch from clock_timestamp()) * 1000) as bigint)`
+    : sql<number>`cast(unixepoch('subsec') * 1000 as integer)`;
+}

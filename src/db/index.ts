@@ -1,7 +1,7 @@
 export { bulkAddJson, bulkWrite, bulkWriteJson } from './bulk';
 export { Database, type Db } from './database';
 export { fenced, isWriteRefused, WriteRefused, type Fence } from './fence';
-export { asFlag, dialectOf, greatest, least, type DialectName } from './dialect';
+export { asFlag, dbNow, dialectOf, greatest, least, type DialectName } from './dialect';
 export { isBusy, isDataError, isUniqueViolation } from './errors';
 export { together } from './together';
 export {

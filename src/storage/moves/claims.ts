@@ -15,8 +15,9 @@ export interface MoveClaimsDeps {
 /**
  * This instance's claims on moves: taken before a move runs or is recovered, renewed while it
  * runs, and a move whose claim another instance took over (this one stalled past the TTL) is
- * aborted with CLAIM_LOST, leaving its row and its copy to the new owner. Claims compare wall
- * clocks across instances (Date.now(), never the app's clock): keep them in sync.
+ * aborted with CLAIM_LOST, leaving its row and its copy to the new owner. Claims run out on the
+ * database's clock (ClaimRepository); only heldElsewhere, a courtesy check before a cancel (the
+ * claim it leads to is judged by the database), reads this process's clock.
  */
 export class MoveClaims {
   private readonly held = new Map<number, AbortController>();
@@ -34,15 +35,15 @@ export class MoveClaims {
   }
 
   claimable(limit: number): Promise<MoveRow[]> {
-    return this.deps.repo.claimable(Date.now(), limit);
+    return this.deps.repo.claimable(limit);
   }
 
   orphaned(limit: number): Promise<MoveRow[]> {
-    return this.deps.repo.orphaned(Date.now(), limit);
+    return this.deps.repo.orphaned(limit);
   }
 
   claim(id: number, states: readonly MoveState[]): Promise<boolean> {
-    return this.deps.repo.claim(id, states, this.deps.instance, Date.now(), this.deps.ttlMs);
+    return this.deps.repo.claim(id, states, this.deps.instance, this.deps.ttlMs);
   }
 
   /** At a start with the database to itself: the claims of a killed predecessor end now, not at their expiry. */
@@ -77,7 +78,7 @@ export class MoveClaims {
   private async renew(): Promise<void> {
     const ids = [...this.held.keys()];
     try {
-      const kept = await this.deps.repo.renew(this.deps.instance, ids, Date.now() + this.deps.ttlMs);
+      const kept = await this.deps.repo.renew(this.deps.instance, ids, this.deps.ttlMs);
       for (const id of ids) {
         if (kept.has(id)) continue;
         this.deps.logger.warn('move.claim_lost', { move_id: id, note: 'another instance recovers it' });
